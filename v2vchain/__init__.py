@@ -1,0 +1,1 @@
+"""v2vchain: vehicle-to-vehicle energy trading on an EVM chain."""
