@@ -52,3 +52,7 @@ def _render(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()
     return repr(value) if isinstance(value, str) else str(value)
+
+
+class DeploymentError(V2VError):
+    """A contract could not be deployed or a recorded deployment is unusable."""

@@ -1,0 +1,1 @@
+"""The vehicle node service (its features arrive with the node issue)."""

@@ -1,0 +1,120 @@
+"""The Market: reverse auctions, their escrow and settlement, sellers' stakes and pull withdrawals."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from eth_account.signers.local import LocalAccount
+from web3.types import TxReceipt
+
+from .. import eip712
+from .base import ContractClient, bytes32, uint
+
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+class RequestStatus(IntEnum):
+    NONE = 0
+    OPEN = 1
+    AWARDED = 2
+    SETTLED = 3
+    EXPIRED = 4
+    RECLAIMED = 5
+
+
+@dataclass(frozen=True)
+class Request:
+    request_id: int
+    buyer: str
+    max_price_per_wh: int
+    energy_wh: int
+    deadline_ts: int
+    delivery_start_ts: int
+    delivery_end_ts: int
+    status: RequestStatus
+    seller: str | None  # best bidder while open, winner once awarded
+    price_per_wh: int
+
+    @property
+    def max_escrow(self) -> int:
+        return self.energy_wh * self.max_price_per_wh
+
+
+@dataclass(frozen=True)
+class Stake:
+    total: int
+    locked: int
+
+    @property
+    def free(self) -> int:
+        return self.total - self.locked
+
+
+class MarketClient(ContractClient):
+    def open(self, *, energy_wh: int, max_price_per_wh: int, deadline_ts: int, delivery_start_ts: int,
+             delivery_end_ts: int, area_id: bytes, access_hash: bytes) -> int:
+        receipt = self._transact(
+            "open", uint("energy_wh", energy_wh, 64), uint("max_price_per_wh", max_price_per_wh, 96),
+            uint("deadline_ts", deadline_ts, 40), uint("delivery_start_ts", delivery_start_ts, 40),
+            uint("delivery_end_ts", delivery_end_ts, 40), bytes32("area_id", area_id),
+            bytes32("access_hash", access_hash),
+        )
+        return int(self.events(receipt, "RequestOpened")[0]["args"]["requestId"])
+
+    def bid(self, request_id: int, price_per_wh: int) -> TxReceipt:
+        return self._transact("bid", uint("request_id", request_id), uint("price_per_wh", price_per_wh, 96))
+
+    def close(self, request_id: int) -> TxReceipt:
+        return self._transact("close", uint("request_id", request_id))
+
+    def confirm_delivery(self, request_id: int, delivered_wh: int) -> TxReceipt:
+        return self._transact("confirmDelivery", uint("request_id", request_id), uint("delivered_wh", delivered_wh, 64))
+
+    def claim_with_receipt(self, request_id: int, delivered_wh: int, buyer_signature: bytes) -> TxReceipt:
+        return self._transact("claimWithReceipt", uint("request_id", request_id),
+                              uint("delivered_wh", delivered_wh, 64), buyer_signature)
+
+    def reclaim(self, request_id: int) -> TxReceipt:
+        return self._transact("reclaim", uint("request_id", request_id))
+
+    def deposit_stake(self, amount: int) -> TxReceipt:
+        return self._transact("depositStake", uint("amount", amount))
+
+    def withdraw_stake(self, amount: int) -> TxReceipt:
+        return self._transact("withdrawStake", uint("amount", amount))
+
+    def withdraw(self) -> int:
+        receipt = self._transact("withdraw")
+        return int(self.events(receipt, "Withdrawn")[0]["args"]["amount"])
+
+    def set_paused(self, paused: bool) -> TxReceipt:
+        return self._transact("setPaused", bool(paused))
+
+    def request(self, request_id: int) -> Request:
+        buyer, max_price, energy, deadline, start, end, status, seller, price = self._call(
+            "requests", uint("request_id", request_id))
+        return Request(
+            request_id=request_id, buyer=buyer, max_price_per_wh=int(max_price), energy_wh=int(energy),
+            deadline_ts=int(deadline), delivery_start_ts=int(start), delivery_end_ts=int(end),
+            status=RequestStatus(int(status)), seller=None if seller == ZERO_ADDRESS else seller,
+            price_per_wh=int(price),
+        )
+
+    def stake_of(self, seller: str) -> Stake:
+        total, locked = self._call("stakes", seller)
+        return Stake(total=int(total), locked=int(locked))
+
+    def credit_of(self, account: str) -> int:
+        return int(self._call("credit", account))
+
+    def penalty_for(self, energy_wh: int, price_per_wh: int) -> int:
+        return int(self._call("penaltyFor", energy_wh, price_per_wh))
+
+    def grace_period_s(self) -> int:
+        return int(self._call("gracePeriod"))
+
+    def sign_receipt(self, buyer: LocalAccount, *, request_id: int, seller: str, delivered_wh: int) -> bytes:
+        """The buyer's meter receipt: lets the seller settle if the buyer never confirms."""
+        domain = eip712.domain(eip712.MARKET_DOMAIN, int(self.contract.w3.eth.chain_id), self.address)
+        message = {"requestId": request_id, "seller": seller, "deliveredWh": delivered_wh}
+        return eip712.sign(buyer, domain, eip712.RECEIPT_TYPES, message)

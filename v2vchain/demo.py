@@ -1,0 +1,107 @@
+"""One complete reverse-auction trade, printed step by step: the README's main command."""
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Callable
+
+from eth_utils import keccak
+
+from .chain import Chain
+from .deploy import System, deploy
+from .devnet import Vehicle, add_issuer, onboard
+from .identity import ROLE_BUYER, ROLE_SELLER
+
+VEC = 10**6  # token units per VEC (6 decimals)
+BIDDING_S = 600
+DELIVERY_LEAD_S = 300
+DELIVERY_WINDOW_S = 2 * 3600
+
+
+def _vec(units: int) -> str:
+    return f"{units / VEC:,.6f} VEC"
+
+
+def wait_until(chain: Chain, ts: int) -> None:
+    """Dev chains jump their clock; a real chain is waited for."""
+    if chain.now() >= ts:
+        return
+    if chain.is_dev:
+        chain.advance_time(ts - chain.now())
+        return
+    while chain.now() < ts:
+        time.sleep(2)
+
+
+def _balances(system: System, parties: list[Vehicle]) -> dict[str, tuple[int, int, int]]:
+    rows = {p.name: (system.token.balance_of(p.address), system.market.credit_of(p.address),
+                     system.market.stake_of(p.address).total) for p in parties}
+    rows["market contract"] = (system.token.balance_of(system.market.address), 0, 0)
+    return rows
+
+
+def _print_balances(title: str, rows: dict[str, tuple[int, int, int]], out: Callable[[str], None]) -> None:
+    out(f"\n{title}")
+    out(f"  {'party':<16}{'wallet':>22}{'credit in market':>22}{'stake':>20}")
+    for name, (wallet, credit, stake) in rows.items():
+        out(f"  {name:<16}{_vec(wallet):>22}{_vec(credit):>22}{_vec(stake):>20}")
+
+
+def run_demo(chain: Chain, out: Callable[[str], None] = print) -> dict[str, int]:
+    """Deploy, credential one buyer and three sellers, run one auction to settlement; returns key figures."""
+    out(f"chain: {chain.kind} (chain id {chain.chain_id})")
+    system = deploy(chain)
+    d = system.deployment
+    out(f"deployed with solc {d.compiler}: token {d.token}, registry {d.registry}, market {d.market}")
+
+    issuer = add_issuer(system)
+    out(f"issuer {issuer.address} authorised by the admin")
+    buyer = onboard(system, issuer, "buyer", ROLE_BUYER, tokens=100 * VEC)
+    sellers = [onboard(system, issuer, f"seller-{c}", ROLE_SELLER, tokens=50 * VEC, stake=20 * VEC) for c in "ABC"]
+    parties = [buyer, *sellers]
+    for p in parties:
+        out(f"  {p.name:<9} {p.address}  {p.credential.did}")
+    before = _balances(system, parties)
+    _print_balances("balances before the trade", before, out)
+
+    energy_wh, max_price = 20_000, 150  # 20 kWh at most 150 units/Wh = 0.15 VEC/kWh, the grid import price
+    deadline = chain.now() + BIDDING_S
+    secret = secrets.token_bytes(32)
+    request_id = buyer.system.market.open(
+        energy_wh=energy_wh, max_price_per_wh=max_price, deadline_ts=deadline,
+        delivery_start_ts=deadline + DELIVERY_LEAD_S, delivery_end_ts=deadline + DELIVERY_LEAD_S + DELIVERY_WINDOW_S,
+        area_id=keccak(text="cloak:geohash5:u33db"), access_hash=keccak(secret),
+    )
+    out(f"\nrequest #{request_id}: {energy_wh:,} Wh, max {max_price} units/Wh, escrow {_vec(energy_wh * max_price)}, "
+        f"bidding closes at {deadline}, area cloak:geohash5:u33db")
+
+    for seller, price in ((sellers[0], 120), (sellers[1], 100), (sellers[2], 95), (sellers[0], 90)):
+        seller.system.market.bid(request_id, price)
+        out(f"  bid {seller.name}: {price} units/Wh ({price / 1000:.3f} VEC/kWh)")
+
+    wait_until(chain, deadline)
+    system.market.close(request_id)
+    awarded = system.market.request(request_id)
+    winner = next(s for s in sellers if s.address == awarded.seller)
+    payment = awarded.energy_wh * awarded.price_per_wh
+    out(f"\naward: {winner.name} at {awarded.price_per_wh} units/Wh, payment {_vec(payment)} held in escrow, "
+        f"penalty {_vec(system.market.penalty_for(energy_wh, awarded.price_per_wh))} locked from its stake")
+
+    wait_until(chain, awarded.delivery_start_ts)
+    delivered_wh = 19_500
+    buyer.system.market.confirm_delivery(request_id, delivered_wh)
+    paid = delivered_wh * awarded.price_per_wh
+    out(f"delivery: buyer confirms {delivered_wh:,} of {energy_wh:,} Wh; seller is paid {_vec(paid)}, "
+        f"buyer refunded {_vec(energy_wh * max_price - paid)}")
+    for party in (winner, buyer):
+        amount = party.system.market.withdraw()
+        out(f"  {party.name} withdraws {_vec(amount)}")
+
+    after = _balances(system, parties)
+    _print_balances("balances after the trade", after, out)
+    supply = system.token.total_supply()
+    held = sum(wallet for wallet, _, _ in after.values())
+    out(f"\ntoken supply {_vec(supply)} = wallets + market {_vec(held)}: {'conserved' if supply == held else 'BROKEN'}")
+    return {"request_id": request_id, "price_per_wh": awarded.price_per_wh, "paid": paid, "supply": supply,
+            "held": held, "seller_gain": after[winner.name][0] - before[winner.name][0],
+            "buyer_spent": before["buyer"][0] - after["buyer"][0]}

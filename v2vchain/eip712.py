@@ -1,0 +1,48 @@
+"""The EIP-712 domains and types the contracts verify: the one Python copy, tested against the Solidity type hashes."""
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+REGISTRY_DOMAIN = ("V2V Registry", "1")
+MARKET_DOMAIN = ("V2V Market", "1")
+
+CREDENTIAL_TYPES = {
+    "Credential": [
+        {"name": "vehicle", "type": "address"},
+        {"name": "didHash", "type": "bytes32"},
+        {"name": "roles", "type": "uint8"},
+        {"name": "expiry", "type": "uint64"},
+    ]
+}
+RECEIPT_TYPES = {
+    "MeterReceipt": [
+        {"name": "requestId", "type": "uint256"},
+        {"name": "seller", "type": "address"},
+        {"name": "deliveredWh", "type": "uint64"},
+    ]
+}
+
+
+def domain(name_version: tuple[str, str], chain_id: int, verifying_contract: str) -> dict[str, Any]:
+    name, version = name_version
+    return {"name": name, "version": version, "chainId": chain_id, "verifyingContract": verifying_contract}
+
+
+def sign(account: LocalAccount, domain_data: dict[str, Any], types: dict[str, Any], message: dict[str, Any]) -> bytes:
+    signed = Account.sign_typed_data(account.key, domain_data=domain_data, message_types=types, message_data=message)
+    return bytes(signed.signature)
+
+
+def recover(domain_data: dict[str, Any], types: dict[str, Any], message: dict[str, Any], signature: bytes) -> str:
+    from eth_account.messages import encode_typed_data
+
+    encoded = encode_typed_data(domain_data=domain_data, message_types=types, message_data=message)
+    return str(Account.recover_message(encoded, signature=signature))
+
+
+def type_string(types: dict[str, Any]) -> str:
+    (name, fields), = types.items()
+    return f"{name}({','.join(f['type'] + ' ' + f['name'] for f in fields)})"
