@@ -55,6 +55,15 @@ class Chain:
             self._rpc("evm_setNextBlockTimestamp", [target])
             self._rpc("evm_mine", [])
 
+    def set_next_timestamp(self, ts: int) -> None:
+        """Pin the timestamp of the next block on a dev chain (for boundary checks at deadline-1/0/+1)."""
+        self._require_dev("set_next_timestamp")
+        if self.kind == "embedded":
+            backend = self.w3.provider.ethereum_tester.backend  # type: ignore[attr-defined]
+            backend.chain.header = backend.chain.header.copy(timestamp=ts)
+        else:
+            self._rpc("evm_setNextBlockTimestamp", [ts])
+
     def snapshot(self) -> Any:
         self._require_dev("snapshot")
         return self._rpc("evm_snapshot", [])

@@ -1,0 +1,116 @@
+"""Shared fixtures: a deployed market with one issuer, one buyer and three staked sellers, reset between tests."""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from v2vchain.chain import Chain, connect
+from v2vchain.compiler import Build, compile_contracts
+from v2vchain.deploy import MarketParams, System, deploy
+from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, onboard
+from v2vchain.errors import ContractRevert
+from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
+
+TOKENS = 1_000_000_000  # 1,000 VEC each
+STAKE = 100_000_000  # 100 VEC staked by each seller
+PARAMS = MarketParams(penalty_bps=2_000, grace_period_s=3_600, max_lead_time_s=7 * 86_400,
+                      max_delivery_window_s=2 * 86_400)
+AREA = keccak(text="cloak:geohash5:u33db")
+
+
+@dataclass
+class World:
+    chain: Chain
+    system: System  # signs as the admin
+    issuer: LocalAccount
+    buyer: Vehicle
+    sellers: list[Vehicle]
+    outsider: Vehicle  # funded and approved, but never registered
+    extra: list[Any] = field(default_factory=list)
+
+    @property
+    def market(self) -> Any:
+        return self.system.market
+
+    def accounts(self) -> list[str]:
+        return [self.buyer.address, *(s.address for s in self.sellers), self.outsider.address]
+
+    def ledger(self) -> dict[str, Any]:
+        """Every balance the market can move: wallets, credits, stakes, and the market's own holding."""
+        m, t = self.system.market, self.system.token
+        rows: dict[str, Any] = {a: (t.balance_of(a), m.credit_of(a), m.stake_of(a)) for a in self.accounts()}
+        rows["market"] = t.balance_of(m.address)
+        rows["supply"] = t.total_supply()
+        return rows
+
+    def open_request(self, buyer: Vehicle | None = None, *, energy_wh: int = 10_000, max_price: int = 100,
+                     bidding_s: int = 600, lead_s: int = 300, window_s: int = 3_600) -> int:
+        deadline = self.chain.now() + bidding_s
+        return (buyer or self.buyer).system.market.open(
+            energy_wh=energy_wh, max_price_per_wh=max_price, deadline_ts=deadline,
+            delivery_start_ts=deadline + lead_s, delivery_end_ts=deadline + lead_s + window_s,
+            area_id=AREA, access_hash=keccak(b"secret"),
+        )
+
+    def awarded(self, *, price: int = 80, seller: int = 0, **kw: Any) -> int:
+        """A request that seller `seller` won at `price`."""
+        request_id = self.open_request(**kw)
+        self.sellers[seller].system.market.bid(request_id, price)
+        self.to(self.market.request(request_id).deadline_ts)
+        self.market.close(request_id)
+        return request_id
+
+    def to(self, ts: int) -> None:
+        """Mine a block at ts (dev chain clock)."""
+        now = self.chain.now()
+        if ts > now:
+            self.chain.advance_time(ts - now)
+
+
+@contextlib.contextmanager
+def reverts(name: str, **arguments: Any) -> Iterator[pytest.ExceptionInfo[ContractRevert]]:
+    """Assert a call reverts with the named custom error (and these decoded argument values)."""
+    with pytest.raises(ContractRevert) as info:
+        yield info
+    assert info.value.name == name, f"expected {name}, got {info.value}"
+    for key, value in arguments.items():
+        assert info.value.arguments[key] == value, f"{key}: {info.value.arguments[key]!r} != {value!r}"
+
+
+@pytest.fixture(scope="session")
+def build() -> Build:
+    return compile_contracts(include_test=True)
+
+
+def make_world(chain: Chain, build: Build) -> World:
+    system = deploy(chain, params=PARAMS, build=build)
+    issuer = add_issuer(system)
+    buyer = onboard(system, issuer, "buyer", ROLE_BUYER, tokens=TOKENS)
+    sellers = [onboard(system, issuer, f"seller{i}", ROLE_SELLER, tokens=TOKENS, stake=STAKE) for i in range(3)]
+    outsider_account = Account.create()
+    chain.fund(outsider_account.address, GAS_MONEY_WEI)
+    system.token.mint(outsider_account.address, TOKENS)
+    outsider_system = system.as_(chain.sender(outsider_account))
+    outsider_system.token.approve(system.market.address, 2**256 - 1)
+    outsider = Vehicle("outsider", outsider_account, credential=None, system=outsider_system)  # type: ignore[arg-type]
+    return World(chain=chain, system=system, issuer=issuer, buyer=buyer, sellers=sellers, outsider=outsider)
+
+
+@pytest.fixture(scope="session")
+def _embedded_world(build: Build) -> Iterator[World]:
+    chain = connect("embedded")
+    yield make_world(chain, build)
+
+
+@pytest.fixture
+def world(_embedded_world: World) -> Iterator[World]:
+    """The shared world, rolled back to its starting state after each test."""
+    snapshot = _embedded_world.chain.snapshot()
+    yield _embedded_world
+    _embedded_world.chain.revert(snapshot)
