@@ -22,13 +22,15 @@ def _fail(exc: V2VError) -> None:
 
 
 @app.command()
-def demo(chain: str = typer.Option("embedded", help=CHAIN_HELP)) -> None:
+def demo(chain: str = typer.Option("embedded", help=CHAIN_HELP),
+         bidding_seconds: int = typer.Option(600, min=1, help="bidding time; a real chain is waited for"),
+         lead_seconds: int = typer.Option(300, min=0, help="from the bidding deadline to the delivery start")) -> None:
     """Deploy everything and run one reverse auction to settlement, printing each step and every balance."""
     from .demo import run_demo
 
     try:
         with connect(chain) as connected:
-            result = run_demo(connected)
+            result = run_demo(connected, bidding_s=bidding_seconds, lead_s=lead_seconds)
     except V2VError as exc:
         _fail(exc)
     if result["supply"] != result["held"]:

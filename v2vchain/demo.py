@@ -47,7 +47,8 @@ def _print_balances(title: str, rows: dict[str, tuple[int, int, int]], out: Call
         out(f"  {name:<16}{_vec(wallet):>22}{_vec(credit):>22}{_vec(stake):>20}")
 
 
-def run_demo(chain: Chain, out: Callable[[str], None] = print) -> dict[str, int]:
+def run_demo(chain: Chain, out: Callable[[str], None] = print, *, bidding_s: int = BIDDING_S,
+             lead_s: int = DELIVERY_LEAD_S) -> dict[str, int]:
     """Deploy, credential one buyer and three sellers, run one auction to settlement; returns key figures."""
     out(f"chain: {chain.kind} (chain id {chain.chain_id})")
     system = deploy(chain)
@@ -65,11 +66,11 @@ def run_demo(chain: Chain, out: Callable[[str], None] = print) -> dict[str, int]
     _print_balances("balances before the trade", before, out)
 
     energy_wh, max_price = 20_000, 150  # 20 kWh at most 150 units/Wh = 0.15 VEC/kWh, the grid import price
-    deadline = chain.now() + BIDDING_S
+    deadline = chain.now() + bidding_s
     secret = secrets.token_bytes(32)
     request_id = buyer.system.market.open(
         energy_wh=energy_wh, max_price_per_wh=max_price, deadline_ts=deadline,
-        delivery_start_ts=deadline + DELIVERY_LEAD_S, delivery_end_ts=deadline + DELIVERY_LEAD_S + DELIVERY_WINDOW_S,
+        delivery_start_ts=deadline + lead_s, delivery_end_ts=deadline + lead_s + DELIVERY_WINDOW_S,
         area_id=keccak(text="cloak:geohash5:u33db"), access_hash=keccak(secret),
     )
     out(f"\nrequest #{request_id}: {energy_wh:,} Wh, max {max_price} units/Wh, escrow {_vec(energy_wh * max_price)}, "

@@ -122,10 +122,10 @@ class Sender:
             raise ChainUnavailable(f"{action}: replacement of nonce {built['nonce']} refused: {exc}") from exc
 
     def _failure(self, built: dict[str, Any], receipt: TxReceipt, action: str) -> Exception:
-        """A mined failure: replay it as a call at its block to learn the reason."""
+        """A mined failure: replay it as a call against its block (same timestamp) to learn the reason."""
         call = {k: built[k] for k in ("from", "to", "data", "value") if k in built}
         try:
-            self.w3.eth.call(call, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
+            self.w3.eth.call(call, receipt["blockNumber"])  # type: ignore[arg-type]
         except Exception as exc:
             decoded = as_revert(exc, action)
             if decoded is not None:

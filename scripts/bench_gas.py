@@ -1,0 +1,84 @@
+"""Gas of every step of a reverse-auction trade, and of one complete trade with 1, 5 and 20 bidders.
+
+A complete trade = open + every bid + close + confirm + the seller's withdrawal. Each bidder bids below the
+previous one, so every bid displaces the best (the most expensive case: a stake lock and an unlock per bid).
+Run: .venv/bin/python scripts/bench_gas.py [--chains embedded,anvil]
+"""
+from __future__ import annotations
+
+import argparse
+
+from eth_utils import keccak
+
+from v2vchain.chain import Chain, connect
+from v2vchain.devnet import add_issuer, onboard
+from v2vchain.deploy import deploy
+from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
+
+BIDDERS = (1, 5, 20)
+
+
+def gas(receipt: dict) -> int:
+    return int(receipt["gasUsed"])
+
+
+def measure(chain: Chain) -> dict[str, int]:
+    system = deploy(chain)
+    issuer = add_issuer(system)
+    buyer = onboard(system, issuer, "buyer", ROLE_BUYER, tokens=10**12)
+    sellers = [onboard(system, issuer, f"s{i}", ROLE_SELLER, tokens=10**12) for i in range(max(BIDDERS))]
+    steps: dict[str, int] = {}
+
+    from v2vchain.identity import did_for  # one extra vehicle, to time register alone
+    from eth_account import Account
+    from v2vchain.devnet import credential_for
+    extra = Account.create()
+    steps["register"] = gas(system.registry._transact(
+        "register", extra.address, keccak(text=did_for(extra.address, chain.chain_id)), ROLE_SELLER,
+        credential_for(system, issuer, extra, ROLE_SELLER).expiry,
+        credential_for(system, issuer, extra, ROLE_SELLER).signature))
+    steps["deposit_stake"] = gas(sellers[0].system.market._transact("depositStake", 10**10))
+    for s in sellers[1:]:
+        s.system.market.deposit_stake(10**10)
+
+    results: dict[str, int] = {}
+    for n in BIDDERS:
+        market = buyer.system.market
+        deadline = chain.now() + 600
+        open_gas = gas(market._transact("open", 20_000, 150, deadline, deadline + 300, deadline + 7_500,
+                                         keccak(text="cloak:u33db"), keccak(b"secret")))
+        request_id = market.contract.functions.nextRequestId().call() - 1
+        bid_gas = [gas(s.system.market.bid(request_id, 140 - i)) for i, s in enumerate(sellers[:n])]
+        chain.advance_time(deadline - chain.now())
+        close_gas = gas(system.market.close(request_id))
+        chain.advance_time(300)
+        confirm_gas = gas(market.confirm_delivery(request_id, 20_000))
+        winner = sellers[n - 1]
+        withdraw_gas = gas(winner.system.market._transact("withdraw"))
+        total = open_gas + sum(bid_gas) + close_gas + confirm_gas + withdraw_gas
+        if n == 5:
+            steps.update(open=open_gas, first_bid=bid_gas[0], displacing_bid=bid_gas[1], close_award=close_gas,
+                         confirm=confirm_gas, withdraw=withdraw_gas)
+        results[f"trade_{n}_bidders"] = total
+    return {**steps, **results}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chains", default="embedded,anvil")
+    chains = parser.parse_args().chains.split(",")
+    measured: dict[str, dict[str, int]] = {}
+    for name in chains:
+        with connect(name) as chain:
+            measured[name] = measure(chain)
+    keys = list(next(iter(measured.values())))
+    print(f"{'step':<22}" + "".join(f"{name:>14}" for name in chains))
+    for key in keys:
+        print(f"{key:<22}" + "".join(f"{measured[name][key]:>14,}" for name in chains))
+    for n in BIDDERS:
+        print(f"gas_per_trade_{n}_bidders[{chains[0]}]={measured[chains[0]][f'trade_{n}_bidders']}")
+    print(f"gas_per_trade_5_bidders={measured[chains[0]]['trade_5_bidders']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Every custom error of every contract decodes to its name and arguments, from both providers' formats."""
+from __future__ import annotations
+
+import pytest
+from eth_abi import encode
+from eth_utils import keccak
+
+from v2vchain.compiler import Build, compile_contracts
+from v2vchain.errors import ContractRevert, TransactionFailed
+from v2vchain.reverts import decode_revert, register_abi, revert_data
+
+PRODUCTION = ("EnergyToken", "Registry", "Market")
+
+SAMPLE = {"address": "0x" + "11" * 20, "uint256": 7, "uint8": 3, "uint40": 5, "uint96": 9, "bytes32": b"\x01" * 32,
+          "bool": True, "string": "x"}
+
+
+def _errors(build: Build) -> list[tuple[str, dict]]:
+    """Each distinct custom error declared by a production contract (or a library it uses)."""
+    seen: dict[str, dict] = {}
+    for name in PRODUCTION:
+        for item in build[name].abi:
+            if item["type"] == "error":
+                seen[item["name"]] = item
+    return sorted(seen.items())
+
+
+def test_production_contracts_declare_the_errors_users_rely_on(build: Build) -> None:
+    names = {name for name, _ in _errors(build)}
+    assert {"BidAboveMax", "BidNotLower", "BiddingClosed", "SelfBid", "Reentrancy", "CredentialRevoked",
+            "DidAlreadyBound", "BadSignatureS", "TokenTransferFailed", "FeeOnTransferToken"} <= names
+
+
+ALL_ERRORS = _errors(compile_contracts())
+
+
+@pytest.mark.parametrize(("name", "item"), ALL_ERRORS, ids=[name for name, _ in ALL_ERRORS])
+def test_every_custom_error_decodes_with_its_arguments(build: Build, name: str, item: dict) -> None:
+    for contract in PRODUCTION:
+        register_abi(build[contract].abi)
+    types = [p["type"] for p in item["inputs"]]
+    values = [SAMPLE[t] if t != "uint8" or not p["internalType"].startswith("enum") else 2
+              for t, p in zip(types, item["inputs"])]
+    data = keccak(text=f"{name}({','.join(types)})")[:4] + encode(types, values)
+    decoded = decode_revert(data, "action")
+    assert decoded.name == name
+    assert list(decoded.arguments.values())[: len(values)] == values
+    assert name in str(decoded)
+
+
+def test_eth_tester_revert_string_is_parsed_back_to_bytes() -> None:
+    exc = Exception("execution reverted: b'\\xa2\\xf41\\x00'")
+    assert revert_data(exc) == b"\xa2\xf41\x00"
+
+
+def test_web3_custom_error_data_attribute_is_used() -> None:
+    class Fake(Exception):
+        data = "0xdeadbeef"
+
+    assert revert_data(Fake("boom")) == bytes.fromhex("deadbeef")
+
+
+def test_unknown_selector_is_reported_as_a_failure_not_a_hex_blob_exception() -> None:
+    with pytest.raises(TransactionFailed, match="unknown data"):
+        decode_revert(b"\x00\x00\x00\x01", "x")
+
+
+def test_error_string_reverts_decode_as_Error_with_the_message() -> None:
+    data = keccak(text="Error(string)")[:4] + encode(["string"], ["nope"])
+    decoded = decode_revert(data)
+    assert isinstance(decoded, ContractRevert) and decoded.arguments == {"message": "nope"}
