@@ -40,6 +40,11 @@ contract Market is EIP712, Owned2Step, ReentrancyGuard {
     error FeeOnTransferToken(uint256 expected, uint256 received);
     error MarketPaused();
     error BadConfig();
+    error TooManyBids(uint256 count, uint256 max);
+    error SignedBidExpired(uint256 index, uint256 expiry, uint256 nowTs);
+    error SignedBidCancelled(uint256 index, uint256 nonce, uint256 minNonce);
+    error SignedBidEnergyMismatch(uint256 index, uint256 energyWh, uint256 requested);
+    error SignedBidNotBySeller(uint256 index, address signer, address seller);
 
     event RequestOpened(
         uint256 indexed requestId,
@@ -62,6 +67,8 @@ contract Market is EIP712, Owned2Step, ReentrancyGuard {
     event Credited(address indexed account, uint256 indexed requestId, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);
     event PausedSet(bool paused);
+    event SignedBidVerified(uint256 indexed requestId, address indexed seller, uint96 pricePerWh, uint64 nonce);
+    event BidNoncesCancelled(address indexed seller, uint64 minNonce);
 
     enum Status {
         None,
@@ -97,6 +104,20 @@ contract Market is EIP712, Owned2Step, ReentrancyGuard {
     uint256 private constant BPS = 10_000;
     bytes32 public constant RECEIPT_TYPEHASH =
         keccak256("MeterReceipt(uint256 requestId,address seller,uint64 deliveredWh)");
+    bytes32 public constant BID_TYPEHASH =
+        keccak256("Bid(uint256 requestId,address seller,uint96 pricePerWh,uint64 energyWh,uint64 nonce,uint40 expiry)");
+    uint256 public constant MAX_SIGNED_BIDS = 16; // bounds the loop in closeWithSignedBids
+
+    /// @notice A seller's off-chain bid, relayed by the buyer (or anyone) at close: the seller pays no gas
+    /// and rivals cannot see it in the mempool before the deadline.
+    struct SignedBid {
+        address seller;
+        uint96 pricePerWh;
+        uint64 energyWh;
+        uint64 nonce;
+        uint40 expiry;
+        bytes signature;
+    }
 
     IERC20 public immutable token;
     IRegistry public immutable registry;
@@ -110,6 +131,7 @@ contract Market is EIP712, Owned2Step, ReentrancyGuard {
     mapping(uint256 => Request) public requests;
     mapping(address => Stake) public stakes;
     mapping(address => uint256) public credit;
+    mapping(address => uint64) public minBidNonce; // signed bids below it are cancelled
 
     constructor(
         address initialAdmin,
@@ -187,49 +209,60 @@ contract Market is EIP712, Owned2Step, ReentrancyGuard {
     /// @notice A bid must beat the best so far (ties go to the earlier bid); the bidder's stake covering the
     /// no-show penalty is locked while it holds the best bid.
     function bid(uint256 requestId, uint96 pricePerWh) external whenNotPaused {
-        registry.requireActive(msg.sender, ROLE_SELLER);
         Request storage r = requests[requestId];
         _requireStatus(requestId, r.status, Status.Open);
         uint256 deadline = r.deadline;
         if (block.timestamp >= deadline) revert BiddingClosed(requestId, deadline, block.timestamp);
-        if (msg.sender == r.buyer) revert SelfBid(requestId, msg.sender);
-        if (pricePerWh == 0) revert ZeroPrice();
-        if (pricePerWh > r.maxPrice) revert BidAboveMax(pricePerWh, r.maxPrice);
-        address previous = r.seller;
-        uint96 best = r.price; // gas savings
-        if (previous != address(0) && pricePerWh >= best) revert BidNotLower(pricePerWh, best);
-
-        uint256 energy = r.energyWh;
-        if (previous != address(0)) stakes[previous].locked -= uint128(_penalty(energy, best));
-        Stake storage s = stakes[msg.sender];
-        uint256 needed = _penalty(energy, pricePerWh);
-        uint256 free = s.total - s.locked;
-        if (free < needed) revert InsufficientFreeStake(msg.sender, free, needed);
-        s.locked += uint128(needed);
-        r.seller = msg.sender;
-        r.price = pricePerWh;
+        _checkBid(requestId, r, msg.sender, pricePerWh);
+        if (r.seller != address(0) && pricePerWh >= r.price) revert BidNotLower(pricePerWh, r.price);
+        _takeBest(r, msg.sender, pricePerWh);
         emit BidPlaced(requestId, msg.sender, pricePerWh);
     }
 
-    /// @notice Anyone may close after the deadline: the best bid wins, or the request expires and refunds.
-    function close(uint256 requestId) external nonReentrant {
+    /// @notice Raise the floor of valid signed-bid nonces: every outstanding signed bid below it is void.
+    function cancelSignedBids(uint64 newMinNonce) external {
+        if (newMinNonce <= minBidNonce[msg.sender]) revert SignedBidCancelled(0, newMinNonce, minBidNonce[msg.sender]);
+        minBidNonce[msg.sender] = newMinNonce;
+        emit BidNoncesCancelled(msg.sender, newMinNonce);
+    }
+
+    /// @notice Close after the deadline with sellers' signed bids (at most MAX_SIGNED_BIDS). Every bid is
+    /// verified like an on-chain bid plus its signature, nonce and expiry; any invalid one reverts the call with
+    /// its index, so the relayer drops it and retries. The lowest (earliest on ties, on-chain bids first) wins,
+    /// and only the winner's stake is locked.
+    function closeWithSignedBids(uint256 requestId, SignedBid[] calldata signedBids) external {
+        if (signedBids.length > MAX_SIGNED_BIDS) revert TooManyBids(signedBids.length, MAX_SIGNED_BIDS);
         Request storage r = requests[requestId];
         _requireStatus(requestId, r.status, Status.Open);
         if (block.timestamp < r.deadline) revert BiddingStillOpen(requestId, r.deadline, block.timestamp);
         uint256 energy = r.energyWh;
-        address buyer = r.buyer;
-        address seller = r.seller;
-        if (seller == address(0)) {
-            r.status = Status.Expired;
-            uint256 refund = energy * r.maxPrice;
-            emit Expired(requestId, refund);
-            _credit(buyer, requestId, refund);
-            return;
+        uint256 winner = type(uint256).max;
+        uint96 best = r.seller == address(0) ? type(uint96).max : r.price;
+        for (uint256 i = 0; i < signedBids.length; ++i) {
+            SignedBid calldata b = signedBids[i];
+            if (block.timestamp > b.expiry) revert SignedBidExpired(i, b.expiry, block.timestamp);
+            if (b.nonce < minBidNonce[b.seller]) revert SignedBidCancelled(i, b.nonce, minBidNonce[b.seller]);
+            if (b.energyWh != energy) revert SignedBidEnergyMismatch(i, b.energyWh, energy);
+            bytes32 digest = bidDigest(requestId, b.seller, b.pricePerWh, b.energyWh, b.nonce, b.expiry);
+            address signer = ECDSA.recover(digest, b.signature);
+            if (signer != b.seller) revert SignedBidNotBySeller(i, signer, b.seller);
+            _checkBid(requestId, r, b.seller, b.pricePerWh);
+            emit SignedBidVerified(requestId, b.seller, b.pricePerWh, b.nonce);
+            if (b.pricePerWh < best) {
+                best = b.pricePerWh;
+                winner = i;
+            }
         }
-        r.status = Status.Awarded;
-        uint96 price = r.price;
-        emit Awarded(requestId, seller, price, energy * price, _penalty(energy, price));
-        _credit(buyer, requestId, energy * (r.maxPrice - price));
+        if (winner != type(uint256).max) _takeBest(r, signedBids[winner].seller, best);
+        _close(requestId, r);
+    }
+
+    /// @notice Anyone may close after the deadline: the best bid wins, or the request expires and refunds.
+    function close(uint256 requestId) external {
+        Request storage r = requests[requestId];
+        _requireStatus(requestId, r.status, Status.Open);
+        if (block.timestamp < r.deadline) revert BiddingStillOpen(requestId, r.deadline, block.timestamp);
+        _close(requestId, r);
     }
 
     // ---------------------------------------------------------------- settlement
@@ -307,6 +340,14 @@ contract Market is EIP712, Owned2Step, ReentrancyGuard {
 
     // ---------------------------------------------------------------- views
 
+    function bidDigest(uint256 requestId, address seller, uint96 pricePerWh, uint64 energyWh, uint64 nonce, uint40 expiry)
+        public
+        view
+        returns (bytes32)
+    {
+        return _hashTypedData(keccak256(abi.encode(BID_TYPEHASH, requestId, seller, pricePerWh, energyWh, nonce, expiry)));
+    }
+
     function receiptDigest(uint256 requestId, address seller, uint64 deliveredWh) public view returns (bytes32) {
         return _hashTypedData(keccak256(abi.encode(RECEIPT_TYPEHASH, requestId, seller, deliveredWh)));
     }
@@ -316,6 +357,47 @@ contract Market is EIP712, Owned2Step, ReentrancyGuard {
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// @dev What every bid, on-chain or signed, must be: by a registered seller other than the buyer, non-zero,
+    /// at or below the maximum.
+    function _checkBid(uint256 requestId, Request storage r, address seller, uint96 pricePerWh) private view {
+        registry.requireActive(seller, ROLE_SELLER);
+        if (seller == r.buyer) revert SelfBid(requestId, seller);
+        if (pricePerWh == 0) revert ZeroPrice();
+        if (pricePerWh > r.maxPrice) revert BidAboveMax(pricePerWh, r.maxPrice);
+    }
+
+    /// @dev The one place the best bid changes hands: the displaced bidder's penalty is unlocked, the new one locked.
+    function _takeBest(Request storage r, address seller, uint96 pricePerWh) private {
+        uint256 energy = r.energyWh;
+        address previous = r.seller;
+        if (previous != address(0)) stakes[previous].locked -= uint128(_penalty(energy, r.price));
+        Stake storage s = stakes[seller];
+        uint256 needed = _penalty(energy, pricePerWh);
+        uint256 free = s.total - s.locked;
+        if (free < needed) revert InsufficientFreeStake(seller, free, needed);
+        s.locked += uint128(needed);
+        r.seller = seller;
+        r.price = pricePerWh;
+    }
+
+    /// @dev Award the best bid (the rest of the escrow back to the buyer), or expire with a full refund.
+    function _close(uint256 requestId, Request storage r) private {
+        uint256 energy = r.energyWh;
+        address buyer = r.buyer;
+        address seller = r.seller;
+        if (seller == address(0)) {
+            r.status = Status.Expired;
+            uint256 refund = energy * r.maxPrice;
+            emit Expired(requestId, refund);
+            _credit(buyer, requestId, refund);
+            return;
+        }
+        r.status = Status.Awarded;
+        uint96 price = r.price;
+        emit Awarded(requestId, seller, price, energy * price, _penalty(energy, price));
+        _credit(buyer, requestId, energy * (r.maxPrice - price));
+    }
 
     /// @dev The one place a settlement moves money: paid to the seller, the rest back to the buyer, stake unlocked.
     function _settle(uint256 requestId, Request storage r, uint64 deliveredWh) private {

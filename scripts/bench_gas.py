@@ -2,6 +2,7 @@
 
 A complete trade = open + every bid + close + confirm + the seller's withdrawal. Each bidder bids below the
 previous one, so every bid displaces the best (the most expensive case: a stake lock and an unlock per bid).
+The same trade with gasless signed bids (all relayed in closeWithSignedBids) is measured beside it.
 Run: .venv/bin/python scripts/bench_gas.py [--chains embedded,anvil]
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from v2vchain.deploy import deploy
 from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
 
 BIDDERS = (1, 5, 20)
+SIGNED_BIDDERS = (1, 5, 16)  # 16 = Market.MAX_SIGNED_BIDS, the most one close may relay
 
 
 def gas(receipt: dict) -> int:
@@ -60,7 +62,26 @@ def measure(chain: Chain) -> dict[str, int]:
             steps.update(open=open_gas, first_bid=bid_gas[0], displacing_bid=bid_gas[1], close_award=close_gas,
                          confirm=confirm_gas, withdraw=withdraw_gas)
         results[f"trade_{n}_bidders"] = total
+    for n in SIGNED_BIDDERS:
+        results[f"signed_trade_{n}_bidders"] = signed_trade(chain, system, buyer, sellers[:n])
     return {**steps, **results}
+
+
+def signed_trade(chain: Chain, system, buyer, bidders) -> int:  # type: ignore[no-untyped-def]
+    """The same trade with gasless bids: sellers sign, the buyer relays them all in closeWithSignedBids."""
+    market = buyer.system.market
+    deadline = chain.now() + 600
+    open_gas = gas(market._transact("open", 20_000, 150, deadline, deadline + 300, deadline + 7_500,
+                                     keccak(text="cloak:u33db"), keccak(b"secret")))
+    request_id = market.contract.functions.nextRequestId().call() - 1
+    bids = [market.sign_bid(s.account, request_id=request_id, price_per_wh=140 - i, energy_wh=20_000, nonce=0,
+                            expiry_ts=deadline + 3_600) for i, s in enumerate(bidders)]
+    chain.advance_time(deadline - chain.now())
+    close_gas = gas(market.close_with_signed_bids(request_id, bids))
+    chain.advance_time(300)
+    confirm_gas = gas(market.confirm_delivery(request_id, 20_000))
+    withdraw_gas = gas(bidders[-1].system.market._transact("withdraw"))
+    return open_gas + close_gas + confirm_gas + withdraw_gas
 
 
 def main() -> None:
@@ -77,6 +98,8 @@ def main() -> None:
         print(f"{key:<22}" + "".join(f"{measured[name][key]:>14,}" for name in chains))
     for n in BIDDERS:
         print(f"gas_per_trade_{n}_bidders[{chains[0]}]={measured[chains[0]][f'trade_{n}_bidders']}")
+    for n in SIGNED_BIDDERS:
+        print(f"gas_per_signed_trade_{n}_bidders[{chains[0]}]={measured[chains[0]][f'signed_trade_{n}_bidders']}")
     print(f"gas_per_trade_5_bidders={measured[chains[0]]['trade_5_bidders']}")
 
 

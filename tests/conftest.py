@@ -38,6 +38,10 @@ class World:
     def market(self) -> Any:
         return self.system.market
 
+    @property
+    def registry_address(self) -> str:
+        return self.system.registry.address
+
     def accounts(self) -> list[str]:
         return [self.buyer.address, *(s.address for s in self.sellers), self.outsider.address]
 

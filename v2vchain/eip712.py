@@ -17,6 +17,16 @@ CREDENTIAL_TYPES = {
         {"name": "expiry", "type": "uint64"},
     ]
 }
+BID_TYPES = {
+    "Bid": [
+        {"name": "requestId", "type": "uint256"},
+        {"name": "seller", "type": "address"},
+        {"name": "pricePerWh", "type": "uint96"},
+        {"name": "energyWh", "type": "uint64"},
+        {"name": "nonce", "type": "uint64"},
+        {"name": "expiry", "type": "uint40"},
+    ]
+}
 RECEIPT_TYPES = {
     "MeterReceipt": [
         {"name": "requestId", "type": "uint256"},

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from eth_abi import decode as abi_decode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from .errors import ContractRevert, TransactionFailed
 
@@ -51,6 +51,7 @@ def decode_revert(data: bytes, action: str = "") -> ContractRevert:
         values = abi_decode(types, body)
     except Exception as exc:
         raise TransactionFailed(f"{action or 'call'} reverted with malformed {name} data") from exc
+    values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, values)]
     arguments = dict(zip(names, values))
     if name == "Panic":
         arguments["meaning"] = _PANICS.get(int(arguments["code"]), "unknown panic")

@@ -50,6 +50,26 @@ class Stake:
         return self.total - self.locked
 
 
+@dataclass(frozen=True)
+class SignedBid:
+    """A seller's gasless bid: EIP-712 signed off-chain, relayed on-chain by whoever closes the request."""
+
+    request_id: int
+    seller: str
+    price_per_wh: int
+    energy_wh: int
+    nonce: int
+    expiry_ts: int
+    signature: bytes
+
+    def as_tuple(self) -> tuple[str, int, int, int, int, bytes]:
+        return (self.seller, self.price_per_wh, self.energy_wh, self.nonce, self.expiry_ts, self.signature)
+
+    def message(self) -> dict[str, int | str]:
+        return {"requestId": self.request_id, "seller": self.seller, "pricePerWh": self.price_per_wh,
+                "energyWh": self.energy_wh, "nonce": self.nonce, "expiry": self.expiry_ts}
+
+
 class MarketClient(ContractClient):
     def open(self, *, energy_wh: int, max_price_per_wh: int, deadline_ts: int, delivery_start_ts: int,
              delivery_end_ts: int, area_id: bytes, access_hash: bytes) -> int:
@@ -66,6 +86,27 @@ class MarketClient(ContractClient):
 
     def close(self, request_id: int) -> TxReceipt:
         return self._transact("close", uint("request_id", request_id))
+
+    def close_with_signed_bids(self, request_id: int, bids: list[SignedBid]) -> TxReceipt:
+        return self._transact("closeWithSignedBids", uint("request_id", request_id), [b.as_tuple() for b in bids])
+
+    def cancel_signed_bids(self, new_min_nonce: int) -> TxReceipt:
+        return self._transact("cancelSignedBids", uint("new_min_nonce", new_min_nonce, 64))
+
+    def min_bid_nonce(self, seller: str) -> int:
+        return int(self._call("minBidNonce", seller))
+
+    def sign_bid(self, seller: LocalAccount, *, request_id: int, price_per_wh: int, energy_wh: int, nonce: int,
+                 expiry_ts: int) -> SignedBid:
+        """Sign a bid bound to this chain, this contract, the request, a nonce and an expiry."""
+        bid = SignedBid(request_id=uint("request_id", request_id), seller=seller.address,
+                        price_per_wh=uint("price_per_wh", price_per_wh, 96), energy_wh=uint("energy_wh", energy_wh, 64),
+                        nonce=uint("nonce", nonce, 64), expiry_ts=uint("expiry_ts", expiry_ts, 40), signature=b"")
+        signature = eip712.sign(seller, self._domain(), eip712.BID_TYPES, bid.message())
+        return SignedBid(**{**bid.__dict__, "signature": signature})
+
+    def _domain(self) -> dict:
+        return eip712.domain(eip712.MARKET_DOMAIN, int(self.contract.w3.eth.chain_id), self.address)
 
     def confirm_delivery(self, request_id: int, delivered_wh: int) -> TxReceipt:
         return self._transact("confirmDelivery", uint("request_id", request_id), uint("delivered_wh", delivered_wh, 64))
@@ -115,6 +156,5 @@ class MarketClient(ContractClient):
 
     def sign_receipt(self, buyer: LocalAccount, *, request_id: int, seller: str, delivered_wh: int) -> bytes:
         """The buyer's meter receipt: lets the seller settle if the buyer never confirms."""
-        domain = eip712.domain(eip712.MARKET_DOMAIN, int(self.contract.w3.eth.chain_id), self.address)
         message = {"requestId": request_id, "seller": seller, "deliveredWh": delivered_wh}
-        return eip712.sign(buyer, domain, eip712.RECEIPT_TYPES, message)
+        return eip712.sign(buyer, self._domain(), eip712.RECEIPT_TYPES, message)
