@@ -99,8 +99,8 @@ class Chain:
         self.close()
 
 
-def connect(target: str = "embedded", *, anvil_args: tuple[str, ...] = ()) -> Chain:
-    """`embedded`, `anvil`, or an http(s)/ws URL whose funded key is read from $V2V_PRIVATE_KEY."""
+def connect(target: str = "embedded", *, anvil_args: tuple[str, ...] = (), account: LocalAccount | None = None) -> Chain:
+    """`embedded`, `anvil`, or an http(s) URL paying with `account` or else the key in $V2V_PRIVATE_KEY."""
     if target == "embedded":
         w3 = Web3(EthereumTesterProvider())
         return Chain(w3=w3, kind="embedded", funder=Account.from_key(EMBEDDED_DEV_KEY))
@@ -109,15 +109,19 @@ def connect(target: str = "embedded", *, anvil_args: tuple[str, ...] = ()) -> Ch
         w3 = Web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
         return Chain(w3=w3, kind="anvil", funder=Account.from_key(ANVIL_DEV_KEY), anvil=anvil)
     if target.startswith(("http://", "https://")):
-        key = os.environ.get(PRIVATE_KEY_ENV)
-        if not key:
-            raise ConfigError(f"set {PRIVATE_KEY_ENV} to the private key of a funded account on {target}")
-        try:
-            funder = Account.from_key(key)
-        except Exception as exc:
-            raise ConfigError(f"{PRIVATE_KEY_ENV} is not a valid private key") from exc
+        funder = account or _key_from_env(target)
         w3 = Web3(Web3.HTTPProvider(target, request_kwargs={"timeout": 30}))
         if not w3.is_connected():
             raise ChainUnavailable(f"no JSON-RPC answer from {target}")
         return Chain(w3=w3, kind="rpc", funder=funder)
     raise ConfigError(f"unknown chain {target!r}: use embedded, anvil, or an http(s) JSON-RPC URL")
+
+
+def _key_from_env(target: str) -> LocalAccount:
+    key = os.environ.get(PRIVATE_KEY_ENV)
+    if not key:
+        raise ConfigError(f"set {PRIVATE_KEY_ENV} to the private key of a funded account on {target}")
+    try:
+        return Account.from_key(key)
+    except Exception:
+        raise ConfigError(f"{PRIVATE_KEY_ENV} is not a valid private key") from None

@@ -10,6 +10,7 @@ from eth_utils import keccak
 from .chain import Chain
 from .deploy import System, deploy
 from .devnet import Vehicle, add_issuer, onboard
+from .areas import area_id
 from .identity import ROLE_BUYER, ROLE_SELLER
 
 VEC = 10**6  # token units per VEC (6 decimals)
@@ -71,10 +72,10 @@ def run_demo(chain: Chain, out: Callable[[str], None] = print, *, bidding_s: int
     request_id = buyer.system.market.open(
         energy_wh=energy_wh, max_price_per_wh=max_price, deadline_ts=deadline,
         delivery_start_ts=deadline + lead_s, delivery_end_ts=deadline + lead_s + DELIVERY_WINDOW_S,
-        area_id=keccak(text="cloak:geohash5:u33db"), access_hash=keccak(secret),
+        area_id=area_id("u33db"), access_hash=keccak(secret),
     )
     out(f"\nrequest #{request_id}: {energy_wh:,} Wh, max {max_price} units/Wh, escrow {_vec(energy_wh * max_price)}, "
-        f"bidding closes at {deadline}, area cloak:geohash5:u33db")
+        f"bidding closes at {deadline}, area u33db (geohash cell)")
 
     for seller, price in ((sellers[0], 120), (sellers[1], 100), (sellers[2], 95), (sellers[0], 90)):
         seller.system.market.bid(request_id, price)

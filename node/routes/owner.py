@@ -1,0 +1,77 @@
+"""The owner's control API: every state-changing call needs the bearer token."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from ..deps import MeetingsDep, NodeDep, OwnerOnly
+from ..models import AutoBid, Confirm, Meet, OpenRequest, PlaceBid
+
+router = APIRouter()
+
+
+@router.get("/identity", summary="This vehicle's DID, DID document and credential")
+def identity(node: NodeDep) -> dict[str, Any]:
+    return node.identity()
+
+
+@router.post("/requests", dependencies=OwnerOnly, summary="Open a request (buyer); the position stays local")
+def open_request(body: OpenRequest, node: NodeDep) -> dict[str, Any]:
+    return node.open_request(energy_wh=body.energy_wh, max_price_per_wh=body.max_price_per_wh,
+                             bidding_s=body.bidding_s, delivery_lead_s=body.delivery_lead_s,
+                             delivery_window_s=body.delivery_window_s, area_cell=node.cloak())
+
+
+@router.get("/requests/open", summary="Requests open for bidding, from chain events, by cloaked region")
+def open_requests(node: NodeDep, region: str = "") -> list[dict[str, Any]]:
+    return node.open_requests(region)
+
+
+@router.post("/requests/{request_id}/close", dependencies=OwnerOnly, summary="Close, relaying the best signed bids")
+def close(request_id: int, node: NodeDep) -> dict[str, Any]:
+    return node.close(request_id)
+
+
+@router.post("/requests/{request_id}/meet", dependencies=OwnerOnly,
+             summary="Buyer: mutual presentations with the winner, then the meeting point sealed to it")
+def meet(request_id: int, body: Meet, node: NodeDep, meetings: MeetingsDep) -> dict[str, Any]:
+    own = node.config.position
+    point = (own.lat, own.lon) if body.lat is None or body.lon is None else (body.lat, body.lon)
+    return meetings.meet(request_id, point)
+
+
+@router.post("/requests/{request_id}/confirm", dependencies=OwnerOnly,
+             summary="Confirm delivered Wh and send the seller a signed meter receipt")
+def confirm(request_id: int, body: Confirm, node: NodeDep) -> dict[str, Any]:
+    return node.confirm(request_id, body.delivered_wh)
+
+
+@router.post("/requests/{request_id}/claim", dependencies=OwnerOnly, summary="Seller: settle with the buyer's receipt")
+def claim(request_id: int, node: NodeDep) -> dict[str, Any]:
+    return node.claim(request_id)
+
+
+@router.post("/bids", dependencies=OwnerOnly, summary="Sign a bid (never below cost) and send it to the buyer's node")
+def place_bid(body: PlaceBid, node: NodeDep) -> dict[str, Any]:
+    return node.bid(body.request_id, body.buyer_url, body.price_per_wh)
+
+
+@router.post("/bids/auto", dependencies=OwnerOnly, summary="Bid on every open request the peers offer in a region")
+def auto_bid(body: AutoBid, node: NodeDep) -> list[dict[str, Any]]:
+    return node.auto_bid(body.region)
+
+
+@router.get("/trades", summary="This vehicle's requests and trades, refreshed from the chain")
+def trades(node: NodeDep) -> list[dict[str, Any]]:
+    return node.trades()
+
+
+@router.get("/balances", summary="Wallet, market credit and stake")
+def balances(node: NodeDep) -> dict[str, Any]:
+    return node.balances()
+
+
+@router.post("/withdraw", dependencies=OwnerOnly, summary="Withdraw everything the market owes this vehicle")
+def withdraw(node: NodeDep) -> dict[str, Any]:
+    return node.withdraw()
