@@ -9,7 +9,7 @@ import secrets
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,7 +19,7 @@ from eth_account import Account
 from v2vchain.anvil import free_port
 from v2vchain.chain import Chain
 from v2vchain.credentials import issue_vc, verify_vc
-from v2vchain.deploy import System, deploy, deployments_file
+from v2vchain.deploy import System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, add_issuer
 from v2vchain.errors import ChainUnavailable
 from v2vchain.identity import ROLE_BUYER, ROLE_SELLER, did_for
@@ -64,8 +64,11 @@ def provision(system: System, issuer: Any, workdir: Path, name: str, roles: int,
     if roles & ROLE_SELLER:
         own.market.deposit_stake(20 * VEC)
     port = free_port()
+    deployment = workdir / "deployment.json"  # this fleet's own copy: later deployments cannot change it
+    if not deployment.exists():
+        deployment.write_text(json.dumps(asdict(system.deployment), indent=2))
     config = {
-        "name": name, "chain": chain.anvil.url if chain.anvil else "", "deployment": str(deployments_file(chain.chain_id)),
+        "name": name, "chain": chain.anvil.url if chain.anvil else "", "deployment": str(deployment),
         "keystore": str(workdir / f"{name}.key.json"), "credential": str(workdir / f"{name}.vc.json"),
         "db": str(workdir / f"{name}.sqlite"), "port": port, "password_env": PASSWORD_ENV, "api_token_env": TOKEN_ENV,
         "position": position, "peers": peers, "pricing": {"degradation_per_wh": degradation},

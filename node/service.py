@@ -81,15 +81,27 @@ class VehicleNode:
                 "url": self.config.url}
 
     def cloak(self) -> str:
-        """The geohash cell this vehicle publishes instead of its position."""
+        """The geohash cell this vehicle publishes instead of its position.
+
+        Drawn once per position and settings and kept: fresh Laplace noise on every request would let an observer
+        average the published cells back to the true position.
+        """
         from v2vchain.privacy import geohash, k_anonymous_cell, laplace_cloak
 
         position = (self.config.position.lat, self.config.position.lon)
         cloak = self.config.cloak
+        key = keccak(text=json.dumps([position, cloak.model_dump()])).hex()
+        kept = self.store.get_meta(f"cloak:{key}")
+        if kept:
+            return kept
         if cloak.method == "k-anonymity":
             crowd = [position, *((p.lat, p.lon) for p in self.config.known_positions)]
-            return k_anonymous_cell(position, crowd, cloak.k).cell
-        return geohash.encode(*laplace_cloak(position, cloak.epsilon_per_m).point, precision=LAPLACE_CELL_PRECISION)
+            cell = k_anonymous_cell(position, crowd, cloak.k).cell
+        else:
+            noisy = laplace_cloak(position, cloak.epsilon_per_m).point
+            cell = geohash.encode(*noisy, precision=LAPLACE_CELL_PRECISION)
+        self.store.set_meta(f"cloak:{key}", cell)
+        return cell
 
     # ------------------------------------------------------------------ buyer
 

@@ -104,6 +104,13 @@ class Store:
         self._run("UPDATE signed_bids SET rejected=? WHERE request_id=? AND seller=? AND nonce=?",
                   (reason, request_id, seller, nonce))
 
+    def get_meta(self, key: str) -> str | None:
+        rows = self._run("SELECT value FROM meta WHERE key=?", (key,))
+        return str(rows[0]["value"]) if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._run("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     def next_nonce(self, floor: int) -> int:
         """A fresh signed-bid nonce, never reused even across restarts, and never below the on-chain floor."""
         with self._lock:

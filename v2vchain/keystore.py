@@ -54,7 +54,7 @@ def read_password(env_var: str | None, *, prompt: Prompt | None = None, confirm:
     if env_var and os.environ.get(env_var):
         return os.environ[env_var]
     if prompt is None:
-        if not sys.stdin.isatty():
+        if sys.stdin is None or not sys.stdin.isatty():
             where = f"environment variable {env_var} is not set" if env_var else "no password environment variable"
             raise PasswordUnavailable(f"{where}, and there is no terminal to prompt for the keystore password")
         prompt = getpass.getpass

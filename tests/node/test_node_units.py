@@ -1,0 +1,67 @@
+"""Node logic that needs no chain: the pricing floor, the records that survive a crash, the config file."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from node import pricing
+from node.config import PricingSettings, load_config
+from node.store import Store
+from v2vchain.errors import ConfigError
+
+
+def test_a_sealed_bid_shades_between_the_floor_and_the_maximum() -> None:
+    p = PricingSettings(grid_export_price_per_wh=50, degradation_per_wh=20, margin_per_wh=5, shade_pct=50)
+    assert pricing.cost_floor_per_wh(p) == 75
+    assert pricing.bid_price(p, max_price_per_wh=150) == 112
+
+
+def test_no_bid_when_the_maximum_is_below_the_sellers_floor() -> None:
+    p = PricingSettings(grid_export_price_per_wh=50, degradation_per_wh=20, margin_per_wh=5)
+    assert pricing.bid_price(p, max_price_per_wh=74) is None
+
+
+def test_an_open_auction_is_undercut_by_one_step_but_never_below_the_floor() -> None:
+    p = PricingSettings(grid_export_price_per_wh=50, degradation_per_wh=20, margin_per_wh=5, undercut_per_wh=1)
+    assert pricing.bid_price(p, max_price_per_wh=150, best_price_per_wh=100) == 99
+    assert pricing.bid_price(p, max_price_per_wh=150, best_price_per_wh=75) is None
+
+
+def test_signed_bids_survive_reopening_the_store_and_replays_are_detected(tmp_path: Path) -> None:
+    bid = {"request_id": 1, "seller": "0xA", "nonce": 3, "price_per_wh": 90, "energy_wh": 10, "expiry_ts": 99,
+           "signature": "00", "seller_url": "http://x"}
+    store = Store(tmp_path / "node.sqlite")
+    assert store.add_signed_bid(bid)
+    store.close()
+    reopened = Store(tmp_path / "node.sqlite")
+    assert reopened.signed_bids(1)[0]["price_per_wh"] == 90
+    assert not reopened.add_signed_bid(bid)
+
+
+def test_bid_nonces_are_never_reused_and_respect_the_onchain_floor(tmp_path: Path) -> None:
+    store = Store(tmp_path / "node.sqlite")
+    assert [store.next_nonce(0), store.next_nonce(0), store.next_nonce(10), store.next_nonce(0)] == [0, 1, 10, 11]
+
+
+def test_the_store_file_is_private_to_its_owner(tmp_path: Path) -> None:
+    Store(tmp_path / "node.sqlite")
+    assert (tmp_path / "node.sqlite").stat().st_mode & 0o077 == 0
+
+
+def test_a_store_from_another_schema_version_is_refused(tmp_path: Path) -> None:
+    store = Store(tmp_path / "node.sqlite")
+    store.set_meta("schema_version", "0")
+    store.close()
+    with pytest.raises(ConfigError, match="schema version 0"):
+        Store(tmp_path / "node.sqlite")
+
+
+def test_a_config_with_a_bad_field_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "node.json"
+    path.write_text(json.dumps({"name": "x", "chain": "ftp://nope", "deployment": "d", "keystore": "k",
+                                "credential": "c", "db": "db", "position": {"lat": 95, "lon": 0}}))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "chain" in str(info.value) and "position.lat" in str(info.value)

@@ -1,0 +1,102 @@
+"""Vehicles' nodes trading with each other over HTTP on a real anvil: the happy path and recovery from a crash."""
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.node.conftest import Fleet, buyer_key
+
+REQUEST = {"energy_wh": 20_000, "max_price_per_wh": 150, "bidding_s": 600, "delivery_lead_s": 300,
+           "delivery_window_s": 7_200}
+
+
+def open_and_bid(fleet: Fleet) -> dict[str, Any]:
+    request = fleet.owner("buyer").post("/requests", REQUEST)
+    for seller in ("seller-1", "seller-2"):
+        fleet.owner(seller).post("/bids/auto", {"region": ""})
+    return request
+
+
+def test_a_full_trade_between_nodes_settles_and_pays_the_cheapest_seller(fleet: Fleet) -> None:
+    buyer = fleet.owner("buyer")
+    request = open_and_bid(fleet)
+    request_id = request["request_id"]
+    fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
+    closed = buyer.post(f"/requests/{request_id}/close")
+    cheapest = fleet.specs["seller-1"]["address"]  # lower degradation cost, so the lower floor and bid
+    assert closed["status"] == "awarded" and closed["seller"] == cheapest
+    assert buyer.post(f"/requests/{request_id}/meet")["seller_verified"]
+    fleet.chain.advance_time(request["delivery_start_ts"] - fleet.chain.now())
+    assert buyer.post(f"/requests/{request_id}/confirm", {"delivered_wh": 20_000})["status"] == "settled"
+    withdrawn = fleet.owner("seller-1").post("/withdraw")["withdrawn"]
+    assert withdrawn == 20_000 * closed["price_per_wh"]
+    statuses = {t["request_id"]: t["status"] for t in fleet.owner("seller-2").get("/trades")}
+    assert statuses[request_id] == "lost"
+
+
+def test_sellers_pay_no_gas_to_bid(fleet: Fleet) -> None:
+    sellers = [fleet.specs[s]["address"] for s in ("seller-1", "seller-2")]
+    before = [fleet.chain.w3.eth.get_balance(a) for a in sellers]
+    open_and_bid(fleet)
+    assert [fleet.chain.w3.eth.get_balance(a) for a in sellers] == before
+
+
+def test_the_seller_receives_the_sealed_meeting_point_and_a_verified_access_secret(fleet: Fleet) -> None:
+    buyer = fleet.owner("buyer")
+    request = open_and_bid(fleet)
+    request_id = request["request_id"]
+    fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
+    buyer.post(f"/requests/{request_id}/close")
+    buyer.post(f"/requests/{request_id}/meet", {"lat": 52.5, "lon": 13.4})
+    from node.store import Store
+
+    seller_store = Store(fleet.workdir / "seller-1.sqlite")
+    try:
+        meeting = seller_store.inbox(request_id, "meeting")
+    finally:
+        seller_store.close()
+    assert meeting is not None and (meeting["lat"], meeting["lon"]) == (52.5, 13.4)
+
+
+def test_a_buyer_node_restarted_mid_auction_closes_with_the_bids_it_received_before_the_crash(fleet: Fleet) -> None:
+    request = open_and_bid(fleet)
+    request_id = request["request_id"]
+    fleet.restart("buyer")
+    fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
+    closed = fleet.owner("buyer").post(f"/requests/{request_id}/close")
+    assert closed["status"] == "awarded"
+    assert closed["seller"] == fleet.specs["seller-1"]["address"]
+
+
+def test_a_seller_node_restarted_after_award_still_holds_its_trade_and_the_meeting(fleet: Fleet) -> None:
+    buyer = fleet.owner("buyer")
+    request = open_and_bid(fleet)
+    request_id = request["request_id"]
+    fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
+    buyer.post(f"/requests/{request_id}/close")
+    buyer.post(f"/requests/{request_id}/meet")
+    fleet.restart("seller-1")
+    trades = {t["request_id"]: t for t in fleet.owner("seller-1").get("/trades")}
+    assert trades[request_id]["status"] == "awarded"
+    fleet.chain.advance_time(request["delivery_start_ts"] - fleet.chain.now())
+    buyer.post(f"/requests/{request_id}/confirm", {"delivered_wh": 10_000})
+    assert {t["request_id"]: t for t in fleet.owner("seller-1").get("/trades")}[request_id]["status"] == "settled"
+
+
+def test_a_seller_settles_with_the_buyers_receipt_when_the_buyer_never_confirms(fleet: Fleet) -> None:
+    """The buyer's node hands over a signed receipt at delivery but never confirms; the seller claims on-chain."""
+    buyer = fleet.owner("buyer")
+    request = open_and_bid(fleet)
+    request_id = request["request_id"]
+    fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
+    buyer.post(f"/requests/{request_id}/close")
+    fleet.chain.advance_time(request["delivery_start_ts"] - fleet.chain.now())
+    seller = fleet.specs["seller-1"]["address"]
+    signature = fleet.system.market.sign_receipt(buyer_key(fleet), request_id=request_id, seller=seller,
+                                                 delivered_wh=15_000)
+    answer = httpx.post(f"{fleet.url('seller-1')}/p2p/receipts", json={
+        "request_id": request_id, "delivered_wh": 15_000, "signature": "0x" + signature.hex()})
+    assert answer.status_code == 200, answer.text
+    assert fleet.owner("seller-1").post(f"/requests/{request_id}/claim")["status"] == "settled"
+    assert fleet.system.market.credit_of(seller) >= 15_000 * fleet.system.market.request(request_id).price_per_wh
