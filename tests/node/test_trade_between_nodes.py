@@ -1,6 +1,8 @@
 """Vehicles' nodes trading with each other over HTTP on a real anvil: the happy path and recovery from a crash."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -100,3 +102,42 @@ def test_a_seller_settles_with_the_buyers_receipt_when_the_buyer_never_confirms(
     assert answer.status_code == 200, answer.text
     assert fleet.owner("seller-1").post(f"/requests/{request_id}/claim")["status"] == "settled"
     assert fleet.system.market.credit_of(seller) >= 15_000 * fleet.system.market.request(request_id).price_per_wh
+
+
+def _coordinate_needles(fleet: Fleet) -> dict[str, list[bytes]]:
+    """Every way a position could leak: decimal text at several precisions, micro-degree ints, float64 bytes."""
+    import struct
+
+    needles: dict[str, list[bytes]] = {}
+    for name in fleet.specs:
+        config = json.loads(Path(fleet.specs[name]["config"]).read_text())
+        lat, lon = config["position"]["lat"], config["position"]["lon"]
+        forms: list[bytes] = []
+        for value in (lat, lon):
+            forms += [f"{value:.{d}f}".encode() for d in (3, 4, 5, 6)]
+            forms += [int(round(value * 1e6)).to_bytes(32, "big"), struct.pack(">d", value), struct.pack("<d", value)]
+        needles[name] = forms
+    return needles
+
+
+def test_zz_no_exact_position_reaches_the_chain_the_public_api_or_the_logs(fleet: Fleet) -> None:
+    """SECURITY 27: scanned after every trade of this module; coordinates travel only sealed to the counterparty."""
+    w3 = fleet.chain.w3
+    chain_bytes = bytearray()
+    for number in range(w3.eth.block_number + 1):
+        block = w3.eth.get_block(number, full_transactions=True)
+        for tx in block["transactions"]:
+            chain_bytes += bytes(tx["input"])
+            for log in w3.eth.get_transaction_receipt(tx["hash"])["logs"]:
+                chain_bytes += bytes(log["data"]) + b"".join(bytes(t) for t in log["topics"])
+    chain_bytes += chain_bytes.hex().encode()
+    public = b""
+    for name in fleet.specs:
+        url = fleet.url(name)
+        for path in ("/identity", "/p2p/requests", "/requests/open", "/trades", "/openapi.json"):
+            public += httpx.get(f"{url}{path}", headers=fleet.owner(name).headers, timeout=30).content
+        public += fleet.nodes[name].log.read_bytes()
+    for name, forms in _coordinate_needles(fleet).items():
+        for form in forms:
+            assert form not in chain_bytes, f"{name}'s position found in chain data as {form!r}"
+            assert form not in public, f"{name}'s position found in an API response or log as {form!r}"
