@@ -107,23 +107,26 @@ class VehicleNode:
 
     def open_request(self, *, energy_wh: int, max_price_per_wh: int, bidding_s: int, delivery_lead_s: int,
                      delivery_window_s: int, area_cell: str) -> dict[str, Any]:
-        """Open on-chain with the cloaked area; the access secret is stored before anything is sent."""
+        """Open on-chain with the cloaked area. The intent, with the access secret, is recorded before sending,
+        so a crash in between loses nothing: `recover` finds the request on-chain by its access hash."""
         secret = secrets.token_bytes(32)
-        key = f"open:{secrets.token_hex(8)}"
-        self.store.begin(key, {"energy_wh": energy_wh, "access_hash": keccak(secret).hex()})
         deadline = self.chain.now() + bidding_s
         start = deadline + delivery_lead_s
+        fields = {"energy_wh": energy_wh, "max_price_per_wh": max_price_per_wh, "deadline_ts": deadline,
+                  "delivery_start_ts": start, "delivery_end_ts": start + delivery_window_s, "area": area_cell}
+        key = f"open:{keccak(secret).hex()}"
+        self.store.begin(key, {**fields, "secret": secret.hex()})
         request_id = self.system.market.open(
-            energy_wh=energy_wh, max_price_per_wh=max_price_per_wh, deadline_ts=deadline,
-            delivery_start_ts=start, delivery_end_ts=start + delivery_window_s, area_id=areas.area_id(area_cell),
-            access_hash=keccak(secret))
-        self.store.put_secret(request_id, "access", secret.hex())
-        self.store.upsert_request(
-            request_id=request_id, role="buyer", buyer=self.address, energy_wh=energy_wh,
-            max_price_per_wh=max_price_per_wh, deadline_ts=deadline, delivery_start_ts=start,
-            delivery_end_ts=start + delivery_window_s, area=area_cell, status="open", buyer_url=self.config.url)
-        self.store.finish(key, "done", request_id)
+            energy_wh=energy_wh, max_price_per_wh=max_price_per_wh, deadline_ts=deadline, delivery_start_ts=start,
+            delivery_end_ts=start + delivery_window_s, area_id=areas.area_id(area_cell), access_hash=keccak(secret))
+        self._record_opened(key, request_id, fields, secret.hex())
         return self.store.request(request_id) or {}
+
+    def _record_opened(self, key: str, request_id: int, fields: dict[str, Any], secret_hex: str) -> None:
+        self.store.put_secret(request_id, "access", secret_hex)
+        self.store.upsert_request(request_id=request_id, role="buyer", buyer=self.address, status="open",
+                                  buyer_url=self.config.url, **fields)
+        self.store.finish(key, "done", request_id)
 
     def receive_bid(self, bid: SignedBid, seller_url: str) -> dict[str, Any]:
         """Check a seller's signed bid exactly as the contract will, and keep it for the close."""
@@ -291,11 +294,25 @@ class VehicleNode:
         return self.store.request(request_id) or {}
 
     def recover(self) -> None:
-        """After a restart: every record re-read from the chain; intents left pending are settled from it too."""
+        """After a restart: intents left pending are settled from chain events, then every record re-read."""
+        for intent in self.store.pending_intents():
+            if intent["key"].startswith("open:"):
+                self._recover_open(intent["key"], json.loads(intent["payload"]))
         for record in self.store.requests():
             self.refresh(int(record["request_id"]))
-        for intent in self.store.pending_intents():
-            self.store.finish(intent["key"], "unknown-after-restart")
+
+    def _recover_open(self, key: str, payload: dict[str, Any]) -> None:
+        """Was the request sent before the crash? Its access hash on-chain says so, whatever the node recorded."""
+        secret_hex = payload.pop("secret")
+        access = keccak(bytes.fromhex(secret_hex))
+        market = self.system.market
+        logs = market.contract.events.RequestOpened.get_logs(
+            from_block=self.system.deployment.block, argument_filters={"buyer": self.address})
+        match = next((log for log in logs if bytes(log["args"]["accessHash"]) == access), None)
+        if match is None:
+            self.store.finish(key, "not-sent")
+        else:
+            self._record_opened(key, int(match["args"]["requestId"]), payload, secret_hex)
 
     def trades(self) -> list[dict[str, Any]]:
         return [self.refresh(int(r["request_id"])) for r in self.store.requests()]

@@ -141,3 +141,36 @@ def test_zz_no_exact_position_reaches_the_chain_the_public_api_or_the_logs(fleet
         for form in forms:
             assert form not in chain_bytes, f"{name}'s position found in chain data as {form!r}"
             assert form not in public, f"{name}'s position found in an API response or log as {form!r}"
+
+
+def test_a_request_sent_just_before_a_crash_is_recovered_with_its_secret(fleet: Fleet) -> None:
+    """SECURITY 28: intent (with the access secret) recorded, transaction sent, crash before the record."""
+    import secrets as random_secrets
+
+    from eth_utils import keccak
+
+    from node.store import Store
+    from v2vchain.areas import area_id
+
+    fleet.nodes["buyer"].process.kill()
+    fleet.nodes["buyer"].process.wait()
+    secret = random_secrets.token_bytes(32)
+    deadline = fleet.chain.now() + 600
+    fields = {"energy_wh": 5_000, "max_price_per_wh": 120, "deadline_ts": deadline, "delivery_start_ts": deadline,
+              "delivery_end_ts": deadline + 600, "area": "u33db"}
+    store = Store(fleet.workdir / "buyer.sqlite")
+    store.begin(f"open:{keccak(secret).hex()}", {**fields, "secret": secret.hex()})
+    store.close()
+    market = fleet.system.market.connect(fleet.chain.sender(buyer_key(fleet)))
+    request_id = market.open(energy_wh=5_000, max_price_per_wh=120, deadline_ts=deadline,
+                             delivery_start_ts=deadline, delivery_end_ts=deadline + 600, area_id=area_id("u33db"),
+                             access_hash=keccak(secret))
+    fleet.restart("buyer")
+    trades = {t["request_id"]: t for t in fleet.owner("buyer").get("/trades")}
+    assert trades[request_id]["status"] == "open" and trades[request_id]["role"] == "buyer"
+    store = Store(fleet.workdir / "buyer.sqlite")
+    try:
+        assert store.secret(request_id) == ("access", secret.hex())
+        assert not list(store.pending_intents())
+    finally:
+        store.close()
