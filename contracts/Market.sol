@@ -157,7 +157,8 @@ contract Market is EIP712, Owned2Step, ReentrancyGuard {
         _;
     }
 
-    /// @notice Pausing stops new requests and bids only; settlement and every withdrawal keep working.
+    /// @notice Pausing stops new requests and bids (on-chain or relayed signed ones) only; `close`, settlement
+    /// and every withdrawal keep working.
     function setPaused(bool paused_) external onlyAdmin {
         paused = paused_;
         emit PausedSet(paused_);
@@ -230,7 +231,7 @@ contract Market is EIP712, Owned2Step, ReentrancyGuard {
     /// verified like an on-chain bid plus its signature, nonce and expiry; any invalid one reverts the call with
     /// its index, so the relayer drops it and retries. The lowest (earliest on ties, on-chain bids first) wins,
     /// and only the winner's stake is locked.
-    function closeWithSignedBids(uint256 requestId, SignedBid[] calldata signedBids) external {
+    function closeWithSignedBids(uint256 requestId, SignedBid[] calldata signedBids) external whenNotPaused {
         if (signedBids.length > MAX_SIGNED_BIDS) revert TooManyBids(signedBids.length, MAX_SIGNED_BIDS);
         Request storage r = requests[requestId];
         _requireStatus(requestId, r.status, Status.Open);
