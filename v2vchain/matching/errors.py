@@ -67,6 +67,14 @@ class DuplicateOrder(InvalidOrder):
         super().__init__(f"two orders from {owner} with nonce {nonce}")
 
 
+class OwnerOnBothSides(InvalidOrder):
+    """A vehicle buys or sells in one clearing, never both: a self-trade could only move the price."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        super().__init__(f"{owner} has both a BUY and a SELL order in one clearing")
+
+
 class OrderSignatureMismatch(InvalidOrder):
     def __init__(self, owner: str, signer: str) -> None:
         self.owner, self.signer = owner, signer

@@ -1,0 +1,57 @@
+"""EIP-712 orders: the type is the issue's, and a signature binds every signed field to the owner."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from eth_account import Account
+from eth_utils import keccak
+
+from v2vchain.eip712 import type_string
+from v2vchain.matching.errors import OrderSignatureMismatch
+from v2vchain.matching.signing import ORDER_TYPES, clearing_domain, order_signer, sign_order, verify_order
+
+from .strategies import order
+
+ACCOUNT = Account.from_key(b"\x01" * 32)
+OTHER = Account.from_key(b"\x02" * 32)
+DOMAIN = clearing_domain(31337, "0x" + "cc" * 20)
+
+
+def test_order_type_string_is_the_one_the_contracts_hash() -> None:
+    assert type_string(ORDER_TYPES) == (
+        "Order(address owner,uint8 side,uint64 energyWh,uint96 limitPricePerWh,bytes32 areaId,uint40 windowStart,"
+        "uint40 windowEnd,uint64 nonce,uint40 expiry)")
+
+
+def test_domain_is_named_V2V_Clearing_version_1() -> None:
+    assert (DOMAIN["name"], DOMAIN["version"], DOMAIN["chainId"]) == ("V2V Clearing", "1", 31337)
+
+
+def test_owner_signature_verifies() -> None:
+    o = order(owner=ACCOUNT.address)
+    verify_order(DOMAIN, o, sign_order(ACCOUNT, DOMAIN, o))
+
+
+def test_signature_by_another_key_raises_OrderSignatureMismatch() -> None:
+    o = order(owner=ACCOUNT.address)
+    with pytest.raises(OrderSignatureMismatch) as info:
+        verify_order(DOMAIN, o, sign_order(OTHER, DOMAIN, o))
+    assert info.value.signer == OTHER.address
+
+
+def test_changing_the_price_after_signing_breaks_the_signature() -> None:
+    o = order(owner=ACCOUNT.address)
+    signature = sign_order(ACCOUNT, DOMAIN, o)
+    with pytest.raises(OrderSignatureMismatch):
+        verify_order(DOMAIN, dataclasses.replace(o, limit_price_per_wh=o.limit_price_per_wh + 1), signature)
+
+
+def test_signature_for_another_chain_does_not_verify() -> None:
+    o = order(owner=ACCOUNT.address)
+    signature = sign_order(ACCOUNT, clearing_domain(1, DOMAIN["verifyingContract"]), o)
+    assert order_signer(DOMAIN, o, signature) != ACCOUNT.address
+
+
+def test_area_is_signed_as_the_keccak_of_its_id() -> None:
+    assert order(cell="u33dc0").area_hash == keccak(text="u33dc0")

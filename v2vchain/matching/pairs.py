@@ -1,0 +1,161 @@
+"""Buyer-seller pairs for the cost-aware mechanisms: which pairs are candidates, and what each is worth.
+
+A pair trades q = min(buyer's Wh, seller's Wh) once (one meeting). Its welfare is q x (bid - ask) minus the pair's
+costs: the drive is shared (they meet halfway: the buyer carries floor(half)), the seller's transfer losses and
+battery wear are its own. The pair price first covers each side's cost share, then splits what is left by k:
+price = k_price(ask + ceil(seller share / q), bid - ceil(buyer share / q)); so an acceptable pair (feasible: the
+windows overlap for the drive plus the transfer; that interval non-empty; welfare > 0) leaves neither side worse
+off than its own limit, and the price always lies in [ask, bid].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .areas import unit_vectors
+from .book import Book, SideBook
+from .costs import PairCosts, distance_m, pair_costs, window_overlap_s
+from .orders import Order, Side
+from .params import ClearingParams
+from .params import GridPrices
+from .pricing import k_price
+from .result import ClearingResult, Satisfaction, Trade, assemble
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Pairs as parallel int64 arrays; buyer and seller index into the book's sides."""
+
+    buyer: np.ndarray
+    seller: np.ndarray
+    energy_wh: np.ndarray
+    price_per_wh: np.ndarray
+    net_low: np.ndarray  # ask + the seller's cost share per Wh (rounded up)
+    net_high: np.ndarray  # bid - the buyer's cost share per Wh (rounded up)
+    gain: np.ndarray  # q x (bid - ask): the gains from trade before costs
+    costs: PairCosts
+    overlap_s: np.ndarray
+    buyer_utility: np.ndarray
+    seller_utility: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.buyer)
+
+    @property
+    def welfare(self) -> np.ndarray:
+        return self.gain - self.costs.total
+
+    @property
+    def feasible(self) -> np.ndarray:
+        return self.overlap_s >= self.costs.required_s
+
+    @property
+    def acceptable(self) -> np.ndarray:
+        """Pairs a mechanism may choose: feasible, a price exists that covers both sides' costs, welfare > 0."""
+        return self.feasible & (self.net_low <= self.net_high) & (self.welfare > 0)
+
+
+def candidate_pairs(book: Book, nearest_areas: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every (buyer, seller) whose seller stands in one of the buyer's `nearest_areas` nearest seller areas."""
+    buys, sells = book.buys, book.sells
+    if not len(buys) or not len(sells):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    seller_areas: dict[str, list[int]] = {}
+    for j, order in enumerate(sells.orders):  # book order, so each area's list and the area order are canonical
+        seller_areas.setdefault(order.area_id, []).append(j)
+    area_ids = sorted(seller_areas)
+    first = [seller_areas[a][0] for a in area_ids]
+    tree = cKDTree(unit_vectors(sells.lat[first], sells.lon[first]))
+    members = [np.array(seller_areas[a], dtype=np.int64) for a in area_ids]
+    k = min(nearest_areas, len(area_ids))
+    buyer_areas: dict[str, list[int]] = {}
+    for i, order in enumerate(buys.orders):
+        buyer_areas.setdefault(order.area_id, []).append(i)
+    queries = [group[0] for group in buyer_areas.values()]
+    _, near = tree.query(unit_vectors(buys.lat[queries], buys.lon[queries]), k=k)
+    near = np.asarray(near).reshape(len(queries), k)
+    buyer_parts, seller_parts = [], []
+    for group, areas in zip(buyer_areas.values(), near.tolist()):
+        sellers = np.concatenate([members[a] for a in sorted(areas)])
+        buyer_parts.append(np.repeat(np.array(group, dtype=np.int64), len(sellers)))
+        seller_parts.append(np.tile(sellers, len(group)))
+    buyer, seller = np.concatenate(buyer_parts), np.concatenate(seller_parts)
+    order = np.lexsort((seller, buyer))
+    return buyer[order], seller[order]
+
+
+def edge_terms(buys: SideBook, sells: SideBook, buyer: np.ndarray, seller: np.ndarray,
+               params: ClearingParams) -> Edges:
+    bid, ask = buys.price[buyer], sells.price[seller]
+    energy = np.minimum(buys.energy[buyer], sells.energy[seller])
+    dist = distance_m(buys.lat[buyer], buys.lon[buyer], sells.lat[seller], sells.lon[seller])
+    costs = pair_costs(dist, energy, params.costs)
+    low = ask + -(-costs.seller_share // energy)
+    high = bid - -(-costs.buyer_share // energy)
+    price = k_price(low, np.maximum(low, high), params.k)  # an empty interval is never acceptable anyway
+    overlap = window_overlap_s(buys.start[buyer], buys.end[buyer], sells.start[seller], sells.end[seller])
+    return Edges(buyer=buyer, seller=seller, energy_wh=energy, price_per_wh=price, net_low=low, net_high=high,
+                 gain=energy * (bid - ask),
+                 costs=costs, overlap_s=overlap, buyer_utility=energy * (bid - price) - costs.buyer_share,
+                 seller_utility=energy * (price - ask) - costs.seller_share)
+
+
+def candidate_edges(book: Book, params: ClearingParams) -> Edges:
+    buyer, seller = candidate_pairs(book, params.nearest_areas)
+    return edge_terms(book.buys, book.sells, buyer, seller, params)
+
+
+def select(edges: Edges, mask: np.ndarray) -> Edges:
+    c = edges.costs
+    costs = PairCosts(distance_m=c.distance_m[mask], travel_s=c.travel_s[mask], transfer_s=c.transfer_s[mask],
+                      travel_cost=c.travel_cost[mask], seller_cost=c.seller_cost[mask], total=c.total[mask])
+    return Edges(buyer=edges.buyer[mask], seller=edges.seller[mask], energy_wh=edges.energy_wh[mask],
+                 price_per_wh=edges.price_per_wh[mask], net_low=edges.net_low[mask], net_high=edges.net_high[mask],
+                 gain=edges.gain[mask], costs=costs,
+                 overlap_s=edges.overlap_s[mask], buyer_utility=edges.buyer_utility[mask],
+                 seller_utility=edges.seller_utility[mask])
+
+
+def pair_result(mechanism: str, book: Book, chosen: Edges, grid: GridPrices,
+                satisfaction: Satisfaction | None = None) -> ClearingResult:
+    """The result of a one-to-one matching: each chosen edge is one trade at its pair price."""
+    buys, sells = book.buys.orders, book.sells.orders
+    trades = [Trade(buys[i], sells[j], q, p, p) for i, j, q, p in
+              zip(chosen.buyer.tolist(), chosen.seller.tolist(), chosen.energy_wh.tolist(),
+                  chosen.price_per_wh.tolist())]
+    buy_traded = np.zeros(len(buys), dtype=np.int64)
+    sell_traded = np.zeros(len(sells), dtype=np.int64)
+    buy_traded[chosen.buyer] = chosen.energy_wh
+    sell_traded[chosen.seller] = chosen.energy_wh
+    return assemble(mechanism, book, trades, buy_traded, sell_traded, grid, satisfaction)
+
+
+@dataclass(frozen=True)
+class PairTerms:
+    """One pair's terms as Python ints: for tests, audits and reports."""
+
+    energy_wh: int
+    price_per_wh: int
+    distance_m: int
+    cost: int
+    welfare: int
+    buyer_utility: int
+    seller_utility: int
+    feasible: bool
+    acceptable: bool
+    required_s: int
+    overlap_s: int
+
+
+def pair_terms(buyer: Order, seller: Order, params: ClearingParams) -> PairTerms:
+    one = np.zeros(1, dtype=np.int64)
+    e = edge_terms(SideBook(Side.BUY, [buyer]), SideBook(Side.SELL, [seller]), one, one, params)
+    return PairTerms(energy_wh=int(e.energy_wh[0]), price_per_wh=int(e.price_per_wh[0]),
+                     distance_m=int(e.costs.distance_m[0]), cost=int(e.costs.total[0]), welfare=int(e.welfare[0]),
+                     buyer_utility=int(e.buyer_utility[0]), seller_utility=int(e.seller_utility[0]),
+                     feasible=bool(e.feasible[0]), acceptable=bool(e.acceptable[0]),
+                     required_s=int(e.costs.required_s[0]),
+                     overlap_s=int(e.overlap_s[0]))

@@ -1,0 +1,83 @@
+"""McAfee's trade reduction (DOMAIN.md): truthful in prices, budget balanced, the operator keeps the spread.
+
+Orders are McAfee's units: with bids b1 >= b2 >= ... and asks s1 <= s2 <= ... (book order), k is the last index
+with b_k >= s_k. If both b_{k+1} and s_{k+1} exist and p0 = floor((b_{k+1} + s_{k+1}) / 2) lies in [s_k, b_k],
+the first k buyers and sellers trade at p0; otherwise the first k-1 trade, buyers paying b_k and sellers receiving
+s_k. Energy is divisible: the traders' volume is min(demand, supply), and the longer side is rationed in proportion
+to its orders' energy (largest remainder; leftover Wh to the larger remainder, then lower nonce, then owner), so a
+trader's share never depends on its own price. Flows are then laid out in book order.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from .book import Book, SideBook, make_book
+from .crossing import segments
+from .orders import Order
+from .params import ClearingParams
+from .result import ClearingResult, Trade, assemble
+
+MECHANISM = "mcafee-trade-reduction"
+
+
+def trade_reduction(orders: Iterable[Order], params: ClearingParams) -> ClearingResult:
+    return clear_trade_reduction(make_book(orders), params)
+
+
+def clear_trade_reduction(book: Book, params: ClearingParams) -> ClearingResult:
+    buy_alloc, sell_alloc, buyer_price, seller_price = allocate(book)
+    buy_idx, sell_idx, energy = segments(buy_alloc, sell_alloc)
+    keep = energy > 0
+    buys, sells = book.buys.orders, book.sells.orders
+    trades = [Trade(buys[i], sells[j], q, buyer_price, seller_price)
+              for i, j, q in zip(buy_idx[keep].tolist(), sell_idx[keep].tolist(), energy[keep].tolist())]
+    return assemble(MECHANISM, book, trades, buy_alloc, sell_alloc, params.grid)
+
+
+def allocate(book: Book) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Each order's traded Wh (aligned with the book) and the buyers' and sellers' prices."""
+    traders, buyer_price, seller_price = mcafee_prices(book.buys.price, book.sells.price)
+    buy_alloc, sell_alloc = _first(book.buys, traders), _first(book.sells, traders)
+    volume = min(int(buy_alloc.sum()), int(sell_alloc.sum()))
+    return _ration(book.buys, buy_alloc, volume), _ration(book.sells, sell_alloc, volume), buyer_price, seller_price
+
+
+def mcafee_prices(bid: np.ndarray, ask: np.ndarray) -> tuple[int, int, int]:
+    """(number of trading orders per side, buyers' price, sellers' price) on prices in book order."""
+    m = min(len(bid), len(ask))
+    crosses = bid[:m] >= ask[:m]  # True..True False..False
+    k = int(np.argmin(crosses)) if m and not crosses.all() else m
+    if k == 0:
+        return 0, 0, 0
+    b_k, s_k = int(bid[k - 1]), int(ask[k - 1])
+    if k < len(bid) and k < len(ask):
+        p0 = (int(bid[k]) + int(ask[k])) // 2
+        if s_k <= p0 <= b_k:
+            return k, p0, p0
+    return k - 1, b_k, s_k
+
+
+def _first(side: SideBook, traders: int) -> np.ndarray:
+    alloc = np.zeros(len(side), dtype=np.int64)
+    alloc[:traders] = side.energy[:traders]
+    return alloc
+
+
+def _ration(side: SideBook, alloc: np.ndarray, volume: int) -> np.ndarray:
+    """Scale alloc down to `volume` Wh in proportion (Hamilton's largest remainder), independently of prices."""
+    total = int(alloc.sum())
+    if total <= volume:
+        return alloc
+    if int(alloc.max()) * volume < 2**63:
+        scaled = alloc * volume
+    else:  # Python ints beyond int64
+        scaled = alloc.astype(object) * volume
+    share = np.array(scaled // total, dtype=np.int64)
+    remainder = np.array(scaled % total, dtype=np.int64)  # < total, which fits
+    leftover = volume - int(share.sum())
+    if leftover:
+        rank = np.lexsort((side.owner_key, side.nonce, -remainder))
+        share[rank[:leftover]] += 1  # leftover < number of orders with a remainder, which rank first
+    return share
