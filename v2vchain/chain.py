@@ -49,10 +49,11 @@ class Chain:
         """Move a dev chain's clock forward and mine a block at the new time."""
         self._require_dev("advance_time")
         target = self.now() + seconds
+        self.set_next_timestamp(target)
         if self.kind == "embedded":
-            self.w3.provider.ethereum_tester.time_travel(target)  # type: ignore[attr-defined]
+            # not eth-tester's time_travel: it mines at target - 1, so views would still see the old second
+            self.w3.provider.ethereum_tester.mine_blocks(1)  # type: ignore[attr-defined]
         else:
-            self._rpc("evm_setNextBlockTimestamp", [target])
             self._rpc("evm_mine", [])
 
     def set_next_timestamp(self, ts: int) -> None:
