@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from v2vchain.errors import ChainUnavailable, ContractRevert, InvalidInput, TransactionTimeout, V2VError
 
+from . import dashboard
 from .meetings import Meetings
 from .routes import owner, p2p
 from .service import NodeError, VehicleNode
@@ -36,6 +37,7 @@ def create_app(node: VehicleNode, api_token: str) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.include_router(owner.router)
     app.include_router(p2p.router)
+    app.include_router(dashboard.router)
 
     @app.exception_handler(NodeError)
     async def node_error(_: Request, exc: NodeError) -> JSONResponse:

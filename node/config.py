@@ -55,6 +55,8 @@ class NodeConfig(BaseModel):
     auto_bid: bool = False
     battery_capacity_wh: int = Field(default=80_000, gt=0)
     known_positions: list[Position] = []  # other vehicles seen nearby: the crowd k-anonymity hides in
+    audit_db: Path | None = None  # an audit index (v2vchain.audit) this node keeps and serves at /dashboard
+    audit_confirmations: int = Field(default=0, ge=0)  # the indexer undoes reorgs, so a live view may read the head
 
     @field_validator("chain")
     @classmethod

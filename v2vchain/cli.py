@@ -182,5 +182,9 @@ def _recorded(chain: "Chain", account: "LocalAccount") -> "System":
     return system
 
 
+from .audit.cli import audit_app  # noqa: E402
+app.add_typer(audit_app, name="audit")
+
+
 if __name__ == "__main__":
     app()
