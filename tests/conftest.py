@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -112,9 +113,18 @@ def _embedded_world(build: Build) -> Iterator[World]:
     yield make_world(chain, build)
 
 
+def catch_up_with_the_clock(chain: Chain) -> None:
+    """eth-tester stamps new blocks with the wall clock once it is ahead of the chain; a world restored from an old
+    snapshot would otherwise jump forward under a test that pins timestamps relative to chain.now()."""
+    lag = int(time.time()) - chain.now()
+    if lag > 0:
+        chain.advance_time(lag)
+
+
 @pytest.fixture
 def world(_embedded_world: World) -> Iterator[World]:
     """The shared world, rolled back to its starting state after each test."""
+    catch_up_with_the_clock(_embedded_world.chain)
     snapshot = _embedded_world.chain.snapshot()
     yield _embedded_world
     _embedded_world.chain.revert(snapshot)

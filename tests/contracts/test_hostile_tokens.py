@@ -13,7 +13,7 @@ from eth_account import Account
 from eth_utils import keccak
 from web3.contract import Contract
 
-from tests.conftest import PARAMS, STAKE, TOKENS, World, reverts
+from tests.conftest import PARAMS, STAKE, TOKENS, World, catch_up_with_the_clock, reverts
 from tests.contracts.test_market_settlement import assert_books_balance
 from v2vchain.chain import connect
 from v2vchain.compiler import Build
@@ -59,6 +59,7 @@ def hostile_worlds(build: Build) -> Callable[..., World]:
 
 
 def _fresh(world: World) -> Iterator[World]:
+    catch_up_with_the_clock(world.chain)
     snapshot = world.chain.snapshot()
     yield world
     assert_books_balance(world)
