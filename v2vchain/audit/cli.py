@@ -222,3 +222,40 @@ def report(out: Path = typer.Option(..., "--out", help="directory for index.html
 
 if __name__ == "__main__":
     audit_app()
+
+
+@audit_app.command(name="clearing")
+def clearing_cmd(clearing_id: int = typer.Argument(..., min=1, help="the clearing's id"),
+                 chain: str = typer.Option("http://127.0.0.1:8545", help="the node's http(s) JSON-RPC URL"),
+                 k: str = typer.Option("1/2", help="the k the operator declared, as a fraction (price-only mechanisms)"),
+                 ) -> None:
+    """Recompute a committed clearing from its published orders: roots, per-trade rules, the mechanism's result.
+
+    Exits 2 when the roots differ, a trade breaks a rule, or the trades are not the mechanism's."""
+    from fractions import Fraction
+
+    from ..chain import connect
+    from ..clearing_deploy import load_clearing
+    from ..deploy import load_recorded
+    from ..errors import ConfigError, InvalidInput
+    from ..matching import ClearingParams
+    from .clearing_audit import audit_clearing
+
+    try:
+        try:
+            params = ClearingParams(k=Fraction(k))
+        except (ValueError, ZeroDivisionError):
+            raise InvalidInput(f"--k {k!r} is not a fraction such as 1/2") from None
+        from eth_account import Account
+
+        with connect(chain, account=Account.create()) as connected:  # read-only: a throwaway key signs nothing
+            system = load_recorded(connected, connected.sender(connected.funder))
+            client = load_clearing(system) if system else None
+            if client is None:
+                raise ConfigError(f"no Clearing deployment recorded for chain {connected.chain_id}")
+            audit = audit_clearing(client, clearing_id, params=params, from_block=system.deployment.block)
+    except V2VError as exc:
+        _fail(exc)
+    typer.echo(audit.text())
+    if not audit.ok:
+        raise typer.Exit(code=2)

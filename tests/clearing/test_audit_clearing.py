@@ -1,0 +1,67 @@
+"""`v2v audit clearing`: a committed clearing recomputed from its published calldata."""
+from __future__ import annotations
+
+import dataclasses
+
+from tests.clearing.conftest import Desk
+from v2vchain.audit.clearing_audit import _matching_order, audit_clearing, rule_violations
+from v2vchain.contracts.clearing import MECHANISM_IDS, TradeInput, params_hash
+from v2vchain.matching import MECHANISMS, ClearingParams
+
+
+def test_an_honest_committed_clearing_passes_every_check(desk: Desk) -> None:
+    orders, trades = desk.pairs(2)
+    prepared = desk.commit(orders, trades)
+    audit = audit_clearing(desk.clearing, prepared.clearing_id)
+    assert audit.roots_match and not audit.violations
+
+
+def test_a_forged_order_signature_is_named_with_its_trade(desk: Desk) -> None:
+    orders, trades = desk.pairs(2)
+    stranger = desk.sign(desk.buyers[1], orders[0].order)  # the first buy order, signed by another vehicle
+    orders = [stranger, *orders[1:]]
+    prepared = desk.commit(orders, trades)
+    audit = audit_clearing(desk.clearing, prepared.clearing_id)
+    assert any("buy order 0 is not signed by its owner" in v for v in audit.violations)
+    assert not audit.ok
+
+
+def test_rule_checks_catch_a_price_above_the_buyers_limit_and_an_overfilled_order(desk: Desk) -> None:
+    orders, trades = desk.pairs(1)
+    prepared = desk.prepare(orders, trades)
+    limit = orders[trades[0].buyer_order].order.limit_price_per_wh
+    energy = orders[trades[0].seller_order].order.energy_wh
+    bent = dataclasses.replace(trades[0], price_per_wh=limit + 1, energy_wh=energy + 1)
+    broken = desk.prepare(orders, [bent])
+    found = rule_violations(broken, [])
+    assert any("above the buyer's limit" in v for v in found)
+    assert any("traded" in v and "Wh of its" in v for v in found)
+    assert rule_violations(prepared, []) == []
+
+
+def test_a_double_auction_clearing_is_recomputed_identically_from_the_published_orders(desk: Desk) -> None:
+    orders, _ = desk.pairs(2)
+    params = ClearingParams()
+    result = MECHANISMS["double-auction-k"]([_matching_order(o) for o in orders], params)
+    index = {(o.order.owner.lower(), o.order.nonce): k for k, o in enumerate(orders)}
+    trades = [TradeInput(buyer_order=index[(t.buyer.owner.lower(), t.buyer.nonce)],
+                         seller_order=index[(t.seller.owner.lower(), t.seller.nonce)], energy_wh=t.energy_wh,
+                         price_per_wh=t.price_per_wh, seller_price_per_wh=t.seller_price_per_wh)
+              for t in result.trades]
+    prepared = desk.prepare(orders, trades, mechanism_id=MECHANISM_IDS["double-auction-k"],
+                            params_hash=params_hash(params))
+    desk.as_(desk.operator).commit(prepared)
+    audit = audit_clearing(desk.clearing, prepared.clearing_id, params=params)
+    assert audit.recomputed.startswith("identical"), audit.recomputed
+    assert audit.ok
+
+
+def test_a_committed_trade_list_that_is_not_the_mechanisms_is_reported_as_different(desk: Desk) -> None:
+    orders, trades = desk.pairs(2)
+    params = ClearingParams()
+    prepared = desk.prepare(orders, trades[:1], mechanism_id=MECHANISM_IDS["double-auction-k"],
+                            params_hash=params_hash(params))
+    desk.as_(desk.operator).commit(prepared)
+    audit = audit_clearing(desk.clearing, prepared.clearing_id, params=params)
+    assert audit.recomputed.startswith("differs"), audit.recomputed
+    assert not audit.ok

@@ -1,0 +1,107 @@
+"""`v2v audit clearing <id>`: a committed clearing checked from chain data alone.
+
+From the commit's own calldata: do the published orders and trades hash to the committed roots; does every trade keep
+its two orders' rules (sides, distinct owners, limits, energy summed over the clearing, overlapping windows, owner
+signatures); and, for the price-only mechanisms, is the trade list exactly what the named mechanism computes from the
+published orders. The cost-aware mechanisms need the areas' geohash cells, which only their hashes reach the chain,
+so for them the recomputation is reported as not possible from chain data.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..contracts.clearing import MECHANISM_IDS, ClearingClient, PreparedClearing, params_hash
+from ..matching import MECHANISMS, ClearingParams, Order
+from ..matching.orders import Side
+
+PRICE_ONLY = {"double-auction-k", "mcafee-trade-reduction"}
+NAMES = {v: k for k, v in MECHANISM_IDS.items()}
+
+
+@dataclass
+class ClearingAudit:
+    clearing_id: int
+    mechanism: str
+    roots_match: bool
+    violations: list[str] = field(default_factory=list)  # "trade i: the rule it breaks"
+    recomputed: str = ""  # "identical", "differs: ...", or why it could not be recomputed
+
+    @property
+    def ok(self) -> bool:
+        return self.roots_match and not self.violations and not self.recomputed.startswith("differs")
+
+    def text(self) -> str:
+        lines = [f"clearing {self.clearing_id}: mechanism {self.mechanism}",
+                 f"  committed roots match the published orders and trades: {'yes' if self.roots_match else 'NO'}"]
+        lines += [f"  VIOLATION {v}" for v in self.violations] or ["  every trade keeps its orders' rules"]
+        lines.append(f"  recomputation: {self.recomputed}")
+        return "\n".join(lines)
+
+
+def rule_violations(p: PreparedClearing, bad_signatures: list[int]) -> list[str]:
+    """Each trade checked against its two published orders, as the contract (or a challenge) would."""
+    found = []
+    filled: dict[int, int] = defaultdict(int)
+    bad = set(bad_signatures)
+    for i, (x, t) in enumerate(zip(p.inputs, p.trades)):
+        b, s = p.orders[x.buyer_order].order, p.orders[x.seller_order].order
+        checks = [
+            (b.side != Side.BUY or s.side != Side.SELL, "a trade must pair a buy order with a sell order"),
+            (b.owner.lower() == s.owner.lower(), "buyer and seller are the same owner"),
+            (x.price_per_wh > b.limit_price_per_wh, f"price {x.price_per_wh} above the buyer's limit "
+                                                    f"{b.limit_price_per_wh}"),
+            (x.seller_price_per_wh < s.limit_price_per_wh, f"seller price {x.seller_price_per_wh} below the "
+                                                           f"seller's limit {s.limit_price_per_wh}"),
+            (x.seller_price_per_wh > x.price_per_wh, "the seller receives more than the buyer pays"),
+            (t.delivery_start_ts >= t.delivery_end_ts, "the two orders' time windows do not overlap"),
+            (x.buyer_order in bad, f"buy order {x.buyer_order} is not signed by its owner"),
+            (x.seller_order in bad, f"sell order {x.seller_order} is not signed by its owner"),
+        ]
+        found += [f"trade {i}: {why}" for broken, why in checks if broken]
+        for index, order in ((x.buyer_order, b), (x.seller_order, s)):
+            filled[index] += x.energy_wh
+            if filled[index] > order.energy_wh:
+                found.append(f"trade {i}: order {index} traded {filled[index]} Wh of its {order.energy_wh} Wh")
+    return found
+
+
+def _matching_order(signed: Any) -> Order:
+    o = signed.order
+    # price-only mechanisms never read the area: a stand-in id and centre keep the Order valid
+    return Order(owner=o.owner, side=Side(o.side), energy_wh=o.energy_wh, limit_price_per_wh=o.limit_price_per_wh,
+                 area_id="h" + bytes(o.area_id).hex()[:15], area_lat=0.0, area_lon=0.0,
+                 window_start_ts=o.window_start_ts, window_end_ts=o.window_end_ts, nonce=o.nonce,
+                 expiry_ts=o.expiry_ts)
+
+
+def recompute(p: PreparedClearing, mechanism: str, params: ClearingParams) -> str:
+    if mechanism not in PRICE_ONLY:
+        return ("not possible from chain data: this mechanism weighs distances between areas, and only the areas' "
+                "hashes are on-chain")
+    if params_hash(params) != p.params_hash:
+        return "not possible: the committed parameters hash is not that of the parameters given (default: k = 1/2)"
+    result = MECHANISMS[mechanism]([_matching_order(o) for o in p.orders], params)
+    expected = sorted((t.buyer.owner.lower(), t.buyer.nonce, t.seller.owner.lower(), t.seller.nonce, t.energy_wh,
+                       t.price_per_wh, t.seller_price_per_wh) for t in result.trades)
+    committed = sorted((t.buyer.lower(), t.buyer_nonce, t.seller.lower(), t.seller_nonce, t.energy_wh,
+                        t.price_per_wh, t.seller_price_per_wh) for t in p.trades)
+    if expected == committed:
+        return f"identical: {len(committed)} trades, as {mechanism} computes them from the published orders"
+    missing = [t for t in expected if t not in committed]
+    extra = [t for t in committed if t not in expected]
+    return (f"differs: {len(extra)} committed trade(s) the mechanism does not produce, {len(missing)} it produces "
+            f"that were not committed; first extra: {extra[:1]}, first missing: {missing[:1]}")
+
+
+def audit_clearing(client: ClearingClient, clearing_id: int, *, params: ClearingParams | None = None,
+                   from_block: int = 0) -> ClearingAudit:
+    info = client.clearing(clearing_id)
+    prepared = client.published(clearing_id, from_block=from_block)
+    mechanism = NAMES.get(prepared.mechanism_id, f"unknown id {prepared.mechanism_id}")
+    roots_match = prepared.trades_root == info.trades_root and prepared.order_set_hash == info.order_set_hash
+    audit = ClearingAudit(clearing_id, mechanism, roots_match,
+                          violations=rule_violations(prepared, client.bad_signatures(prepared)))
+    audit.recomputed = recompute(prepared, mechanism, params or ClearingParams())
+    return audit
