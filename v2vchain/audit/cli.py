@@ -237,7 +237,7 @@ def clearing_cmd(clearing_id: int = typer.Argument(..., min=1, help="the clearin
     from ..chain import connect
     from ..clearing_deploy import load_clearing
     from ..deploy import load_recorded
-    from ..errors import ConfigError, InvalidInput
+    from ..errors import InvalidInput
     from ..matching import ClearingParams
     from .clearing_audit import audit_clearing
 
@@ -259,3 +259,29 @@ def clearing_cmd(clearing_id: int = typer.Argument(..., min=1, help="the clearin
     typer.echo(audit.text())
     if not audit.ok:
         raise typer.Exit(code=2)
+
+
+@audit_app.command(name="watch")
+def watch_cmd(chain: str = typer.Option("http://127.0.0.1:8545", help="the node's http(s) JSON-RPC URL"),
+              keystore: Path = typer.Option(..., exists=True, dir_okay=False, help="the vehicle's keystore"),
+              password_env: str = typer.Option("V2V_KEY_PASSWORD", help="env var with the keystore password")) -> None:
+    """Challenge every clearing in its window that uses an order forged in this vehicle's name (run once per window)."""
+    from ..chain import connect
+    from ..clearing_deploy import load_clearing
+    from ..clearing_watch import watch
+    from ..deploy import load_recorded
+    from ..keystore import load_keystore
+
+    try:
+        account = load_keystore(keystore, password_env=password_env)
+        with connect(chain, account=account) as connected:
+            system = load_recorded(connected, connected.sender(account))
+            client = load_clearing(system) if system else None
+            if client is None:
+                raise ConfigError(f"no Clearing deployment recorded for chain {connected.chain_id}")
+            findings = watch(client, account.address, from_block=system.deployment.block)
+    except V2VError as exc:
+        _fail(exc)
+    for f in findings:
+        typer.echo(f"clearing {f.clearing_id}, order {f.order_index}: {f.outcome}")
+    typer.echo(f"{len(findings)} forged order(s) in {account.address}'s name found")
