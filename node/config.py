@@ -54,7 +54,8 @@ class NodeConfig(BaseModel):
     public_url: str = ""  # where other nodes reach this one; defaults to http://host:port
     auto_bid: bool = False
     battery_capacity_wh: int = Field(default=80_000, gt=0)
-    known_positions: list[Position] = []  # other vehicles seen nearby: the crowd k-anonymity hides in
+    known_positions: list[Position] = []
+    clearing_deployment: Path | None = None  # the batch Clearing's record: lets the node watch its own orders  # other vehicles seen nearby: the crowd k-anonymity hides in
     audit_db: Path | None = None  # an audit index (v2vchain.audit) this node keeps and serves at /dashboard
     audit_confirmations: int = Field(default=0, ge=0)  # the indexer undoes reorgs, so a live view may read the head
 

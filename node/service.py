@@ -314,6 +314,19 @@ class VehicleNode:
         else:
             self._record_opened(key, int(match["args"]["requestId"]), payload, secret_hex)
 
+    def watch_clearings(self) -> list[dict[str, Any]]:
+        """Challenge any committed clearing, still in its window, that uses an order forged in this vehicle's name."""
+        from dataclasses import asdict
+
+        from v2vchain.clearing_deploy import load_clearing
+        from v2vchain.clearing_watch import watch
+
+        path = self.config.clearing_deployment
+        client = load_clearing(self.system, path) if path else None
+        if client is None:
+            raise NodeError("no batch Clearing deployment is configured for this node (clearing_deployment)", 404)
+        return [asdict(f) for f in watch(client, self.address, from_block=self.system.deployment.block)]
+
     def trades(self) -> list[dict[str, Any]]:
         return [self.refresh(int(r["request_id"])) for r in self.store.requests()]
 

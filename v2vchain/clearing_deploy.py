@@ -66,9 +66,10 @@ def deploy_clearing(system: System, params: ClearingDeployParams = ClearingDeplo
     return _client(system, address, contract)
 
 
-def load_clearing(system: System) -> ClearingClient | None:
-    """The recorded Clearing for this chain, if it serves this System's token and registry and is still there."""
-    path = clearing_deployments_file(system.chain.chain_id)
+def load_clearing(system: System, path: Path | None = None) -> ClearingClient | None:
+    """The recorded Clearing for this chain (or in `path`), if it serves this System's token and registry and is
+    still there."""
+    path = path or clearing_deployments_file(system.chain.chain_id)
     if not path.exists():
         return None
     record = ClearingDeployment(**json.loads(path.read_text()))

@@ -62,6 +62,12 @@ def auto_bid(body: AutoBid, node: NodeDep) -> list[dict[str, Any]]:
     return node.auto_bid(body.region)
 
 
+@router.post("/clearings/watch", dependencies=OwnerOnly,
+             summary="Challenge batch clearings that use an order forged in this vehicle's name")
+def watch_clearings(node: NodeDep) -> list[dict[str, Any]]:
+    return node.watch_clearings()
+
+
 @router.get("/trades", summary="This vehicle's requests and trades, refreshed from the chain")
 def trades(node: NodeDep) -> list[dict[str, Any]]:
     return node.trades()
