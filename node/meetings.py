@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
-
 from v2vchain import credentials
 from v2vchain.credentials import CredentialError, Verifier
 from v2vchain.identity import did_for
 from v2vchain.privacy.seal import open_sealed, public_bytes, seal, x25519_key
 
-from .service import NodeError, VehicleNode
+from .service import NodeError, VehicleNode, peer_request
 
 
 class Meetings:
@@ -113,19 +111,7 @@ class Meetings:
         return bytes(logs[0]["args"]["accessHash"])
 
     def _get(self, base: str | None, path: str) -> Any:
-        return self._call("GET", base, path, None)
+        return peer_request("GET", base, path)
 
     def _post(self, base: str | None, path: str, payload: dict[str, Any]) -> Any:
-        return self._call("POST", base, path, payload)
-
-    @staticmethod
-    def _call(method: str, base: str | None, path: str, payload: dict[str, Any] | None) -> Any:
-        if not base:
-            raise NodeError(f"no address known for the counterparty of {path}", 409)
-        try:
-            response = httpx.request(method, f"{base}{path}", json=payload, timeout=30)
-        except httpx.HTTPError as exc:
-            raise NodeError(f"counterparty at {base} unreachable: {type(exc).__name__}", 502) from None
-        if response.status_code >= 400:
-            raise NodeError(f"counterparty refused {path}: {response.text[:300]}", 502)
-        return response.json()
+        return peer_request("POST", base, path, payload)

@@ -356,15 +356,20 @@ class VehicleNode:
             raise NodeError(f"the {what}'s signature is malformed") from None
 
     def _post(self, base_url: str | None, path: str, payload: dict[str, Any]) -> Any:
-        if not base_url:
-            raise NodeError(f"no address known for the counterparty of {path}", 409)
-        try:
-            response = httpx.post(f"{base_url}{path}", json=payload, timeout=30)
-        except httpx.HTTPError as exc:
-            raise NodeError(f"counterparty at {base_url} unreachable: {type(exc).__name__}", 502) from None
-        if response.status_code >= 400:
-            raise NodeError(f"counterparty refused {path}: {response.text[:300]}", 502)
-        return response.json()
+        return peer_request("POST", base_url, path, payload)
+
+
+def peer_request(method: str, base_url: str | None, path: str, payload: dict[str, Any] | None = None) -> Any:
+    """One call to another vehicle's node; its refusals come back as NodeError 502 with the reason it gave."""
+    if not base_url:
+        raise NodeError(f"no address known for the counterparty of {path}", 409)
+    try:
+        response = httpx.request(method, f"{base_url}{path}", json=payload, timeout=30)
+    except httpx.HTTPError as exc:
+        raise NodeError(f"counterparty at {base_url} unreachable: {type(exc).__name__}", 502) from None
+    if response.status_code >= 400:
+        raise NodeError(f"counterparty refused {path}: {response.text[:300]}", 502)
+    return response.json()
 
 
 def bid_to_json(bid: SignedBid) -> dict[str, Any]:
