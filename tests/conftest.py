@@ -8,6 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 from eth_account import Account
+from hypothesis import settings as hypothesis_settings
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
@@ -17,6 +18,12 @@ from v2vchain.deploy import MarketParams, System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, onboard
 from v2vchain.errors import ContractRevert
 from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
+
+# Property tests are derandomized with no example database, so every clone runs the same examples and a test never
+# fails on one machine and passes on another. `./dev test --hypothesis-profile=explore` searches afresh.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, max_examples=1_000)
+hypothesis_settings.load_profile("ci")
 
 TOKENS = 1_000_000_000  # 1,000 VEC each
 STAKE = 100_000_000  # 100 VEC staked by each seller

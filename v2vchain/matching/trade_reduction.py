@@ -1,4 +1,4 @@
-"""McAfee's trade reduction (DOMAIN.md): truthful in prices, budget balanced, the operator keeps the spread.
+"""McAfee's trade reduction (DOMAIN.md): budget balanced, the operator keeps the spread; truthful in price for unit orders.
 
 Orders are McAfee's units: with bids b1 >= b2 >= ... and asks s1 <= s2 <= ... (book order), k is the last index
 with b_k >= s_k. If both b_{k+1} and s_{k+1} exist and p0 = floor((b_{k+1} + s_{k+1}) / 2) lies in [s_k, b_k],
@@ -6,6 +6,10 @@ the first k buyers and sellers trade at p0; otherwise the first k-1 trade, buyer
 s_k. Energy is divisible: the traders' volume is min(demand, supply), and the longer side is rationed in proportion
 to its orders' energy (largest remainder; leftover Wh to the larger remainder, then lower nonce, then owner), so a
 trader's share never depends on its own price. Flows are then laid out in book order.
+
+McAfee's truthfulness theorem covers unit orders (every order the same energy); the tests check it there. With
+divisible orders a seller can gain by under-reporting, because its price decides its place in the book and so which
+orders trade beside it (tests/matching/test_trade_reduction.py pins such a book).
 """
 from __future__ import annotations
 
