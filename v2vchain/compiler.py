@@ -24,7 +24,7 @@ from .paths import CONTRACTS_DIR, NODE_MODULES, SOLC_SHIM, TEST_CONTRACTS_DIR, s
 SOLC_VERSION = "0.8.28"
 # paris: no PUSH0, so the bytecode also runs on consortium PoA chains and L2s that lag behind mainnet forks.
 SETTINGS: dict[str, Any] = {
-    "evmVersion": "paris",
+    "evmVersion": "cancun",
     "optimizer": {"enabled": True, "runs": 10_000},
     "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
 }
@@ -86,9 +86,23 @@ def _sources(include_test: bool) -> dict[str, str]:
     return {p.relative_to(CONTRACTS_DIR).as_posix(): p.read_text() for p in files}
 
 
+def _with_imports(sources: dict[str, str]) -> dict[str, str]:  # TEMP until the tooling branch lands
+    import posixpath
+    todo = list(sources)
+    out = dict(sources)
+    while todo:
+        name = todo.pop()
+        for imp in re.findall(r'import\s+[^"]*"([^"]+)"', out[name]):
+            key = imp if imp.startswith("@") else posixpath.normpath(posixpath.join(posixpath.dirname(name), imp))
+            if key not in out:
+                out[key] = (NODE_MODULES / key).read_text() if key.startswith("@") else (CONTRACTS_DIR / key).read_text()
+                todo.append(key)
+    return out
+
+
 def compile_contracts(include_test: bool = False) -> Build:
     """Compile every contract (and the test fixtures when asked); a second call with unchanged sources is a cache hit."""
-    sources = _sources(include_test)
+    sources = _with_imports(_sources(include_test))
     binary = find_compiler()
     version = compiler_version(binary)
     digest = hashlib.sha256(json.dumps([version, SETTINGS, sources], sort_keys=True).encode()).hexdigest()
