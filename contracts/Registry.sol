@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {ECDSA} from "./lib/ECDSA.sol";
-import {EIP712} from "./lib/EIP712.sol";
-import {Owned2Step} from "./lib/Owned2Step.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {IRegistry} from "./interfaces/IRegistry.sol";
 
 /// @notice Who may trade: vehicles holding a credential signed by an issuer the admin authorised.
 /// One DID is bound to one address at a time (Sybil), and an issuer can revoke what it issued.
-contract Registry is EIP712, Owned2Step {
+contract Registry is IRegistry, EIP712, Ownable2Step {
     error IssuerAlreadyAuthorised(address issuer);
     error IssuerNotAuthorised(address issuer);
     error NoRoles();
@@ -21,6 +23,7 @@ contract Registry is EIP712, Owned2Step {
     error CredentialRevoked(address vehicle);
     error NotVehicleIssuer(address caller, address issuer);
     error MissingRole(address vehicle, uint8 roles, uint8 required);
+    error ZeroAddress();
 
     event IssuerAdded(address indexed issuer);
     event IssuerRemoved(address indexed issuer);
@@ -47,17 +50,18 @@ contract Registry is EIP712, Owned2Step {
     mapping(bytes32 => address) public vehicleOfDid;
     mapping(bytes32 => bool) public credentialUsed;
 
-    constructor(address initialAdmin) EIP712("V2V Registry", "1") Owned2Step(initialAdmin) {}
+    constructor(address initialOwner) EIP712("V2V Registry", "1") Ownable(initialOwner) {}
 
-    function addIssuer(address issuer) external onlyAdmin {
+    function addIssuer(address issuer) external onlyOwner {
         if (issuer == address(0)) revert ZeroAddress();
         if (isIssuer[issuer]) revert IssuerAlreadyAuthorised(issuer);
         isIssuer[issuer] = true;
         emit IssuerAdded(issuer);
     }
 
-    /// @dev Removing an issuer suspends every credential it issued (checked in requireActive).
-    function removeIssuer(address issuer) external onlyAdmin {
+    /// @dev Removing an issuer suspends every credential it issued (checked in requireActive) and frees their
+    /// vehicles and DIDs for a credential from another issuer.
+    function removeIssuer(address issuer) external onlyOwner {
         if (!isIssuer[issuer]) revert IssuerNotAuthorised(issuer);
         isIssuer[issuer] = false;
         emit IssuerRemoved(issuer);
@@ -79,14 +83,10 @@ contract Registry is EIP712, Owned2Step {
         address issuer = ECDSA.recover(digest, issuerSig);
         if (!isIssuer[issuer]) revert IssuerNotAuthorised(issuer);
 
-        Vehicle memory current = vehicles[vehicle];
-        if (current.issuer != address(0) && !current.revoked && current.expiry > block.timestamp) {
-            revert VehicleAlreadyRegistered(vehicle);
-        }
+        if (_bound(vehicles[vehicle])) revert VehicleAlreadyRegistered(vehicle);
         address holder = vehicleOfDid[didHash];
         if (holder != address(0) && holder != vehicle) {
-            Vehicle memory held = vehicles[holder];
-            if (!held.revoked && held.expiry > block.timestamp) revert DidAlreadyBound(didHash, holder);
+            if (_bound(vehicles[holder])) revert DidAlreadyBound(didHash, holder);
             delete didOf[holder];
         }
         bytes32 previousDid = didOf[vehicle];
@@ -133,6 +133,16 @@ contract Registry is EIP712, Owned2Step {
         view
         returns (bytes32)
     {
-        return _hashTypedData(keccak256(abi.encode(CREDENTIAL_TYPEHASH, vehicle, didHash, roles, expiry)));
+        return _hashTypedDataV4(keccak256(abi.encode(CREDENTIAL_TYPEHASH, vehicle, didHash, roles, expiry)));
+    }
+
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @dev A vehicle holds its address and DID while its credential is unrevoked, unexpired and from an issuer
+    /// still authorised: a removed issuer's vehicles are free to register with another issuer.
+    function _bound(Vehicle memory v) private view returns (bool) {
+        return v.issuer != address(0) && !v.revoked && v.expiry > block.timestamp && isIssuer[v.issuer];
     }
 }
