@@ -25,6 +25,7 @@ class MarketParams:
     grace_period_s: int = 3_600
     max_lead_time_s: int = 7 * 86_400
     max_delivery_window_s: int = 2 * 86_400
+    relay_period_s: int = 600  # after the deadline, only the buyer or its relayer may close for this long
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def deploy(chain: Chain, *, admin: LocalAccount | None = None, token_address: st
     registry_address, _ = _deploy_one(chain, sender, build, "Registry", admin.address)
     market_address, block = _deploy_one(
         chain, sender, build, "Market", admin.address, token_address, registry_address, params.penalty_bps,
-        params.grace_period_s, params.max_lead_time_s, params.max_delivery_window_s,
+        params.grace_period_s, params.max_lead_time_s, params.max_delivery_window_s, params.relay_period_s,
     )
     deployment = Deployment(
         chain_id=chain.chain_id, token=str(token_address), registry=registry_address, market=market_address,

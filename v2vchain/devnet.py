@@ -36,7 +36,8 @@ def credential_for(system: System, issuer: LocalAccount, account: LocalAccount, 
 
 def onboard(system: System, issuer: LocalAccount, name: str, roles: int, *, tokens: int = 0, stake: int = 0,
             account: LocalAccount | None = None) -> Vehicle:
-    """A new key with gas money, dev tokens, a registered credential, the market approved, and a stake."""
+    """A new key with gas money, dev tokens, a registered credential, the market approved, and a deposit (a seller's
+    penalty cover)."""
     chain = system.chain
     account = account or Account.create()
     chain.fund(account.address, GAS_MONEY_WEI)
@@ -48,7 +49,7 @@ def onboard(system: System, issuer: LocalAccount, name: str, roles: int, *, toke
     if tokens:
         own.token.approve(system.market.address, 2**256 - 1)
     if stake:
-        own.market.deposit_stake(stake)
+        own.market.deposit(stake)
     return Vehicle(name=name, account=account, credential=credential, system=own)
 
 

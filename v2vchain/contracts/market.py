@@ -1,4 +1,4 @@
-"""The Market: reverse auctions, their escrow and settlement, sellers' stakes and pull withdrawals."""
+"""The Market: reverse auctions, their escrow and settlement; the money model is the Vault's (vault.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +8,8 @@ from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
 from .. import eip712
-from .base import ContractClient, bytes32, uint
+from .base import bytes32, uint
+from .vault import VaultClient
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -20,6 +21,7 @@ class RequestStatus(IntEnum):
     SETTLED = 3
     EXPIRED = 4
     RECLAIMED = 5
+    CONFIRMED = 6  # the buyer confirmed less than the award; a receipt for more may still settle it
 
 
 @dataclass(frozen=True)
@@ -34,20 +36,11 @@ class Request:
     status: RequestStatus
     seller: str | None  # best bidder while open, winner once awarded
     price_per_wh: int
+    confirmed_wh: int = 0  # a pending confirmation (status CONFIRMED)
 
     @property
     def max_escrow(self) -> int:
         return self.energy_wh * self.max_price_per_wh
-
-
-@dataclass(frozen=True)
-class Stake:
-    total: int
-    locked: int
-
-    @property
-    def free(self) -> int:
-        return self.total - self.locked
 
 
 @dataclass(frozen=True)
@@ -70,14 +63,15 @@ class SignedBid:
                 "energyWh": self.energy_wh, "nonce": self.nonce, "expiry": self.expiry_ts}
 
 
-class MarketClient(ContractClient):
+class MarketClient(VaultClient):
     def open(self, *, energy_wh: int, max_price_per_wh: int, deadline_ts: int, delivery_start_ts: int,
-             delivery_end_ts: int, area_id: bytes, access_hash: bytes) -> int:
+             delivery_end_ts: int, area_id: bytes, access_hash: bytes, relayer: str | None = None) -> int:
+        """Open a request; `relayer` may close it beside the buyer during the relay period after the deadline."""
         receipt = self._transact(
             "open", uint("energy_wh", energy_wh, 64), uint("max_price_per_wh", max_price_per_wh, 96),
             uint("deadline_ts", deadline_ts, 40), uint("delivery_start_ts", delivery_start_ts, 40),
             uint("delivery_end_ts", delivery_end_ts, 40), bytes32("area_id", area_id),
-            bytes32("access_hash", access_hash),
+            bytes32("access_hash", access_hash), relayer or ZERO_ADDRESS,
         )
         return int(self.events(receipt, "RequestOpened")[0]["args"]["requestId"])
 
@@ -91,10 +85,11 @@ class MarketClient(ContractClient):
         return self._transact("closeWithSignedBids", uint("request_id", request_id), [b.as_tuple() for b in bids])
 
     def cancel_signed_bids(self, new_min_nonce: int) -> TxReceipt:
-        return self._transact("cancelSignedBids", uint("new_min_nonce", new_min_nonce, 64))
+        """Void every signed bid of the sender with a nonce below `new_min_nonce` (the Vault's nonce floor)."""
+        return self.cancel_nonces(new_min_nonce)
 
     def min_bid_nonce(self, seller: str) -> int:
-        return int(self._call("minBidNonce", seller))
+        return self.nonce_floor(seller)
 
     def sign_bid(self, seller: LocalAccount, *, request_id: int, price_per_wh: int, energy_wh: int, nonce: int,
                  expiry_ts: int) -> SignedBid:
@@ -115,41 +110,28 @@ class MarketClient(ContractClient):
         return self._transact("claimWithReceipt", uint("request_id", request_id),
                               uint("delivered_wh", delivered_wh, 64), buyer_signature)
 
+    def finalize(self, request_id: int) -> TxReceipt:
+        return self._transact("finalize", uint("request_id", request_id))
+
     def reclaim(self, request_id: int) -> TxReceipt:
         return self._transact("reclaim", uint("request_id", request_id))
 
-    def deposit_stake(self, amount: int) -> TxReceipt:
-        return self._transact("depositStake", uint("amount", amount))
-
-    def withdraw_stake(self, amount: int) -> TxReceipt:
-        return self._transact("withdrawStake", uint("amount", amount))
-
-    def withdraw(self) -> int:
-        receipt = self._transact("withdraw")
-        return int(self.events(receipt, "Withdrawn")[0]["args"]["amount"])
-
-    def set_paused(self, paused: bool) -> TxReceipt:
-        return self._transact("setPaused", bool(paused))
-
     def request(self, request_id: int) -> Request:
-        buyer, max_price, energy, deadline, start, end, status, seller, price = self._call(
+        buyer, max_price, energy, deadline, start, end, status, confirmed, seller, price = self._call(
             "requests", uint("request_id", request_id))
         return Request(
             request_id=request_id, buyer=buyer, max_price_per_wh=int(max_price), energy_wh=int(energy),
             deadline_ts=int(deadline), delivery_start_ts=int(start), delivery_end_ts=int(end),
             status=RequestStatus(int(status)), seller=None if seller == ZERO_ADDRESS else seller,
-            price_per_wh=int(price),
+            price_per_wh=int(price), confirmed_wh=int(confirmed),
         )
 
-    def stake_of(self, seller: str) -> Stake:
-        total, locked = self._call("stakes", seller)
-        return Stake(total=int(total), locked=int(locked))
+    def relayer_of(self, request_id: int) -> str | None:
+        relayer = self._call("relayerOf", uint("request_id", request_id))
+        return None if relayer == ZERO_ADDRESS else str(relayer)
 
-    def credit_of(self, account: str) -> int:
-        return int(self._call("credit", account))
-
-    def penalty_for(self, energy_wh: int, price_per_wh: int) -> int:
-        return int(self._call("penaltyFor", energy_wh, price_per_wh))
+    def relay_period_s(self) -> int:
+        return int(self._call("relayPeriod"))
 
     def grace_period_s(self) -> int:
         return int(self._call("gracePeriod"))
