@@ -1,4 +1,4 @@
-"""Shared fixtures: a deployed market with one issuer, one buyer and three staked sellers, reset between tests."""
+"""Shared fixtures: a deployed market with one issuer, one buyer and three sellers with deposits, reset between tests."""
 from __future__ import annotations
 
 import contextlib
@@ -26,9 +26,10 @@ hypothesis_settings.register_profile("explore", derandomize=False, max_examples=
 hypothesis_settings.load_profile("ci")
 
 TOKENS = 1_000_000_000  # 1,000 VEC each
-STAKE = 100_000_000  # 100 VEC staked by each seller
+DEPOSIT = 100_000_000  # 100 VEC deposited by each seller: penalty cover
+STAKE = DEPOSIT  # the former name, kept for the tests that still say it
 PARAMS = MarketParams(penalty_bps=2_000, grace_period_s=3_600, max_lead_time_s=7 * 86_400,
-                      max_delivery_window_s=2 * 86_400)
+                      max_delivery_window_s=2 * 86_400, relay_period_s=600)
 AREA = keccak(text="cloak:geohash5:u33db")
 
 
@@ -54,12 +55,23 @@ class World:
         return [self.buyer.address, *(s.address for s in self.sellers), self.outsider.address]
 
     def ledger(self) -> dict[str, Any]:
-        """Every balance the market can move: wallets, credits, stakes, and the market's own holding."""
+        """Every balance the market can move: per account (wallet, free, locked), the market's own holding, its
+        escrow and sink, and the token supply."""
         m, t = self.system.market, self.system.token
-        rows: dict[str, Any] = {a: (t.balance_of(a), m.credit_of(a), m.stake_of(a)) for a in self.accounts()}
+        rows: dict[str, Any] = {}
+        for a in self.accounts():
+            acct = m.account(a)
+            rows[a] = (t.balance_of(a), acct.free, acct.locked)
         rows["market"] = t.balance_of(m.address)
+        rows["escrowed"] = m.escrowed()
+        rows["sunk"] = m.sunk()
         rows["supply"] = t.total_supply()
         return rows
+
+    def books_balance(self) -> None:
+        """The market holds exactly what it owes: sum(free + locked) + escrowed + sunk."""
+        m = self.system.market
+        assert self.system.token.balance_of(m.address) == m.books(self.accounts())
 
     def open_request(self, buyer: Vehicle | None = None, *, energy_wh: int = 10_000, max_price: int = 100,
                      bidding_s: int = 600, lead_s: int = 300, window_s: int = 3_600) -> int:
@@ -75,7 +87,7 @@ class World:
         request_id = self.open_request(**kw)
         self.sellers[seller].system.market.bid(request_id, price)
         self.to(self.market.request(request_id).deadline_ts)
-        self.market.close(request_id)
+        self.buyer.system.market.close(request_id)  # the relay period: the buyer closes at the deadline
         return request_id
 
     def to(self, ts: int) -> None:
@@ -104,7 +116,7 @@ def make_world(chain: Chain, build: Build) -> World:
     system = deploy(chain, params=PARAMS, build=build)
     issuer = add_issuer(system)
     buyer = onboard(system, issuer, "buyer", ROLE_BUYER, tokens=TOKENS)
-    sellers = [onboard(system, issuer, f"seller{i}", ROLE_SELLER, tokens=TOKENS, stake=STAKE) for i in range(3)]
+    sellers = [onboard(system, issuer, f"seller{i}", ROLE_SELLER, tokens=TOKENS, deposit=DEPOSIT) for i in range(3)]
     outsider_account = Account.create()
     chain.fund(outsider_account.address, GAS_MONEY_WEI)
     system.token.mint(outsider_account.address, TOKENS)

@@ -34,10 +34,10 @@ def credential_for(system: System, issuer: LocalAccount, account: LocalAccount, 
     )
 
 
-def onboard(system: System, issuer: LocalAccount, name: str, roles: int, *, tokens: int = 0, stake: int = 0,
-            account: LocalAccount | None = None) -> Vehicle:
+def onboard(system: System, issuer: LocalAccount, name: str, roles: int, *, tokens: int = 0, deposit: int = 0,
+            account: LocalAccount | None = None, stake: int = 0) -> Vehicle:
     """A new key with gas money, dev tokens, a registered credential, the market approved, and a deposit (a seller's
-    penalty cover)."""
+    penalty cover; `stake` is the former name of the same deposit)."""
     chain = system.chain
     account = account or Account.create()
     chain.fund(account.address, GAS_MONEY_WEI)
@@ -48,8 +48,8 @@ def onboard(system: System, issuer: LocalAccount, name: str, roles: int, *, toke
     own = system.as_(chain.sender(account))
     if tokens:
         own.token.approve(system.market.address, 2**256 - 1)
-    if stake:
-        own.market.deposit(stake)
+    if deposit or stake:
+        own.market.deposit(deposit or stake)
     return Vehicle(name=name, account=account, credential=credential, system=own)
 
 

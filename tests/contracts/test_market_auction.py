@@ -13,7 +13,7 @@ from eth_utils import keccak
 
 from tests.conftest import AREA, PARAMS, STAKE, TOKENS, World, reverts
 from v2vchain import devnet
-from v2vchain.contracts.market import RequestStatus, Stake
+from v2vchain.contracts.market import ZERO_ADDRESS, RequestStatus
 from v2vchain.devnet import GAS_MONEY_WEI, Vehicle
 from v2vchain.errors import InvalidInput
 from v2vchain.identity import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
@@ -53,7 +53,8 @@ def open_pinned(world: World, now: int, *, deadline: int, start: int | None = No
     start = deadline if start is None else start
     end = start + 3_600 if end is None else end
     market = (buyer or world.buyer).system.market
-    receipt = send_at(world, now, market, "open", energy_wh, max_price, deadline, start, end, AREA, ACCESS)
+    receipt = send_at(world, now, market, "open", energy_wh, max_price, deadline, start, end, AREA, ACCESS,
+                      ZERO_ADDRESS)
     return int(market.events(receipt, "RequestOpened")[0]["args"]["requestId"])
 
 
@@ -89,12 +90,14 @@ def ledger(world: World, *extra: Vehicle) -> dict[str, Any]:
     rows = world.ledger()
     m, t = world.market, world.system.token
     for v in extra:
-        rows[v.address] = (t.balance_of(v.address), m.credit_of(v.address), m.stake_of(v.address))
+        acct = m.account(v.address)
+        rows[v.address] = (t.balance_of(v.address), acct.free, acct.locked)
     return rows
 
 
 def assert_books_balance(world: World, *extra: Vehicle) -> None:
-    """Token supply == all wallets + the market; the market holds exactly credits + stakes + escrows."""
+    """Token supply == all wallets + the market; the market holds exactly sum(free + locked) + escrowed + sunk, and
+    escrowed is what the open, awarded and pending requests hold."""
     token, market = world.system.token, world.market
     accounts = known_accounts(world, extra)
     held = token.balance_of(market.address)
@@ -104,15 +107,22 @@ def assert_books_balance(world: World, *extra: Vehicle) -> None:
         r = market.request(request_id)
         if r.status == RequestStatus.OPEN:
             escrows += r.max_escrow
-        elif r.status == RequestStatus.AWARDED:
+        elif r.status in (RequestStatus.AWARDED, RequestStatus.CONFIRMED):
             escrows += r.energy_wh * r.price_per_wh
-    credits = sum(market.credit_of(a) for a in accounts)
-    stakes = sum(market.stake_of(a).total for a in accounts)
-    assert held == credits + stakes + escrows, f"market holds {held}, books say {credits}+{stakes}+{escrows}"
+    assert market.escrowed() == escrows
+    owed = sum(market.account(a).total for a in accounts)
+    sunk = market.sunk()
+    assert held == owed + escrows + sunk, f"market holds {held}, books say {owed}+{escrows}+{sunk}"
 
 
-def onboard(world: World, name: str, roles: int, *, tokens: int = TOKENS, stake: int = 0) -> Vehicle:
-    return devnet.onboard(world.system, world.issuer, name, roles, tokens=tokens, stake=stake)
+def onboard(world: World, name: str, roles: int, *, tokens: int = TOKENS, deposit: int = 0) -> Vehicle:
+    return devnet.onboard(world.system, world.issuer, name, roles, tokens=tokens, deposit=deposit)
+
+
+def cover(world: World, vehicle: Vehicle | str) -> tuple[int, int]:
+    """(free, locked) of a vehicle's market account."""
+    acct = world.market.account(vehicle if isinstance(vehicle, str) else vehicle.address)
+    return acct.free, acct.locked
 
 
 def onboard_short_lived(world: World, lifetime_s: int) -> Vehicle:
@@ -153,7 +163,7 @@ def test_open_stores_the_request_as_open_with_its_terms_and_no_bidder(world: Wor
 def test_open_emits_RequestOpened_with_the_request_terms(world: World) -> None:
     deadline = world.chain.now() + 600
     receipt = world.buyer.system.market._transact(
-        "open", 12_345, 77, deadline, deadline + 300, deadline + 3_900, AREA, ACCESS)
+        "open", 12_345, 77, deadline, deadline + 300, deadline + 3_900, AREA, ACCESS, ZERO_ADDRESS)
     events = world.market.events(receipt, "RequestOpened")
     assert len(events) == 1
     args = events[0]["args"]
@@ -171,7 +181,30 @@ def test_open_escrows_energy_times_max_price_from_the_buyer_wallet_into_the_mark
     world.open_request(energy_wh=12_345, max_price=77)
     assert token.balance_of(world.buyer.address) == wallet - 12_345 * 77
     assert token.balance_of(world.market.address) == held + 12_345 * 77
-    assert world.market.credit_of(world.buyer.address) == 0
+    assert world.market.free_of(world.buyer.address) == 0
+    assert world.market.escrowed() == 12_345 * 77
+    assert_books_balance(world)
+
+
+def test_open_escrows_from_the_buyer_free_balance_first_and_pulls_only_the_shortfall(world: World) -> None:
+    token, market = world.system.token, world.buyer.system.market
+    market.deposit(300_000)
+    wallet = token.balance_of(world.buyer.address)
+    world.open_request(energy_wh=10_000, max_price=100)  # escrow 1_000_000: 300_000 free + 700_000 pulled
+    assert token.balance_of(world.buyer.address) == wallet - 700_000
+    assert market.free_of(world.buyer.address) == 0
+    world.open_request(energy_wh=1_000, max_price=100)
+    assert token.balance_of(world.buyer.address) == wallet - 800_000
+    assert_books_balance(world)
+
+
+def test_open_fully_covered_by_the_free_balance_pulls_nothing_from_the_wallet(world: World) -> None:
+    token, market = world.system.token, world.buyer.system.market
+    market.deposit(2_000_000)
+    wallet = token.balance_of(world.buyer.address)
+    world.open_request(energy_wh=10_000, max_price=100)
+    assert token.balance_of(world.buyer.address) == wallet
+    assert market.free_of(world.buyer.address) == 1_000_000
     assert_books_balance(world)
 
 
@@ -358,32 +391,29 @@ def test_open_by_buyer_long_after_credential_expiry_reverts_with_CredentialExpir
     assert ledger(world, buyer) == before
 
 
-def test_open_by_buyer_without_allowance_reverts_with_TokenTransferFailed(world: World) -> None:
+def test_open_by_buyer_without_allowance_reverts_with_the_token_ERC20InsufficientAllowance(world: World) -> None:
+    """SafeERC20 passes the token's own error through: the buyer learns what the token refused."""
     buyer = onboard(world, "no-allowance", ROLE_BUYER, tokens=0)
     world.system.token.mint(buyer.address, TOKENS)  # funded, but the market was never approved
     before = ledger(world, buyer)
-    with reverts("TokenTransferFailed", token=world.system.token.address, to=world.market.address,
-                 amount=10_000 * 100) as info:
+    with reverts("ERC20InsufficientAllowance", spender=world.market.address, allowance=0, needed=10_000 * 100):
         world.open_request(buyer=buyer)
-    assert info.value.arguments["from"] == buyer.address
     assert ledger(world, buyer) == before
 
 
-def test_open_by_buyer_without_balance_reverts_with_TokenTransferFailed(world: World) -> None:
+def test_open_by_buyer_without_balance_reverts_with_the_token_ERC20InsufficientBalance(world: World) -> None:
     buyer = onboard(world, "no-balance", ROLE_BUYER, tokens=0)
     buyer.system.token.approve(world.market.address, 2**256 - 1)  # approved, but owns nothing
     before = ledger(world, buyer)
-    with reverts("TokenTransferFailed", token=world.system.token.address, to=world.market.address,
-                 amount=10_000 * 100) as info:
+    with reverts("ERC20InsufficientBalance", sender=buyer.address, balance=0, needed=10_000 * 100):
         world.open_request(buyer=buyer)
-    assert info.value.arguments["from"] == buyer.address
     assert ledger(world, buyer) == before
 
 
-def test_open_by_buyer_short_of_the_escrow_by_one_reverts_with_TokenTransferFailed(world: World) -> None:
+def test_open_by_buyer_short_of_the_escrow_by_one_reverts_with_ERC20InsufficientBalance(world: World) -> None:
     buyer = onboard(world, "one-short", ROLE_BUYER, tokens=10_000 * 100 - 1)
     before = ledger(world, buyer)
-    with reverts("TokenTransferFailed", amount=10_000 * 100):
+    with reverts("ERC20InsufficientBalance", balance=10_000 * 100 - 1, needed=10_000 * 100):
         world.open_request(buyer=buyer, energy_wh=10_000, max_price=100)
     assert ledger(world, buyer) == before
 
@@ -405,73 +435,113 @@ def test_open_with_invalid_energy_raises_InvalidInput_before_sending(world: Worl
 # ---------------------------------------------------------------- pause
 
 
-def test_only_the_admin_may_pause_others_revert_with_NotAdmin(world: World) -> None:
-    with reverts("NotAdmin", caller=world.buyer.address):
-        world.buyer.system.market.set_paused(True)
+def test_only_the_owner_may_pause_others_revert_with_OwnableUnauthorizedAccount(world: World) -> None:
+    with reverts("OwnableUnauthorizedAccount", account=world.buyer.address):
+        world.buyer.system.market.pause()
     assert is_paused(world) is False
 
 
-def test_open_while_paused_reverts_with_MarketPaused(world: World) -> None:
-    world.market.set_paused(True)
+def test_only_the_owner_may_unpause(world: World) -> None:
+    world.market.pause()
+    with reverts("OwnableUnauthorizedAccount", account=world.buyer.address):
+        world.buyer.system.market.unpause()
+    assert is_paused(world) is True
+
+
+def test_pause_and_unpause_emit_Paused_and_Unpaused_with_the_owner(world: World) -> None:
+    admin = world.system.deployment.admin
+    (paused,) = world.market.events(world.market.pause(), "Paused")
+    (unpaused,) = world.market.events(world.market.unpause(), "Unpaused")
+    assert paused["args"]["account"] == unpaused["args"]["account"] == admin
+
+
+def test_pausing_twice_reverts_with_EnforcedPause_and_unpausing_twice_with_ExpectedPause(world: World) -> None:
+    world.market.pause()
+    with reverts("EnforcedPause"):
+        world.market.pause()
+    world.market.unpause()
+    with reverts("ExpectedPause"):
+        world.market.unpause()
+
+
+def test_open_while_paused_reverts_with_EnforcedPause(world: World) -> None:
+    world.market.pause()
     before = world.ledger()
-    with reverts("MarketPaused"):
+    with reverts("EnforcedPause"):
         world.open_request()
     assert world.ledger() == before
 
 
 def test_open_after_unpausing_is_accepted_again(world: World) -> None:
-    world.market.set_paused(True)
-    world.market.set_paused(False)
+    world.market.pause()
+    world.market.unpause()
     request_id = world.open_request()
     assert world.market.request(request_id).status == RequestStatus.OPEN
 
 
-def test_bid_while_paused_reverts_with_MarketPaused(world: World) -> None:
+def test_bid_while_paused_reverts_with_EnforcedPause(world: World) -> None:
     request_id = world.open_request()
-    world.market.set_paused(True)
+    world.market.pause()
     before = world.ledger()
-    with reverts("MarketPaused"):
+    with reverts("EnforcedPause"):
         bid(world, 0, request_id, 90)
     assert world.ledger() == before
     assert world.market.request(request_id).seller is None
 
 
-def test_signed_bids_relayed_at_close_while_paused_revert_with_MarketPaused(world: World) -> None:
-    """Pausing stops new bids, including an off-chain bid relayed at close: it neither wins nor locks stake."""
+def test_signed_bids_relayed_at_close_while_paused_revert_with_EnforcedPause(world: World) -> None:
+    """Pausing stops new bids, including an off-chain bid relayed at close: it neither wins nor locks cover."""
     request_id = world.open_request()
     r = world.market.request(request_id)
     signed = world.market.sign_bid(world.sellers[0].account, request_id=request_id, price_per_wh=90,
                                    energy_wh=r.energy_wh, nonce=1, expiry_ts=r.deadline_ts + 3_600)
-    world.market.set_paused(True)
+    world.market.pause()
     world.to(r.deadline_ts)
-    with reverts("MarketPaused"):
-        world.outsider.system.market.close_with_signed_bids(request_id, [signed])
+    with reverts("EnforcedPause"):
+        world.buyer.system.market.close_with_signed_bids(request_id, [signed])
     assert world.market.request(request_id).seller is None
-    assert world.market.stake_of(world.sellers[0].address).locked == 0
+    assert world.market.account(world.sellers[0].address).locked == 0
 
 
 def test_close_works_while_paused(world: World) -> None:
     """Pausing stops new trades only: a request already open can still be closed and awarded."""
     request_id = world.open_request(energy_wh=10_000, max_price=100)
     bid(world, 0, request_id, 80)
-    world.market.set_paused(True)
+    world.market.pause()
     world.to(world.market.request(request_id).deadline_ts)
-    world.market.close(request_id)
+    world.buyer.system.market.close(request_id)
     assert world.market.request(request_id).status == RequestStatus.AWARDED
-    assert world.market.credit_of(world.buyer.address) == 10_000 * 20
+    assert world.market.free_of(world.buyer.address) == 10_000 * 20
+
+
+def test_withdraw_works_while_paused(world: World) -> None:
+    """Pausing never holds users' money: any part of a free balance can leave."""
+    seller = world.sellers[0]
+    wallet = world.system.token.balance_of(seller.address)
+    world.market.pause()
+    assert seller.system.market.withdraw(STAKE // 4) == STAKE // 4
+    assert seller.system.market.withdraw() == STAKE - STAKE // 4
+    assert world.system.token.balance_of(seller.address) == wallet + STAKE
+    assert cover(world, seller) == (0, 0)
+
+
+def test_deposit_while_paused_is_accepted(world: World) -> None:
+    """Pausing stops new trading only; funding an account is not trading."""
+    world.market.pause()
+    world.sellers[0].system.market.deposit(1_000)
+    assert cover(world, world.sellers[0]) == (STAKE + 1_000, 0)
 
 
 # ---------------------------------------------------------------- bid: success
 
 
-def test_first_bid_becomes_best_and_locks_its_penalty_from_the_seller_stake(world: World) -> None:
+def test_first_bid_becomes_best_and_locks_its_penalty_from_the_seller_free_balance(world: World) -> None:
     request_id = world.open_request(energy_wh=10_000, max_price=100)
     seller = world.sellers[0]
     bid(world, 0, request_id, 90)
     r = world.market.request(request_id)
     assert (r.seller, r.price_per_wh, r.status) == (seller.address, 90, RequestStatus.OPEN)
-    stake = world.market.stake_of(seller.address)
-    assert (stake.total, stake.locked) == (STAKE, 10_000 * 90 * 2_000 // 10_000)
+    assert cover(world, seller) == (STAKE - 10_000 * 90 * 2_000 // 10_000, 10_000 * 90 * 2_000 // 10_000)
     assert_books_balance(world)
 
 
@@ -479,7 +549,7 @@ def test_bid_penalty_is_rounded_down(world: World) -> None:
     """7 Wh at 3 per Wh is 21; 20 % of that is 4.2, and the seller locks 4."""
     request_id = world.open_request(energy_wh=7, max_price=5)
     bid(world, 0, request_id, 3)
-    assert world.market.stake_of(world.sellers[0].address).locked == 4
+    assert cover(world, world.sellers[0]) == (STAKE - 4, 4)
     assert world.market.penalty_for(7, 3) == 4
 
 
@@ -492,15 +562,15 @@ def test_bid_emits_BidPlaced(world: World) -> None:
 
 
 def test_bid_moves_no_tokens(world: World) -> None:
-    """A bid only locks part of the seller's stake: no wallet, credit or market balance changes."""
+    """A bid only moves part of the seller's free balance to locked: no wallet or market balance changes."""
     request_id = world.open_request()
     token = world.system.token
     wallets = {a: token.balance_of(a) for a in [*world.accounts(), world.market.address]}
-    credits = {a: world.market.credit_of(a) for a in world.accounts()}
+    totals = {a: world.market.account(a).total for a in world.accounts()}
     bid(world, 0, request_id, 90)
     bid(world, 1, request_id, 80)
     assert {a: token.balance_of(a) for a in wallets} == wallets
-    assert {a: world.market.credit_of(a) for a in credits} == credits
+    assert {a: world.market.account(a).total for a in totals} == totals
 
 
 def test_bid_at_exactly_the_max_price_is_accepted(world: World) -> None:
@@ -516,12 +586,12 @@ def test_lower_bid_by_another_seller_displaces_the_best_and_unlocks_its_lock_exa
     first, second = world.sellers[0], world.sellers[1]
     bid(world, 0, elsewhere, 95)
     bid(world, 0, request_id, 90)
-    assert world.market.stake_of(first.address).locked == penalty(3_000, 95) + penalty(10_000, 90)
+    assert cover(world, first)[1] == penalty(3_000, 95) + penalty(10_000, 90)
     bid(world, 1, request_id, 89)
     r = world.market.request(request_id)
     assert (r.seller, r.price_per_wh) == (second.address, 89)
-    assert world.market.stake_of(first.address) == Stake(STAKE, penalty(3_000, 95))
-    assert world.market.stake_of(second.address) == Stake(STAKE, penalty(10_000, 89))
+    assert cover(world, first) == (STAKE - penalty(3_000, 95), penalty(3_000, 95))
+    assert cover(world, second) == (STAKE - penalty(10_000, 89), penalty(10_000, 89))
     assert_books_balance(world)
 
 
@@ -530,7 +600,7 @@ def test_seller_lowering_its_own_bid_relocks_the_new_amount_instead_of_adding(wo
     bid(world, 0, request_id, 90)
     bid(world, 0, request_id, 70)
     assert world.market.request(request_id).price_per_wh == 70
-    assert world.market.stake_of(world.sellers[0].address) == Stake(STAKE, penalty(10_000, 70))
+    assert cover(world, world.sellers[0]) == (STAKE - penalty(10_000, 70), penalty(10_000, 70))
 
 
 def test_bid_one_second_before_the_deadline_is_accepted(world: World) -> None:
@@ -541,13 +611,13 @@ def test_bid_one_second_before_the_deadline_is_accepted(world: World) -> None:
     assert world.market.request(request_id).seller == world.sellers[0].address
 
 
-def test_free_stake_left_by_a_best_bid_backs_another_bid_needing_exactly_that_much(world: World) -> None:
-    seller = onboard(world, "small", ROLE_SELLER, stake=300_000)
+def test_free_balance_left_by_a_best_bid_backs_another_bid_needing_exactly_that_much(world: World) -> None:
+    seller = onboard(world, "small", ROLE_SELLER, deposit=300_000)
     first = world.open_request(energy_wh=10_000, max_price=100)
     second = world.open_request(energy_wh=10_000, max_price=100)
     seller.system.market.bid(first, 100)  # locks 200_000, leaves 100_000 free
     seller.system.market.bid(second, 50)  # needs exactly 100_000
-    assert world.market.stake_of(seller.address) == Stake(300_000, 300_000)
+    assert cover(world, seller) == (0, 300_000)
     assert_books_balance(world, seller)
 
 
@@ -612,7 +682,7 @@ def test_bid_at_or_after_the_deadline_reverts_with_BiddingClosed(world: World, o
 
 
 def test_buyer_bidding_on_its_own_request_reverts_with_SelfBid(world: World) -> None:
-    both = onboard(world, "both", ROLE_BOTH, stake=STAKE)
+    both = onboard(world, "both", ROLE_BOTH, deposit=STAKE)
     request_id = world.open_request(buyer=both)
     before = ledger(world, both)
     with reverts("SelfBid", requestId=request_id, buyer=both.address):
@@ -621,7 +691,7 @@ def test_buyer_bidding_on_its_own_request_reverts_with_SelfBid(world: World) -> 
 
 
 def test_vehicle_with_both_roles_may_bid_on_another_buyer_request(world: World) -> None:
-    both = onboard(world, "both", ROLE_BOTH, stake=STAKE)
+    both = onboard(world, "both", ROLE_BOTH, deposit=STAKE)
     request_id = world.open_request()
     both.system.market.bid(request_id, 90)
     assert world.market.request(request_id).seller == both.address
@@ -673,59 +743,59 @@ def test_bid_on_an_awarded_request_reverts_with_WrongStatus(world: World) -> Non
 def test_bid_on_an_expired_request_reverts_with_WrongStatus(world: World) -> None:
     request_id = world.open_request()
     world.to(world.market.request(request_id).deadline_ts)
-    world.market.close(request_id)
+    world.buyer.system.market.close(request_id)
     before = world.ledger()
     with reverts("WrongStatus", requestId=request_id, status=RequestStatus.EXPIRED, required=RequestStatus.OPEN):
         bid(world, 0, request_id, 70)
     assert world.ledger() == before
 
 
-# ---------------------------------------------------------------- bid: stake
+# ---------------------------------------------------------------- bid: penalty cover
 
 
-def test_bid_by_seller_with_too_small_a_stake_reverts_with_InsufficientFreeStake(world: World) -> None:
-    seller = onboard(world, "tiny", ROLE_SELLER, stake=1_000)
+def test_bid_by_seller_with_too_small_a_free_balance_reverts_with_InsufficientFreeBalance(world: World) -> None:
+    seller = onboard(world, "tiny", ROLE_SELLER, deposit=1_000)
     request_id = world.open_request(energy_wh=10_000, max_price=100)
     before = ledger(world, seller)
-    with reverts("InsufficientFreeStake", seller=seller.address, free=1_000, needed=penalty(10_000, 90)):
+    with reverts("InsufficientFreeBalance", account=seller.address, free=1_000, needed=penalty(10_000, 90)):
         seller.system.market.bid(request_id, 90)
     assert ledger(world, seller) == before
 
 
-def test_stake_locked_by_a_best_bid_cannot_back_more_than_its_free_amount_on_another_request(
+def test_cover_locked_by_a_best_bid_cannot_back_more_than_the_free_balance_on_another_request(
         world: World) -> None:
-    """Free stake 99_999 and a bid needing 100_000: one token short is short."""
-    seller = onboard(world, "small", ROLE_SELLER, stake=299_999)
+    """Free balance 99_999 and a bid needing 100_000: one token short is short."""
+    seller = onboard(world, "small", ROLE_SELLER, deposit=299_999)
     first = world.open_request(energy_wh=10_000, max_price=100)
     second = world.open_request(energy_wh=10_000, max_price=100)
     seller.system.market.bid(first, 100)  # locks 200_000 of 299_999
     assert penalty(10_000, 50) == 100_000
     before = ledger(world, seller)
-    with reverts("InsufficientFreeStake", seller=seller.address, free=99_999, needed=100_000):
+    with reverts("InsufficientFreeBalance", account=seller.address, free=99_999, needed=100_000):
         seller.system.market.bid(second, 50)
     assert ledger(world, seller) == before
     assert world.market.request(second).seller is None
 
 
 def test_failed_displacing_bid_leaves_the_previous_best_and_its_lock_in_place(world: World) -> None:
-    """The contract releases the previous best's lock before checking the new bidder's stake: a revert undoes it."""
-    poor = onboard(world, "tiny", ROLE_SELLER, stake=1_000)
+    """The contract releases the previous best's lock before checking the new bidder's cover: a revert undoes it."""
+    poor = onboard(world, "tiny", ROLE_SELLER, deposit=1_000)
     request_id = world.open_request(energy_wh=10_000, max_price=100)
     bid(world, 0, request_id, 90)
-    with reverts("InsufficientFreeStake", seller=poor.address):
+    with reverts("InsufficientFreeBalance", account=poor.address):
         poor.system.market.bid(request_id, 80)
     r = world.market.request(request_id)
     assert (r.seller, r.price_per_wh) == (world.sellers[0].address, 90)
-    assert world.market.stake_of(world.sellers[0].address).locked == penalty(10_000, 90)
+    assert cover(world, world.sellers[0])[1] == penalty(10_000, 90)
 
 
-def test_seller_with_its_whole_stake_locked_can_still_lower_its_own_bid(world: World) -> None:
-    """Re-bidding lower releases the old lock first, so the new (smaller) lock fits in the same stake."""
-    seller = onboard(world, "exact", ROLE_SELLER, stake=penalty(10_000, 90))
+def test_seller_with_its_whole_deposit_locked_can_still_lower_its_own_bid(world: World) -> None:
+    """Re-bidding lower releases the old lock first, so the new (smaller) lock fits in the same deposit."""
+    seller = onboard(world, "exact", ROLE_SELLER, deposit=penalty(10_000, 90))
     request_id = world.open_request(energy_wh=10_000, max_price=100)
-    seller.system.market.bid(request_id, 90)  # locks the whole stake
+    seller.system.market.bid(request_id, 90)  # locks the whole deposit
     seller.system.market.bid(request_id, 60)
-    assert world.market.stake_of(seller.address) == Stake(penalty(10_000, 90), penalty(10_000, 60))
+    assert cover(world, seller) == (penalty(10_000, 90) - penalty(10_000, 60), penalty(10_000, 60))
 
 
 # ---------------------------------------------------------------- close
@@ -737,7 +807,7 @@ def test_close_one_second_before_the_deadline_reverts_with_BiddingStillOpen(worl
     deadline = world.market.request(request_id).deadline_ts
     before = world.ledger()
     with reverts("BiddingStillOpen", requestId=request_id, deadline=deadline, nowTs=deadline - 1):
-        send_at(world, deadline - 1, world.market, "close", request_id)
+        send_at(world, deadline - 1, world.buyer.system.market, "close", request_id)
     assert world.ledger() == before
     assert world.market.request(request_id).status == RequestStatus.OPEN
 
@@ -745,30 +815,79 @@ def test_close_one_second_before_the_deadline_reverts_with_BiddingStillOpen(worl
 def test_close_at_the_deadline_is_allowed(world: World) -> None:
     request_id = world.open_request()
     deadline = world.market.request(request_id).deadline_ts
-    receipt = send_at(world, deadline, world.market, "close", request_id)
+    receipt = send_at(world, deadline, world.buyer.system.market, "close", request_id)
     assert block_ts(world, receipt) == deadline
     assert world.market.request(request_id).status == RequestStatus.EXPIRED
 
 
-def test_anyone_may_close_even_an_unregistered_outsider(world: World) -> None:
+def test_anyone_may_close_after_the_relay_period_even_an_unregistered_outsider(world: World) -> None:
     request_id = world.open_request()
     bid(world, 0, request_id, 90)
-    world.to(world.market.request(request_id).deadline_ts)
-    world.outsider.system.market.close(request_id)
+    deadline = world.market.request(request_id).deadline_ts
+    send_at(world, deadline + PARAMS.relay_period_s, world.outsider.system.market, "close", request_id)
     assert world.market.request(request_id).status == RequestStatus.AWARDED
+
+
+def test_close_by_a_stranger_during_the_relay_period_reverts_with_RelayPeriod(world: World) -> None:
+    request_id = world.open_request()
+    bid(world, 0, request_id, 90)
+    deadline = world.market.request(request_id).deadline_ts
+    before = world.ledger()
+    with reverts("RelayPeriod", requestId=request_id, caller=world.outsider.address,
+                 openToAllFrom=deadline + PARAMS.relay_period_s):
+        send_at(world, deadline + PARAMS.relay_period_s - 1, world.outsider.system.market, "close", request_id)
+    assert world.ledger() == before
+    assert world.market.request(request_id).status == RequestStatus.OPEN
+
+
+def test_open_with_a_relayer_names_it_and_lets_it_close_during_the_relay_period(world: World) -> None:
+    relayer = world.sellers[2]
+    deadline = world.chain.now() + 600
+    receipt = world.buyer.system.market._transact(
+        "open", 10_000, 100, deadline, deadline, deadline + 3_600, AREA, ACCESS, relayer.address)
+    (named,) = world.market.events(receipt, "RelayerNamed")
+    request_id = int(named["args"]["requestId"])
+    assert named["args"]["relayer"] == relayer.address
+    assert world.market.relayer_of(request_id) == relayer.address
+    bid(world, 0, request_id, 90)
+    send_at(world, deadline, relayer.system.market, "close", request_id)
+    assert world.market.request(request_id).status == RequestStatus.AWARDED
+
+
+def test_open_naming_the_buyer_itself_or_nobody_as_relayer_records_no_relayer(world: World) -> None:
+    deadline = world.chain.now() + 600
+    market = world.buyer.system.market
+    request_id = market.open(energy_wh=1_000, max_price_per_wh=10, deadline_ts=deadline, delivery_start_ts=deadline,
+                             delivery_end_ts=deadline + 3_600, area_id=AREA, access_hash=ACCESS,
+                             relayer=world.buyer.address)
+    assert world.market.relayer_of(request_id) is None
+    assert world.market.relayer_of(world.open_request()) is None
+
+
+def test_a_relayer_of_one_request_may_not_close_another_during_its_relay_period(world: World) -> None:
+    relayer = world.sellers[2]
+    deadline = world.chain.now() + 600
+    world.buyer.system.market.open(energy_wh=1_000, max_price_per_wh=10, deadline_ts=deadline,
+                                   delivery_start_ts=deadline, delivery_end_ts=deadline + 3_600, area_id=AREA,
+                                   access_hash=ACCESS, relayer=relayer.address)
+    other = world.open_request(bidding_s=600)
+    other_deadline = world.market.request(other).deadline_ts
+    with reverts("RelayPeriod", requestId=other, caller=relayer.address):
+        send_at(world, other_deadline, relayer.system.market, "close", other)
 
 
 def test_close_without_bids_expires_the_request_and_credits_the_whole_escrow_to_the_buyer(world: World) -> None:
     request_id = world.open_request(energy_wh=12_345, max_price=77)
     world.to(world.market.request(request_id).deadline_ts)
     before = world.ledger()
-    receipt = world.market.close(request_id)
+    receipt = world.buyer.system.market.close(request_id)
     assert world.market.request(request_id).status == RequestStatus.EXPIRED
     after = world.ledger()
-    wallet, credit, stake = before[world.buyer.address]
-    assert after.pop(world.buyer.address) == (wallet, credit + 12_345 * 77, stake)
+    wallet, free, locked = before[world.buyer.address]
+    assert after.pop(world.buyer.address) == (wallet, free + 12_345 * 77, locked)
     before.pop(world.buyer.address)
-    assert after == before, "only the buyer's credit may change"
+    assert after.pop("escrowed") == before.pop("escrowed") - 12_345 * 77
+    assert after == before, "only the buyer's free balance and the escrow may change"
     (expired,) = world.market.events(receipt, "Expired")
     assert (expired["args"]["requestId"], expired["args"]["refund"]) == (request_id, 12_345 * 77)
     assert_books_balance(world)
@@ -779,7 +898,7 @@ def test_close_with_bids_awards_the_best_bidder_at_its_price(world: World) -> No
     bid(world, 0, request_id, 90)
     bid(world, 2, request_id, 70)
     world.to(world.market.request(request_id).deadline_ts)
-    receipt = world.market.close(request_id)
+    receipt = world.buyer.system.market.close(request_id)
     r = world.market.request(request_id)
     assert (r.status, r.seller, r.price_per_wh) == (RequestStatus.AWARDED, world.sellers[2].address, 70)
     (awarded,) = world.market.events(receipt, "Awarded")
@@ -795,12 +914,13 @@ def test_close_with_bids_credits_the_buyer_energy_times_max_minus_price_and_move
     bid(world, 1, request_id, 61)
     world.to(world.market.request(request_id).deadline_ts)
     before = world.ledger()
-    world.market.close(request_id)
+    world.buyer.system.market.close(request_id)
     after = world.ledger()
-    wallet, credit, stake = before.pop(world.buyer.address)
-    assert after.pop(world.buyer.address) == (wallet, credit + 12_345 * (100 - 61), stake)
-    assert after == before, "only the buyer's credit may change; the winner's penalty stays locked"
-    assert world.market.stake_of(world.sellers[1].address).locked == penalty(12_345, 61)
+    wallet, free, locked = before.pop(world.buyer.address)
+    assert after.pop(world.buyer.address) == (wallet, free + 12_345 * (100 - 61), locked)
+    assert after.pop("escrowed") == before.pop("escrowed") - 12_345 * (100 - 61)
+    assert after == before, "only the buyer's free balance may change; the winner's penalty stays locked"
+    assert cover(world, world.sellers[1])[1] == penalty(12_345, 61)
     assert_books_balance(world)
 
 
@@ -808,9 +928,25 @@ def test_close_of_an_award_at_the_max_price_credits_the_buyer_nothing(world: Wor
     request_id = world.open_request(energy_wh=10_000, max_price=100)
     bid(world, 0, request_id, 100)
     world.to(world.market.request(request_id).deadline_ts)
-    receipt = world.market.close(request_id)
-    assert world.market.credit_of(world.buyer.address) == 0
+    receipt = world.buyer.system.market.close(request_id)
+    assert world.market.free_of(world.buyer.address) == 0
     assert world.market.events(receipt, "Credited") == []
+    assert_books_balance(world)
+
+
+def test_close_drops_a_best_bidder_revoked_since_it_bid_with_BidDisqualified_and_unlocks_its_cover(
+        world: World) -> None:
+    """A revoked seller is never awarded: its bid no longer counts, so the request expires and refunds."""
+    request_id = world.open_request(energy_wh=10_000, max_price=100)
+    bid(world, 0, request_id, 90)
+    revoke(world, world.sellers[0])
+    world.to(world.market.request(request_id).deadline_ts)
+    receipt = world.buyer.system.market.close(request_id)
+    (dropped,) = world.market.events(receipt, "BidDisqualified")
+    assert (dropped["args"]["requestId"], dropped["args"]["seller"]) == (request_id, world.sellers[0].address)
+    assert world.market.request(request_id).status == RequestStatus.EXPIRED
+    assert cover(world, world.sellers[0]) == (STAKE, 0)
+    assert world.market.free_of(world.buyer.address) == 10_000 * 100
     assert_books_balance(world)
 
 
@@ -821,10 +957,10 @@ def test_closing_twice_reverts_with_WrongStatus(world: World, with_bid: bool, st
     if with_bid:
         bid(world, 0, request_id, 90)
     world.to(world.market.request(request_id).deadline_ts)
-    world.market.close(request_id)
+    world.buyer.system.market.close(request_id)
     before = world.ledger()
     with reverts("WrongStatus", requestId=request_id, status=status, required=RequestStatus.OPEN):
-        world.market.close(request_id)
+        world.buyer.system.market.close(request_id)
     assert world.ledger() == before
 
 
@@ -833,7 +969,7 @@ def test_close_of_unknown_request_reverts_with_UnknownRequest(world: World, unkn
     world.open_request()
     before = world.ledger()
     with reverts("UnknownRequest", requestId=unknown):
-        world.market.close(unknown)
+        world.buyer.system.market.close(unknown)
     assert world.ledger() == before
 
 
@@ -857,7 +993,7 @@ def _scenario_bidding_war(world: World) -> None:
 def _scenario_expired(world: World) -> None:
     request_id = world.open_request(energy_wh=4_321, max_price=17)
     world.to(world.market.request(request_id).deadline_ts)
-    world.market.close(request_id)
+    world.buyer.system.market.close(request_id)
 
 
 def _scenario_awarded(world: World) -> None:
@@ -872,8 +1008,8 @@ def _scenario_mixed(world: World) -> None:
     bid(world, 1, awarded, 41)
     bid(world, 2, still_open, 19)
     world.to(world.market.request(expired).deadline_ts)  # opened after `awarded`, so its deadline is later
-    world.market.close(awarded)
-    world.outsider.system.market.close(expired)
+    world.buyer.system.market.close(awarded)
+    world.buyer.system.market.close(expired)
     with reverts("BidNotLower"):
         bid(world, 0, still_open, 19)
 

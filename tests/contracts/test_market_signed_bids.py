@@ -1,4 +1,7 @@
-"""Gasless bids: sellers sign EIP-712 bids off-chain; whoever closes relays them and the contract checks each."""
+"""Gasless bids: sellers sign EIP-712 bids off-chain; whoever closes relays them and the contract checks each.
+
+A bid that fails a rule no longer stops the close: it is passed over with SignedBidRejected(index, seller, reason)
+and the best valid bid wins."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,9 +9,9 @@ import dataclasses
 from eth_account import Account
 from eth_utils import keccak
 
-from tests.conftest import World, reverts
+from tests.conftest import PARAMS, World, reverts
 from v2vchain import eip712
-from v2vchain.contracts.market import RequestStatus, SignedBid
+from v2vchain.contracts.market import RejectedBid, Rejection, RequestStatus, SignedBid
 
 
 def _sign(world: World, seller: int, request_id: int, price: int, *, nonce: int = 0, expiry_delta: int = 3_600,
@@ -22,6 +25,24 @@ def _sign(world: World, seller: int, request_id: int, price: int, *, nonce: int 
 
 def _after_deadline(world: World, request_id: int) -> None:
     world.to(world.market.request(request_id).deadline_ts)
+
+
+def _close(world: World, request_id: int, bids: list[SignedBid]) -> list[RejectedBid]:
+    """The buyer closes with these bids; returns the bids the contract passed over."""
+    market = world.buyer.system.market
+    return market.rejected_bids(market.close_with_signed_bids(request_id, bids))
+
+
+def _locked(world: World, seller: int) -> int:
+    return world.market.account(world.sellers[seller].address).locked
+
+
+def _rejects_alone(world: World, request_id: int, bid: SignedBid, reason: Rejection) -> None:
+    """The bid, relayed alone, is passed over for `reason`: the request expires and nothing is locked."""
+    rejected = _close(world, request_id, [bid])
+    assert rejected == [RejectedBid(0, bid.seller, reason)]
+    assert world.market.request(request_id).status == RequestStatus.EXPIRED
+    assert world.market.account(bid.seller).locked == 0
 
 
 def test_bid_typehash_matches_the_python_type_definition(world: World) -> None:
@@ -40,13 +61,42 @@ def test_lowest_signed_bid_wins_and_the_sellers_pay_no_gas(world: World) -> None
     assert [world.chain.w3.eth.get_balance(s.address) for s in world.sellers] == ether_before
 
 
-def test_only_the_winning_signed_bid_keeps_stake_locked(world: World) -> None:
+def test_only_the_winning_signed_bid_keeps_cover_locked(world: World) -> None:
     request_id = world.open_request(energy_wh=10_000, max_price=100)
     _after_deadline(world, request_id)
-    world.outsider.system.market.close_with_signed_bids(
-        request_id, [_sign(world, 0, request_id, 90), _sign(world, 1, request_id, 60)])
-    assert world.market.stake_of(world.sellers[0].address).locked == 0
-    assert world.market.stake_of(world.sellers[1].address).locked == world.market.penalty_for(10_000, 60)
+    _close(world, request_id, [_sign(world, 0, request_id, 90), _sign(world, 1, request_id, 60)])
+    assert _locked(world, 0) == 0
+    assert _locked(world, 1) == world.market.penalty_for(10_000, 60)
+
+
+def test_a_relayer_named_at_open_may_close_with_signed_bids_during_the_relay_period(world: World) -> None:
+    relayer = world.sellers[2]
+    deadline = world.chain.now() + 600
+    request_id = world.buyer.system.market.open(
+        energy_wh=10_000, max_price_per_wh=100, deadline_ts=deadline, delivery_start_ts=deadline,
+        delivery_end_ts=deadline + 3_600, area_id=b"\x01" * 32, access_hash=b"\x02" * 32, relayer=relayer.address)
+    signed = _sign(world, 0, request_id, 70)
+    _after_deadline(world, request_id)
+    relayer.system.market.close_with_signed_bids(request_id, [signed])
+    assert world.market.request(request_id).seller == world.sellers[0].address
+
+
+def test_a_stranger_relaying_signed_bids_during_the_relay_period_reverts_with_RelayPeriod(world: World) -> None:
+    request_id = world.open_request()
+    signed = _sign(world, 0, request_id, 70)
+    _after_deadline(world, request_id)
+    before = world.ledger()
+    with reverts("RelayPeriod", requestId=request_id, caller=world.outsider.address):
+        world.outsider.system.market.close_with_signed_bids(request_id, [signed])
+    assert world.ledger() == before
+
+
+def test_anyone_may_relay_signed_bids_once_the_relay_period_is_over(world: World) -> None:
+    request_id = world.open_request()
+    signed = _sign(world, 0, request_id, 70)
+    world.to(world.market.request(request_id).deadline_ts + PARAMS.relay_period_s)
+    world.outsider.system.market.close_with_signed_bids(request_id, [signed])
+    assert world.market.request(request_id).seller == world.sellers[0].address
 
 
 def test_a_signed_bid_below_the_onchain_best_beats_it(world: World) -> None:
@@ -54,9 +104,9 @@ def test_a_signed_bid_below_the_onchain_best_beats_it(world: World) -> None:
     world.sellers[0].system.market.bid(request_id, 80)
     signed = _sign(world, 1, request_id, 79)
     _after_deadline(world, request_id)
-    world.buyer.system.market.close_with_signed_bids(request_id, [signed])
+    _close(world, request_id, [signed])
     assert world.market.request(request_id).seller == world.sellers[1].address
-    assert world.market.stake_of(world.sellers[0].address).locked == 0
+    assert _locked(world, 0) == 0
 
 
 def test_a_signed_bid_equal_to_the_onchain_best_loses_to_the_earlier_onchain_bid(world: World) -> None:
@@ -64,55 +114,73 @@ def test_a_signed_bid_equal_to_the_onchain_best_loses_to_the_earlier_onchain_bid
     world.sellers[0].system.market.bid(request_id, 80)
     signed = _sign(world, 1, request_id, 80)
     _after_deadline(world, request_id)
-    world.buyer.system.market.close_with_signed_bids(request_id, [signed])
+    _close(world, request_id, [signed])
     request = world.market.request(request_id)
     assert (request.seller, request.price_per_wh) == (world.sellers[0].address, 80)
-    assert world.market.stake_of(world.sellers[1].address).locked == 0
+    assert _locked(world, 1) == 0
 
 
 def test_equal_signed_bids_go_to_the_one_listed_first(world: World) -> None:
     request_id = world.open_request(max_price=100)
     bids = [_sign(world, 2, request_id, 75), _sign(world, 0, request_id, 75)]
     _after_deadline(world, request_id)
-    world.buyer.system.market.close_with_signed_bids(request_id, bids)
+    _close(world, request_id, bids)
     assert world.market.request(request_id).seller == world.sellers[2].address
 
 
-def test_the_same_signed_bid_twice_in_one_close_locks_its_stake_once(world: World) -> None:
+def test_the_same_signed_bid_twice_in_one_close_locks_its_cover_once(world: World) -> None:
     request_id = world.open_request(energy_wh=10_000)
     signed = _sign(world, 0, request_id, 70)
     _after_deadline(world, request_id)
-    world.buyer.system.market.close_with_signed_bids(request_id, [signed, signed])
-    assert world.market.stake_of(world.sellers[0].address).locked == world.market.penalty_for(10_000, 70)
+    _close(world, request_id, [signed, signed])
+    assert _locked(world, 0) == world.market.penalty_for(10_000, 70)
 
 
-def test_a_winning_signed_bidder_without_free_stake_reverts_with_InsufficientFreeStake(world: World) -> None:
+def test_every_valid_signed_bid_emits_SignedBidVerified(world: World) -> None:
+    request_id = world.open_request(max_price=100)
+    bids = [_sign(world, 0, request_id, 90, nonce=3), _sign(world, 1, request_id, 70, nonce=8)]
+    _after_deadline(world, request_id)
+    tx = world.buyer.system.market.close_with_signed_bids(request_id, bids)
+    verified = [(e["args"]["seller"], e["args"]["pricePerWh"], e["args"]["nonce"])
+                for e in world.market.events(tx, "SignedBidVerified")]
+    assert verified == [(world.sellers[0].address, 90, 3), (world.sellers[1].address, 70, 8)]
+
+
+def test_a_signed_bidder_without_free_cover_is_passed_over_as_InsufficientCover(world: World) -> None:
     request_id = world.open_request(energy_wh=10_000, max_price=100)
     seller = world.sellers[0]
-    seller.system.market.withdraw_stake(world.market.stake_of(seller.address).free)
-    signed = _sign(world, 0, request_id, 70)
+    seller.system.market.withdraw()
     _after_deadline(world, request_id)
-    before = world.ledger()
-    with reverts("InsufficientFreeStake", seller=seller.address, free=0):
-        world.buyer.system.market.close_with_signed_bids(request_id, [signed])
-    assert world.ledger() == before
+    _rejects_alone(world, request_id, _sign(world, 0, request_id, 70), Rejection.INSUFFICIENT_COVER)
 
 
-def test_a_bid_signed_for_another_request_is_rejected_as_not_by_its_seller(world: World) -> None:
+def test_a_bid_without_cover_is_passed_over_and_the_next_best_valid_bid_wins(world: World) -> None:
+    """Formerly one such bid reverted the whole close; now the close goes on with the others."""
+    request_id = world.open_request(energy_wh=10_000, max_price=100)
+    world.sellers[0].system.market.withdraw()
+    bids = [_sign(world, 0, request_id, 60), _sign(world, 1, request_id, 80), _sign(world, 2, request_id, 75)]
+    _after_deadline(world, request_id)
+    rejected = _close(world, request_id, bids)
+    assert rejected == [RejectedBid(0, world.sellers[0].address, Rejection.INSUFFICIENT_COVER)]
+    request = world.market.request(request_id)
+    assert (request.status, request.seller, request.price_per_wh) == (RequestStatus.AWARDED,
+                                                                       world.sellers[2].address, 75)
+    assert (_locked(world, 0), _locked(world, 1), _locked(world, 2)) == (0, 0, world.market.penalty_for(10_000, 75))
+
+
+def test_a_bid_signed_for_another_request_is_passed_over_as_BadSignature(world: World) -> None:
     first = world.open_request()
     second = world.open_request()
     replayed = dataclasses.replace(_sign(world, 0, first, 70), request_id=second)
     _after_deadline(world, second)
-    with reverts("SignedBidNotBySeller", index=0, seller=world.sellers[0].address):
-        world.buyer.system.market.close_with_signed_bids(second, [replayed])
+    _rejects_alone(world, second, replayed, Rejection.BAD_SIGNATURE)
 
 
-def test_an_altered_price_is_rejected_as_not_by_its_seller(world: World) -> None:
+def test_an_altered_price_is_passed_over_as_BadSignature(world: World) -> None:
     request_id = world.open_request()
     altered = dataclasses.replace(_sign(world, 0, request_id, 90), price_per_wh=10)
     _after_deadline(world, request_id)
-    with reverts("SignedBidNotBySeller", index=0):
-        world.buyer.system.market.close_with_signed_bids(request_id, [altered])
+    _rejects_alone(world, request_id, altered, Rejection.BAD_SIGNATURE)
 
 
 def _sign_with_domain(world: World, request_id: int, *, chain_id: int, contract: str) -> SignedBid:
@@ -122,62 +190,84 @@ def _sign_with_domain(world: World, request_id: int, *, chain_id: int, contract:
     return dataclasses.replace(unsigned, signature=signature)
 
 
-def test_a_bid_signed_for_another_chain_is_rejected(world: World) -> None:
+def test_a_bid_signed_for_another_chain_is_passed_over_as_BadSignature(world: World) -> None:
     request_id = world.open_request()
     foreign = _sign_with_domain(world, request_id, chain_id=world.chain.chain_id + 1, contract=world.market.address)
     _after_deadline(world, request_id)
-    with reverts("SignedBidNotBySeller"):
-        world.buyer.system.market.close_with_signed_bids(request_id, [foreign])
+    _rejects_alone(world, request_id, foreign, Rejection.BAD_SIGNATURE)
 
 
-def test_a_bid_signed_for_another_contract_is_rejected(world: World) -> None:
+def test_a_bid_signed_for_another_contract_is_passed_over_as_BadSignature(world: World) -> None:
     request_id = world.open_request()
     foreign = _sign_with_domain(world, request_id, chain_id=world.chain.chain_id, contract=world.registry_address)
     _after_deadline(world, request_id)
-    with reverts("SignedBidNotBySeller"):
-        world.buyer.system.market.close_with_signed_bids(request_id, [foreign])
+    _rejects_alone(world, request_id, foreign, Rejection.BAD_SIGNATURE)
 
 
-def test_an_expired_signed_bid_reverts_with_SignedBidExpired(world: World) -> None:
+def test_a_malformed_signature_is_passed_over_as_BadSignature(world: World) -> None:
+    request_id = world.open_request()
+    short = dataclasses.replace(_sign(world, 0, request_id, 70), signature=b"\x01" * 10)
+    _after_deadline(world, request_id)
+    _rejects_alone(world, request_id, short, Rejection.BAD_SIGNATURE)
+
+
+def test_an_expired_signed_bid_is_passed_over_as_Expired(world: World) -> None:
     request_id = world.open_request()
     signed = _sign(world, 0, request_id, 70, expiry_delta=10)
     world.to(signed.expiry_ts + 1)
-    with reverts("SignedBidExpired", index=0, expiry=signed.expiry_ts):
-        world.buyer.system.market.close_with_signed_bids(request_id, [signed])
+    _rejects_alone(world, request_id, signed, Rejection.EXPIRED)
 
 
-def test_a_cancelled_nonce_reverts_with_SignedBidCancelled(world: World) -> None:
+def test_a_cancelled_nonce_is_passed_over_as_Cancelled(world: World) -> None:
     request_id = world.open_request()
     signed = _sign(world, 0, request_id, 70, nonce=4)
-    world.sellers[0].system.market.cancel_signed_bids(5)
+    world.sellers[0].system.market.cancel_nonces(5)
     _after_deadline(world, request_id)
-    with reverts("SignedBidCancelled", index=0, nonce=4, minNonce=5):
-        world.buyer.system.market.close_with_signed_bids(request_id, [signed])
+    _rejects_alone(world, request_id, signed, Rejection.CANCELLED)
 
 
-def test_cancelling_to_a_lower_or_equal_floor_reverts(world: World) -> None:
-    world.sellers[0].system.market.cancel_signed_bids(5)
-    with reverts("SignedBidCancelled", nonce=5, minNonce=5):
-        world.sellers[0].system.market.cancel_signed_bids(5)
+def test_a_nonce_at_the_floor_is_still_valid(world: World) -> None:
+    request_id = world.open_request()
+    signed = _sign(world, 0, request_id, 70, nonce=5)
+    world.sellers[0].system.market.cancel_nonces(5)
+    _after_deadline(world, request_id)
+    assert _close(world, request_id, [signed]) == []
+    assert world.market.request(request_id).seller == world.sellers[0].address
 
 
-def test_a_bid_for_a_different_energy_reverts_with_SignedBidEnergyMismatch(world: World) -> None:
+def test_cancelling_to_a_lower_or_equal_floor_reverts_with_NonceFloorNotRaised(world: World) -> None:
+    world.sellers[0].system.market.cancel_nonces(5)
+    with reverts("NonceFloorNotRaised", newFloor=5, floor=5):
+        world.sellers[0].system.market.cancel_nonces(5)
+
+
+def test_a_bid_for_a_different_energy_is_passed_over_as_EnergyMismatch(world: World) -> None:
     request_id = world.open_request(energy_wh=10_000)
     signed = _sign(world, 0, request_id, 70, energy_wh=9_000)
     _after_deadline(world, request_id)
-    with reverts("SignedBidEnergyMismatch", index=0, energyWh=9_000, requested=10_000):
-        world.buyer.system.market.close_with_signed_bids(request_id, [signed])
+    _rejects_alone(world, request_id, signed, Rejection.ENERGY_MISMATCH)
 
 
-def test_a_bid_signed_by_an_unregistered_key_reverts_with_NotRegistered(world: World) -> None:
+def test_a_bid_signed_by_an_unregistered_key_is_passed_over_as_NotActiveSeller(world: World) -> None:
     request_id = world.open_request()
     stranger = Account.create()
     request = world.market.request(request_id)
     signed = world.market.sign_bid(stranger, request_id=request_id, price_per_wh=50, energy_wh=request.energy_wh,
                                    nonce=0, expiry_ts=request.deadline_ts + 60)
     _after_deadline(world, request_id)
-    with reverts("NotRegistered", vehicle=stranger.address):
-        world.buyer.system.market.close_with_signed_bids(request_id, [signed])
+    _rejects_alone(world, request_id, signed, Rejection.NOT_ACTIVE_SELLER)
+
+
+def test_a_bid_above_the_max_price_is_passed_over_as_AboveMax(world: World) -> None:
+    request_id = world.open_request(max_price=100)
+    _after_deadline(world, request_id)
+    _rejects_alone(world, request_id, _sign(world, 0, request_id, 101), Rejection.ABOVE_MAX)
+
+
+def test_a_zero_price_bid_is_passed_over_as_ZeroPrice(world: World) -> None:
+    request_id = world.open_request(max_price=100)
+    _after_deadline(world, request_id)
+    _rejects_alone(world, request_id, _sign(world, 0, request_id, 0), Rejection.ZERO_PRICE)
 
 
 def test_more_than_the_bound_of_signed_bids_reverts_with_TooManyBids(world: World) -> None:
@@ -210,4 +300,4 @@ def test_closing_with_no_signed_bids_and_no_onchain_bid_expires_the_request(worl
     _after_deadline(world, request_id)
     world.buyer.system.market.close_with_signed_bids(request_id, [])
     assert world.market.request(request_id).status == RequestStatus.EXPIRED
-    assert world.market.credit_of(world.buyer.address) == 50_000
+    assert world.market.free_of(world.buyer.address) == 50_000

@@ -24,6 +24,27 @@ class RequestStatus(IntEnum):
     CONFIRMED = 6  # the buyer confirmed less than the award; a receipt for more may still settle it
 
 
+class Rejection(IntEnum):
+    """Why closeWithSignedBids passed over a relayed bid (IMarket.Rejection): the close itself goes on."""
+
+    EXPIRED = 0
+    CANCELLED = 1
+    ENERGY_MISMATCH = 2
+    BAD_SIGNATURE = 3
+    NOT_ACTIVE_SELLER = 4
+    SELF_BID = 5
+    ZERO_PRICE = 6
+    ABOVE_MAX = 7
+    INSUFFICIENT_COVER = 8
+
+
+@dataclass(frozen=True)
+class RejectedBid:
+    index: int  # position in the list relayed to closeWithSignedBids
+    seller: str
+    reason: Rejection
+
+
 @dataclass(frozen=True)
 class Request:
     request_id: int
@@ -83,6 +104,12 @@ class MarketClient(VaultClient):
 
     def close_with_signed_bids(self, request_id: int, bids: list[SignedBid]) -> TxReceipt:
         return self._transact("closeWithSignedBids", uint("request_id", request_id), [b.as_tuple() for b in bids])
+
+    def rejected_bids(self, receipt: TxReceipt) -> list[RejectedBid]:
+        """The signed bids a close passed over (SignedBidRejected), in list order."""
+        return [RejectedBid(index=int(e["args"]["index"]), seller=str(e["args"]["seller"]),
+                            reason=Rejection(int(e["args"]["reason"])))
+                for e in self.events(receipt, "SignedBidRejected")]
 
     def cancel_signed_bids(self, new_min_nonce: int) -> TxReceipt:
         """Void every signed bid of the sender with a nonce below `new_min_nonce` (the Vault's nonce floor)."""
