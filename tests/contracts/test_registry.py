@@ -1,4 +1,4 @@
-"""Registry: who may authorise issuers, register, revoke and hand over the admin role, when, and with what."""
+"""Registry: who may authorise issuers, register, revoke and hand over ownership (the admin), when, and with what."""
 from __future__ import annotations
 
 import dataclasses
@@ -117,18 +117,18 @@ def test_admin_adds_issuer_and_emits_IssuerAdded(world: World) -> None:
     assert event["args"]["issuer"] == issuer.address
 
 
-def test_add_issuer_by_non_admin_reverts_with_NotAdmin(world: World) -> None:
+def test_add_issuer_by_non_owner_reverts_with_OwnableUnauthorizedAccount(world: World) -> None:
     candidate = Account.create()
-    with reverts("NotAdmin", caller=addr(world.buyer.address)):
+    with reverts("OwnableUnauthorizedAccount", account=addr(world.buyer.address)):
         world.buyer.system.registry.add_issuer(candidate.address)
     assert not world.system.registry.is_issuer(candidate.address)
 
 
-def test_add_issuer_by_an_issuer_reverts_with_NotAdmin(world: World) -> None:
+def test_add_issuer_by_an_issuer_reverts_with_OwnableUnauthorizedAccount(world: World) -> None:
     """Issuers cannot grow their own set: only the admin authorises."""
     _, as_issuer = funded_issuer(world, world.issuer)
     candidate = Account.create()
-    with reverts("NotAdmin", caller=addr(world.issuer.address)):
+    with reverts("OwnableUnauthorizedAccount", account=addr(world.issuer.address)):
         as_issuer.add_issuer(candidate.address)
     assert not world.system.registry.is_issuer(candidate.address)
 
@@ -152,9 +152,9 @@ def test_admin_removes_issuer_and_emits_IssuerRemoved(world: World) -> None:
     assert event["args"]["issuer"] == world.issuer.address
 
 
-def test_remove_issuer_by_non_admin_reverts_with_NotAdmin(world: World) -> None:
+def test_remove_issuer_by_non_owner_reverts_with_OwnableUnauthorizedAccount(world: World) -> None:
     _, as_issuer = funded_issuer(world, world.issuer)
-    with reverts("NotAdmin", caller=addr(world.issuer.address)):
+    with reverts("OwnableUnauthorizedAccount", account=addr(world.issuer.address)):
         as_issuer.remove_issuer(world.issuer.address)
     assert world.system.registry.is_issuer(world.issuer.address)
 
@@ -204,6 +204,24 @@ def test_re_adding_a_removed_issuer_restores_its_vehicles(world: World) -> None:
     assert registry.is_active(world.buyer.address, ROLE_BUYER)
     require_active(registry, world.buyer.address, ROLE_BUYER)
     require_active(registry, world.sellers[0].address, ROLE_SELLER)
+
+
+def test_a_removed_issuers_vehicle_may_register_again_with_another_issuer(world: World) -> None:
+    """Removing an issuer frees its vehicles' addresses and DIDs: a vehicle is not stranded with a dead credential."""
+    registry = world.system.registry
+    registry.remove_issuer(world.issuer.address)
+    other = add_issuer(world.system)
+    cred = credential(world, world.buyer.address, issuer=other, roles=ROLE_BUYER)  # the same DID (did_for)
+    submit(registry, cred)
+    assert registry.vehicle(world.buyer.address).issuer == other.address
+    assert registry.is_active(world.buyer.address, ROLE_BUYER)
+
+
+def test_a_vehicle_of_an_authorised_issuer_cannot_register_again_with_VehicleAlreadyRegistered(world: World) -> None:
+    other = add_issuer(world.system)
+    cred = credential(world, world.buyer.address, issuer=other, roles=ROLE_BUYER)
+    with reverts("VehicleAlreadyRegistered", vehicle=addr(world.buyer.address)):
+        submit(world.system.registry, cred)
 
 
 def test_removed_issuers_vehicles_cannot_open_market_requests(world: World) -> None:
@@ -362,7 +380,7 @@ def test_credential_signed_for_another_verifying_contract_reverts_with_IssuerNot
     assert world.system.registry.vehicle(world.outsider.address).issuer == ZERO_ADDRESS
 
 
-def test_malleable_high_s_signature_reverts_with_BadSignatureS(world: World) -> None:
+def test_malleable_high_s_signature_reverts_with_ECDSAInvalidSignatureS(world: World) -> None:
     """(r, n-s, v^1) is the twin of a valid signature that ecrecover alone would accept for the issuer."""
     cred = credential(world, world.outsider.address)
     r, s, v = split(cred.signature)
@@ -372,7 +390,7 @@ def test_malleable_high_s_signature_reverts_with_BadSignatureS(world: World) -> 
     twin_signer = keys.Signature(vrs=(twin[64] - 27, int.from_bytes(r, "big"), high_s)).recover_public_key_from_msg_hash(
         digest).to_checksum_address()
     assert twin_signer == world.issuer.address  # the twin really is a valid signature by the issuer
-    with reverts("BadSignatureS", s=high_s.to_bytes(32, "big")):
+    with reverts("ECDSAInvalidSignatureS", s=high_s.to_bytes(32, "big")):
         world.system.registry.register(dataclasses.replace(cred, signature=twin))
     assert world.system.registry.vehicle(cred.vehicle).issuer == ZERO_ADDRESS
 
@@ -382,52 +400,53 @@ def test_after_high_s_rejection_the_canonical_signature_still_registers(world: W
     cred = credential(world, world.outsider.address)
     r, s, v = split(cred.signature)
     twin = r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - v])
-    with reverts("BadSignatureS"):
+    with reverts("ECDSAInvalidSignatureS"):
         world.system.registry.register(dataclasses.replace(cred, signature=twin))
     world.system.registry.register(cred)
     assert world.system.registry.is_active(cred.vehicle, ROLE_BOTH)
 
 
-def test_signature_with_v_0_or_1_reverts_with_BadSignatureV(world: World) -> None:
+def test_signature_with_v_0_or_1_reverts_with_ECDSAInvalidSignature(world: World) -> None:
+    """OpenZeppelin passes v to ecrecover as given: 0 or 1 recovers nobody."""
     cred = credential(world, world.outsider.address)
     r, s, v = split(cred.signature)
-    with reverts("BadSignatureV", v=v - 27):
+    with reverts("ECDSAInvalidSignature"):
         world.system.registry.register(dataclasses.replace(cred, signature=cred.signature[:64] + bytes([v - 27])))
     assert world.system.registry.vehicle(cred.vehicle).issuer == ZERO_ADDRESS
 
 
-def test_signature_with_v_29_reverts_with_BadSignatureV(world: World) -> None:
+def test_signature_with_v_29_reverts_with_ECDSAInvalidSignature(world: World) -> None:
     cred = credential(world, world.outsider.address)
-    with reverts("BadSignatureV", v=29):
+    with reverts("ECDSAInvalidSignature"):
         world.system.registry.register(dataclasses.replace(cred, signature=cred.signature[:64] + bytes([29])))
     assert world.system.registry.vehicle(cred.vehicle).issuer == ZERO_ADDRESS
 
 
-def test_64_byte_signature_reverts_with_BadSignatureLength(world: World) -> None:
+def test_64_byte_signature_reverts_with_ECDSAInvalidSignatureLength(world: World) -> None:
     cred = credential(world, world.outsider.address)
-    with reverts("BadSignatureLength", length=64):
+    with reverts("ECDSAInvalidSignatureLength", length=64):
         world.system.registry.register(dataclasses.replace(cred, signature=cred.signature[:64]))
     assert world.system.registry.vehicle(cred.vehicle).issuer == ZERO_ADDRESS
 
 
-def test_66_byte_signature_reverts_with_BadSignatureLength(world: World) -> None:
+def test_66_byte_signature_reverts_with_ECDSAInvalidSignatureLength(world: World) -> None:
     cred = credential(world, world.outsider.address)
-    with reverts("BadSignatureLength", length=66):
+    with reverts("ECDSAInvalidSignatureLength", length=66):
         world.system.registry.register(dataclasses.replace(cred, signature=cred.signature + b"\x00"))
     assert world.system.registry.vehicle(cred.vehicle).issuer == ZERO_ADDRESS
 
 
-def test_empty_signature_reverts_with_BadSignatureLength(world: World) -> None:
+def test_empty_signature_reverts_with_ECDSAInvalidSignatureLength(world: World) -> None:
     cred = credential(world, world.outsider.address)
-    with reverts("BadSignatureLength", length=0):
+    with reverts("ECDSAInvalidSignatureLength", length=0):
         world.system.registry.register(dataclasses.replace(cred, signature=b""))
 
 
-def test_signature_recovering_to_zero_address_reverts_with_InvalidSignature(world: World) -> None:
+def test_signature_recovering_to_zero_address_reverts_with_ECDSAInvalidSignature(world: World) -> None:
     """r = 0 is no point on the curve: ecrecover yields address(0), which must never pass as an issuer."""
     cred = credential(world, world.outsider.address)
     bogus = b"\x00" * 32 + (1).to_bytes(32, "big") + bytes([27])
-    with reverts("InvalidSignature"):
+    with reverts("ECDSAInvalidSignature"):
         world.system.registry.register(dataclasses.replace(cred, signature=bogus))
     assert world.system.registry.vehicle(cred.vehicle).issuer == ZERO_ADDRESS
 
@@ -761,68 +780,89 @@ def test_requireActive_for_both_roles_of_a_single_role_vehicle_reverts_with_Miss
         require_active(world.system.registry, world.sellers[0].address, ROLE_BOTH)
 
 
-def test_buyer_only_vehicle_cannot_deposit_seller_stake(world: World) -> None:
-    """The market asks for the seller role before taking a stake, so nothing moves."""
+def test_a_buyer_only_vehicle_may_deposit_since_deposits_fund_payments_too(world: World) -> None:
+    """The Vault asks for an active credential of any role; only bidding asks for the seller role."""
+    world.buyer.system.market.deposit(1)
+    assert world.market.free_of(world.buyer.address) == 1
+
+
+def test_a_removed_issuers_vehicle_deposit_reverts_with_IssuerNotAuthorised(world: World) -> None:
+    world.system.registry.remove_issuer(world.issuer.address)
     before = world.ledger()
-    with reverts("MissingRole", vehicle=addr(world.buyer.address), required=ROLE_SELLER):
-        world.buyer.system.market.deposit_stake(1)
+    with reverts("IssuerNotAuthorised", issuer=addr(world.issuer.address)):
+        world.sellers[0].system.market.deposit(1)
     assert world.ledger() == before
 
 
-# --- Owned2Step on the Registry -----------------------------------------------------------------------------------
+# --- Ownable2Step on the Registry ---------------------------------------------------------------------------------
 
 
-def test_transfer_admin_by_non_admin_reverts_with_NotAdmin(world: World) -> None:
-    with reverts("NotAdmin", caller=addr(world.buyer.address)):
-        world.buyer.system.registry._transact("transferAdmin", world.buyer.address)
-    assert world.system.registry._call("pendingAdmin") == ZERO_ADDRESS
+def test_transfer_ownership_by_non_owner_reverts_with_OwnableUnauthorizedAccount(world: World) -> None:
+    with reverts("OwnableUnauthorizedAccount", account=addr(world.buyer.address)):
+        world.buyer.system.registry._transact("transferOwnership", world.buyer.address)
+    assert world.system.registry._call("pendingOwner") == ZERO_ADDRESS
 
 
-def test_transfer_admin_only_nominates_until_accepted(world: World) -> None:
+def test_transfer_ownership_only_nominates_until_accepted(world: World) -> None:
     nominee = new_account(world)
     admin = world.system.registry.sender.address
-    world.system.registry._transact("transferAdmin", nominee.address)
-    assert world.system.registry._call("pendingAdmin") == nominee.address
-    assert world.system.registry._call("admin") == admin
-    with reverts("NotAdmin", caller=addr(nominee.address)):
+    receipt = world.system.registry._transact("transferOwnership", nominee.address)
+    (started,) = world.system.registry.events(receipt, "OwnershipTransferStarted")
+    assert (started["args"]["previousOwner"], started["args"]["newOwner"]) == (admin, nominee.address)
+    assert world.system.registry._call("pendingOwner") == nominee.address
+    assert world.system.registry._call("owner") == admin
+    with reverts("OwnableUnauthorizedAccount", account=addr(nominee.address)):
         registry_as(world, nominee).add_issuer(Account.create().address)
 
 
-def test_accept_admin_by_someone_other_than_the_pending_admin_reverts_with_NotPendingAdmin(world: World) -> None:
+def test_accept_ownership_by_someone_other_than_the_pending_owner_reverts_with_OwnableUnauthorizedAccount(
+        world: World) -> None:
     nominee = new_account(world)
-    world.system.registry._transact("transferAdmin", nominee.address)
-    with reverts("NotPendingAdmin", caller=addr(world.buyer.address)):
-        world.buyer.system.registry._transact("acceptAdmin")
-    assert world.system.registry._call("pendingAdmin") == nominee.address
+    world.system.registry._transact("transferOwnership", nominee.address)
+    with reverts("OwnableUnauthorizedAccount", account=addr(world.buyer.address)):
+        world.buyer.system.registry._transact("acceptOwnership")
+    assert world.system.registry._call("pendingOwner") == nominee.address
 
 
-def test_accept_admin_with_no_transfer_pending_reverts_with_NotPendingAdmin(world: World) -> None:
+def test_accept_ownership_with_no_transfer_pending_reverts_with_OwnableUnauthorizedAccount(world: World) -> None:
     admin = world.system.registry.sender.address
-    with reverts("NotPendingAdmin", caller=addr(admin)):
-        world.system.registry._transact("acceptAdmin")
+    with reverts("OwnableUnauthorizedAccount", account=addr(admin)):
+        world.system.registry._transact("acceptOwnership")
 
 
-def test_accepted_admin_takes_over_and_the_old_admin_gets_NotAdmin(world: World) -> None:
+def test_accepted_owner_takes_over_and_the_old_owner_is_refused(world: World) -> None:
     nominee = new_account(world)
     old = world.system.registry
-    old._transact("transferAdmin", nominee.address)
+    old._transact("transferOwnership", nominee.address)
     new = registry_as(world, nominee)
-    new._transact("acceptAdmin")
-    assert old._call("admin") == nominee.address
-    assert old._call("pendingAdmin") == ZERO_ADDRESS
-    with reverts("NotAdmin", caller=addr(old.sender.address)):
+    new._transact("acceptOwnership")
+    assert old._call("owner") == nominee.address
+    assert old._call("pendingOwner") == ZERO_ADDRESS
+    with reverts("OwnableUnauthorizedAccount", account=addr(old.sender.address)):
         old.remove_issuer(world.issuer.address)
     assert old.is_issuer(world.issuer.address)
     new.remove_issuer(world.issuer.address)
     assert not old.is_issuer(world.issuer.address)
 
 
-def test_a_new_nomination_replaces_the_pending_admin(world: World) -> None:
+def test_a_new_nomination_replaces_the_pending_owner(world: World) -> None:
     first, second = new_account(world), new_account(world)
-    world.system.registry._transact("transferAdmin", first.address)
-    world.system.registry._transact("transferAdmin", second.address)
-    with reverts("NotPendingAdmin", caller=addr(first.address)):
-        registry_as(world, first)._transact("acceptAdmin")
+    world.system.registry._transact("transferOwnership", first.address)
+    world.system.registry._transact("transferOwnership", second.address)
+    with reverts("OwnableUnauthorizedAccount", account=addr(first.address)):
+        registry_as(world, first)._transact("acceptOwnership")
+
+
+def test_the_market_hands_over_ownership_in_two_steps_too(world: World) -> None:
+    nominee = new_account(world)
+    world.market._transact("transferOwnership", nominee.address)
+    market = world.market.connect(world.chain.sender(nominee))
+    market._transact("acceptOwnership")
+    assert world.market._call("owner") == nominee.address
+    with reverts("OwnableUnauthorizedAccount", account=addr(world.system.deployment.admin)):
+        world.market.pause()
+    market.pause()
+    assert world.market.paused()
 
 
 # --- EIP-712: the Python copy against the contracts -------------------------------------------------------------
