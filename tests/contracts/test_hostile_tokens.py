@@ -1,7 +1,7 @@
 """The market with payment tokens that misbehave: re-entrant, fee-taking, silent (no return value), lying (false).
 
 Each token (a fixture under contracts/test/) gets its own fresh embedded chain with a fresh Registry and Market
-deployed against it, one buyer and one seller (staked at setup where the token allows), rolled back to that start
+deployed against it, one buyer and one seller (its deposit made at setup where the token allows), rolled back to that start
 after each test. After every test the books must still balance: no token created, lost, or stranded.
 """
 from __future__ import annotations
@@ -24,11 +24,12 @@ from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
 
 ENERGY, MAX_PRICE, PRICE = 10_000, 100, 80
 CLOSE_REFUND = ENERGY * (MAX_PRICE - PRICE)
-REENTRANCY = keccak(text="Reentrancy()")[:4]
+REENTRANCY = keccak(text="ReentrancyGuardReentrantCall()")[:4]  # OpenZeppelin ReentrancyGuardTransient
 
 
 def make_hostile_world(build: Build, token_name: str, *, stake: int) -> World:
-    """A fresh chain whose Market is paid in `token_name`: an issuer, a buyer and one seller (staked if it can be)."""
+    """A fresh chain whose Market is paid in `token_name`: an issuer, a buyer and one seller (with a deposit of
+    `stake` if it can make one)."""
     chain = connect("embedded")
     artifact = build[token_name]
     constructor = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor()
@@ -37,7 +38,7 @@ def make_hostile_world(build: Build, token_name: str, *, stake: int) -> World:
     system = deploy(chain, token_address=token_address, params=PARAMS, build=build)
     issuer = add_issuer(system)
     buyer = onboard(system, issuer, "buyer", ROLE_BUYER, tokens=TOKENS)
-    seller = onboard(system, issuer, "seller", ROLE_SELLER, tokens=TOKENS, stake=stake)
+    seller = onboard(system, issuer, "seller", ROLE_SELLER, tokens=TOKENS, deposit=stake)
     nobody = Account.create()  # never funded: World wants an outsider, these tests need none
     outsider = Vehicle("outsider", nobody, credential=None, system=system.as_(chain.sender(nobody)))  # type: ignore[arg-type]
     token = chain.w3.eth.contract(address=token_address, abi=artifact.abi)
@@ -73,7 +74,7 @@ def reentrant(hostile_worlds: Callable[..., World]) -> Iterator[World]:
 
 @pytest.fixture
 def fee_taking(hostile_worlds: Callable[..., World]) -> Iterator[World]:
-    yield from _fresh(hostile_worlds("FeeOnTransferToken", stake=0))  # a stake could never be deposited
+    yield from _fresh(hostile_worlds("FeeOnTransferToken", stake=0))  # a deposit could never be made
 
 
 @pytest.fixture
@@ -124,7 +125,7 @@ def test_reentering_withdraw_during_a_withdrawal_is_refused_and_only_the_credit_
     awarded(world)
     buyer = world.buyer
     mine, held = wallet(world, buyer.address), wallet(world, world.market.address)
-    arm(world, "withdraw")
+    arm(world, "withdraw", 1)
     assert buyer.system.market.withdraw() == CLOSE_REFUND
     assert reentry_outcome(world) == (True, False, REENTRANCY)
     assert wallet(world, buyer.address) == mine + CLOSE_REFUND
@@ -132,16 +133,25 @@ def test_reentering_withdraw_during_a_withdrawal_is_refused_and_only_the_credit_
     assert wallet(world, token_of(world).address) == 0
 
 
-def test_reentering_withdraw_stake_during_a_stake_withdrawal_is_refused(reentrant: World) -> None:
+def test_reentering_withdraw_during_a_partial_withdrawal_of_a_deposit_is_refused(reentrant: World) -> None:
     world = reentrant
     seller = world.sellers[0]
     mine, held = wallet(world, seller.address), wallet(world, world.market.address)
-    arm(world, "withdrawStake", STAKE)
-    seller.system.market.withdraw_stake(STAKE // 2)
+    arm(world, "withdraw", STAKE // 2)
+    seller.system.market.withdraw(STAKE // 2)
     assert reentry_outcome(world) == (True, False, REENTRANCY)
     assert wallet(world, seller.address) == mine + STAKE // 2
     assert wallet(world, world.market.address) == held - STAKE // 2
-    assert world.market.stake_of(seller.address).total == STAKE - STAKE // 2
+    assert world.market.account(seller.address).free == STAKE - STAKE // 2
+
+
+def test_reentering_deposit_during_the_pull_of_a_deposit_is_refused(reentrant: World) -> None:
+    world = reentrant
+    seller = world.sellers[0]
+    arm(world, "deposit", 1)
+    seller.system.market.deposit(1_000)
+    assert reentry_outcome(world) == (True, False, REENTRANCY)
+    assert world.market.account(seller.address).free == STAKE + 1_000
 
 
 def test_reentering_confirm_during_the_escrow_pull_of_open_is_refused(reentrant: World) -> None:
@@ -175,14 +185,14 @@ def test_open_with_a_fee_on_transfer_token_reverts_with_FeeOnTransferToken(fee_t
     assert world.market.request(first_id).status == RequestStatus.NONE
 
 
-def test_deposit_stake_with_a_fee_on_transfer_token_reverts_with_FeeOnTransferToken(fee_taking: World) -> None:
+def test_deposit_with_a_fee_on_transfer_token_reverts_with_FeeOnTransferToken(fee_taking: World) -> None:
     world = fee_taking
     seller = world.sellers[0]
     before = world.ledger()
     with reverts("FeeOnTransferToken", expected=STAKE, received=STAKE * 99 // 100):
-        seller.system.market.deposit_stake(STAKE)
+        seller.system.market.deposit(STAKE)
     assert world.ledger() == before
-    assert world.market.stake_of(seller.address).total == 0
+    assert world.market.account(seller.address).total == 0
 
 
 # ---------------------------------------------------------------- token returning nothing (USDT-like)
@@ -191,13 +201,13 @@ def test_deposit_stake_with_a_fee_on_transfer_token_reverts_with_FeeOnTransferTo
 def test_a_full_trade_settles_and_pays_out_with_a_token_that_returns_nothing(no_return: World) -> None:
     world = no_return
     buyer, seller = world.buyer, world.sellers[0]
-    seller.system.market.deposit_stake(STAKE)
+    seller.system.market.deposit(STAKE)
     request_id = awarded(world)
-    buyer.system.market.confirm_delivery(request_id, 6_000)
+    world.to(world.market.request(request_id).delivery_end_ts + PARAMS.grace_period_s)
+    buyer.system.market.confirm_delivery(request_id, 6_000)  # after grace: settles at once
     paid = 6_000 * PRICE
     assert buyer.system.market.withdraw() == ENERGY * MAX_PRICE - paid
-    assert seller.system.market.withdraw() == paid
-    seller.system.market.withdraw_stake(STAKE)
+    assert seller.system.market.withdraw() == paid + STAKE
     assert wallet(world, buyer.address) == TOKENS - paid
     assert wallet(world, seller.address) == TOKENS + paid
     assert wallet(world, world.market.address) == 0
@@ -206,26 +216,26 @@ def test_a_full_trade_settles_and_pays_out_with_a_token_that_returns_nothing(no_
 # ---------------------------------------------------------------- token returning false
 
 
-def test_withdraw_with_a_token_returning_false_reverts_with_TokenTransferFailed_and_keeps_the_credit(
+def test_withdraw_with_a_token_returning_false_reverts_with_SafeERC20FailedOperation_and_keeps_the_balance(
     false_return: World,
 ) -> None:
     world = false_return
     awarded(world)
     buyer = world.buyer
     before = world.ledger()
-    with reverts("TokenTransferFailed", token=token_of(world).address, **{"from": world.market.address}, to=buyer.address, amount=CLOSE_REFUND):
+    with reverts("SafeERC20FailedOperation", token=token_of(world).address):
         buyer.system.market.withdraw()
-    assert world.market.credit_of(buyer.address) == CLOSE_REFUND
+    assert world.market.free_of(buyer.address) == CLOSE_REFUND
     assert world.ledger() == before
 
 
-def test_withdraw_stake_with_a_token_returning_false_reverts_with_TokenTransferFailed_and_keeps_the_stake(
+def test_withdrawing_a_deposit_with_a_token_returning_false_reverts_and_keeps_the_deposit(
     false_return: World,
 ) -> None:
     world = false_return
     seller = world.sellers[0]
     before = world.ledger()
-    with reverts("TokenTransferFailed", token=token_of(world).address, **{"from": world.market.address}, to=seller.address, amount=STAKE):
-        seller.system.market.withdraw_stake(STAKE)
-    assert world.market.stake_of(seller.address).total == STAKE
+    with reverts("SafeERC20FailedOperation", token=token_of(world).address):
+        seller.system.market.withdraw(STAKE)
+    assert world.market.account(seller.address).free == STAKE
     assert world.ledger() == before
