@@ -11,12 +11,13 @@ from v2vchain.reverts import decode_revert, register_abi, revert_data
 
 PRODUCTION = ("EnergyToken", "Registry", "Market")
 
-SAMPLE = {"address": "0x" + "11" * 20, "uint256": 7, "uint8": 3, "uint40": 5, "uint96": 9, "bytes32": b"\x01" * 32,
-          "bool": True, "string": "x"}
+SAMPLE = {"address": "0x" + "11" * 20, "uint256": 7, "uint8": 3, "uint40": 5, "uint64": 11, "uint96": 9,
+          "bytes32": b"\x01" * 32, "bool": True, "string": "x"}
 
 
 def _errors(build: Build) -> list[tuple[str, dict]]:
-    """Each distinct custom error declared by a production contract (or a library it uses)."""
+    """Each distinct custom error declared by a production contract (or a base, interface or library it uses: the
+    OpenZeppelin ones too)."""
     seen: dict[str, dict] = {}
     for name in PRODUCTION:
         for item in build[name].abi:
@@ -27,8 +28,21 @@ def _errors(build: Build) -> list[tuple[str, dict]]:
 
 def test_production_contracts_declare_the_errors_users_rely_on(build: Build) -> None:
     names = {name for name, _ in _errors(build)}
-    assert {"BidAboveMax", "BidNotLower", "BiddingClosed", "SelfBid", "Reentrancy", "CredentialRevoked",
-            "DidAlreadyBound", "BadSignatureS", "TokenTransferFailed", "FeeOnTransferToken"} <= names
+    assert {"BidAboveMax", "BidNotLower", "BiddingClosed", "SelfBid", "RelayPeriod", "ReceiptNotAboveConfirmation",
+            "CredentialRevoked", "DidAlreadyBound", "FeeOnTransferToken", "InsufficientFreeBalance",
+            "NonceFloorNotRaised", "ZeroAmount", "AmountTooLarge", "PenaltyRoundsToZero",
+            # inherited from OpenZeppelin
+            "ReentrancyGuardReentrantCall", "EnforcedPause", "ExpectedPause", "OwnableUnauthorizedAccount",
+            "OwnableInvalidOwner", "SafeERC20FailedOperation", "ECDSAInvalidSignature", "ECDSAInvalidSignatureLength",
+            "ECDSAInvalidSignatureS", "ERC20InsufficientBalance", "ERC20InsufficientAllowance"} <= names
+
+
+def test_no_two_production_errors_share_a_selector_under_different_names(build: Build) -> None:
+    """A selector decodes to one name only: two errors colliding would be reported as the wrong one."""
+    by_selector: dict[bytes, str] = {}
+    for name, item in _errors(build):
+        selector = keccak(text=f"{name}({','.join(p['type'] for p in item['inputs'])})")[:4]
+        assert by_selector.setdefault(selector, name) == name
 
 
 ALL_ERRORS = _errors(compile_contracts())
