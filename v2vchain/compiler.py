@@ -145,6 +145,11 @@ def _sources(include_test: bool, contracts_dir: Path = CONTRACTS_DIR) -> dict[st
     return dict(sorted(sources.items()))
 
 
+def source_digest(version: str, sources: dict[str, str]) -> str:
+    """The build cache key: compiler, settings and the content of every source, imported ones included."""
+    return hashlib.sha256(json.dumps([version, SETTINGS, sources], sort_keys=True).encode()).hexdigest()
+
+
 def compile_contracts(include_test: bool = False, contracts_dir: Path | None = None) -> Build:
     """Compile every contract (and the test fixtures when asked); a second call with unchanged sources is a cache hit.
 
@@ -153,7 +158,7 @@ def compile_contracts(include_test: bool = False, contracts_dir: Path | None = N
     sources = _sources(include_test, contracts_dir or CONTRACTS_DIR)
     binary = find_compiler()
     version = compiler_version(binary)
-    digest = hashlib.sha256(json.dumps([version, SETTINGS, sources], sort_keys=True).encode()).hexdigest()
+    digest = source_digest(version, sources)
     cache = state_dir() / "build" / f"{digest}.json"
     if cache.exists():
         return _load(json.loads(cache.read_text()), version, digest)
