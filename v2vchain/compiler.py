@@ -2,6 +2,10 @@
 
 The compiler is found in this order: $SOLC_BINARY (a native solc), a solc py-solc-x already installed,
 the pinned npm solcjs through tools/solc-shim.js (offline), and last solcx.install_solc (online).
+
+Imports are resolved here, not by the compiler: the project's files and every file they import, transitively
+(`@openzeppelin/...` from the pinned npm package, relative imports inside it), go into the standard-json input
+by content. So any solc, native or solcjs, compiles without reading the disk, and the cache key covers every byte.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import solcx
@@ -22,7 +26,9 @@ from .errors import CompilationFailed, CompilerNotFound
 from .paths import CONTRACTS_DIR, NODE_MODULES, SOLC_SHIM, TEST_CONTRACTS_DIR, state_dir
 
 SOLC_VERSION = "0.8.28"
-# paris: no PUSH0, so the bytecode also runs on consortium PoA chains and L2s that lag behind mainnet forks.
+# cancun: OpenZeppelin's ReentrancyGuardTransient needs transient storage (TSTORE/TLOAD, EIP-1153) and its
+# Bytes/Arrays helpers use MCOPY. The embedded eth-tester chain and anvil both run cancun; a chain that lags behind
+# mainnet forks (some consortium PoA chains and L2s) must have cancun enabled to run this bytecode.
 SETTINGS: dict[str, Any] = {
     "evmVersion": "cancun",
     "optimizer": {"enabled": True, "runs": 10_000},
@@ -81,31 +87,78 @@ def compiler_version(binary: Path) -> str:
     return version
 
 
-def _sources(include_test: bool) -> dict[str, str]:
-    files = sorted(p for p in CONTRACTS_DIR.rglob("*.sol") if include_test or TEST_CONTRACTS_DIR not in p.parents)
-    return {p.relative_to(CONTRACTS_DIR).as_posix(): p.read_text() for p in files}
+# A Solidity import's path: `import "p";`, `import "p" as X;`, `import * as X from "p";`, `import {A, B as C} from "p";`
+_IMPORT = re.compile(r"""\bimport\s+(?:[^;"']*?\bfrom\s+)?["']([^"']+)["']""")
+# Strings are kept, comments dropped, so a commented-out import is not followed.
+_STRING_OR_COMMENT = re.compile(r"""("(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')|//[^\n]*|/\*.*?\*/""", re.S)
 
 
-def _with_imports(sources: dict[str, str]) -> dict[str, str]:  # TEMP until the tooling branch lands
-    import posixpath
-    todo = list(sources)
-    out = dict(sources)
-    while todo:
-        name = todo.pop()
-        for imp in re.findall(r'import\s+[^"]*"([^"]+)"', out[name]):
-            key = imp if imp.startswith("@") else posixpath.normpath(posixpath.join(posixpath.dirname(name), imp))
-            if key not in out:
-                out[key] = (NODE_MODULES / key).read_text() if key.startswith("@") else (CONTRACTS_DIR / key).read_text()
-                todo.append(key)
-    return out
+def _imports(text: str) -> list[str]:
+    code = _STRING_OR_COMMENT.sub(lambda m: m.group(1) or " ", text)
+    return _IMPORT.findall(code)
 
 
-def compile_contracts(include_test: bool = False) -> Build:
-    """Compile every contract (and the test fixtures when asked); a second call with unchanged sources is a cache hit."""
-    sources = _with_imports(_sources(include_test))
+def _unit_name(importer: str, path: str) -> str:
+    """solc's source unit name for `import path` inside `importer`: relative paths against the importer's folder."""
+    if not path.startswith(("./", "../")):
+        return path
+    parts: list[str] = []
+    for part in PurePosixPath(importer).parent.joinpath(path).parts:
+        if part == "..":
+            if not parts:
+                raise CompilationFailed(f"{importer} imports {path}, which leaves the source tree")
+            parts.pop()
+        elif part != ".":
+            parts.append(part)
+    return "/".join(parts)
+
+
+def _locate(name: str, contracts_dir: Path) -> Path | None:
+    """The file behind a source unit name: the project's contracts first, then the pinned npm packages."""
+    for root in (contracts_dir, NODE_MODULES):
+        candidate = root / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _sources(include_test: bool, contracts_dir: Path = CONTRACTS_DIR) -> dict[str, str]:
+    """The project's files (keyed relative to contracts_dir) and, by content, everything they import, transitively."""
+    test_dir = contracts_dir / TEST_CONTRACTS_DIR.relative_to(CONTRACTS_DIR)
+    files = sorted(p for p in contracts_dir.rglob("*.sol") if include_test or test_dir not in p.parents)
+    sources = {p.relative_to(contracts_dir).as_posix(): p.read_text() for p in files}
+    pending = list(sources)
+    while pending:
+        importer = pending.pop()
+        for path in _imports(sources[importer]):
+            name = _unit_name(importer, path)
+            if name in sources:
+                continue
+            found = _locate(name, contracts_dir)
+            if found is None:
+                raise CompilationFailed(
+                    f"{importer} imports {path!r}: no {name} under {contracts_dir} or {NODE_MODULES} "
+                    "(run `npm ci` for @openzeppelin/contracts)"
+                )
+            sources[name] = found.read_text()
+            pending.append(name)
+    return dict(sorted(sources.items()))
+
+
+def source_digest(version: str, sources: dict[str, str]) -> str:
+    """The build cache key: compiler, settings and the content of every source, imported ones included."""
+    return hashlib.sha256(json.dumps([version, SETTINGS, sources], sort_keys=True).encode()).hexdigest()
+
+
+def compile_contracts(include_test: bool = False, contracts_dir: Path | None = None) -> Build:
+    """Compile every contract (and the test fixtures when asked); a second call with unchanged sources is a cache hit.
+
+    contracts_dir defaults to the project's contracts/; its test/ folder holds the fixtures.
+    """
+    sources = _sources(include_test, contracts_dir or CONTRACTS_DIR)
     binary = find_compiler()
     version = compiler_version(binary)
-    digest = hashlib.sha256(json.dumps([version, SETTINGS, sources], sort_keys=True).encode()).hexdigest()
+    digest = source_digest(version, sources)
     cache = state_dir() / "build" / f"{digest}.json"
     if cache.exists():
         return _load(json.loads(cache.read_text()), version, digest)
