@@ -35,17 +35,22 @@ def wait_until(chain: Chain, ts: int) -> None:
 
 
 def _balances(system: System, parties: list[Vehicle]) -> dict[str, tuple[int, int, int]]:
-    rows = {p.name: (system.token.balance_of(p.address), system.market.credit_of(p.address),
-                     system.market.stake_of(p.address).total) for p in parties}
+    """Per party: (wallet, free in the market, locked in the market); the market's own row holds its token balance."""
+    rows = {}
+    for p in parties:
+        account = system.market.account(p.address)
+        rows[p.name] = (system.token.balance_of(p.address), account.free, account.locked)
     rows["market contract"] = (system.token.balance_of(system.market.address), 0, 0)
     return rows
 
 
-def _print_balances(title: str, rows: dict[str, tuple[int, int, int]], out: Callable[[str], None]) -> None:
+def _print_balances(title: str, rows: dict[str, tuple[int, int, int]], out: Callable[[str], None],
+                    system: System) -> None:
     out(f"\n{title}")
-    out(f"  {'party':<16}{'wallet':>22}{'credit in market':>22}{'stake':>20}")
-    for name, (wallet, credit, stake) in rows.items():
-        out(f"  {name:<16}{_vec(wallet):>22}{_vec(credit):>22}{_vec(stake):>20}")
+    out(f"  {'party':<16}{'wallet':>22}{'free in market':>22}{'locked':>20}")
+    for name, (wallet, free, locked) in rows.items():
+        out(f"  {name:<16}{_vec(wallet):>22}{_vec(free):>22}{_vec(locked):>20}")
+    out(f"  market escrow {_vec(system.market.escrowed())}, sink (forfeited penalties) {_vec(system.market.sunk())}")
 
 
 def run_demo(chain: Chain, out: Callable[[str], None] = print, *, bidding_s: int = BIDDING_S,
@@ -59,12 +64,13 @@ def run_demo(chain: Chain, out: Callable[[str], None] = print, *, bidding_s: int
     issuer = add_issuer(system)
     out(f"issuer {issuer.address} authorised by the admin")
     buyer = onboard(system, issuer, "buyer", ROLE_BUYER, tokens=100 * VEC)
-    sellers = [onboard(system, issuer, f"seller-{c}", ROLE_SELLER, tokens=50 * VEC, stake=20 * VEC) for c in "ABC"]
+    sellers = [onboard(system, issuer, f"seller-{c}", ROLE_SELLER, tokens=50 * VEC, deposit=20 * VEC) for c in "ABC"]
     parties = [buyer, *sellers]
     for p in parties:
         out(f"  {p.name:<9} {p.address}  {p.credential.did}")
     before = _balances(system, parties)
-    _print_balances("balances before the trade", before, out)
+    _print_balances("balances before the trade (each seller deposited 20 VEC of penalty cover)", before, out,
+                    system)
 
     energy_wh, max_price = 20_000, 150  # 20 kWh at most 150 units/Wh = 0.15 VEC/kWh, the grid import price
     deadline = chain.now() + bidding_s
@@ -82,27 +88,31 @@ def run_demo(chain: Chain, out: Callable[[str], None] = print, *, bidding_s: int
         out(f"  bid {seller.name}: {price} units/Wh ({price / 1000:.3f} VEC/kWh)")
 
     wait_until(chain, deadline)
-    system.market.close(request_id)
+    buyer.system.market.close(request_id)  # the buyer closes: during the relay period only it (or its relayer) may
     awarded = system.market.request(request_id)
     winner = next(s for s in sellers if s.address == awarded.seller)
     payment = awarded.energy_wh * awarded.price_per_wh
     out(f"\naward: {winner.name} at {awarded.price_per_wh} units/Wh, payment {_vec(payment)} held in escrow, "
-        f"penalty {_vec(system.market.penalty_for(energy_wh, awarded.price_per_wh))} locked from its stake")
+        f"penalty {_vec(system.market.penalty_for(energy_wh, awarded.price_per_wh))} locked from its deposit")
 
     wait_until(chain, awarded.delivery_start_ts)
     delivered_wh = 19_500
-    buyer.system.market.confirm_delivery(request_id, delivered_wh)
+    receipt = system.market.sign_receipt(buyer.account, request_id=request_id, seller=winner.address,
+                                         delivered_wh=delivered_wh)
+    winner.system.market.claim_with_receipt(request_id, delivered_wh, receipt)
     paid = delivered_wh * awarded.price_per_wh
-    out(f"delivery: buyer confirms {delivered_wh:,} of {energy_wh:,} Wh; seller is paid {_vec(paid)}, "
-        f"buyer refunded {_vec(energy_wh * max_price - paid)}")
-    for party in (winner, buyer):
-        amount = party.system.market.withdraw()
-        out(f"  {party.name} withdraws {_vec(amount)}")
+    out(f"delivery: the meter reads {delivered_wh:,} of {energy_wh:,} Wh; the buyer signs a receipt and the seller "
+        f"settles with it: seller is paid {_vec(paid)}, buyer refunded {_vec(energy_wh * max_price - paid)} "
+        f"(a confirmation of less than the award would wait out the grace period)")
+    for party, amount in ((winner, paid), (buyer, None)):
+        withdrawn = party.system.market.withdraw(amount)
+        out(f"  {party.name} withdraws {_vec(withdrawn)}")
+    out(f"  {winner.name} keeps {_vec(system.market.free_of(winner.address))} free in the market as penalty cover")
 
     after = _balances(system, parties)
-    _print_balances("balances after the trade", after, out)
+    _print_balances("balances after the trade", after, out, system)
     supply = system.token.total_supply()
-    held = sum(wallet for wallet, _, _ in after.values())
+    held = sum(wallet for wallet, _, _ in after.values())  # the market's row is its whole token balance
     out(f"\ntoken supply {_vec(supply)} = wallets + market {_vec(held)}: {'conserved' if supply == held else 'BROKEN'}")
     return {"request_id": request_id, "price_per_wh": awarded.price_per_wh, "paid": paid, "supply": supply,
             "held": held, "seller_gain": after[winner.name][0] - before[winner.name][0],

@@ -65,7 +65,8 @@ def test_vehicle_statement_as_table_json_and_csv(demo: Demo) -> None:
     text = audit("vehicle", seller, "--db", db)
     assert text.exit_code == 0 and "sold: trades 1, energy wh 19500, received 1755000" in text.output
     statement = json.loads(audit("vehicle", did_for(seller, demo.chain.chain_id), "--db", db, "--format", "json").output)
-    assert statement["stake"]["balance"] == 20_000_000 and statement["registration"]["status"] == "active"
+    assert statement["account"]["free"] == 20_000_000 and statement["account"]["locked"] == 0
+    assert statement["registration"]["status"] == "active"
     fields = {r["field"]: r["value"] for r in csv.DictReader(io.StringIO(audit("vehicle", seller, "--db", db,
                                                                                "--format", "csv").output))}
     assert fields["sold.received"] == "1755000"

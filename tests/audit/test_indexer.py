@@ -20,8 +20,8 @@ def test_index_of_the_demo_holds_every_log_of_the_three_contracts_exactly_once(d
     assert [(b, tx, li) for b, _, tx, li, *_ in stored] == chain_logs(demo.chain, demo.specs)
     assert all(event is not None for *_, event, _ in stored)
     names = {event for *_, event, _ in stored}
-    assert {"RequestOpened", "BidPlaced", "Awarded", "Settled", "Credited", "Withdrawn", "StakeDeposited",
-            "VehicleRegistered", "IssuerAdded", "Transfer", "AdminTransferred"} <= names
+    assert {"RequestOpened", "BidPlaced", "Awarded", "Settled", "Credited", "Withdrawn", "Deposited",
+            "VehicleRegistered", "IssuerAdded", "Transfer", "OwnershipTransferred"} <= names
 
 
 def test_every_indexed_block_is_stored_with_its_hash_and_parent(demo: Demo) -> None:

@@ -38,7 +38,8 @@ def test_statements_of_buyer_and_seller_match_their_wallets(demo: Demo) -> None:
     assert seller["sold"] == {"trades": 1, "energy_wh": 19_500, "received": demo.result["seller_gain"],
                               "penalties_paid": 0}
     assert buyer["bought"]["paid"] == demo.result["buyer_spent"] and buyer["bought"]["energy_wh"] == 19_500
-    assert seller["stake"]["balance"] == 20 * 10**6 and seller["credit"]["balance"] == 0
+    assert (seller["account"]["free"], seller["account"]["locked"]) == (20 * 10**6, 0)
+    assert seller["account"]["deposited"] == 20 * 10**6 and seller["account"]["withdrawn"] == demo.result["seller_gain"]
     assert buyer["registration"]["did"] == did_for(trade.buyer, demo.chain.chain_id)
     assert buyer["open_obligations"] == [] and seller["open_obligations"] == []
 
@@ -51,7 +52,8 @@ def test_reconcile_of_the_demo_finds_the_books_balanced(demo: Demo) -> None:
     token = demo.chain.w3.eth.contract(address=demo.deployment["token"], abi=on_chain.abi)
     assert result.ok and result.warnings == []
     assert result.totals["token_balance"] == token.functions.balanceOf(market).call() == 3 * 20 * 10**6
-    assert result.totals["books"] == result.totals["stakes"] == result.totals["token_balance"]
+    assert result.totals["books"] == result.totals["free"] == result.totals["token_balance"]
+    assert (result.totals["locked"], result.totals["escrows"], result.totals["sunk"]) == (0, 0, 0)
 
 
 def test_filters_select_by_vehicle_did_time_and_area(demo: Demo) -> None:

@@ -47,8 +47,8 @@ def write_report(store: Store, out: Path, *, grid_import: int = GRID_IMPORT_PER_
 <p>Chain {store.chain_id}, blocks {t['first_block']}..{t['last_block']}: {t['events']} events, {t['requests']} requests,
 {t['trades']} trades. Built from indexed chain events alone.</p>
 <h2>Reconciliation</h2>
-<p>Market token balance {t['token_balance']} against escrows {t['escrows']} + stakes {t['stakes']} + credits
-{t['credits']} = {t['books']}.</p>{verdict}
+<p>Market token balance {t['token_balance']} against free {t['free']} + locked {t['locked']} + escrows
+{t['escrows']} + sunk {t['sunk']} = {t['books']}.</p>{verdict}
 <h2>Price over time</h2>{_img(plots.price_over_time(all_trades, grid_import, grid_export), "price over time")}
 <h2>Volume per day</h2>{_img(plots.volume_per_day(all_trades), "volume per day")}
 <h2>Savings per vehicle</h2>

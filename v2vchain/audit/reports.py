@@ -40,7 +40,7 @@ class Trade:
     price_per_wh: int
     payment: int
     penalty: int
-    status: str  # awarded, settled, reclaimed
+    status: str  # awarded, confirmed (a pending confirmation of less), settled, reclaimed
     delivered_wh: int
     paid: int
     refund: int
@@ -158,13 +158,12 @@ def statement(ledger: Ledger, address: str, chain_id: int | None) -> dict[str, A
     return {
         "vehicle": address, "registration": registration,
         "bought": {"trades": len(bought), "energy_wh": sum(t.delivered_wh for t in bought),
-                   "paid": sum(t.paid for t in bought), "penalties_received": flows["penalties_received"]},
+                   "paid": sum(t.paid for t in bought)},
         "sold": {"trades": len(sold), "energy_wh": sum(t.delivered_wh for t in sold),
                  "received": sum(t.paid for t in sold), "penalties_paid": flows["penalties_paid"]},
-        "stake": {"deposited": flows["stake_deposited"], "withdrawn": flows["stake_withdrawn"],
-                  "slashed": flows["penalties_paid"], "balance": ledger.stakes[address],
-                  "at_risk": ledger.locked_penalty(address)},
-        "credit": {"credited": flows["credited"], "withdrawn": flows["withdrawn"], "balance": ledger.credits[address]},
+        "account": {"deposited": flows["deposited"], "credited": flows["credited"], "withdrawn": flows["withdrawn"],
+                    "forfeited": flows["forfeited"], "free": ledger.free[address], "locked": ledger.locked[address],
+                    "at_risk": ledger.locked_penalty(address)},
         "open_obligations": obligations(ledger, address),
     }
 
@@ -176,14 +175,18 @@ def obligations(ledger: Ledger, address: str) -> list[dict[str, Any]]:
             out.append({"request": r.request_id, "role": "buyer", "what": "close the auction (escrow locked)",
                         "amount": r.escrow, "due": r.deadline})
         elif r.buyer == address and r.status == "awarded":
-            out.append({"request": r.request_id, "role": "buyer", "what": "confirm delivery or reclaim",
+            out.append({"request": r.request_id, "role": "buyer", "what": "confirm delivery",
                         "amount": r.escrow, "due": r.delivery_end})
         elif r.seller == address and r.status == "awarded":
             out.append({"request": r.request_id, "role": "seller", "what": f"deliver {r.energy_wh} Wh",
-                        "amount": int(r.awarded.args["penalty"]) if r.awarded else 0, "due": r.delivery_end})
-        elif r.status == "open" and r.bids and min(r.bids, key=lambda b: b.price).seller == address:
+                        "amount": r.penalty, "due": r.delivery_end})
+        elif r.seller == address and r.status == "confirmed":
+            out.append({"request": r.request_id, "role": "seller", "what": "claim with a receipt for more than the "
+                        f"{r.confirmed.args['deliveredWh'] if r.confirmed else 0} Wh confirmed, or let it finalize",
+                        "amount": r.penalty, "due": r.delivery_end})
+        elif r.status == "open" and r.best is not None and r.best[0] == address:
             out.append({"request": r.request_id, "role": "seller", "what": "best bid: deliver if it wins",
-                        "amount": min(b.price for b in r.bids) * r.energy_wh, "due": r.deadline})
+                        "amount": r.best[1] * r.energy_wh, "due": r.deadline})
     return out
 
 
@@ -204,8 +207,9 @@ class Reconciliation:
 def reconcile(ledger: Ledger, store: Store) -> Reconciliation:
     escrows = sum(r.escrow for r in ledger.requests.values())
     totals = {"events": store.count_events(), "requests": len(ledger.requests), "trades": len(trades(ledger)),
-              "token_balance": ledger.token_balance, "escrows": escrows, "stakes": sum(ledger.stakes.values()),
-              "credits": sum(ledger.credits.values()), "books": ledger.books(),
+              "token_balance": ledger.token_balance, "escrows": escrows, "free": sum(ledger.free.values()),
+              "locked": sum(ledger.locked.values()), "sunk": ledger.sunk, "books": ledger.books(),
+              "rejected_signed_bids": len(ledger.rejected_bids),
               "first_block": store.first_block() or 0, "last_block": store.last_block() or 0}
     return Reconciliation(list(ledger.violations), list(ledger.warnings), totals)
 
@@ -214,8 +218,8 @@ def reconciliation_text(result: Reconciliation) -> str:
     t = result.totals
     lines = [f"blocks {t['first_block']}..{t['last_block']}: {t['events']} events, {t['requests']} requests, "
              f"{t['trades']} trades",
-             f"market token balance {t['token_balance']} = escrows {t['escrows']} + stakes {t['stakes']} + credits "
-             f"{t['credits']} ({t['books']}): {'yes' if t['token_balance'] == t['books'] else 'NO'}"]
+             f"market token balance {t['token_balance']} = free {t['free']} + locked {t['locked']} + escrows "
+             f"{t['escrows']} + sunk {t['sunk']} ({t['books']}): {'yes' if t['token_balance'] == t['books'] else 'NO'}"]
     for kind, findings in (("VIOLATION", result.violations), ("warning", result.warnings)):
         lines += [f"{kind} [{f.rule}] block {f.block} tx {f.tx_hash}: {f.message}" for f in findings]
     lines.append(f"{len(result.violations)} violation(s), {len(result.warnings)} warning(s)")
@@ -266,7 +270,7 @@ def statement_text(s: dict[str, Any]) -> str:
              + (f", roles {reg['roles']}, issuer {reg['issuer']}, expires {reg['expiry']}" if "roles" in reg else "")]
     if reg.get("did"):
         lines.append(f"  DID: {reg['did']}")
-    for section in ("bought", "sold", "stake", "credit"):
+    for section in ("bought", "sold", "account"):
         lines.append(f"  {section}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s[section].items()))
     lines.append(f"  open obligations: {len(s['open_obligations'])}")
     lines += [f"    request {o['request']} as {o['role']}: {o['what']} (amount {o['amount']}) by {o['due']}"
