@@ -28,6 +28,7 @@ from v2vchain.paths import state_dir
 
 BERLIN = (52.5219, 13.4132)  # Alexanderplatz
 VEC = 10**6
+SELLER_DEPOSIT = 20 * VEC  # penalty cover each seller node deposits at provisioning
 PASSWORD_ENV = "V2V_KEY_PASSWORD"
 TOKEN_ENV = "V2V_API_TOKEN"
 
@@ -47,7 +48,8 @@ def _position(rng: random.Random) -> dict[str, float]:
 
 def provision(system: System, issuer: Any, workdir: Path, name: str, roles: int, *, position: dict[str, float],
               peers: list[str], degradation: int, env: dict[str, str]) -> dict[str, Any]:
-    """Key in an encrypted keystore, gas and tokens, a VC registered on-chain, the market approved, a stake."""
+    """Key in an encrypted keystore, gas and tokens, a VC registered on-chain, the market approved, and for a seller
+    a deposit of penalty cover."""
     chain = system.chain
     os.environ[PASSWORD_ENV] = env[PASSWORD_ENV]
     account = create_keystore(workdir / f"{name}.key.json", password_env=PASSWORD_ENV)
@@ -62,7 +64,7 @@ def provision(system: System, issuer: Any, workdir: Path, name: str, roles: int,
     own = system.as_(chain.sender(account))
     own.token.approve(system.market.address, 2**256 - 1)
     if roles & ROLE_SELLER:
-        own.market.deposit_stake(20 * VEC)
+        own.market.deposit(SELLER_DEPOSIT)
     port = free_port()
     deployment = workdir / "deployment.json"  # this fleet's own copy: later deployments cannot change it
     if not deployment.exists():
@@ -159,10 +161,18 @@ def run_fleet_demo(chain: Chain, n_nodes: int, out: Callable[[str], None] = prin
             f"({'sent' if met['point_sent'] else 'not sent'})")
         chain.advance_time(request["delivery_start_ts"] - chain.now())
         confirmed = buyer.post(f"/requests/{request_id}/confirm", {"delivered_wh": 19_500})
-        out(f"delivery confirmed: 19,500 Wh, status {confirmed['status']}")
-        paid = owners[winner.name].post("/withdraw")["withdrawn"]
+        out(f"delivery confirmed: 19,500 Wh (a signed receipt went to {winner.name}), status {confirmed['status']}")
+        grace_end = request["delivery_end_ts"] + system.market.grace_period_s()
+        chain.advance_time(grace_end - chain.now())
+        finalized = buyer.post(f"/requests/{request_id}/finalize")
+        out(f"  less than the award: pending until the window's end plus grace, then finalized: status "
+            f"{finalized['status']}")
+        paid = 19_500 * closed["price_per_wh"]
+        owners[winner.name].post("/withdraw", {"amount": paid})
         refund = buyer.post("/withdraw")["withdrawn"]
-        out(f"  {winner.name} withdrew {paid / VEC:.6f} VEC; buyer withdrew its refund {refund / VEC:.6f} VEC")
+        balances = owners[winner.name].get("/balances")
+        out(f"  {winner.name} withdrew {paid / VEC:.6f} VEC and keeps {balances['free'] / VEC:.6f} VEC free as "
+            f"penalty cover; buyer withdrew its refund {refund / VEC:.6f} VEC")
         out("\ntrades as each node records them:")
         for n in nodes:
             for trade in owners[n.name].get("/trades"):

@@ -34,6 +34,16 @@ class Confirm(Strict):
     delivered_wh: int = Field(ge=0, le=UINT64)
 
 
+class Deposit(Strict):
+    amount: int = Field(gt=0, le=UINT96)
+
+
+class Withdraw(Strict):
+    """Any part of the free balance; all of it when amount is left out."""
+
+    amount: int | None = Field(default=None, gt=0, le=UINT96)
+
+
 class SignedBidIn(Strict):
     request_id: int = Field(gt=0, le=UINT64)
     seller: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")

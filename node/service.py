@@ -1,4 +1,5 @@
-"""What one vehicle's node does for it: open requests, sign and relay bids, close, confirm, withdraw, recover.
+"""What one vehicle's node does for it: open requests, sign and relay bids, close, confirm, finalize, deposit and
+withdraw, recover.
 
 The HTTP layer (node/app.py) only validates and delegates here; chain I/O goes through the v2vchain wrappers.
 """
@@ -26,7 +27,7 @@ from .store import Store
 
 SIGNED_BID_LIFETIME_S = 3_600
 LAPLACE_CELL_PRECISION = 6  # ~1.2 km x 0.6 km: the region around the already-noised point
-MAX_CLOSE_ATTEMPTS = 4
+MAX_SIGNED_BIDS = 16  # the Market's bound on the bids relayed in one close
 
 
 class NodeError(V2VError):
@@ -162,28 +163,24 @@ class VehicleNode:
         return {"accepted": True, "request_id": bid.request_id, "price_per_wh": bid.price_per_wh}
 
     def close(self, request_id: int) -> dict[str, Any]:
-        """Relay the best signed bids; a bid the contract rejects is dropped and the close retried."""
+        """Relay the best signed bids in one call: the contract passes over any it rejects (SignedBidRejected) and
+        awards the best valid one; the rejected ones are marked, with the reason, in the node's store. The buyer
+        closes, so the relay period after the deadline is no obstacle."""
         record = self._own_request(request_id, "buyer")
         if self.chain.now() < record["deadline_ts"]:
             raise NodeError(f"bidding is open until {record['deadline_ts']}", 409)
-        for _ in range(MAX_CLOSE_ATTEMPTS):
-            rows = self.store.signed_bids(request_id)[:16]
-            bids = [_bid_from_row(r) for r in rows]
-            try:
-                self.system.market.close_with_signed_bids(request_id, bids)
-                break
-            except ContractRevert as exc:
-                index = exc.arguments.get("index")
-                culprit = rows[index] if isinstance(index, int) and index < len(rows) else _culprit(rows, exc)
-                if culprit is None:
-                    raise
-                self.store.reject_bid(request_id, culprit["seller"], culprit["nonce"], exc.name)
-        else:
-            raise NodeError(f"could not close request {request_id} after {MAX_CLOSE_ATTEMPTS} attempts", 409)
+        rows = self.store.signed_bids(request_id)[:MAX_SIGNED_BIDS]
+        market = self.system.market
+        receipt = market.close_with_signed_bids(request_id, [_bid_from_row(r) for r in rows])
+        for rejected in market.rejected_bids(receipt):
+            row = rows[rejected.index]
+            self.store.reject_bid(request_id, row["seller"], row["nonce"], rejected.reason.name)
         return self.refresh(request_id)
 
     def confirm(self, request_id: int, delivered_wh: int) -> dict[str, Any]:
-        """Confirm what the meter delivered, and hand the seller a signed receipt of the same figure."""
+        """Confirm what the meter delivered, and hand the seller a signed receipt of the same figure. The full award
+        settles at once; less stays pending (status "confirmed") until the window's end plus grace, then anyone
+        finalizes it (`finalize`)."""
         record = self._own_request(request_id, "buyer")
         receipt_sig = self.system.market.sign_receipt(self.account, request_id=request_id, seller=record["seller"],
                                                       delivered_wh=delivered_wh)
@@ -255,8 +252,22 @@ class VehicleNode:
                     continue
         return placed
 
+    def finalize(self, request_id: int) -> dict[str, Any]:
+        """Settle a pending confirmation at the buyer's figure, once the window's end plus grace has passed."""
+        record = self.store.request(request_id)
+        if record is None:
+            raise NodeError(f"request {request_id} is not one this node holds", 404)
+        request = self.system.market.request(request_id)
+        if request.status != RequestStatus.CONFIRMED:
+            raise NodeError(f"request {request_id} is {request.status.name.lower()}, not pending a confirmation", 409)
+        allowed_from = request.delivery_end_ts + self.system.market.grace_period_s()
+        if self.chain.now() < allowed_from:
+            raise NodeError(f"request {request_id} can be finalized from {allowed_from}", 409)
+        self.system.market.finalize(request_id)
+        return self.refresh(request_id)
+
     def claim(self, request_id: int) -> dict[str, Any]:
-        """Settle with the buyer's signed meter receipt when the buyer has not confirmed."""
+        """Settle with the buyer's signed meter receipt when the buyer has not confirmed, or confirmed less."""
         receipt = self.store.inbox(request_id, "receipt")
         if receipt is None:
             raise NodeError(f"no meter receipt for request {request_id}", 404)
@@ -331,15 +342,28 @@ class VehicleNode:
         return [self.refresh(int(r["request_id"])) for r in self.store.requests()]
 
     def balances(self) -> dict[str, Any]:
-        market = self.system.market
-        stake = market.stake_of(self.address)
+        """The wallet, and the market account: free (withdrawable, pays escrows and penalty cover) and locked
+        (penalties of this vehicle's best bids and awards)."""
+        account = self.system.market.account(self.address)
         return {"address": self.address, "wallet": self.system.token.balance_of(self.address),
-                "credit": market.credit_of(self.address), "stake_total": stake.total, "stake_locked": stake.locked}
+                "free": account.free, "locked": account.locked}
 
-    def withdraw(self) -> dict[str, Any]:
-        if self.system.market.credit_of(self.address) == 0:
+    def deposit(self, amount: int) -> dict[str, Any]:
+        """Move tokens from the wallet into the market's free balance: a seller's penalty cover, or a buyer's
+        payments (open escrows from free first)."""
+        if amount > self.system.token.balance_of(self.address):
+            raise NodeError(f"the wallet holds less than {amount}", 409)
+        self.system.market.deposit(amount)
+        return self.balances()
+
+    def withdraw(self, amount: int | None = None) -> dict[str, Any]:
+        """Withdraw `amount` of the free balance, or all of it."""
+        free = self.system.market.account(self.address).free
+        if free == 0:
             raise NodeError("nothing to withdraw", 409)
-        return {"withdrawn": self.system.market.withdraw()}
+        if amount is not None and amount > free:
+            raise NodeError(f"only {free} is free to withdraw", 409)
+        return {"withdrawn": self.system.market.withdraw(amount)}
 
     # ------------------------------------------------------------------ helpers
 
@@ -383,8 +407,3 @@ def _bid_from_row(row: dict[str, Any]) -> SignedBid:
                      energy_wh=row["energy_wh"], nonce=row["nonce"], expiry_ts=row["expiry_ts"],
                      signature=bytes.fromhex(row["signature"]))
 
-
-def _culprit(rows: list[dict[str, Any]], exc: ContractRevert) -> dict[str, Any] | None:
-    """For errors without an index (NotRegistered, InsufficientFreeStake...), the bid whose seller they name."""
-    named = {v for v in exc.arguments.values() if isinstance(v, str)}
-    return next((r for r in rows if r["seller"] in named), None)

@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from ..deps import MeetingsDep, NodeDep, OwnerOnly
-from ..models import AutoBid, Confirm, Meet, OpenRequest, PlaceBid
+from ..models import AutoBid, Confirm, Deposit, Meet, OpenRequest, PlaceBid, Withdraw
 
 router = APIRouter()
 
@@ -47,6 +47,12 @@ def confirm(request_id: int, body: Confirm, node: NodeDep) -> dict[str, Any]:
     return node.confirm(request_id, body.delivered_wh)
 
 
+@router.post("/requests/{request_id}/finalize", dependencies=OwnerOnly,
+             summary="Settle a pending confirmation at the buyer's figure after the delivery window plus grace")
+def finalize(request_id: int, node: NodeDep) -> dict[str, Any]:
+    return node.finalize(request_id)
+
+
 @router.post("/requests/{request_id}/claim", dependencies=OwnerOnly, summary="Seller: settle with the buyer's receipt")
 def claim(request_id: int, node: NodeDep) -> dict[str, Any]:
     return node.claim(request_id)
@@ -73,11 +79,17 @@ def trades(node: NodeDep) -> list[dict[str, Any]]:
     return node.trades()
 
 
-@router.get("/balances", summary="Wallet, market credit and stake")
+@router.get("/balances", summary="Wallet, and the market account: free and locked")
 def balances(node: NodeDep) -> dict[str, Any]:
     return node.balances()
 
 
-@router.post("/withdraw", dependencies=OwnerOnly, summary="Withdraw everything the market owes this vehicle")
-def withdraw(node: NodeDep) -> dict[str, Any]:
-    return node.withdraw()
+@router.post("/deposit", dependencies=OwnerOnly,
+             summary="Move tokens into the market's free balance (a seller's penalty cover, a buyer's payments)")
+def deposit(body: Deposit, node: NodeDep) -> dict[str, Any]:
+    return node.deposit(body.amount)
+
+
+@router.post("/withdraw", dependencies=OwnerOnly, summary="Withdraw part or all of the free balance")
+def withdraw(node: NodeDep, body: Withdraw | None = None) -> dict[str, Any]:
+    return node.withdraw(body.amount if body else None)

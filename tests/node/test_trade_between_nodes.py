@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from node.fleet import SELLER_DEPOSIT
 from tests.node.conftest import Fleet, buyer_key
 
 REQUEST = {"energy_wh": 20_000, "max_price_per_wh": 150, "bidding_s": 600, "delivery_lead_s": 300,
@@ -31,8 +32,12 @@ def test_a_full_trade_between_nodes_settles_and_pays_the_cheapest_seller(fleet: 
     assert buyer.post(f"/requests/{request_id}/meet")["seller_verified"]
     fleet.chain.advance_time(request["delivery_start_ts"] - fleet.chain.now())
     assert buyer.post(f"/requests/{request_id}/confirm", {"delivered_wh": 20_000})["status"] == "settled"
-    withdrawn = fleet.owner("seller-1").post("/withdraw")["withdrawn"]
+    seller = fleet.owner("seller-1")
+    balances = seller.get("/balances")
+    assert (balances["free"], balances["locked"]) == (SELLER_DEPOSIT + 20_000 * closed["price_per_wh"], 0)
+    withdrawn = seller.post("/withdraw", {"amount": 20_000 * closed["price_per_wh"]})["withdrawn"]
     assert withdrawn == 20_000 * closed["price_per_wh"]
+    assert seller.get("/balances")["free"] == SELLER_DEPOSIT
     statuses = {t["request_id"]: t["status"] for t in fleet.owner("seller-2").get("/trades")}
     assert statuses[request_id] == "lost"
 
@@ -71,7 +76,9 @@ def test_a_buyer_node_restarted_mid_auction_closes_with_the_bids_it_received_bef
     assert closed["seller"] == fleet.specs["seller-1"]["address"]
 
 
-def test_a_seller_node_restarted_after_award_still_holds_its_trade_and_the_meeting(fleet: Fleet) -> None:
+def test_a_seller_node_restarted_after_award_still_holds_its_trade_and_a_partial_delivery_is_finalized(
+        fleet: Fleet) -> None:
+    """Confirming less than the award leaves it pending until the window's end plus grace; then it finalizes."""
     buyer = fleet.owner("buyer")
     request = open_and_bid(fleet)
     request_id = request["request_id"]
@@ -82,8 +89,15 @@ def test_a_seller_node_restarted_after_award_still_holds_its_trade_and_the_meeti
     trades = {t["request_id"]: t for t in fleet.owner("seller-1").get("/trades")}
     assert trades[request_id]["status"] == "awarded"
     fleet.chain.advance_time(request["delivery_start_ts"] - fleet.chain.now())
-    buyer.post(f"/requests/{request_id}/confirm", {"delivered_wh": 10_000})
-    assert {t["request_id"]: t for t in fleet.owner("seller-1").get("/trades")}[request_id]["status"] == "settled"
+    assert buyer.post(f"/requests/{request_id}/confirm", {"delivered_wh": 10_000})["status"] == "confirmed"
+    seller = fleet.owner("seller-1")
+    assert {t["request_id"]: t for t in seller.get("/trades")}[request_id]["status"] == "confirmed"
+    early = httpx.post(f"{fleet.url('seller-1')}/requests/{request_id}/finalize", headers=seller.headers, timeout=60)
+    assert early.status_code == 409 and "finalized from" in early.json()["detail"]
+    grace_end = request["delivery_end_ts"] + fleet.system.market.grace_period_s()
+    fleet.chain.advance_time(grace_end - fleet.chain.now())
+    assert seller.post(f"/requests/{request_id}/finalize")["status"] == "settled"
+    assert fleet.system.market.request(request_id).confirmed_wh == 10_000
 
 
 def test_a_seller_settles_with_the_buyers_receipt_when_the_buyer_never_confirms(fleet: Fleet) -> None:
@@ -101,7 +115,32 @@ def test_a_seller_settles_with_the_buyers_receipt_when_the_buyer_never_confirms(
         "request_id": request_id, "delivered_wh": 15_000, "signature": "0x" + signature.hex()})
     assert answer.status_code == 200, answer.text
     assert fleet.owner("seller-1").post(f"/requests/{request_id}/claim")["status"] == "settled"
-    assert fleet.system.market.credit_of(seller) >= 15_000 * fleet.system.market.request(request_id).price_per_wh
+    assert fleet.system.market.free_of(seller) >= 15_000 * fleet.system.market.request(request_id).price_per_wh
+
+
+def test_a_bid_the_contract_passes_over_is_marked_rejected_and_the_next_best_wins_in_one_close(fleet: Fleet) -> None:
+    """The cheapest seller withdraws its cover after bidding: the close skips its bid (InsufficientCover) and
+    awards the next best, in one transaction; the buyer's node records why."""
+    buyer, cheapest = fleet.owner("buyer"), fleet.owner("seller-1")
+    request = open_and_bid(fleet)
+    request_id = request["request_id"]
+    free = cheapest.get("/balances")["free"]
+    assert cheapest.post("/withdraw")["withdrawn"] == free
+    try:
+        fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
+        closed = buyer.post(f"/requests/{request_id}/close")
+        assert closed["status"] == "awarded" and closed["seller"] == fleet.specs["seller-2"]["address"]
+    finally:
+        assert cheapest.post("/deposit", {"amount": SELLER_DEPOSIT})["free"] == SELLER_DEPOSIT
+    from node.store import Store
+
+    store = Store(fleet.workdir / "buyer.sqlite")
+    try:
+        rows = store._run("SELECT seller, rejected FROM signed_bids WHERE request_id=?", (request_id,))
+    finally:
+        store.close()
+    assert {r["seller"]: r["rejected"] for r in rows} == {fleet.specs["seller-1"]["address"]: "INSUFFICIENT_COVER",
+                                                          fleet.specs["seller-2"]["address"]: None}
 
 
 def _coordinate_needles(fleet: Fleet) -> dict[str, list[bytes]]:
