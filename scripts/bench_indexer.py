@@ -36,7 +36,7 @@ VEC = 10**6
 def trades(chain: Chain, system: System, count: int) -> None:
     issuer = add_issuer(system)
     buyer = onboard(system, issuer, "buyer", ROLE_BUYER, tokens=10_000 * VEC)
-    sellers = [onboard(system, issuer, f"s{i}", ROLE_SELLER, tokens=100 * VEC, stake=100 * VEC) for i in range(3)]
+    sellers = [onboard(system, issuer, f"s{i}", ROLE_SELLER, tokens=100 * VEC, deposit=100 * VEC) for i in range(3)]
     for n in range(count):
         deadline = chain.now() + 600
         rid = buyer.system.market.open(energy_wh=10_000, max_price_per_wh=150, deadline_ts=deadline,
@@ -45,11 +45,11 @@ def trades(chain: Chain, system: System, count: int) -> None:
         for i in range(3):  # descending bids, each one beating the last; the winner rotates
             sellers[(n + i) % 3].system.market.bid(rid, 120 - 10 * i - n % 7)
         chain.advance_time(600)
-        system.market.close(rid)
+        buyer.system.market.close(rid)  # the buyer: the relay period
         chain.advance_time(60)
         buyer.system.market.confirm_delivery(rid, 9_000 + 50 * (n % 20))
     for party in (buyer, *sellers):
-        if system.market.credit_of(party.address):
+        if system.market.free_of(party.address):
             party.system.market.withdraw()
 
 
