@@ -25,7 +25,8 @@ OPEN_BID_PER_WH = 120
 
 
 def _trade(fleet: Fleet, energy_wh: int, delivered_wh: int) -> dict[str, Any]:
-    """Opened by the buyer's node, bid on by both sellers' nodes (gasless), closed, delivered and confirmed."""
+    """Opened by the buyer's node, bid on by both sellers' nodes (gasless), closed, delivered and confirmed; a partial
+    delivery stays pending until the window's end plus grace, then the buyer's node finalizes it."""
     buyer = fleet.owner("buyer")
     request = buyer.post("/requests", {**REQUEST, "energy_wh": energy_wh})
     for seller in ("seller-1", "seller-2"):
@@ -33,7 +34,11 @@ def _trade(fleet: Fleet, energy_wh: int, delivered_wh: int) -> dict[str, Any]:
     fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
     closed = buyer.post(f"/requests/{request['request_id']}/close")
     fleet.chain.advance_time(request["delivery_start_ts"] - fleet.chain.now())
-    buyer.post(f"/requests/{request['request_id']}/confirm", {"delivered_wh": delivered_wh})
+    confirmed = buyer.post(f"/requests/{request['request_id']}/confirm", {"delivered_wh": delivered_wh})
+    if confirmed["status"] == "confirmed":
+        grace_end = request["delivery_end_ts"] + fleet.system.market.grace_period_s()
+        fleet.chain.advance_time(grace_end - fleet.chain.now())
+        buyer.post(f"/requests/{request['request_id']}/finalize")
     return closed
 
 
