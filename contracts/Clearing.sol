@@ -140,7 +140,7 @@ contract Clearing is IClearing, Vault {
         uint256 previous;
         for (uint256 k = 0; k < m; ++k) {
             SignedOrder calldata o = orders[k];
-            _requireClean(k, o);
+            ClearingHashing.requireClean(k, o);
             address owner = o.order.owner;
             uint256 key = (uint256(uint160(owner)) << 64) | o.order.nonce;
             if (key <= previous) revert OrdersNotSorted(k);
@@ -344,28 +344,6 @@ contract Clearing is IClearing, Vault {
             h.clearingId, msg.sender, h.mechanismId, h.paramsHash, orderSetHash, h.tradesRoot, n, m, c.opened, c.total,
             commitment
         );
-    }
-
-    /// @dev The orders are hashed from their raw words, so each must be a valid encoding of its type: what is signed
-    /// is then exactly what any ABI decoder reads back from the calldata.
-    function _requireClean(uint256 k, SignedOrder calldata o) private pure {
-        bool dirty;
-        assembly ("memory-safe") {
-            dirty := or(
-                or(
-                    or(shr(160, calldataload(o)), shr(8, calldataload(add(o, 0x20)))),
-                    shr(64, calldataload(add(o, 0x40)))
-                ),
-                or(
-                    or(shr(96, calldataload(add(o, 0x60))), shr(40, calldataload(add(o, 0xa0)))),
-                    or(
-                        or(shr(40, calldataload(add(o, 0xc0))), shr(64, calldataload(add(o, 0xe0)))),
-                        or(shr(40, calldataload(add(o, 0x100))), shr(8, calldataload(add(o, 0x120))))
-                    )
-                )
-            )
-        }
-        if (dirty) revert MalformedOrder(k);
     }
 
     // ---------------------------------------------------------------- delivery

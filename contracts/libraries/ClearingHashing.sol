@@ -18,6 +18,28 @@ library ClearingHashing {
     uint256 internal constant TRADE_BYTES = 0x160; // a Trade's 11 words
     uint256 internal constant LEAF_HEADER = 0x80; // tag, contract, clearing id, index
 
+    /// @dev The orders are hashed from their raw words, so each must be a valid encoding of its type: what is signed
+    /// is then exactly what any ABI decoder reads back from the calldata.
+    function requireClean(uint256 k, IClearing.SignedOrder calldata o) internal pure {
+        bool dirty;
+        assembly ("memory-safe") {
+            dirty := or(
+                or(
+                    or(shr(160, calldataload(o)), shr(8, calldataload(add(o, 0x20)))),
+                    shr(64, calldataload(add(o, 0x40)))
+                ),
+                or(
+                    or(shr(96, calldataload(add(o, 0x60))), shr(40, calldataload(add(o, 0xa0)))),
+                    or(
+                        or(shr(40, calldataload(add(o, 0xc0))), shr(64, calldataload(add(o, 0xe0)))),
+                        or(shr(40, calldataload(add(o, 0x100))), shr(8, calldataload(add(o, 0x120))))
+                    )
+                )
+            )
+        }
+        if (dirty) revert IClearing.MalformedOrder(k);
+    }
+
     /// @dev EIP-712 digest of an order, from its calldata words (the caller has checked they are clean).
     function orderDigest(IClearing.Order calldata o, bytes32 separator) internal pure returns (bytes32 digest) {
         bytes32 typehash = ORDER_TYPEHASH;
