@@ -326,7 +326,8 @@ class VehicleNode:
             self._record_opened(key, int(match["args"]["requestId"]), payload, secret_hex)
 
     def watch_clearings(self) -> list[dict[str, Any]]:
-        """Challenge any committed clearing, still in its window, that uses an order forged in this vehicle's name."""
+        """Every committed clearing that used one of this vehicle's signed orders, with what each order filled (forged
+        orders are refused by the contract at commit, so there is nothing left to challenge)."""
         from dataclasses import asdict
 
         from v2vchain.clearing_deploy import load_clearing

@@ -17,12 +17,10 @@ from .reverts import register_abi
 
 @dataclass(frozen=True)
 class ClearingDeployParams:
-    challenge_window_s: int = 600  # anyone may challenge for 10 minutes after a commit; settlement after
-    operator_bond: int = 100_000_000  # 100 tokens (6 decimals) locked per clearing in its window, paid to a challenger
-    penalty_bps: int = 2_000  # the Market's: 20 % of the seller's receipt is its no-show penalty
-    grace_period_s: int = 3_600
-    max_trades: int = 1_000  # one commit and its settlement each fit well inside a 30M gas block
-    max_orders: int = 2_000
+    penalty_bps: int = 2_000  # the Market's: 20 % of the seller's receipt is its no-show penalty (never 0)
+    grace_period_s: int = 3_600  # after a delivery window: receipts, then finalize or reclaim (never 0)
+    max_trades: int = 500  # one commit (signatures, escrow) fits well inside a 30M gas block
+    max_orders: int = 1_000
 
 
 @dataclass(frozen=True)
@@ -52,8 +50,7 @@ def deploy_clearing(system: System, params: ClearingDeployParams = ClearingDeplo
     chain, sender = system.chain, system.market.sender
     address, block = _deploy_one(
         chain, sender, system.build, contract, system.deployment.admin, system.deployment.token,
-        system.deployment.registry, params.challenge_window_s, params.operator_bond, params.penalty_bps,
-        params.grace_period_s, params.max_trades, params.max_orders,
+        system.deployment.registry, params.penalty_bps, params.grace_period_s, params.max_trades, params.max_orders,
     )
     record = ClearingDeployment(
         chain_id=chain.chain_id, clearing=address, token=system.deployment.token,

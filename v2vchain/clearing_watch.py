@@ -1,43 +1,54 @@
-"""A vehicle's watch over the clearings: any committed clearing that uses an order in its name which it did not sign
-is challenged inside the window, which voids the clearing and pays the operator's bond to the watcher.
+"""A vehicle's watch over the clearings: every commit that used one of its orders, and what it filled.
 
-This is what makes optimistic settlement safe for the vehicle: it need not trust the operator, only run this
-(the node does, or `v2v audit watch`) at least once per challenge window.
+The contract checks every order's signature and rule at commit, so there is nothing left to challenge: a forged order
+is refused, and no commit can take more than the owner signed. What a vehicle still wants to know is where its orders
+went: which operator's clearing used which order, how much of it traded (opened in escrow) and how much was listed in
+trades its funds could not cover (skipped, TradeUnfunded). The node reports this on POST /clearings/watch, and
+`v2v audit watch` prints it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .contracts.clearing import ClearingClient, ClearingDataUnavailable, ClearingStatus
-from .errors import ContractRevert
+from .contracts.clearing import ClearingClient, ClearingDataUnavailable
 
 
 @dataclass(frozen=True)
-class WatchFinding:
+class OrderUse:
     clearing_id: int
+    operator: str
     order_index: int
-    challenged: bool
-    outcome: str
+    nonce: int
+    side: int  # 1 buy, 2 sell
+    energy_wh: int  # what the order signed
+    filled_wh: int  # in trades the commit opened
+    unfunded_wh: int  # in trades the commit skipped for lack of funds
+    trades: tuple[int, ...]  # indices of the opened trades that use it
 
 
-def watch(client: ClearingClient, owner: str, *, from_block: int = 0) -> list[WatchFinding]:
-    """Check every clearing still in its challenge window for forged orders in `owner`'s name; challenge each."""
-    findings = []
-    now = int(client.contract.w3.eth.get_block("latest")["timestamp"])
-    for clearing_id in range(1, client.next_clearing_id()):
-        info = client.clearing(clearing_id)
-        if info.status != ClearingStatus.COMMITTED or now >= info.challenge_deadline_ts:
-            continue
+def watch(client: ClearingClient, owner: str, *, from_block: int = 0) -> list[OrderUse]:
+    """Every committed clearing since from_block that lists an order of `owner`, with what each order filled."""
+    found = []
+    owner = owner.lower()
+    for commit in client.commits(from_block=from_block):
         try:
-            published = client.published(clearing_id, from_block=from_block)
+            published = client.published(commit.clearing_id, from_block=from_block)
         except ClearingDataUnavailable:
             continue
-        forged = [k for k in client.bad_signatures(published)
-                  if published.orders[k].order.owner.lower() == owner.lower()]
-        for k in forged[:1]:  # one proof voids the whole clearing
-            try:
-                client.challenge(published, k)
-                findings.append(WatchFinding(clearing_id, k, True, "challenged: clearing voided, bond paid to us"))
-            except ContractRevert as exc:
-                findings.append(WatchFinding(clearing_id, k, False, f"challenge refused: {exc.name}"))
-    return findings
+        unfunded = set(commit.unfunded)
+        for k, signed in enumerate(published.orders):
+            if signed.order.owner.lower() != owner:
+                continue
+            filled = skipped = 0
+            trades = []
+            for i, x in enumerate(published.inputs):
+                if k not in (x.buyer_order, x.seller_order):
+                    continue
+                if i in unfunded:
+                    skipped += x.energy_wh
+                else:
+                    filled += x.energy_wh
+                    trades.append(i)
+            found.append(OrderUse(commit.clearing_id, commit.operator, k, signed.order.nonce, signed.order.side,
+                                  signed.order.energy_wh, filled, skipped, tuple(trades)))
+    return found

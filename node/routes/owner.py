@@ -69,7 +69,7 @@ def auto_bid(body: AutoBid, node: NodeDep) -> list[dict[str, Any]]:
 
 
 @router.post("/clearings/watch", dependencies=OwnerOnly,
-             summary="Challenge batch clearings that use an order forged in this vehicle's name")
+             summary="Batch clearings that used this vehicle's signed orders, with what each filled")
 def watch_clearings(node: NodeDep) -> list[dict[str, Any]]:
     return node.watch_clearings()
 

@@ -9,10 +9,10 @@ from v2vchain.compiler import Build, compile_contracts
 from v2vchain.errors import ContractRevert, TransactionFailed
 from v2vchain.reverts import decode_revert, register_abi, revert_data
 
-PRODUCTION = ("EnergyToken", "Registry", "Market")
+PRODUCTION = ("EnergyToken", "Registry", "Market", "Clearing")
 
-SAMPLE = {"address": "0x" + "11" * 20, "uint256": 7, "uint8": 3, "uint40": 5, "uint64": 11, "uint96": 9,
-          "bytes32": b"\x01" * 32, "bool": True, "string": "x"}
+SAMPLE = {"address": "0x" + "11" * 20, "uint256": 7, "uint8": 3, "uint16": 4, "uint32": 6, "uint40": 5, "uint64": 8,
+          "uint96": 9, "bytes32": b"\x01" * 32, "bool": True, "string": "x"}
 
 
 def _errors(build: Build) -> list[tuple[str, dict]]:
@@ -60,6 +60,28 @@ def test_every_custom_error_decodes_with_its_arguments(build: Build, name: str, 
     assert decoded.name == name
     assert list(decoded.arguments.values())[: len(values)] == values
     assert name in str(decoded)
+
+
+def test_no_two_errors_of_the_production_contracts_share_a_selector(build: Build) -> None:
+    """Clearing and Market share Vault's errors (one definition each); no other pair may collide on 4 bytes."""
+    seen: dict[bytes, str] = {}
+    for contract in PRODUCTION:
+        for item in build[contract].abi:
+            if item["type"] != "error":
+                continue
+            signature = f"{item['name']}({','.join(p['type'] for p in item['inputs'])})"
+            selector = keccak(text=signature)[:4]
+            assert seen.setdefault(selector, signature) == signature, (selector.hex(), seen[selector], signature)
+
+
+def test_the_clearings_errors_decode_by_name(build: Build) -> None:
+    register_abi(build["Clearing"].abi)
+    for name, types, values in [("InvalidOrderSignature", ["uint256", "address", "address"], [3, "0x" + "22" * 20,
+                                                                                               "0x" + "00" * 20]),
+                                ("OrderSpent", ["uint256", "uint64", "uint64"], [1, 0, 5]),
+                                ("ShortReceiptNotFromSeller", ["uint256", "uint64", "uint64"], [2, 10, 20])]:
+        data = keccak(text=f"{name}({','.join(types)})")[:4] + encode(types, values)
+        assert decode_revert(data).name == name
 
 
 def test_eth_tester_revert_string_is_parsed_back_to_bytes() -> None:

@@ -17,7 +17,7 @@ from v2vchain.deploy import deploy
 from v2vchain.devnet import add_issuer, onboard
 from v2vchain.identity import ROLE_BUYER
 
-REENTRANCY = keccak(text="Reentrancy()")[:4]
+REENTRANCY = keccak(text="ReentrancyGuardReentrantCall()")[:4]
 
 
 def _world(build: Build, token_name: str) -> tuple[Any, ClearingClient, Any]:

@@ -1,46 +1,27 @@
-"""A vehicle watching the clearings challenges any order forged in its name, and leaves honest clearings alone."""
+"""A vehicle's watch: every commit that used one of its orders, with what each filled (forgeries never get in)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from eth_account import Account
-
-from tests.clearing.conftest import PARAMS, Desk
+from tests.clearing.conftest import DEPOSIT, ENERGY, Desk
 from v2vchain.clearing_watch import watch
-from v2vchain.contracts.clearing import ClearingStatus, SignedOrder
 
 
-def test_a_vehicle_challenges_an_order_forged_in_its_name_and_collects_the_bond(desk: Desk) -> None:
-    orders, trades = desk.pairs(2)
-    orders[0] = SignedOrder(orders[0].order, desk.clearing.sign_order(Account.create(), orders[0].order).signature)
-    prepared = desk.commit(orders, trades)
-    victim = desk.buyers[0]
-    before = desk.clearing.account(victim.address).free
-    findings = watch(desk.as_(victim), victim.address)
-    assert [(f.clearing_id, f.order_index, f.challenged) for f in findings] == [(prepared.clearing_id, 0, True)]
-    assert desk.clearing.clearing(prepared.clearing_id).status == ClearingStatus.REVERTED
-    assert desk.clearing.account(victim.address).free == before + PARAMS.operator_bond
+def test_the_watch_reports_each_commit_that_used_the_vehicles_orders(desk: Desk) -> None:
+    first = desk.committed(2)
+    second = desk.committed(1, nonce=1, energy_wh=ENERGY // 2)
+    uses = watch(desk.clearing, desk.buyers[0].address)
+    assert [(u.clearing_id, u.operator, u.nonce, u.side, u.filled_wh, u.unfunded_wh) for u in uses] == [
+        (first.clearing_id, desk.operator.address, 0, 1, ENERGY, 0),
+        (second.clearing_id, desk.operator.address, 1, 1, ENERGY // 2, 0)]
+    assert watch(desk.clearing, desk.outsider.address) == []
 
 
-def test_an_honest_clearing_is_left_alone(desk: Desk) -> None:
-    prepared = desk.commit(*desk.pairs(2))
-    assert watch(desk.as_(desk.buyers[0]), desk.buyers[0].address) == []
-    assert desk.clearing.clearing(prepared.clearing_id).status == ClearingStatus.COMMITTED
-
-
-def test_a_forgery_in_someone_elses_name_is_not_this_vehicles_to_challenge(desk: Desk) -> None:
-    orders, trades = desk.pairs(2)
-    orders[0] = SignedOrder(orders[0].order, desk.clearing.sign_order(Account.create(), orders[0].order).signature)
-    desk.commit(orders, trades)
-    assert watch(desk.as_(desk.buyers[1]), desk.buyers[1].address) == []
-
-
-def test_after_the_window_nothing_is_challenged(desk: Desk) -> None:
-    orders, trades = desk.pairs(2)
-    orders[0] = SignedOrder(orders[0].order, desk.clearing.sign_order(Account.create(), orders[0].order).signature)
-    prepared = desk.commit(orders, trades)
-    desk.after_window(prepared)
-    assert watch(desk.as_(desk.buyers[0]), desk.buyers[0].address) == []
+def test_an_order_listed_in_an_unfunded_trade_is_reported_as_unfunded(desk: Desk) -> None:
+    desk.as_(desk.buyers[1]).withdraw(DEPOSIT)
+    p = desk.committed(2)
+    (use,) = watch(desk.clearing, desk.buyers[1].address)
+    assert (use.clearing_id, use.filled_wh, use.unfunded_wh, use.trades) == (p.clearing_id, 0, ENERGY, ())
 
 
 def test_the_vehicle_node_runs_the_watch_for_its_owner(desk: Desk, tmp_path: Path) -> None:
@@ -53,20 +34,18 @@ def test_the_vehicle_node_runs_the_watch_for_its_owner(desk: Desk, tmp_path: Pat
     from node.store import Store
     from v2vchain.clearing_deploy import clearing_deployments_file
 
-    orders, trades = desk.pairs(2)
-    orders[0] = SignedOrder(orders[0].order, desk.clearing.sign_order(Account.create(), orders[0].order).signature)
-    prepared = desk.commit(orders, trades)
-    victim = desk.buyers[0]
-    config = NodeConfig(name="victim", chain="http://127.0.0.1:1", deployment=tmp_path / "d.json",
+    prepared = desk.committed(2)
+    vehicle = desk.sellers[0]
+    config = NodeConfig(name="seller", chain="http://127.0.0.1:1", deployment=tmp_path / "d.json",
                         keystore=tmp_path / "k.json", credential=tmp_path / "vc.json", db=tmp_path / "node.sqlite",
                         position={"lat": 52.5, "lon": 13.4},
                         clearing_deployment=clearing_deployments_file(desk.chain.chain_id))
-    node = VehicleNode(config=config, account=victim.account, chain=desk.chain,
-                       system=desk.system.as_(desk.chain.sender(victim.account)), store=Store(config.db),
+    node = VehicleNode(config=config, account=vehicle.account, chain=desk.chain,
+                       system=desk.system.as_(desk.chain.sender(vehicle.account)), store=Store(config.db),
                        credential={})
     client = TestClient(create_app(node, "t" * 32))
     assert client.post("/clearings/watch").status_code == 401
     answer = client.post("/clearings/watch", headers={"Authorization": "Bearer " + "t" * 32})
     assert answer.status_code == 200, answer.text
-    assert [(f["clearing_id"], f["challenged"]) for f in answer.json()] == [(prepared.clearing_id, True)]
-    assert desk.clearing.clearing(prepared.clearing_id).status == ClearingStatus.REVERTED
+    assert [(u["clearing_id"], u["side"], u["filled_wh"]) for u in answer.json()] == \
+        [(prepared.clearing_id, 2, ENERGY)]

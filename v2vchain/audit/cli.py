@@ -265,7 +265,10 @@ def clearing_cmd(clearing_id: int = typer.Argument(..., min=1, help="the clearin
 def watch_cmd(chain: str = typer.Option("http://127.0.0.1:8545", help="the node's http(s) JSON-RPC URL"),
               keystore: Path = typer.Option(..., exists=True, dir_okay=False, help="the vehicle's keystore"),
               password_env: str = typer.Option("V2V_KEY_PASSWORD", help="env var with the keystore password")) -> None:
-    """Challenge every clearing in its window that uses an order forged in this vehicle's name (run once per window)."""
+    """Every committed clearing that used one of this vehicle's orders, with what each order filled.
+
+    The contract verifies every order's signature at commit, so nothing forged can be used: this is the record of
+    where the vehicle's signed orders went (operator, trades opened, Wh filled, Wh left unfunded)."""
     from ..chain import connect
     from ..clearing_deploy import load_clearing
     from ..clearing_watch import watch
@@ -283,5 +286,8 @@ def watch_cmd(chain: str = typer.Option("http://127.0.0.1:8545", help="the node'
     except V2VError as exc:
         _fail(exc)
     for f in findings:
-        typer.echo(f"clearing {f.clearing_id}, order {f.order_index}: {f.outcome}")
-    typer.echo(f"{len(findings)} forged order(s) in {account.address}'s name found")
+        side = "buy" if f.side == 1 else "sell"
+        typer.echo(f"clearing {f.clearing_id:#x} by {f.operator}: {side} order nonce {f.nonce} filled {f.filled_wh} "
+                   f"of {f.energy_wh} Wh in trades {list(f.trades)}"
+                   + (f", {f.unfunded_wh} Wh listed in unfunded trades" if f.unfunded_wh else ""))
+    typer.echo(f"{len(findings)} order(s) of {account.address} used in committed clearings")

@@ -1,10 +1,11 @@
-"""The batch Clearing: deposits, operator bonds, commit, challenge, settle, and per-trade delivery.
+"""The batch Clearing: commit (every order signature and rule checked on-chain, money escrowed at once), per-trade
+delivery, batch settlement with buyer-signed receipts.
 
-A clearing goes through the contract in the shape `prepare_clearing` builds here: the signed orders (each an
-EIP-712 `Order` under the "V2V Clearing" domain), the trades as order indices + Wh + prices, and both Merkle roots,
-computed the way Clearing.sol computes them (v2vchain/merkle.py). Anyone can rebuild a committed clearing from the
-calldata of its commit transaction (`ClearingClient.published`), check every order's signature off-chain
-(`bad_signatures`) and challenge during the window, or settle it after.
+A clearing goes through the contract in the shape `prepare_clearing` builds here: the signed orders (each an EIP-712
+`Order` under the "V2V Clearing" domain) sorted by (owner, nonce), the trades as order indices + Wh + prices, and the
+trade Merkle root, computed the way Clearing.sol computes it (v2vchain/merkle.py). Clearing ids are per operator:
+(operator << 96) | the operator's own sequence number. Anyone can rebuild a committed clearing from the calldata of
+its commit transaction (`ClearingClient.published`).
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from fractions import Fraction
 from typing import Any, Iterable, Sequence
 
 from eth_abi import encode as abi_encode
-from eth_account import Account as EthAccount
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
@@ -29,10 +29,8 @@ from ..merkle import MerkleTree, tagged_leaf
 from .base import ContractClient, bytes32, uint
 
 ZERO32 = b"\x00" * 32
-HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0  # secp256k1n / 2: higher s is malleable
-ORDER_LEAF_TAG = keccak(text="v2vchain.Clearing.OrderLeaf.v1")
 TRADE_LEAF_TAG = keccak(text="v2vchain.Clearing.TradeLeaf.v1")
-COMMITMENT_TAG = keccak(text="v2vchain.Clearing.Commitment.v1")
+COMMITMENT_TAG = keccak(text="v2vchain.Clearing.Commitment.v2")
 RECEIPT_TYPES = {
     "TradeReceipt": [
         {"name": "clearingId", "type": "uint256"},
@@ -56,20 +54,26 @@ class ClearingDataUnavailable(V2VError):
     """A commit's orders and trades could not be read back from its transaction's calldata."""
 
 
-class ClearingStatus(IntEnum):
-    NONE = 0
-    COMMITTED = 1
-    SETTLED = 2
-    REVERTED = 3
-
-
 class Shortfall(IntEnum):
     NONE = 0
-    BUYER_ORDER_SPENT = 1
-    SELLER_ORDER_SPENT = 2
-    BUYER_DEPOSIT = 3
-    SELLER_COVER = 4
-    DELIVERY_WINDOW_PASSED = 5
+    BUYER_FREE = 1
+    SELLER_COVER = 2
+
+
+class Resolution(IntEnum):
+    CONFIRMED = 0
+    RECEIPT = 1
+    FINALIZED = 2
+    RECLAIMED = 3
+
+
+def clearing_id_for(operator: str, seq: int) -> int:
+    """The id of `operator`'s commit number `seq` (Clearing.nextClearingId)."""
+    return (int(operator, 16) << 96) | uint("seq", seq, 96)
+
+
+def operator_of(clearing_id: int) -> str:
+    return to_checksum_address((clearing_id >> 96).to_bytes(20, "big"))
 
 
 @dataclass(frozen=True)
@@ -190,9 +194,9 @@ def order_digest(order: ChainOrder, chain_id: int, contract: str) -> bytes:
     return keccak(b"\x19" + signable.version + signable.header + signable.body)
 
 
-def order_leaf(contract: str, clearing_id: int, index: int, digest: bytes, signed: SignedOrder) -> bytes:
-    return tagged_leaf(["bytes32", "address", "uint256", "uint256", "bytes32", "uint8", "bytes32", "bytes32"],
-                       [ORDER_LEAF_TAG, contract, clearing_id, index, digest, signed.v, signed.r, signed.s])
+def order_set_hash(digests: Sequence[bytes]) -> bytes:
+    """keccak of the orders' EIP-712 digests in list order (ClearingCommitted.orderSetHash)."""
+    return keccak(b"".join(digests))
 
 
 def trade_leaf(contract: str, clearing_id: int, index: int, trade: Trade) -> bytes:
@@ -201,8 +205,21 @@ def trade_leaf(contract: str, clearing_id: int, index: int, trade: Trade) -> byt
 
 
 @dataclass(frozen=True)
+class Receipt:
+    """A meter receipt the buyer signed, as settleReceipts takes it."""
+
+    trade_index: int
+    delivered_wh: int
+    signature: bytes
+
+    def as_tuple(self) -> tuple[int, int, bytes]:
+        return (uint("trade_index", self.trade_index, 32), uint("delivered_wh", self.delivered_wh, 64),
+                bytes(self.signature))
+
+
+@dataclass(frozen=True)
 class PreparedClearing:
-    """Everything one clearing puts on-chain, and the trees that prove its parts."""
+    """Everything one clearing puts on-chain, and the tree that proves its trades."""
 
     contract: str
     chain_id: int
@@ -212,38 +229,54 @@ class PreparedClearing:
     orders: tuple[SignedOrder, ...]
     inputs: tuple[TradeInput, ...]
     trades: tuple[Trade, ...]
-    order_digests: tuple[bytes, ...] = field(repr=False)
-    order_tree: MerkleTree = field(repr=False)
-    trade_tree: MerkleTree = field(repr=False)
+    marginal_buy: int = 0
+    marginal_sell: int = 0
+    order_digests: tuple[bytes, ...] = field(default=(), repr=False)
+    trade_tree: MerkleTree | None = field(default=None, repr=False)
 
     @property
-    def order_set_hash(self) -> bytes:
-        return self.order_tree.root
+    def operator(self) -> str:
+        return operator_of(self.clearing_id)
 
     @property
     def trades_root(self) -> bytes:
+        assert self.trade_tree is not None
         return self.trade_tree.root
 
-    def header(self) -> tuple[int, int, bytes, bytes, bytes]:
-        return (self.clearing_id, self.mechanism_id, self.params_hash, self.order_set_hash, self.trades_root)
+    @property
+    def order_set_hash(self) -> bytes:
+        return order_set_hash(self.order_digests)
+
+    def header(self) -> tuple[int, int, bytes, bytes, int, int]:
+        return (self.clearing_id, self.mechanism_id, self.params_hash, self.trades_root, self.marginal_buy,
+                self.marginal_sell)
 
     def trade_proof(self, index: int) -> list[bytes]:
+        assert self.trade_tree is not None
         return self.trade_tree.proof(index)
 
-    def order_proof(self, index: int) -> list[bytes]:
-        return self.order_tree.proof(index)
-
-    def commitment(self, operator: str) -> bytes:
+    def commitment(self) -> bytes:
         """The hash ClearingCommitted carries: every header field bound to chain id, contract and operator."""
         return keccak(abi_encode(
             ["bytes32", "uint256", "address", "uint256", "address", "uint16", "bytes32", "bytes32", "bytes32",
-             "uint256", "uint256"],
-            [COMMITMENT_TAG, self.chain_id, self.contract, self.clearing_id, operator, self.mechanism_id,
-             self.params_hash, self.order_set_hash, self.trades_root, len(self.trades), len(self.orders)]))
+             "uint32", "uint32", "uint256", "uint256"],
+            [COMMITMENT_TAG, self.chain_id, self.contract, self.clearing_id, self.operator, self.mechanism_id,
+             self.params_hash, self.order_set_hash, self.trades_root, self.marginal_buy, self.marginal_sell,
+             len(self.trades), len(self.orders)]))
+
+
+def _sort_key(o: SignedOrder) -> tuple[int, int]:
+    return int(o.order.owner, 16), o.order.nonce
 
 
 def prepare_clearing(*, contract: str, chain_id: int, clearing_id: int, orders: Sequence[SignedOrder],
-                     trades: Sequence[TradeInput], mechanism_id: int, params_hash: bytes = ZERO32) -> PreparedClearing:
+                     trades: Sequence[TradeInput], mechanism_id: int, params_hash: bytes = ZERO32,
+                     marginal: tuple[int, int] | None = None, sort_orders: bool = True) -> PreparedClearing:
+    """The orders sorted by (owner, nonce) as the contract requires, trade and marginal indices remapped to match.
+
+    `marginal` names the dropped marginal (buy, sell) orders of trade reduction, as indices into `orders`.
+    sort_orders=False sends the list as given (for tests of what the contract refuses).
+    """
     if not trades:
         raise InvalidInput("a clearing needs at least one trade")
     for i, x in enumerate(trades):
@@ -251,6 +284,18 @@ def prepare_clearing(*, contract: str, chain_id: int, clearing_id: int, orders: 
             index = getattr(x, name)
             if not isinstance(index, int) or not 0 <= index < len(orders):
                 raise InvalidInput(f"trade {i}: {name}={index!r} is not an index into the {len(orders)} orders")
+    marginal_buy, marginal_sell = marginal or (0, 0)
+    if sort_orders:
+        order = sorted(range(len(orders)), key=lambda k: _sort_key(orders[k]))
+        for a, b in zip(order, order[1:]):
+            if _sort_key(orders[a]) == _sort_key(orders[b]):
+                raise InvalidInput(f"orders {a} and {b} are the same (owner, nonce): an order is listed once")
+        where = {old: new for new, old in enumerate(order)}
+        orders = [orders[k] for k in order]
+        trades = [TradeInput(where[x.buyer_order], where[x.seller_order], x.energy_wh, x.price_per_wh,
+                             x.seller_price_per_wh) for x in trades]
+        if marginal is not None:
+            marginal_buy, marginal_sell = where[marginal_buy], where[marginal_sell]
     contract = to_checksum_address(contract)
     for o in orders:
         o.order.as_tuple()  # every field in range of its Solidity type, before anything is hashed
@@ -261,9 +306,9 @@ def prepare_clearing(*, contract: str, chain_id: int, clearing_id: int, orders: 
     return PreparedClearing(
         contract=contract, chain_id=chain_id, clearing_id=uint("clearing_id", clearing_id),
         mechanism_id=uint("mechanism_id", mechanism_id, 16), params_hash=bytes32("params_hash", params_hash),
-        orders=tuple(orders), inputs=tuple(trades), trades=derived, order_digests=digests,
-        order_tree=MerkleTree([order_leaf(contract, clearing_id, k, d, o)
-                               for k, (d, o) in enumerate(zip(digests, orders))]),
+        orders=tuple(orders), inputs=tuple(trades), trades=derived,
+        marginal_buy=uint("marginal_buy", marginal_buy, 32), marginal_sell=uint("marginal_sell", marginal_sell, 32),
+        order_digests=digests,
         trade_tree=MerkleTree([trade_leaf(contract, clearing_id, i, t) for i, t in enumerate(derived)]),
     )
 
@@ -301,18 +346,6 @@ def params_hash(params: Any) -> bytes:
 
 
 @dataclass(frozen=True)
-class ClearingInfo:
-    clearing_id: int
-    operator: str
-    challenge_deadline_ts: int
-    trade_count: int
-    order_count: int
-    status: ClearingStatus
-    order_set_hash: bytes
-    trades_root: bytes
-
-
-@dataclass(frozen=True)
 class Account:
     free: int
     locked: int
@@ -320,13 +353,18 @@ class Account:
 
 
 @dataclass(frozen=True)
-class Bond:
-    total: int
-    locked: int
+class Commit:
+    """One ClearingCommitted event, with the trade indices its transaction reported unfunded."""
 
-    @property
-    def free(self) -> int:
-        return self.total - self.locked
+    clearing_id: int
+    operator: str
+    mechanism_id: int
+    trade_count: int
+    order_count: int
+    opened_trades: int
+    escrowed: int
+    tx_hash: bytes
+    unfunded: tuple[int, ...]
 
 
 class ClearingClient(ContractClient):
@@ -337,17 +375,14 @@ class ClearingClient(ContractClient):
     def withdraw(self, amount: int) -> TxReceipt:
         return self._transact("withdraw", uint("amount", amount))
 
-    def post_bond(self, amount: int) -> TxReceipt:
-        return self._transact("postBond", uint("amount", amount))
+    def cancel_nonces(self, new_floor: int) -> TxReceipt:
+        return self._transact("cancelNonces", uint("new_floor", new_floor, 64))
 
-    def withdraw_bond(self, amount: int) -> TxReceipt:
-        return self._transact("withdrawBond", uint("amount", amount))
+    def pause(self) -> TxReceipt:
+        return self._transact("pause")
 
-    def cancel_orders(self, new_floor: int) -> TxReceipt:
-        return self._transact("cancelOrders", uint("new_floor", new_floor, 64))
-
-    def set_paused(self, paused: bool) -> TxReceipt:
-        return self._transact("setPaused", bool(paused))
+    def unpause(self) -> TxReceipt:
+        return self._transact("unpause")
 
     # ------------------------------------------------------------ orders and commit
     def domain(self) -> dict[str, Any]:
@@ -358,24 +393,17 @@ class ClearingClient(ContractClient):
         return SignedOrder(chain_order, eip712.sign(account, self.domain(), ORDER_TYPES, chain_order.message()))
 
     def prepare(self, orders: Sequence[SignedOrder], trades: Sequence[TradeInput], *, mechanism_id: int,
-                params_hash: bytes = ZERO32, clearing_id: int | None = None) -> PreparedClearing:
-        """A clearing for the next id (leaves are bound to it; a commit racing ahead makes ours revert)."""
+                params_hash: bytes = ZERO32, clearing_id: int | None = None, marginal: tuple[int, int] | None = None,
+                sort_orders: bool = True) -> PreparedClearing:
+        """A clearing for this sender's next id (nobody else can take it; leaves are bound to it)."""
         return prepare_clearing(
             contract=self.address, chain_id=int(self.contract.w3.eth.chain_id),
             clearing_id=self.next_clearing_id() if clearing_id is None else clearing_id, orders=orders, trades=trades,
-            mechanism_id=mechanism_id, params_hash=params_hash)
+            mechanism_id=mechanism_id, params_hash=params_hash, marginal=marginal, sort_orders=sort_orders)
 
-    def commit(self, prepared: PreparedClearing, *, fn: str = "commitClearing") -> TxReceipt:
-        return self._transact(fn, prepared.header(), [o.as_tuple() for o in prepared.orders],
+    def commit(self, prepared: PreparedClearing) -> TxReceipt:
+        return self._transact("commitClearing", prepared.header(), [o.as_tuple() for o in prepared.orders],
                               [x.as_tuple() for x in prepared.inputs])
-
-    def challenge(self, prepared: PreparedClearing, order_index: int) -> TxReceipt:
-        return self._transact("challenge", prepared.clearing_id, uint("order_index", order_index),
-                              prepared.orders[order_index].as_tuple(), prepared.order_proof(order_index))
-
-    def settle(self, prepared: PreparedClearing, trades: Sequence[Trade] | None = None) -> TxReceipt:
-        trades = prepared.trades if trades is None else trades
-        return self._transact("settle", prepared.clearing_id, [t.as_tuple() for t in trades])
 
     # ------------------------------------------------------------ delivery
     def confirm_delivery(self, prepared: PreparedClearing, trade_index: int, delivered_wh: int, *,
@@ -388,12 +416,29 @@ class ClearingClient(ContractClient):
         return self._transact("claimWithReceipt", *self._trade_args(prepared, trade_index, None),
                               uint("delivered_wh", delivered_wh, 64), buyer_signature)
 
+    def finalize(self, prepared: PreparedClearing, trade_index: int) -> TxReceipt:
+        return self._transact("finalize", *self._trade_args(prepared, trade_index, None))
+
     def reclaim(self, prepared: PreparedClearing, trade_index: int) -> TxReceipt:
         return self._transact("reclaim", *self._trade_args(prepared, trade_index, None))
+
+    def settle_receipts(self, prepared: PreparedClearing, receipts: Sequence[Receipt],
+                        trades: Sequence[Trade] | None = None) -> TxReceipt:
+        """Settle many trades in one call; `trades` defaults to the clearing's whole list (hashed to its root)."""
+        trades = prepared.trades if trades is None else trades
+        return self._transact("settleReceipts", prepared.clearing_id, [t.as_tuple() for t in trades],
+                              [r.as_tuple() for r in receipts])
 
     def sign_receipt(self, buyer: LocalAccount, *, clearing_id: int, trade_index: int, delivered_wh: int) -> bytes:
         message = {"clearingId": clearing_id, "tradeIndex": trade_index, "deliveredWh": delivered_wh}
         return eip712.sign(buyer, self.domain(), RECEIPT_TYPES, message)
+
+    def receipt(self, buyer: LocalAccount, prepared: PreparedClearing, trade_index: int,
+                delivered_wh: int | None = None) -> Receipt:
+        """The buyer's signed receipt for a trade (its whole energy unless told)."""
+        wh = prepared.trades[trade_index].energy_wh if delivered_wh is None else delivered_wh
+        return Receipt(trade_index, wh, self.sign_receipt(buyer, clearing_id=prepared.clearing_id,
+                                                          trade_index=trade_index, delivered_wh=wh))
 
     def _trade_args(self, prepared: PreparedClearing, index: int, proof: Sequence[bytes] | None) -> tuple[Any, ...]:
         uint("trade_index", index)
@@ -402,33 +447,27 @@ class ClearingClient(ContractClient):
                 list(prepared.trade_proof(index) if proof is None else proof))
 
     # ------------------------------------------------------------ views
-    def next_clearing_id(self) -> int:
-        return int(self._call("nextClearingId"))
+    def next_clearing_id(self, operator: str | None = None) -> int:
+        return int(self._call("nextClearingId", operator or self.sender.address))
 
-    def clearing(self, clearing_id: int) -> ClearingInfo:
-        operator, deadline, trades, orders, status, order_set, root = self._call("clearings", uint("id", clearing_id))
-        return ClearingInfo(clearing_id, operator, int(deadline), int(trades), int(orders), ClearingStatus(status),
-                            bytes(order_set), bytes(root))
+    def trades_root(self, clearing_id: int) -> bytes:
+        return bytes(self._call("tradesRootOf", uint("clearing_id", clearing_id)))
 
     def account(self, address: str) -> Account:
         free, locked, floor = self._call("accounts", address)
         return Account(int(free), int(locked), int(floor))
 
-    def bond(self, address: str) -> Bond:
-        total, locked = self._call("bonds", address)
-        return Bond(int(total), int(locked))
-
     def escrowed(self) -> int:
         return int(self._call("escrowed"))
+
+    def sunk(self) -> int:
+        return int(self._call("sunk"))
 
     def is_trade_open(self, clearing_id: int, trade_index: int) -> bool:
         return bool(self._call("isTradeOpen", clearing_id, trade_index))
 
-    def operator_bond(self) -> int:
-        return int(self._call("operatorBond"))
-
-    def challenge_window_s(self) -> int:
-        return int(self._call("challengeWindow"))
+    def confirmed_wh(self, clearing_id: int, trade_index: int) -> int:
+        return int(self._call("confirmedWh", clearing_id, trade_index))
 
     def grace_period_s(self) -> int:
         return int(self._call("gracePeriod"))
@@ -436,9 +475,27 @@ class ClearingClient(ContractClient):
     def penalty_bps(self) -> int:
         return int(self._call("penaltyBps"))
 
+    def penalty_for(self, energy_wh: int, price_per_wh: int) -> int:
+        return int(self._call("penaltyFor", energy_wh, price_per_wh))
+
     # ------------------------------------------------------------ audit
+    def commits(self, *, from_block: int = 0, clearing_id: int | None = None) -> list[Commit]:
+        """Every ClearingCommitted event (or one clearing's), each with the trades its commit left unfunded."""
+        filters = {"clearingId": clearing_id} if clearing_id is not None else None
+        logs = self.contract.events.ClearingCommitted().get_logs(from_block=from_block, argument_filters=filters)
+        result = []
+        for log in logs:
+            a = log["args"]
+            receipt = self.contract.w3.eth.get_transaction_receipt(log["transactionHash"])
+            unfunded = tuple(int(e["args"]["tradeIndex"]) for e in self.events(receipt, "TradeUnfunded")
+                             if int(e["args"]["clearingId"]) == int(a["clearingId"]))
+            result.append(Commit(int(a["clearingId"]), to_checksum_address(a["operator"]), int(a["mechanismId"]),
+                                 int(a["tradeCount"]), int(a["orderCount"]), int(a["openedTrades"]),
+                                 int(a["escrowedAmount"]), bytes(log["transactionHash"]), unfunded))
+        return result
+
     def published(self, clearing_id: int, *, from_block: int = 0) -> PreparedClearing:
-        """Rebuild a committed clearing from the calldata of its commit transaction, checked against its roots.
+        """Rebuild a committed clearing from the calldata of its commit transaction, checked against its event.
 
         Works when the operator called the contract directly (the calldata is the transaction's input); a commit
         made through another contract needs a trace, and is reported as unavailable.
@@ -466,24 +523,10 @@ class ClearingClient(ContractClient):
                   for t in raw_trades]
         prepared = prepare_clearing(contract=self.address, chain_id=int(self.contract.w3.eth.chain_id),
                                     clearing_id=header["clearingId"], orders=orders, trades=inputs,
-                                    mechanism_id=header["mechanismId"], params_hash=bytes(header["paramsHash"]))
+                                    mechanism_id=header["mechanismId"], params_hash=bytes(header["paramsHash"]),
+                                    marginal=(header["marginalBuy"], header["marginalSell"]), sort_orders=False)
         args_ev = event["args"]
-        if prepared.order_set_hash != bytes(args_ev["orderSetHash"]) or \
-                prepared.trades_root != bytes(args_ev["tradesRoot"]):
+        if prepared.trades_root != bytes(args_ev["tradesRoot"]) or \
+                prepared.order_set_hash != bytes(args_ev["orderSetHash"]):
             raise ClearingDataUnavailable(f"clearing {clearing_id}: the calldata does not hash to the committed roots")
         return prepared
-
-    def bad_signatures(self, prepared: PreparedClearing) -> list[int]:
-        """Indices of published orders not signed by their owner in canonical form (what the contract accepts:
-        low s, v 27/28): each is grounds for a challenge."""
-        bad = []
-        for k, (signed, digest) in enumerate(zip(prepared.orders, prepared.order_digests)):
-            canonical = len(signed.signature) == 65 and signed.v in (27, 28) \
-                and int.from_bytes(signed.s, "big") <= HALF_N
-            try:
-                signer = EthAccount._recover_hash(digest, signature=signed.signature) if canonical else None
-            except Exception:  # not a point on the curve: no signer at all
-                signer = None
-            if signer is None or signer.lower() != signed.order.owner.lower():
-                bad.append(k)
-        return bad
