@@ -283,9 +283,11 @@ contract Clearing is IClearing, Vault {
         uint256 penalty = _penalty(energy, t.sellerPricePerWh); // PenaltyRoundsToZero: refused, not skipped
         (uint256 bSlot, uint256 bw) = _word(t.buyer);
         (uint256 sSlot, uint256 sw) = _word(t.seller);
-        // floors are raised only after every trade, so these are the floors before this clearing
-        if (t.buyerNonce < bw >> 192) revert OrderSpent(t.buyerOrder, t.buyerNonce, uint64(bw >> 192));
-        if (t.sellerNonce < sw >> 192) revert OrderSpent(t.sellerOrder, t.sellerNonce, uint64(sw >> 192));
+        // Floors are raised only after every trade, so these are the floors before this clearing. A spent order
+        // skips its trade rather than reverting the commit: nobody can void a clearing by cancelling an order, or by
+        // committing copies of its signed orders first.
+        if (t.buyerNonce < bw >> 192) return (Shortfall.BuyerOrderSpent, 0);
+        if (t.sellerNonce < sw >> 192) return (Shortfall.SellerOrderSpent, 0);
         if (bw & MASK96 < payment) return (Shortfall.BuyerFree, 0);
         if (sw & MASK96 < penalty || ((sw >> 96) & MASK96) + penalty > MAX_AMOUNT) return (Shortfall.SellerCover, 0);
         unchecked {

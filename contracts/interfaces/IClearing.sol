@@ -67,7 +67,9 @@ interface IClearing {
     enum Shortfall {
         None,
         BuyerFree, // the buyer's free balance is below the payment
-        SellerCover // the seller's free balance is below the penalty
+        SellerCover, // the seller's free balance is below the penalty
+        BuyerOrderSpent, // the buyer's order is below its floor: used by an earlier clearing, or cancelled
+        SellerOrderSpent
     }
 
     enum Resolution {
@@ -101,7 +103,6 @@ interface IClearing {
     error WindowsDisjoint(uint256 tradeIndex, uint256 start, uint256 end);
     error WindowEnded(uint256 tradeIndex, uint256 deliveryEnd, uint256 nowTs);
     error OrderExpired(uint256 orderIndex, uint256 expiry, uint256 nowTs);
-    error OrderSpent(uint256 orderIndex, uint64 nonce, uint64 floor);
     error NonceExhausted(uint256 orderIndex);
     error TradesRootMismatch(bytes32 computed, bytes32 expected);
 

@@ -78,7 +78,7 @@ def test_the_clearings_errors_decode_by_name(build: Build) -> None:
     register_abi(build["Clearing"].abi)
     for name, types, values in [("InvalidOrderSignature", ["uint256", "address", "address"], [3, "0x" + "22" * 20,
                                                                                                "0x" + "00" * 20]),
-                                ("OrderSpent", ["uint256", "uint64", "uint64"], [1, 0, 5]),
+                                ("OrdersNotSorted", ["uint256"], [1]),
                                 ("ShortReceiptNotFromSeller", ["uint256", "uint64", "uint64"], [2, 10, 20])]:
         data = keccak(text=f"{name}({','.join(types)})")[:4] + encode(types, values)
         assert decode_revert(data).name == name

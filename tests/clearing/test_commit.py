@@ -198,12 +198,29 @@ def test_an_order_is_usable_up_to_its_expiry_second(desk: Desk, offset: int, ok:
             desk.at(expiry + offset, op, "commitClearing", *args)
 
 
-def test_a_cancelled_order_is_refused_with_OrderSpent(desk: Desk) -> None:
-    orders, trades = desk.pairs(1)
+def test_a_cancelled_order_skips_its_trade_and_the_rest_of_the_clearing_opens(desk: Desk) -> None:
+    """Cancelling one order cannot void an operator's whole clearing: only that order's trade is skipped."""
+    orders, trades = desk.pairs(2)
     desk.as_(desk.buyers[0]).cancel_nonces(1)
+    op = desk.as_(desk.operator)
     prepared = desk.prepare(orders, trades)
-    with desk.reverts("OrderSpent", nonce=0, floor=1):
-        desk.as_(desk.operator).commit(prepared)
+    receipt = op.commit(prepared)
+    (skipped,) = op.events(receipt, "TradeUnfunded")
+    assert (skipped["args"]["tradeIndex"], skipped["args"]["reason"]) == (0, Shortfall.BUYER_ORDER_SPENT)
+    assert desk.free(desk.buyers[0]) == DEPOSIT
+    assert desk.clearing.account(desk.sellers[0].address).nonce_floor == 0  # the seller's order stays usable
+    assert desk.clearing.is_trade_open(prepared.clearing_id, 1)
+
+
+def test_orders_committed_first_by_someone_else_skip_their_trades_in_the_later_commit(desk: Desk) -> None:
+    """Copies of signed orders committed by a front-runner spend them once; the honest commit still lands."""
+    orders, trades = desk.pairs(2)
+    desk.commit(orders[:2], trades[:1], operator=desk.sellers[2])
+    op = desk.as_(desk.operator)
+    receipt = op.commit(desk.prepare(orders, [trades[0], trades[1]]))
+    reasons = [(e["args"]["tradeIndex"], e["args"]["reason"]) for e in op.events(receipt, "TradeUnfunded")]
+    assert reasons == [(0, Shortfall.BUYER_ORDER_SPENT)]
+    assert desk.free(desk.buyers[0]) == DEPOSIT - ENERGY * PRICE  # paid once, in the front-runner's clearing
 
 
 def test_a_revoked_vehicles_order_is_refused(desk: Desk) -> None:

@@ -58,6 +58,8 @@ class Shortfall(IntEnum):
     NONE = 0
     BUYER_FREE = 1
     SELLER_COVER = 2
+    BUYER_ORDER_SPENT = 3
+    SELLER_ORDER_SPENT = 4
 
 
 class Resolution(IntEnum):
