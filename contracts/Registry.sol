@@ -89,7 +89,8 @@ contract Registry is IRegistry, EIP712, Ownable2Step {
             if (_bound(vehicles[holder])) revert DidAlreadyBound(didHash, holder);
             delete didOf[holder];
             // The DID moved on: the old credential ends now, so re-authorising its issuer cannot revive it.
-            vehicles[holder].expiry = uint40(block.timestamp);
+            Vehicle storage displaced = vehicles[holder];
+            if (displaced.expiry > block.timestamp) displaced.expiry = uint40(block.timestamp);
         }
         bytes32 previousDid = didOf[vehicle];
         if (previousDid != bytes32(0) && previousDid != didHash) delete vehicleOfDid[previousDid];
