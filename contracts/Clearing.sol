@@ -2,7 +2,6 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Vault} from "./base/Vault.sol";
 import {IClearing} from "./interfaces/IClearing.sol";
@@ -108,11 +107,16 @@ contract Clearing is IClearing, Vault {
         if (m > maxOrders) revert TooManyOrders(m, maxOrders);
         if (header.mechanismId == 0 || header.mechanismId > MAX_MECHANISM) revert UnknownMechanism(header.mechanismId);
 
-        Commit memory c;
-        c.clearingId = clearingId;
-        c.mechanismId = header.mechanismId;
-        c.state = new uint256[](m);
-        c.leaves = new bytes32[](n);
+        Commit memory c = Commit({
+            clearingId: clearingId,
+            mechanismId: header.mechanismId,
+            state: new uint256[](m),
+            leaves: new bytes32[](n),
+            opened: 0,
+            total: 0,
+            price: 0,
+            sellerPrice: 0
+        });
         bytes32 orderSetHash = _verifyOrders(orders);
         _applyTrades(c, orders, trades);
         _closeOrders(orders, c.state);
@@ -137,7 +141,7 @@ contract Clearing is IClearing, Vault {
         uint256 m = orders.length;
         bytes32[] memory digests = new bytes32[](m);
         bytes32 separator = _domainSeparatorV4();
-        uint256 previous;
+        uint256 previous = 0;
         for (uint256 k = 0; k < m; ++k) {
             SignedOrder calldata o = orders[k];
             ClearingHashing.requireClean(k, o);
@@ -146,8 +150,8 @@ contract Clearing is IClearing, Vault {
             if (key <= previous) revert OrdersNotSorted(k);
             previous = key;
             bytes32 digest = ClearingHashing.orderDigest(o.order, separator);
-            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, o.v, o.r, o.s);
-            if (err != ECDSA.RecoverError.NoError || signer != owner) revert InvalidOrderSignature(k, owner, signer);
+            address signer = _signer(digest, o.v, o.r, o.s);
+            if (signer != owner) revert InvalidOrderSignature(k, owner, signer);
             digests[k] = digest;
         }
         return keccak256(abi.encodePacked(digests));
@@ -157,7 +161,7 @@ contract Clearing is IClearing, Vault {
     function _applyTrades(Commit memory c, SignedOrder[] calldata orders, TradeInput[] calldata inputs) private {
         (bytes memory buf, Trade memory t) = ClearingHashing.leafBuffer(c.clearingId);
         uint256 n = inputs.length;
-        uint256 bits;
+        uint256 bits = 0;
         for (uint256 i = 0; i < n; ++i) {
             bits |= _applyTrade(c, buf, t, i, inputs[i], orders) << ((i & 127) << 1);
             if (i & 127 == 127 || i == n - 1) {
@@ -440,8 +444,8 @@ contract Clearing is IClearing, Vault {
         if (root == 0) revert UnknownClearing(clearingId);
         bytes32 computed = ClearingHashing.merkleRoot(ClearingHashing.tradeLeaves(clearingId, trades));
         if (computed != root) revert TradesRootMismatch(computed, root);
-        uint256 released;
-        uint256 spread;
+        uint256 released = 0;
+        uint256 spread = 0;
         for (uint256 k = 0; k < receipts.length; ++k) {
             (uint256 payment, uint256 toOperator) = _settleReceipt(clearingId, trades, receipts[k]);
             released += payment;
@@ -513,8 +517,8 @@ contract Clearing is IClearing, Vault {
         private
         view
     {
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(receiptDigest(clearingId, tradeIndex, wh), sig);
-        if (err != ECDSA.RecoverError.NoError || signer != buyer) revert NotSignedByBuyer(signer, buyer);
+        address signer = _signer(receiptDigest(clearingId, tradeIndex, wh), sig);
+        if (signer != buyer) revert NotSignedByBuyer(signer, buyer);
     }
 
     function _settleOne(uint256 clearingId, uint256 tradeIndex, Trade calldata t, uint64 wh, Resolution how) private {

@@ -2,7 +2,6 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Vault} from "./base/Vault.sol";
 import {IMarket} from "./interfaces/IMarket.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
@@ -91,7 +90,7 @@ contract Market is IMarket, Vault {
             relayerOf[requestId] = relayer;
             emit RelayerNamed(requestId, relayer);
         }
-        _escrowFrom(msg.sender, escrow);
+        _escrowFromCaller(escrow);
     }
 
     /// @notice A bid must beat the best so far (ties go to the earlier bid); the bidder's penalty is locked from
@@ -172,7 +171,7 @@ contract Market is IMarket, Vault {
         if (status == Status.Confirmed && deliveredWh <= r.confirmedWh) {
             revert ReceiptNotAboveConfirmation(requestId, deliveredWh, r.confirmedWh);
         }
-        (address signer,,) = ECDSA.tryRecover(receiptDigest(requestId, msg.sender, deliveredWh), buyerSig);
+        address signer = _signer(receiptDigest(requestId, msg.sender, deliveredWh), buyerSig);
         if (signer != r.buyer) revert NotSignedByBuyer(signer, r.buyer);
         _settle(requestId, r, deliveredWh);
     }
@@ -248,7 +247,7 @@ contract Market is IMarket, Vault {
         if (b.nonce < a.nonceFloor) return (false, Rejection.Cancelled);
         if (b.energyWh != energy) return (false, Rejection.EnergyMismatch);
         bytes32 digest = bidDigest(requestId, b.seller, b.pricePerWh, b.energyWh, b.nonce, b.expiry);
-        (address signer,,) = ECDSA.tryRecover(digest, b.signature);
+        address signer = _signer(digest, b.signature);
         if (signer != b.seller || signer == address(0)) return (false, Rejection.BadSignature);
         if (!registry.isActive(b.seller, ROLE_SELLER)) return (false, Rejection.NotActiveSeller);
         if (b.seller == r.buyer) return (false, Rejection.SelfBid);

@@ -3,7 +3,13 @@
 A complete trade = open + every bid + close + confirm + the seller's withdrawal of its payment. Each bidder bids
 below the previous one, so every bid displaces the best (the most expensive case: a penalty lock and an unlock of
 the sellers' free balances per bid). Sellers deposit their penalty cover once, beforehand.
-The same trade with gasless signed bids (all relayed in closeWithSignedBids) is measured beside it.
+The same trade with gasless signed bids (all relayed in closeWithSignedBids, cheapest first as the buyer's node
+sends them) is measured beside it.
+
+Two ways to fund a trade, both measured:
+- wallet: the buyer's escrow is pulled from its wallet at open and the seller withdraws after every trade;
+- period: buyer and sellers keep balances in the Market's vault, deposit and withdraw once per PERIOD trades (each
+  trade carries 1/PERIOD of one deposit and one withdrawal), so open moves no tokens.
 Run: .venv/bin/python scripts/bench_gas.py [--chains embedded,anvil]
 """
 from __future__ import annotations
@@ -18,6 +24,7 @@ from v2vchain.devnet import add_issuer, onboard
 from v2vchain.deploy import deploy
 from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
 
+PERIOD = 10  # trades per deposit / withdrawal in the "period" funding
 BIDDERS = (1, 5, 20)
 SIGNED_BIDDERS = (1, 5, 16)  # 16 = Market.MAX_SIGNED_BIDS, the most one close may relay
 
@@ -26,7 +33,7 @@ def gas(receipt: dict) -> int:
     return int(receipt["gasUsed"])
 
 
-def measure(chain: Chain) -> dict[str, int]:
+def measure(chain: Chain, funding: str) -> dict[str, int]:
     system = deploy(chain)
     issuer = add_issuer(system)
     buyer = onboard(system, issuer, "buyer", ROLE_BUYER, tokens=10**12)
@@ -45,6 +52,10 @@ def measure(chain: Chain) -> dict[str, int]:
     for s in sellers[1:]:
         s.system.market.deposit(10**10)
 
+    deposit_share = 0
+    if funding == "period":
+        deposit_share = gas(buyer.system.market._transact("deposit", 10**11)) // PERIOD
+    withdraw_share = (lambda g: g // PERIOD) if funding == "period" else (lambda g: g)
     results: dict[str, int] = {}
     for n in BIDDERS:
         market = buyer.system.market
@@ -59,17 +70,21 @@ def measure(chain: Chain) -> dict[str, int]:
         confirm_gas = gas(market.confirm_delivery(request_id, 20_000))
         winner = sellers[n - 1]
         withdraw_gas = gas(winner.system.market._transact("withdraw", 20_000 * (140 - (n - 1))))
-        total = open_gas + sum(bid_gas) + close_gas + confirm_gas + withdraw_gas
+        total = deposit_share + open_gas + sum(bid_gas) + close_gas + confirm_gas + withdraw_share(withdraw_gas)
         if n == 5:
             steps.update(open=open_gas, first_bid=bid_gas[0], displacing_bid=bid_gas[1], close_award=close_gas,
                          confirm=confirm_gas, withdraw=withdraw_gas)
         results[f"trade_{n}_bidders"] = total
     for n in SIGNED_BIDDERS:
-        results[f"signed_trade_{n}_bidders"] = signed_trade(chain, system, buyer, sellers[:n])
+        one = signed_trade(chain, system, buyer, sellers[:n])
+        results[f"signed_trade_{n}_bidders"] = deposit_share + one["open"] + one["close"] + one["confirm"] + \
+            withdraw_share(one["withdraw"])
+        if n == 5:
+            steps["close_5_signed"] = one["close"]
     return {**steps, **results}
 
 
-def signed_trade(chain: Chain, system, buyer, bidders) -> int:  # type: ignore[no-untyped-def]
+def signed_trade(chain: Chain, system, buyer, bidders) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """The same trade with gasless bids: sellers sign, the buyer relays them all in closeWithSignedBids."""
     market = buyer.system.market
     deadline = chain.now() + 600
@@ -78,32 +93,40 @@ def signed_trade(chain: Chain, system, buyer, bidders) -> int:  # type: ignore[n
     request_id = market.contract.functions.nextRequestId().call() - 1
     bids = [market.sign_bid(s.account, request_id=request_id, price_per_wh=140 - i, energy_wh=20_000, nonce=0,
                             expiry_ts=deadline + 3_600) for i, s in enumerate(bidders)]
+    bids.sort(key=lambda b: b.price_per_wh)  # as the buyer's node relays them
     chain.advance_time(deadline - chain.now())
     close_gas = gas(market.close_with_signed_bids(request_id, bids))
     chain.advance_time(300)
     confirm_gas = gas(market.confirm_delivery(request_id, 20_000))
     withdraw_gas = gas(bidders[-1].system.market._transact("withdraw", 20_000 * (140 - (len(bidders) - 1))))
-    return open_gas + close_gas + confirm_gas + withdraw_gas
+    return {"open": open_gas, "close": close_gas, "confirm": confirm_gas, "withdraw": withdraw_gas}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chains", default="embedded,anvil")
     chains = parser.parse_args().chains.split(",")
-    measured: dict[str, dict[str, int]] = {}
+    columns = [(name, funding) for funding in ("wallet", "period") for name in chains]
+    measured: dict[tuple[str, str], dict[str, int]] = {}
     for name in chains:
-        with connect(name) as chain:
-            measured[name] = measure(chain)
+        for funding in ("wallet", "period"):
+            with connect(name) as chain:
+                measured[(name, funding)] = measure(chain, funding)
     keys = list(next(iter(measured.values())))
-    print(f"{'step':<22}" + "".join(f"{name:>14}" for name in chains))
+    print(f"funding 'wallet': escrow pulled at open, a withdrawal per trade; 'period': vault balances, one deposit "
+          f"and one withdrawal per {PERIOD} trades")
+    print(f"{'step':<22}" + "".join(f"{name + ' ' + funding:>18}" for name, funding in columns))
     for key in keys:
-        print(f"{key:<22}" + "".join(f"{measured[name][key]:>14,}" for name in chains))
-    for n in BIDDERS:
-        print(f"gas_per_trade_{n}_bidders[{chains[0]}]={measured[chains[0]][f'trade_{n}_bidders']}")
-    for n in SIGNED_BIDDERS:
-        print(f"gas_per_signed_trade_{n}_bidders[{chains[0]}]={measured[chains[0]][f'signed_trade_{n}_bidders']}")
-    print(f"gas_per_trade_5_signed_bidders={measured[chains[0]]['signed_trade_5_bidders']}")
-    print(f"gas_per_trade_5_bidders={measured[chains[0]]['trade_5_bidders']}")
+        print(f"{key:<22}" + "".join(f"{measured[c][key]:>18,}" for c in columns))
+    first = chains[0]
+    for funding in ("wallet", "period"):
+        row = measured[(first, funding)]
+        for n in BIDDERS:
+            print(f"gas_per_trade_{n}_bidders[{first},{funding}]={row[f'trade_{n}_bidders']}")
+        for n in SIGNED_BIDDERS:
+            print(f"gas_per_signed_trade_{n}_bidders[{first},{funding}]={row[f'signed_trade_{n}_bidders']}")
+    print(f"gas_per_trade_5_signed_bidders={measured[(first, 'period')]['signed_trade_5_bidders']}")
+    print(f"gas_per_trade_5_bidders={measured[(first, 'period')]['trade_5_bidders']}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IRegistry} from "../interfaces/IRegistry.sol";
 import {IVault} from "../interfaces/IVault.sol";
@@ -67,7 +68,7 @@ abstract contract Vault is IVault, EIP712, Ownable2Step, Pausable, ReentrancyGua
         if (amount == 0) revert ZeroAmount();
         _addFree(msg.sender, amount);
         emit Deposited(msg.sender, amount);
-        _pull(msg.sender, amount);
+        _pull(amount);
     }
 
     /// @notice Any part of the free balance, always: revoked vehicles and while paused too.
@@ -100,14 +101,14 @@ abstract contract Vault is IVault, EIP712, Ownable2Step, Pausable, ReentrancyGua
 
     // ---------------------------------------------------------------- the one place balances change
 
-    /// @dev Escrow a buyer's payment: from its free balance first, the shortfall pulled from its wallet.
-    function _escrowFrom(address buyer, uint256 amount) internal {
-        Account storage a = accounts[buyer];
+    /// @dev Escrow the caller's payment: from its free balance first, the shortfall pulled from its wallet.
+    function _escrowFromCaller(uint256 amount) internal {
+        Account storage a = accounts[msg.sender];
         uint256 free = a.free;
         uint256 fromFree = free < amount ? free : amount;
         if (fromFree != 0) a.free = uint96(free - fromFree);
         escrowed += amount;
-        if (amount > fromFree) _pull(buyer, amount - fromFree);
+        if (amount > fromFree) _pull(amount - fromFree);
     }
 
     /// @dev Release escrow to its payees (the caller credits them).
@@ -157,10 +158,25 @@ abstract contract Vault is IVault, EIP712, Ownable2Step, Pausable, ReentrancyGua
         if (penalty == 0 && penaltyBps != 0) revert PenaltyRoundsToZero(energyWh, pricePerWh);
     }
 
-    /// @dev Measures what arrived, so a fee-on-transfer token cannot leave the books short.
-    function _pull(address from, uint256 amount) internal {
+    /// @dev The signer of `digest`, or zero for a malformed, malleable (high s) or unrecoverable signature: the
+    /// caller compares it with the expected signer and names the failure itself.
+    function _signer(bytes32 digest, bytes calldata signature) internal pure returns (address) {
+        // slither-disable-next-line unused-return
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        return err == ECDSA.RecoverError.NoError ? signer : address(0);
+    }
+
+    function _signer(bytes32 digest, uint8 v, bytes32 r, bytes32 s) internal pure returns (address) {
+        // slither-disable-next-line unused-return
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, v, r, s);
+        return err == ECDSA.RecoverError.NoError ? signer : address(0);
+    }
+
+    /// @dev Pulls from the caller only (never an arbitrary `from`), measuring what arrived, so a fee-on-transfer
+    /// token cannot leave the books short.
+    function _pull(uint256 amount) internal {
         uint256 before = token.balanceOf(address(this));
-        token.safeTransferFrom(from, address(this), amount);
+        token.safeTransferFrom(msg.sender, address(this), amount);
         uint256 received = token.balanceOf(address(this)) - before;
         if (received != amount) revert FeeOnTransferToken(amount, received);
     }
