@@ -771,7 +771,8 @@ class MarketMachine(RuleBasedStateMachine):
         if kind == "revoke" and sum(a.revoked for a in self.actors) >= 2:
             kind = "reregister"
         if kind == "revoke":
-            target = data.draw(st.sampled_from(self.actors[1:5]), label="target")
+            bidders = [r.seller for r in self.ghost.requests if r.status == OPEN and r.seller and not r.seller.revoked]
+            target = data.draw(st.sampled_from(bidders + self.actors[1:5]), label="target")  # a best bidder first
             expected = ("CredentialRevoked", {"vehicle": target.address}) if target.revoked else None
             self.act(f"issuer.revoke({target})", lambda: self.b.issuer_system.registry.revoke(target.address),
                      expected)
