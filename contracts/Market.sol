@@ -109,10 +109,12 @@ contract Market is IMarket, Vault {
         emit BidPlaced(requestId, msg.sender, pricePerWh);
     }
 
-    /// @notice Close after the deadline with sellers' signed bids (at most MAX_SIGNED_BIDS). A bid that fails any
-    /// rule (signature, nonce floor, expiry, energy, seller, price, the seller's free cover) is passed over with
-    /// SignedBidRejected, so one bad or cancelled bid never stops a close. The lowest valid bid wins (on-chain bids
-    /// first, then earlier entries, on ties) and only the winner's penalty is locked.
+    /// @notice Close after the deadline with sellers' signed bids (at most MAX_SIGNED_BIDS), best relayed cheapest
+    /// first. A bid not below the best so far cannot win and is passed over unchecked (no signature recovered: the
+    /// relayer's order decides the gas, never the winner). A bid that could win but fails a rule (signature, nonce
+    /// floor, expiry, energy, seller, price, the seller's free cover) is passed over with SignedBidRejected, so one
+    /// bad or cancelled bid never stops a close. The lowest valid bid wins (on-chain bids first, then earlier
+    /// entries, on ties) and only the winner's penalty is locked.
     function closeWithSignedBids(uint256 requestId, SignedBid[] calldata signedBids) external whenNotPaused {
         if (signedBids.length > MAX_SIGNED_BIDS) revert TooManyBids(signedBids.length, MAX_SIGNED_BIDS);
         Request storage r = _closable(requestId);
@@ -121,16 +123,15 @@ contract Market is IMarket, Vault {
         uint96 best = r.seller == address(0) ? type(uint96).max : r.price;
         for (uint256 i = 0; i < signedBids.length; ++i) {
             SignedBid calldata b = signedBids[i];
+            if (b.pricePerWh >= best) continue;
             (bool valid, Rejection why) = _checkSignedBid(requestId, r, energy, b);
             if (!valid) {
                 emit SignedBidRejected(requestId, i, b.seller, why);
                 continue;
             }
             emit SignedBidVerified(requestId, b.seller, b.pricePerWh, b.nonce);
-            if (b.pricePerWh < best) {
-                best = b.pricePerWh;
-                winner = i;
-            }
+            best = b.pricePerWh;
+            winner = i;
         }
         if (winner != type(uint256).max) _takeBest(r, signedBids[winner].seller, best);
         _close(requestId, r);

@@ -525,11 +525,13 @@ class MarketMachine(RuleBasedStateMachine):
             best, winner = (r.price if r.seller else MAX_AMOUNT), None
             reasons = []
             for i, o in enumerate(offers):
+                if o.bid.price_per_wh >= best:
+                    continue  # cannot win: passed over unchecked
                 why = self.rejection(r, o, ts)
                 if why is not None:
                     reasons.append((i, why))
                     event(f"signed bid rejected: {why}")
-                elif o.bid.price_per_wh < best:
+                else:
                     best, winner = o.bid.price_per_wh, o
             got = [(int(e["args"]["index"]), REJECTION[int(e["args"]["reason"])])
                    for e in self.market.events(receipt, "SignedBidRejected")]
