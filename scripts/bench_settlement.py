@@ -25,6 +25,7 @@ from eth_account.signers.local import LocalAccount
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from v2vchain.areas import area_id  # noqa: E402
 from v2vchain.chain import Chain, connect  # noqa: E402
 from v2vchain.clearing_deploy import ClearingDeployParams, deploy_clearing  # noqa: E402
 from v2vchain.compiler import Build, compile_contracts  # noqa: E402
@@ -90,7 +91,7 @@ def batch(chain: Chain, clearing: ClearingClient, fleet: Fleet, n: int, nonce: i
     for i in range(n):
         for account, side, limit in ((fleet.buyers[i], 1, BUY_LIMIT), (fleet.sellers[i], 2, SELL_LIMIT)):
             order = ChainOrder(owner=account.address, side=side, energy_wh=ENERGY_WH, limit_price_per_wh=limit,
-                               area_id=b"\x11" * 32, window_start_ts=start, window_end_ts=start + 7_200, nonce=nonce,
+                               area_id=area_id("u33dc0"), window_start_ts=start, window_end_ts=start + 7_200, nonce=nonce,
                                expiry_ts=start)
             signed.append(clearing.sign_order(account, order))
         trades.append(TradeInput(2 * i, 2 * i + 1, ENERGY_WH, PRICE, PRICE))

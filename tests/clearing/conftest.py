@@ -13,6 +13,7 @@ from eth_account import Account
 from web3.types import TxReceipt
 
 from tests.conftest import catch_up_with_the_clock, reverts
+from v2vchain.areas import area_id
 from v2vchain.chain import Chain, connect
 from v2vchain.clearing_deploy import ClearingDeployParams, deploy_clearing
 from v2vchain.compiler import Build
@@ -26,7 +27,7 @@ DEPOSIT = 100_000_000  # 100 tokens in the Clearing for every buyer and seller
 PARAMS = ClearingDeployParams(penalty_bps=2_000, grace_period_s=3_600, max_trades=64, max_orders=128)
 GRACE = PARAMS.grace_period_s
 ENERGY, BUY_LIMIT, SELL_LIMIT, PRICE = 10_000, 150, 50, 100
-AREA = b"\x42" * 32
+AREA = area_id("u33dc0")  # the readable geohash encoding both venues share
 BUY, SELL = 1, 2
 LEAD_S, WINDOW_S = 3_600, 7_200  # default orders: delivery from now + 1 h for 2 h
 

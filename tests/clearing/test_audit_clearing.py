@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from tests.clearing.conftest import Desk
-from v2vchain.audit.clearing_audit import _matching_order, audit_clearing, rule_violations
+from v2vchain.audit.clearing_audit import matching_order, audit_clearing, rule_violations
 from v2vchain.contracts.clearing import MECHANISM_IDS, TradeInput, params_hash
 from v2vchain.matching import MECHANISMS, ClearingParams
 
@@ -22,7 +22,7 @@ def test_a_trade_reduction_clearing_with_its_marginal_pair_is_recomputed_identic
     orders = [desk.sign(desk.buyers[i], desk.order(desk.buyers[i], BUY, limit=150 - 10 * i)) for i in range(3)]
     orders += [desk.sign(desk.sellers[i], desk.order(desk.sellers[i], SELL, limit=50 + 10 * i)) for i in range(3)]
     params = ClearingParams()
-    result = MECHANISMS["mcafee-trade-reduction"]([_matching_order(o) for o in orders], params)
+    result = MECHANISMS["mcafee-trade-reduction"]([matching_order(o) for o in orders], params)
     assert result.trades and result.trades[0].price_per_wh != result.trades[0].seller_price_per_wh
     index = {(o.order.owner.lower(), o.order.nonce): k for k, o in enumerate(orders)}
     trades = [TradeInput(index[(t.buyer.owner.lower(), t.buyer.nonce)], index[(t.seller.owner.lower(), t.seller.nonce)],
@@ -52,7 +52,7 @@ def test_rule_checks_catch_a_price_above_the_buyers_limit_and_an_overfilled_orde
 def test_a_double_auction_clearing_is_recomputed_identically_from_the_published_orders(desk: Desk) -> None:
     orders, _ = desk.pairs(2)
     params = ClearingParams()
-    result = MECHANISMS["double-auction-k"]([_matching_order(o) for o in orders], params)
+    result = MECHANISMS["double-auction-k"]([matching_order(o) for o in orders], params)
     index = {(o.order.owner.lower(), o.order.nonce): k for k, o in enumerate(orders)}
     trades = [TradeInput(buyer_order=index[(t.buyer.owner.lower(), t.buyer.nonce)],
                          seller_order=index[(t.seller.owner.lower(), t.seller.nonce)], energy_wh=t.energy_wh,
@@ -64,6 +64,20 @@ def test_a_double_auction_clearing_is_recomputed_identically_from_the_published_
     audit = audit_clearing(desk.clearing, prepared.clearing_id, params=params)
     assert audit.recomputed.startswith("identical"), audit.recomputed
     assert audit.ok
+
+
+def test_a_welfare_assignment_clearing_is_recomputed_from_the_cells_published_on_chain(desk: Desk) -> None:
+    orders, _ = desk.pairs(2)
+    params = ClearingParams()
+    result = MECHANISMS["max-welfare-assignment"]([matching_order(o) for o in orders], params)
+    assert result.trades
+    index = {(o.order.owner.lower(), o.order.nonce): k for k, o in enumerate(orders)}
+    trades = [TradeInput(index[(t.buyer.owner.lower(), t.buyer.nonce)], index[(t.seller.owner.lower(), t.seller.nonce)],
+                         t.energy_wh, t.price_per_wh, t.seller_price_per_wh) for t in result.trades]
+    prepared = desk.commit(orders, trades, mechanism_id=MECHANISM_IDS["max-welfare-assignment"],
+                           params_hash=params_hash(params))
+    audit = audit_clearing(desk.clearing, prepared.clearing_id, params=params)
+    assert audit.recomputed.startswith("identical"), audit.recomputed
 
 
 def test_a_committed_trade_list_that_is_not_the_mechanisms_is_reported_as_different(desk: Desk) -> None:

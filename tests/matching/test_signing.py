@@ -1,6 +1,8 @@
 """EIP-712 orders: the type is the issue's, and a signature binds every signed field to the owner."""
 from __future__ import annotations
 
+from v2vchain.areas import area_id
+
 import dataclasses
 
 import pytest
@@ -53,5 +55,5 @@ def test_signature_for_another_chain_does_not_verify() -> None:
     assert order_signer(DOMAIN, o, signature) != ACCOUNT.address
 
 
-def test_area_is_signed_as_the_keccak_of_its_id() -> None:
-    assert order(cell="u33dc0").area_hash == keccak(text="u33dc0")
+def test_area_is_signed_in_the_readable_encoding_both_venues_share() -> None:
+    assert order(cell="u33dc0").area_word == area_id("u33dc0") == b"gh:u33dc0".ljust(32, b"\x00")

@@ -4,8 +4,9 @@ From the commit's own calldata: do the published orders and trades hash to the c
 its two orders' rules (sides, distinct owners, limits, energy summed over the clearing, overlapping windows; the
 contract has already enforced these and every owner's signature, so a violation here means the audit and the contract
 disagree); and, for the price-only mechanisms, is the trade list exactly what the named mechanism computes from the
-published orders: what the contract cannot check is the operator's choice of orders and of the double auction's k. The cost-aware mechanisms need the areas' geohash cells, which only their hashes reach the chain,
-so for them the recomputation is reported as not possible from chain data.
+published orders: what the contract cannot check is the operator's choice of orders and of the double auction's k.
+Orders carry their cloaked area as a readable geohash cell (v2vchain.areas), so the cost-aware mechanisms, which
+weigh the distances between the cells' centres, are recomputed from chain data too.
 """
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..areas import cell_of
 from ..contracts.clearing import MECHANISM_IDS, ClearingClient, PreparedClearing, params_hash
 from ..matching import MECHANISMS, ClearingParams, Order
+from ..matching.areas import geohash_centre
+from ..matching.errors import InvalidArea
 from ..matching.orders import Side
 
-PRICE_ONLY = {"double-auction-k", "mcafee-trade-reduction"}
 NAMES = {v: k for k, v in MECHANISM_IDS.items()}
 
 
@@ -65,22 +68,27 @@ def rule_violations(p: PreparedClearing) -> list[str]:
     return found
 
 
-def _matching_order(signed: Any) -> Order:
+def matching_order(signed: Any) -> Order:
+    """A published order as the mechanisms read it: its area's geohash cell and that cell's centre."""
     o = signed.order
-    # price-only mechanisms never read the area: a stand-in id and centre keep the Order valid
+    cell = cell_of(o.area_id)
+    if not cell:
+        raise InvalidArea(bytes(o.area_id).hex(), None, None, "not a readable geohash cell")
+    lat, lon = geohash_centre(cell)
     return Order(owner=o.owner, side=Side(o.side), energy_wh=o.energy_wh, limit_price_per_wh=o.limit_price_per_wh,
-                 area_id="h" + bytes(o.area_id).hex()[:15], area_lat=0.0, area_lon=0.0,
-                 window_start_ts=o.window_start_ts, window_end_ts=o.window_end_ts, nonce=o.nonce,
-                 expiry_ts=o.expiry_ts)
+                 area_id=cell, area_lat=lat, area_lon=lon, window_start_ts=o.window_start_ts,
+                 window_end_ts=o.window_end_ts, nonce=o.nonce, expiry_ts=o.expiry_ts)
 
 
 def recompute(p: PreparedClearing, mechanism: str, params: ClearingParams) -> str:
-    if mechanism not in PRICE_ONLY:
-        return ("not possible from chain data: this mechanism weighs distances between areas, and only the areas' "
-                "hashes are on-chain")
+    if mechanism not in MECHANISMS:
+        return f"not possible: unknown mechanism {mechanism}"
     if params_hash(params) != p.params_hash:
         return "not possible: the committed parameters hash is not that of the parameters given (default: k = 1/2)"
-    result = MECHANISMS[mechanism]([_matching_order(o) for o in p.orders], params)
+    unreadable = [k for k, o in enumerate(p.orders) if not cell_of(o.order.area_id)]
+    if unreadable:
+        return f"not possible: order {unreadable[0]}'s area is not a readable geohash cell"
+    result = MECHANISMS[mechanism]([matching_order(o) for o in p.orders], params)
     expected = sorted((t.buyer.owner.lower(), t.buyer.nonce, t.seller.owner.lower(), t.seller.nonce, t.energy_wh,
                        t.price_per_wh, t.seller_price_per_wh) for t in result.trades)
     committed = sorted((t.buyer.lower(), t.buyer_nonce, t.seller.lower(), t.seller_nonce, t.energy_wh,

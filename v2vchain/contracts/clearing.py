@@ -95,7 +95,7 @@ class ChainOrder:
     @classmethod
     def of(cls, order: MatchingOrder) -> "ChainOrder":
         return cls(owner=to_checksum_address(order.owner), side=int(order.side), energy_wh=order.energy_wh,
-                   limit_price_per_wh=order.limit_price_per_wh, area_id=order.area_hash,
+                   limit_price_per_wh=order.limit_price_per_wh, area_id=order.area_word,
                    window_start_ts=order.window_start_ts, window_end_ts=order.window_end_ts, nonce=order.nonce,
                    expiry_ts=order.expiry_ts)
 

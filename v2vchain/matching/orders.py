@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from eth_utils import keccak
+from ..areas import area_id
+from ..privacy.geohash import BASE32
 
 from .errors import (EnergyOutOfRange, InvalidArea, InvalidExpiry, InvalidOwner, InvalidSide, InvalidWindow,
                      NonceOutOfRange, PriceOutOfRange)
@@ -16,7 +17,8 @@ MAX_PRICE_PER_WH = 10**9  # 1,000 tokens per Wh: far above any grid price, and W
 MAX_WINDOW_S = 2 * 86_400  # the Market's longest delivery window
 MAX_TS = 2**40 - 1  # uint40
 MAX_NONCE = 2**64 - 1  # uint64
-MAX_AREA_ID_CHARS = 64
+_GEOHASH = frozenset(BASE32)
+MAX_AREA_ID_CHARS = 12  # a geohash cell, encoded readably on-chain by v2vchain.areas.area_id
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
@@ -76,9 +78,10 @@ class Order:
         return self.owner, self.nonce
 
     @property
-    def area_hash(self) -> bytes:
-        """The bytes32 the contracts see for the area."""
-        return keccak(text=self.area_id)
+    def area_word(self) -> bytes:
+        """The bytes32 both venues see for the area: the readable geohash encoding of v2vchain.areas, so anyone can
+        find orders by region and recompute a clearing's travel costs from chain data alone."""
+        return area_id(self.area_id)
 
     @property
     def notional(self) -> int:
@@ -91,8 +94,8 @@ def _int_in(value: object, low: int, high: int) -> bool:
 
 
 def _check_area(area_id: object, lat: object, lon: object) -> None:
-    if not isinstance(area_id, str) or not 0 < len(area_id) <= MAX_AREA_ID_CHARS:
-        raise InvalidArea(area_id, lat, lon, f"id must be a string of 1..{MAX_AREA_ID_CHARS} characters")
+    if not isinstance(area_id, str) or not 0 < len(area_id) <= MAX_AREA_ID_CHARS or not set(area_id) <= _GEOHASH:
+        raise InvalidArea(area_id, lat, lon, f"id must be a geohash cell of 1..{MAX_AREA_ID_CHARS} characters")
     for value, limit in ((lat, 90.0), (lon, 180.0)):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) \
                 or abs(value) > limit:

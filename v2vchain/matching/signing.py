@@ -36,7 +36,7 @@ def order_message(order: Order) -> dict[str, Any]:
     """The signed fields; the area's centre is derived from areaId, so it is not signed."""
     return {
         "owner": order.owner, "side": int(order.side), "energyWh": order.energy_wh,
-        "limitPricePerWh": order.limit_price_per_wh, "areaId": order.area_hash,
+        "limitPricePerWh": order.limit_price_per_wh, "areaId": order.area_word,
         "windowStart": order.window_start_ts, "windowEnd": order.window_end_ts, "nonce": order.nonce,
         "expiry": order.expiry_ts,
     }
