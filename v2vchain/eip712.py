@@ -1,4 +1,5 @@
-"""The EIP-712 domains and types the contracts verify: the one Python copy, tested against the Solidity type hashes."""
+"""The EIP-712 domains and types the contracts verify: the one Python copy of each, tested against the Solidity type
+hashes and the deployed contracts' eip712Domain() (tests/chain/test_protocol_mirror.py)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,6 +9,7 @@ from eth_account.signers.local import LocalAccount
 
 REGISTRY_DOMAIN = ("V2V Registry", "1")
 MARKET_DOMAIN = ("V2V Market", "1")
+CLEARING_DOMAIN = ("V2V Clearing", "1")
 
 CREDENTIAL_TYPES = {
     "Credential": [
@@ -31,6 +33,26 @@ RECEIPT_TYPES = {
     "MeterReceipt": [
         {"name": "requestId", "type": "uint256"},
         {"name": "seller", "type": "address"},
+        {"name": "deliveredWh", "type": "uint64"},
+    ]
+}
+ORDER_TYPES = {
+    "Order": [
+        {"name": "owner", "type": "address"},
+        {"name": "side", "type": "uint8"},
+        {"name": "energyWh", "type": "uint64"},
+        {"name": "limitPricePerWh", "type": "uint96"},
+        {"name": "areaId", "type": "bytes32"},
+        {"name": "windowStart", "type": "uint40"},
+        {"name": "windowEnd", "type": "uint40"},
+        {"name": "nonce", "type": "uint64"},
+        {"name": "expiry", "type": "uint40"},
+    ]
+}
+TRADE_RECEIPT_TYPES = {
+    "TradeReceipt": [
+        {"name": "clearingId", "type": "uint256"},
+        {"name": "tradeIndex", "type": "uint256"},
         {"name": "deliveredWh", "type": "uint64"},
     ]
 }

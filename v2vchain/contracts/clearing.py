@@ -24,20 +24,13 @@ from web3.types import TxReceipt
 from .. import eip712
 from ..errors import InvalidInput, V2VError
 from ..matching.orders import Order as MatchingOrder
-from ..matching.signing import CLEARING_DOMAIN, ORDER_TYPES
+from ..eip712 import CLEARING_DOMAIN, ORDER_TYPES, TRADE_RECEIPT_TYPES
 from ..merkle import MerkleTree, tagged_leaf
 from .base import ContractClient, bytes32, uint
 
 ZERO32 = b"\x00" * 32
 TRADE_LEAF_TAG = keccak(text="v2vchain.Clearing.TradeLeaf.v1")
 COMMITMENT_TAG = keccak(text="v2vchain.Clearing.Commitment.v2")
-RECEIPT_TYPES = {
-    "TradeReceipt": [
-        {"name": "clearingId", "type": "uint256"},
-        {"name": "tradeIndex", "type": "uint256"},
-        {"name": "deliveredWh", "type": "uint64"},
-    ]
-}
 # On-chain ids of the mechanisms in v2vchain.matching.MECHANISMS (the commitment carries the id, not the name).
 MECHANISM_IDS = {
     "double-auction-k": 1,
@@ -433,7 +426,7 @@ class ClearingClient(ContractClient):
 
     def sign_receipt(self, buyer: LocalAccount, *, clearing_id: int, trade_index: int, delivered_wh: int) -> bytes:
         message = {"clearingId": clearing_id, "tradeIndex": trade_index, "deliveredWh": delivered_wh}
-        return eip712.sign(buyer, self.domain(), RECEIPT_TYPES, message)
+        return eip712.sign(buyer, self.domain(), TRADE_RECEIPT_TYPES, message)
 
     def receipt(self, buyer: LocalAccount, prepared: PreparedClearing, trade_index: int,
                 delivered_wh: int | None = None) -> Receipt:

@@ -7,25 +7,9 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 
+from ..eip712 import CLEARING_DOMAIN, ORDER_TYPES
 from .errors import OrderSignatureMismatch
 from .orders import Order
-
-CLEARING_DOMAIN = ("V2V Clearing", "1")
-
-ORDER_TYPES: dict[str, list[dict[str, str]]] = {
-    "Order": [
-        {"name": "owner", "type": "address"},
-        {"name": "side", "type": "uint8"},
-        {"name": "energyWh", "type": "uint64"},
-        {"name": "limitPricePerWh", "type": "uint96"},
-        {"name": "areaId", "type": "bytes32"},
-        {"name": "windowStart", "type": "uint40"},
-        {"name": "windowEnd", "type": "uint40"},
-        {"name": "nonce", "type": "uint64"},
-        {"name": "expiry", "type": "uint40"},
-    ]
-}
-
 
 def clearing_domain(chain_id: int, verifying_contract: str) -> dict[str, Any]:
     name, version = CLEARING_DOMAIN
