@@ -336,11 +336,11 @@ class MarketMachine(RuleBasedStateMachine):
             window = 0
         return energy, price, deadline, deadline + lead, deadline + lead + window
 
-    @initialize(data=st.data(), stages=st.lists(st.sampled_from(["awarded", "awarded", "open"]), min_size=1,
-                                                max_size=3))
+    @initialize(data=st.data(), stages=st.lists(st.sampled_from(["awarded", "revoked", "awarded", "open"]),
+                                                min_size=1, max_size=3))
     def start_auctions(self, data: st.DataObject, stages: list[str]) -> None:
-        """A few requests with an on-chain bid or two, some closed by their buyer at the deadline, so that later
-        stages are reached within the step budget."""
+        """A few requests with an on-chain bid or two, some closed by their buyer at the deadline (after the issuer
+        revoked the best bidder, for "revoked"), so that later stages are reached within the step budget."""
         for _ in stages:
             buyer = data.draw(st.sampled_from(self.actors[:2]), label="buyer")
             relayer = data.draw(st.sampled_from([None, self.actors[5], self.actors[2]]), label="relayer")
@@ -349,11 +349,20 @@ class MarketMachine(RuleBasedStateMachine):
             self.do_open(buyer, energy, 100, ts + 120, ts + 120, ts + 720, relayer)
             for seller in data.draw(st.lists(st.sampled_from(self.actors[1:5]), max_size=2), label="bidders"):
                 self.bid_as(seller, len(self.ghost.requests), data.draw(st.integers(5, 100), label="price"))
-        closing = [r for r, stage in zip(self.ghost.requests, stages) if stage == "awarded"]
+        closing = [r for r, stage in zip(self.ghost.requests, stages) if stage in ("awarded", "revoked")]
+        for r, stage in zip(self.ghost.requests, stages):
+            best = r.seller
+            if stage == "revoked" and best is not None and not best.revoked:
+                self.act(f"issuer.revoke({best})", lambda: self.b.issuer_system.registry.revoke(best.address), None)
+                best.revoked = True
         if closing:
             self.b.at(max(r.deadline for r in closing))
             for r in closing:
-                self.act(f"{r.buyer}.close({r})", lambda: r.buyer.system.market.close(r.rid), None)
+                receipt = self.act(f"{r.buyer}.close({r})", lambda: r.buyer.system.market.close(r.rid), None)
+                dropped = self.disqualify(r)
+                assert len(self.market.events(receipt, "BidDisqualified")) == int(dropped)
+                if dropped:
+                    event("best bidder revoked before the close")
                 self.close_request(r)
             then = data.draw(st.sampled_from(["start", "stay", "grace"]), label="then")
             if then != "stay":  # into the delivery windows, or past them and the grace period
