@@ -9,27 +9,9 @@ import {IRegistry} from "./interfaces/IRegistry.sol";
 import {ClearingHashing} from "./libraries/ClearingHashing.sol";
 
 /// @notice Many-to-many clearing computed off-chain by an operator and checked here in full: nobody, the operator
-/// included, can move a user's money beyond what that user's own signature allows.
-///
-/// Commit (one transaction, any active vehicle as operator): the signed orders, sorted by (owner, nonce), and the
-/// trades as indices into them. Every order's EIP-712 signature is verified (OpenZeppelin ECDSA: no high s, no bad
-/// v); every rule is checked (sides, distinct owners, limits, the mechanism's price rule, energy per order, windows
-/// that overlap and end in the future, unexpired orders of active vehicles, unspent nonces); the money moves at once:
-/// the buyer's payment from its free balance into escrow, the seller's penalty from free to locked. A trade whose
-/// buyer or seller is short is skipped (TradeUnfunded) with no effect, so one withdrawal cannot void a clearing.
-/// Afterwards each trading owner's nonce floor passes its highest traded nonce: an order serves one clearing, and
-/// as orders are listed once (strictly sorted), its fills never exceed its signed energy.
-///
-/// Prices: every mechanism but McAfee trade reduction (2) pays the seller what the buyer pays (no spread). The
-/// uniform-price mechanisms (1, 2) give every trade the same prices. Under trade reduction a spread must be the
-/// dropped marginal pair's limits, and that pair must be published in the order list without trading. What remains
-/// the operator's choice: which signed orders it includes, and the double auction's k-point inside the crossing
-/// limits; `v2v audit clearing` recomputes the price-only mechanisms from the commit's calldata (the publication).
-///
-/// Delivery, per trade, proven against the clearing's trade root: the buyer confirms; the seller claims with the
-/// buyer's signed receipt; anyone settles many trades with receipts in one call; after the window plus grace a
-/// partial confirmation is final, or with none the payment returns to the buyer and the penalty goes to the sink.
-/// Ids are per operator, (operator << 96) | its sequence number, so nobody can take another operator's id.
+/// included, can move a user's money beyond what that user's own signature allows. A commit verifies every order's
+/// signature and every rule and moves the money at once; delivery settles per trade or in batch against the trade
+/// root. The design and its gas are in the README ("Committing and settling a clearing on-chain").
 contract Clearing is IClearing, Vault {
     uint8 private constant SIDE_BUY = 1;
     uint8 private constant SIDE_SELL = 2;
