@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from eth_utils import keccak
+
 from v2vchain import credentials
 from v2vchain.credentials import CredentialError, Verifier
 from v2vchain.identity import did_for
@@ -46,7 +48,22 @@ class Meetings:
             raise NodeError(f"malformed presentation: {exc}", 400) from None
         if verified.holder != expected_holder:
             raise NodeError(f"presentation is by {verified.holder}, the counterparty is {expected_holder}", 403)
+        self._check_registration(verified.credential)
         return verified
+
+    def _check_registration(self, credential: credentials.VerifiedCredential) -> None:
+        """The credential must be the one the Registry holds: issued by the issuer that registered the vehicle, with
+        the same roles and DID hash (the verifier has already checked it is unrevoked, unexpired and of the
+        registered expiry). A credential the vehicle issued to itself, or any other issuer's, is refused."""
+        registry = self.node.system.registry
+        record = registry.vehicle(credential.vehicle)
+        if record.issuer.lower() != credential.issuer.lower():
+            raise NodeError(f"the credential is issued by {credential.issuer}, but {credential.vehicle} was "
+                            f"registered by {record.issuer}", 401)
+        if record.roles != credential.roles:
+            raise NodeError(f"the credential grants roles {credential.roles}, the Registry holds {record.roles}", 401)
+        if registry.did_of(credential.vehicle) != keccak(text=credential.did):
+            raise NodeError(f"the credential's DID {credential.did} is not the one registered for the vehicle", 401)
 
     # ------------------------------------------------------------------ buyer side
 

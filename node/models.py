@@ -53,6 +53,7 @@ class SignedBidIn(Strict):
     expiry_ts: int = Field(gt=0, le=2**40 - 1)
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
     seller_url: str = Field(min_length=8, max_length=200, pattern=r"^https?://")
+    endpoint_signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")  # the seller's, over (request, bid, seller_url)
 
 
 class ReceiptIn(Strict):

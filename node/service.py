@@ -6,6 +6,7 @@ The HTTP layer (node/app.py) only validates and delegates here; chain I/O goes t
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -14,11 +15,11 @@ import httpx
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from v2vchain import areas, eip712
+from v2vchain import areas, eip712, signatures
 from v2vchain.chain import Chain, connect
 from v2vchain.contracts.market import RequestStatus, SignedBid
 from v2vchain.deploy import Deployment, System, attach
-from v2vchain.errors import ContractRevert, InvalidInput, V2VError
+from v2vchain.errors import V2VError
 from v2vchain.identity import ROLE_SELLER, did_for
 
 from . import pricing
@@ -28,6 +29,22 @@ from .store import Store
 SIGNED_BID_LIFETIME_S = 3_600
 LAPLACE_CELL_PRECISION = 6  # ~1.2 km x 0.6 km: the region around the already-noised point
 MAX_SIGNED_BIDS = 16  # the Market's bound on the bids relayed in one close
+CLOSE_MARGIN_S = 30  # a bid expiring this close to the close may expire before the close is mined
+RECEIPT_TIMEOUT_S = 5.0  # the receipt is delivered best-effort, after the confirmation is on-chain
+MAX_OFFERS_PER_PEER = 100  # discovery answers beyond this are a malformed peer
+
+# The seller's binding of its reply endpoint to its bid: signed with the seller's key, checked by the buyer, never
+# on-chain. Without it anyone who sees a bid could resend it with their own URL and receive the meeting.
+ENDPOINT_DOMAIN = ("V2V Node", "1")
+ENDPOINT_TYPES = {
+    "BidEndpoint": [
+        {"name": "requestId", "type": "uint256"},
+        {"name": "bidDigest", "type": "bytes32"},
+        {"name": "sellerUrl", "type": "string"},
+    ]
+}
+
+log = logging.getLogger("v2vchain.node")
 
 
 class NodeError(V2VError):
@@ -129,8 +146,9 @@ class VehicleNode:
                                   buyer_url=self.config.url, **fields)
         self.store.finish(key, "done", request_id)
 
-    def receive_bid(self, bid: SignedBid, seller_url: str) -> dict[str, Any]:
-        """Check a seller's signed bid exactly as the contract will, and keep it for the close."""
+    def receive_bid(self, bid: SignedBid, seller_url: str, endpoint_signature: bytes) -> dict[str, Any]:
+        """Check a seller's signed bid exactly as the contract will, and its signed reply endpoint, and keep it for
+        the close: one bid per seller and request (a strictly cheaper one from the same seller replaces it)."""
         record = self.store.request(bid.request_id)
         if record is None or record["role"] != "buyer":
             raise NodeError(f"request {bid.request_id} is not one of this node's requests", 404)
@@ -150,16 +168,20 @@ class VehicleNode:
         signer = self._signer(eip712.BID_TYPES, bid.message(), bid.signature, "bid")
         if signer != bid.seller:
             raise NodeError(f"the bid is signed by {signer}, not by the seller {bid.seller}", 401)
+        endpoint_signer = self._signer(ENDPOINT_TYPES, endpoint_message(self.system.market._domain(), bid, seller_url),
+                                       endpoint_signature, "reply endpoint", domain=self._endpoint_domain())
+        if endpoint_signer != bid.seller:
+            raise NodeError(f"the reply endpoint {seller_url} is not signed by the seller {bid.seller}", 401)
         if bid.nonce < self.system.market.min_bid_nonce(bid.seller):
             raise NodeError("the seller has cancelled this bid's nonce", 409)
         if not self.system.registry.is_active(bid.seller, ROLE_SELLER):
             raise NodeError(f"{bid.seller} is not an active registered seller", 403)
-        stored = self.store.add_signed_bid({
+        refusal = self.store.put_seller_bid({
             "request_id": bid.request_id, "seller": bid.seller, "nonce": bid.nonce, "price_per_wh": bid.price_per_wh,
             "energy_wh": bid.energy_wh, "expiry_ts": bid.expiry_ts, "signature": bid.signature.hex(),
             "seller_url": seller_url})
-        if not stored:
-            raise NodeError(f"bid nonce {bid.nonce} from {bid.seller} was already received (replay)", 409)
+        if refusal:
+            raise NodeError(refusal, 409)
         return {"accepted": True, "request_id": bid.request_id, "price_per_wh": bid.price_per_wh}
 
     def close(self, request_id: int) -> dict[str, Any]:
@@ -169,13 +191,63 @@ class VehicleNode:
         record = self._own_request(request_id, "buyer")
         if self.chain.now() < record["deadline_ts"]:
             raise NodeError(f"bidding is open until {record['deadline_ts']}", 409)
-        rows = self.store.signed_bids(request_id)[:MAX_SIGNED_BIDS]
+        rows = self._relayable_bids(request_id)
         market = self.system.market
         receipt = market.close_with_signed_bids(request_id, [_bid_from_row(r) for r in rows])
         for rejected in market.rejected_bids(receipt):
-            row = rows[rejected.index]
-            self.store.reject_bid(request_id, row["seller"], row["nonce"], rejected.reason.name)
+            self.store.reject_seller(request_id, rows[rejected.index]["seller"], rejected.reason.name)
         return self.refresh(request_id)
+
+    def _relayable_bids(self, request_id: int) -> list[dict[str, Any]]:
+        """The best bids the chain would accept now, cheapest first, at most MAX_SIGNED_BIDS: each is checked
+        against the chain's state (nonce floor, expiry, active seller, free cover) before it takes a slot, and a
+        seller caught once with a bid the chain would refuse is dropped for the whole request. So no set of stale
+        or hostile bids can crowd the valid ones out of the close."""
+        market = self.system.market
+        request = market.request(request_id)
+        now = self.chain.now()
+        dropped: set[str] = set()
+        chosen: list[dict[str, Any]] = []
+        for row in self.store.signed_bids(request_id):
+            seller = row["seller"]
+            if seller in dropped:
+                continue
+            reason = self._chain_refusal(row, request, now)
+            if reason:
+                dropped.add(seller)
+                self.store.reject_seller(request_id, seller, reason)
+                log.info("request %s: dropped seller %s before the close (%s)", request_id, seller, reason)
+                continue
+            chosen.append(row)
+            if len(chosen) == MAX_SIGNED_BIDS:
+                break
+        return chosen
+
+    def _chain_refusal(self, row: dict[str, Any], request: Any, now: int) -> str | None:
+        """Why Market._checkSignedBid would refuse this bid now, or None."""
+        market = self.system.market
+        bid = _bid_from_row(row)
+        if bid.expiry_ts < now + CLOSE_MARGIN_S:
+            return "EXPIRED"
+        if bid.energy_wh != request.energy_wh:
+            return "ENERGY_MISMATCH"
+        try:
+            signatures.verify_typed(market._domain(), eip712.BID_TYPES, bid.message(), bid.signature, bid.seller)
+        except signatures.BadSignature:
+            return "BAD_SIGNATURE"
+        if bid.seller.lower() == request.buyer.lower():
+            return "SELF_BID"
+        if not 0 < bid.price_per_wh <= request.max_price_per_wh:
+            return "ABOVE_MAX"
+        account = market.account(bid.seller)
+        if bid.nonce < account.nonce_floor:
+            return "CANCELLED"
+        if not self.system.registry.is_active(bid.seller, ROLE_SELLER):
+            return "NOT_ACTIVE_SELLER"
+        cover = market.penalty_for(bid.energy_wh, bid.price_per_wh)
+        if account.free < cover or (cover == 0 and int(market._call("penaltyBps")) != 0):
+            return "INSUFFICIENT_COVER"
+        return None
 
     def confirm(self, request_id: int, delivered_wh: int) -> dict[str, Any]:
         """Confirm what the meter delivered, and hand the seller a signed receipt of the same figure. The full award
@@ -184,10 +256,16 @@ class VehicleNode:
         record = self._own_request(request_id, "buyer")
         receipt_sig = self.system.market.sign_receipt(self.account, request_id=request_id, seller=record["seller"],
                                                       delivered_wh=delivered_wh)
-        self._post(record.get("seller_url"), "/p2p/receipts", {
-            "request_id": request_id, "delivered_wh": delivered_wh, "signature": "0x" + receipt_sig.hex()})
-        self.system.market.confirm_delivery(request_id, delivered_wh)
-        return self.refresh(request_id)
+        self.system.market.confirm_delivery(request_id, delivered_wh)  # on-chain first: never waits on the peer
+        delivered = True
+        try:
+            peer_request("POST", record.get("seller_url"), "/p2p/receipts", {
+                "request_id": request_id, "delivered_wh": delivered_wh, "signature": "0x" + receipt_sig.hex()},
+                timeout=RECEIPT_TIMEOUT_S)
+        except NodeError as exc:
+            delivered = False
+            log.warning("request %s: confirmed on-chain; the receipt did not reach the seller: %s", request_id, exc)
+        return {**self.refresh(request_id), "receipt_delivered": delivered}
 
     # ------------------------------------------------------------------ seller
 
@@ -232,7 +310,10 @@ class VehicleNode:
             max_price_per_wh=request.max_price_per_wh, deadline_ts=request.deadline_ts,
             delivery_start_ts=request.delivery_start_ts, delivery_end_ts=request.delivery_end_ts, area="",
             status="bid", price_per_wh=price_per_wh, buyer_url=buyer_url)
-        answer = self._post(buyer_url, "/p2p/bids", {**bid_to_json(signed), "seller_url": self.config.url})
+        endpoint_sig = sign_endpoint(self.account, self.chain.chain_id, self.system.market.address, signed,
+                                     self.config.url)
+        answer = self._post(buyer_url, "/p2p/bids", {**bid_to_json(signed), "seller_url": self.config.url,
+                                                     "endpoint_signature": "0x" + endpoint_sig.hex()})
         return {"request_id": request_id, "price_per_wh": price_per_wh, "nonce": nonce, "buyer": answer}
 
     def auto_bid(self, region: str = "") -> list[dict[str, Any]]:
@@ -240,15 +321,19 @@ class VehicleNode:
         placed = []
         for peer in self.config.peers:
             try:
-                offered = httpx.get(f"{peer}/p2p/requests", params={"region": region}, timeout=10).json()
-            except (httpx.HTTPError, ValueError):
+                response = httpx.get(f"{peer}/p2p/requests", params={"region": region}, timeout=10)
+                response.raise_for_status()
+                request_ids = offered_request_ids(response.json())
+            except (httpx.HTTPError, ValueError) as exc:  # one malformed or silent peer never stops the others
+                log.warning("peer %s skipped: its discovery answer is unusable (%s)", peer, str(exc)[:200])
                 continue
-            for item in offered:
-                if self.store.request(int(item["request_id"])) is not None:
+            for request_id in request_ids:
+                if self.store.request(request_id) is not None:
                     continue
                 try:
-                    placed.append(self.bid(int(item["request_id"]), peer))
-                except (NodeError, ContractRevert, InvalidInput):
+                    placed.append(self.bid(request_id, peer))
+                except V2VError as exc:
+                    log.info("no bid on request %s of peer %s: %s", request_id, peer, str(exc)[:200])
                     continue
         return placed
 
@@ -281,8 +366,10 @@ class VehicleNode:
         signer = self._signer(eip712.RECEIPT_TYPES, message, signature, "receipt")
         if signer != record["buyer"]:
             raise NodeError(f"the receipt is signed by {signer}, not by the buyer", 401)
-        self.store.put_inbox(request_id, "receipt", {"delivered_wh": delivered_wh, "signature": signature.hex()})
-        return {"stored": True}
+        kept = self.store.put_receipt_if_larger(request_id, delivered_wh, signature.hex())
+        if kept > delivered_wh:
+            raise NodeError(f"a receipt for {kept} Wh is already held; a receipt for less never replaces it", 409)
+        return {"stored": True, "delivered_wh": kept}
 
     # ------------------------------------------------------------------ both roles
 
@@ -374,27 +461,70 @@ class VehicleNode:
             raise NodeError(f"request {request_id} is not one this node holds as {role}", 404)
         return self.refresh(request_id)
 
-    def _signer(self, types: dict[str, Any], message: dict[str, Any], signature: bytes, what: str) -> str:
+    def _signer(self, types: dict[str, Any], message: dict[str, Any], signature: bytes, what: str,
+                domain: dict[str, Any] | None = None) -> str:
+        """The signer under the contracts' strict rule (v2vchain.signatures): anything else is refused."""
         try:
-            return eip712.recover(self.system.market._domain(), types, message, signature)
+            return signatures.recover_typed(domain or self.system.market._domain(), types, message, signature)
+        except signatures.BadSignature as exc:
+            raise NodeError(f"the {what}'s signature is refused: {exc}", 401) from None
         except Exception:
             raise NodeError(f"the {what}'s signature is malformed") from None
+
+    def _endpoint_domain(self) -> dict[str, Any]:
+        return eip712.domain(ENDPOINT_DOMAIN, self.chain.chain_id, self.system.market.address)
 
     def _post(self, base_url: str | None, path: str, payload: dict[str, Any]) -> Any:
         return peer_request("POST", base_url, path, payload)
 
 
-def peer_request(method: str, base_url: str | None, path: str, payload: dict[str, Any] | None = None) -> Any:
+def peer_request(method: str, base_url: str | None, path: str, payload: dict[str, Any] | None = None, *,
+                 timeout: float = 30) -> Any:
     """One call to another vehicle's node; its refusals come back as NodeError 502 with the reason it gave."""
     if not base_url:
         raise NodeError(f"no address known for the counterparty of {path}", 409)
     try:
-        response = httpx.request(method, f"{base_url}{path}", json=payload, timeout=30)
+        response = httpx.request(method, f"{base_url}{path}", json=payload, timeout=timeout)
     except httpx.HTTPError as exc:
         raise NodeError(f"counterparty at {base_url} unreachable: {type(exc).__name__}", 502) from None
     if response.status_code >= 400:
         raise NodeError(f"counterparty refused {path}: {response.text[:300]}", 502)
     return response.json()
+
+
+def offered_request_ids(answer: Any) -> list[int]:
+    """The request ids in a peer's GET /p2p/requests answer, or ValueError when the answer is not the expected
+    list of objects with a positive integer request_id (at most MAX_OFFERS_PER_PEER)."""
+    if not isinstance(answer, list):
+        raise ValueError(f"expected a list of requests, got {type(answer).__name__}")
+    if len(answer) > MAX_OFFERS_PER_PEER:
+        raise ValueError(f"{len(answer)} requests offered, more than {MAX_OFFERS_PER_PEER}")
+    ids = []
+    for item in answer:
+        request_id = item.get("request_id") if isinstance(item, dict) else None
+        if type(request_id) is not int or not 0 < request_id < 2**64:
+            raise ValueError(f"an offered request has no valid request_id: {str(item)[:100]}")
+        ids.append(request_id)
+    return ids
+
+
+def bid_digest(market_domain: dict[str, Any], bid: SignedBid) -> bytes:
+    """The EIP-712 digest the seller signed for this bid (what Market.bidDigest returns)."""
+    from eth_account.messages import encode_typed_data
+
+    encoded = encode_typed_data(domain_data=market_domain, message_types=eip712.BID_TYPES, message_data=bid.message())
+    return keccak(b"\x19" + encoded.version + encoded.header + encoded.body)
+
+
+def endpoint_message(market_domain: dict[str, Any], bid: SignedBid, seller_url: str) -> dict[str, Any]:
+    return {"requestId": bid.request_id, "bidDigest": bid_digest(market_domain, bid), "sellerUrl": seller_url}
+
+
+def sign_endpoint(account: LocalAccount, chain_id: int, market_address: str, bid: SignedBid, seller_url: str) -> bytes:
+    """The seller's signature binding `seller_url` to its bid (what POST /p2p/bids carries as endpoint_signature)."""
+    market_domain = eip712.domain(eip712.MARKET_DOMAIN, chain_id, market_address)
+    return eip712.sign(account, eip712.domain(ENDPOINT_DOMAIN, chain_id, market_address), ENDPOINT_TYPES,
+                       endpoint_message(market_domain, bid, seller_url))
 
 
 def bid_to_json(bid: SignedBid) -> dict[str, Any]:

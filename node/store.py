@@ -94,6 +94,38 @@ class Store:
             return False
         return True
 
+    def put_seller_bid(self, bid: dict[str, Any]) -> str | None:
+        """Keep at most one usable bid per (request, seller): the first, or a strictly cheaper one that replaces it.
+        Returns None when stored, else why not (a replay, or not better than the bid already held)."""
+        with self._lock:
+            held = self._db.execute(
+                "SELECT nonce, price_per_wh, rejected FROM signed_bids WHERE request_id=? AND seller=?",
+                (bid["request_id"], bid["seller"])).fetchall()
+            if any(h["rejected"] is not None for h in held):
+                return f"{bid['seller']} was dropped from request {bid['request_id']} for an invalid bid"
+            if any(h["nonce"] == bid["nonce"] for h in held):
+                return f"bid nonce {bid['nonce']} from {bid['seller']} was already received (replay)"
+            if held and bid["price_per_wh"] >= min(h["price_per_wh"] for h in held):
+                return (f"one bid per seller and request: {bid['seller']} already has a bid at "
+                        f"{min(h['price_per_wh'] for h in held)}/Wh here; only a cheaper one replaces it")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM signed_bids WHERE request_id=? AND seller=?",
+                                 (bid["request_id"], bid["seller"]))
+                self._db.execute("INSERT INTO signed_bids VALUES (?,?,?,?,?,?,?,?,?,NULL)", (
+                    bid["request_id"], bid["seller"], bid["nonce"], bid["price_per_wh"], bid["energy_wh"],
+                    bid["expiry_ts"], bid["signature"], bid["seller_url"], int(time.time())))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return None
+
+    def reject_seller(self, request_id: int, seller: str, reason: str) -> None:
+        """Drop every bid of `seller` on this request: caught once with an invalid bid, it is out of this close."""
+        self._run("UPDATE signed_bids SET rejected=? WHERE request_id=? AND seller=? AND rejected IS NULL",
+                  (reason, request_id, seller))
+
     def signed_bids(self, request_id: int) -> list[dict[str, Any]]:
         """Usable bids, best first: lowest price, then the earliest received."""
         return [dict(r) for r in self._run(
@@ -130,6 +162,19 @@ class Store:
 
     def put_inbox(self, request_id: int, kind: str, payload: dict[str, Any]) -> None:
         self._run("INSERT OR REPLACE INTO inbox VALUES (?,?,?)", (request_id, kind, json.dumps(payload)))
+
+    def put_receipt_if_larger(self, request_id: int, delivered_wh: int, signature_hex: str) -> int:
+        """Keep the buyer's receipt for the most energy: a later one for less never replaces it. Returns the Wh of
+        the receipt held afterwards."""
+        with self._lock:
+            row = self._db.execute("SELECT payload FROM inbox WHERE request_id=? AND kind='receipt'",
+                                   (request_id,)).fetchone()
+            held = json.loads(row["payload"])["delivered_wh"] if row else -1
+            if delivered_wh <= held:
+                return int(held)
+            self._db.execute("INSERT OR REPLACE INTO inbox VALUES (?,'receipt',?)", (
+                request_id, json.dumps({"delivered_wh": delivered_wh, "signature": signature_hex})))
+            return delivered_wh
 
     def inbox(self, request_id: int, kind: str) -> dict[str, Any] | None:
         rows = self._run("SELECT payload FROM inbox WHERE request_id=? AND kind=?", (request_id, kind))

@@ -15,6 +15,7 @@ import hmac
 import json
 import re
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -125,6 +126,10 @@ class IssuerNotAuthorised(CredentialError):
 
 class CredentialSuperseded(CredentialError):
     """The Registry holds a different credential for the vehicle (another expiry) than the one presented."""
+
+
+class VerifierBusy(CredentialError):
+    """More challenges were answered within one challenge lifetime than the verifier keeps spent: try again later."""
 
 
 class AccessDenied(CredentialError):
@@ -257,23 +262,43 @@ def present(holder: LocalAccount, vc: dict[str, Any], *, challenge: str, domain:
 
 
 class Verifier:
-    """One party's side of the meeting handshake: issues single-use challenges and verifies presentations."""
+    """One party's side of the meeting handshake: issues single-use challenges and verifies presentations.
+
+    Challenges are stateless, so handing them out costs no memory however many are asked for: 5 bytes of issue
+    time, 11 random bytes, and 16 bytes of HMAC-SHA256 under a key only this verifier holds. Only challenges
+    actually answered are remembered (as spent), until they would have expired anyway, and at most `max_spent`.
+    """
+
+    MAX_SPENT = 10_000
 
     def __init__(self, did: str, *, chain_id: int, registry: str, registry_facts: RegistryFacts,
-                 challenge_ttl_s: int = 300, clock: Callable[[], float] = time.time) -> None:
+                 challenge_ttl_s: int = 300, clock: Callable[[], float] = time.time,
+                 max_spent: int = MAX_SPENT) -> None:
         self.did = did
         self.chain_id = chain_id
         self.registry = registry
         self._registry_facts = registry_facts
         self._ttl = challenge_ttl_s
         self._clock = clock
-        self._pending: dict[str, int] = {}  # challenge -> issued at
+        self._key = secrets.token_bytes(32)
+        self._max_spent = max_spent
         self._spent: dict[str, int] = {}  # challenge -> issued at; kept until it would have expired anyway
+        self._lock = threading.Lock()
 
     def challenge(self) -> str:
-        value = "0x" + secrets.token_bytes(32).hex()
-        self._pending[value] = int(self._clock())
-        return value
+        body = int(self._clock()).to_bytes(5, "big") + secrets.token_bytes(11)
+        return "0x" + (body + self._tag(body)).hex()
+
+    def _tag(self, body: bytes) -> bytes:
+        return hmac.new(self._key, body, "sha256").digest()[:16]
+
+    def _issued_at(self, challenge: str) -> int | None:
+        """When this verifier issued `challenge`, or None if it never did."""
+        raw = bytes.fromhex(challenge[2:])
+        body, tag = raw[:16], raw[16:]
+        if not hmac.compare_digest(tag, self._tag(body)):
+            return None
+        return int.from_bytes(body[:5], "big")
 
     def verify(self, vp: Any) -> VerifiedPresentation:
         """Verify once: the challenge is spent on the first attempt, so even a failed one cannot be retried."""
@@ -303,20 +328,26 @@ class Verifier:
         return VerifiedPresentation(holder=credential.vehicle, credential=credential, seal_key=seal_key)
 
     def _spend(self, challenge: str, now: int) -> None:
+        with self._lock:
+            self._spend_locked(challenge, now)
+
+    def _spend_locked(self, challenge: str, now: int) -> None:
         if challenge in self._spent:
             raise ReplayedChallenge(f"challenge {challenge} was already used", challenge=challenge)
-        issued_at = self._pending.pop(challenge, None)
-        if issued_at is None:
+        issued_at = self._issued_at(challenge)
+        if issued_at is None or issued_at > now:
             raise UnknownChallenge(f"challenge {challenge} was not issued by this verifier", challenge=challenge)
-        self._spent[challenge] = issued_at
-        if now - issued_at > self._ttl:
+        if now - issued_at > self._ttl:  # expired: refused without being remembered, it can never pass again
             raise ChallengeExpired(f"challenge issued {now - issued_at} s ago; the limit is {self._ttl} s",
                                    challenge=challenge, age_s=now - issued_at)
+        if len(self._spent) >= self._max_spent:
+            raise VerifierBusy(f"{self._max_spent} challenges answered within {self._ttl} s; try again later")
+        self._spent[challenge] = issued_at
 
     def _forget_expired(self, now: int) -> None:
-        for book in (self._pending, self._spent):
-            for challenge in [c for c, issued in book.items() if now - issued > 2 * self._ttl]:
-                del book[challenge]
+        with self._lock:
+            for challenge in [c for c, issued in self._spent.items() if now - issued > self._ttl]:
+                del self._spent[challenge]
 
 
 # --- access tokens for the meeting -----------------------------------------------------------------------------

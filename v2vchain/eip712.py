@@ -69,10 +69,10 @@ def sign(account: LocalAccount, domain_data: dict[str, Any], types: dict[str, An
 
 
 def recover(domain_data: dict[str, Any], types: dict[str, Any], message: dict[str, Any], signature: bytes) -> str:
-    from eth_account.messages import encode_typed_data
+    """The signer under the contracts' strict rule (v2vchain.signatures): BadSignature for high s, v not 27/28."""
+    from .signatures import recover_typed
 
-    encoded = encode_typed_data(domain_data=domain_data, message_types=types, message_data=message)
-    return str(Account.recover_message(encoded, signature=signature))
+    return recover_typed(domain_data, types, message, signature)
 
 
 def type_string(types: dict[str, Any]) -> str:

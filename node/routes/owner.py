@@ -74,12 +74,12 @@ def watch_clearings(node: NodeDep) -> list[dict[str, Any]]:
     return node.watch_clearings()
 
 
-@router.get("/trades", summary="This vehicle's requests and trades, refreshed from the chain")
+@router.get("/trades", dependencies=OwnerOnly, summary="This vehicle's requests and trades, refreshed from the chain")
 def trades(node: NodeDep) -> list[dict[str, Any]]:
     return node.trades()
 
 
-@router.get("/balances", summary="Wallet, and the market account: free and locked")
+@router.get("/balances", dependencies=OwnerOnly, summary="Wallet, and the market account: free and locked")
 def balances(node: NodeDep) -> dict[str, Any]:
     return node.balances()
 

@@ -24,7 +24,7 @@ def receive_bid(body: SignedBidIn, node: NodeDep) -> dict[str, Any]:
     bid = SignedBid(request_id=body.request_id, seller=body.seller, price_per_wh=body.price_per_wh,
                     energy_wh=body.energy_wh, nonce=body.nonce, expiry_ts=body.expiry_ts,
                     signature=bytes.fromhex(body.signature[2:]))
-    return node.receive_bid(bid, body.seller_url)
+    return node.receive_bid(bid, body.seller_url, bytes.fromhex(body.endpoint_signature[2:]))
 
 
 @router.post("/receipts", summary="Receive the buyer's signed meter receipt (seller)")

@@ -222,3 +222,38 @@ def test_any_altered_value_is_rejected_with_a_typed_error(vc: dict[str, Any], ve
             except Exception as error:
                 raise AssertionError(f"{path} = {replacement!r} raised {error!r}") from error
             raise AssertionError(f"{path} = {replacement!r} was accepted")
+
+
+def test_challenges_are_stateless_so_asking_for_many_holds_no_memory(vc: dict[str, Any],
+                                                                     vehicle: LocalAccount) -> None:
+    """Issue 14, item 12: 100,000 challenges handed out cost the verifier nothing; each still verifies once."""
+    verifier = make_verifier()
+    issued = [verifier.challenge() for _ in range(100_000)]
+    assert len(set(issued)) == len(issued)
+    assert vars(verifier).get("_pending") is None and verifier._spent == {}
+    verifier.verify(answer(verifier, vehicle, vc, challenge=issued[12_345]))
+    assert len(verifier._spent) == 1
+
+
+def test_a_forged_challenge_tag_is_unknown(vc: dict[str, Any], vehicle: LocalAccount) -> None:
+    verifier = make_verifier()
+    genuine = verifier.challenge()
+    forged = genuine[:-2] + ("00" if genuine[-2:] != "00" else "01")
+    with pytest.raises(UnknownChallenge):
+        verifier.verify(answer(verifier, vehicle, vc, challenge=forged))
+
+
+def test_spent_challenges_are_bounded_and_forgotten_after_expiry(vc: dict[str, Any], vehicle: LocalAccount,
+                                                                  stranger: LocalAccount) -> None:
+    from v2vchain.credentials import VerifierBusy
+
+    clock = Clock()
+    verifier = make_verifier(clock=clock, challenge_ttl_s=60, max_spent=3)
+    for _ in range(3):
+        with pytest.raises(ForgedPresentation):
+            verifier.verify(answer(verifier, stranger, vc))
+    with pytest.raises(VerifierBusy):
+        verifier.verify(answer(verifier, vehicle, vc))
+    clock.now += 61
+    verifier.verify(answer(verifier, vehicle, vc))  # the spent ones expired, and were forgotten
+    assert len(verifier._spent) == 1

@@ -57,3 +57,13 @@ def test_signature_for_another_chain_does_not_verify() -> None:
 
 def test_area_is_signed_in_the_readable_encoding_both_venues_share() -> None:
     assert order(cell="u33dc0").area_word == area_id("u33dc0") == b"gh:u33dc0".ljust(32, b"\x00")
+
+
+def test_a_malleated_order_signature_is_a_mismatch() -> None:
+    """Issue 14, item 1: high s / flipped v is refused, as the Clearing contract refuses it."""
+    from v2vchain.signatures import malleate
+
+    o = order(owner=ACCOUNT.address)
+    signature = sign_order(ACCOUNT, DOMAIN, o)
+    with pytest.raises(OrderSignatureMismatch):
+        verify_order(DOMAIN, o, malleate(signature))

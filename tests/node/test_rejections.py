@@ -8,7 +8,7 @@ import httpx
 import pytest
 from eth_account import Account
 
-from node.service import bid_to_json
+from node.service import bid_to_json, sign_endpoint
 from tests.node.conftest import Fleet, key_of
 from v2vchain import eip712
 from v2vchain.contracts.market import SignedBid
@@ -34,8 +34,18 @@ def signed_bid(fleet: Fleet, request: dict[str, Any], *, seller: str = "seller-1
     return bid
 
 
-def post_bid(fleet: Fleet, bid: SignedBid, **override: Any) -> httpx.Response:
-    body = {**bid_to_json(bid), "seller_url": fleet.url("seller-1"), **override}
+def seller_key(fleet: Fleet, bid: SignedBid) -> Any:
+    names = [n for n, spec in fleet.specs.items() if spec["address"] == bid.seller]
+    return key_of(fleet, names[0])
+
+
+def post_bid(fleet: Fleet, bid: SignedBid, *, account: Any = None, seller_url: str | None = None,
+             **override: Any) -> httpx.Response:
+    """POST the bid as a seller's node does: with its reply endpoint signed by the seller's key (`account`)."""
+    url = seller_url or fleet.url("seller-1")
+    endpoint = sign_endpoint(account or seller_key(fleet, bid), fleet.chain.chain_id, fleet.system.market.address,
+                             bid, url)
+    body = {**bid_to_json(bid), "seller_url": url, "endpoint_signature": "0x" + endpoint.hex(), **override}
     return httpx.post(f"{fleet.url('buyer')}/p2p/bids", json=body, timeout=30)
 
 
@@ -71,7 +81,8 @@ def test_a_bid_expiring_before_the_close_is_refused(fleet: Fleet, open_request: 
 
 
 def test_a_bid_by_an_unregistered_key_is_refused_with_403(fleet: Fleet, open_request: dict[str, Any]) -> None:
-    response = post_bid(fleet, signed_bid(fleet, open_request, seller=Account.create()))
+    stranger = Account.create()
+    response = post_bid(fleet, signed_bid(fleet, open_request, seller=stranger), account=stranger)
     assert response.status_code == 403 and "not an active registered seller" in response.json()["detail"]
 
 

@@ -41,6 +41,10 @@ class RegistryClient(ContractClient):
         issuer, expiry, roles, revoked = self._call("vehicles", vehicle)
         return VehicleRecord(issuer=issuer, expiry=int(expiry), roles=int(roles), revoked=bool(revoked))
 
+    def did_of(self, vehicle: str) -> bytes:
+        """The DID hash the vehicle is registered under (zero when none)."""
+        return bytes(self._call("didOf", vehicle))
+
     def credential_digest(self, credential: Credential) -> bytes:
         return bytes(self._call("credentialDigest", credential.vehicle, credential.did_hash, credential.roles,
                                 credential.expiry))

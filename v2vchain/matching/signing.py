@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 
 from ..eip712 import CLEARING_DOMAIN, ORDER_TYPES
+from ..signatures import BadSignature, recover_typed
 from .errors import OrderSignatureMismatch
 from .orders import Order
 
@@ -33,12 +33,15 @@ def sign_order(account: LocalAccount, domain: dict[str, Any], order: Order) -> b
 
 
 def order_signer(domain: dict[str, Any], order: Order, signature: bytes) -> str:
-    encoded = encode_typed_data(domain_data=domain, message_types=ORDER_TYPES, message_data=order_message(order))
-    return str(Account.recover_message(encoded, signature=signature))
+    """The order's signer under the contracts' strict rule (high s, v not 27/28: BadSignature)."""
+    return recover_typed(domain, ORDER_TYPES, order_message(order), signature)
 
 
 def verify_order(domain: dict[str, Any], order: Order, signature: bytes) -> None:
     """Raise OrderSignatureMismatch unless the order's owner signed it under this domain."""
-    signer = order_signer(domain, order, signature)
+    try:
+        signer = order_signer(domain, order, signature)
+    except BadSignature as exc:
+        raise OrderSignatureMismatch(order.owner, f"no valid signer ({exc})") from None
     if signer.lower() != order.owner:
         raise OrderSignatureMismatch(order.owner, signer)

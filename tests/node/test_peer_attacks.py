@@ -1,0 +1,283 @@
+"""Issue 14: the outside attack on the node, each finding a named test against real node processes on anvil."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+from node.fleet import SELLER_DEPOSIT, provision, start_node, wait_ready
+from node.service import bid_to_json, sign_endpoint
+from node.store import Store
+from tests.node.conftest import Fleet, key_of
+from tests.node.test_meetings import awarded_to_seller_1, challenge, handshake, presentation, vc_of
+from tests.node.test_rejections import REQUEST, post_bid, signed_bid
+from v2vchain.credentials import issue_vc
+from v2vchain.identity import ROLE_SELLER, did_for
+from v2vchain.signatures import malleate
+
+
+def open_request(fleet: Fleet) -> dict[str, Any]:
+    return fleet.owner("buyer").post("/requests", REQUEST)
+
+
+def held_bids(fleet: Fleet, request_id: int) -> list[dict[str, Any]]:
+    store = Store(fleet.workdir / "buyer.sqlite")
+    try:
+        return [dict(r) for r in store._run("SELECT * FROM signed_bids WHERE request_id=?", (request_id,))]
+    finally:
+        store.close()
+
+
+def seller_inbox(fleet: Fleet, request_id: int) -> dict[str, Any] | None:
+    store = Store(fleet.workdir / "seller-1.sqlite")
+    try:
+        return store.inbox(request_id, "receipt")
+    finally:
+        store.close()
+
+
+# ---------------------------------------------------------------- 1: malleated bid signatures
+
+
+@pytest.mark.parametrize("form", ["high-s", "v=0", "v=1"])
+def test_item1_a_malleated_bid_signature_is_refused_with_401(fleet: Fleet, form: str) -> None:
+    request = open_request(fleet)
+    bid = signed_bid(fleet, request, nonce=50_000)
+    sig = bid.signature
+    forged = malleate(sig) if form == "high-s" else sig[:64] + bytes([int(form[-1])])
+    response = post_bid(fleet, dataclasses.replace(bid, signature=forged))
+    assert response.status_code == 401 and "refused" in response.json()["detail"], response.text
+    assert held_bids(fleet, request["request_id"]) == []
+
+
+# ---------------------------------------------------------------- 3: one bid per seller and request
+
+
+def test_item3_one_seller_holds_one_bid_per_request_and_only_a_cheaper_one_replaces_it(fleet: Fleet) -> None:
+    request = open_request(fleet)
+    assert post_bid(fleet, signed_bid(fleet, request, price=120, nonce=60_000)).status_code == 200
+    for nonce in range(60_001, 60_006):
+        extra = post_bid(fleet, signed_bid(fleet, request, price=120, nonce=nonce))
+        assert extra.status_code == 409 and "one bid per seller" in extra.json()["detail"]
+    assert post_bid(fleet, signed_bid(fleet, request, price=110, nonce=60_010)).status_code == 200
+    held = held_bids(fleet, request["request_id"])
+    assert [(b["nonce"], b["price_per_wh"]) for b in held] == [(60_010, 110)]
+
+
+# ---------------------------------------------------------------- 4: the reply endpoint is the seller's
+
+
+def test_item4_a_copied_bid_with_another_url_is_refused_and_the_seller_keeps_its_endpoint(fleet: Fleet) -> None:
+    request = open_request(fleet)
+    bid = signed_bid(fleet, request, nonce=70_000)
+    copier_url = "http://127.0.0.1:9"
+    # the copier signs its own URL with its own key: not the seller's
+    own = post_bid(fleet, bid, account=key_of(fleet, "seller-2"), seller_url=copier_url)
+    assert own.status_code == 401 and "not signed by the seller" in own.json()["detail"]
+    # the copier reuses the seller's endpoint signature with another URL
+    genuine_sig = sign_endpoint(key_of(fleet, "seller-1"), fleet.chain.chain_id, fleet.system.market.address, bid,
+                                fleet.url("seller-1"))
+    swapped = httpx.post(f"{fleet.url('buyer')}/p2p/bids", json={
+        **bid_to_json(bid), "seller_url": copier_url, "endpoint_signature": "0x" + genuine_sig.hex()}, timeout=30)
+    assert swapped.status_code == 401
+    # no endpoint signature at all
+    bare = httpx.post(f"{fleet.url('buyer')}/p2p/bids", json={**bid_to_json(bid), "seller_url": copier_url},
+                      timeout=30)
+    assert bare.status_code == 422
+    assert post_bid(fleet, bid).status_code == 200
+    assert [b["seller_url"] for b in held_bids(fleet, request["request_id"])] == [fleet.url("seller-1")]
+
+
+# ---------------------------------------------------------------- 2: a close that converges
+
+
+def test_item2_stale_bids_never_crowd_out_a_valid_one_and_a_caught_seller_is_dropped(fleet: Fleet) -> None:
+    request = open_request(fleet)
+    request_id = request["request_id"]
+    assert post_bid(fleet, signed_bid(fleet, request, price=140, nonce=80_000)).status_code == 200
+    # seller-2 floods 20 cheap bids (written to the buyer's store directly: the node itself takes one per
+    # seller) and then cancels them on-chain: without the chain check they fill all 16 slots of the close
+    seller2 = key_of(fleet, "seller-2")
+    store = Store(fleet.workdir / "buyer.sqlite")
+    try:
+        for i in range(20):
+            bid = signed_bid(fleet, request, seller="seller-2", price=50 + i, nonce=80_100 + i)
+            store.add_signed_bid({**{k: v for k, v in bid.__dict__.items() if k != "signature"},
+                                  "signature": bid.signature.hex(), "seller_url": fleet.url("seller-2")})
+    finally:
+        store.close()
+    fleet.chain.fund(seller2.address, 10**18)
+    fleet.system.market.connect(fleet.chain.sender(seller2)).cancel_signed_bids(80_200)
+    fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
+    closed = fleet.owner("buyer").post(f"/requests/{request_id}/close")
+    assert closed["status"] == "awarded" and closed["seller"] == fleet.specs["seller-1"]["address"]
+    assert closed["price_per_wh"] == 140
+    rejected_on_chain = [e for e in fleet.system.market.contract.events.SignedBidRejected.get_logs(
+        from_block=fleet.system.deployment.block) if e["args"]["requestId"] == request_id]
+    assert rejected_on_chain == []  # nothing the chain refuses was relayed
+    reasons = {b["rejected"] for b in held_bids(fleet, request_id) if b["seller"] == seller2.address}
+    assert reasons == {"CANCELLED"}
+
+
+def test_item2_a_seller_without_free_cover_is_dropped_before_the_close(fleet: Fleet) -> None:
+    request = open_request(fleet)
+    request_id = request["request_id"]
+    assert post_bid(fleet, signed_bid(fleet, request, price=145, nonce=90_000)).status_code == 200
+    poor = fleet.owner("seller-2")
+    bid = signed_bid(fleet, request, seller="seller-2", price=60, nonce=90_001)
+    assert post_bid(fleet, bid, seller_url=fleet.url("seller-2")).status_code == 200
+    poor.post("/withdraw")
+    try:
+        fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
+        closed = fleet.owner("buyer").post(f"/requests/{request_id}/close")
+        assert closed["seller"] == fleet.specs["seller-1"]["address"]
+        reasons = {b["rejected"] for b in held_bids(fleet, request_id) if b["nonce"] == 90_001}
+        assert reasons == {"INSUFFICIENT_COVER"}
+    finally:
+        poor.post("/deposit", {"amount": SELLER_DEPOSIT})
+
+
+# ---------------------------------------------------------------- 6, 7: meter receipts at the seller
+
+
+def _receipt(fleet: Fleet, request_id: int, delivered_wh: int, *, malleated: bool = False) -> httpx.Response:
+    sig = fleet.system.market.sign_receipt(key_of(fleet, "buyer"), request_id=request_id,
+                                           seller=fleet.specs["seller-1"]["address"], delivered_wh=delivered_wh)
+    if malleated:
+        sig = malleate(sig)
+    return httpx.post(f"{fleet.url('seller-1')}/p2p/receipts", timeout=30, json={
+        "request_id": request_id, "delivered_wh": delivered_wh, "signature": "0x" + sig.hex()})
+
+
+def test_item6_a_high_s_meter_receipt_is_refused_and_not_stored(fleet: Fleet) -> None:
+    request_id = awarded_to_seller_1(fleet)
+    response = _receipt(fleet, request_id, 10_000, malleated=True)
+    assert response.status_code == 401 and "not canonical" in response.json()["detail"]
+    assert seller_inbox(fleet, request_id) is None
+
+
+def test_item7_a_later_receipt_for_less_never_replaces_a_larger_one(fleet: Fleet) -> None:
+    request_id = awarded_to_seller_1(fleet)
+    assert _receipt(fleet, request_id, 8_000).status_code == 200
+    smaller = _receipt(fleet, request_id, 5_000)
+    assert smaller.status_code == 409 and "for less never replaces" in smaller.json()["detail"]
+    assert seller_inbox(fleet, request_id)["delivered_wh"] == 8_000
+    assert _receipt(fleet, request_id, 9_000).status_code == 200
+    assert seller_inbox(fleet, request_id)["delivered_wh"] == 9_000
+
+
+# ---------------------------------------------------------------- 8: the credential must be the registered one
+
+
+def test_item8_a_self_issued_credential_with_the_registered_expiry_is_refused(fleet: Fleet) -> None:
+    request_id = awarded_to_seller_1(fleet)
+    buyer = key_of(fleet, "buyer")
+    registered = fleet.system.registry.vehicle(buyer.address)
+    genuine = vc_of(fleet, "buyer")
+    forged = issue_vc(buyer, registry=fleet.system.registry.address, chain_id=fleet.chain.chain_id,
+                      vehicle_did=did_for(buyer.address, fleet.chain.chain_id), roles=registered.roles,
+                      battery_capacity_wh=10**9, max_v2v_power_w=10**9, valid_from=fleet.chain.now() - 60,
+                      valid_until=registered.expiry)
+    assert forged["issuer"] != genuine["issuer"]
+    vp = presentation(fleet, holder=buyer, vc=forged, challenge=challenge(fleet))
+    response = handshake(fleet, request_id, vp)
+    assert response.status_code == 401 and "registered by" in response.json()["detail"], response.text
+    # the genuine credential still passes
+    vp = presentation(fleet, holder=buyer, vc=genuine, challenge=challenge(fleet))
+    assert handshake(fleet, request_id, vp).status_code == 200
+
+
+# ---------------------------------------------------------------- 12: challenges cost the node nothing
+
+
+def test_item12_many_challenges_leave_a_fresh_one_usable(fleet: Fleet) -> None:
+    request_id = awarded_to_seller_1(fleet)  # first: it moves the chain's clock past a challenge's lifetime
+    url = fleet.url("seller-1")
+    with httpx.Client(timeout=30) as client:
+        issued = [client.get(f"{url}/p2p/challenge").json()["challenge"] for _ in range(300)]
+    assert len(set(issued)) == 300
+    vp = presentation(fleet, holder=key_of(fleet, "buyer"), vc=vc_of(fleet, "buyer"), challenge=issued[0])
+    assert handshake(fleet, request_id, vp).status_code == 200
+
+
+# ---------------------------------------------------------------- 13: owner data needs the token
+
+
+@pytest.mark.parametrize("path", ["/trades", "/balances"])
+def test_item13_trades_and_balances_need_the_bearer_token(fleet: Fleet, path: str) -> None:
+    url = fleet.url("seller-1")
+    assert httpx.get(f"{url}{path}", timeout=30).status_code == 401
+    assert httpx.get(f"{url}{path}", headers={"Authorization": "Bearer " + "x" * 32}, timeout=30).status_code == 401
+    assert httpx.get(f"{url}{path}", headers=fleet.owner("seller-1").headers, timeout=60).status_code == 200
+
+
+# ---------------------------------------------------------------- 9: one malformed peer never stops the others
+
+
+class _ObjectPeer(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        body = json.dumps({"requests": [{"request_id": 1}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def object_peer() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), _ObjectPeer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def test_item9_a_peer_answering_discovery_with_an_object_is_skipped_and_the_others_get_bids(
+        fleet: Fleet, object_peer: str) -> None:
+    import random
+
+    from node.fleet import _position
+
+    spec = provision(fleet.system, fleet.issuer, fleet.workdir, "seller-3", ROLE_SELLER,
+                     position=_position(random.Random(9)), peers=[object_peer, fleet.url("buyer")], degradation=10,
+                     env=fleet.env)
+    node = start_node(spec, fleet.env, fleet.workdir)
+    try:
+        wait_ready(node)
+        request = open_request(fleet)
+        from node.fleet import TOKEN_ENV, Owner
+
+        owner = Owner(node, fleet.env[TOKEN_ENV])
+        placed = owner.post("/bids/auto", {"region": ""})
+        assert request["request_id"] in {p["request_id"] for p in placed}
+        assert b"skipped" in node.log.read_bytes()
+    finally:
+        node.process.kill()
+
+
+# ---------------------------------------------------------------- 5: confirm never waits on the seller's node
+
+
+def test_item5_the_buyer_confirms_on_chain_even_when_the_sellers_node_is_down(fleet: Fleet) -> None:
+    request_id = awarded_to_seller_1(fleet)
+    request = fleet.system.market.request(request_id)
+    fleet.nodes["seller-1"].process.kill()
+    fleet.nodes["seller-1"].process.wait()
+    try:
+        fleet.chain.advance_time(request.delivery_start_ts - fleet.chain.now())
+        confirmed = fleet.owner("buyer").post(f"/requests/{request_id}/confirm", {"delivered_wh": REQUEST["energy_wh"]})
+        assert confirmed["status"] == "settled" and confirmed["receipt_delivered"] is False
+        assert fleet.system.market.request(request_id).status.name == "SETTLED"
+    finally:
+        fleet.restart("seller-1")
