@@ -1,8 +1,17 @@
-"""The node's FastAPI application: routes, error mapping, and a request size limit."""
+"""The node's FastAPI application: routes, one error mapping to RFC 9457 problems, a request size limit, and the
+API docs served from local files (fastapi-offline), so /docs works without the internet."""
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.encoders import jsonable_encoder
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
@@ -10,51 +19,96 @@ from v2vchain.errors import ChainUnavailable, ContractRevert, InvalidInput, Tran
 
 from . import dashboard
 from .meetings import Meetings
+from .problems import MEDIA_TYPE, errors, problem_body, problem_openapi
 from .routes import owner, p2p
 from .service import NodeError, VehicleNode
 
 MAX_BODY_BYTES = 64 * 1024
+log = logging.getLogger(__name__)
+
+# What each peer route can answer besides 200 (node/routes/p2p.py is kept free of it; documented here).
+P2P_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
+    ("GET", "/p2p/requests"): (502,),
+    ("POST", "/p2p/bids"): (400, 401, 403, 404, 409, 413, 422, 502),
+    ("POST", "/p2p/receipts"): (400, 401, 404, 409, 413, 422, 502),
+    ("POST", "/p2p/meetings/{request_id}/handshake"): (400, 401, 403, 404, 409, 413, 422, 502),
+    ("POST", "/p2p/meetings/{request_id}/point"): (400, 403, 404, 409, 413, 422, 500),
+}
+
+
+def problem(status: int, detail: str, **extensions: Any) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(problem_body(status, detail, **extensions)), status_code=status,
+                        media_type=MEDIA_TYPE)
+
+
+def to_problem(exc: Exception) -> tuple[int, str, dict[str, Any]]:
+    """(status, detail, extension members) of any error; the statuses are the API's, unchanged."""
+    if isinstance(exc, NodeError):
+        return exc.status, str(exc), {}
+    if isinstance(exc, ContractRevert):
+        arguments = {k: (("0x" + v.hex()) if isinstance(v, bytes) else v) for k, v in exc.arguments.items()}
+        return 409, str(exc), {"type_": f"urn:v2vchain:revert:{exc.name}", "error": exc.name, "arguments": arguments}
+    if isinstance(exc, InvalidInput):
+        return 400, str(exc), {}
+    if isinstance(exc, V2VError):
+        status = 504 if isinstance(exc, TransactionTimeout) else 502 if isinstance(exc, ChainUnavailable) else 400
+        return status, str(exc), {"error": type(exc).__name__}
+    if isinstance(exc, RequestValidationError):
+        problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                    for e in exc.errors()]
+        detail = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
+        return 422, detail, {"errors": problems}
+    if isinstance(exc, StarletteHTTPException):
+        return exc.status_code, str(exc.detail), {}
+    log.exception("unhandled error")
+    return 500, "internal error", {}
 
 
 class BodyLimit(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         declared = request.headers.get("content-length")
+        too_big = problem(413, f"request body over {MAX_BODY_BYTES} bytes")
         if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+            return too_big
         if declared is None and request.method in ("POST", "PUT", "PATCH"):
             body = await request.body()
             if len(body) > MAX_BODY_BYTES:
-                return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+                return too_big
         return await call_next(request)
 
 
 def create_app(node: VehicleNode, api_token: str) -> FastAPI:
-    app = FastAPI(title=f"v2vchain node {node.config.name}", version="1",
-                  description="A vehicle's node: identity, requests, signed bids, meetings, trades.")
+    app = FastAPIOffline(title=f"v2vchain node {node.config.name}", version="1",
+                         description="A vehicle's node: identity, requests, signed bids, meetings, trades. "
+                                     "Every error is an RFC 9457 `application/problem+json` body.")
     app.state.node = node
     app.state.meetings = Meetings(node)
     app.state.api_token = api_token
     app.add_middleware(BodyLimit)
+    for route in p2p.router.routes:
+        for method in getattr(route, "methods", None) or ():
+            codes = P2P_ERRORS.get((method, getattr(route, "path", "")))
+            if codes:
+                route.responses.update(errors(*codes))  # type: ignore[attr-defined]
     app.include_router(owner.router)
     app.include_router(p2p.router)
     app.include_router(dashboard.router)
 
-    @app.exception_handler(NodeError)
-    async def node_error(_: Request, exc: NodeError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+    async def handle(_: Request, exc: Exception) -> JSONResponse:
+        status, detail, extensions = to_problem(exc)
+        response = problem(status, detail, **extensions)
+        if isinstance(exc, StarletteHTTPException) and exc.headers:
+            response.headers.update(exc.headers)
+        return response
 
-    @app.exception_handler(ContractRevert)
-    async def revert(_: Request, exc: ContractRevert) -> JSONResponse:
-        arguments = {k: (("0x" + v.hex()) if isinstance(v, bytes) else v) for k, v in exc.arguments.items()}
-        return JSONResponse({"detail": str(exc), "error": exc.name, "arguments": arguments}, status_code=409)
+    for kind in (V2VError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(kind, handle)
 
-    @app.exception_handler(InvalidInput)
-    async def invalid(_: Request, exc: InvalidInput) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problem_openapi(get_openapi(title=app.title, version=app.version,
+                                                             description=app.description, routes=app.routes))
+        return app.openapi_schema
 
-    @app.exception_handler(V2VError)
-    async def other(_: Request, exc: V2VError) -> JSONResponse:
-        status = 504 if isinstance(exc, TransactionTimeout) else 502 if isinstance(exc, ChainUnavailable) else 400
-        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status)
-
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -1,24 +1,33 @@
 """One node's settings, read from a JSON file. Secrets (key password, API token) come only from the environment."""
 from __future__ import annotations
 
+import difflib
 import json
+import os
+import socket
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from v2vchain.errors import ConfigError
+from v2vchain.errors import ConfigError, V2VError
 from v2vchain.privacy import DEFAULT_EPSILON_PER_M
 
 
-class Position(BaseModel):
+class Strict(BaseModel):
+    """Every config section refuses keys it does not know: a misspelt key would otherwise be ignored silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Position(Strict):
     """The vehicle's exact position: kept on this node, never published."""
 
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
 
 
-class CloakSettings(BaseModel):
+class CloakSettings(Strict):
     """Default geo-indistinguishability (see v2vchain.privacy): it needs no knowledge of other vehicles."""
 
     method: Literal["k-anonymity", "planar-laplace"] = "planar-laplace"
@@ -26,7 +35,7 @@ class CloakSettings(BaseModel):
     epsilon_per_m: float = Field(default=DEFAULT_EPSILON_PER_M, gt=0)  # mean displacement 2/epsilon ~ 289 m
 
 
-class PricingSettings(BaseModel):
+class PricingSettings(Strict):
     """The seller's floor: energy valued at the grid export price plus battery wear per Wh cycled (token units/Wh)."""
 
     grid_export_price_per_wh: int = Field(default=50, ge=0)
@@ -36,7 +45,7 @@ class PricingSettings(BaseModel):
     shade_pct: int = Field(default=50, ge=0, le=100)  # sealed bids: how far above the floor toward the maximum
 
 
-class NodeConfig(BaseModel):
+class NodeConfig(Strict):
     name: str = Field(min_length=1, max_length=64)
     chain: str  # an http(s) JSON-RPC URL: nodes are separate processes, so they share a real chain
     deployment: Path
@@ -54,8 +63,8 @@ class NodeConfig(BaseModel):
     public_url: str = ""  # where other nodes reach this one; defaults to http://host:port
     auto_bid: bool = False
     battery_capacity_wh: int = Field(default=80_000, gt=0)
-    known_positions: list[Position] = []
-    clearing_deployment: Path | None = None  # the batch Clearing's record: lets the node watch its own orders  # other vehicles seen nearby: the crowd k-anonymity hides in
+    known_positions: list[Position] = []  # other vehicles seen nearby: the crowd k-anonymity hides in
+    clearing_deployment: Path | None = None  # the batch Clearing's record: lets the node watch its own orders
     audit_db: Path | None = None  # an audit index (v2vchain.audit) this node keeps and serves at /dashboard
     audit_confirmations: int = Field(default=0, ge=0)  # the indexer undoes reorgs, so a live view may read the head
 
@@ -79,5 +88,90 @@ def load_config(path: str | Path) -> NodeConfig:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"node config {path} is not JSON: {exc}") from None
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_problem(e) for e in exc.errors())
         raise ConfigError(f"node config {path}: {problems}") from None
+
+
+def _problem(error: Any) -> str:
+    where = ".".join(map(str, error["loc"]))
+    if error["type"] != "extra_forbidden":
+        return f"{where}: {error['msg']}"
+    known = {name for model in (NodeConfig, Position, CloakSettings, PricingSettings) for name in model.model_fields}
+    close = difflib.get_close_matches(str(error["loc"][-1]), sorted(known), n=1)
+    return f"unknown key {where!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def check_before_unlock(config: NodeConfig) -> socket.socket:
+    """What can be checked without the key: the deployment record, the credential file, the db folders, the port.
+
+    Returns the listening socket, bound now so the port cannot be taken between this check and the server's start.
+    """
+    from v2vchain.deploy import Deployment
+
+    record = _json_file(config.deployment, "deployment")
+    try:
+        Deployment(**record)
+    except TypeError as exc:
+        raise ConfigError(f"deployment {config.deployment} is not a deployment record written by `v2v deploy` "
+                          f"({exc})") from None
+    credential_subject(config)
+    if config.clearing_deployment is not None:
+        _json_file(config.clearing_deployment, "clearing_deployment")
+    for key, db in (("db", config.db), ("audit_db", config.audit_db)):
+        if db is not None:
+            _writable(db, key)
+    sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {config.host}:{config.port} (host, port): "
+                          f"{exc.strerror or exc}") from None
+    return sock
+
+
+def credential_subject(config: NodeConfig) -> str:
+    """The address of the credential's subject (its credentialSubject.id, a did:pkh DID)."""
+    from v2vchain.identity import address_of
+
+    vc = _json_file(config.credential, "credential")
+    subject = vc.get("credentialSubject")
+    try:
+        return address_of(subject.get("id") if isinstance(subject, dict) else None)  # type: ignore[arg-type]
+    except V2VError:  # InvalidDid, or no DID at all
+        raise ConfigError(f"credential {config.credential} has no did:pkh credentialSubject.id: is it a credential "
+                          f"from `v2v issuer issue`?") from None
+
+
+def check_own_credential(config: NodeConfig, address: str) -> None:
+    """A node serves only its own vehicle's credential: one issued to another key would fail every presentation."""
+    subject = credential_subject(config)
+    if subject.lower() != address.lower():
+        raise ConfigError(f"credential {config.credential} was issued to {subject}, not to this node's key {address} "
+                          f"({config.keystore}): use the credential issued to this vehicle")
+
+
+def _json_file(path: Path, key: str) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{key}: {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{key}: {path} cannot be read ({type(exc).__name__})") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{key}: {path} is not JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: {path} holds a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def _writable(db: Path, key: str) -> None:
+    folder = db.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{key}: the folder {folder} does not exist")
+    if db.exists():
+        if not db.is_file() or not os.access(db, os.R_OK | os.W_OK):
+            raise ConfigError(f"{key}: {db} is not a file this node can read and write")
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}: the folder {folder} is not writable, so {db.name} cannot be created there")

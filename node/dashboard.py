@@ -23,6 +23,7 @@ from v2vchain.audit.store import Store
 from v2vchain.areas import cell_of
 from v2vchain.errors import V2VError
 
+from .problems import errors
 from .service import VehicleNode
 
 MAX_BLOCKS_PER_REFRESH = 5_000  # one data request never indexes more than this; the next one goes on
@@ -82,7 +83,8 @@ def page() -> HTMLResponse:
     return HTMLResponse(PAGE.read_text(), headers={"Content-Security-Policy": CSP})
 
 
-@router.get("/data", summary="Everything the page shows, computed from the audit index after indexing to the head")
+@router.get("/data", responses=errors(404),
+            summary="Everything the page shows, computed from the audit index after indexing to the head")
 def data(index: IndexDep) -> dict[str, Any]:
     return index.read()
 

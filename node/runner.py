@@ -1,16 +1,18 @@
-"""`v2v node run`: unlock the key, connect, recover from the chain, and serve the API with uvicorn."""
+"""`v2v node run`: check the config, unlock the key, connect, recover from the chain, and serve the API with uvicorn."""
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
+import typer
 import uvicorn
 
 from v2vchain.errors import ConfigError
 from v2vchain.keystore import load_keystore
 
 from .app import create_app
-from .config import NodeConfig, load_config
+from .config import NodeConfig, check_before_unlock, check_own_credential, load_config
 from .service import VehicleNode
 
 
@@ -19,14 +21,28 @@ def build(config: NodeConfig) -> tuple[VehicleNode, str]:
     if len(token) < 16:
         raise ConfigError(f"set {config.api_token_env} to the API bearer token (at least 16 characters)")
     account = load_keystore(config.keystore, password_env=config.password_env)
+    check_own_credential(config, account.address)
     return VehicleNode.start(config, account), token
 
 
 def serve(config_path: str | Path) -> None:
     config = load_config(config_path)
-    node, token = build(config)
+    sock = check_before_unlock(config)  # deployment, credential, db folders and port, before the password is asked
     try:
-        uvicorn.run(create_app(node, token), host=config.host, port=config.port, log_level="warning",
-                    access_log=False)  # access logs would carry request paths; keep the node's logs quiet
+        node, token = build(config)
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        server = uvicorn.Server(uvicorn.Config(create_app(node, token), host=config.host, port=config.port,
+                                               log_level="warning", access_log=False))  # no request paths in logs
+        sock.listen(socket.SOMAXCONN)  # connections queue from here on; uvicorn accepts them once it runs
+        typer.echo(f"node {config.name} ({node.address}) listening on http://{_host(config.host)}:{config.port}")
+        server.run(sockets=[sock])
     finally:
+        sock.close()
         node.close_resources()
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

@@ -112,10 +112,21 @@ def connect(target: str = "embedded", *, anvil_args: tuple[str, ...] = (), accou
     if target.startswith(("http://", "https://")):
         funder = account or _key_from_env(target)
         w3 = Web3(Web3.HTTPProvider(target, request_kwargs={"timeout": 30}))
-        if not w3.is_connected():
-            raise ChainUnavailable(f"no JSON-RPC answer from {target}")
+        _probe(w3, target)
         return Chain(w3=w3, kind="rpc", funder=funder)
     raise ConfigError(f"unknown chain {target!r}: use embedded, anvil, or an http(s) JSON-RPC URL")
+
+
+def _probe(w3: Web3, target: str) -> None:
+    """One eth_chainId call, so a URL that is down, or that answers but is no JSON-RPC node, fails here clearly."""
+    try:
+        answer = w3.provider.make_request("eth_chainId", [])  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - requests, JSON and web3's own checks of the answer's shape
+        detail = f": {str(exc)[:120]}" if isinstance(exc, (ValueError, KeyError, TypeError)) else ""
+        raise ChainUnavailable(f"no JSON-RPC answer from {target} ({type(exc).__name__}{detail})") from None
+    if not isinstance(answer, dict) or "result" not in answer:
+        raise ChainUnavailable(f"{target} answered eth_chainId with {str(answer)[:120]}, not a JSON-RPC result: "
+                               f"is it an EVM JSON-RPC node?")
 
 
 def _key_from_env(target: str) -> LocalAccount:

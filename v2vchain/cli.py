@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from .chain import connect
+from .clierrors import Typer
 from .compiler import compile_contracts, find_compiler
-from .errors import ConfigError, V2VError
+from .errors import ConfigError, InvalidInput
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -18,15 +19,20 @@ if TYPE_CHECKING:
     from .chain import Chain
     from .deploy import System
 
-app = typer.Typer(help="Vehicle-to-vehicle energy trading on an EVM chain.", no_args_is_help=True)
+app = Typer(help="Vehicle-to-vehicle energy trading on an EVM chain.", no_args_is_help=True)
 
 CHAIN_HELP = "embedded (in-process eth-tester), anvil (a child anvil node), or an http(s) JSON-RPC URL " \
              "(funded key in $V2V_PRIVATE_KEY)"
 
 
-def _fail(exc: V2VError) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=1)
+def _address(value: str, option: str) -> str:
+    """A 0x address given on the command line, checksummed; checked before any key is unlocked or chain reached."""
+    from eth_utils import is_address, to_checksum_address
+
+    if not is_address(value):
+        raise InvalidInput(f"{option} {value!r} is not a 0x address (40 hex digits; mixed case must be a valid "
+                           f"EIP-55 checksum)")
+    return str(to_checksum_address(value))
 
 
 @app.command()
@@ -38,23 +44,19 @@ def demo(chain: str = typer.Option("embedded", help=CHAIN_HELP),
     """Deploy everything and run one reverse auction to settlement, printing each step and every balance."""
     if nodes:
         if chain != "anvil":
-            _fail(ConfigError("--nodes needs --chain anvil: separate processes share a real chain whose clock "
-                              "the demo advances"))
+            raise ConfigError("--nodes needs --chain anvil: separate processes share a real chain whose clock "
+                              "the demo advances")
+        if nodes < 2:
+            raise ConfigError("--nodes: a fleet needs one buyer and at least one seller (2 or more)")
         from node.fleet import run_fleet_demo
 
-        try:
-            with connect(chain) as connected:
-                run_fleet_demo(connected, nodes)
-        except (V2VError, ValueError) as exc:
-            _fail(exc)  # type: ignore[arg-type]
+        with connect(chain) as connected:
+            run_fleet_demo(connected, nodes)
         return
     from .demo import run_demo
 
-    try:
-        with connect(chain) as connected:
-            result = run_demo(connected, bidding_s=bidding_seconds, lead_s=lead_seconds)
-    except V2VError as exc:
-        _fail(exc)
+    with connect(chain) as connected:
+        result = run_demo(connected, bidding_s=bidding_seconds, lead_s=lead_seconds)
     if result["supply"] != result["held"]:
         raise typer.Exit(code=2)
 
@@ -62,10 +64,7 @@ def demo(chain: str = typer.Option("embedded", help=CHAIN_HELP),
 @app.command(name="compile")
 def compile_cmd() -> None:
     """Compile the contracts (cached by source hash) and print the compiler used."""
-    try:
-        build = compile_contracts()
-    except V2VError as exc:
-        _fail(exc)
+    build = compile_contracts()
     typer.echo(f"solc {build.compiler} via {find_compiler()}; source hash {build.source_hash[:16]}")
     for name in ("EnergyToken", "Registry", "Market"):
         typer.echo(f"  {name}: {len(build[name].deployed_bytecode) // 2} bytes deployed")
@@ -77,16 +76,14 @@ def deploy_cmd(chain: str = typer.Option("embedded", help=CHAIN_HELP),
     """Deploy the contracts and record them in the chain's deployments file."""
     from .deploy import deploy, deployments_file
 
-    try:
-        with connect(chain) as connected:
-            system = deploy(connected, token_address=token or None)
-    except V2VError as exc:
-        _fail(exc)
+    token_address = _address(token, "--token") if token else None
+    with connect(chain) as connected:
+        system = deploy(connected, token_address=token_address)
     typer.echo(json.dumps(asdict(system.deployment), indent=2))
     typer.echo(f"recorded in {deployments_file(system.deployment.chain_id)}")
 
 
-node_app = typer.Typer(help="The vehicle node service.", no_args_is_help=True)
+node_app = Typer(help="The vehicle node service.", no_args_is_help=True)
 app.add_typer(node_app, name="node")
 
 
@@ -95,13 +92,10 @@ def node_run(config: Path = typer.Option(..., exists=True, dir_okay=False, help=
     """Serve one vehicle's node (key password and API token from the environment variables the config names)."""
     from node.runner import serve
 
-    try:
-        serve(config)
-    except V2VError as exc:
-        _fail(exc)
+    serve(config)
 
 
-issuer_app = typer.Typer(help="The credential issuer (grid operator or platform).", no_args_is_help=True)
+issuer_app = Typer(help="The credential issuer (grid operator or platform).", no_args_is_help=True)
 app.add_typer(issuer_app, name="issuer")
 PASSWORD_ENV_HELP = "environment variable holding the keystore password (prompted when unset)"
 
@@ -114,16 +108,13 @@ def issuer_init(keystore: Path = typer.Option(..., help="where to write the issu
     """Create the issuer's keystore (and have the admin authorise it in the Registry)."""
     from .keystore import create_keystore
 
-    try:
-        issuer = create_keystore(keystore, password_env=password_env)
-        typer.echo(f"issuer {issuer.address} in {keystore}")
-        if chain:
-            with connect(chain) as connected:
-                system = _recorded(connected, connected.funder)
-                system.registry.add_issuer(issuer.address)
-                typer.echo(f"authorised in registry {system.registry.address}")
-    except V2VError as exc:
-        _fail(exc)
+    issuer = create_keystore(keystore, password_env=password_env)
+    typer.echo(f"issuer {issuer.address} in {keystore}")
+    if chain:
+        with connect(chain) as connected:
+            system = _recorded(connected, connected.funder)
+            system.registry.add_issuer(issuer.address)
+            typer.echo(f"authorised in registry {system.registry.address}")
 
 
 @issuer_app.command("issue")
@@ -139,22 +130,20 @@ def issuer_issue(keystore: Path = typer.Option(..., exists=True), chain: str = t
     from .identity import did_for
     from .keystore import load_keystore
 
-    try:
-        issuer = load_keystore(keystore, password_env=password_env)
-        with connect(chain, account=issuer) as connected:
-            system = _recorded(connected, issuer)
-            now = connected.now()
-            vc = issue_vc(issuer, registry=system.registry.address, chain_id=connected.chain_id,
-                          vehicle_did=did_for(vehicle, connected.chain_id), roles=roles_from_names(roles.split(",")),
-                          battery_capacity_wh=battery_wh, max_v2v_power_w=power_w, valid_from=now,
-                          valid_until=now + days * 86_400)
-            out.write_text(json.dumps(vc, indent=2))
-            typer.echo(f"credential for {vehicle} written to {out}")
-            if register:
-                system.registry.register(verify_vc(vc, now=now).registration)
-                typer.echo(f"registered in {system.registry.address}")
-    except V2VError as exc:
-        _fail(exc)
+    vehicle = _address(vehicle, "--vehicle")
+    issuer = load_keystore(keystore, password_env=password_env)
+    with connect(chain, account=issuer) as connected:
+        system = _recorded(connected, issuer)
+        now = connected.now()
+        vc = issue_vc(issuer, registry=system.registry.address, chain_id=connected.chain_id,
+                      vehicle_did=did_for(vehicle, connected.chain_id), roles=roles_from_names(roles.split(",")),
+                      battery_capacity_wh=battery_wh, max_v2v_power_w=power_w, valid_from=now,
+                      valid_until=now + days * 86_400)
+        out.write_text(json.dumps(vc, indent=2))
+        typer.echo(f"credential for {vehicle} written to {out}")
+        if register:
+            system.registry.register(verify_vc(vc, now=now).registration)
+            typer.echo(f"registered in {system.registry.address}")
 
 
 @issuer_app.command("revoke")
@@ -164,13 +153,11 @@ def issuer_revoke(keystore: Path = typer.Option(..., exists=True), chain: str = 
     """Revoke a credential this issuer issued: the vehicle can no longer trade."""
     from .keystore import load_keystore
 
-    try:
-        issuer = load_keystore(keystore, password_env=password_env)
-        with connect(chain, account=issuer) as connected:
-            _recorded(connected, issuer).registry.revoke(vehicle)
-            typer.echo(f"revoked {vehicle}")
-    except V2VError as exc:
-        _fail(exc)
+    vehicle = _address(vehicle, "--vehicle")
+    issuer = load_keystore(keystore, password_env=password_env)
+    with connect(chain, account=issuer) as connected:
+        _recorded(connected, issuer).registry.revoke(vehicle)
+        typer.echo(f"revoked {vehicle}")
 
 
 def _recorded(chain: "Chain", account: "LocalAccount") -> "System":

@@ -6,17 +6,19 @@ import time
 from dataclasses import fields
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterator, NoReturn
+from typing import Any, Iterator
 
 import typer
 
-from ..errors import ConfigError, V2VError
+from ..clierrors import Typer
+from ..errors import ConfigError
 from ..paths import state_dir
+from .errors import IncompleteIndex
 from .indexer import DEFAULT_BATCH_BLOCKS, DEFAULT_CONFIRMATIONS, IndexReport
 from .reports import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH
 from .store import Store
 
-audit_app = typer.Typer(help="Audit trades from chain data alone: index events, then query, reconcile, report.",
+audit_app = Typer(help="Audit trades from chain data alone: index events, then query, reconcile, report.",
                         no_args_is_help=True)
 
 
@@ -34,29 +36,29 @@ DB_OPTION = typer.Option(None, "--db", help="the index's SQLite file (default: .
 FORMAT_OPTION = typer.Option(Format.table, "--format", help="table, csv or json")
 
 
-def _fail(exc: V2VError) -> NoReturn:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=1)
-
-
 class _reading:
-    """An existing index opened for reading; V2VErrors become a clear message and exit code 1."""
+    """An existing index opened for reading (errors reach the one handler in v2vchain.clierrors)."""
 
     def __init__(self, db: Path | None) -> None:
         self.db = db or default_db()
 
     def __enter__(self) -> Store:
-        try:
-            self.store = Store.open(self.db)
-        except V2VError as exc:
-            _fail(exc)
+        self.store = Store.open(self.db)
         return self.store
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
         self.store.close()
-        if isinstance(exc, V2VError):
-            _fail(exc)
         return False
+
+
+def _require_indexed(store: Store) -> None:
+    """Refuse an index no run has filled (e.g. the file a failed `index` left): "0 violations" would be vacuous."""
+    if store.chain_id is None or not store.contracts():
+        raise IncompleteIndex(f"the index {store.path} is empty (no chain or contracts recorded; did `v2v audit index` "
+                              f"fail?): run `v2v audit index` against the chain first")
+    if store.last_block() is None:
+        raise IncompleteIndex(f"the index {store.path} is incomplete: no final block indexed yet (the chain is "
+                              f"shorter than --confirmations?); run `v2v audit index` again later")
 
 
 def _specs(node: Any, store: Store, deployment: Path | None) -> list[Any]:
@@ -109,8 +111,8 @@ def index(chain: str = typer.Option("http://127.0.0.1:8545", help="the node's ht
     from .rpc import HttpNode
 
     if not chain.startswith(("http://", "https://")):
-        _fail(ConfigError(f"--chain {chain!r}: the indexer reads a running node, give its http(s) JSON-RPC URL "
-                          f"(embedded and anvil would start a new, empty chain)"))
+        raise ConfigError(f"--chain {chain!r}: the indexer reads a running node, give its http(s) JSON-RPC URL "
+                          f"(embedded and anvil would start a new, empty chain)")
     try:
         with Store.open(db or default_db(), create=True) as store:
             node = HttpNode(chain, timeout_s=timeout)
@@ -121,8 +123,6 @@ def index(chain: str = typer.Option("http://127.0.0.1:8545", help="the node's ht
                 if not follow:
                     break
                 time.sleep(poll_seconds)
-    except V2VError as exc:
-        _fail(exc)
     except KeyboardInterrupt:
         typer.echo("stopped; the next run resumes where this one stopped")
 
@@ -192,6 +192,7 @@ def reconcile(fmt: Format = FORMAT_OPTION, db: Path = DB_OPTION) -> None:
     from .reports import reconciliation_text, render
 
     with _reading(db) as store:
+        _require_indexed(store)
         result = run_reconcile(Ledger.from_store(store), store)
         if fmt is Format.json:
             typer.echo(json.dumps({"ok": result.ok, "totals": result.totals,
@@ -215,6 +216,9 @@ def report(out: Path = typer.Option(..., "--out", help="directory for index.html
     """An HTML report with plots: price against the grid's prices, volume per day, savings per vehicle."""
     from .htmlreport import write_report
 
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is an existing file; give a directory (it gets index.html, trades.csv, "
+                          f"trades.json)")
     with _reading(db) as store:
         path = write_report(store, out, grid_import=grid_import, grid_export=grid_export)
     typer.echo(f"report written to {path}")
@@ -242,20 +246,17 @@ def clearing_cmd(clearing_id: int = typer.Argument(..., min=1, help="the clearin
     from .clearing_audit import audit_clearing
 
     try:
-        try:
-            params = ClearingParams(k=Fraction(k))
-        except (ValueError, ZeroDivisionError):
-            raise InvalidInput(f"--k {k!r} is not a fraction such as 1/2") from None
-        from eth_account import Account
+        params = ClearingParams(k=Fraction(k))
+    except (ValueError, ZeroDivisionError):
+        raise InvalidInput(f"--k {k!r} is not a fraction such as 1/2") from None
+    from eth_account import Account
 
-        with connect(chain, account=Account.create()) as connected:  # read-only: a throwaway key signs nothing
-            system = load_recorded(connected, connected.sender(connected.funder))
-            client = load_clearing(system) if system else None
-            if client is None:
-                raise ConfigError(f"no Clearing deployment recorded for chain {connected.chain_id}")
-            audit = audit_clearing(client, clearing_id, params=params, from_block=system.deployment.block)
-    except V2VError as exc:
-        _fail(exc)
+    with connect(chain, account=Account.create()) as connected:  # read-only: a throwaway key signs nothing
+        system = load_recorded(connected, connected.sender(connected.funder))
+        client = load_clearing(system) if system else None
+        if client is None:
+            raise ConfigError(f"no Clearing deployment recorded for chain {connected.chain_id}")
+        audit = audit_clearing(client, clearing_id, params=params, from_block=system.deployment.block)
     typer.echo(audit.text())
     if not audit.ok:
         raise typer.Exit(code=2)
@@ -275,16 +276,13 @@ def watch_cmd(chain: str = typer.Option("http://127.0.0.1:8545", help="the node'
     from ..deploy import load_recorded
     from ..keystore import load_keystore
 
-    try:
-        account = load_keystore(keystore, password_env=password_env)
-        with connect(chain, account=account) as connected:
-            system = load_recorded(connected, connected.sender(account))
-            client = load_clearing(system) if system else None
-            if client is None:
-                raise ConfigError(f"no Clearing deployment recorded for chain {connected.chain_id}")
-            findings = watch(client, account.address, from_block=system.deployment.block)
-    except V2VError as exc:
-        _fail(exc)
+    account = load_keystore(keystore, password_env=password_env)
+    with connect(chain, account=account) as connected:
+        system = load_recorded(connected, connected.sender(account))
+        client = load_clearing(system) if system else None
+        if client is None:
+            raise ConfigError(f"no Clearing deployment recorded for chain {connected.chain_id}")
+        findings = watch(client, account.address, from_block=system.deployment.block)
     for f in findings:
         side = "buy" if f.side == 1 else "sell"
         typer.echo(f"clearing {f.clearing_id:#x} by {f.operator}: {side} order nonce {f.nonce} filled {f.filled_wh} "

@@ -38,3 +38,7 @@ class RangeTooLarge(AuditError):
 
 class RpcError(ChainUnavailable):
     """The node answered a JSON-RPC call with an error the indexer cannot work around."""
+
+
+class IncompleteIndex(AuditError):
+    """The index holds no completed run (e.g. the file a failed `v2v audit index` left): nothing can be checked."""

@@ -102,17 +102,24 @@ class HttpNode:
             raise ChainUnavailable(f"{what}: cannot reach {self.url}: {type(exc).__name__}") from None
         if response.status_code != 200:
             raise classify(what, f"HTTP {response.status_code} {response.text[:200]}")
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:
+            raise ChainUnavailable(f"{what}: {self.url} answered with something that is not JSON "
+                                   f"({response.text[:80]!r}): is it a JSON-RPC node?") from None
 
     def _unwrap(self, method: str, answer: Any) -> Any:
-        if "error" in answer:
+        if isinstance(answer, dict) and isinstance(answer.get("error"), dict):
             error = answer["error"]
             raise classify(method, f"{error.get('message', error)} (code {error.get('code')})")
+        if not isinstance(answer, dict) or "result" not in answer:
+            raise ChainUnavailable(f"{method}: {self.url} answered JSON that is not a JSON-RPC response "
+                                   f"({str(answer)[:80]}): is it a JSON-RPC node?")
         return answer["result"]
 
     def call(self, method: str, params: list[Any]) -> Any:
         answer = self._post({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}, method)
-        if isinstance(answer, list):  # some proxies answer a single error as a list
+        if isinstance(answer, list) and answer:  # some proxies answer a single error as a list
             answer = answer[0]
         return self._unwrap(method, answer)
 
@@ -123,7 +130,7 @@ class HttpNode:
         answer = self._post(payload, f"{method} x{len(params)}")
         if not isinstance(answer, list):  # the whole batch refused
             return [self._unwrap(method, answer)]
-        by_id = {a.get("id"): a for a in answer}
+        by_id = {a.get("id"): a for a in answer if isinstance(a, dict)}
         return [self._unwrap(method, by_id.get(first + i, {"error": {"message": "missing from batch"}}))
                 for i in range(len(params))]
 
