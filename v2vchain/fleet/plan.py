@@ -29,6 +29,7 @@ class Meeting:
     end_ts: int
     energy_wh: int  # into the consumer's battery (its need share plus its own detour energy)
     discharged_wh: int  # out of the provider's battery
+    provider_detour_wh: int  # the provider's own extra driving energy
     provider_leg: int
     consumer_leg: int
     cost: int  # provider_cost + consumer_cost
@@ -78,7 +79,7 @@ def plan_fleet(fleet: Fleet, *, k_best: int | None = None, time_limit_s: float =
     consumers = [s for s in states if s.need_wh > 0]
     providers = [s for s in states if s.spare_wh > 0]
     base = sum(int(time_money(s.route_s, prices.time_cost_per_h)) +
-               int(energy_money(s.route_wh - s.need_wh, prices.energy_per_kwh)) for s in states)
+               int(energy_money(max(0, s.route_wh - s.need_wh), prices.energy_per_kwh)) for s in states)
     outside = [station_option(c, fleet.stations, prices, fleet.road_factor) for c in consumers]
     edges: list[PairOption] = []
     for ci, c in enumerate(consumers):
@@ -189,9 +190,9 @@ def _assemble(fleet: Fleet, consumers, providers, outside, edges, y, x) -> tuple
             shares_left -= share
             gain = part - pc - cc
             payment = pc + gain // 2
-            meetings.append(Meeting(provider=providers[o.p].van.id, consumer=c.van.id, lat=round(o.lat, 5),
-                                    lon=round(o.lon, 5), start_ts=o.earliest_ts, end_ts=o.earliest_ts + tr,
-                                    energy_wh=share + o.det_c_wh, discharged_wh=out, provider_leg=o.leg_p,
+            meetings.append(Meeting(provider=providers[o.p].van.id, consumer=c.van.id, lat=o.lat, lon=o.lon, start_ts=o.earliest_ts, end_ts=o.earliest_ts + tr,
+                                    energy_wh=share + o.det_c_wh, discharged_wh=out,
+                                    provider_detour_wh=o.det_p_wh, provider_leg=o.leg_p,
                                     consumer_leg=o.leg_c, cost=pc + cc, provider_cost=pc, consumer_cost=cc,
                                     outside_share=part, payment=payment, provider_surplus=payment - pc,
                                     consumer_surplus=part - cc - payment))

@@ -21,9 +21,10 @@ def plan_to_json(plan: Plan) -> dict:
         "saving": plan.saving, "saving_pct": plan.saving_pct, "replenish_saving_pct": plan.replenish_saving_pct,
         "optimal": plan.optimal, "solve_s": round(plan.solve_s, 3), "candidate_pairs": plan.n_edges,
         "needs_wh": plan.needs, "spares_wh": plan.spares,
-        "meetings": [{"provider": m.provider, "consumer": m.consumer, "lat": m.lat, "lon": m.lon,
+        "meetings": [{"provider": m.provider, "consumer": m.consumer, "lat": round(m.lat, 5), "lon": round(m.lon, 5),
                       "start_ts": m.start_ts, "end_ts": m.end_ts, "energy_wh": m.energy_wh,
-                      "discharged_wh": m.discharged_wh, "cost": m.cost, "provider_cost": m.provider_cost,
+                      "discharged_wh": m.discharged_wh, "provider_detour_wh": m.provider_detour_wh,
+                      "cost": m.cost, "provider_cost": m.provider_cost,
                       "consumer_cost": m.consumer_cost, "outside_share": m.outside_share, "payment": m.payment,
                       "provider_surplus": m.provider_surplus, "consumer_surplus": m.consumer_surplus}
                      for m in plan.meetings],
