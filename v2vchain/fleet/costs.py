@@ -157,7 +157,7 @@ def meeting_costs(q_in, det_p_wh, det_p_s, det_c_s, eff_bps, power_w, prices: Pr
 
 @dataclass(frozen=True)
 class PairOption:
-    """The cheapest meeting of provider p and consumer c (indices into the plan's provider / consumer lists)."""
+    """The cheapest meeting of provider p and consumer c on one leg of each (indices into the plan's lists)."""
     p: int
     c: int
     leg_p: int
@@ -175,7 +175,8 @@ class PairOption:
 
 
 def pair_options(c_idx: int, c: VanState, providers: list[VanState], fleet: Fleet) -> list[PairOption]:
-    """Best meeting with every provider that can serve consumer c (vectorised over provider legs and candidates)."""
+    """The best meeting point for every (provider, provider leg, consumer leg) that can serve consumer c, vectorised.
+    Keeping one option per leg pair (not just per pair) lets the matching route around the one-meeting-per-leg rule."""
     if not providers:
         return []
     prices, road = fleet.prices, fleet.road_factor
@@ -236,14 +237,11 @@ def pair_options(c_idx: int, c: VanState, providers: list[VanState], fleet: Flee
     full = meeting_costs(cap + det_c_wh, det_p_wh, det_p_s, det_c_s, eff, power, prices)
     cost_full = full.provider + full.consumer
     score = np.where(ok, cost_full / cap if c.van.split else cost_full, np.inf)
-    score = np.moveaxis(score, 1, 0).reshape(n, -1)  # provider first, then (consumer leg, provider leg, candidate)
-    best = np.argmin(score, axis=1)
+    best = np.argmin(score, axis=3)  # the best candidate point for each (consumer leg, provider, provider leg)
+    kk, ii, ll = np.nonzero(np.isfinite(np.take_along_axis(score, best[..., None], axis=3)[..., 0]))
     out = []
-    for i in range(n):
-        if not np.isfinite(score[i, best[i]]):
-            continue
-        k, l, m = np.unravel_index(int(best[i]), (len(L.t0), nl, N_CANDIDATES))
-        ix = (k, i, l, m)
+    for k, i, l in sorted(zip(kk.tolist(), ii.tolist(), ll.tolist()), key=lambda t: (t[1], t[2], t[0])):
+        ix = (k, i, l, int(best[k, i, l]))
         zero = meeting_costs(det_c_wh[ix], det_p_wh[ix], det_p_s[ix], det_c_s[ix], int(eff[0, i, 0, 0]),
                              int(power[0, i, 0, 0]), prices)
         out.append(PairOption(p=i, c=c_idx, leg_p=int(l), leg_c=int(k), lat=float(m_lat[ix]), lon=float(m_lon[ix]),

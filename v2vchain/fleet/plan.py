@@ -84,8 +84,13 @@ def plan_fleet(fleet: Fleet, *, k_best: int | None = None, time_limit_s: float =
     edges: list[PairOption] = []
     for ci, c in enumerate(consumers):
         opts = [o for o in pair_options(ci, c, providers, fleet) if o.cost_full < outside[ci].cost or c.van.split]
-        opts.sort(key=lambda o: (o.cost_full / o.cap_wh, o.p))
-        edges.extend(opts[:k_best] if k_best else opts)
+        if k_best:  # keep the k providers whose best option is cheapest per Wh (all their leg options)
+            rank: dict[int, tuple[float, int]] = {}
+            for o in opts:
+                rank[o.p] = min(rank.get(o.p, (np.inf, o.p)), (o.cost_full / o.cap_wh, o.p))
+            keep = set(sorted(rank, key=rank.__getitem__)[:k_best])
+            opts = [o for o in opts if o.p in keep]
+        edges.extend(opts)
     y, x, optimal = _solve(consumers, providers, outside, edges, time_limit_s)
     meetings, fallbacks = _assemble(fleet, consumers, providers, outside, edges, y, x)
     stations_only = base + sum(o.cost for o in outside)
