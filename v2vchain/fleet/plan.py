@@ -152,12 +152,26 @@ def _solve(consumers: list[VanState], providers: list[VanState], outside: list[S
         if len(es) > 1:
             add([(iy + e, 1.0) for e in es], -np.inf, 1)
     A = coo_array((vals, (rows, cols)), shape=(r, nv)).tocsr()
-    res = milp(cost, constraints=LinearConstraint(A, lb, ub), integrality=np.ones(nv), bounds=Bounds(lo, hi),
-               options={"time_limit": time_limit_s, "mip_rel_gap": 1e-9})
+    integrality = np.zeros(nv)
+    integrality[:ix] = 1  # z and y are binary; the Wh through an edge is continuous, made whole below
+    res = milp(cost, constraints=LinearConstraint(A, lb, ub), integrality=integrality, bounds=Bounds(lo, hi),
+               options={"time_limit": time_limit_s, "mip_rel_gap": 1e-7})
     if res.x is None:  # no incumbent within the time limit: every consumer goes to its station
         return np.zeros(ne, dtype=int), np.zeros(ne, dtype=int), False
-    sol = np.rint(res.x).astype(np.int64)
-    return sol[iy:iy + ne], sol[ix:ix + ne], bool(res.status == 0)
+    y = np.rint(res.x[iy:iy + ne]).astype(np.int64)
+    xf = np.where(y > 0, res.x[ix:ix + ne], 0.0)
+    x = np.floor(xf + 1e-6).astype(np.int64)
+    for es in by_c.values():  # whole Wh: floor every share, hand the remainder out in edge order, within caps
+        need = consumers[edges[es[0]].c].need_wh
+        short = need - int(x[es].sum())
+        for e in es:
+            if short <= 0:
+                break
+            if y[e] and x[e] < edges[e].cap_wh:
+                add_wh = min(short, edges[e].cap_wh - int(x[e]))
+                x[e] += add_wh
+                short -= add_wh
+    return y, x, bool(res.status == 0)
 
 
 def _assemble(fleet: Fleet, consumers, providers, outside, edges, y, x) -> tuple[list[Meeting], list[StationOption]]:
