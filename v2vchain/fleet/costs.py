@@ -174,30 +174,71 @@ class PairOption:
     cost_zero: int  # cost of the detours alone (for the split model's fixed part)
 
 
-def pair_options(c_idx: int, c: VanState, providers: list[VanState], fleet: Fleet) -> list[PairOption]:
-    """The best meeting point for every (provider, provider leg, consumer leg) that can serve consumer c, vectorised.
-    Keeping one option per leg pair (not just per pair) lets the matching route around the one-meeting-per-leg rule."""
-    if not providers:
+@dataclass(frozen=True)
+class ProviderPool:
+    """The providers' legs padded to one (provider, leg) grid, built once per plan."""
+    a_lat: np.ndarray
+    a_lon: np.ndarray
+    b_lat: np.ndarray
+    b_lon: np.ndarray
+    t0: np.ndarray
+    t1: np.ndarray
+    valid: np.ndarray
+    speed: np.ndarray
+    consumption: np.ndarray
+    eff: np.ndarray
+    power: np.ndarray
+    spare: np.ndarray
+    dab: np.ndarray  # each leg's own (road) length
+
+    @staticmethod
+    def build(providers: list[VanState], road_factor: float) -> "ProviderPool":
+        n, nl = len(providers), max((len(p.legs.t0) for p in providers), default=1)
+
+        def pad(attr: str, fill: float) -> np.ndarray:
+            out = np.full((n, nl), fill, dtype=np.float64 if attr.endswith(("lat", "lon")) else np.int64)
+            for i, p in enumerate(providers):
+                x = getattr(p.legs, attr)
+                out[i, :len(x)] = x
+            return out
+
+        valid = pad("t0", -1) >= 0
+        van = lambda attr: np.array([getattr(p.van, attr) for p in providers], dtype=np.int64)  # noqa: E731
+        a_lat, a_lon, b_lat, b_lon = pad("a_lat", 0), pad("a_lon", 0), pad("b_lat", 0), pad("b_lon", 0)
+        return ProviderPool(a_lat, a_lon, b_lat, b_lon, pad("t0", 0), pad("t1", -1), valid, van("speed_kmh"),
+                            van("consumption_wh_per_km"), van("v2v_efficiency_bps"), van("v2v_power_w"),
+                            np.array([p.spare_wh for p in providers], dtype=np.int64),
+                            haversine_m(a_lat, a_lon, b_lat, b_lon) * road_factor)
+
+    def nearest(self, c: VanState, k: int) -> np.ndarray:
+        """The k providers whose leg ends come nearest the consumer's waypoints (a cheap pre-filter)."""
+        n = len(self.spare)
+        if n <= k:
+            return np.arange(n)
+        lat = np.concatenate([c.legs.a_lat, c.legs.b_lat])[:, None, None]
+        lon = np.concatenate([c.legs.a_lon, c.legs.b_lon])[:, None, None]
+        d = np.minimum(haversine_m(lat, lon, self.a_lat[None], self.a_lon[None]),
+                       haversine_m(lat, lon, self.b_lat[None], self.b_lon[None]))
+        d = np.where(self.valid[None], d, np.inf).min(axis=(0, 2))
+        return np.sort(np.lexsort((np.arange(n), d))[:k])
+
+
+def pair_options(c_idx: int, c: VanState, pool: ProviderPool, fleet: Fleet,
+                 subset: np.ndarray | None = None) -> list[PairOption]:
+    """The best meeting point for every (provider, provider leg, consumer leg) that can serve consumer c, vectorised
+    over the providers in `subset` (all by default). One option per leg pair (not just per pair) lets the matching
+    route around the one-meeting-per-leg rule."""
+    ids = np.arange(len(pool.spare)) if subset is None else np.asarray(subset)
+    if len(ids) == 0:
         return []
     prices, road = fleet.prices, fleet.road_factor
-    nl = max(len(p.legs.t0) for p in providers)
-    n = len(providers)
-
-    def pad(attr: str, fill: float) -> np.ndarray:
-        out = np.full((n, nl), fill, dtype=np.float64 if attr.endswith(("lat", "lon")) else np.int64)
-        for i, p in enumerate(providers):
-            x = getattr(p.legs, attr)
-            out[i, :len(x)] = x
-        return out
-
-    valid = np.zeros((n, nl), dtype=bool)
-    for i, p in enumerate(providers):
-        valid[i, :len(p.legs.t0)] = True
-    pv = lambda attr: np.array([getattr(p.van, attr) for p in providers])[None, :, None, None]  # noqa: E731
+    n, nl = len(ids), pool.valid.shape[1]
+    g = lambda arr: arr[ids][None, :, :, None]  # noqa: E731  (provider, leg) grid -> 4-d
+    pv = lambda arr: arr[ids][None, :, None, None]  # noqa: E731  per provider -> 4-d
+    valid = pool.valid[ids]
     # axes: (consumer leg k, provider n, provider leg l, candidate m)
-    ap_lat, ap_lon = pad("a_lat", 0)[None, :, :, None], pad("a_lon", 0)[None, :, :, None]
-    bp_lat, bp_lon = pad("b_lat", 0)[None, :, :, None], pad("b_lon", 0)[None, :, :, None]
-    t0p, t1p = pad("t0", 0)[None, :, :, None], pad("t1", -1)[None, :, :, None]
+    ap_lat, ap_lon, bp_lat, bp_lon = g(pool.a_lat), g(pool.a_lon), g(pool.b_lat), g(pool.b_lon)
+    t0p, t1p = g(pool.t0), g(pool.t1)
     L = c.legs
     ac_lat, ac_lon = L.a_lat[:, None, None, None], L.a_lon[:, None, None, None]
     bc_lat, bc_lon = L.b_lat[:, None, None, None], L.b_lon[:, None, None, None]
@@ -213,11 +254,11 @@ def pair_options(c_idx: int, c: VanState, providers: list[VanState], fleet: Flee
     dpb = haversine_m(m_lat, m_lon, bp_lat, bp_lon) * road
     dca = haversine_m(ac_lat, ac_lon, m_lat, m_lon) * road
     dcb = haversine_m(m_lat, m_lon, bc_lat, bc_lon) * road
-    det_p = np.maximum(0.0, dpa + dpb - haversine_m(ap_lat, ap_lon, bp_lat, bp_lon) * road)
+    det_p = np.maximum(0.0, dpa + dpb - g(pool.dab))
     det_c = np.maximum(0.0, dca + dcb - haversine_m(ac_lat, ac_lon, bc_lat, bc_lon) * road)
-    sp_p, cons_p = pv("speed_kmh"), pv("consumption_wh_per_km")
-    eff, power = pv("v2v_efficiency_bps"), np.minimum(pv("v2v_power_w"), c.van.v2v_power_w)
-    spare = np.array([p.spare_wh for p in providers])[None, :, None, None]
+    sp_p, cons_p = pv(pool.speed), pv(pool.consumption)
+    eff, power = pv(pool.eff), np.minimum(pv(pool.power), c.van.v2v_power_w)
+    spare = pv(pool.spare)
     det_p_wh, det_p_s = energy_wh(det_p, cons_p), drive_s(det_p, sp_p)
     det_c_wh, det_c_s = energy_wh(det_c, c.van.consumption_wh_per_km), drive_s(det_c, c.van.speed_kmh)
     start = np.maximum(t0p + drive_s(dpa, sp_p), t0c + drive_s(dca, c.van.speed_kmh))
@@ -239,13 +280,13 @@ def pair_options(c_idx: int, c: VanState, providers: list[VanState], fleet: Flee
     score = np.where(ok, cost_full / cap if c.van.split else cost_full, np.inf)
     best = np.argmin(score, axis=3)  # the best candidate point for each (consumer leg, provider, provider leg)
     kk, ii, ll = np.nonzero(np.isfinite(np.take_along_axis(score, best[..., None], axis=3)[..., 0]))
+    zero = meeting_costs(det_c_wh, det_p_wh, det_p_s, det_c_s, eff, power, prices)
+    cost_zero = zero.provider + zero.consumer
     out = []
     for k, i, l in sorted(zip(kk.tolist(), ii.tolist(), ll.tolist()), key=lambda t: (t[1], t[2], t[0])):
         ix = (k, i, l, int(best[k, i, l]))
-        zero = meeting_costs(det_c_wh[ix], det_p_wh[ix], det_p_s[ix], det_c_s[ix], int(eff[0, i, 0, 0]),
-                             int(power[0, i, 0, 0]), prices)
-        out.append(PairOption(p=i, c=c_idx, leg_p=int(l), leg_c=int(k), lat=float(m_lat[ix]), lon=float(m_lon[ix]),
-                              earliest_ts=int(start[ix]), det_p_wh=int(det_p_wh[ix]), det_c_wh=int(det_c_wh[ix]),
-                              det_p_s=int(det_p_s[ix]), det_c_s=int(det_c_s[ix]), cap_wh=int(cap[ix]),
-                              cost_full=int(cost_full[ix]), cost_zero=int(zero.provider + zero.consumer)))
+        out.append(PairOption(p=int(ids[i]), c=c_idx, leg_p=int(l), leg_c=int(k), lat=float(m_lat[ix]),
+                              lon=float(m_lon[ix]), earliest_ts=int(start[ix]), det_p_wh=int(det_p_wh[ix]),
+                              det_c_wh=int(det_c_wh[ix]), det_p_s=int(det_p_s[ix]), det_c_s=int(det_c_s[ix]),
+                              cap_wh=int(cap[ix]), cost_full=int(cost_full[ix]), cost_zero=int(cost_zero[ix])))
     return out

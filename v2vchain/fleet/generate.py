@@ -24,7 +24,7 @@ def random_fleet(n: int, seed: int = 0, city: str = "beijing", radius_km: float 
     rng = random.Random(seed)
     lat0, lon0 = CITIES[city]
     depot = _offset(lat0, lon0, rng, radius_km / 4)
-    n_st = max(2, n // 15)
+    n_st = max(2, math.isqrt(n))
     stations = [{"id": f"CS{i + 1:03d}", "lat": p[0], "lon": p[1], "power_w": 50_000, "price_per_kwh": 150,
                  "queue_min": rng.choice([0, 0, 5, 10, 20]), "efficiency_bps": 9_700}
                 for i, p in enumerate(_offset(lat0, lon0, rng, radius_km) for _ in range(n_st))]
@@ -56,6 +56,6 @@ def random_fleet(n: int, seed: int = 0, city: str = "beijing", radius_km: float 
             van["route"] = route
         vans.append(van)
     return {"name": f"{city}-{n}-seed{seed}", "road_factor": road_factor,
-            "prices": {"currency": "CNY", "decimals": 2, "time_cost_per_h": 500, "energy_per_kwh": 150,
+            "prices": {"currency": "CNY", "decimals": 2, "time_cost_per_h": 500, "energy_per_kwh": 100,
                        "battery_wear_per_kwh": 5},
             "stations": stations, "vans": vans}

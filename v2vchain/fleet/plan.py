@@ -3,7 +3,8 @@
 Each consumer is served either by V2V (one provider, or several if its `split` flag allows) or by its best station.
 A provider may serve several consumers within its spare energy; each leg of a van (the gap between two waypoints)
 holds at most one meeting, so the time windows of different meetings never interact and each meeting's own check is
-exact. Large fleets are pruned to the k cheapest providers per consumer (`k_best`).
+exact. Large fleets are pruned (`k_best`): each consumer looks only at the max(5k, 40) providers whose waypoints come
+nearest its own, and keeps the k cheapest of those.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
-from .costs import (PairOption, StationOption, VanState, energy_money, meeting_costs, pair_options, station_option,
+from .costs import (PairOption, ProviderPool, StationOption, VanState, energy_money, meeting_costs, pair_options, station_option,
                     time_money, van_state)
 from .schema import Fleet
 
@@ -54,6 +55,7 @@ class Plan:
     optimal: bool
     solve_s: float
     n_edges: int
+    mip_gap: float = 0.0  # HiGHS's relative gap at the end (0 when proven optimal)
     currency: str = "CNY"
     decimals: int = 2
 
@@ -82,8 +84,10 @@ def plan_fleet(fleet: Fleet, *, k_best: int | None = None, time_limit_s: float =
                int(energy_money(max(0, s.route_wh - s.need_wh), prices.energy_per_kwh)) for s in states)
     outside = [station_option(c, fleet.stations, prices, fleet.road_factor) for c in consumers]
     edges: list[PairOption] = []
+    pool = ProviderPool.build(providers, fleet.road_factor)
     for ci, c in enumerate(consumers):
-        opts = [o for o in pair_options(ci, c, providers, fleet) if o.cost_full < outside[ci].cost or c.van.split]
+        near = pool.nearest(c, max(5 * k_best, 40)) if k_best else None
+        opts = [o for o in pair_options(ci, c, pool, fleet, near) if o.cost_full < outside[ci].cost or c.van.split]
         if k_best:  # keep the k providers whose best option is cheapest per Wh (all their leg options)
             rank: dict[int, tuple[float, int]] = {}
             for o in opts:
@@ -91,22 +95,22 @@ def plan_fleet(fleet: Fleet, *, k_best: int | None = None, time_limit_s: float =
             keep = set(sorted(rank, key=rank.__getitem__)[:k_best])
             opts = [o for o in opts if o.p in keep]
         edges.extend(opts)
-    y, x, optimal = _solve(consumers, providers, outside, edges, time_limit_s)
+    y, x, optimal, gap = _solve(consumers, providers, outside, edges, time_limit_s)
     meetings, fallbacks = _assemble(fleet, consumers, providers, outside, edges, y, x)
     stations_only = base + sum(o.cost for o in outside)
     v2v = base + sum(m.cost for m in meetings) + sum(o.cost for o in fallbacks)
     return Plan(tuple(meetings), tuple(fallbacks), {o.consumer: o for o in outside},
                 {c.van.id: c.need_wh for c in consumers}, {p.van.id: p.spare_wh for p in providers},
-                base, v2v, stations_only, optimal, time.perf_counter() - t_start, len(edges),
+                base, v2v, stations_only, optimal, time.perf_counter() - t_start, len(edges), gap,
                 prices.currency, prices.decimals)
 
 
 def _solve(consumers: list[VanState], providers: list[VanState], outside: list[StationOption],
-           edges: list[PairOption], time_limit_s: float) -> tuple[np.ndarray, np.ndarray, bool]:
+           edges: list[PairOption], time_limit_s: float) -> tuple[np.ndarray, np.ndarray, bool, float]:
     """Variables: z_c (consumer c goes to its station), y_e (meeting e happens), x_e (Wh of the need through e)."""
     nc, ne = len(consumers), len(edges)
     if ne == 0:
-        return np.zeros(0, dtype=int), np.zeros(0, dtype=int), True
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int), True, 0.0
     iz, iy, ix = 0, nc, nc + ne
     nv = nc + 2 * ne
     cost = np.zeros(nv)
@@ -155,9 +159,9 @@ def _solve(consumers: list[VanState], providers: list[VanState], outside: list[S
     integrality = np.zeros(nv)
     integrality[:ix] = 1  # z and y are binary; the Wh through an edge is continuous, made whole below
     res = milp(cost, constraints=LinearConstraint(A, lb, ub), integrality=integrality, bounds=Bounds(lo, hi),
-               options={"time_limit": time_limit_s, "mip_rel_gap": 1e-7})
+               options={"time_limit": time_limit_s, "mip_rel_gap": 1e-4})
     if res.x is None:  # no incumbent within the time limit: every consumer goes to its station
-        return np.zeros(ne, dtype=int), np.zeros(ne, dtype=int), False
+        return np.zeros(ne, dtype=int), np.zeros(ne, dtype=int), False, float("inf")
     y = np.rint(res.x[iy:iy + ne]).astype(np.int64)
     xf = np.where(y > 0, res.x[ix:ix + ne], 0.0)
     x = np.floor(xf + 1e-6).astype(np.int64)
@@ -171,7 +175,8 @@ def _solve(consumers: list[VanState], providers: list[VanState], outside: list[S
                 add_wh = min(short, edges[e].cap_wh - int(x[e]))
                 x[e] += add_wh
                 short -= add_wh
-    return y, x, bool(res.status == 0)
+    gap = float(getattr(res, "mip_gap", 0.0) or 0.0)
+    return y, x, bool(res.status == 0), gap
 
 
 def _assemble(fleet: Fleet, consumers, providers, outside, edges, y, x) -> tuple[list[Meeting], list[StationOption]]:

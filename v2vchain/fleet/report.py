@@ -19,7 +19,7 @@ def plan_to_json(plan: Plan) -> dict:
         "currency": plan.currency, "decimals": plan.decimals,
         "cost_v2v": plan.cost_v2v, "cost_stations_only": plan.cost_stations_only, "base_cost": plan.base_cost,
         "saving": plan.saving, "saving_pct": plan.saving_pct, "replenish_saving_pct": plan.replenish_saving_pct,
-        "optimal": plan.optimal, "solve_s": round(plan.solve_s, 3), "candidate_pairs": plan.n_edges,
+        "optimal": plan.optimal, "mip_gap": plan.mip_gap, "solve_s": round(plan.solve_s, 3), "candidate_pairs": plan.n_edges,
         "needs_wh": plan.needs, "spares_wh": plan.spares,
         "meetings": [{"provider": m.provider, "consumer": m.consumer, "lat": round(m.lat, 5), "lon": round(m.lon, 5),
                       "start_ts": m.start_ts, "end_ts": m.end_ts, "energy_wh": m.energy_wh,
@@ -48,7 +48,7 @@ def plan_to_text(plan: Plan) -> str:
         lines.append(f"{'station ' + o.station:<21} {o.consumer:<10} arrives {_hm(o.arrive_ts)}  "
                      f"{o.energy_wh / 1000:.2f} kWh  cost {_money(o.cost, d)}{'  (late)' if o.late else ''}")
     lines.append(f"consumers {len(plan.needs)}, providers {len(plan.spares)}, meetings {len(plan.meetings)}, "
-                 f"station fallbacks {len(plan.stations)}{'' if plan.optimal else ' (not proven optimal)'}")
+                 f"station fallbacks {len(plan.stations)}{'' if plan.optimal else f' (time limit: MIP gap {plan.mip_gap:.2%})'}")
     lines.append(f"fleet cost: V2V {_money(plan.cost_v2v, d)} {plan.currency} vs stations only "
                  f"{_money(plan.cost_stations_only, d)} {plan.currency}: saving {_money(plan.saving, d)} "
                  f"({plan.saving_pct:.2f} % of the fleet cost, {plan.replenish_saving_pct:.2f} % of the recharging)")
