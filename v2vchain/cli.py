@@ -175,3 +175,6 @@ app.add_typer(audit_app, name="audit")
 
 if __name__ == "__main__":
     app()
+
+from .fleet.cli import fleet_app  # noqa: E402
+app.add_typer(fleet_app, name="fleet")
