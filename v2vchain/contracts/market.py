@@ -157,9 +157,6 @@ class MarketClient(VaultClient):
         relayer = self._call("relayerOf", uint("request_id", request_id))
         return None if relayer == ZERO_ADDRESS else str(relayer)
 
-    def relay_period_s(self) -> int:
-        return int(self._call("relayPeriod"))
-
     def grace_period_s(self) -> int:
         return int(self._call("gracePeriod"))
 
