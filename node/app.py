@@ -12,8 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from v2vchain.errors import ChainUnavailable, ContractRevert, InvalidInput, TransactionTimeout, V2VError
 
@@ -22,6 +21,7 @@ from .meetings import Meetings
 from .problems import MEDIA_TYPE, errors, problem_body, problem_openapi
 from .routes import owner, p2p
 from .service import NodeError, VehicleNode
+from .store import RecordConflict
 
 MAX_BODY_BYTES = 64 * 1024
 log = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ def to_problem(exc: Exception) -> tuple[int, str, dict[str, Any]]:
     """(status, detail, extension members) of any error; the statuses are the API's, unchanged."""
     if isinstance(exc, NodeError):
         return exc.status, str(exc), {}
+    if isinstance(exc, RecordConflict):
+        return 409, str(exc), {}
     if isinstance(exc, ContractRevert):
         arguments = {k: (("0x" + v.hex()) if isinstance(v, bytes) else v) for k, v in exc.arguments.items()}
         return 409, str(exc), {"type_": f"urn:v2vchain:revert:{exc.name}", "error": exc.name, "arguments": arguments}
@@ -64,17 +66,51 @@ def to_problem(exc: Exception) -> tuple[int, str, dict[str, Any]]:
     return 500, "internal error", {}
 
 
-class BodyLimit(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        declared = request.headers.get("content-length")
-        too_big = problem(413, f"request body over {MAX_BODY_BYTES} bytes")
+class BodyLimit:
+    """Refuse a request body over MAX_BODY_BYTES with 413, counting it as it streams: a declared Content-Length over
+    the limit is refused before reading, and a chunked (or understated) body is read chunk by chunk and refused as
+    soon as the running total passes the limit, so at most MAX_BODY_BYTES of it is ever held. The body read so far
+    is then replayed to the application."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-            return too_big
-        if declared is None and request.method in ("POST", "PUT", "PATCH"):
-            body = await request.body()
-            if len(body) > MAX_BODY_BYTES:
-                return too_big
-        return await call_next(request)
+            await self._too_big(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                chunks_done = [message]
+                break
+            body = message.get("body", b"")
+            total += len(body)
+            if total > MAX_BODY_BYTES:
+                await self._too_big(scope, receive, send)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                chunks_done = []
+                break
+        replay: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}, *chunks_done]
+
+        async def replayed() -> Message:
+            return replay.pop(0) if replay else await receive()
+
+        await self.app(scope, replayed, send)
+
+    @staticmethod
+    async def _too_big(scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, f"request body over {MAX_BODY_BYTES} bytes")
+        response.headers["connection"] = "close"  # the rest of the body is never read
+        await response(scope, receive, send)
 
 
 def create_app(node: VehicleNode, api_token: str) -> FastAPI:

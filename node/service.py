@@ -289,8 +289,18 @@ class VehicleNode:
         return found
 
     def bid(self, request_id: int, buyer_url: str, price_per_wh: int | None = None) -> dict[str, Any]:
-        """Sign a bid (never below this vehicle's cost floor) and send it to the buyer's node."""
+        """Sign a bid (never below this vehicle's cost floor) and send it to the buyer's node.
+
+        A bid on a request this node opened itself is refused before anything is signed, sent or stored. The bid is
+        recorded only once the buyer's node accepted it: a failed send leaves no record (its intent is marked
+        failed), so automatic bidding tries that request again later."""
         request = self.system.market.request(request_id)
+        if request.buyer.lower() == self.address.lower():
+            raise NodeError(f"self-bid refused: request {request_id} was opened by this node's own address "
+                            f"{self.address}", 409)
+        held = self.store.request(request_id)
+        if held is not None and held["role"] != "seller":
+            raise NodeError(f"request {request_id} is held by this node as {held['role']}; it cannot bid on it", 409)
         if request.status != RequestStatus.OPEN:
             raise NodeError(f"request {request_id} is not open", 409)
         floor = pricing.cost_floor_per_wh(self.config.pricing)
@@ -305,15 +315,22 @@ class VehicleNode:
         signed = self.system.market.sign_bid(
             self.account, request_id=request_id, price_per_wh=price_per_wh, energy_wh=request.energy_wh,
             nonce=nonce, expiry_ts=request.deadline_ts + SIGNED_BID_LIFETIME_S)
-        self.store.upsert_request(
-            request_id=request_id, role="seller", buyer=request.buyer, energy_wh=request.energy_wh,
-            max_price_per_wh=request.max_price_per_wh, deadline_ts=request.deadline_ts,
-            delivery_start_ts=request.delivery_start_ts, delivery_end_ts=request.delivery_end_ts, area="",
-            status="bid", price_per_wh=price_per_wh, buyer_url=buyer_url)
+        record = dict(request_id=request_id, role="seller", buyer=request.buyer, energy_wh=request.energy_wh,
+                      max_price_per_wh=request.max_price_per_wh, deadline_ts=request.deadline_ts,
+                      delivery_start_ts=request.delivery_start_ts, delivery_end_ts=request.delivery_end_ts, area="",
+                      status="bid", price_per_wh=price_per_wh, buyer_url=buyer_url)
         endpoint_sig = sign_endpoint(self.account, self.chain.chain_id, self.system.market.address, signed,
                                      self.config.url)
-        answer = self._post(buyer_url, "/p2p/bids", {**bid_to_json(signed), "seller_url": self.config.url,
-                                                     "endpoint_signature": "0x" + endpoint_sig.hex()})
+        key = f"bid:{request_id}:{nonce}"
+        self.store.begin(key, record)  # a crash mid-send leaves it pending: `recover` keeps the record then
+        try:
+            answer = self._post(buyer_url, "/p2p/bids", {**bid_to_json(signed), "seller_url": self.config.url,
+                                                         "endpoint_signature": "0x" + endpoint_sig.hex()})
+        except NodeError as exc:
+            self.store.finish(key, "failed", str(exc)[:300])
+            raise
+        self.store.upsert_request(**record)
+        self.store.finish(key, "done", request_id)
         return {"request_id": request_id, "price_per_wh": price_per_wh, "nonce": nonce, "buyer": answer}
 
     def auto_bid(self, region: str = "") -> list[dict[str, Any]]:
@@ -396,8 +413,18 @@ class VehicleNode:
         for intent in self.store.pending_intents():
             if intent["key"].startswith("open:"):
                 self._recover_open(intent["key"], json.loads(intent["payload"]))
+            elif intent["key"].startswith("bid:"):
+                self._recover_bid(intent["key"], json.loads(intent["payload"]))
         for record in self.store.requests():
             self.refresh(int(record["request_id"]))
+
+    def _recover_bid(self, key: str, record: dict[str, Any]) -> None:
+        """A crash while a bid was being sent: the buyer may hold it and award it, so the seller record is kept (the
+        chain then says whether it won)."""
+        held = self.store.request(int(record["request_id"]))
+        if held is None or held["role"] == "seller":
+            self.store.upsert_request(**record)
+        self.store.finish(key, "unknown")
 
     def _recover_open(self, key: str, payload: dict[str, Any]) -> None:
         """Was the request sent before the crash? Its access hash on-chain says so, whatever the node recorded."""

@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS inbox (
 """
 
 
+class RecordConflict(ValueError):
+    """A write that would change the role or the buyer of a request record this node already holds."""
+
+
 class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -63,12 +67,22 @@ class Store:
     # ------------------------------------------------------------------ requests
 
     def upsert_request(self, **row: Any) -> None:
+        """Insert a record, or update the one held for this request. A record never changes role or buyer: an
+        update that would (a seller record over this node's own buyer record, say) is refused with RecordConflict
+        and nothing is written."""
         row["updated_ts"] = int(time.time())
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)
-        updates = ", ".join(f"{c}=excluded.{c}" for c in row if c != "request_id")
-        self._run(f"INSERT INTO requests ({cols}) VALUES ({marks}) ON CONFLICT(request_id) DO UPDATE SET {updates}",
-                  tuple(row.values()))
+        updates = ", ".join(f"{c}=excluded.{c}" for c in row if c not in ("request_id", "role", "buyer"))
+        with self._lock:
+            held = self._db.execute("SELECT role, buyer FROM requests WHERE request_id=?",
+                                    (row["request_id"],)).fetchone()
+            if held is not None and (held["role"] != row.get("role", held["role"])
+                                     or held["buyer"].lower() != str(row.get("buyer", held["buyer"])).lower()):
+                raise RecordConflict(f"request {row['request_id']} is held as {held['role']} of buyer "
+                                     f"{held['buyer']}; a record never changes role or buyer")
+            self._db.execute(f"INSERT INTO requests ({cols}) VALUES ({marks}) ON CONFLICT(request_id) DO UPDATE SET "
+                             f"{updates}", tuple(row.values()))
 
     def update_request(self, request_id: int, **fields: Any) -> None:
         fields["updated_ts"] = int(time.time())

@@ -5,6 +5,7 @@ import dataclasses
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
@@ -281,3 +282,104 @@ def test_item5_the_buyer_confirms_on_chain_even_when_the_sellers_node_is_down(fl
         assert fleet.system.market.request(request_id).status.name == "SETTLED"
     finally:
         fleet.restart("seller-1")
+
+
+# ---------------------------------------------------------------- issue 10: records never change role or owner
+
+
+def buyer_record(fleet: Fleet, request_id: int) -> dict[str, Any] | None:
+    store = Store(fleet.workdir / "buyer.sqlite")
+    try:
+        return store.request(request_id)
+    finally:
+        store.close()
+
+
+def test_issue10_a_self_bid_on_the_buyers_own_node_is_refused_and_its_request_survives(fleet: Fleet) -> None:
+    request = open_request(fleet)
+    request_id = request["request_id"]
+    owner = fleet.owner("buyer")
+    response = httpx.post(f"{fleet.url('buyer')}/bids", headers=owner.headers, timeout=60,
+                          json={"request_id": request_id, "buyer_url": fleet.url("buyer"), "price_per_wh": 120})
+    assert response.status_code == 409 and "self-bid" in response.json()["detail"], response.text
+    record = buyer_record(fleet, request_id)
+    assert record is not None and record["role"] == "buyer" and record["buyer"] == fleet.specs["buyer"]["address"]
+    assert held_bids(fleet, request_id) == []  # nothing was sent to itself
+    # the buyer's node still takes bids and closes its own request, so the escrow does not stay locked
+    assert post_bid(fleet, signed_bid(fleet, request, price=120, nonce=80_000)).status_code == 200
+    fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
+    closed = owner.post(f"/requests/{request_id}/close")
+    assert closed["status"] == "awarded" and closed["seller"] == fleet.specs["seller-1"]["address"]
+
+
+def test_issue10_the_store_never_turns_a_buyer_record_into_a_seller_record(tmp_path: Any) -> None:
+    from node.store import RecordConflict
+
+    store = Store(tmp_path / "n.sqlite")
+    row = dict(request_id=7, role="buyer", buyer="0xB", energy_wh=1, max_price_per_wh=1, deadline_ts=1,
+               delivery_start_ts=2, delivery_end_ts=3, area="u33", status="open")
+    store.upsert_request(**row)
+    with pytest.raises(RecordConflict):
+        store.upsert_request(**{**row, "role": "seller", "area": "", "status": "bid"})
+    with pytest.raises(RecordConflict):
+        store.upsert_request(**{**row, "buyer": "0xC"})
+    store.upsert_request(**{**row, "status": "awarded"})  # the same role and buyer may be updated
+    held = store.request(7)
+    assert held is not None and (held["role"], held["buyer"], held["area"], held["status"]) == (
+        "buyer", "0xB", "u33", "awarded")
+    store.close()
+
+
+# ---------------------------------------------------------------- issue 10: a failed send is no bid
+
+
+def seller_records(fleet: Fleet, request_id: int) -> tuple[dict[str, Any] | None, list[str]]:
+    store = Store(fleet.workdir / "seller-1.sqlite")
+    try:
+        intents = [r["state"] for r in store._run("SELECT state FROM intents WHERE key LIKE ?",
+                                                    (f"bid:{request_id}:%",))]
+        return store.request(request_id), intents
+    finally:
+        store.close()
+
+
+def test_issue10_a_failed_send_leaves_no_bid_record_and_auto_bidding_retries_it(fleet: Fleet) -> None:
+    request = open_request(fleet)
+    request_id = request["request_id"]
+    seller = fleet.owner("seller-1")
+    response = httpx.post(f"{fleet.url('seller-1')}/bids", headers=seller.headers, timeout=60,
+                          json={"request_id": request_id, "buyer_url": "http://127.0.0.1:9"})
+    assert response.status_code == 502, response.text
+    record, intents = seller_records(fleet, request_id)
+    assert record is None and intents == ["failed"]
+    placed = seller.post("/bids/auto", {"region": ""})
+    assert request_id in {p["request_id"] for p in placed}
+    record, intents = seller_records(fleet, request_id)
+    assert record is not None and record["role"] == "seller" and sorted(intents) == ["done", "failed"]
+    assert [b["seller"] for b in held_bids(fleet, request_id)] == [fleet.specs["seller-1"]["address"]]
+
+
+# ---------------------------------------------------------------- issue 10: a chunked body is counted as it streams
+
+
+def rss_kib(fleet: Fleet, name: str) -> int:
+    status = (Path("/proc") / str(fleet.nodes[name].process.pid) / "status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+
+
+def test_issue10_a_chunked_body_over_the_limit_is_refused_while_it_streams(fleet: Fleet) -> None:
+    sent = 0
+
+    def body() -> Iterator[bytes]:
+        nonlocal sent
+        chunk = b" " * (1 << 20)
+        for _ in range(64):  # 64 MiB, a thousand times the limit, without Content-Length
+            sent += len(chunk)
+            yield chunk
+
+    before = rss_kib(fleet, "buyer")
+    response = httpx.post(f"{fleet.url('buyer')}/p2p/bids", content=body(),
+                          headers={"content-type": "application/json"}, timeout=60)
+    assert response.status_code == 413 and "request body over" in response.json()["detail"], response.text
+    assert rss_kib(fleet, "buyer") - before < 16 * 1024  # never buffered whole
+    assert httpx.get(f"{fleet.url('buyer')}/identity", timeout=10).status_code == 200  # still responsive
