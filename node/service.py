@@ -44,6 +44,16 @@ ENDPOINT_TYPES = {
     ]
 }
 
+# The buyer's signature on each request its node lists in GET /p2p/requests, in the same node-only domain (chain id
+# and market address in the domain): the seller bids only where the request's on-chain buyer vouches for the URL
+# it asked. Without it any peer could list another buyer's request and collect the sealed bids meant for that buyer.
+LISTING_TYPES = {
+    "RequestListing": [
+        {"name": "requestId", "type": "uint256"},
+        {"name": "nodeUrl", "type": "string"},
+    ]
+}
+
 log = logging.getLogger("v2vchain.node")
 
 
@@ -333,19 +343,52 @@ class VehicleNode:
         self.store.finish(key, "done", request_id)
         return {"request_id": request_id, "price_per_wh": price_per_wh, "nonce": nonce, "buyer": answer}
 
+    def listed_requests(self, region: str = "") -> list[dict[str, Any]]:
+        """This buyer's open requests (what GET /p2p/requests answers), each signed by this node's key over its
+        request id and this node's public URL, so a seller can check the lister is the request's buyer."""
+        mine = {r["request_id"] for r in self.store.requests() if r["role"] == "buyer"}
+        url = self.config.url.rstrip("/")
+        return [{**r, "bid_url": url, "listing_signature": "0x" + sign_listing(
+                    self.account, self.chain.chain_id, self.system.market.address, r["request_id"], url).hex()}
+                for r in self.open_requests(region) if r["request_id"] in mine]
+
+    def _listing_refusal(self, peer: str, offer: dict[str, Any]) -> str | None:
+        """Why a peer's listing of a request is not the request's buyer vouching for that peer, or None."""
+        request_id = offer["request_id"]
+        peer = peer.rstrip("/")
+        bid_url = offer.get("bid_url")
+        if bid_url is not None and (not isinstance(bid_url, str) or bid_url.rstrip("/") != peer):
+            return f"it names another bid URL {str(offer['bid_url'])[:100]}"
+        buyer = self.system.market.request(request_id).buyer
+        try:
+            check_listing(self._endpoint_domain(), request_id, peer, offer.get("listing_signature"), buyer)
+        except signatures.BadSignature as exc:
+            return f"the listing is not signed by the request's buyer {buyer} for {peer}: {str(exc)[:150]}"
+        return None
+
     def auto_bid(self, region: str = "") -> list[dict[str, Any]]:
-        """Ask each peer for its open requests in the region and bid once on every one not yet bid on."""
+        """Ask each peer for its open requests in the region and bid once on every one not yet bid on, and only
+        where the peer's listing is signed by the request's on-chain buyer for that peer's URL."""
         placed = []
         for peer in self.config.peers:
             try:
                 response = httpx.get(f"{peer}/p2p/requests", params={"region": region}, timeout=10)
                 response.raise_for_status()
-                request_ids = offered_request_ids(response.json())
+                offers = offered_requests(response.json())
             except (httpx.HTTPError, ValueError) as exc:  # one malformed or silent peer never stops the others
                 log.warning("peer %s skipped: its discovery answer is unusable (%s)", peer, str(exc)[:200])
                 continue
-            for request_id in request_ids:
+            for offer in offers:
+                request_id = offer["request_id"]
                 if self.store.request(request_id) is not None:
+                    continue
+                try:
+                    refusal = self._listing_refusal(peer, offer)
+                except V2VError as exc:
+                    log.info("no bid on request %s of peer %s: %s", request_id, peer, str(exc)[:200])
+                    continue
+                if refusal:
+                    log.warning("listing of request %s by peer %s skipped: %s", request_id, peer, refusal)
                     continue
                 try:
                     placed.append(self.bid(request_id, peer))
@@ -519,20 +562,42 @@ def peer_request(method: str, base_url: str | None, path: str, payload: dict[str
     return response.json()
 
 
-def offered_request_ids(answer: Any) -> list[int]:
-    """The request ids in a peer's GET /p2p/requests answer, or ValueError when the answer is not the expected
-    list of objects with a positive integer request_id (at most MAX_OFFERS_PER_PEER)."""
+def offered_requests(answer: Any) -> list[dict[str, Any]]:
+    """The offers in a peer's GET /p2p/requests answer, or ValueError when the answer is not the expected list of
+    objects with a positive integer request_id (at most MAX_OFFERS_PER_PEER). Their signatures are checked later,
+    one by one (`check_listing`): a bad one skips that offer, not the peer."""
     if not isinstance(answer, list):
         raise ValueError(f"expected a list of requests, got {type(answer).__name__}")
     if len(answer) > MAX_OFFERS_PER_PEER:
         raise ValueError(f"{len(answer)} requests offered, more than {MAX_OFFERS_PER_PEER}")
-    ids = []
     for item in answer:
         request_id = item.get("request_id") if isinstance(item, dict) else None
         if type(request_id) is not int or not 0 < request_id < 2**64:
             raise ValueError(f"an offered request has no valid request_id: {str(item)[:100]}")
-        ids.append(request_id)
-    return ids
+    return answer
+
+
+def listing_message(request_id: int, node_url: str) -> dict[str, Any]:
+    return {"requestId": request_id, "nodeUrl": node_url}
+
+
+def sign_listing(account: LocalAccount, chain_id: int, market_address: str, request_id: int, node_url: str) -> bytes:
+    """The buyer's signature on its listing of `request_id` at `node_url` (GET /p2p/requests' listing_signature)."""
+    return eip712.sign(account, eip712.domain(ENDPOINT_DOMAIN, chain_id, market_address), LISTING_TYPES,
+                       listing_message(request_id, node_url))
+
+
+def check_listing(endpoint_domain: dict[str, Any], request_id: int, node_url: str, signature: Any,
+                  buyer: str) -> None:
+    """BadSignature unless `signature` (0x-hex) is the request's buyer's, under the strict rule, over this request
+    id and exactly the URL the seller asked."""
+    if not isinstance(signature, str) or not signature.startswith("0x"):
+        raise signatures.BadSignature("the listing carries no signature")
+    try:
+        raw = bytes.fromhex(signature[2:])
+    except ValueError:
+        raise signatures.BadSignature("the listing signature is not hex") from None
+    signatures.verify_typed(endpoint_domain, LISTING_TYPES, listing_message(request_id, node_url), raw, buyer)
 
 
 def bid_digest(market_domain: dict[str, Any], bid: SignedBid) -> bytes:

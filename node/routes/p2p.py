@@ -13,10 +13,10 @@ from ..models import Handshake, ReceiptIn, SealedPoint, SignedBidIn
 router = APIRouter(prefix="/p2p")
 
 
-@router.get("/requests", summary="This buyer's open requests in a cloaked region, with where to send bids")
+@router.get("/requests", summary="This buyer's open requests in a cloaked region, with where to send bids, each "
+                                  "signed by the buyer over its request id and this node's URL")
 def offered(node: NodeDep, region: str = "") -> list[dict[str, Any]]:
-    mine = {r["request_id"] for r in node.store.requests() if r["role"] == "buyer"}
-    return [{**r, "bid_url": node.config.url} for r in node.open_requests(region) if r["request_id"] in mine]
+    return node.listed_requests(region)
 
 
 @router.post("/bids", summary="Receive a seller's signed bid, checked as the contract will check it")
