@@ -65,3 +65,37 @@ def test_a_config_with_a_bad_field_names_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert "chain" in str(info.value) and "position.lat" in str(info.value)
+
+
+# ---------------------------------------------------------------- issue 14 item 10: signed request listings
+
+
+def test_item10_a_listing_passes_only_when_signed_by_the_buyer_for_the_url_asked() -> None:
+    from eth_account import Account
+
+    from node.service import ENDPOINT_DOMAIN, check_listing, sign_listing
+    from v2vchain import eip712
+    from v2vchain.signatures import BadSignature, malleate
+
+    buyer, other = Account.create(), Account.create()
+    market, url = "0x" + "ab" * 20, "http://127.0.0.1:8701"
+    domain = eip712.domain(ENDPOINT_DOMAIN, 31337, market)
+    genuine = sign_listing(buyer, 31337, market, 7, url)
+    check_listing(domain, 7, url, "0x" + genuine.hex(), buyer.address)
+    check_listing(domain, 7, url, "0x" + genuine.hex(), buyer.address.lower())
+    refused = [
+        (7, "http://127.0.0.1:9", "0x" + genuine.hex(), buyer.address),  # replayed by another peer
+        (8, url, "0x" + genuine.hex(), buyer.address),  # another request
+        (7, url, "0x" + sign_listing(other, 31337, market, 7, url).hex(), buyer.address),  # a peer's own key
+        (7, url, "0x" + malleate(genuine).hex(), buyer.address),  # high s
+        (7, url, "0x" + genuine[:64].hex() + "00", buyer.address),  # v = 0
+        (7, url, "0x" + sign_listing(buyer, 1, market, 7, url).hex(), buyer.address),  # another chain
+        (7, url, "0x" + sign_listing(buyer, 31337, "0x" + "cd" * 20, 7, url).hex(), buyer.address),  # market
+        (7, url, None, buyer.address),  # missing
+        (7, url, "0xzz", buyer.address),  # not hex
+        (7, url, "0x" + "00" * 65, buyer.address),  # zero
+        (7, url, "0x" + genuine.hex(), "0x" + "00" * 20),  # no such request: the zero buyer
+    ]
+    for request_id, node_url, signature, expected in refused:
+        with pytest.raises(BadSignature):
+            check_listing(domain, request_id, node_url, signature, expected)

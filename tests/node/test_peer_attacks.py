@@ -383,3 +383,99 @@ def test_issue10_a_chunked_body_over_the_limit_is_refused_while_it_streams(fleet
     assert response.status_code == 413 and "request body over" in response.json()["detail"], response.text
     assert rss_kib(fleet, "buyer") - before < 16 * 1024  # never buffered whole
     assert httpx.get(f"{fleet.url('buyer')}/identity", timeout=10).status_code == 200  # still responsive
+
+
+# ---------------------------------------------------------------- 10: only the buyer lists its request
+
+
+class _ListingPeer(BaseHTTPRequestHandler):
+    """A peer that lists another buyer's request: GET answers `server.listing`, POSTs are recorded."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        body = json.dumps(self.server.listing).encode()  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.posts.append((self.path, self.rfile.read(length)))  # type: ignore[attr-defined]
+        body = b'{"accepted": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+LISTING_FORMS = ("missing", "forged", "own-key", "replayed-buyer-signature", "malleated-buyer-signature")
+
+
+@pytest.fixture
+def listing_peers() -> Iterator[dict[str, HTTPServer]]:
+    servers = {}
+    for form in LISTING_FORMS:
+        server = HTTPServer(("127.0.0.1", 0), _ListingPeer)
+        server.listing, server.posts = [], []  # type: ignore[attr-defined]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers[form] = server
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.shutdown()
+
+
+def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
+        fleet: Fleet, listing_peers: dict[str, HTTPServer]) -> None:
+    import random
+
+    from node.fleet import TOKEN_ENV, Owner, _position
+    from node.service import sign_listing
+
+    def url_of(server: HTTPServer) -> str:
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    fakes = [url_of(s) for s in listing_peers.values()]
+    spec = provision(fleet.system, fleet.issuer, fleet.workdir, "seller-4", ROLE_SELLER,
+                     position=_position(random.Random(10)), peers=[*fakes, fleet.url("buyer")], degradation=10,
+                     env=fleet.env)
+    node = start_node(spec, fleet.env, fleet.workdir)
+    try:
+        wait_ready(node)
+        request = open_request(fleet)
+        request_id = request["request_id"]
+        genuine = httpx.get(f"{fleet.url('buyer')}/p2p/requests", timeout=30).json()
+        listed = next(r for r in genuine if r["request_id"] == request_id)
+        buyer_sig = bytes.fromhex(listed["listing_signature"][2:])
+        chain_id, market = fleet.chain.chain_id, fleet.system.market.address
+        for form, server in listing_peers.items():
+            url = url_of(server)
+            offer = {**listed, "bid_url": url}
+            if form == "missing":
+                offer.pop("listing_signature")
+            elif form == "forged":
+                offer["listing_signature"] = "0x" + "11" * 64 + "1b"
+            elif form == "own-key":
+                offer["listing_signature"] = "0x" + sign_listing(key_of(fleet, "seller-2"), chain_id, market,
+                                                                  request_id, url).hex()
+            elif form == "replayed-buyer-signature":
+                pass  # the buyer's genuine signature, but for the buyer's URL
+            else:
+                offer["listing_signature"] = "0x" + malleate(sign_listing(
+                    key_of(fleet, "buyer"), chain_id, market, request_id, url)).hex()
+            server.listing = [offer]  # type: ignore[attr-defined]
+        placed = Owner(node, fleet.env[TOKEN_ENV]).post("/bids/auto", {"region": ""})
+        assert request_id in {p["request_id"] for p in placed}
+        for form, server in listing_peers.items():
+            assert server.posts == [], form  # type: ignore[attr-defined]
+        assert spec["address"] in {b["seller"] for b in held_bids(fleet, request_id)}  # bid with the real buyer
+        log_text = node.log.read_bytes()
+        assert log_text.count(b"skipped: the listing is not signed by the request's buyer") == len(LISTING_FORMS)
+    finally:
+        node.process.kill()
