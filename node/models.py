@@ -1,9 +1,16 @@
 """Request and response shapes of the node's API: strict, so bad input is refused with a reason (422)."""
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 UINT64 = 2**64 - 1
+# The node's store keeps request ids and bid nonces as SQLite INTEGER, a signed 64-bit number: larger ones are refused
+# with a 422 (on-chain ids are a counter from 1, a node's own nonces a counter too).
+INT64 = 2**63 - 1
+RequestIdPath = Annotated[int, Path(gt=0, le=INT64)]
 UINT96 = 2**96 - 1
 MAX_ENERGY_WH = 1_000_000
 
@@ -21,7 +28,7 @@ class OpenRequest(Strict):
 
 
 class PlaceBid(Strict):
-    request_id: int = Field(gt=0, le=UINT64)
+    request_id: int = Field(gt=0, le=INT64)
     buyer_url: str = Field(min_length=8, max_length=200, pattern=r"^https?://")
     price_per_wh: int | None = Field(default=None, gt=0, le=UINT96)
 
@@ -45,11 +52,11 @@ class Withdraw(Strict):
 
 
 class SignedBidIn(Strict):
-    request_id: int = Field(gt=0, le=UINT64)
+    request_id: int = Field(gt=0, le=INT64)
     seller: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
     price_per_wh: int = Field(gt=0, le=UINT96)
     energy_wh: int = Field(gt=0, le=MAX_ENERGY_WH)
-    nonce: int = Field(ge=0, le=UINT64)
+    nonce: int = Field(ge=0, le=INT64)
     expiry_ts: int = Field(gt=0, le=2**40 - 1)
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
     seller_url: str = Field(min_length=8, max_length=200, pattern=r"^https?://")
@@ -57,7 +64,7 @@ class SignedBidIn(Strict):
 
 
 class ReceiptIn(Strict):
-    request_id: int = Field(gt=0, le=UINT64)
+    request_id: int = Field(gt=0, le=INT64)
     delivered_wh: int = Field(ge=0, le=UINT64)
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
 
@@ -75,4 +82,4 @@ class Handshake(Strict):
 
 
 class SealedPoint(Strict):
-    sealed: str = Field(pattern=r"^0x[0-9a-fA-F]{96,2000}$")
+    sealed: str = Field(pattern=r"^0x(?:[0-9a-fA-F]{2}){48,1000}$")  # whole bytes: an odd digit count is refused

@@ -264,6 +264,8 @@ class VehicleNode:
         settles at once; less stays pending (status "confirmed") until the window's end plus grace, then anyone
         finalizes it (`finalize`)."""
         record = self._own_request(request_id, "buyer")
+        if not record.get("seller"):
+            raise NodeError(f"request {request_id} is {record['status']}: no seller is awarded, nothing to confirm", 409)
         receipt_sig = self.system.market.sign_receipt(self.account, request_id=request_id, seller=record["seller"],
                                                       delivered_wh=delivered_wh)
         self.system.market.confirm_delivery(request_id, delivered_wh)  # on-chain first: never waits on the peer

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 
 from ..deps import MeetingsDep, NodeDep, OwnerOnly
 from ..problems import errors
-from ..models import AutoBid, Confirm, Deposit, Meet, OpenRequest, PlaceBid, Withdraw
+from ..models import AutoBid, Confirm, Deposit, Meet, OpenRequest, PlaceBid, RequestIdPath, Withdraw
 
 router = APIRouter()
 
@@ -33,14 +33,14 @@ def open_requests(node: NodeDep, region: str = "") -> list[dict[str, Any]]:
 
 @router.post("/requests/{request_id}/close", responses=errors(401, 404, 409, 422, 502, 504),
              dependencies=OwnerOnly, summary="Close, relaying the best signed bids")
-def close(request_id: int, node: NodeDep) -> dict[str, Any]:
+def close(request_id: RequestIdPath, node: NodeDep) -> dict[str, Any]:
     return node.close(request_id)
 
 
 @router.post("/requests/{request_id}/meet", responses=errors(400, 401, 403, 404, 409, 413, 422, 500, 502),
              dependencies=OwnerOnly,
              summary="Buyer: mutual presentations with the winner, then the meeting point sealed to it")
-def meet(request_id: int, body: Meet, node: NodeDep, meetings: MeetingsDep) -> dict[str, Any]:
+def meet(request_id: RequestIdPath, body: Meet, node: NodeDep, meetings: MeetingsDep) -> dict[str, Any]:
     own = node.config.position
     point = (own.lat, own.lon) if body.lat is None or body.lon is None else (body.lat, body.lon)
     return meetings.meet(request_id, point)
@@ -49,20 +49,20 @@ def meet(request_id: int, body: Meet, node: NodeDep, meetings: MeetingsDep) -> d
 @router.post("/requests/{request_id}/confirm", responses=errors(400, 401, 404, 409, 413, 422, 502, 504),
              dependencies=OwnerOnly,
              summary="Confirm delivered Wh and send the seller a signed meter receipt")
-def confirm(request_id: int, body: Confirm, node: NodeDep) -> dict[str, Any]:
+def confirm(request_id: RequestIdPath, body: Confirm, node: NodeDep) -> dict[str, Any]:
     return node.confirm(request_id, body.delivered_wh)
 
 
 @router.post("/requests/{request_id}/finalize", responses=errors(401, 404, 409, 422, 502, 504),
              dependencies=OwnerOnly,
              summary="Settle a pending confirmation at the buyer's figure after the delivery window plus grace")
-def finalize(request_id: int, node: NodeDep) -> dict[str, Any]:
+def finalize(request_id: RequestIdPath, node: NodeDep) -> dict[str, Any]:
     return node.finalize(request_id)
 
 
 @router.post("/requests/{request_id}/claim", responses=errors(400, 401, 404, 409, 422, 502, 504),
              dependencies=OwnerOnly, summary="Seller: settle with the buyer's receipt")
-def claim(request_id: int, node: NodeDep) -> dict[str, Any]:
+def claim(request_id: RequestIdPath, node: NodeDep) -> dict[str, Any]:
     return node.claim(request_id)
 
 

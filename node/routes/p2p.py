@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from v2vchain.contracts.market import SignedBid
 
 from ..deps import MeetingsDep, NodeDep
-from ..models import Handshake, ReceiptIn, SealedPoint, SignedBidIn
+from ..models import Handshake, ReceiptIn, RequestIdPath, SealedPoint, SignedBidIn
 
 router = APIRouter(prefix="/p2p")
 
@@ -38,10 +38,10 @@ def challenge(meetings: MeetingsDep) -> dict[str, str]:
 
 
 @router.post("/meetings/{request_id}/handshake", summary="Seller: verify the buyer, answer its challenge")
-def handshake(request_id: int, body: Handshake, meetings: MeetingsDep) -> dict[str, Any]:
+def handshake(request_id: RequestIdPath, body: Handshake, meetings: MeetingsDep) -> dict[str, Any]:
     return meetings.handshake(request_id, body.presentation, body.challenge)
 
 
 @router.post("/meetings/{request_id}/point", summary="Seller: receive the sealed meeting point and access secret")
-def point(request_id: int, body: SealedPoint, meetings: MeetingsDep) -> dict[str, Any]:
+def point(request_id: RequestIdPath, body: SealedPoint, meetings: MeetingsDep) -> dict[str, Any]:
     return meetings.receive_point(request_id, bytes.fromhex(body.sealed[2:]))
