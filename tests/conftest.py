@@ -1,7 +1,6 @@
 """Shared fixtures: a deployed market with one issuer, one buyer and three sellers with deposits, reset between tests."""
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -12,11 +11,11 @@ from hypothesis import settings as hypothesis_settings
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from tests.support.assertions import reverts  # noqa: F401  (re-exported for the tests)
 from v2vchain.chain import Chain, connect
 from v2vchain.compiler import Build, compile_contracts
 from v2vchain.deploy import MarketParams, System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, onboard
-from v2vchain.errors import ContractRevert
 from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
 
 # Property tests are derandomized with no example database, so every clone runs the same examples and a test never
@@ -95,16 +94,6 @@ class World:
         now = self.chain.now()
         if ts > now:
             self.chain.advance_time(ts - now)
-
-
-@contextlib.contextmanager
-def reverts(name: str, **arguments: Any) -> Iterator[pytest.ExceptionInfo[ContractRevert]]:
-    """Assert a call reverts with the named custom error (and these decoded argument values)."""
-    with pytest.raises(ContractRevert) as info:
-        yield info
-    assert info.value.name == name, f"expected {name}, got {info.value}"
-    for key, value in arguments.items():
-        assert info.value.arguments[key] == value, f"{key}: {info.value.arguments[key]!r} != {value!r}"
 
 
 @pytest.fixture(scope="session")

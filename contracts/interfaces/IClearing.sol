@@ -111,10 +111,6 @@ interface IClearing {
     error InvalidProof(uint256 clearingId, uint256 tradeIndex);
     error TradeNotOpen(uint256 clearingId, uint256 tradeIndex);
     error TradeIndexOutOfRange(uint256 tradeIndex, uint256 tradeCount);
-    error NotBuyer(address caller, address buyer);
-    error NotSeller(address caller, address seller);
-    error NotSignedByBuyer(address signer, address buyer);
-    error TooEarly(uint256 nowTs, uint256 allowedFrom);
     error TooLate(uint256 nowTs, uint256 deadline);
     error AlreadyConfirmed(uint256 clearingId, uint256 tradeIndex, uint64 confirmedWh);
     error NoPendingConfirmation(uint256 clearingId, uint256 tradeIndex);

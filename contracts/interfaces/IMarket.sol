@@ -14,10 +14,6 @@ interface IMarket {
     error SelfBid(uint256 requestId, address buyer);
     error BidAboveMax(uint256 price, uint256 maxPrice);
     error BidNotLower(uint256 price, uint256 bestPrice);
-    error NotBuyer(address caller, address buyer);
-    error NotSeller(address caller, address seller);
-    error TooEarly(uint256 nowTs, uint256 allowedFrom);
-    error NotSignedByBuyer(address signer, address buyer);
     error TooManyBids(uint256 count, uint256 max);
     error RelayPeriod(uint256 requestId, address caller, uint256 openToAllFrom);
     error ReceiptNotAboveConfirmation(uint256 requestId, uint256 receiptWh, uint256 confirmedWh);

@@ -13,6 +13,11 @@ interface IVault {
     error PenaltyRoundsToZero(uint256 energyWh, uint256 pricePerWh);
     error BadConfig();
     error ZeroAddress();
+    // delivery rules both venues apply
+    error NotBuyer(address caller, address buyer);
+    error NotSeller(address caller, address seller);
+    error NotSignedByBuyer(address signer, address buyer);
+    error TooEarly(uint256 nowTs, uint256 allowedFrom);
 
     event Deposited(address indexed account, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);

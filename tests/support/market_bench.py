@@ -20,11 +20,11 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from tests.support.assertions import reverts  # noqa: F401  (re-exported for the tests)
 from v2vchain.chain import Chain, connect
 from v2vchain.compiler import Build
 from v2vchain.deploy import MarketParams, System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, credential_for, onboard
-from v2vchain.errors import ContractRevert
 from v2vchain.identity import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
 
 TOKENS = 1_000_000_000
@@ -142,16 +142,6 @@ def fresh(bench: Bench) -> Iterator[Bench]:
         yield bench
     finally:
         bench.chain.revert(snapshot)
-
-
-@contextlib.contextmanager
-def reverts(name: str, **arguments: Any) -> Iterator[pytest.ExceptionInfo[ContractRevert]]:
-    """Assert a call reverts with the named custom error (and these decoded argument values)."""
-    with pytest.raises(ContractRevert) as info:
-        yield info
-    assert info.value.name == name, f"expected {name}, got {info.value}"
-    for key, value in arguments.items():
-        assert info.value.arguments[key] == value, f"{key}: {info.value.arguments[key]!r} != {value!r}"
 
 
 def high_s(signature: bytes) -> bytes:
