@@ -133,7 +133,7 @@ def check_before_unlock(config: NodeConfig) -> socket.socket:
 
 def credential_subject(config: NodeConfig) -> str:
     """The address of the credential's subject (its credentialSubject.id, a did:pkh DID)."""
-    from v2vchain.identity import address_of
+    from v2vchain.identity.did import address_of
 
     vc = _json_file(config.credential, "credential")
     subject = vc.get("credentialSubject")

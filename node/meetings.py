@@ -8,9 +8,9 @@ from typing import Any
 
 from eth_utils import keccak
 
-from v2vchain import credentials
-from v2vchain.credentials import CredentialError, Verifier
-from v2vchain.identity import did_for
+from v2vchain.identity import credentials
+from v2vchain.identity.credentials import CredentialError, Verifier
+from v2vchain.identity.did import did_for
 from v2vchain.privacy.seal import open_sealed, public_bytes, seal, x25519_key
 
 from .service import NodeError, VehicleNode, peer_request

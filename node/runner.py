@@ -8,10 +8,10 @@ from pathlib import Path
 import typer
 import uvicorn
 
+from node.api.app import create_app
 from v2vchain.errors import ConfigError
-from v2vchain.keystore import load_keystore
+from v2vchain.identity.keystore import load_keystore
 
-from .app import create_app
 from .config import NodeConfig, check_before_unlock, check_own_credential, load_config
 from .service import VehicleNode
 

@@ -15,12 +15,12 @@ import httpx
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from v2vchain import areas, eip712, signatures
-from v2vchain.chain import Chain, connect
+from v2vchain.chain.connect import Chain, connect
 from v2vchain.contracts.market import RequestStatus, SignedBid
 from v2vchain.deploy import Deployment, System, attach
 from v2vchain.errors import V2VError
-from v2vchain.identity import ROLE_SELLER, did_for
+from v2vchain.identity.did import ROLE_SELLER, did_for
+from v2vchain.protocol import areas, eip712, signatures
 
 from . import pricing
 from .config import NodeConfig
@@ -100,7 +100,7 @@ class VehicleNode:
     # ------------------------------------------------------------------ identity and privacy
 
     def identity(self) -> dict[str, Any]:
-        from v2vchain.identity import resolve_did
+        from v2vchain.identity.did import resolve_did
         from v2vchain.privacy.seal import public_bytes, x25519_key
 
         return {"name": self.config.name, "did": self.did, "address": self.address,
@@ -489,8 +489,8 @@ class VehicleNode:
         orders are refused by the contract at commit, so there is nothing left to challenge)."""
         from dataclasses import asdict
 
+        from v2vchain.audit.order_watch import watch
         from v2vchain.clearing_deploy import load_clearing
-        from v2vchain.clearing_watch import watch
 
         path = self.config.clearing_deployment
         client = load_clearing(self.system, path) if path else None

@@ -18,17 +18,17 @@ import requests
 from eth_account import Account
 from eth_utils import keccak
 
-from v2vchain.areas import area_id
 from v2vchain.audit.decode import specs_from_deployment
 from v2vchain.audit.indexer import Indexer
 from v2vchain.audit.ledger import Ledger
 from v2vchain.audit.reports import reconcile
 from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.store import Store
-from v2vchain.chain import Chain, connect
+from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import System, deploy
 from v2vchain.devnet import add_issuer, onboard
-from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER
+from v2vchain.protocol.areas import area_id
 
 VEC = 10**6
 

@@ -21,8 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from v2vchain.privacy import (CellCounts, DEFAULT_EPSILON_PER_M, epsilon_for_mean_noise, geohash,  # noqa: E402
-                              k_anonymous_cell, laplace_cloak)
+from v2vchain.privacy import (  # noqa: E402
+    DEFAULT_EPSILON_PER_M,
+    CellCounts,
+    epsilon_for_mean_noise,
+    geohash,
+    k_anonymous_cell,
+    laplace_cloak,
+)
 from v2vchain.privacy.geo import EARTH_RADIUS_M, Position, offset  # noqa: E402
 
 BERLIN = (52.5200, 13.4050)

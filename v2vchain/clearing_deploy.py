@@ -9,10 +9,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .contracts.clearing import ClearingClient
+from v2vchain.chain.reverts import register_abi
+from v2vchain.contracts.clearing import ClearingClient
+
 from .deploy import System, _deploy_one, deployments_file
 from .errors import ConfigError
-from .reverts import register_abi
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,12 @@ from typing import Callable
 
 from eth_utils import keccak
 
-from .chain import Chain
+from v2vchain.chain.connect import Chain
+from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER
+from v2vchain.protocol.areas import area_id
+
 from .deploy import System, deploy
 from .devnet import Vehicle, add_issuer, onboard
-from .areas import area_id
-from .identity import ROLE_BUYER, ROLE_SELLER
 
 VEC = 10**6  # token units per VEC (6 decimals)
 BIDDING_S = 600

@@ -8,15 +8,16 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from .chain import Chain
-from .compiler import Build, compile_contracts
-from .contracts.market import MarketClient
-from .contracts.registry import RegistryClient
-from .contracts.token import TokenClient
+from v2vchain.chain.compiler import Build, compile_contracts
+from v2vchain.chain.connect import Chain
+from v2vchain.chain.reverts import register_abi
+from v2vchain.chain.tx import Sender
+from v2vchain.contracts.market import MarketClient
+from v2vchain.contracts.registry import RegistryClient
+from v2vchain.contracts.token import TokenClient
+
 from .errors import ConfigError, DeploymentError
 from .paths import state_dir
-from .reverts import register_abi
-from .tx import Sender
 
 
 @dataclass(frozen=True)

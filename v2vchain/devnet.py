@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from v2vchain.identity.did import Credential, did_for, issue_credential
+
 from .deploy import System
-from .identity import Credential, did_for, issue_credential
 
 GAS_MONEY_WEI = 10**18
 CREDENTIAL_LIFETIME_S = 365 * 86_400

@@ -11,8 +11,8 @@ from v2vchain.audit.decode import ContractSpec, specs_from_deployment
 from v2vchain.audit.indexer import Indexer, IndexReport
 from v2vchain.audit.rpc import Node, node_for
 from v2vchain.audit.store import Store
-from v2vchain.chain import Chain, connect
-from v2vchain.compiler import Build
+from v2vchain.chain.compiler import Build
+from v2vchain.chain.connect import Chain, connect
 from v2vchain.demo import run_demo
 from v2vchain.deploy import System
 

@@ -14,10 +14,10 @@ from eth_account import Account
 from typer.testing import CliRunner
 
 from tests.audit.conftest import Demo, deployment_on
-from v2vchain.audit.cli import audit_app
-from v2vchain.chain import connect
+from v2vchain.chain.connect import connect
+from v2vchain.cli.audit import audit_app
 from v2vchain.demo import run_demo
-from v2vchain.identity import did_for
+from v2vchain.identity.did import did_for
 
 
 def audit(*args: str) -> "CliRunner":
@@ -91,7 +91,7 @@ def test_report_writes_html_with_embedded_plots(demo: Demo, tmp_path: Path) -> N
 
 
 def run_index(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "v2vchain.audit.cli", "index", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "v2vchain.cli", "audit", "index", *args], capture_output=True,
                           text=True, timeout=120, env={**os.environ})
 
 

@@ -14,14 +14,14 @@ import pytest
 
 from tests.audit.conftest import chain_logs, index, rows, specs_of
 from tests.conftest import World, make_world
-from v2vchain.anvil import free_port
 from v2vchain.audit import reports
 from v2vchain.audit.errors import RpcTimeout
 from v2vchain.audit.ledger import Ledger
 from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.store import Store
-from v2vchain.chain import connect
-from v2vchain.compiler import Build
+from v2vchain.chain.anvil import free_port
+from v2vchain.chain.compiler import Build
+from v2vchain.chain.connect import connect
 
 pytestmark = pytest.mark.anvil
 

@@ -12,7 +12,7 @@ from v2vchain.audit import reports
 from v2vchain.audit.errors import InvalidFilter, UnknownAddress
 from v2vchain.audit.ledger import Ledger
 from v2vchain.audit.store import Store
-from v2vchain.identity import did_for
+from v2vchain.identity.did import did_for
 
 
 def ledger_of(db: Path) -> Ledger:

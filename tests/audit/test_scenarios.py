@@ -8,14 +8,14 @@ from typer.testing import CliRunner
 from tests.audit.conftest import index, specs_of
 from tests.conftest import PARAMS, World
 from v2vchain.audit import reports
-from v2vchain.audit.cli import audit_app
 from v2vchain.audit.decode import ContractSpec
 from v2vchain.audit.ledger import Ledger
 from v2vchain.audit.store import Store
-from v2vchain.compiler import Build
+from v2vchain.chain.compiler import Build
+from v2vchain.cli.audit import audit_app
 from v2vchain.deploy import deploy
 from v2vchain.devnet import GAS_MONEY_WEI, add_issuer, credential_for
-from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER
 
 MAX = 2**256 - 1
 

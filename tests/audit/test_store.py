@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from v2vchain.audit.cli import audit_app
 from v2vchain.audit.errors import NotAnAuditDatabase, SchemaMismatch
 from v2vchain.audit.store import SCHEMA_VERSION, Store
+from v2vchain.cli.audit import audit_app
 
 
 def with_version(path: Path, version: int) -> Path:

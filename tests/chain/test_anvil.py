@@ -9,13 +9,13 @@ import pytest
 from eth_account import Account
 
 from tests.conftest import reverts
-from v2vchain.anvil import ANVIL_DEV_KEY
-from v2vchain.chain import Chain, connect
-from v2vchain.compiler import Build
+from v2vchain.chain.anvil import ANVIL_DEV_KEY
+from v2vchain.chain.compiler import Build
+from v2vchain.chain.connect import Chain, connect
+from v2vchain.chain.tx import Sender
 from v2vchain.deploy import deploy
 from v2vchain.devnet import add_issuer, credential_for
-from v2vchain.identity import ROLE_SELLER
-from v2vchain.tx import Sender
+from v2vchain.identity.did import ROLE_SELLER
 
 pytestmark = pytest.mark.anvil
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from v2vchain import compiler
+from v2vchain.chain import compiler
 from v2vchain.errors import CompilerNotFound
 
 

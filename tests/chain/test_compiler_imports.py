@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from v2vchain import compiler
+from v2vchain.chain import compiler
 from v2vchain.errors import CompilationFailed
 
 OZ = compiler.NODE_MODULES / "@openzeppelin" / "contracts"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from tests.clearing.conftest import Desk
-from v2vchain.audit.clearing_audit import matching_order, audit_clearing, rule_violations
+from v2vchain.audit.clearing_audit import audit_clearing, matching_order, rule_violations
 from v2vchain.contracts.clearing import MECHANISM_IDS, TradeInput, params_hash
 from v2vchain.matching import MECHANISMS, ClearingParams
 

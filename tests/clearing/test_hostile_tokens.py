@@ -9,13 +9,13 @@ from eth_utils import keccak
 
 from tests.clearing.conftest import PARAMS
 from tests.conftest import reverts
-from v2vchain.chain import connect
+from v2vchain.chain.compiler import Build
+from v2vchain.chain.connect import connect
 from v2vchain.clearing_deploy import deploy_clearing
-from v2vchain.compiler import Build
 from v2vchain.contracts.clearing import ClearingClient
 from v2vchain.deploy import deploy
 from v2vchain.devnet import add_issuer, onboard
-from v2vchain.identity import ROLE_BUYER
+from v2vchain.identity.did import ROLE_BUYER
 
 REENTRANCY = keccak(text="ReentrancyGuardReentrantCall()")[:4]
 

@@ -5,7 +5,7 @@ import pytest
 from eth_utils import keccak
 
 from v2vchain.errors import InvalidInput
-from v2vchain.merkle import MerkleTree, hash_pair, merkle_root, tagged_leaf, verify
+from v2vchain.protocol.merkle import MerkleTree, hash_pair, merkle_root, tagged_leaf, verify
 
 
 def _leaves(n: int) -> list[bytes]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.clearing.conftest import DEPOSIT, ENERGY, Desk
-from v2vchain.clearing_watch import watch
+from v2vchain.audit.order_watch import watch
 
 
 def test_the_watch_reports_each_commit_that_used_the_vehicles_orders(desk: Desk) -> None:
@@ -28,7 +28,7 @@ def test_the_vehicle_node_runs_the_watch_for_its_owner(desk: Desk, tmp_path: Pat
     """POST /clearings/watch on the node (bearer token), here served in-process over the embedded chain."""
     from fastapi.testclient import TestClient
 
-    from node.app import create_app
+    from node.api.app import create_app
     from node.config import NodeConfig
     from node.service import VehicleNode
     from node.store import Store

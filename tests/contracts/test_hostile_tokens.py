@@ -15,12 +15,12 @@ from web3.contract import Contract
 
 from tests.conftest import PARAMS, STAKE, TOKENS, World, catch_up_with_the_clock, reverts
 from tests.contracts.test_market_settlement import assert_books_balance
-from v2vchain.chain import connect
-from v2vchain.compiler import Build
+from v2vchain.chain.compiler import Build
+from v2vchain.chain.connect import connect
 from v2vchain.contracts.market import RequestStatus
 from v2vchain.deploy import deploy
 from v2vchain.devnet import Vehicle, add_issuer, onboard
-from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER
 
 ENERGY, MAX_PRICE, PRICE = 10_000, 100, 80
 CLOSE_REFUND = ENERGY * (MAX_PRICE - PRICE)

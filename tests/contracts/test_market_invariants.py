@@ -31,14 +31,21 @@ from typing import Any, Callable, Iterator
 import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
-from tests.support.market_bench import (ACCESS, AREA, PARAMS, Bench, fresh, high_s, make_bench, raw_v)
-from v2vchain.compiler import compile_contracts
+from tests.support.market_bench import ACCESS, AREA, PARAMS, Bench, fresh, high_s, make_bench, raw_v
+from v2vchain.chain.compiler import compile_contracts
 from v2vchain.contracts.market import RequestStatus, SignedBid
 from v2vchain.devnet import credential_for
 from v2vchain.errors import ContractRevert
-from v2vchain.identity import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.did import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
 
 MAX_AMOUNT = 2**96 - 1
 MAX_ENERGY = 1_000_000

@@ -10,8 +10,8 @@ from eth_account import Account
 from eth_utils import keccak
 
 from tests.conftest import PARAMS, World, reverts
-from v2vchain import eip712
 from v2vchain.contracts.market import RejectedBid, Rejection, RequestStatus, SignedBid
+from v2vchain.protocol import eip712
 
 
 def _sign(world: World, seller: int, request_id: int, price: int, *, nonce: int = 0, expiry_delta: int = 3_600,

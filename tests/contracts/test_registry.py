@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -13,10 +12,10 @@ from eth_utils import keccak
 from web3.types import TxReceipt
 
 from tests.conftest import World, reverts
-from v2vchain import eip712
 from v2vchain.contracts.registry import RegistryClient
 from v2vchain.devnet import GAS_MONEY_WEI, add_issuer, credential_for
-from v2vchain.identity import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER, Credential, did_for, did_hash, issue_credential
+from v2vchain.identity.did import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER, Credential, did_for, did_hash, issue_credential
+from v2vchain.protocol import eip712
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 ZERO_ADDRESS = "0x" + "00" * 20

@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from node.dashboard import AuditIndex
+from node.api.routes.dashboard import AuditIndex
 from tests.node.conftest import Fleet, key_of
-from v2vchain.anvil import free_port
 from v2vchain.audit.ledger import Ledger
 from v2vchain.audit.reports import trades
 from v2vchain.audit.store import Store
+from v2vchain.chain.anvil import free_port
 
 pytestmark = [pytest.mark.anvil, pytest.mark.timeout(240)]
 

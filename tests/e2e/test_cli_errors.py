@@ -11,8 +11,8 @@ from typing import Iterator
 import pytest
 from typer.testing import CliRunner
 
-from v2vchain.cli import app
-from v2vchain.clierrors import EXIT_ERROR
+from v2vchain.cli.errors import EXIT_ERROR
+from v2vchain.cli.main import app
 
 
 class _NotJsonRpc(BaseHTTPRequestHandler):

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from v2vchain.anvil import ANVIL_DEV_KEY, start_anvil
+from v2vchain.chain.anvil import ANVIL_DEV_KEY, start_anvil
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

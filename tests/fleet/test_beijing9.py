@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from v2vchain.fleet import load_fleet, parse_fleet, plan_fleet
 from tests.fleet.helpers import check_plan
+from v2vchain.fleet import load_fleet, parse_fleet, plan_fleet
 
 DATA = Path(__file__).parent / "data"
 

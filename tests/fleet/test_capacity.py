@@ -1,8 +1,8 @@
 """Capacitated matching: one provider serves several consumers within its spare; split vs unsplit consumers."""
 from __future__ import annotations
 
-from v2vchain.fleet import parse_fleet, plan_fleet
 from tests.fleet.helpers import T, check_plan, fleet, van, wp
+from v2vchain.fleet import parse_fleet, plan_fleet
 
 
 def provider_with_two_gaps(soc_wh: int) -> dict:

@@ -5,9 +5,9 @@ import json
 
 from typer.testing import CliRunner
 
-from v2vchain.fleet.cli import fleet_app
-from v2vchain.fleet.generate import random_fleet
 from tests.fleet.test_two_vans import two_vans
+from v2vchain.cli.fleet import fleet_app
+from v2vchain.fleet.generate import random_fleet
 
 runner = CliRunner()
 

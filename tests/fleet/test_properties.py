@@ -4,12 +4,13 @@ from __future__ import annotations
 import json
 import random
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.fleet.helpers import check_plan
 from v2vchain.fleet import parse_fleet, plan_fleet
 from v2vchain.fleet.generate import random_fleet
 from v2vchain.fleet.report import plan_to_json
-from tests.fleet.helpers import check_plan
 
 
 def _same(a, b) -> bool:

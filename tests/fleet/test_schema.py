@@ -5,10 +5,19 @@ import json
 
 import pytest
 
-from v2vchain.errors import InvalidInput
-from v2vchain.fleet import (BadWindow, DuplicateId, InvalidFleet, MissingField, OutOfRange, WrongType, fleet_to_json,
-                            load_fleet, parse_fleet)
 from tests.fleet.helpers import T, fleet, van, wp
+from v2vchain.errors import InvalidInput
+from v2vchain.fleet import (
+    BadWindow,
+    DuplicateId,
+    InvalidFleet,
+    MissingField,
+    OutOfRange,
+    WrongType,
+    fleet_to_json,
+    load_fleet,
+    parse_fleet,
+)
 
 
 def good() -> dict:

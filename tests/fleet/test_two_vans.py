@@ -13,8 +13,8 @@ Base (same in both plans): C's driving time ceil(1,335 s x 500/h) = 186 plus its
 """
 from __future__ import annotations
 
-from v2vchain.fleet import parse_fleet, plan_fleet
 from tests.fleet.helpers import T, check_plan, fleet, van, wp
+from v2vchain.fleet import parse_fleet, plan_fleet
 
 
 def two_vans(provider_window_end: int = T + 36_000, consumer_arrival: int = T + 10_800) -> dict:

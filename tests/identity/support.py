@@ -6,8 +6,8 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from v2vchain.credentials import issue_vc
-from v2vchain.identity import ROLE_SELLER, did_for
+from v2vchain.identity.credentials import issue_vc
+from v2vchain.identity.did import ROLE_SELLER, did_for
 
 CHAIN_ID = 31337
 REGISTRY = Account.from_key(b"\x0f" * 32).address  # any address: no chain is involved

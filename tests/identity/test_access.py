@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from v2vchain.credentials import AccessDenied, access_hash, check_access, new_access_secret
+from v2vchain.identity.credentials import AccessDenied, access_hash, check_access, new_access_secret
 
 
 def test_secret_matches_its_keccak_commitment() -> None:

@@ -8,13 +8,19 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from v2vchain import eip712
-from v2vchain.credentials import (CredentialExpired, CredentialNotYetValid, ForgedCredential, MalformedCredential,
-                                  WrongDeployment, iso, verify_vc)
+from tests.identity.support import CHAIN_ID, NOW, REGISTRY, VALID_UNTIL, make_vc
 from v2vchain.errors import InvalidInput
-from v2vchain.identity import ROLE_BOTH, ROLE_SELLER, did_for, issue_credential
-
-from .support import CHAIN_ID, NOW, REGISTRY, VALID_UNTIL, make_vc
+from v2vchain.identity.credentials import (
+    CredentialExpired,
+    CredentialNotYetValid,
+    ForgedCredential,
+    MalformedCredential,
+    WrongDeployment,
+    iso,
+    verify_vc,
+)
+from v2vchain.identity.did import ROLE_BOTH, ROLE_SELLER, did_for, issue_credential
+from v2vchain.protocol import eip712
 
 
 def test_issued_credential_has_the_vc_2_0_shape(vc: dict[str, Any], issuer: LocalAccount,

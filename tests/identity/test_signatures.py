@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from v2vchain import eip712, signatures
-from v2vchain.credentials import ForgedCredential, issue_vc, verify_vc
-from v2vchain.identity import ROLE_SELLER, did_for
-from v2vchain.signatures import HALF_N, SECP256K1_N, BadSignature
+from v2vchain.identity.credentials import ForgedCredential, issue_vc, verify_vc
+from v2vchain.identity.did import ROLE_SELLER, did_for
+from v2vchain.protocol import eip712, signatures
+from v2vchain.protocol.signatures import HALF_N, SECP256K1_N, BadSignature
 
 KEY = Account.from_key("0x" + "42" * 32)
 DOMAIN = eip712.domain(eip712.MARKET_DOMAIN, 31337, "0x" + "11" * 20)

@@ -7,12 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.matching.strategies import FAST, ask, bid, order
 from v2vchain.matching.book import make_book, sort_key
 from v2vchain.matching.errors import DuplicateOrder, OwnerOnBothSides
-
 from v2vchain.matching.orders import Side
-
-from .strategies import FAST, ask, bid, order
 
 
 def test_two_orders_with_one_owner_and_nonce_raise_DuplicateOrder() -> None:

@@ -5,9 +5,8 @@ from fractions import Fraction
 
 from hypothesis import given
 
+from tests.matching.strategies import FAST, ask, bid, order_sets
 from v2vchain.matching import ClearingParams, Order, double_auction
-
-from .strategies import FAST, ask, bid, order_sets
 
 HALF = ClearingParams()
 

@@ -5,12 +5,19 @@ import dataclasses
 
 import pytest
 
+from tests.matching.strategies import T0, order
 from v2vchain.errors import InvalidInput
-from v2vchain.matching.errors import (EnergyOutOfRange, InvalidArea, InvalidExpiry, InvalidOwner, InvalidSide,
-                                      InvalidWindow, NonceOutOfRange, PriceOutOfRange)
+from v2vchain.matching.errors import (
+    EnergyOutOfRange,
+    InvalidArea,
+    InvalidExpiry,
+    InvalidOwner,
+    InvalidSide,
+    InvalidWindow,
+    NonceOutOfRange,
+    PriceOutOfRange,
+)
 from v2vchain.matching.orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH, MAX_WINDOW_S, Side
-
-from .strategies import T0, order
 
 
 def test_a_valid_order_keeps_its_fields() -> None:

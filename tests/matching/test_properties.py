@@ -7,9 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.matching.strategies import FAST, order_sets
 from v2vchain.matching import MECHANISMS, ClearingParams, ClearingResult, Order, pair_terms
-
-from .strategies import FAST, order_sets
 
 PARAMS = ClearingParams(nearest_areas=3)
 ALL = sorted(MECHANISMS)

@@ -1,19 +1,16 @@
 """EIP-712 orders: the type is the issue's, and a signature binds every signed field to the owner."""
 from __future__ import annotations
 
-from v2vchain.areas import area_id
-
 import dataclasses
 
 import pytest
 from eth_account import Account
-from eth_utils import keccak
 
-from v2vchain.eip712 import type_string
+from tests.matching.strategies import order
 from v2vchain.matching.errors import OrderSignatureMismatch
 from v2vchain.matching.signing import ORDER_TYPES, clearing_domain, order_signer, sign_order, verify_order
-
-from .strategies import order
+from v2vchain.protocol.areas import area_id
+from v2vchain.protocol.eip712 import type_string
 
 ACCOUNT = Account.from_key(b"\x01" * 32)
 OTHER = Account.from_key(b"\x02" * 32)
@@ -61,7 +58,7 @@ def test_area_is_signed_in_the_readable_encoding_both_venues_share() -> None:
 
 def test_a_malleated_order_signature_is_a_mismatch() -> None:
     """Issue 14, item 1: high s / flipped v is refused, as the Clearing contract refuses it."""
-    from v2vchain.signatures import malleate
+    from v2vchain.protocol.signatures import malleate
 
     o = order(owner=ACCOUNT.address)
     signature = sign_order(ACCOUNT, DOMAIN, o)

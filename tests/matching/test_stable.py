@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
+from tests.matching.strategies import FAST, T0, ask, bid, order_sets
 from v2vchain.matching import ClearingParams, ClearingResult, Order, Side, pair_terms, stable_matching
-
-from .strategies import FAST, T0, ask, bid, order_sets
 
 ALL_PAIRS = ClearingParams(nearest_areas=10)
 B1, B2 = bid(1, 150, 10_000), bid(2, 120, 10_000, start=T0, end=T0 + 3_000)

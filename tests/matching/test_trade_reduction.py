@@ -10,9 +10,8 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.matching.strategies import ask, bid, order_sets
 from v2vchain.matching import ClearingParams, Order, trade_reduction
-
-from .strategies import ask, bid, order_sets
 
 PARAMS = ClearingParams()
 

@@ -10,11 +10,11 @@ from typing import Any, Iterator
 
 import pytest
 
-from node.fleet import PASSWORD_ENV, TOKEN_ENV, Owner, RunningNode, _position, provision, start_node, wait_ready
-from v2vchain.chain import Chain, connect
+from node.demo_fleet import PASSWORD_ENV, TOKEN_ENV, Owner, RunningNode, _position, provision, start_node, wait_ready
+from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import System, deploy
 from v2vchain.devnet import add_issuer
-from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER
 
 
 @dataclass
@@ -68,7 +68,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
 
 def key_of(fleet: Fleet, name: str) -> Any:
     """A vehicle's key, unlocked from its keystore as its node does (for tests that act outside the node)."""
-    from v2vchain.keystore import load_keystore
+    from v2vchain.identity.keystore import load_keystore
 
     os.environ[PASSWORD_ENV] = fleet.env[PASSWORD_ENV]
     return load_keystore(fleet.workdir / f"{name}.key.json", password_env=PASSWORD_ENV)

@@ -18,10 +18,13 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from node.fleet import TOKEN_ENV
+from node.demo_fleet import TOKEN_ENV
 from tests.node.conftest import Fleet
 
 pytestmark = pytest.mark.anvil

@@ -8,8 +8,8 @@ import httpx
 from eth_account import Account
 
 from tests.node.conftest import Fleet, key_of
-from v2vchain import credentials
-from v2vchain.identity import did_for
+from v2vchain.identity import credentials
+from v2vchain.identity.did import did_for
 from v2vchain.privacy.seal import seal
 
 REQUEST = {"energy_wh": 10_000, "max_price_per_wh": 150, "bidding_s": 600}

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from node.config import load_config
 from tests.node.conftest import Fleet
-from v2vchain.cli import app
+from v2vchain.cli.main import app
 from v2vchain.errors import ConfigError
-from v2vchain.identity import did_for
-from v2vchain.keystore import create_keystore
+from v2vchain.identity.did import did_for
+from v2vchain.identity.keystore import create_keystore
 
 PASSWORD_ENV, TOKEN_ENV = "TEST_NODE_PASSWORD", "TEST_NODE_TOKEN"
 ENV = {PASSWORD_ENV: "correct horse", TOKEN_ENV: "t" * 32}

@@ -74,8 +74,8 @@ def test_item10_a_listing_passes_only_when_signed_by_the_buyer_for_the_url_asked
     from eth_account import Account
 
     from node.service import ENDPOINT_DOMAIN, check_listing, sign_listing
-    from v2vchain import eip712
-    from v2vchain.signatures import BadSignature, malleate
+    from v2vchain.protocol import eip712
+    from v2vchain.protocol.signatures import BadSignature, malleate
 
     buyer, other = Account.create(), Account.create()
     market, url = "0x" + "ab" * 20, "http://127.0.0.1:8701"

@@ -11,15 +11,15 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from node.fleet import SELLER_DEPOSIT, provision, start_node, wait_ready
+from node.demo_fleet import SELLER_DEPOSIT, provision, start_node, wait_ready
 from node.service import bid_to_json, sign_endpoint
 from node.store import Store
 from tests.node.conftest import Fleet, key_of
 from tests.node.test_meetings import awarded_to_seller_1, challenge, handshake, presentation, vc_of
 from tests.node.test_rejections import REQUEST, post_bid, signed_bid
-from v2vchain.credentials import issue_vc
-from v2vchain.identity import ROLE_SELLER, did_for
-from v2vchain.signatures import malleate
+from v2vchain.identity.credentials import issue_vc
+from v2vchain.identity.did import ROLE_SELLER, did_for
+from v2vchain.protocol.signatures import malleate
 
 
 def open_request(fleet: Fleet) -> dict[str, Any]:
@@ -248,7 +248,7 @@ def test_item9_a_peer_answering_discovery_with_an_object_is_skipped_and_the_othe
         fleet: Fleet, object_peer: str) -> None:
     import random
 
-    from node.fleet import _position
+    from node.demo_fleet import _position
 
     spec = provision(fleet.system, fleet.issuer, fleet.workdir, "seller-3", ROLE_SELLER,
                      position=_position(random.Random(9)), peers=[object_peer, fleet.url("buyer")], degradation=10,
@@ -257,7 +257,7 @@ def test_item9_a_peer_answering_discovery_with_an_object_is_skipped_and_the_othe
     try:
         wait_ready(node)
         request = open_request(fleet)
-        from node.fleet import TOKEN_ENV, Owner
+        from node.demo_fleet import TOKEN_ENV, Owner
 
         owner = Owner(node, fleet.env[TOKEN_ENV])
         placed = owner.post("/bids/auto", {"region": ""})
@@ -435,7 +435,7 @@ def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
         fleet: Fleet, listing_peers: dict[str, HTTPServer]) -> None:
     import random
 
-    from node.fleet import TOKEN_ENV, Owner, _position
+    from node.demo_fleet import TOKEN_ENV, Owner, _position
     from node.service import sign_listing
 
     def url_of(server: HTTPServer) -> str:

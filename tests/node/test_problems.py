@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from node.app import P2P_ERRORS
-from node.fleet import TOKEN_ENV
+from node.api.app import P2P_ERRORS
+from node.demo_fleet import TOKEN_ENV
 from tests.node.conftest import Fleet
 
 PROBLEM = "application/problem+json"

@@ -10,8 +10,8 @@ from eth_account import Account
 
 from node.service import bid_to_json, sign_endpoint
 from tests.node.conftest import Fleet, key_of
-from v2vchain import eip712
 from v2vchain.contracts.market import SignedBid
+from v2vchain.protocol import eip712
 
 REQUEST = {"energy_wh": 10_000, "max_price_per_wh": 150, "bidding_s": 600}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from node.fleet import SELLER_DEPOSIT
+from node.demo_fleet import SELLER_DEPOSIT
 from tests.node.conftest import Fleet, buyer_key
 
 REQUEST = {"energy_wh": 20_000, "max_price_per_wh": 150, "bidding_s": 600, "delivery_lead_s": 300,
@@ -189,7 +189,7 @@ def test_a_request_sent_just_before_a_crash_is_recovered_with_its_secret(fleet: 
     from eth_utils import keccak
 
     from node.store import Store
-    from v2vchain.areas import area_id
+    from v2vchain.protocol.areas import area_id
 
     fleet.nodes["buyer"].process.kill()
     fleet.nodes["buyer"].process.wait()

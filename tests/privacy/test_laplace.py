@@ -5,7 +5,8 @@ import math
 import random
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from v2vchain.errors import InvalidInput
 from v2vchain.privacy import DEFAULT_EPSILON_PER_M, epsilon_for_mean_noise, haversine_m, laplace_cloak, planar_laplace

@@ -15,17 +15,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from tests.support.assertions import reverts  # noqa: F401  (re-exported for the tests)
-from v2vchain.chain import Chain, connect
-from v2vchain.compiler import Build
+from v2vchain.chain.compiler import Build
+from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import MarketParams, System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, credential_for, onboard
-from v2vchain.identity import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.did import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
 
 TOKENS = 1_000_000_000
 COVER = 1_000_000  # each seller's deposit: the penalty cover of 5 trades of 10 kWh at 100/Wh (20 %)

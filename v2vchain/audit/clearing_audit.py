@@ -14,12 +14,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..areas import cell_of
-from ..contracts.clearing import MECHANISM_IDS, ClearingClient, PreparedClearing, params_hash
-from ..matching import MECHANISMS, ClearingParams, Order
-from ..matching.areas import geohash_centre
-from ..matching.errors import InvalidArea
-from ..matching.orders import Side
+from v2vchain.contracts.clearing import MECHANISM_IDS, ClearingClient, PreparedClearing, params_hash
+from v2vchain.matching import MECHANISMS, ClearingParams, Order
+from v2vchain.matching.areas import geohash_centre
+from v2vchain.matching.errors import InvalidArea
+from v2vchain.matching.orders import Side
+from v2vchain.protocol.areas import cell_of
 
 NAMES = {v: k for k, v in MECHANISM_IDS.items()}
 

@@ -1,7 +1,7 @@
 """The audit package's exceptions: each subclasses v2vchain's V2VError and says what to do next."""
 from __future__ import annotations
 
-from ..errors import ChainUnavailable, ConfigError, InvalidInput, V2VError
+from v2vchain.errors import ChainUnavailable, ConfigError, InvalidInput, V2VError
 
 
 class AuditError(V2VError):

@@ -14,8 +14,9 @@ from typing import Any, Callable, Sequence
 
 from eth_utils import is_address, keccak, to_checksum_address
 
-from ..areas import cell_of, within
-from ..identity import InvalidDid, did_for, parse_did
+from v2vchain.identity.did import InvalidDid, did_for, parse_did
+from v2vchain.protocol.areas import cell_of, within
+
 from .errors import InvalidFilter, UnknownAddress
 from .ledger import Finding, Ledger, Request
 from .store import Store

@@ -7,9 +7,9 @@ from web3.contract import Contract
 from web3.logs import EventLogErrorFlags
 from web3.types import EventData, TxReceipt
 
-from ..errors import InvalidInput
-from ..reverts import as_revert
-from ..tx import Sender
+from v2vchain.chain.reverts import as_revert
+from v2vchain.chain.tx import Sender
+from v2vchain.errors import InvalidInput
 
 
 def uint(name: str, value: Any, bits: int = 256) -> int:

@@ -21,11 +21,12 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3.types import TxReceipt
 
-from .. import eip712
-from ..errors import InvalidInput, V2VError
-from ..matching.orders import Order as MatchingOrder
-from ..eip712 import CLEARING_DOMAIN, ORDER_TYPES, TRADE_RECEIPT_TYPES
-from ..merkle import MerkleTree, tagged_leaf
+from v2vchain.errors import InvalidInput, V2VError
+from v2vchain.matching.orders import Order as MatchingOrder
+from v2vchain.protocol import eip712
+from v2vchain.protocol.eip712 import CLEARING_DOMAIN, ORDER_TYPES, TRADE_RECEIPT_TYPES
+from v2vchain.protocol.merkle import MerkleTree, tagged_leaf
+
 from .base import ContractClient, bytes32, uint
 
 ZERO32 = b"\x00" * 32

@@ -7,7 +7,8 @@ from enum import IntEnum
 from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
-from .. import eip712
+from v2vchain.protocol import eip712
+
 from .base import bytes32, uint
 from .vault import VaultClient
 

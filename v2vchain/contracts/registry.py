@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..identity import Credential
+from v2vchain.identity.did import Credential
+
 from .base import ContractClient, bytes32, uint
 
 

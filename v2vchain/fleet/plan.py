@@ -9,14 +9,24 @@ nearest its own, and keeps the k cheapest of those.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
-from .costs import (PairOption, ProviderPool, StationOption, VanState, energy_money, meeting_costs, pair_options, station_option,
-                    time_money, van_state)
+from .costs import (
+    PairOption,
+    ProviderPool,
+    StationOption,
+    VanState,
+    energy_money,
+    meeting_costs,
+    pair_options,
+    station_option,
+    time_money,
+    van_state,
+)
 from .schema import Fleet
 
 

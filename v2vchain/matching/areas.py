@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..privacy.geohash import decode, encode
+from v2vchain.privacy.geohash import decode, encode
 
 
 def geohash(lat: float, lon: float, precision: int = 6) -> str:

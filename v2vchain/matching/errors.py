@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidInput
+from v2vchain.errors import InvalidInput
 
 
 class InvalidOrder(InvalidInput):

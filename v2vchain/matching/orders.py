@@ -6,11 +6,19 @@ import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from ..areas import area_id
-from ..privacy.geohash import BASE32
+from v2vchain.privacy.geohash import BASE32
+from v2vchain.protocol.areas import area_id
 
-from .errors import (EnergyOutOfRange, InvalidArea, InvalidExpiry, InvalidOwner, InvalidSide, InvalidWindow,
-                     NonceOutOfRange, PriceOutOfRange)
+from .errors import (
+    EnergyOutOfRange,
+    InvalidArea,
+    InvalidExpiry,
+    InvalidOwner,
+    InvalidSide,
+    InvalidWindow,
+    NonceOutOfRange,
+    PriceOutOfRange,
+)
 
 MAX_ENERGY_WH = 1_000_000  # the Market's limit: one order is at most 1 MWh
 MAX_PRICE_PER_WH = 10**9  # 1,000 tokens per Wh: far above any grid price, and Wh x price x 1M orders fits int64 sums

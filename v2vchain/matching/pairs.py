@@ -18,8 +18,7 @@ from .areas import unit_vectors
 from .book import Book, SideBook
 from .costs import PairCosts, distance_m, pair_costs, window_overlap_s
 from .orders import Order, Side
-from .params import ClearingParams
-from .params import GridPrices
+from .params import ClearingParams, GridPrices
 from .pricing import k_price
 from .result import ClearingResult, Satisfaction, Trade, assemble
 

@@ -6,10 +6,12 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ..eip712 import CLEARING_DOMAIN, ORDER_TYPES
-from ..signatures import BadSignature, recover_typed
+from v2vchain.protocol.eip712 import CLEARING_DOMAIN, ORDER_TYPES
+from v2vchain.protocol.signatures import BadSignature, recover_typed
+
 from .errors import OrderSignatureMismatch
 from .orders import Order
+
 
 def clearing_domain(chain_id: int, verifying_contract: str) -> dict[str, Any]:
     name, version = CLEARING_DOMAIN

@@ -4,7 +4,8 @@ Our own implementation, so the encoding the cloaks publish is pinned by our test
 """
 from __future__ import annotations
 
-from ..errors import InvalidInput
+from v2vchain.errors import InvalidInput
+
 from .geo import Position, check_position
 
 BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"

@@ -10,7 +10,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from ..errors import InvalidInput
+from v2vchain.errors import InvalidInput
+
 from . import geohash
 from .geo import Position
 

@@ -13,7 +13,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidInput
+from v2vchain.errors import InvalidInput
+
 from .geo import Position, check_position, offset
 
 DEFAULT_EPSILON_PER_M = math.log(4) / 200  # Andrés et al.: ln 4 within 200 m; mean noise 2/eps ~ 289 m

@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ..errors import InvalidInput, V2VError
+from v2vchain.errors import InvalidInput, V2VError
+
 from .geo import Position, check_position
 
 _KEY_INFO = b"v2vchain/x25519-from-secp256k1/v1"

@@ -10,7 +10,8 @@ from web3 import Web3
 from web3.exceptions import TimeExhausted, TransactionNotFound
 from web3.types import TxReceipt
 
-from .errors import ChainUnavailable, TransactionFailed, TransactionTimeout
+from v2vchain.errors import ChainUnavailable, TransactionFailed, TransactionTimeout
+
 from .reverts import as_revert
 
 FALLBACK_PRIORITY_FEE_WEI = 1_000_000_000

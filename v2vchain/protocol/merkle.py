@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
-from .errors import InvalidInput
+from v2vchain.errors import InvalidInput
 
 
 def tagged_leaf(types: Sequence[str], values: Sequence[Any]) -> bytes:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from .errors import ConfigError
+from v2vchain.errors import ConfigError
 
 Prompt = Callable[[str], str]
 

@@ -4,7 +4,7 @@ Readable rather than hashed so anyone can discover requests by region prefix ("u
 """
 from __future__ import annotations
 
-from .errors import InvalidInput
+from v2vchain.errors import InvalidInput
 
 PREFIX = b"gh:"
 _ALPHABET = set("0123456789bcdefghjkmnpqrstuvwxyz")

@@ -6,22 +6,21 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from node.meetings import Meetings
+from node.service import NodeError, VehicleNode
+from node.store import RecordConflict
 from v2vchain.errors import ChainUnavailable, ContractRevert, InvalidInput, TransactionTimeout, V2VError
 
-from . import dashboard
-from .meetings import Meetings
 from .problems import MEDIA_TYPE, errors, problem_body, problem_openapi
-from .routes import owner, p2p
-from .service import NodeError, VehicleNode
-from .store import RecordConflict
+from .routes import dashboard, owner, p2p
 
 MAX_BODY_BYTES = 64 * 1024
 log = logging.getLogger(__name__)

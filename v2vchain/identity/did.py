@@ -8,8 +8,8 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
-from . import eip712
-from .errors import InvalidInput
+from v2vchain.errors import InvalidInput
+from v2vchain.protocol import eip712
 
 ROLE_BUYER = 1
 ROLE_SELLER = 2

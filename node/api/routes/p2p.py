@@ -5,10 +5,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from node.api.deps import MeetingsDep, NodeDep
+from node.api.models import Handshake, ReceiptIn, RequestIdPath, SealedPoint, SignedBidIn
 from v2vchain.contracts.market import SignedBid
-
-from ..deps import MeetingsDep, NodeDep
-from ..models import Handshake, ReceiptIn, RequestIdPath, SealedPoint, SignedBidIn
 
 router = APIRouter(prefix="/p2p")
 

@@ -8,16 +8,19 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from .chain import connect
-from .clierrors import Typer
-from .compiler import compile_contracts, find_compiler
-from .errors import ConfigError, InvalidInput
+from v2vchain.chain.compiler import compile_contracts, find_compiler
+from v2vchain.chain.connect import connect
+from v2vchain.errors import ConfigError, InvalidInput
+
+from .audit import audit_app
+from .errors import Typer
+from .fleet import fleet_app
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
-    from .chain import Chain
-    from .deploy import System
+    from v2vchain.chain.connect import Chain
+    from v2vchain.deploy import System
 
 app = Typer(help="Vehicle-to-vehicle energy trading on an EVM chain.", no_args_is_help=True)
 
@@ -48,12 +51,12 @@ def demo(chain: str = typer.Option("embedded", help=CHAIN_HELP),
                               "the demo advances")
         if nodes < 2:
             raise ConfigError("--nodes: a fleet needs one buyer and at least one seller (2 or more)")
-        from node.fleet import run_fleet_demo
+        from node.demo_fleet import run_fleet_demo
 
         with connect(chain) as connected:
             run_fleet_demo(connected, nodes)
         return
-    from .demo import run_demo
+    from v2vchain.demo import run_demo
 
     with connect(chain) as connected:
         result = run_demo(connected, bidding_s=bidding_seconds, lead_s=lead_seconds)
@@ -74,7 +77,7 @@ def compile_cmd() -> None:
 def deploy_cmd(chain: str = typer.Option("embedded", help=CHAIN_HELP),
                token: str = typer.Option("", help="an existing ERC-20 to trade in (default: deploy the dev token)")) -> None:
     """Deploy the contracts and record them in the chain's deployments file."""
-    from .deploy import deploy, deployments_file
+    from v2vchain.deploy import deploy, deployments_file
 
     token_address = _address(token, "--token") if token else None
     with connect(chain) as connected:
@@ -106,7 +109,7 @@ def issuer_init(keystore: Path = typer.Option(..., help="where to write the issu
                 chain: str = typer.Option("", help="also authorise it on this chain, as the admin "
                                                     "($V2V_PRIVATE_KEY)")) -> None:
     """Create the issuer's keystore (and have the admin authorise it in the Registry)."""
-    from .keystore import create_keystore
+    from v2vchain.identity.keystore import create_keystore
 
     issuer = create_keystore(keystore, password_env=password_env)
     typer.echo(f"issuer {issuer.address} in {keystore}")
@@ -126,9 +129,9 @@ def issuer_issue(keystore: Path = typer.Option(..., exists=True), chain: str = t
                  register: bool = typer.Option(True, help="also register the credential on-chain"),
                  password_env: str = typer.Option("V2V_ISSUER_PASSWORD", help=PASSWORD_ENV_HELP)) -> None:
     """Issue a vehicle a W3C VC 2.0 credential whose EIP-712 proof the Registry verifies."""
-    from .credentials import issue_vc, roles_from_names, verify_vc
-    from .identity import did_for
-    from .keystore import load_keystore
+    from v2vchain.identity.credentials import issue_vc, roles_from_names, verify_vc
+    from v2vchain.identity.did import did_for
+    from v2vchain.identity.keystore import load_keystore
 
     vehicle = _address(vehicle, "--vehicle")
     issuer = load_keystore(keystore, password_env=password_env)
@@ -151,7 +154,7 @@ def issuer_revoke(keystore: Path = typer.Option(..., exists=True), chain: str = 
                   vehicle: str = typer.Option(..., help="the vehicle's address"),
                   password_env: str = typer.Option("V2V_ISSUER_PASSWORD", help=PASSWORD_ENV_HELP)) -> None:
     """Revoke a credential this issuer issued: the vehicle can no longer trade."""
-    from .keystore import load_keystore
+    from v2vchain.identity.keystore import load_keystore
 
     vehicle = _address(vehicle, "--vehicle")
     issuer = load_keystore(keystore, password_env=password_env)
@@ -161,7 +164,7 @@ def issuer_revoke(keystore: Path = typer.Option(..., exists=True), chain: str = 
 
 
 def _recorded(chain: "Chain", account: "LocalAccount") -> "System":
-    from .deploy import load_recorded
+    from v2vchain.deploy import load_recorded
 
     system = load_recorded(chain, chain.sender(account))
     if system is None:
@@ -169,12 +172,5 @@ def _recorded(chain: "Chain", account: "LocalAccount") -> "System":
     return system
 
 
-from .audit.cli import audit_app  # noqa: E402
 app.add_typer(audit_app, name="audit")
-
-
-if __name__ == "__main__":
-    app()
-
-from .fleet.cli import fleet_app  # noqa: E402
 app.add_typer(fleet_app, name="fleet")

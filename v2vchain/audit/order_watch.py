@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .contracts.clearing import ClearingClient, ClearingDataUnavailable
+from v2vchain.contracts.clearing import ClearingClient, ClearingDataUnavailable
 
 
 @dataclass(frozen=True)

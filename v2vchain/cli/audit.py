@@ -10,13 +10,14 @@ from typing import Any, Iterator
 
 import typer
 
-from ..clierrors import Typer
-from ..errors import ConfigError
-from ..paths import state_dir
-from .errors import IncompleteIndex
-from .indexer import DEFAULT_BATCH_BLOCKS, DEFAULT_CONFIRMATIONS, IndexReport
-from .reports import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH
-from .store import Store
+from v2vchain.audit.errors import IncompleteIndex
+from v2vchain.audit.indexer import DEFAULT_BATCH_BLOCKS, DEFAULT_CONFIRMATIONS, IndexReport
+from v2vchain.audit.reports import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH
+from v2vchain.audit.store import Store
+from v2vchain.errors import ConfigError
+from v2vchain.paths import state_dir
+
+from .errors import Typer
 
 audit_app = Typer(help="Audit trades from chain data alone: index events, then query, reconcile, report.",
                         no_args_is_help=True)
@@ -63,9 +64,9 @@ def _require_indexed(store: Store) -> None:
 
 def _specs(node: Any, store: Store, deployment: Path | None) -> list[Any]:
     """The deployment's contracts, compiled ABIs attached; nothing new to compile when the index has them all."""
-    from ..compiler import compile_contracts
-    from ..deploy import deployments_file
-    from .decode import DEPLOYMENT_FIELDS, specs_from_deployment
+    from v2vchain.audit.decode import DEPLOYMENT_FIELDS, specs_from_deployment
+    from v2vchain.chain.compiler import compile_contracts
+    from v2vchain.deploy import deployments_file
 
     path = deployment or deployments_file(node.chain_id())
     if not path.exists():
@@ -107,8 +108,8 @@ def index(chain: str = typer.Option("http://127.0.0.1:8545", help="the node's ht
           follow: bool = typer.Option(False, help="keep indexing new blocks until interrupted"),
           poll_seconds: float = typer.Option(2.0, min=0.1, help="with --follow, the pause between runs")) -> None:
     """Run or resume the indexer: every final block not yet indexed, undoing any reorganised ones first."""
-    from .indexer import Indexer
-    from .rpc import HttpNode
+    from v2vchain.audit.indexer import Indexer
+    from v2vchain.audit.rpc import HttpNode
 
     if not chain.startswith(("http://", "https://")):
         raise ConfigError(f"--chain {chain!r}: the indexer reads a running node, give its http(s) JSON-RPC URL "
@@ -135,9 +136,18 @@ def trades_cmd(vehicle: str = typer.Option(None, help="a 0x address or a did:pkh
                mechanism: str = typer.Option(None, help="auction (the batch clearing adds clearing)"),
                fmt: Format = FORMAT_OPTION, db: Path = DB_OPTION) -> None:
     """Trades from the index, filtered, as a table, CSV or JSON."""
-    from .ledger import Ledger
-    from .reports import (TABLE_COLUMNS, Trade, filter_trades, parse_time, render, require_known, resolve_vehicle,
-                          trade_rows, trades)
+    from v2vchain.audit.ledger import Ledger
+    from v2vchain.audit.reports import (
+        TABLE_COLUMNS,
+        Trade,
+        filter_trades,
+        parse_time,
+        render,
+        require_known,
+        resolve_vehicle,
+        trade_rows,
+        trades,
+    )
 
     with _reading(db) as store:
         ledger = Ledger.from_store(store)
@@ -156,8 +166,8 @@ def trades_cmd(vehicle: str = typer.Option(None, help="a 0x address or a did:pkh
 def vehicle_cmd(address: str = typer.Argument(..., help="a 0x address or a did:pkh DID"),
                 fmt: Format = FORMAT_OPTION, db: Path = DB_OPTION) -> None:
     """One vehicle's statement: energy bought and sold, paid and received, stake and penalties, open obligations."""
-    from .ledger import Ledger
-    from .reports import render, require_known, resolve_vehicle, statement, statement_text
+    from v2vchain.audit.ledger import Ledger
+    from v2vchain.audit.reports import render, require_known, resolve_vehicle, statement, statement_text
 
     with _reading(db) as store:
         ledger = Ledger.from_store(store)
@@ -187,9 +197,9 @@ def reconcile(fmt: Format = FORMAT_OPTION, db: Path = DB_OPTION) -> None:
     """Check every invariant from the indexed events; print each violation with its transaction; exit 2 if any."""
     from dataclasses import asdict
 
-    from .ledger import Ledger
-    from .reports import reconcile as run_reconcile
-    from .reports import reconciliation_text, render
+    from v2vchain.audit.ledger import Ledger
+    from v2vchain.audit.reports import reconcile as run_reconcile
+    from v2vchain.audit.reports import reconciliation_text, render
 
     with _reading(db) as store:
         _require_indexed(store)
@@ -214,7 +224,7 @@ def report(out: Path = typer.Option(..., "--out", help="directory for index.html
            grid_export: int = typer.Option(GRID_EXPORT_PER_WH, min=0, help="grid export price, units per Wh"),
            db: Path = DB_OPTION) -> None:
     """An HTML report with plots: price against the grid's prices, volume per day, savings per vehicle."""
-    from .htmlreport import write_report
+    from v2vchain.audit.htmlreport import write_report
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is an existing file; give a directory (it gets index.html, trades.csv, "
@@ -222,10 +232,6 @@ def report(out: Path = typer.Option(..., "--out", help="directory for index.html
     with _reading(db) as store:
         path = write_report(store, out, grid_import=grid_import, grid_export=grid_export)
     typer.echo(f"report written to {path}")
-
-
-if __name__ == "__main__":
-    audit_app()
 
 
 @audit_app.command(name="clearing")
@@ -238,12 +244,12 @@ def clearing_cmd(clearing_id: int = typer.Argument(..., min=1, help="the clearin
     Exits 2 when the roots differ, a trade breaks a rule, or the trades are not the mechanism's."""
     from fractions import Fraction
 
-    from ..chain import connect
-    from ..clearing_deploy import load_clearing
-    from ..deploy import load_recorded
-    from ..errors import InvalidInput
-    from ..matching import ClearingParams
-    from .clearing_audit import audit_clearing
+    from v2vchain.audit.clearing_audit import audit_clearing
+    from v2vchain.chain.connect import connect
+    from v2vchain.clearing_deploy import load_clearing
+    from v2vchain.deploy import load_recorded
+    from v2vchain.errors import InvalidInput
+    from v2vchain.matching import ClearingParams
 
     try:
         params = ClearingParams(k=Fraction(k))
@@ -270,11 +276,11 @@ def watch_cmd(chain: str = typer.Option("http://127.0.0.1:8545", help="the node'
 
     The contract verifies every order's signature at commit, so nothing forged can be used: this is the record of
     where the vehicle's signed orders went (operator, trades opened, Wh filled, Wh left unfunded)."""
-    from ..chain import connect
-    from ..clearing_deploy import load_clearing
-    from ..clearing_watch import watch
-    from ..deploy import load_recorded
-    from ..keystore import load_keystore
+    from v2vchain.audit.order_watch import watch
+    from v2vchain.chain.connect import connect
+    from v2vchain.clearing_deploy import load_clearing
+    from v2vchain.deploy import load_recorded
+    from v2vchain.identity.keystore import load_keystore
 
     account = load_keystore(keystore, password_env=password_env)
     with connect(chain, account=account) as connected:

@@ -24,10 +24,19 @@ from typing import Any, Callable
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from . import eip712
-from .errors import InvalidInput, V2VError
-from .identity import (ROLE_BUYER, ROLE_SELLER, Credential, InvalidDid, address_of, did_for, issue_credential,
-                       verification_method_id)
+from v2vchain.errors import InvalidInput, V2VError
+from v2vchain.protocol import eip712
+
+from .did import (
+    ROLE_BUYER,
+    ROLE_SELLER,
+    Credential,
+    InvalidDid,
+    address_of,
+    did_for,
+    issue_credential,
+    verification_method_id,
+)
 
 VC_CONTEXT = ["https://www.w3.org/ns/credentials/v2"]
 VC_TYPE = ["VerifiableCredential", "VehicleCredential"]

@@ -5,9 +5,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ..deps import MeetingsDep, NodeDep, OwnerOnly
-from ..problems import errors
-from ..models import AutoBid, Confirm, Deposit, Meet, OpenRequest, PlaceBid, RequestIdPath, Withdraw
+from node.api.deps import MeetingsDep, NodeDep, OwnerOnly
+from node.api.models import AutoBid, Confirm, Deposit, Meet, OpenRequest, PlaceBid, RequestIdPath, Withdraw
+from node.api.problems import errors
 
 router = APIRouter()
 

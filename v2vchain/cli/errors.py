@@ -14,7 +14,7 @@ from typing import Any, Callable, TypeVar
 import typer
 from pydantic import ValidationError
 
-from .errors import V2VError
+from v2vchain.errors import V2VError
 
 # 1 as before; 2 stays what `audit reconcile` / `audit clearing` / `demo` return when they *find* a violation, so a
 # script can tell "the audit ran and found something" from "the audit could not run".

@@ -14,16 +14,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 import httpx
-from eth_account import Account
 
-from v2vchain.anvil import free_port
-from v2vchain.chain import Chain
-from v2vchain.credentials import issue_vc, verify_vc
+from v2vchain.chain.anvil import free_port
+from v2vchain.chain.connect import Chain
 from v2vchain.deploy import System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, add_issuer
 from v2vchain.errors import ChainUnavailable
-from v2vchain.identity import ROLE_BUYER, ROLE_SELLER, did_for
-from v2vchain.keystore import create_keystore
+from v2vchain.identity.credentials import issue_vc, verify_vc
+from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER, did_for
+from v2vchain.identity.keystore import create_keystore
 from v2vchain.paths import state_dir
 
 BERLIN = (52.5219, 13.4132)  # Alexanderplatz

@@ -14,17 +14,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from node.api.problems import errors
+from node.service import VehicleNode
 from v2vchain.audit.decode import specs_from_deployment
 from v2vchain.audit.indexer import Indexer
-from v2vchain.audit.ledger import Ledger, Request as AuctionRequest
+from v2vchain.audit.ledger import Ledger
+from v2vchain.audit.ledger import Request as AuctionRequest
 from v2vchain.audit.reports import reconcile, trades
 from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.store import Store
-from v2vchain.areas import cell_of
 from v2vchain.errors import V2VError
-
-from .problems import errors
-from .service import VehicleNode
+from v2vchain.protocol.areas import cell_of
 
 MAX_BLOCKS_PER_REFRESH = 5_000  # one data request never indexes more than this; the next one goes on
 LADDERS_SHOWN = 6

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .meetings import Meetings
-from .service import VehicleNode
+from node.meetings import Meetings
+from node.service import VehicleNode
 
 _bearer = HTTPBearer(auto_error=False)
 

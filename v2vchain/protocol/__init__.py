@@ -1,0 +1,1 @@
+"""What the contracts define, mirrored once in pure Python: typed data, signatures, area ids, Merkle trees."""
