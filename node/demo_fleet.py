@@ -21,8 +21,9 @@ from v2vchain.deploy import System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, add_issuer
 from v2vchain.errors import ChainUnavailable
 from v2vchain.identity.credentials import issue_vc, verify_vc
-from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER, did_for
+from v2vchain.identity.did import did_for
 from v2vchain.identity.keystore import create_keystore
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.paths import state_dir
 
 BERLIN = (52.5219, 13.4132)  # Alexanderplatz

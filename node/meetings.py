@@ -8,9 +8,11 @@ from typing import Any
 
 from eth_utils import keccak
 
-from v2vchain.identity import credentials
-from v2vchain.identity.credentials import CredentialError, Verifier
+from v2vchain.identity.access import check_access
+from v2vchain.identity.credentials import VerifiedCredential
 from v2vchain.identity.did import did_for
+from v2vchain.identity.errors import CredentialError
+from v2vchain.identity.presentations import VerifiedPresentation, Verifier, present
 from v2vchain.privacy.seal import open_sealed, public_bytes, seal, x25519_key
 
 from .service import NodeError, VehicleNode, peer_request
@@ -36,10 +38,10 @@ class Meetings:
         return authorised, record.revoked, record.expiry
 
     def present_to(self, challenge: str, verifier_did: str) -> dict[str, Any]:
-        return credentials.present(self.node.account, self.node.credential, challenge=challenge, domain=verifier_did,
+        return present(self.node.account, self.node.credential, challenge=challenge, domain=verifier_did,
                                    seal_key=self.seal_public, now=self.node.chain.now())
 
-    def verify(self, presentation: Any, expected_holder: str) -> credentials.VerifiedPresentation:
+    def verify(self, presentation: Any, expected_holder: str) -> VerifiedPresentation:
         try:
             verified = self.verifier.verify(presentation)
         except CredentialError as exc:
@@ -51,7 +53,7 @@ class Meetings:
         self._check_registration(verified.credential)
         return verified
 
-    def _check_registration(self, credential: credentials.VerifiedCredential) -> None:
+    def _check_registration(self, credential: VerifiedCredential) -> None:
         """The credential must be the one the Registry holds: issued by the issuer that registered the vehicle, with
         the same roles and DID hash (the verifier has already checked it is unrevoked, unexpired and of the
         registered expiry). A credential the vehicle issued to itself, or any other issuer's, is refused."""
@@ -112,7 +114,7 @@ class Meetings:
             raise NodeError("the sealed meeting point could not be opened", 400) from None
         committed = self._committed_access_hash(request_id)
         try:
-            credentials.check_access(secret, committed)
+            check_access(secret, committed)
         except CredentialError:
             raise NodeError("the access secret does not match the buyer's on-chain commitment", 403) from None
         node.store.put_inbox(request_id, "meeting", {"lat": content["lat"], "lon": content["lon"],

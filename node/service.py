@@ -19,7 +19,8 @@ from v2vchain.chain.connect import Chain, connect
 from v2vchain.contracts.market import RequestStatus, SignedBid
 from v2vchain.deploy import Deployment, System, attach
 from v2vchain.errors import V2VError
-from v2vchain.identity.did import ROLE_SELLER, did_for
+from v2vchain.identity.did import did_for
+from v2vchain.identity.registration import ROLE_SELLER
 from v2vchain.protocol import areas, eip712, signatures
 
 from . import pricing

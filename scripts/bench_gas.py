@@ -24,7 +24,7 @@ from v2vchain.chain.connect import Chain, connect
 from v2vchain.contracts.market import ZERO_ADDRESS
 from v2vchain.deploy import deploy
 from v2vchain.devnet import add_issuer, onboard
-from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 
 PERIOD = 10  # trades per deposit / withdrawal in the "period" funding
 BIDDERS = (1, 5, 20)

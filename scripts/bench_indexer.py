@@ -27,7 +27,7 @@ from v2vchain.audit.store import Store
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import System, deploy
 from v2vchain.devnet import add_issuer, onboard
-from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.protocol.areas import area_id
 
 VEC = 10**6

@@ -31,7 +31,7 @@ from v2vchain.clearing_deploy import ClearingDeployParams, deploy_clearing  # no
 from v2vchain.contracts.clearing import ChainOrder, ClearingClient, TradeInput  # noqa: E402
 from v2vchain.deploy import System, deploy  # noqa: E402
 from v2vchain.devnet import add_issuer, credential_for  # noqa: E402
-from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER  # noqa: E402
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER  # noqa: E402
 from v2vchain.protocol.areas import area_id  # noqa: E402
 
 BLOCK_GAS = 30_000_000

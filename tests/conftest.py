@@ -16,7 +16,7 @@ from v2vchain.chain.compiler import Build, compile_contracts
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import MarketParams, System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, onboard
-from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 
 # Property tests are derandomized with no example database, so every clone runs the same examples and a test never
 # fails on one machine and passes on another. `./dev test --hypothesis-profile=explore` searches afresh.

@@ -8,7 +8,7 @@ from typing import Callable
 from eth_utils import keccak
 
 from v2vchain.chain.connect import Chain
-from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.protocol.areas import area_id
 
 from .deploy import System, deploy

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from v2vchain.identity.did import Credential, did_for, issue_credential
+from v2vchain.identity.did import did_for
+from v2vchain.identity.registration import Credential, issue_credential
 
 from .deploy import System
 

@@ -15,7 +15,7 @@ from v2vchain.chain.compiler import Build
 from v2vchain.cli.audit import audit_app
 from v2vchain.deploy import deploy
 from v2vchain.devnet import GAS_MONEY_WEI, add_issuer, credential_for
-from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 
 MAX = 2**256 - 1
 

@@ -15,7 +15,7 @@ from v2vchain.chain.connect import Chain, connect
 from v2vchain.chain.tx import Sender
 from v2vchain.deploy import deploy
 from v2vchain.devnet import add_issuer, credential_for
-from v2vchain.identity.did import ROLE_SELLER
+from v2vchain.identity.registration import ROLE_SELLER
 
 pytestmark = pytest.mark.anvil
 

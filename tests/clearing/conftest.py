@@ -19,7 +19,7 @@ from v2vchain.clearing_deploy import ClearingDeployParams, deploy_clearing
 from v2vchain.contracts.clearing import ChainOrder, ClearingClient, PreparedClearing, Receipt, SignedOrder, TradeInput
 from v2vchain.deploy import System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, onboard
-from v2vchain.identity.did import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.registration import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
 from v2vchain.protocol.areas import area_id
 
 TOKENS = 1_000_000_000  # 1,000 tokens each

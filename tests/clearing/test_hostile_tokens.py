@@ -15,7 +15,7 @@ from v2vchain.clearing_deploy import deploy_clearing
 from v2vchain.contracts.clearing import ClearingClient
 from v2vchain.deploy import deploy
 from v2vchain.devnet import add_issuer, onboard
-from v2vchain.identity.did import ROLE_BUYER
+from v2vchain.identity.registration import ROLE_BUYER
 
 REENTRANCY = keccak(text="ReentrancyGuardReentrantCall()")[:4]
 

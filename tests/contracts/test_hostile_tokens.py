@@ -20,7 +20,7 @@ from v2vchain.chain.connect import connect
 from v2vchain.contracts.market import RequestStatus
 from v2vchain.deploy import deploy
 from v2vchain.devnet import Vehicle, add_issuer, onboard
-from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 
 ENERGY, MAX_PRICE, PRICE = 10_000, 100, 80
 CLOSE_REFUND = ENERGY * (MAX_PRICE - PRICE)

@@ -16,7 +16,7 @@ from v2vchain import devnet
 from v2vchain.contracts.market import ZERO_ADDRESS, RequestStatus
 from v2vchain.devnet import GAS_MONEY_WEI, Vehicle
 from v2vchain.errors import InvalidInput
-from v2vchain.identity.did import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.registration import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
 
 MAX_ENERGY_WH = 1_000_000
 MAX_AMOUNT = 2**96 - 1

@@ -45,7 +45,7 @@ from v2vchain.chain.compiler import compile_contracts
 from v2vchain.contracts.market import RequestStatus, SignedBid
 from v2vchain.devnet import credential_for
 from v2vchain.errors import ContractRevert
-from v2vchain.identity.did import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.registration import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
 
 MAX_AMOUNT = 2**96 - 1
 MAX_ENERGY = 1_000_000

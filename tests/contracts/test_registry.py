@@ -14,7 +14,8 @@ from web3.types import TxReceipt
 from tests.conftest import World, reverts
 from v2vchain.contracts.registry import RegistryClient
 from v2vchain.devnet import GAS_MONEY_WEI, add_issuer, credential_for
-from v2vchain.identity.did import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER, Credential, did_for, did_hash, issue_credential
+from v2vchain.identity.did import did_for, did_hash
+from v2vchain.identity.registration import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER, Credential, issue_credential
 from v2vchain.protocol import eip712
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

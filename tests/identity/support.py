@@ -7,7 +7,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from v2vchain.identity.credentials import issue_vc
-from v2vchain.identity.did import ROLE_SELLER, did_for
+from v2vchain.identity.did import did_for
+from v2vchain.identity.registration import ROLE_SELLER
 
 CHAIN_ID = 31337
 REGISTRY = Account.from_key(b"\x0f" * 32).address  # any address: no chain is involved

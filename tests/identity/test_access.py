@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from v2vchain.identity.credentials import AccessDenied, access_hash, check_access, new_access_secret
+from v2vchain.identity.access import access_hash, check_access, new_access_secret
+from v2vchain.identity.errors import AccessDenied
 
 
 def test_secret_matches_its_keccak_commitment() -> None:

@@ -10,16 +10,17 @@ from eth_utils import keccak
 
 from tests.identity.support import CHAIN_ID, NOW, REGISTRY, VALID_UNTIL, make_vc
 from v2vchain.errors import InvalidInput
-from v2vchain.identity.credentials import (
+from v2vchain.identity.credentials import verify_vc
+from v2vchain.identity.did import did_for
+from v2vchain.identity.errors import (
     CredentialExpired,
     CredentialNotYetValid,
     ForgedCredential,
     MalformedCredential,
     WrongDeployment,
-    iso,
-    verify_vc,
 )
-from v2vchain.identity.did import ROLE_BOTH, ROLE_SELLER, did_for, issue_credential
+from v2vchain.identity.proofs import iso
+from v2vchain.identity.registration import ROLE_BOTH, ROLE_SELLER, issue_credential
 from v2vchain.protocol import eip712
 
 

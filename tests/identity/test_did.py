@@ -5,7 +5,8 @@ import pytest
 from eth_account import Account
 
 from v2vchain.errors import InvalidInput
-from v2vchain.identity.did import InvalidDid, address_of, did_for, parse_did, resolve_did
+from v2vchain.identity.did import address_of, did_for, parse_did, resolve_did
+from v2vchain.identity.errors import InvalidDid
 
 ADDRESS = Account.from_key(b"\x01" * 32).address
 DID = did_for(ADDRESS, 31337)

@@ -10,7 +10,8 @@ from eth_account.signers.local import LocalAccount
 
 from tests.identity.support import CHAIN_ID, NOW, REGISTRY, VALID_UNTIL, make_vc
 from v2vchain.errors import InvalidInput
-from v2vchain.identity.credentials import (
+from v2vchain.identity.did import did_for
+from v2vchain.identity.errors import (
     ChallengeExpired,
     CredentialError,
     CredentialExpired,
@@ -23,12 +24,10 @@ from v2vchain.identity.credentials import (
     ReplayedChallenge,
     SubjectMismatch,
     UnknownChallenge,
-    Verifier,
     WrongDeployment,
     WrongDomain,
-    present,
 )
-from v2vchain.identity.did import did_for
+from v2vchain.identity.presentations import Verifier, present
 
 SEAL_KEY = bytes(range(32))
 REGISTERED = (True, False, VALID_UNTIL)  # issuer authorised, not revoked, registered expiry
@@ -211,7 +210,7 @@ def _altered(value: Any) -> Any:
 def test_any_altered_value_is_rejected_with_a_typed_error(vc: dict[str, Any], vehicle: LocalAccount,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Change any single value anywhere in a genuine presentation: it must fail, and only with our errors."""
-    monkeypatch.setattr("v2vchain.identity.credentials.secrets.token_bytes", lambda n: b"\x07" * n)  # one fixed challenge
+    monkeypatch.setattr("v2vchain.identity.presentations.secrets.token_bytes", lambda n: b"\x07" * n)  # one fixed challenge
     template = answer(make_verifier(), vehicle, vc)
     genuine = make_verifier()
     genuine.challenge()
@@ -258,7 +257,7 @@ def test_a_forged_challenge_tag_is_unknown(vc: dict[str, Any], vehicle: LocalAcc
 
 def test_spent_challenges_are_bounded_and_forgotten_after_expiry(vc: dict[str, Any], vehicle: LocalAccount,
                                                                   stranger: LocalAccount) -> None:
-    from v2vchain.identity.credentials import VerifierBusy
+    from v2vchain.identity.errors import VerifierBusy
 
     clock = Clock()
     verifier = make_verifier(clock=clock, challenge_ttl_s=60, max_spent=3)

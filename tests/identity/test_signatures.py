@@ -4,8 +4,10 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from v2vchain.identity.credentials import ForgedCredential, issue_vc, verify_vc
-from v2vchain.identity.did import ROLE_SELLER, did_for
+from v2vchain.identity.credentials import issue_vc, verify_vc
+from v2vchain.identity.did import did_for
+from v2vchain.identity.errors import ForgedCredential
+from v2vchain.identity.registration import ROLE_SELLER
 from v2vchain.protocol import eip712, signatures
 from v2vchain.protocol.signatures import HALF_N, SECP256K1_N, BadSignature
 

@@ -14,7 +14,7 @@ from node.demo_fleet import PASSWORD_ENV, TOKEN_ENV, Owner, RunningNode, _positi
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import System, deploy
 from v2vchain.devnet import add_issuer
-from v2vchain.identity.did import ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 
 
 @dataclass

@@ -8,8 +8,8 @@ import httpx
 from eth_account import Account
 
 from tests.node.conftest import Fleet, key_of
-from v2vchain.identity import credentials
 from v2vchain.identity.did import did_for
+from v2vchain.identity.presentations import present
 from v2vchain.privacy.seal import seal
 
 REQUEST = {"energy_wh": 10_000, "max_price_per_wh": 150, "bidding_s": 600}
@@ -32,7 +32,7 @@ def vc_of(fleet: Fleet, name: str) -> dict[str, Any]:
 def presentation(fleet: Fleet, *, holder: Any, vc: dict[str, Any], challenge: str, domain: str | None = None
                  ) -> dict[str, Any]:
     seller_did = did_for(fleet.specs["seller-1"]["address"], fleet.chain.chain_id)
-    return credentials.present(holder, vc, challenge=challenge, domain=domain or seller_did, seal_key=b"\x01" * 32,
+    return present(holder, vc, challenge=challenge, domain=domain or seller_did, seal_key=b"\x01" * 32,
                                now=fleet.chain.now())
 
 

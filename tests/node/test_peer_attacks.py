@@ -18,7 +18,8 @@ from tests.node.conftest import Fleet, key_of
 from tests.node.test_meetings import awarded_to_seller_1, challenge, handshake, presentation, vc_of
 from tests.node.test_rejections import REQUEST, post_bid, signed_bid
 from v2vchain.identity.credentials import issue_vc
-from v2vchain.identity.did import ROLE_SELLER, did_for
+from v2vchain.identity.did import did_for
+from v2vchain.identity.registration import ROLE_SELLER
 from v2vchain.protocol.signatures import malleate
 
 
@@ -452,7 +453,6 @@ def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
         request_id = request["request_id"]
         genuine = httpx.get(f"{fleet.url('buyer')}/p2p/requests", timeout=30).json()
         listed = next(r for r in genuine if r["request_id"] == request_id)
-        buyer_sig = bytes.fromhex(listed["listing_signature"][2:])
         chain_id, market = fleet.chain.chain_id, fleet.system.market.address
         for form, server in listing_peers.items():
             url = url_of(server)

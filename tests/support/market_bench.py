@@ -24,7 +24,7 @@ from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import MarketParams, System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, credential_for, onboard
-from v2vchain.identity.did import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.registration import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
 
 TOKENS = 1_000_000_000
 COVER = 1_000_000  # each seller's deposit: the penalty cover of 5 trades of 10 kWh at 100/Wh (20 %)

@@ -36,7 +36,7 @@ def write_report(store: Store, out: Path, *, grid_import: int = GRID_IMPORT_PER_
     (out / "trades.csv").write_text(render(rows, "csv", list(rows[0]) if rows else list(TABLE_COLUMNS)))
     (out / "trades.json").write_text(render(rows, "json"))
     t = result.totals
-    verdict = (f'<p class="ok">no violations</p>' if result.ok else
+    verdict = ('<p class="ok">no violations</p>' if result.ok else
                f'<p class="bad">{len(result.violations)} violation(s)</p><ul>'
                + "".join(f"<li>[{html.escape(f.rule)}] block {f.block} tx <code>{f.tx_hash}</code>: "
                          f"{html.escape(f.message)}</li>" for f in result.violations) + "</ul>")

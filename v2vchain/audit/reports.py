@@ -14,7 +14,8 @@ from typing import Any, Callable, Sequence
 
 from eth_utils import is_address, keccak, to_checksum_address
 
-from v2vchain.identity.did import InvalidDid, did_for, parse_did
+from v2vchain.identity.did import did_for, parse_did
+from v2vchain.identity.errors import InvalidDid
 from v2vchain.protocol.areas import cell_of, within
 
 from .errors import InvalidFilter, UnknownAddress

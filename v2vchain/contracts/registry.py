@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from v2vchain.identity.did import Credential
+from v2vchain.identity.registration import Credential
 
 from .base import ContractClient, bytes32, uint
 

@@ -1,19 +1,12 @@
-"""Vehicle identifiers and issuer credentials, in the exact fields the Registry verifies on-chain."""
+"""did:pkh identifiers: a vehicle's DID is its account, resolved from the DID alone."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
-from v2vchain.errors import InvalidInput
-from v2vchain.protocol import eip712
-
-ROLE_BUYER = 1
-ROLE_SELLER = 2
-ROLE_BOTH = ROLE_BUYER | ROLE_SELLER
+from .errors import InvalidDid
 
 
 def did_for(address: str, chain_id: int) -> str:
@@ -23,33 +16,6 @@ def did_for(address: str, chain_id: int) -> str:
 
 def did_hash(did: str) -> bytes:
     return keccak(text=did)
-
-
-@dataclass(frozen=True)
-class Credential:
-    vehicle: str
-    did: str
-    roles: int
-    expiry: int
-    issuer: str
-    signature: bytes
-
-    @property
-    def did_hash(self) -> bytes:
-        return did_hash(self.did)
-
-
-def issue_credential(issuer: LocalAccount, *, registry: str, chain_id: int, vehicle: str, did: str, roles: int,
-                     expiry: int) -> Credential:
-    message = {"vehicle": vehicle, "didHash": did_hash(did), "roles": roles, "expiry": expiry}
-    domain = eip712.domain(eip712.REGISTRY_DOMAIN, chain_id, registry)
-    signature = eip712.sign(issuer, domain, eip712.CREDENTIAL_TYPES, message)
-    return Credential(vehicle=vehicle, did=did, roles=roles, expiry=expiry, issuer=issuer.address,
-                      signature=signature)
-
-
-class InvalidDid(InvalidInput):
-    """A DID is not a well-formed did:pkh:eip155 identifier, so no document can be resolved for it."""
 
 
 # CAIP-2 eip155 references are decimal chain ids; CAIP-10 account ids are 0x-addresses.
