@@ -28,11 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from v2vchain.chain.compiler import Build, compile_contracts  # noqa: E402
 from v2vchain.chain.connect import Chain, connect  # noqa: E402
 from v2vchain.clearing_deploy import ClearingDeployParams, deploy_clearing  # noqa: E402
-from v2vchain.contracts.clearing import ChainOrder, ClearingClient, TradeInput  # noqa: E402
+from v2vchain.contracts.clearing import ClearingClient  # noqa: E402
 from v2vchain.deploy import System, deploy  # noqa: E402
 from v2vchain.devnet import add_issuer, credential_for  # noqa: E402
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER  # noqa: E402
 from v2vchain.protocol.areas import area_id  # noqa: E402
+from v2vchain.protocol.clearing import ChainOrder, TradeInput  # noqa: E402
 
 BLOCK_GAS = 30_000_000
 ENERGY_WH, BUY_LIMIT, SELL_LIMIT, PRICE = 10_000, 150, 50, 100

@@ -12,10 +12,10 @@ from eth_utils import keccak
 
 from tests.conftest import World
 from v2vchain.clearing_deploy import deploy_clearing
-from v2vchain.contracts.clearing import TRADE_LEAF_TAG
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.matching.orders import Side
 from v2vchain.protocol import eip712
+from v2vchain.protocol.clearing import TRADE_LEAF_TAG
 
 
 @pytest.fixture

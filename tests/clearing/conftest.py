@@ -16,11 +16,12 @@ from tests.conftest import catch_up_with_the_clock, reverts
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.clearing_deploy import ClearingDeployParams, deploy_clearing
-from v2vchain.contracts.clearing import ChainOrder, ClearingClient, PreparedClearing, Receipt, SignedOrder, TradeInput
+from v2vchain.contracts.clearing import ClearingClient
 from v2vchain.deploy import System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, onboard
 from v2vchain.identity.registration import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
 from v2vchain.protocol.areas import area_id
+from v2vchain.protocol.clearing import ChainOrder, PreparedClearing, Receipt, SignedOrder, TradeInput
 
 TOKENS = 1_000_000_000  # 1,000 tokens each
 DEPOSIT = 100_000_000  # 100 tokens in the Clearing for every buyer and seller

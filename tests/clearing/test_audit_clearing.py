@@ -5,8 +5,8 @@ import dataclasses
 
 from tests.clearing.conftest import Desk
 from v2vchain.audit.clearing_audit import audit_clearing, matching_order, rule_violations
-from v2vchain.contracts.clearing import MECHANISM_IDS, TradeInput, params_hash
 from v2vchain.matching import MECHANISMS, ClearingParams
+from v2vchain.protocol.clearing import MECHANISM_IDS, TradeInput, params_hash
 
 
 def test_an_honest_committed_clearing_passes_every_check(desk: Desk) -> None:

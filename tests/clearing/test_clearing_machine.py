@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from tests.clearing.conftest import BUY, SELL, Desk
-from v2vchain.contracts.clearing import PreparedClearing, SignedOrder, TradeInput
 from v2vchain.errors import ContractRevert, InvalidInput
+from v2vchain.protocol.clearing import PreparedClearing, SignedOrder, TradeInput
 
 MAX_WH = 5_000
 

@@ -7,8 +7,9 @@ import pytest
 from eth_account import Account as Keys
 
 from tests.clearing.conftest import BUY, DEPOSIT, ENERGY, PRICE, SELL, Desk
-from v2vchain.contracts.clearing import Account, Shortfall, SignedOrder, TradeInput
+from v2vchain.contracts.clearing import Account
 from v2vchain.errors import InvalidInput
+from v2vchain.protocol.clearing import Shortfall, SignedOrder, TradeInput
 
 HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 SECP_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

@@ -14,12 +14,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from v2vchain.contracts.clearing import MECHANISM_IDS, ClearingClient, PreparedClearing, params_hash
+from v2vchain.contracts.clearing import ClearingClient
 from v2vchain.matching import MECHANISMS, ClearingParams, Order
 from v2vchain.matching.areas import geohash_centre
 from v2vchain.matching.errors import InvalidArea
 from v2vchain.matching.orders import Side
 from v2vchain.protocol.areas import cell_of
+from v2vchain.protocol.clearing import MECHANISM_IDS, PreparedClearing, params_hash
 
 NAMES = {v: k for k, v in MECHANISM_IDS.items()}
 

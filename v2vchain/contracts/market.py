@@ -8,8 +8,8 @@ from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
 from v2vchain.protocol import eip712
+from v2vchain.protocol.abi_values import bytes32, uint
 
-from .base import bytes32, uint
 from .vault import VaultClient
 
 ZERO_ADDRESS = "0x" + "00" * 20

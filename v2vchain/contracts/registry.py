@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from v2vchain.contracts.base import ContractClient
 from v2vchain.identity.registration import Credential
-
-from .base import ContractClient, bytes32, uint
+from v2vchain.protocol.abi_values import bytes32, uint
 
 
 @dataclass(frozen=True)

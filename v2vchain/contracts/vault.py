@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 from web3.types import TxReceipt
 
-from .base import ContractClient, uint
+from v2vchain.contracts.base import ContractClient
+from v2vchain.protocol.abi_values import uint
 
 
 @dataclass(frozen=True)
