@@ -64,7 +64,6 @@ class NodeConfig(Strict):
     auto_bid: bool = False
     battery_capacity_wh: int = Field(default=80_000, gt=0)
     known_positions: list[Position] = []  # other vehicles seen nearby: the crowd k-anonymity hides in
-    clearing_deployment: Path | None = None  # the batch Clearing's record: lets the node watch its own orders
     audit_db: Path | None = None  # an audit index (v2vchain.audit) this node keeps and serves at /dashboard
     audit_confirmations: int = Field(default=0, ge=0)  # the indexer undoes reorgs, so a live view may read the head
 
@@ -115,8 +114,6 @@ def check_before_unlock(config: NodeConfig) -> socket.socket:
         raise ConfigError(f"deployment {config.deployment} is not a deployment record written by `v2v deploy` "
                           f"({exc})") from None
     credential_subject(config)
-    if config.clearing_deployment is not None:
-        _json_file(config.clearing_deployment, "clearing_deployment")
     for key, db in (("db", config.db), ("audit_db", config.audit_db)):
         if db is not None:
             _writable(db, key)

@@ -491,12 +491,10 @@ class VehicleNode:
         from dataclasses import asdict
 
         from v2vchain.audit.order_watch import watch
-        from v2vchain.clearing_deploy import load_clearing
 
-        path = self.config.clearing_deployment
-        client = load_clearing(self.system, path) if path else None
+        client = self.system.clearing
         if client is None:
-            raise NodeError("no batch Clearing deployment is configured for this node (clearing_deployment)", 404)
+            raise NodeError("the node's deployment record holds no batch Clearing", 404)
         return [asdict(f) for f in watch(client, self.address, from_block=self.system.deployment.block)]
 
     def trades(self) -> list[dict[str, Any]]:

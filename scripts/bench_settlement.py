@@ -27,9 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from v2vchain.chain.compiler import Build, compile_contracts  # noqa: E402
 from v2vchain.chain.connect import Chain, connect  # noqa: E402
-from v2vchain.clearing_deploy import ClearingDeployParams, deploy_clearing  # noqa: E402
 from v2vchain.contracts.clearing import ClearingClient  # noqa: E402
-from v2vchain.deploy import System, deploy  # noqa: E402
+from v2vchain.deploy import ClearingParams, System, deploy  # noqa: E402
 from v2vchain.devnet import add_issuer, credential_for  # noqa: E402
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER  # noqa: E402
 from v2vchain.protocol.areas import area_id  # noqa: E402
@@ -131,9 +130,11 @@ def largest_fitting(points: dict[int, int]) -> int:
 
 
 def measure(chain: Chain, build: Build, sizes: list[int]) -> dict[int, dict[str, int]]:
-    system = deploy(chain, build=build)
     big = max(sizes)
-    clearing = deploy_clearing(system, ClearingDeployParams(max_trades=max(big, 100), max_orders=2 * max(big, 100)))
+    system = deploy(chain, build=build,
+                    clearing=ClearingParams(max_trades=max(big, 100), max_orders=2 * max(big, 100)))
+    clearing = system.clearing
+    assert clearing is not None
     fleet = onboard_fleet(system, clearing, big)
     rows = {}
     for nonce, n in enumerate(sizes):

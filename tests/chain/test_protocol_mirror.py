@@ -11,7 +11,6 @@ import pytest
 from eth_utils import keccak
 
 from tests.conftest import World
-from v2vchain.clearing_deploy import deploy_clearing
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.matching.orders import Side
 from v2vchain.protocol import eip712
@@ -20,7 +19,8 @@ from v2vchain.protocol.clearing import TRADE_LEAF_TAG
 
 @pytest.fixture
 def contracts(world: World) -> Iterator[dict[str, Any]]:
-    clearing = deploy_clearing(world.system)
+    clearing = world.system.clearing
+    assert clearing is not None
     yield {"Registry": world.system.registry.contract, "Market": world.market.contract,
            "Clearing": clearing.contract}
 

@@ -15,9 +15,8 @@ from web3.types import TxReceipt
 from tests.conftest import catch_up_with_the_clock, reverts
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import Chain, connect
-from v2vchain.clearing_deploy import ClearingDeployParams, deploy_clearing
 from v2vchain.contracts.clearing import ClearingClient
-from v2vchain.deploy import System, deploy
+from v2vchain.deploy import ClearingParams, System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, onboard
 from v2vchain.identity.registration import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
 from v2vchain.protocol.areas import area_id
@@ -25,7 +24,7 @@ from v2vchain.protocol.clearing import ChainOrder, PreparedClearing, Receipt, Si
 
 TOKENS = 1_000_000_000  # 1,000 tokens each
 DEPOSIT = 100_000_000  # 100 tokens in the Clearing for every buyer and seller
-PARAMS = ClearingDeployParams(penalty_bps=2_000, grace_period_s=3_600, max_trades=64, max_orders=128)
+PARAMS = ClearingParams(penalty_bps=2_000, grace_period_s=3_600, max_trades=64, max_orders=128)
 GRACE = PARAMS.grace_period_s
 ENERGY, BUY_LIMIT, SELL_LIMIT, PRICE = 10_000, 150, 50, 100
 AREA = area_id("u33dc0")  # the readable geohash encoding both venues share
@@ -167,8 +166,9 @@ class Desk:
 
 
 def make_desk(chain: Chain, build: Build) -> Desk:
-    system = deploy(chain, build=build)
-    clearing = deploy_clearing(system, PARAMS)
+    system = deploy(chain, build=build, clearing=PARAMS)
+    clearing = system.clearing
+    assert clearing is not None
     issuer = add_issuer(system)
 
     def member(name: str, roles: int) -> Vehicle:

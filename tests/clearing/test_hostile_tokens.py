@@ -11,7 +11,6 @@ from tests.clearing.conftest import PARAMS
 from tests.conftest import reverts
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import connect
-from v2vchain.clearing_deploy import deploy_clearing
 from v2vchain.contracts.clearing import ClearingClient
 from v2vchain.deploy import deploy
 from v2vchain.devnet import add_issuer, onboard
@@ -27,8 +26,9 @@ def _world(build: Build, token_name: str) -> tuple[Any, ClearingClient, Any]:
     constructor = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor()
     token_address = chain.sender(chain.funder).send({"data": constructor.data_in_transaction},
                                                     action=f"deploy {token_name}")["contractAddress"]
-    system = deploy(chain, token_address=token_address, build=build)
-    clearing = deploy_clearing(system, PARAMS)
+    system = deploy(chain, token_address=token_address, build=build, clearing=PARAMS)
+    clearing = system.clearing
+    assert clearing is not None
     buyer = onboard(system, add_issuer(system), "buyer", ROLE_BUYER, tokens=1_000_000_000)
     buyer.system.token.approve(clearing.address, 2**256 - 1)
     token = chain.w3.eth.contract(address=token_address, abi=artifact.abi)

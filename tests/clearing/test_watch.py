@@ -32,14 +32,12 @@ def test_the_vehicle_node_runs_the_watch_for_its_owner(desk: Desk, tmp_path: Pat
     from node.config import NodeConfig
     from node.service import VehicleNode
     from node.store import Store
-    from v2vchain.clearing_deploy import clearing_deployments_file
 
     prepared = desk.committed(2)
     vehicle = desk.sellers[0]
     config = NodeConfig(name="seller", chain="http://127.0.0.1:1", deployment=tmp_path / "d.json",
                         keystore=tmp_path / "k.json", credential=tmp_path / "vc.json", db=tmp_path / "node.sqlite",
-                        position={"lat": 52.5, "lon": 13.4},
-                        clearing_deployment=clearing_deployments_file(desk.chain.chain_id))
+                        position={"lat": 52.5, "lon": 13.4})
     node = VehicleNode(config=config, account=vehicle.account, chain=desk.chain,
                        system=desk.system.as_(desk.chain.sender(vehicle.account)), store=Store(config.db),
                        credential={})

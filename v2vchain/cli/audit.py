@@ -246,7 +246,6 @@ def clearing_cmd(clearing_id: int = typer.Argument(..., min=1, help="the clearin
 
     from v2vchain.audit.clearing_audit import audit_clearing
     from v2vchain.chain.connect import connect
-    from v2vchain.clearing_deploy import load_clearing
     from v2vchain.deploy import load_recorded
     from v2vchain.errors import InvalidInput
     from v2vchain.matching import ClearingParams
@@ -259,7 +258,7 @@ def clearing_cmd(clearing_id: int = typer.Argument(..., min=1, help="the clearin
 
     with connect(chain, account=Account.create()) as connected:  # read-only: a throwaway key signs nothing
         system = load_recorded(connected, connected.sender(connected.funder))
-        client = load_clearing(system) if system else None
+        client = system.clearing if system else None
         if client is None:
             raise ConfigError(f"no Clearing deployment recorded for chain {connected.chain_id}")
         audit = audit_clearing(client, clearing_id, params=params, from_block=system.deployment.block)
@@ -278,14 +277,13 @@ def watch_cmd(chain: str = typer.Option("http://127.0.0.1:8545", help="the node'
     where the vehicle's signed orders went (operator, trades opened, Wh filled, Wh left unfunded)."""
     from v2vchain.audit.order_watch import watch
     from v2vchain.chain.connect import connect
-    from v2vchain.clearing_deploy import load_clearing
     from v2vchain.deploy import load_recorded
     from v2vchain.identity.keystore import load_keystore
 
     account = load_keystore(keystore, password_env=password_env)
     with connect(chain, account=account) as connected:
         system = load_recorded(connected, connected.sender(account))
-        client = load_clearing(system) if system else None
+        client = system.clearing if system else None
         if client is None:
             raise ConfigError(f"no Clearing deployment recorded for chain {connected.chain_id}")
         findings = watch(client, account.address, from_block=system.deployment.block)
