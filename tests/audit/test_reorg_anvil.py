@@ -16,7 +16,7 @@ from tests.audit.conftest import chain_logs, index, rows, specs_of
 from tests.conftest import World, make_world
 from v2vchain.audit import reports
 from v2vchain.audit.errors import RpcTimeout
-from v2vchain.audit.ledger import Ledger
+from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.store import Store
 from v2vchain.chain.anvil import free_port

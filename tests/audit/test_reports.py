@@ -10,7 +10,7 @@ from eth_account import Account
 from tests.audit.conftest import Demo
 from v2vchain.audit import reports
 from v2vchain.audit.errors import InvalidFilter, UnknownAddress
-from v2vchain.audit.ledger import Ledger
+from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.store import Store
 from v2vchain.identity.did import did_for
 

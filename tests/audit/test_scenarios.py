@@ -9,7 +9,7 @@ from tests.audit.conftest import index, specs_of
 from tests.conftest import PARAMS, World
 from v2vchain.audit import reports
 from v2vchain.audit.decode import ContractSpec
-from v2vchain.audit.ledger import Ledger
+from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.store import Store
 from v2vchain.chain.compiler import Build
 from v2vchain.cli.audit import audit_app

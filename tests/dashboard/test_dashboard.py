@@ -12,7 +12,7 @@ import pytest
 
 from node.api.routes.dashboard import AuditIndex
 from tests.node.conftest import Fleet, key_of
-from v2vchain.audit.ledger import Ledger
+from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.reports import trades
 from v2vchain.audit.store import Store
 from v2vchain.chain.anvil import free_port

@@ -6,7 +6,7 @@ import html
 from pathlib import Path
 
 from . import plots
-from .ledger import Ledger
+from .ledger.market import Ledger
 from .reports import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH, TABLE_COLUMNS, reconcile, render, trade_rows, trades
 from .store import Store
 

@@ -19,7 +19,8 @@ from v2vchain.identity.errors import InvalidDid
 from v2vchain.protocol.areas import cell_of, within
 
 from .errors import InvalidFilter, UnknownAddress
-from .ledger import Finding, Ledger, Request
+from .ledger.core import Finding
+from .ledger.market import Ledger, Request
 from .store import Store
 
 FORMATS = ("table", "csv", "json")

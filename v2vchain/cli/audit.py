@@ -136,7 +136,7 @@ def trades_cmd(vehicle: str = typer.Option(None, help="a 0x address or a did:pkh
                mechanism: str = typer.Option(None, help="auction (the batch clearing adds clearing)"),
                fmt: Format = FORMAT_OPTION, db: Path = DB_OPTION) -> None:
     """Trades from the index, filtered, as a table, CSV or JSON."""
-    from v2vchain.audit.ledger import Ledger
+    from v2vchain.audit.ledger.market import Ledger
     from v2vchain.audit.reports import (
         TABLE_COLUMNS,
         Trade,
@@ -166,7 +166,7 @@ def trades_cmd(vehicle: str = typer.Option(None, help="a 0x address or a did:pkh
 def vehicle_cmd(address: str = typer.Argument(..., help="a 0x address or a did:pkh DID"),
                 fmt: Format = FORMAT_OPTION, db: Path = DB_OPTION) -> None:
     """One vehicle's statement: energy bought and sold, paid and received, stake and penalties, open obligations."""
-    from v2vchain.audit.ledger import Ledger
+    from v2vchain.audit.ledger.market import Ledger
     from v2vchain.audit.reports import render, require_known, resolve_vehicle, statement, statement_text
 
     with _reading(db) as store:
@@ -197,7 +197,7 @@ def reconcile(fmt: Format = FORMAT_OPTION, db: Path = DB_OPTION) -> None:
     """Check every invariant from the indexed events; print each violation with its transaction; exit 2 if any."""
     from dataclasses import asdict
 
-    from v2vchain.audit.ledger import Ledger
+    from v2vchain.audit.ledger.market import Ledger
     from v2vchain.audit.reports import reconcile as run_reconcile
     from v2vchain.audit.reports import reconciliation_text, render
 

@@ -18,8 +18,8 @@ from node.api.problems import errors
 from node.service import VehicleNode
 from v2vchain.audit.decode import specs_from_deployment
 from v2vchain.audit.indexer import Indexer
-from v2vchain.audit.ledger import Ledger
-from v2vchain.audit.ledger import Request as AuctionRequest
+from v2vchain.audit.ledger.market import Ledger
+from v2vchain.audit.ledger.market import Request as AuctionRequest
 from v2vchain.audit.reports import reconcile, trades
 from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.store import Store
@@ -28,7 +28,7 @@ from v2vchain.protocol.areas import cell_of
 
 MAX_BLOCKS_PER_REFRESH = 5_000  # one data request never indexes more than this; the next one goes on
 LADDERS_SHOWN = 6
-PAGE = Path(__file__).parent / "static" / "dashboard.html"
+PAGE = Path(__file__).parents[1] / "static" / "dashboard.html"
 # Nothing from elsewhere: the page's own inline script and style, data from this node, an empty inline favicon.
 CSP = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
 

@@ -1,9 +1,4 @@
-"""The market's books rebuilt from indexed events alone, transaction by transaction, with every rule checked.
-
-One pass in chain order keeps the Registry's state (who may trade at each moment), each request's life, its escrow,
-every account of the Market's Vault (free, locked), the sink of forfeited penalties and the market's token balance.
-Books: token balance == sum(free + locked) + escrows + sunk. Handlers are found by name, `_on_<Contract>_<Event>`, so
-a new contract (the batch Clearing) adds its own handlers without touching these.
+"""The Market's books rebuilt from indexed events alone, with every rule of its reverse auctions checked.
 
 Penalties locked by bids are energy x price x penaltyBps / 10000; penaltyBps is not in any event, so it is passed in
 or inferred from the Awarded events (each names its payment and penalty). Without it the split between free and locked
@@ -11,33 +6,15 @@ of a best bidder is unknown until its award, and the checks that need the split 
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from .store import Event, Store
+from ..store import Event, Store
+from .vault import ZERO, VaultBooks
 
 ROLE_BUYER, ROLE_SELLER = 1, 2
-ZERO = "0x" + "00" * 20
 BPS = 10_000
-
-
-@dataclass(frozen=True)
-class Finding:
-    rule: str
-    message: str
-    tx_hash: str
-    block: int
-
-
-@dataclass
-class VehicleState:
-    did_hash: str
-    issuer: str
-    roles: int
-    expiry: int
-    registered: Event
-    revoked: Event | None = None
 
 
 @dataclass
@@ -110,32 +87,12 @@ def infer_penalty_bps(events: Iterable[Event]) -> int | None:
     return low if seen and low == high else None
 
 
-class Ledger:
+class Ledger(VaultBooks):
     def __init__(self, addresses: dict[str, str], *, penalty_bps: int | None = None) -> None:
-        self.market = addresses.get("Market", "")
+        super().__init__(addresses.get("Market", ""))
         self.penalty_bps = penalty_bps
-        self.issuers: set[str] = set()
-        self.vehicles: dict[str, VehicleState] = {}
         self.requests: dict[int, Request] = {}
-        self.free: Counter[str] = Counter()
-        self.locked: Counter[str] = Counter()
-        self.nonce_floor: Counter[str] = Counter()
-        self.sunk = 0
-        self.paused = False
         self.rejected_bids: list[Event] = []
-        self.flows: dict[str, Counter[str]] = defaultdict(Counter)  # per account: deposited, paid, forfeited...
-        self.token_balance = 0
-        self.violations: list[Finding] = []
-        self.warnings: list[Finding] = []
-        self.last: Event | None = None
-        self._surplus = 0
-        self._books = 0
-        self._tx: list[Event] = []
-        self._processing: list[Event] = []
-        self._expected_in: list[tuple[str, int]] = []
-        self._expected_out: list[tuple[str, int]] = []
-        self._expected_credits: list[tuple[str, int, int]] = []
-        self._expected_forfeits: list[tuple[str, int, int]] = []
 
     @classmethod
     def from_store(cls, store: Store, *, penalty_bps: int | None = None) -> "Ledger":
@@ -150,126 +107,8 @@ class Ledger:
         """Whether free and locked are known apart (they are once penaltyBps is)."""
         return self.penalty_bps is not None
 
-    # ---------------------------------------------------------------- driving
-
-    def apply_all(self, events: Iterable[Event]) -> None:
-        for event in events:
-            if self._tx and event.tx_hash != self._tx[0].tx_hash:
-                self._end_tx()
-            self._tx.append(event)
-        if self._tx:
-            self._end_tx()
-        self._finish()
-
-    def _end_tx(self) -> None:
-        tx, self._tx = self._tx, []
-        self._processing = tx
-        for event in tx:
-            self.last = event
-            handler = getattr(self, f"_on_{event.contract}_{event.event}", None)
-            if handler is not None:
-                handler(event, event.args)
-        self._match_tokens(tx[0])
-        self._match_credits(tx[0])
-        books = self.books()
-        surplus = self.token_balance - books
-        if surplus < 0 and surplus != self._surplus:
-            self._violate("market-short", tx[0], f"the market holds {self.token_balance} token units but its books "
-                                                 f"(free + locked + escrows + sunk) need {books}")
-        self._surplus = surplus
-
-    def books(self) -> int:
-        """What the market owes: every account's free + locked, open escrows and the sink, kept as a running total."""
-        return self._books
-
-    def _move(self, delta: int, *, request: Request | None = None, free: str = "", locked: str = "",
-              sunk: bool = False) -> None:
-        """The one place the books' total changes, so it never needs a sum over every account."""
-        if request is not None:
-            request.escrow += delta
-        elif free:
-            self.free[free] += delta
-        elif locked:
-            self.locked[locked] += delta
-        elif sunk:
-            self.sunk += delta
-        self._books += delta
-
-    def _lock(self, account: str, amount: int) -> None:
-        """free -> locked: the books' total does not change."""
-        self.free[account] -= amount
-        self.locked[account] += amount
-
-    def _violate(self, rule: str, event: Event, message: str) -> None:
-        self.violations.append(Finding(rule, message, event.tx_hash, event.block_number))
-
-    def _warn(self, rule: str, event: Event, message: str) -> None:
-        self.warnings.append(Finding(rule, message, event.tx_hash, event.block_number))
-
     def penalty_for(self, energy_wh: int, price: int) -> int:
         return energy_wh * price * (self.penalty_bps or 0) // BPS
-
-    # ---------------------------------------------------------------- registry
-
-    def not_active(self, vehicle: str, role: int, ts: int) -> str | None:
-        """Why `vehicle` could not trade in `role` at time ts by the Registry's events so far; None if it could."""
-        v = self.vehicles.get(vehicle)
-        if v is None:
-            return "not registered"
-        if v.revoked is not None:
-            return f"revoked at block {v.revoked.block_number} (tx {v.revoked.tx_hash})"
-        if v.expiry <= ts:
-            return f"credential expired at {v.expiry}"
-        if v.roles & role != role:
-            return f"registered with roles {v.roles}, lacks role {role}"
-        if v.issuer not in self.issuers:
-            return f"issuer {v.issuer} not authorised"
-        return None
-
-    def _on_Registry_IssuerAdded(self, e: Event, a: dict[str, Any]) -> None:
-        self.issuers.add(a["issuer"])
-
-    def _on_Registry_IssuerRemoved(self, e: Event, a: dict[str, Any]) -> None:
-        self.issuers.discard(a["issuer"])
-
-    def _on_Registry_VehicleRegistered(self, e: Event, a: dict[str, Any]) -> None:
-        self.vehicles[a["vehicle"]] = VehicleState(a["didHash"], a["issuer"], int(a["roles"]), int(a["expiry"]), e)
-
-    def _on_Registry_VehicleRevoked(self, e: Event, a: dict[str, Any]) -> None:
-        if a["vehicle"] in self.vehicles:
-            self.vehicles[a["vehicle"]].revoked = e
-
-    # ---------------------------------------------------------------- token
-
-    def _on_EnergyToken_Transfer(self, e: Event, a: dict[str, Any]) -> None:
-        if a["to"] == self.market:
-            self.token_balance += int(a["value"])
-        if a["from"] == self.market:
-            self.token_balance -= int(a["value"])
-
-    def _match_tokens(self, first: Event) -> None:
-        moved_in = Counter((e.args["from"], int(e.args["value"])) for e in self._tx_events("EnergyToken", "Transfer")
-                           if e.args["to"] == self.market and e.args["from"] != self.market)
-        moved_out = Counter((e.args["to"], int(e.args["value"])) for e in self._tx_events("EnergyToken", "Transfer")
-                            if e.args["from"] == self.market and e.args["to"] != self.market)
-        expected_in, expected_out = Counter(self._expected_in), Counter(self._expected_out)
-        for (who, amount), n in (expected_in - moved_in).items():
-            self._violate("books-without-tokens", first, f"the market booked {amount} in from {who} but received no "
-                                                         f"such transfer ({n}x)")
-        for (who, amount), n in (expected_out - moved_out).items():
-            self._violate("books-without-tokens", first, f"the market booked {amount} out to {who} but sent no such "
-                                                         f"transfer ({n}x)")
-        for (who, amount), n in (moved_out - expected_out).items():
-            self._violate("tokens-without-books", first, f"{amount} token units left the market to {who} with no "
-                                                         f"withdrawal booked ({n}x)")
-        for (who, amount), _ in (moved_in - expected_in).items():
-            self._warn("unexplained-deposit", first, f"{who} sent the market {amount} outside any request or deposit")
-        self._expected_in, self._expected_out = [], []
-
-    def _tx_events(self, contract: str, name: str) -> list[Event]:
-        return [e for e in self._processing if e.contract == contract and e.event == name]
-
-    # ---------------------------------------------------------------- market: auction
 
     def _request(self, e: Event, request_id: int) -> Request | None:
         r = self.requests.get(request_id)
@@ -403,7 +242,7 @@ class Ledger:
             self._violate("uncovered-penalty", e, f"request {r.request_id}: {seller}'s penalty {penalty} locked "
                                                  f"beyond its free balance")
         unused = r.energy_wh * (r.max_price - price)
-        self._expect_credit(r.buyer, r, unused)
+        self._expect_credit(r.buyer, r.request_id, unused)
         self._move(-unused, request=r)
 
     def _on_Market_Expired(self, e: Event, a: dict[str, Any]) -> None:
@@ -422,7 +261,7 @@ class Ledger:
         if r.best is not None:
             self._lock(r.best[0], -r.best[2])
             r.best = None
-        self._expect_credit(r.buyer, r, r.escrow)
+        self._expect_credit(r.buyer, r.request_id, r.escrow)
         self._move(-r.escrow, request=r)
 
     def _on_Market_DeliveryConfirmed(self, e: Event, a: dict[str, Any]) -> None:
@@ -474,8 +313,8 @@ class Ledger:
             self._violate("settled-by-stranger", e, f"request {r.request_id} settled by {by}")
         seller = r.seller or ZERO
         self._lock(seller, -r.penalty)
-        self._expect_credit(seller, r, paid)
-        self._expect_credit(r.buyer, r, refund)
+        self._expect_credit(seller, r.request_id, paid)
+        self._expect_credit(r.buyer, r.request_id, refund)
         self.flows[r.buyer]["paid"] += paid
         self.flows[seller]["received"] += paid
         self._move(-r.escrow, request=r)
@@ -495,81 +334,11 @@ class Ledger:
         if e.timestamp < r.delivery_end:
             self._violate("reclaimed-early", e, f"request {r.request_id} reclaimed at {e.timestamp}, before its "
                                                f"delivery window ended at {r.delivery_end}")
-        self._expect_credit(r.buyer, r, refund)
+        self._expect_credit(r.buyer, r.request_id, refund)
         if penalty:
             self._expected_forfeits.append((r.seller or ZERO, r.request_id, penalty))
         self.flows[r.seller or ZERO]["penalties_paid"] += penalty
         self._move(-r.escrow, request=r)
-
-    # ---------------------------------------------------------------- market: money (the Vault)
-
-    def _expect_credit(self, account: str, r: Request, amount: int) -> None:
-        if amount:
-            self._expected_credits.append((account, r.request_id, amount))
-
-    def _on_Market_Credited(self, e: Event, a: dict[str, Any]) -> None:
-        self._move(int(a["amount"]), free=a["account"])
-        self.flows[a["account"]]["credited"] += int(a["amount"])
-
-    def _on_Market_Forfeited(self, e: Event, a: dict[str, Any]) -> None:
-        who, amount = a["account"], int(a["amount"])
-        if amount > self.locked[who]:
-            self._violate("forfeit-beyond-locked", e, f"{who} forfeited {amount}; it had {self.locked[who]} locked")
-        self._move(-amount, locked=who)
-        self._move(amount, sunk=True)
-        self.flows[who]["forfeited"] += amount
-
-    def _match_credits(self, first: Event) -> None:
-        credited = Counter((e.args["account"], int(e.args["ref"]), int(e.args["amount"]))
-                           for e in self._tx_events("Market", "Credited"))
-        expected = Counter(self._expected_credits)
-        for (who, rid, amount), _ in (credited - expected).items():
-            self._violate("credit-without-settlement", first, f"{who} credited {amount} for request {rid} with no "
-                                                              f"award, expiry, delivery confirmation or timeout for it")
-        for (who, rid, amount), _ in (expected - credited).items():
-            self._violate("settlement-without-credit", first, f"request {rid}: {who} was owed {amount} but not credited")
-        forfeited = Counter((e.args["account"], int(e.args["ref"]), int(e.args["amount"]))
-                            for e in self._tx_events("Market", "Forfeited"))
-        expected_forfeits = Counter(self._expected_forfeits)
-        for (who, rid, amount), _ in (forfeited - expected_forfeits).items():
-            self._violate("forfeit-without-reclaim", first, f"{who} forfeited {amount} for request {rid} with no "
-                                                            f"reclaim of it")
-        for (who, rid, amount), _ in (expected_forfeits - forfeited).items():
-            self._violate("reclaim-without-forfeit", first, f"request {rid} reclaimed but {who}'s penalty {amount} "
-                                                            f"was not forfeited")
-        self._expected_credits, self._expected_forfeits = [], []
-
-    def _on_Market_Deposited(self, e: Event, a: dict[str, Any]) -> None:
-        who, amount = a["account"], int(a["amount"])
-        if reason := self.not_active(who, 0, e.timestamp):
-            self._violate("deposit-not-active", e, f"{who} deposited {amount} while {reason}")
-        self._move(amount, free=who)
-        self.flows[who]["deposited"] += amount
-        self._expected_in.append((who, amount))
-
-    def _on_Market_Withdrawn(self, e: Event, a: dict[str, Any]) -> None:
-        who, amount = a["account"], int(a["amount"])
-        available = self.free[who] if self.split_known else self.free[who] + self.locked[who]
-        if amount > available:
-            self._violate("overdrawn", e, f"{who} withdrew {amount}; its free balance was {available}")
-        self._move(-amount, free=who)
-        self.flows[who]["withdrawn"] += amount
-        self._expected_out.append((who, amount))
-
-    def _on_Market_NoncesCancelled(self, e: Event, a: dict[str, Any]) -> None:
-        who, floor = a["account"], int(a["nonceFloor"])
-        if floor <= self.nonce_floor[who]:
-            self._violate("nonce-floor-lowered", e, f"{who}'s nonce floor set to {floor}, not above "
-                                                    f"{self.nonce_floor[who]}")
-        self.nonce_floor[who] = floor
-
-    def _on_Market_Paused(self, e: Event, a: dict[str, Any]) -> None:
-        self.paused = True
-
-    def _on_Market_Unpaused(self, e: Event, a: dict[str, Any]) -> None:
-        self.paused = False
-
-    # ---------------------------------------------------------------- the end of the index
 
     def expected_locked(self, account: str) -> int:
         """What `account` should have locked: the penalties of its awards not yet settled or reclaimed, and of its
