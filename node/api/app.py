@@ -14,9 +14,9 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from node.errors import NodeError
 from node.meetings import Meetings
-from node.service import NodeError, VehicleNode
-from node.store import RecordConflict
+from node.service import VehicleNode
 from v2vchain.errors import ChainUnavailable, ContractRevert, InvalidInput, TransactionTimeout, V2VError
 
 from .problems import MEDIA_TYPE, errors, problem_body, problem_openapi
@@ -44,8 +44,6 @@ def to_problem(exc: Exception) -> tuple[int, str, dict[str, Any]]:
     """(status, detail, extension members) of any error; the statuses are the API's, unchanged."""
     if isinstance(exc, NodeError):
         return exc.status, str(exc), {}
-    if isinstance(exc, RecordConflict):
-        return 409, str(exc), {}
     if isinstance(exc, ContractRevert):
         arguments = {k: (("0x" + v.hex()) if isinstance(v, bytes) else v) for k, v in exc.arguments.items()}
         return 409, str(exc), {"type_": f"urn:v2vchain:revert:{exc.name}", "error": exc.name, "arguments": arguments}

@@ -73,7 +73,7 @@ def test_a_config_with_a_bad_field_names_it(tmp_path: Path) -> None:
 def test_item10_a_listing_passes_only_when_signed_by_the_buyer_for_the_url_asked() -> None:
     from eth_account import Account
 
-    from node.service import ENDPOINT_DOMAIN, check_listing, sign_listing
+    from node.peers import ENDPOINT_DOMAIN, check_listing, sign_listing
     from v2vchain.protocol import eip712
     from v2vchain.protocol.signatures import BadSignature, malleate
 

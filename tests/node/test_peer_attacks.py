@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from node.demo_fleet import SELLER_DEPOSIT, provision, start_node, wait_ready
-from node.service import bid_to_json, sign_endpoint
+from node.peers import bid_to_json, sign_endpoint
 from node.store import Store
 from tests.node.conftest import Fleet, key_of
 from tests.node.test_meetings import awarded_to_seller_1, challenge, handshake, presentation, vc_of
@@ -314,7 +314,7 @@ def test_issue10_a_self_bid_on_the_buyers_own_node_is_refused_and_its_request_su
 
 
 def test_issue10_the_store_never_turns_a_buyer_record_into_a_seller_record(tmp_path: Any) -> None:
-    from node.store import RecordConflict
+    from node.errors import RecordConflict
 
     store = Store(tmp_path / "n.sqlite")
     row = dict(request_id=7, role="buyer", buyer="0xB", energy_wh=1, max_price_per_wh=1, deadline_ts=1,
@@ -437,7 +437,7 @@ def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
     import random
 
     from node.demo_fleet import TOKEN_ENV, Owner, _position
-    from node.service import sign_listing
+    from node.peers import sign_listing
 
     def url_of(server: HTTPServer) -> str:
         return f"http://127.0.0.1:{server.server_address[1]}"

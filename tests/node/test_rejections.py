@@ -8,7 +8,7 @@ import httpx
 import pytest
 from eth_account import Account
 
-from node.service import bid_to_json, sign_endpoint
+from node.peers import bid_to_json, sign_endpoint
 from tests.node.conftest import Fleet, key_of
 from v2vchain.contracts.market import SignedBid
 from v2vchain.protocol import eip712
