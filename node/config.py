@@ -10,7 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from v2vchain.deploy import Deployment
 from v2vchain.errors import ConfigError, V2VError
+from v2vchain.identity.did import address_of
 from v2vchain.privacy import DEFAULT_EPSILON_PER_M
 
 
@@ -105,7 +107,6 @@ def check_before_unlock(config: NodeConfig) -> socket.socket:
 
     Returns the listening socket, bound now so the port cannot be taken between this check and the server's start.
     """
-    from v2vchain.deploy import Deployment
 
     record = _json_file(config.deployment, "deployment")
     try:
@@ -130,7 +131,6 @@ def check_before_unlock(config: NodeConfig) -> socket.socket:
 
 def credential_subject(config: NodeConfig) -> str:
     """The address of the credential's subject (its credentialSubject.id, a did:pkh DID)."""
-    from v2vchain.identity.did import address_of
 
     vc = _json_file(config.credential, "credential")
     subject = vc.get("credentialSubject")

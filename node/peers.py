@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
@@ -87,7 +88,6 @@ def check_listing(endpoint_domain: dict[str, Any], request_id: int, node_url: st
 
 def bid_digest(market_domain: dict[str, Any], bid: SignedBid) -> bytes:
     """The EIP-712 digest the seller signed for this bid (what Market.bidDigest returns)."""
-    from eth_account.messages import encode_typed_data
 
     encoded = encode_typed_data(domain_data=market_domain, message_types=eip712.BID_TYPES, message_data=bid.message())
     return keccak(b"\x19" + encoded.version + encoded.header + encoded.body)

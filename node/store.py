@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from v2vchain.errors import ConfigError
+
 from .errors import RecordConflict
 
 SCHEMA_VERSION = 1
@@ -51,7 +53,6 @@ class Store:
         if version is None:
             self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(version[0]) != SCHEMA_VERSION:
-            from v2vchain.errors import ConfigError
 
             raise ConfigError(f"{self.path} has schema version {version[0]}; this node needs {SCHEMA_VERSION}")
 

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 
+from eth_account import Account
 from eth_utils import keccak
 
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.contracts.market import ZERO_ADDRESS
 from v2vchain.deploy import deploy
-from v2vchain.devnet import add_issuer, onboard
+from v2vchain.devnet import add_issuer, credential_for, onboard
+from v2vchain.identity.did import did_for
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 
 PERIOD = 10  # trades per deposit / withdrawal in the "period" funding
@@ -42,10 +44,7 @@ def measure(chain: Chain, funding: str) -> dict[str, int]:
     sellers = [onboard(system, issuer, f"s{i}", ROLE_SELLER, tokens=10**12) for i in range(max(BIDDERS))]
     steps: dict[str, int] = {}
 
-    from eth_account import Account
 
-    from v2vchain.devnet import credential_for
-    from v2vchain.identity.did import did_for  # one extra vehicle, to time register alone
     extra = Account.create()
     steps["register"] = gas(system.registry._transact(
         "register", extra.address, keccak(text=did_for(extra.address, chain.chain_id)), ROLE_SELLER,

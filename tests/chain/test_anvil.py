@@ -15,6 +15,7 @@ from v2vchain.chain.connect import Chain, connect
 from v2vchain.chain.tx import Sender
 from v2vchain.deploy import deploy
 from v2vchain.devnet import add_issuer, credential_for
+from v2vchain.errors import TransactionTimeout
 from v2vchain.identity.registration import ROLE_SELLER
 
 pytestmark = pytest.mark.anvil
@@ -103,7 +104,6 @@ def _pending(chain: Chain) -> list[dict]:
 
 
 def test_a_receipt_that_never_comes_raises_TransactionTimeout(unmined_chain: Chain) -> None:
-    from v2vchain.errors import TransactionTimeout
 
     sender = Sender(unmined_chain.w3, Account.from_key(ANVIL_DEV_KEY), replace_after_s=60, receipt_timeout_s=1)
     with pytest.raises(TransactionTimeout, match="no receipt"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tests.clearing.conftest import Desk
+from tests.clearing.conftest import BUY, SELL, Desk
 from v2vchain.audit.clearing_audit import audit_clearing, matching_order, rule_violations
 from v2vchain.matching import MECHANISMS, ClearingParams
 from v2vchain.protocol.clearing import MECHANISM_IDS, TradeInput, params_hash
@@ -17,7 +17,6 @@ def test_an_honest_committed_clearing_passes_every_check(desk: Desk) -> None:
 
 
 def test_a_trade_reduction_clearing_with_its_marginal_pair_is_recomputed_identically(desk: Desk) -> None:
-    from tests.clearing.conftest import BUY, SELL
 
     orders = [desk.sign(desk.buyers[i], desk.order(desk.buyers[i], BUY, limit=150 - 10 * i)) for i in range(3)]
     orders += [desk.sign(desk.sellers[i], desk.order(desk.sellers[i], SELL, limit=50 + 10 * i)) for i in range(3)]

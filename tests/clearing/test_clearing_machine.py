@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from tests.clearing.conftest import BUY, SELL, Desk
+from tests.conftest import catch_up_with_the_clock
 from v2vchain.errors import ContractRevert, InvalidInput
 from v2vchain.protocol.clearing import PreparedClearing, SignedOrder, TradeInput
 
@@ -220,7 +221,6 @@ def machine(desk: Desk) -> type[RuleBasedStateMachine]:
 
 
 def test_an_adversarial_operator_never_takes_more_than_the_signatures_allow(_desk: Desk) -> None:
-    from tests.conftest import catch_up_with_the_clock
 
     catch_up_with_the_clock(_desk.chain)
     run_state_machine_as_test(machine(_desk), settings=settings(

@@ -3,6 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
+from node.api.app import create_app
+from node.config import NodeConfig
+from node.service import VehicleNode
+from node.store import Store
 from tests.clearing.conftest import DEPOSIT, ENERGY, Desk
 from v2vchain.audit.order_watch import watch
 
@@ -26,12 +32,7 @@ def test_an_order_listed_in_an_unfunded_trade_is_reported_as_unfunded(desk: Desk
 
 def test_the_vehicle_node_runs_the_watch_for_its_owner(desk: Desk, tmp_path: Path) -> None:
     """POST /clearings/watch on the node (bearer token), here served in-process over the embedded chain."""
-    from fastapi.testclient import TestClient
 
-    from node.api.app import create_app
-    from node.config import NodeConfig
-    from node.service import VehicleNode
-    from node.store import Store
 
     prepared = desk.committed(2)
     vehicle = desk.sellers[0]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.node.conftest import fleet  # noqa: F401  (the fixture, shared by import)
 
@@ -20,7 +21,6 @@ def browser() -> Iterator[Any]:
     """A headless Chromium context with a fresh profile. A missing browser fails the test: `./dev test` installs it."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`./dev test` does, with apt-get)")
-    from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="v2v-chromium-") as profile, sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(

@@ -24,6 +24,7 @@ from v2vchain.identity.errors import (
     ReplayedChallenge,
     SubjectMismatch,
     UnknownChallenge,
+    VerifierBusy,
     WrongDeployment,
     WrongDomain,
 )
@@ -257,7 +258,6 @@ def test_a_forged_challenge_tag_is_unknown(vc: dict[str, Any], vehicle: LocalAcc
 
 def test_spent_challenges_are_bounded_and_forgotten_after_expiry(vc: dict[str, Any], vehicle: LocalAccount,
                                                                   stranger: LocalAccount) -> None:
-    from v2vchain.identity.errors import VerifierBusy
 
     clock = Clock()
     verifier = make_verifier(clock=clock, challenge_ttl_s=60, max_spent=3)

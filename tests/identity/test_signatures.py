@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 
 from v2vchain.identity.credentials import issue_vc, verify_vc
 from v2vchain.identity.did import did_for
@@ -25,7 +26,6 @@ def test_a_genuine_signature_recovers_its_signer() -> None:
 
 
 def test_eth_account_alone_accepts_the_malleated_forms_the_rule_refuses() -> None:
-    from eth_account.messages import encode_typed_data
 
     encoded = encode_typed_data(domain_data=DOMAIN, message_types=eip712.RECEIPT_TYPES, message_data=MESSAGE)
     sig = genuine()

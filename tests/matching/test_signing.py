@@ -11,6 +11,7 @@ from v2vchain.matching.errors import OrderSignatureMismatch
 from v2vchain.matching.signing import ORDER_TYPES, clearing_domain, order_signer, sign_order, verify_order
 from v2vchain.protocol.areas import area_id
 from v2vchain.protocol.eip712 import type_string
+from v2vchain.protocol.signatures import malleate
 
 ACCOUNT = Account.from_key(b"\x01" * 32)
 OTHER = Account.from_key(b"\x02" * 32)
@@ -58,7 +59,6 @@ def test_area_is_signed_in_the_readable_encoding_both_venues_share() -> None:
 
 def test_a_malleated_order_signature_is_a_mismatch() -> None:
     """Issue 14, item 1: high s / flipped v is refused, as the Clearing contract refuses it."""
-    from v2vchain.protocol.signatures import malleate
 
     o = order(owner=ACCOUNT.address)
     signature = sign_order(ACCOUNT, DOMAIN, o)

@@ -14,6 +14,7 @@ from node.demo_fleet import PASSWORD_ENV, TOKEN_ENV, Owner, RunningNode, _positi
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import System, deploy
 from v2vchain.devnet import add_issuer
+from v2vchain.identity.keystore import load_keystore
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 
 
@@ -68,7 +69,6 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
 
 def key_of(fleet: Fleet, name: str) -> Any:
     """A vehicle's key, unlocked from its keystore as its node does (for tests that act outside the node)."""
-    from v2vchain.identity.keystore import load_keystore
 
     os.environ[PASSWORD_ENV] = fleet.env[PASSWORD_ENV]
     return load_keystore(fleet.workdir / f"{name}.key.json", password_env=PASSWORD_ENV)

@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from node.demo_fleet import TOKEN_ENV
 from tests.node.conftest import Fleet
+from tests.node.test_rejections import post_bid, signed_bid
 
 pytestmark = pytest.mark.anvil
 
@@ -97,7 +98,6 @@ def test_a_request_id_past_the_stores_integer_range_is_a_422(fleet: Fleet, path:
 
 
 def test_a_signed_bid_with_a_nonce_past_the_stores_integer_range_is_a_422(fleet: Fleet) -> None:
-    from tests.node.test_rejections import post_bid, signed_bid
 
     opened = owner_post(fleet, "/requests", {"energy_wh": 1_000, "max_price_per_wh": 100, "bidding_s": 600}).json()
     response = post_bid(fleet, signed_bid(fleet, opened, nonce=2**63))

@@ -5,11 +5,15 @@ import json
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 
 from node import pricing
 from node.config import PricingSettings, load_config
+from node.peers import ENDPOINT_DOMAIN, check_listing, sign_listing
 from node.store import Store
 from v2vchain.errors import ConfigError
+from v2vchain.protocol import eip712
+from v2vchain.protocol.signatures import BadSignature, malleate
 
 
 def test_a_sealed_bid_shades_between_the_floor_and_the_maximum() -> None:
@@ -71,11 +75,7 @@ def test_a_config_with_a_bad_field_names_it(tmp_path: Path) -> None:
 
 
 def test_item10_a_listing_passes_only_when_signed_by_the_buyer_for_the_url_asked() -> None:
-    from eth_account import Account
 
-    from node.peers import ENDPOINT_DOMAIN, check_listing, sign_listing
-    from v2vchain.protocol import eip712
-    from v2vchain.protocol.signatures import BadSignature, malleate
 
     buyer, other = Account.create(), Account.create()
     market, url = "0x" + "ab" * 20, "http://127.0.0.1:8701"

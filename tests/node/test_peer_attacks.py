@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -11,8 +12,9 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from node.demo_fleet import SELLER_DEPOSIT, provision, start_node, wait_ready
-from node.peers import bid_to_json, sign_endpoint
+from node.demo_fleet import SELLER_DEPOSIT, TOKEN_ENV, Owner, _position, provision, start_node, wait_ready
+from node.errors import RecordConflict
+from node.peers import bid_to_json, sign_endpoint, sign_listing
 from node.store import Store
 from tests.node.conftest import Fleet, key_of
 from tests.node.test_meetings import awarded_to_seller_1, challenge, handshake, presentation, vc_of
@@ -247,9 +249,7 @@ def object_peer() -> Iterator[str]:
 
 def test_item9_a_peer_answering_discovery_with_an_object_is_skipped_and_the_others_get_bids(
         fleet: Fleet, object_peer: str) -> None:
-    import random
 
-    from node.demo_fleet import _position
 
     spec = provision(fleet.system, fleet.issuer, fleet.workdir, "seller-3", ROLE_SELLER,
                      position=_position(random.Random(9)), peers=[object_peer, fleet.url("buyer")], degradation=10,
@@ -258,7 +258,6 @@ def test_item9_a_peer_answering_discovery_with_an_object_is_skipped_and_the_othe
     try:
         wait_ready(node)
         request = open_request(fleet)
-        from node.demo_fleet import TOKEN_ENV, Owner
 
         owner = Owner(node, fleet.env[TOKEN_ENV])
         placed = owner.post("/bids/auto", {"region": ""})
@@ -314,7 +313,6 @@ def test_issue10_a_self_bid_on_the_buyers_own_node_is_refused_and_its_request_su
 
 
 def test_issue10_the_store_never_turns_a_buyer_record_into_a_seller_record(tmp_path: Any) -> None:
-    from node.errors import RecordConflict
 
     store = Store(tmp_path / "n.sqlite")
     row = dict(request_id=7, role="buyer", buyer="0xB", energy_wh=1, max_price_per_wh=1, deadline_ts=1,
@@ -434,10 +432,7 @@ def listing_peers() -> Iterator[dict[str, HTTPServer]]:
 
 def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
         fleet: Fleet, listing_peers: dict[str, HTTPServer]) -> None:
-    import random
 
-    from node.demo_fleet import TOKEN_ENV, Owner, _position
-    from node.peers import sign_listing
 
     def url_of(server: HTTPServer) -> str:
         return f"http://127.0.0.1:{server.server_address[1]}"

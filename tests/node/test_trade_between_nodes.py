@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import json
+import secrets as random_secrets
+import struct
 from pathlib import Path
 from typing import Any
 
 import httpx
+from eth_utils import keccak
 
 from node.demo_fleet import SELLER_DEPOSIT
+from node.store import Store
 from tests.node.conftest import Fleet, buyer_key
+from v2vchain.protocol.areas import area_id
 
 REQUEST = {"energy_wh": 20_000, "max_price_per_wh": 150, "bidding_s": 600, "delivery_lead_s": 300,
            "delivery_window_s": 7_200}
@@ -56,7 +61,6 @@ def test_the_seller_receives_the_sealed_meeting_point_and_a_verified_access_secr
     fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
     buyer.post(f"/requests/{request_id}/close")
     buyer.post(f"/requests/{request_id}/meet", {"lat": 52.5, "lon": 13.4})
-    from node.store import Store
 
     seller_store = Store(fleet.workdir / "seller-1.sqlite")
     try:
@@ -132,7 +136,6 @@ def test_a_bid_the_contract_passes_over_is_marked_rejected_and_the_next_best_win
         assert closed["status"] == "awarded" and closed["seller"] == fleet.specs["seller-2"]["address"]
     finally:
         assert cheapest.post("/deposit", {"amount": SELLER_DEPOSIT})["free"] == SELLER_DEPOSIT
-    from node.store import Store
 
     store = Store(fleet.workdir / "buyer.sqlite")
     try:
@@ -145,7 +148,6 @@ def test_a_bid_the_contract_passes_over_is_marked_rejected_and_the_next_best_win
 
 def _coordinate_needles(fleet: Fleet) -> dict[str, list[bytes]]:
     """Every way a position could leak: decimal text at several precisions, micro-degree ints, float64 bytes."""
-    import struct
 
     needles: dict[str, list[bytes]] = {}
     for name in fleet.specs:
@@ -184,12 +186,8 @@ def test_zz_no_exact_position_reaches_the_chain_the_public_api_or_the_logs(fleet
 
 def test_a_request_sent_just_before_a_crash_is_recovered_with_its_secret(fleet: Fleet) -> None:
     """SECURITY 28: intent (with the access secret) recorded, transaction sent, crash before the record."""
-    import secrets as random_secrets
 
-    from eth_utils import keccak
 
-    from node.store import Store
-    from v2vchain.protocol.areas import area_id
 
     fleet.nodes["buyer"].process.kill()
     fleet.nodes["buyer"].process.wait()

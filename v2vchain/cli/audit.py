@@ -3,18 +3,47 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import fields
+from dataclasses import asdict, fields
 from enum import Enum
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator
 
 import typer
+from eth_account import Account
 
+from v2vchain.audit.clearing_audit import audit_clearing
+from v2vchain.audit.decode import DEPLOYMENT_FIELDS, specs_from_deployment
 from v2vchain.audit.errors import IncompleteIndex
-from v2vchain.audit.indexer import DEFAULT_BATCH_BLOCKS, DEFAULT_CONFIRMATIONS, IndexReport
-from v2vchain.audit.reports import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH
+from v2vchain.audit.htmlreport import write_report
+from v2vchain.audit.indexer import DEFAULT_BATCH_BLOCKS, DEFAULT_CONFIRMATIONS, Indexer, IndexReport
+from v2vchain.audit.ledger.market import Ledger
+from v2vchain.audit.order_watch import watch
+from v2vchain.audit.reports import (
+    GRID_EXPORT_PER_WH,
+    GRID_IMPORT_PER_WH,
+    TABLE_COLUMNS,
+    Trade,
+    filter_trades,
+    parse_time,
+    reconciliation_text,
+    render,
+    require_known,
+    resolve_vehicle,
+    statement,
+    statement_text,
+    trade_rows,
+    trades,
+)
+from v2vchain.audit.reports import reconcile as run_reconcile
+from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.store import Store
-from v2vchain.errors import ConfigError
+from v2vchain.chain.compiler import compile_contracts
+from v2vchain.chain.connect import connect
+from v2vchain.deploy import deployments_file, load_recorded
+from v2vchain.errors import ConfigError, InvalidInput
+from v2vchain.identity.keystore import load_keystore
+from v2vchain.matching import ClearingParams
 from v2vchain.paths import state_dir
 
 from .errors import Typer
@@ -64,9 +93,6 @@ def _require_indexed(store: Store) -> None:
 
 def _specs(node: Any, store: Store, deployment: Path | None) -> list[Any]:
     """The deployment's contracts, compiled ABIs attached; nothing new to compile when the index has them all."""
-    from v2vchain.audit.decode import DEPLOYMENT_FIELDS, specs_from_deployment
-    from v2vchain.chain.compiler import compile_contracts
-    from v2vchain.deploy import deployments_file
 
     path = deployment or deployments_file(node.chain_id())
     if not path.exists():
@@ -108,8 +134,6 @@ def index(chain: str = typer.Option("http://127.0.0.1:8545", help="the node's ht
           follow: bool = typer.Option(False, help="keep indexing new blocks until interrupted"),
           poll_seconds: float = typer.Option(2.0, min=0.1, help="with --follow, the pause between runs")) -> None:
     """Run or resume the indexer: every final block not yet indexed, undoing any reorganised ones first."""
-    from v2vchain.audit.indexer import Indexer
-    from v2vchain.audit.rpc import HttpNode
 
     if not chain.startswith(("http://", "https://")):
         raise ConfigError(f"--chain {chain!r}: the indexer reads a running node, give its http(s) JSON-RPC URL "
@@ -136,18 +160,6 @@ def trades_cmd(vehicle: str = typer.Option(None, help="a 0x address or a did:pkh
                mechanism: str = typer.Option(None, help="auction (the batch clearing adds clearing)"),
                fmt: Format = FORMAT_OPTION, db: Path = DB_OPTION) -> None:
     """Trades from the index, filtered, as a table, CSV or JSON."""
-    from v2vchain.audit.ledger.market import Ledger
-    from v2vchain.audit.reports import (
-        TABLE_COLUMNS,
-        Trade,
-        filter_trades,
-        parse_time,
-        render,
-        require_known,
-        resolve_vehicle,
-        trade_rows,
-        trades,
-    )
 
     with _reading(db) as store:
         ledger = Ledger.from_store(store)
@@ -166,8 +178,6 @@ def trades_cmd(vehicle: str = typer.Option(None, help="a 0x address or a did:pkh
 def vehicle_cmd(address: str = typer.Argument(..., help="a 0x address or a did:pkh DID"),
                 fmt: Format = FORMAT_OPTION, db: Path = DB_OPTION) -> None:
     """One vehicle's statement: energy bought and sold, paid and received, stake and penalties, open obligations."""
-    from v2vchain.audit.ledger.market import Ledger
-    from v2vchain.audit.reports import render, require_known, resolve_vehicle, statement, statement_text
 
     with _reading(db) as store:
         ledger = Ledger.from_store(store)
@@ -195,11 +205,7 @@ def _flatten(s: dict[str, Any]) -> Iterator[dict[str, Any]]:
 @audit_app.command()
 def reconcile(fmt: Format = FORMAT_OPTION, db: Path = DB_OPTION) -> None:
     """Check every invariant from the indexed events; print each violation with its transaction; exit 2 if any."""
-    from dataclasses import asdict
 
-    from v2vchain.audit.ledger.market import Ledger
-    from v2vchain.audit.reports import reconcile as run_reconcile
-    from v2vchain.audit.reports import reconciliation_text, render
 
     with _reading(db) as store:
         _require_indexed(store)
@@ -224,7 +230,6 @@ def report(out: Path = typer.Option(..., "--out", help="directory for index.html
            grid_export: int = typer.Option(GRID_EXPORT_PER_WH, min=0, help="grid export price, units per Wh"),
            db: Path = DB_OPTION) -> None:
     """An HTML report with plots: price against the grid's prices, volume per day, savings per vehicle."""
-    from v2vchain.audit.htmlreport import write_report
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is an existing file; give a directory (it gets index.html, trades.csv, "
@@ -242,19 +247,12 @@ def clearing_cmd(clearing_id: int = typer.Argument(..., min=1, help="the clearin
     """Recompute a committed clearing from its published orders: roots, per-trade rules, the mechanism's result.
 
     Exits 2 when the roots differ, a trade breaks a rule, or the trades are not the mechanism's."""
-    from fractions import Fraction
 
-    from v2vchain.audit.clearing_audit import audit_clearing
-    from v2vchain.chain.connect import connect
-    from v2vchain.deploy import load_recorded
-    from v2vchain.errors import InvalidInput
-    from v2vchain.matching import ClearingParams
 
     try:
         params = ClearingParams(k=Fraction(k))
     except (ValueError, ZeroDivisionError):
         raise InvalidInput(f"--k {k!r} is not a fraction such as 1/2") from None
-    from eth_account import Account
 
     with connect(chain, account=Account.create()) as connected:  # read-only: a throwaway key signs nothing
         system = load_recorded(connected, connected.sender(connected.funder))
@@ -275,10 +273,6 @@ def watch_cmd(chain: str = typer.Option("http://127.0.0.1:8545", help="the node'
 
     The contract verifies every order's signature at commit, so nothing forged can be used: this is the record of
     where the vehicle's signed orders went (operator, trades opened, Wh filled, Wh left unfunded)."""
-    from v2vchain.audit.order_watch import watch
-    from v2vchain.chain.connect import connect
-    from v2vchain.deploy import load_recorded
-    from v2vchain.identity.keystore import load_keystore
 
     account = load_keystore(keystore, password_env=password_env)
     with connect(chain, account=account) as connected:

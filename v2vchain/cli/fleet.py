@@ -9,6 +9,7 @@ import typer
 
 from v2vchain.fleet.errors import InvalidFleet
 from v2vchain.fleet.plan import plan_fleet
+from v2vchain.fleet.plot import draw_map
 from v2vchain.fleet.report import plan_to_json, plan_to_text
 from v2vchain.fleet.schema import load_fleet
 
@@ -36,7 +37,6 @@ def plan_cmd(fleet_file: Path = typer.Argument(..., exists=True, dir_okay=False,
         typer.echo(f"invalid fleet: {e}", err=True)
         raise typer.Exit(2)
     if map_out is not None:
-        from v2vchain.fleet.plot import draw_map
         draw_map(fleet, plan, map_out)
     if as_json:
         typer.echo(json.dumps(plan_to_json(plan), indent=2))

@@ -3,18 +3,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
+from matplotlib.figure import Figure
+
 from .plan import Plan
 from .schema import Fleet
 
 
 def draw_map(fleet: Fleet, plan: Plan, out: str | Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     fleet = fleet.canonical()
-    fig, ax = plt.subplots(figsize=(9, 8))
-    cmap = plt.get_cmap("tab20")
+    fig = Figure(figsize=(9, 8))  # no pyplot: no global figure state, no backend to choose
+    ax = fig.subplots()
+    cmap = matplotlib.colormaps["tab20"]
     for i, v in enumerate(fleet.vans):
         role = "consumer" if v.id in plan.needs else "provider" if v.id in plan.spares else "neutral"
         lons, lats = [w.lon for w in v.route], [w.lat for w in v.route]
@@ -43,4 +43,3 @@ def draw_map(fleet: Fleet, plan: Plan, out: str | Path) -> None:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
-    plt.close(fig)

@@ -7,6 +7,8 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from .signatures import recover_typed
+
 REGISTRY_DOMAIN = ("V2V Registry", "1")
 MARKET_DOMAIN = ("V2V Market", "1")
 CLEARING_DOMAIN = ("V2V Clearing", "1")
@@ -70,7 +72,6 @@ def sign(account: LocalAccount, domain_data: dict[str, Any], types: dict[str, An
 
 def recover(domain_data: dict[str, Any], types: dict[str, Any], message: dict[str, Any], signature: bytes) -> str:
     """The signer under the contracts' strict rule (v2vchain.signatures): BadSignature for high s, v not 27/28."""
-    from .signatures import recover_typed
 
     return recover_typed(domain_data, types, message, signature)
 
