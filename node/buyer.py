@@ -11,6 +11,7 @@ from eth_utils import keccak
 from v2vchain.contracts.market import SignedBid
 from v2vchain.identity.registration import ROLE_SELLER
 from v2vchain.protocol import areas, eip712, signatures
+from v2vchain.protocol.errors import BadSignature
 
 from .core import NodeCore
 from .errors import NodeError
@@ -140,7 +141,7 @@ class BuyerRole(NodeCore):
             return "ENERGY_MISMATCH"
         try:
             signatures.verify_typed(market._domain(), eip712.BID_TYPES, bid.message(), bid.signature, bid.seller)
-        except signatures.BadSignature:
+        except BadSignature:
             return "BAD_SIGNATURE"
         if bid.seller.lower() == request.buyer.lower():
             return "SELF_BID"

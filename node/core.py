@@ -18,6 +18,7 @@ from v2vchain.identity.did import did_for, resolve_did
 from v2vchain.privacy import geohash, k_anonymous_cell, laplace_cloak
 from v2vchain.privacy.seal import public_bytes, x25519_key
 from v2vchain.protocol import areas, eip712, signatures
+from v2vchain.protocol.errors import BadSignature
 
 from .config import NodeConfig
 from .errors import NodeError
@@ -179,7 +180,7 @@ class NodeCore:
         """The signer under the contracts' strict rule (v2vchain.signatures): anything else is refused."""
         try:
             return signatures.recover_typed(domain or self.system.market._domain(), types, message, signature)
-        except signatures.BadSignature as exc:
+        except BadSignature as exc:
             raise NodeError(f"the {what}'s signature is refused: {exc}", 401) from None
         except Exception:
             raise NodeError(f"the {what}'s signature is malformed") from None

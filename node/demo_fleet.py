@@ -17,9 +17,9 @@ import httpx
 
 from v2vchain.chain.anvil import free_port
 from v2vchain.chain.connect import Chain
+from v2vchain.chain.errors import ChainUnavailable
 from v2vchain.deploy import System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, add_issuer
-from v2vchain.errors import ChainUnavailable
 from v2vchain.identity.credentials import issue_vc, verify_vc
 from v2vchain.identity.did import did_for
 from v2vchain.identity.keystore import create_keystore

@@ -11,6 +11,7 @@ from eth_utils import keccak
 
 from v2vchain.contracts.market import SignedBid
 from v2vchain.protocol import eip712, signatures
+from v2vchain.protocol.errors import BadSignature
 
 from .errors import NodeError
 
@@ -78,11 +79,11 @@ def check_listing(endpoint_domain: dict[str, Any], request_id: int, node_url: st
     """BadSignature unless `signature` (0x-hex) is the request's buyer's, under the strict rule, over this request
     id and exactly the URL the seller asked."""
     if not isinstance(signature, str) or not signature.startswith("0x"):
-        raise signatures.BadSignature("the listing carries no signature")
+        raise BadSignature("the listing carries no signature")
     try:
         raw = bytes.fromhex(signature[2:])
     except ValueError:
-        raise signatures.BadSignature("the listing signature is not hex") from None
+        raise BadSignature("the listing signature is not hex") from None
     signatures.verify_typed(endpoint_domain, LISTING_TYPES, listing_message(request_id, node_url), raw, buyer)
 
 

@@ -9,7 +9,8 @@ import httpx
 
 from v2vchain.contracts.market import RequestStatus
 from v2vchain.errors import V2VError
-from v2vchain.protocol import eip712, signatures
+from v2vchain.protocol import eip712
+from v2vchain.protocol.errors import BadSignature
 
 from . import pricing
 from .core import NodeCore
@@ -82,7 +83,7 @@ class SellerRole(NodeCore):
         buyer = self.system.market.request(request_id).buyer
         try:
             check_listing(self._endpoint_domain(), request_id, peer, offer.get("listing_signature"), buyer)
-        except signatures.BadSignature as exc:
+        except BadSignature as exc:
             return f"the listing is not signed by the request's buyer {buyer} for {peer}: {str(exc)[:150]}"
         return None
 

@@ -17,7 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from node.errors import NodeError
 from node.meetings import Meetings
 from node.service import VehicleNode
-from v2vchain.errors import ChainUnavailable, ContractRevert, InvalidInput, TransactionTimeout, V2VError
+from v2vchain.chain.errors import ChainUnavailable, ContractRevert, TransactionTimeout
+from v2vchain.errors import InvalidInput, V2VError
 
 from .problems import MEDIA_TYPE, errors, problem_body, problem_openapi
 from .routes import dashboard, owner, p2p

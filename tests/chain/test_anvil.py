@@ -12,10 +12,10 @@ from tests.conftest import reverts
 from v2vchain.chain.anvil import ANVIL_DEV_KEY
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import Chain, connect
+from v2vchain.chain.errors import TransactionTimeout
 from v2vchain.chain.tx import Sender
 from v2vchain.deploy import deploy
 from v2vchain.devnet import add_issuer, credential_for
-from v2vchain.errors import TransactionTimeout
 from v2vchain.identity.registration import ROLE_SELLER
 
 pytestmark = pytest.mark.anvil

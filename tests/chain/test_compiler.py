@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from v2vchain.chain import compiler
-from v2vchain.errors import CompilerNotFound
+from v2vchain.chain.errors import CompilerNotFound
 
 
 def test_compiler_is_the_pinned_version() -> None:

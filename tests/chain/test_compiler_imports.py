@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from v2vchain.chain import compiler
-from v2vchain.errors import CompilationFailed
+from v2vchain.chain.errors import CompilationFailed
 
 OZ = compiler.NODE_MODULES / "@openzeppelin" / "contracts"
 GUARD = "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol"

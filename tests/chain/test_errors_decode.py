@@ -6,8 +6,8 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from v2vchain.chain.compiler import Build, compile_contracts
+from v2vchain.chain.errors import ContractRevert, TransactionFailed
 from v2vchain.chain.reverts import decode_revert, register_abi, revert_data
-from v2vchain.errors import ContractRevert, TransactionFailed
 
 PRODUCTION = ("EnergyToken", "Registry", "Market", "Clearing")
 

@@ -19,7 +19,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from tests.clearing.conftest import BUY, SELL, Desk
 from tests.conftest import catch_up_with_the_clock
-from v2vchain.errors import ContractRevert, InvalidInput
+from v2vchain.chain.errors import ContractRevert
+from v2vchain.errors import InvalidInput
 from v2vchain.protocol.clearing import PreparedClearing, SignedOrder, TradeInput
 
 MAX_WH = 5_000

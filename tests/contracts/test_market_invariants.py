@@ -42,9 +42,9 @@ from hypothesis.stateful import (
 
 from tests.support.market_bench import ACCESS, AREA, PARAMS, Bench, fresh, high_s, make_bench, raw_v
 from v2vchain.chain.compiler import compile_contracts
+from v2vchain.chain.errors import ContractRevert
 from v2vchain.contracts.market import RequestStatus, SignedBid
 from v2vchain.devnet import credential_for
-from v2vchain.errors import ContractRevert
 from v2vchain.identity.registration import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
 
 MAX_AMOUNT = 2**96 - 1

@@ -11,16 +11,15 @@ import pytest
 from eth_account import Account
 
 from v2vchain.errors import ConfigError
-from v2vchain.identity.keystore import (
+from v2vchain.identity.errors import (
     KeystoreCorrupt,
     KeystoreExists,
     KeystoreNotFound,
     PasswordMismatch,
     PasswordUnavailable,
     WrongPassword,
-    create_keystore,
-    load_keystore,
 )
+from v2vchain.identity.keystore import create_keystore, load_keystore
 
 PASSWORD = "correct horse battery staple"
 KEY = b"\x42" * 32

@@ -10,7 +10,8 @@ from v2vchain.identity.did import did_for
 from v2vchain.identity.errors import ForgedCredential
 from v2vchain.identity.registration import ROLE_SELLER
 from v2vchain.protocol import eip712, signatures
-from v2vchain.protocol.signatures import HALF_N, SECP256K1_N, BadSignature
+from v2vchain.protocol.errors import BadSignature
+from v2vchain.protocol.signatures import HALF_N, SECP256K1_N
 
 KEY = Account.from_key("0x" + "42" * 32)
 DOMAIN = eip712.domain(eip712.MARKET_DOMAIN, 31337, "0x" + "11" * 20)

@@ -13,7 +13,8 @@ from node.peers import ENDPOINT_DOMAIN, check_listing, sign_listing
 from node.store import Store
 from v2vchain.errors import ConfigError
 from v2vchain.protocol import eip712
-from v2vchain.protocol.signatures import BadSignature, malleate
+from v2vchain.protocol.errors import BadSignature
+from v2vchain.protocol.signatures import malleate
 
 
 def test_a_sealed_bid_shades_between_the_floor_and_the_maximum() -> None:

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from v2vchain.errors import InvalidInput
 from v2vchain.privacy import geohash
-from v2vchain.privacy.geohash import InvalidGeohash
+from v2vchain.privacy.errors import InvalidGeohash
 
 BRANDENBURG_GATE = (52.5163, 13.3777)
 latitudes = st.floats(min_value=-90, max_value=90, allow_nan=False)

@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from v2vchain.errors import ContractRevert
+from v2vchain.chain.errors import ContractRevert
 
 
 @contextlib.contextmanager

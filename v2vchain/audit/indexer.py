@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from v2vchain.errors import ChainUnavailable, ConfigError
+from v2vchain.chain.errors import ChainUnavailable
+from v2vchain.errors import ConfigError
 
 from .decode import ContractSpec, EventDecoder, abi_json
 from .errors import ChainMismatch, RangeTooLarge, RpcError, RpcTimeout, UnknownAddress

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from v2vchain.contracts.clearing import ClearingClient, ClearingDataUnavailable
+from v2vchain.contracts.clearing import ClearingClient
+from v2vchain.contracts.errors import ClearingDataUnavailable
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import requests
 from web3 import HTTPProvider, Web3
 from web3.exceptions import Web3Exception
 
-from v2vchain.errors import ChainUnavailable
+from v2vchain.chain.errors import ChainUnavailable
 
 from .decode import checksum
 from .errors import RangeTooLarge, RpcError, RpcTimeout

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from web3 import Web3
 
-from v2vchain.errors import ChainUnavailable
+from v2vchain.chain.errors import ChainUnavailable
 from v2vchain.paths import ANVIL_BINARY, state_dir
 
 # anvil's first well-known dev account (mnemonic "test test ... junk"): public knowledge, dev chains only.

@@ -22,7 +22,7 @@ from typing import Any
 import solcx
 from solcx.exceptions import SolcError
 
-from v2vchain.errors import CompilationFailed, CompilerNotFound
+from v2vchain.chain.errors import CompilationFailed, CompilerNotFound
 from v2vchain.paths import CONTRACTS_DIR, NODE_MODULES, SOLC_SHIM, TEST_CONTRACTS_DIR, state_dir
 
 SOLC_VERSION = "0.8.28"

@@ -12,7 +12,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
-from v2vchain.errors import ContractRevert, TransactionFailed
+from v2vchain.chain.errors import ContractRevert, TransactionFailed
 
 _ERRORS: dict[bytes, tuple[str, list[str], list[str]]] = {}
 _PANICS = {0x01: "assert", 0x11: "arithmetic overflow or underflow", 0x12: "division by zero", 0x32: "index out of bounds"}

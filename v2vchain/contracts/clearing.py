@@ -11,7 +11,6 @@ from eth_utils import to_checksum_address
 from web3.types import TxReceipt
 
 from v2vchain.contracts.base import ContractClient
-from v2vchain.errors import V2VError
 from v2vchain.matching.orders import Order as MatchingOrder
 from v2vchain.protocol import eip712
 from v2vchain.protocol.abi_values import uint
@@ -27,9 +26,7 @@ from v2vchain.protocol.clearing import (
 )
 from v2vchain.protocol.eip712 import CLEARING_DOMAIN, ORDER_TYPES, TRADE_RECEIPT_TYPES
 
-
-class ClearingDataUnavailable(V2VError):
-    """A commit's orders and trades could not be read back from its transaction's calldata."""
+from .errors import ClearingDataUnavailable
 
 
 @dataclass(frozen=True)

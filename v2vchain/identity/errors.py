@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from v2vchain.errors import InvalidInput, V2VError
+from v2vchain.errors import ConfigError, InvalidInput, V2VError
 
 
 class InvalidDid(InvalidInput):
@@ -88,3 +88,31 @@ class VerifierBusy(CredentialError):
 
 class AccessDenied(CredentialError):
     """The access secret shown at the meeting does not hash to the commitment on-chain."""
+
+
+class KeystoreError(ConfigError):
+    """A keystore could not be created, read or unlocked."""
+
+
+class KeystoreNotFound(KeystoreError):
+    """No keystore file at the configured path."""
+
+
+class KeystoreExists(KeystoreError):
+    """Refused to overwrite a keystore: the key in it may hold funds and a registration."""
+
+
+class KeystoreCorrupt(KeystoreError):
+    """The file is not a readable eth-account keystore."""
+
+
+class WrongPassword(KeystoreError):
+    """The password does not unlock the keystore (MAC mismatch)."""
+
+
+class PasswordUnavailable(KeystoreError):
+    """No password: the environment variable is unset and there is no terminal to prompt on."""
+
+
+class PasswordMismatch(KeystoreError):
+    """The password and its confirmation differ."""

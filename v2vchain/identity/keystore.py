@@ -16,37 +16,16 @@ from typing import Any, Callable
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from v2vchain.errors import ConfigError
+from .errors import (
+    KeystoreCorrupt,
+    KeystoreExists,
+    KeystoreNotFound,
+    PasswordMismatch,
+    PasswordUnavailable,
+    WrongPassword,
+)
 
 Prompt = Callable[[str], str]
-
-
-class KeystoreError(ConfigError):
-    """A keystore could not be created, read or unlocked."""
-
-
-class KeystoreNotFound(KeystoreError):
-    """No keystore file at the configured path."""
-
-
-class KeystoreExists(KeystoreError):
-    """Refused to overwrite a keystore: the key in it may hold funds and a registration."""
-
-
-class KeystoreCorrupt(KeystoreError):
-    """The file is not a readable eth-account keystore."""
-
-
-class WrongPassword(KeystoreError):
-    """The password does not unlock the keystore (MAC mismatch)."""
-
-
-class PasswordUnavailable(KeystoreError):
-    """No password: the environment variable is unset and there is no terminal to prompt on."""
-
-
-class PasswordMismatch(KeystoreError):
-    """The password and its confirmation differ."""
 
 
 def read_password(env_var: str | None, *, prompt: Prompt | None = None, confirm: bool = False) -> str:

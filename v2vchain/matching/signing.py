@@ -7,7 +7,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from v2vchain.protocol.eip712 import CLEARING_DOMAIN, ORDER_TYPES
-from v2vchain.protocol.signatures import BadSignature, recover_typed
+from v2vchain.protocol.errors import BadSignature
+from v2vchain.protocol.signatures import recover_typed
 
 from .errors import OrderSignatureMismatch
 from .orders import Order

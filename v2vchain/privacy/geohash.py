@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from v2vchain.errors import InvalidInput
 
+from .errors import InvalidGeohash
 from .geo import Position, check_position
 
 BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"
@@ -13,10 +14,6 @@ _INDEX = {char: i for i, char in enumerate(BASE32)}
 MAX_PRECISION = 12  # ~3.7 cm x 1.9 cm: beyond that double precision runs out
 DIRECTIONS = {"n": (1, 0), "ne": (1, 1), "e": (0, 1), "se": (-1, 1), "s": (-1, 0), "sw": (-1, -1), "w": (0, -1),
               "nw": (1, -1)}
-
-
-class InvalidGeohash(InvalidInput):
-    """Not a geohash: empty, too long, or a character outside the geohash base32 alphabet."""
 
 
 def encode(lat: float, lon: float, precision: int = 7) -> str:

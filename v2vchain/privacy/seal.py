@@ -18,18 +18,15 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from v2vchain.errors import InvalidInput, V2VError
+from v2vchain.errors import InvalidInput
 
+from .errors import SealBroken
 from .geo import Position, check_position
 
 _KEY_INFO = b"v2vchain/x25519-from-secp256k1/v1"
 _SEAL_INFO = b"v2vchain/sealed-box/v1"
 _PUBLIC_LEN = 32
 _TAG_LEN = 16
-
-
-class SealBroken(V2VError):
-    """A sealed message could not be opened: wrong recipient key, wrong request id, or altered in transit."""
 
 
 def x25519_key(eth_private_key: bytes) -> X25519PrivateKey:

@@ -12,15 +12,11 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from v2vchain.errors import InvalidInput
+from .errors import BadSignature
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 HALF_N = SECP256K1_N // 2
 ZERO_ADDRESS = "0x" + "00" * 20
-
-
-class BadSignature(InvalidInput):
-    """A signature outside the strict rule, or one that does not recover to the expected signer."""
 
 
 def split(signature: bytes) -> tuple[int, int, int]:
