@@ -13,7 +13,7 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
-from tests.audit.conftest import Demo, deployment_on
+from tests.support.audit import Demo, deployment_on
 from v2vchain.chain.connect import connect
 from v2vchain.cli.audit import audit_app
 from v2vchain.demo import run_demo

@@ -4,7 +4,7 @@ from __future__ import annotations
 from eth_abi import encode
 from eth_utils import keccak
 
-from tests.audit.conftest import Demo
+from tests.support.audit import Demo
 from v2vchain.audit.decode import EventDecoder
 
 

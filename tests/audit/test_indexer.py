@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from tests.audit.conftest import Demo, FaultyNode, chain_logs, index, rows
+from tests.support.audit import Demo, FaultyNode, chain_logs, index, rows
 from v2vchain.audit.decode import ContractSpec
 from v2vchain.audit.errors import ChainMismatch, RangeTooLarge, RpcTimeout, UnknownAddress
 from v2vchain.audit.rpc import node_for

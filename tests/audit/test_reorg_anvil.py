@@ -12,8 +12,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.audit.conftest import chain_logs, index, rows, specs_of
-from tests.conftest import World, make_world
+from tests.support.audit import chain_logs, index, rows, specs_of
+from tests.support.world import World, make_world
 from v2vchain.audit import reports
 from v2vchain.audit.errors import RpcTimeout
 from v2vchain.audit.ledger.market import Ledger

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from tests.audit.conftest import Demo
+from tests.support.audit import Demo
 from v2vchain.audit import reports
 from v2vchain.audit.errors import InvalidFilter, UnknownAddress
 from v2vchain.audit.ledger.market import Ledger

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from tests.audit.conftest import index, specs_of
-from tests.conftest import PARAMS, World
+from tests.support.audit import index, specs_of
+from tests.support.world import PARAMS, World
 from v2vchain.audit import reports
 from v2vchain.audit.decode import ContractSpec
 from v2vchain.audit.ledger.market import Ledger

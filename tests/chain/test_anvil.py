@@ -8,7 +8,7 @@ from typing import Iterator
 import pytest
 from eth_account import Account
 
-from tests.conftest import reverts
+from tests.support.assertions import reverts
 from v2vchain.chain.anvil import ANVIL_DEV_KEY
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import Chain, connect

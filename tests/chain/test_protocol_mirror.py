@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import pytest
 from eth_utils import keccak
 
-from tests.conftest import World
+from tests.support.world import World
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.matching.orders import Side
 from v2vchain.protocol import eip712

@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 from eth_account import Account as Keys
 
-from tests.clearing.conftest import BUY, DEPOSIT, ENERGY, PRICE, SELL, Desk
+from tests.support.desk import BUY, DEPOSIT, ENERGY, PRICE, SELL, Desk
 from v2vchain.contracts.clearing import Account
 from v2vchain.errors import InvalidInput
 from v2vchain.protocol.clearing import Shortfall, SignedOrder, TradeInput

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.clearing.conftest import DEPOSIT, ENERGY, GRACE, PRICE, Desk
+from tests.support.desk import DEPOSIT, ENERGY, GRACE, PRICE, Desk
 from v2vchain.protocol.clearing import Resolution
 
 PAYMENT = ENERGY * PRICE

@@ -7,8 +7,8 @@ from typing import Any, Iterator
 import pytest
 from eth_utils import keccak
 
-from tests.clearing.conftest import PARAMS
-from tests.conftest import reverts
+from tests.support.assertions import reverts
+from tests.support.desk import PARAMS
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import connect
 from v2vchain.contracts.clearing import ClearingClient

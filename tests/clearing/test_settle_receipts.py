@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tests.clearing.conftest import BUY, DEPOSIT, ENERGY, PRICE, SELL, Desk
+from tests.support.desk import BUY, DEPOSIT, ENERGY, PRICE, SELL, Desk
 from v2vchain.protocol.clearing import Receipt, Resolution, TradeInput
 
 PAYMENT = ENERGY * PRICE

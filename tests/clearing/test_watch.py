@@ -9,7 +9,7 @@ from node.api.app import create_app
 from node.config import NodeConfig
 from node.service import VehicleNode
 from node.store import Store
-from tests.clearing.conftest import DEPOSIT, ENERGY, Desk
+from tests.support.desk import DEPOSIT, ENERGY, Desk
 from v2vchain.audit.order_watch import watch
 
 

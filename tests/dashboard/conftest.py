@@ -9,8 +9,6 @@ from typing import Any, Iterator
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.node.conftest import fleet  # noqa: F401  (the fixture, shared by import)
-
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

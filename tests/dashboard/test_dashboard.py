@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from node.api.routes.dashboard import AuditIndex
-from tests.node.conftest import Fleet, key_of
+from tests.support.fleet_nodes import Fleet, key_of
 from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.reports import trades
 from v2vchain.audit.store import Store

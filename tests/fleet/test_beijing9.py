@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fleet.helpers import check_plan
+from tests.support.fleets import check_plan
 from v2vchain.fleet import load_fleet, parse_fleet, plan_fleet
 
 DATA = Path(__file__).parent / "data"

@@ -1,7 +1,7 @@
 """Capacitated matching: one provider serves several consumers within its spare; split vs unsplit consumers."""
 from __future__ import annotations
 
-from tests.fleet.helpers import T, check_plan, fleet, van, wp
+from tests.support.fleets import T, check_plan, fleet, van, wp
 from v2vchain.fleet import parse_fleet, plan_fleet
 
 

@@ -5,7 +5,7 @@ import json
 
 from typer.testing import CliRunner
 
-from tests.fleet.test_two_vans import two_vans
+from tests.support.fleets import two_vans
 from v2vchain.cli.fleet import fleet_app
 from v2vchain.fleet.generate import random_fleet
 

@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.fleet.helpers import check_plan
+from tests.support.fleets import check_plan
 from v2vchain.fleet import parse_fleet, plan_fleet
 from v2vchain.fleet.generate import random_fleet
 from v2vchain.fleet.report import plan_to_json

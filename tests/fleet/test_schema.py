@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.fleet.helpers import T, fleet, van, wp
+from tests.support.fleets import T, fleet, van, wp
 from v2vchain.errors import InvalidInput
 from v2vchain.fleet import (
     BadWindow,

@@ -7,7 +7,7 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from tests.identity.support import make_vc
+from tests.support.credentials import make_vc
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from tests.identity.support import CHAIN_ID, NOW, REGISTRY, VALID_UNTIL, make_vc
+from tests.support.credentials import CHAIN_ID, NOW, REGISTRY, VALID_UNTIL, make_vc
 from v2vchain.errors import InvalidInput
 from v2vchain.identity.credentials import verify_vc
 from v2vchain.identity.did import did_for

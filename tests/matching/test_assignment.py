@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from tests.matching.strategies import T0, ask, bid, order_sets
+from tests.support.strategies import T0, ask, bid, order_sets
 from v2vchain.matching import ClearingParams, Order, pair_terms, welfare_assignment
 
 ALL_PAIRS = ClearingParams(nearest_areas=10)  # more than the test cells: every pair is a candidate

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.matching.strategies import FAST, ask, bid, order
+from tests.support.strategies import FAST, ask, bid, order
 from v2vchain.matching.book import make_book, sort_key
 from v2vchain.matching.errors import DuplicateOrder, OwnerOnBothSides
 from v2vchain.matching.orders import Side

@@ -5,7 +5,7 @@ from fractions import Fraction
 
 from hypothesis import given
 
-from tests.matching.strategies import FAST, ask, bid, order_sets
+from tests.support.strategies import FAST, ask, bid, order_sets
 from v2vchain.matching import ClearingParams, Order, double_auction
 
 HALF = ClearingParams()

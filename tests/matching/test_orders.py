@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from tests.matching.strategies import T0, order
+from tests.support.strategies import T0, order
 from v2vchain.errors import InvalidInput
 from v2vchain.matching.errors import (
     EnergyOutOfRange,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.matching.strategies import FAST, order_sets
+from tests.support.strategies import FAST, order_sets
 from v2vchain.matching import MECHANISMS, ClearingParams, ClearingResult, Order, pair_terms
 
 PARAMS = ClearingParams(nearest_areas=3)

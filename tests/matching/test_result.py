@@ -1,7 +1,7 @@
 """A clearing's books: payments, receipts, the operator's spread and savings against the grid."""
 from __future__ import annotations
 
-from tests.matching.strategies import ask, bid
+from tests.support.strategies import ask, bid
 from v2vchain.matching import ClearingParams, double_auction, trade_reduction
 from v2vchain.matching.venues import clear_by_venue, geohash_parent
 

@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 from eth_account import Account
 
-from tests.matching.strategies import order
+from tests.support.strategies import order
 from v2vchain.matching.errors import OrderSignatureMismatch
 from v2vchain.matching.signing import ORDER_TYPES, clearing_domain, order_signer, sign_order, verify_order
 from v2vchain.protocol.areas import area_id

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from tests.matching.strategies import FAST, T0, ask, bid, order_sets
+from tests.support.strategies import FAST, T0, ask, bid, order_sets
 from v2vchain.matching import ClearingParams, ClearingResult, Order, Side, pair_terms, stable_matching
 
 ALL_PAIRS = ClearingParams(nearest_areas=10)

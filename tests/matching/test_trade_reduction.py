@@ -10,7 +10,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.matching.strategies import ask, bid, order_sets
+from tests.support.strategies import ask, bid, order_sets
 from v2vchain.matching import ClearingParams, Order, trade_reduction
 
 PARAMS = ClearingParams()

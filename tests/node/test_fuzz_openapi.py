@@ -25,8 +25,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from node.demo_fleet import TOKEN_ENV
-from tests.node.conftest import Fleet
-from tests.node.test_rejections import post_bid, signed_bid
+from tests.support.fleet_nodes import Fleet
+from tests.support.peers import post_bid, signed_bid
 
 pytestmark = pytest.mark.anvil
 

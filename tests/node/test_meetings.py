@@ -2,47 +2,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
 from eth_account import Account
 
-from tests.node.conftest import Fleet, key_of
+from tests.support.fleet_nodes import Fleet, key_of
+from tests.support.peers import awarded_to_seller_1, challenge, handshake, presentation, vc_of
 from v2vchain.identity.did import did_for
-from v2vchain.identity.presentations import present
 from v2vchain.privacy.seal import seal
-
-REQUEST = {"energy_wh": 10_000, "max_price_per_wh": 150, "bidding_s": 600}
-
-
-def awarded_to_seller_1(fleet: Fleet) -> int:
-    buyer = fleet.owner("buyer")
-    request = buyer.post("/requests", REQUEST)
-    fleet.owner("seller-1").post("/bids/auto", {"region": ""})
-    fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
-    closed = buyer.post(f"/requests/{request['request_id']}/close")
-    assert closed["seller"] == fleet.specs["seller-1"]["address"]
-    return int(request["request_id"])
-
-
-def vc_of(fleet: Fleet, name: str) -> dict[str, Any]:
-    return json.loads((fleet.workdir / f"{name}.vc.json").read_text())
-
-
-def presentation(fleet: Fleet, *, holder: Any, vc: dict[str, Any], challenge: str, domain: str | None = None
-                 ) -> dict[str, Any]:
-    seller_did = did_for(fleet.specs["seller-1"]["address"], fleet.chain.chain_id)
-    return present(holder, vc, challenge=challenge, domain=domain or seller_did, seal_key=b"\x01" * 32,
-                               now=fleet.chain.now())
-
-
-def challenge(fleet: Fleet) -> str:
-    return str(httpx.get(f"{fleet.url('seller-1')}/p2p/challenge").json()["challenge"])
-
-
-def handshake(fleet: Fleet, request_id: int, vp: dict[str, Any]) -> httpx.Response:
-    return httpx.post(f"{fleet.url('seller-1')}/p2p/meetings/{request_id}/handshake",
-                      json={"presentation": vp, "challenge": "0x" + "ab" * 32}, timeout=30)
 
 
 def test_the_buyers_own_presentation_is_accepted(fleet: Fleet) -> None:

@@ -14,7 +14,7 @@ from eth_account import Account
 from typer.testing import CliRunner
 
 from node.config import load_config
-from tests.node.conftest import Fleet
+from tests.support.fleet_nodes import Fleet
 from v2vchain.cli.main import app
 from v2vchain.errors import ConfigError
 from v2vchain.identity.did import did_for

@@ -16,9 +16,17 @@ from node.demo_fleet import SELLER_DEPOSIT, TOKEN_ENV, Owner, _position, provisi
 from node.errors import RecordConflict
 from node.peers import bid_to_json, sign_endpoint, sign_listing
 from node.store import Store
-from tests.node.conftest import Fleet, key_of
-from tests.node.test_meetings import awarded_to_seller_1, challenge, handshake, presentation, vc_of
-from tests.node.test_rejections import REQUEST, post_bid, signed_bid
+from tests.support.fleet_nodes import Fleet, key_of
+from tests.support.peers import (
+    REQUEST,
+    awarded_to_seller_1,
+    challenge,
+    handshake,
+    post_bid,
+    presentation,
+    signed_bid,
+    vc_of,
+)
 from v2vchain.identity.credentials import issue_vc
 from v2vchain.identity.did import did_for
 from v2vchain.identity.registration import ROLE_SELLER

@@ -8,7 +8,7 @@ import httpx
 
 from node.api.app import P2P_ERRORS
 from node.demo_fleet import TOKEN_ENV
-from tests.node.conftest import Fleet
+from tests.support.fleet_nodes import Fleet
 
 PROBLEM = "application/problem+json"
 

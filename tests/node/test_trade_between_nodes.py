@@ -12,7 +12,7 @@ from eth_utils import keccak
 
 from node.demo_fleet import SELLER_DEPOSIT
 from node.store import Store
-from tests.node.conftest import Fleet, buyer_key
+from tests.support.fleet_nodes import Fleet, buyer_key
 from v2vchain.protocol.areas import area_id
 
 REQUEST = {"energy_wh": 20_000, "max_price_per_wh": 150, "bidding_s": 600, "delivery_lead_s": 300,

@@ -19,7 +19,6 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from tests.support.assertions import reverts  # noqa: F401  (re-exported for the tests)
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import MarketParams, System, deploy

@@ -1,14 +1,13 @@
-"""A real anvil and real node processes (uvicorn) for a buyer and two sellers, shared by the node tests."""
+"""A fleet of real node processes (uvicorn) on a real anvil: a buyer and two sellers, and their keys."""
 from __future__ import annotations
 
 import os
 import random
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
-
-import pytest
 
 from node.demo_fleet import PASSWORD_ENV, TOKEN_ENV, Owner, RunningNode, _position, provision, start_node, wait_ready
 from v2vchain.chain.connect import Chain, connect
@@ -42,9 +41,20 @@ class Fleet:
         return self.nodes[name].url
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    workdir = tmp_path_factory.mktemp("fleet")
+def key_of(fleet: Fleet, name: str) -> Any:
+    """A vehicle's key, unlocked from its keystore as its node does (for tests that act outside the node)."""
+
+    os.environ[PASSWORD_ENV] = fleet.env[PASSWORD_ENV]
+    return load_keystore(fleet.workdir / f"{name}.key.json", password_env=PASSWORD_ENV)
+
+
+def buyer_key(fleet: Fleet) -> Any:
+    return key_of(fleet, "buyer")
+
+
+@contextmanager
+def running_fleet(workdir: Path) -> Iterator[Fleet]:
+    """A real anvil, the contracts, and node processes for a buyer and two sellers, killed on exit."""
     env = {**os.environ, PASSWORD_ENV: secrets.token_hex(16), TOKEN_ENV: secrets.token_hex(16)}
     rng = random.Random(3)
     with connect("anvil") as chain:
@@ -65,14 +75,3 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         finally:
             for node in nodes.values():
                 node.process.kill()
-
-
-def key_of(fleet: Fleet, name: str) -> Any:
-    """A vehicle's key, unlocked from its keystore as its node does (for tests that act outside the node)."""
-
-    os.environ[PASSWORD_ENV] = fleet.env[PASSWORD_ENV]
-    return load_keystore(fleet.workdir / f"{name}.key.json", password_env=PASSWORD_ENV)
-
-
-def buyer_key(fleet: Fleet) -> Any:
-    return key_of(fleet, "buyer")

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from tests.clearing.conftest import BUY, SELL, Desk
-from tests.conftest import catch_up_with_the_clock
+from tests.support.desk import BUY, SELL, Desk
+from tests.support.world import catch_up_with_the_clock
 from v2vchain.chain.errors import ContractRevert
 from v2vchain.errors import InvalidInput
 from v2vchain.protocol.clearing import PreparedClearing, SignedOrder, TradeInput

@@ -62,3 +62,8 @@ def check_plan(f: Fleet, plan: Plan) -> None:
             assert got[c] >= need
     assert plan.cost_v2v <= plan.cost_stations_only
     assert all(m.cost <= m.outside_share for m in plan.meetings)
+
+
+def two_vans(provider_window_end: int = T + 36_000, consumer_arrival: int = T + 10_800) -> dict:
+    return fleet([van("P", 60_000, place=wp(0.0, T, provider_window_end)),
+                  van("C", 9_000, route=[wp(0.0, T, T + 3_600), wp(0.1, consumer_arrival)])])

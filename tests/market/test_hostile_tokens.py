@@ -13,8 +13,8 @@ from eth_account import Account
 from eth_utils import keccak
 from web3.contract import Contract
 
-from tests.conftest import PARAMS, STAKE, TOKENS, World, catch_up_with_the_clock, reverts
-from tests.contracts.test_market_settlement import assert_books_balance
+from tests.support.assertions import assert_books_balance, reverts
+from tests.support.world import PARAMS, STAKE, TOKENS, World, catch_up_with_the_clock
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import connect
 from v2vchain.contracts.market import RequestStatus

@@ -9,7 +9,8 @@ import dataclasses
 from eth_account import Account
 from eth_utils import keccak
 
-from tests.conftest import PARAMS, World, reverts
+from tests.support.assertions import reverts
+from tests.support.world import PARAMS, World
 from v2vchain.contracts.market import RejectedBid, Rejection, RequestStatus, SignedBid
 from v2vchain.protocol import eip712
 

@@ -11,7 +11,8 @@ from eth_keys import keys
 from eth_utils import keccak
 from web3.types import TxReceipt
 
-from tests.conftest import World, reverts
+from tests.support.assertions import reverts
+from tests.support.world import World
 from v2vchain.contracts.registry import RegistryClient
 from v2vchain.devnet import GAS_MONEY_WEI, add_issuer, credential_for
 from v2vchain.identity.did import did_for, did_hash

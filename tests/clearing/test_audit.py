@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tests.clearing.conftest import BUY, SELL, Desk
+from tests.support.desk import BUY, SELL, Desk
 from v2vchain.audit.clearing_audit import audit_clearing, matching_order, rule_violations
 from v2vchain.matching import MECHANISMS, ClearingParams
 from v2vchain.protocol.clearing import MECHANISM_IDS, TradeInput, params_hash

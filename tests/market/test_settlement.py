@@ -14,7 +14,8 @@ import pytest
 from eth_keys import keys
 from web3.types import TxReceipt
 
-from tests.conftest import PARAMS, STAKE, World, reverts
+from tests.support.assertions import assert_books_balance, reverts
+from tests.support.world import PARAMS, STAKE, World
 from v2vchain.contracts.market import MarketClient, RequestStatus
 from v2vchain.devnet import GAS_MONEY_WEI
 
@@ -28,27 +29,6 @@ SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
 # ---------------------------------------------------------------- the books
-
-
-def _escrow(request: Any) -> int:
-    if request.status == RequestStatus.OPEN:
-        return request.energy_wh * request.max_price_per_wh
-    if request.status in (RequestStatus.AWARDED, RequestStatus.CONFIRMED):
-        return request.energy_wh * request.price_per_wh
-    return 0
-
-
-def assert_books_balance(world: World) -> None:
-    """No token created or lost: supply = wallets + market, and market = sum(free + locked) + escrowed + sunk, with
-    escrowed exactly the live requests' escrows."""
-    market, token = world.market, world.system.token
-    accounts = [*world.accounts(), world.system.deployment.admin]
-    held = token.balance_of(market.address)
-    assert token.total_supply() == sum(token.balance_of(a) for a in accounts) + held
-    next_id = int(market.contract.functions.nextRequestId().call())
-    escrows = sum(_escrow(market.request(i)) for i in range(1, next_id))
-    assert market.escrowed() == escrows
-    assert held == market.books(accounts)
 
 
 @pytest.fixture(autouse=True)
