@@ -1,5 +1,6 @@
 """The buyer's side of a reverse auction: open with a cloaked area, take sealed signed bids checked as the contract
 checks them, close by relaying the best, confirm the delivery on-chain first and then hand the seller its receipt."""
+
 from __future__ import annotations
 
 import logging
@@ -31,27 +32,48 @@ RECEIPT_TIMEOUT_S = 5.0  # the receipt is delivered best-effort, after the confi
 
 
 class BuyerRole(NodeCore):
-    def open_request(self, *, energy_wh: int, max_price_per_wh: int, bidding_s: int, delivery_lead_s: int,
-                     delivery_window_s: int, area_cell: str) -> dict[str, Any]:
+    def open_request(
+        self,
+        *,
+        energy_wh: int,
+        max_price_per_wh: int,
+        bidding_s: int,
+        delivery_lead_s: int,
+        delivery_window_s: int,
+        area_cell: str,
+    ) -> dict[str, Any]:
         """Open on-chain with the cloaked area. The intent, with the access secret, is recorded before sending,
         so a crash in between loses nothing: `recover` finds the request on-chain by its access hash."""
         secret = secrets.token_bytes(32)
         deadline = self.chain.now() + bidding_s
         start = deadline + delivery_lead_s
-        fields = {"energy_wh": energy_wh, "max_price_per_wh": max_price_per_wh, "deadline_ts": deadline,
-                  "delivery_start_ts": start, "delivery_end_ts": start + delivery_window_s, "area": area_cell}
+        fields = {
+            "energy_wh": energy_wh,
+            "max_price_per_wh": max_price_per_wh,
+            "deadline_ts": deadline,
+            "delivery_start_ts": start,
+            "delivery_end_ts": start + delivery_window_s,
+            "area": area_cell,
+        }
         key = f"open:{keccak(secret).hex()}"
         self.store.begin(key, {**fields, "secret": secret.hex()})
         request_id = self.system.market.open(
-            energy_wh=energy_wh, max_price_per_wh=max_price_per_wh, deadline_ts=deadline, delivery_start_ts=start,
-            delivery_end_ts=start + delivery_window_s, area_id=areas.area_id(area_cell), access_hash=keccak(secret))
+            energy_wh=energy_wh,
+            max_price_per_wh=max_price_per_wh,
+            deadline_ts=deadline,
+            delivery_start_ts=start,
+            delivery_end_ts=start + delivery_window_s,
+            area_id=areas.area_id(area_cell),
+            access_hash=keccak(secret),
+        )
         self._record_opened(key, request_id, fields, secret.hex())
         return self.store.request(request_id) or {}
 
     def _record_opened(self, key: str, request_id: int, fields: dict[str, Any], secret_hex: str) -> None:
         self.store.put_secret(request_id, "access", secret_hex)
-        self.store.upsert_request(request_id=request_id, role="buyer", buyer=self.address, status="open",
-                                  buyer_url=self.config.url, **fields)
+        self.store.upsert_request(
+            request_id=request_id, role="buyer", buyer=self.address, status="open", buyer_url=self.config.url, **fields
+        )
         self.store.finish(key, "done", request_id)
 
     def receive_bid(self, bid: SignedBid, seller_url: str, endpoint_signature: bytes) -> dict[str, Any]:
@@ -76,18 +98,31 @@ class BuyerRole(NodeCore):
         signer = self._signer(eip712.BID_TYPES, bid.message(), bid.signature, "bid")
         if signer != bid.seller:
             raise NodeError(f"the bid is signed by {signer}, not by the seller {bid.seller}", 401)
-        endpoint_signer = self._signer(ENDPOINT_TYPES, endpoint_message(self.system.market._domain(), bid, seller_url),
-                                       endpoint_signature, "reply endpoint", domain=self._endpoint_domain())
+        endpoint_signer = self._signer(
+            ENDPOINT_TYPES,
+            endpoint_message(self.system.market._domain(), bid, seller_url),
+            endpoint_signature,
+            "reply endpoint",
+            domain=self._endpoint_domain(),
+        )
         if endpoint_signer != bid.seller:
             raise NodeError(f"the reply endpoint {seller_url} is not signed by the seller {bid.seller}", 401)
         if bid.nonce < self.system.market.min_bid_nonce(bid.seller):
             raise NodeError("the seller has cancelled this bid's nonce", 409)
         if not self.system.registry.is_active(bid.seller, ROLE_SELLER):
             raise NodeError(f"{bid.seller} is not an active registered seller", 403)
-        refusal = self.store.put_seller_bid({
-            "request_id": bid.request_id, "seller": bid.seller, "nonce": bid.nonce, "price_per_wh": bid.price_per_wh,
-            "energy_wh": bid.energy_wh, "expiry_ts": bid.expiry_ts, "signature": bid.signature.hex(),
-            "seller_url": seller_url})
+        refusal = self.store.put_seller_bid(
+            {
+                "request_id": bid.request_id,
+                "seller": bid.seller,
+                "nonce": bid.nonce,
+                "price_per_wh": bid.price_per_wh,
+                "energy_wh": bid.energy_wh,
+                "expiry_ts": bid.expiry_ts,
+                "signature": bid.signature.hex(),
+                "seller_url": seller_url,
+            }
+        )
         if refusal:
             raise NodeError(refusal, 409)
         return {"accepted": True, "request_id": bid.request_id, "price_per_wh": bid.price_per_wh}
@@ -163,15 +198,22 @@ class BuyerRole(NodeCore):
         finalizes it (`finalize`)."""
         record = self._own_request(request_id, "buyer")
         if not record.get("seller"):
-            raise NodeError(f"request {request_id} is {record['status']}: no seller is awarded, nothing to confirm", 409)
-        receipt_sig = self.system.market.sign_receipt(self.account, request_id=request_id, seller=record["seller"],
-                                                      delivered_wh=delivered_wh)
+            raise NodeError(
+                f"request {request_id} is {record['status']}: no seller is awarded, nothing to confirm", 409
+            )
+        receipt_sig = self.system.market.sign_receipt(
+            self.account, request_id=request_id, seller=record["seller"], delivered_wh=delivered_wh
+        )
         self.system.market.confirm_delivery(request_id, delivered_wh)  # on-chain first: never waits on the peer
         delivered = True
         try:
-            peer_request("POST", record.get("seller_url"), "/p2p/receipts", {
-                "request_id": request_id, "delivered_wh": delivered_wh, "signature": "0x" + receipt_sig.hex()},
-                timeout=RECEIPT_TIMEOUT_S)
+            peer_request(
+                "POST",
+                record.get("seller_url"),
+                "/p2p/receipts",
+                {"request_id": request_id, "delivered_wh": delivered_wh, "signature": "0x" + receipt_sig.hex()},
+                timeout=RECEIPT_TIMEOUT_S,
+            )
         except NodeError as exc:
             delivered = False
             log.warning("request %s: confirmed on-chain; the receipt did not reach the seller: %s", request_id, exc)
@@ -182,6 +224,15 @@ class BuyerRole(NodeCore):
         request id and this node's public URL, so a seller can check the lister is the request's buyer."""
         mine = {r["request_id"] for r in self.store.requests() if r["role"] == "buyer"}
         url = self.config.url.rstrip("/")
-        return [{**r, "bid_url": url, "listing_signature": "0x" + sign_listing(
-                    self.account, self.chain.chain_id, self.system.market.address, r["request_id"], url).hex()}
-                for r in self.open_requests(region) if r["request_id"] in mine]
+        return [
+            {
+                **r,
+                "bid_url": url,
+                "listing_signature": "0x"
+                + sign_listing(
+                    self.account, self.chain.chain_id, self.system.market.address, r["request_id"], url
+                ).hex(),
+            }
+            for r in self.open_requests(region)
+            if r["request_id"] in mine
+        ]

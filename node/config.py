@@ -1,4 +1,5 @@
 """One node's settings, read from a JSON file. Secrets (key password, API token) come only from the environment."""
+
 from __future__ import annotations
 
 import difflib
@@ -112,8 +113,9 @@ def check_before_unlock(config: NodeConfig) -> socket.socket:
     try:
         Deployment(**record)
     except TypeError as exc:
-        raise ConfigError(f"deployment {config.deployment} is not a deployment record written by `v2v deploy` "
-                          f"({exc})") from None
+        raise ConfigError(
+            f"deployment {config.deployment} is not a deployment record written by `v2v deploy` ({exc})"
+        ) from None
     credential_subject(config)
     for key, db in (("db", config.db), ("audit_db", config.audit_db)):
         if db is not None:
@@ -124,8 +126,7 @@ def check_before_unlock(config: NodeConfig) -> socket.socket:
         sock.bind((config.host, config.port))
     except OSError as exc:
         sock.close()
-        raise ConfigError(f"cannot listen on {config.host}:{config.port} (host, port): "
-                          f"{exc.strerror or exc}") from None
+        raise ConfigError(f"cannot listen on {config.host}:{config.port} (host, port): {exc.strerror or exc}") from None
     return sock
 
 
@@ -137,16 +138,20 @@ def credential_subject(config: NodeConfig) -> str:
     try:
         return address_of(subject.get("id") if isinstance(subject, dict) else None)  # type: ignore[arg-type]
     except V2VError:  # InvalidDid, or no DID at all
-        raise ConfigError(f"credential {config.credential} has no did:pkh credentialSubject.id: is it a credential "
-                          f"from `v2v issuer issue`?") from None
+        raise ConfigError(
+            f"credential {config.credential} has no did:pkh credentialSubject.id: is it a credential "
+            f"from `v2v issuer issue`?"
+        ) from None
 
 
 def check_own_credential(config: NodeConfig, address: str) -> None:
     """A node serves only its own vehicle's credential: one issued to another key would fail every presentation."""
     subject = credential_subject(config)
     if subject.lower() != address.lower():
-        raise ConfigError(f"credential {config.credential} was issued to {subject}, not to this node's key {address} "
-                          f"({config.keystore}): use the credential issued to this vehicle")
+        raise ConfigError(
+            f"credential {config.credential} was issued to {subject}, not to this node's key {address} "
+            f"({config.keystore}): use the credential issued to this vehicle"
+        )
 
 
 def _json_file(path: Path, key: str) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """One vehicle's node: its key, chain, deployment, store and credential, and what both roles share (identity,
 the cloaked cell, requests open on-chain, the record of each request brought in line with the chain, balances)."""
+
 from __future__ import annotations
 
 import json
@@ -56,10 +57,15 @@ class NodeCore:
 
     def identity(self) -> dict[str, Any]:
 
-        return {"name": self.config.name, "did": self.did, "address": self.address,
-                "did_document": resolve_did(self.did), "credential": self.credential,
-                "seal_public_key": "0x" + public_bytes(x25519_key(bytes(self.account.key))).hex(),
-                "url": self.config.url}
+        return {
+            "name": self.config.name,
+            "did": self.did,
+            "address": self.address,
+            "did_document": resolve_did(self.did),
+            "credential": self.credential,
+            "seal_public_key": "0x" + public_bytes(x25519_key(bytes(self.account.key))).hex(),
+            "url": self.config.url,
+        }
 
     def cloak(self) -> str:
         """The geohash cell this vehicle publishes instead of its position.
@@ -95,10 +101,18 @@ class NodeCore:
             request = market.request(int(args["requestId"]))
             if request.status != RequestStatus.OPEN:
                 continue
-            found.append({"request_id": request.request_id, "buyer": request.buyer, "energy_wh": request.energy_wh,
-                          "max_price_per_wh": request.max_price_per_wh, "deadline_ts": request.deadline_ts,
-                          "delivery_start_ts": request.delivery_start_ts,
-                          "delivery_end_ts": request.delivery_end_ts, "area": areas.cell_of(args["areaId"])})
+            found.append(
+                {
+                    "request_id": request.request_id,
+                    "buyer": request.buyer,
+                    "energy_wh": request.energy_wh,
+                    "max_price_per_wh": request.max_price_per_wh,
+                    "deadline_ts": request.deadline_ts,
+                    "delivery_start_ts": request.delivery_start_ts,
+                    "delivery_end_ts": request.delivery_end_ts,
+                    "area": areas.cell_of(args["areaId"]),
+                }
+            )
         return found
 
     def finalize(self, request_id: int) -> dict[str, Any]:
@@ -149,8 +163,12 @@ class NodeCore:
         """The wallet, and the market account: free (withdrawable, pays escrows and penalty cover) and locked
         (penalties of this vehicle's best bids and awards)."""
         account = self.system.market.account(self.address)
-        return {"address": self.address, "wallet": self.system.token.balance_of(self.address),
-                "free": account.free, "locked": account.locked}
+        return {
+            "address": self.address,
+            "wallet": self.system.token.balance_of(self.address),
+            "free": account.free,
+            "locked": account.locked,
+        }
 
     def deposit(self, amount: int) -> dict[str, Any]:
         """Move tokens from the wallet into the market's free balance: a seller's penalty cover, or a buyer's
@@ -175,8 +193,14 @@ class NodeCore:
             raise NodeError(f"request {request_id} is not one this node holds as {role}", 404)
         return self.refresh(request_id)
 
-    def _signer(self, types: dict[str, Any], message: dict[str, Any], signature: bytes, what: str,
-                domain: dict[str, Any] | None = None) -> str:
+    def _signer(
+        self,
+        types: dict[str, Any],
+        message: dict[str, Any],
+        signature: bytes,
+        what: str,
+        domain: dict[str, Any] | None = None,
+    ) -> str:
         """The signer under the contracts' strict rule (v2vchain.signatures): anything else is refused."""
         try:
             return signatures.recover_typed(domain or self.system.market._domain(), types, message, signature)

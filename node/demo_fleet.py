@@ -1,5 +1,6 @@
 """`v2v demo --nodes N`: an anvil chain and N vehicle node processes (one buyer, N-1 sellers, in Berlin) that
 trade with each other over HTTP, driven here exactly as their owners would drive them."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,10 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -43,11 +45,24 @@ class RunningNode:
 
 
 def _position(rng: random.Random) -> dict[str, float]:
-    return {"lat": round(BERLIN[0] + rng.uniform(-0.03, 0.03), 6), "lon": round(BERLIN[1] + rng.uniform(-0.05, 0.05), 6)}
+    return {
+        "lat": round(BERLIN[0] + rng.uniform(-0.03, 0.03), 6),
+        "lon": round(BERLIN[1] + rng.uniform(-0.05, 0.05), 6),
+    }
 
 
-def provision(system: System, issuer: Any, workdir: Path, name: str, roles: int, *, position: dict[str, float],
-              peers: list[str], degradation: int, env: dict[str, str]) -> dict[str, Any]:
+def provision(
+    system: System,
+    issuer: Any,
+    workdir: Path,
+    name: str,
+    roles: int,
+    *,
+    position: dict[str, float],
+    peers: list[str],
+    degradation: int,
+    env: dict[str, str],
+) -> dict[str, Any]:
     """Key in an encrypted keystore, gas and tokens, a VC registered on-chain, the market approved, and for a seller
     a deposit of penalty cover."""
     chain = system.chain
@@ -56,9 +71,17 @@ def provision(system: System, issuer: Any, workdir: Path, name: str, roles: int,
     chain.fund(account.address, GAS_MONEY_WEI)
     system.token.mint(account.address, 100 * VEC)
     now = chain.now()
-    vc = issue_vc(issuer, registry=system.registry.address, chain_id=chain.chain_id,
-                  vehicle_did=did_for(account.address, chain.chain_id), roles=roles, battery_capacity_wh=80_000,
-                  max_v2v_power_w=30_000, valid_from=now - 60, valid_until=now + 365 * 86_400)
+    vc = issue_vc(
+        issuer,
+        registry=system.registry.address,
+        chain_id=chain.chain_id,
+        vehicle_did=did_for(account.address, chain.chain_id),
+        roles=roles,
+        battery_capacity_wh=80_000,
+        max_v2v_power_w=30_000,
+        valid_from=now - 60,
+        valid_until=now + 365 * 86_400,
+    )
     (workdir / f"{name}.vc.json").write_text(json.dumps(vc, indent=2))
     system.registry.register(verify_vc(vc, now=now).registration)
     own = system.as_(chain.sender(account))
@@ -70,10 +93,18 @@ def provision(system: System, issuer: Any, workdir: Path, name: str, roles: int,
     if not deployment.exists():
         deployment.write_text(json.dumps(asdict(system.deployment), indent=2))
     config = {
-        "name": name, "chain": chain.anvil.url if chain.anvil else "", "deployment": str(deployment),
-        "keystore": str(workdir / f"{name}.key.json"), "credential": str(workdir / f"{name}.vc.json"),
-        "db": str(workdir / f"{name}.sqlite"), "port": port, "password_env": PASSWORD_ENV, "api_token_env": TOKEN_ENV,
-        "position": position, "peers": peers, "pricing": {"degradation_per_wh": degradation},
+        "name": name,
+        "chain": chain.anvil.url if chain.anvil else "",
+        "deployment": str(deployment),
+        "keystore": str(workdir / f"{name}.key.json"),
+        "credential": str(workdir / f"{name}.vc.json"),
+        "db": str(workdir / f"{name}.sqlite"),
+        "port": port,
+        "password_env": PASSWORD_ENV,
+        "api_token_env": TOKEN_ENV,
+        "position": position,
+        "peers": peers,
+        "pricing": {"degradation_per_wh": degradation},
     }
     path = workdir / f"{name}.json"
     path.write_text(json.dumps(config, indent=2))
@@ -82,8 +113,14 @@ def provision(system: System, issuer: Any, workdir: Path, name: str, roles: int,
 
 def start_node(spec: dict[str, Any], env: dict[str, str], workdir: Path) -> RunningNode:
     log = workdir / f"{spec['name']}.log"
-    process = subprocess.Popen([sys.executable, "-m", "v2vchain.cli", "node", "run", "--config", str(spec["config"])],
-                               env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    with open(log, "wb") as out:  # the child holds its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "v2vchain.cli", "node", "run", "--config", str(spec["config"])],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     return RunningNode(spec["name"], spec["address"], spec["url"], process, log)
 
 
@@ -130,11 +167,23 @@ def run_fleet_demo(chain: Chain, n_nodes: int, out: Callable[[str], None] = prin
     system = deploy(chain)
     issuer = add_issuer(system)
     out(f"anvil {chain.anvil.url if chain.anvil else ''}, market {system.market.address}; node files in {workdir}")
-    buyer_spec = provision(system, issuer, workdir, "buyer", ROLE_BUYER, position=_position(rng), peers=[],
-                           degradation=20, env=env)
+    buyer_spec = provision(
+        system, issuer, workdir, "buyer", ROLE_BUYER, position=_position(rng), peers=[], degradation=20, env=env
+    )
     specs = [buyer_spec] + [
-        provision(system, issuer, workdir, f"seller-{i}", ROLE_SELLER, position=_position(rng),
-                  peers=[buyer_spec["url"]], degradation=10 + 7 * i, env=env) for i in range(1, n_nodes)]
+        provision(
+            system,
+            issuer,
+            workdir,
+            f"seller-{i}",
+            ROLE_SELLER,
+            position=_position(rng),
+            peers=[buyer_spec["url"]],
+            degradation=10 + 7 * i,
+            env=env,
+        )
+        for i in range(1, n_nodes)
+    ]
     nodes = [start_node(spec, env, workdir) for spec in specs]
     try:
         for node in nodes:
@@ -144,11 +193,21 @@ def run_fleet_demo(chain: Chain, n_nodes: int, out: Callable[[str], None] = prin
             identity = owners[n.name].get("/identity")
             out(f"  node {n.name:<9} {n.url}  {identity['did']}")
         buyer = owners["buyer"]
-        request = buyer.post("/requests", {"energy_wh": 20_000, "max_price_per_wh": 150, "bidding_s": 600,
-                                           "delivery_lead_s": 300, "delivery_window_s": 7_200})
+        request = buyer.post(
+            "/requests",
+            {
+                "energy_wh": 20_000,
+                "max_price_per_wh": 150,
+                "bidding_s": 600,
+                "delivery_lead_s": 300,
+                "delivery_window_s": 7_200,
+            },
+        )
         request_id = request["request_id"]
-        out(f"\nbuyer opened request #{request_id}: 20,000 Wh, max 150 units/Wh, published area {request['area']!r} "
-            f"(its position stays on its node)")
+        out(
+            f"\nbuyer opened request #{request_id}: 20,000 Wh, max 150 units/Wh, published area {request['area']!r} "
+            f"(its position stays on its node)"
+        )
         for n in nodes[1:]:
             for placed in owners[n.name].post("/bids/auto", {"region": ""}):
                 out(f"  {n.name} signed a gasless bid: {placed['price_per_wh']} units/Wh (nonce {placed['nonce']})")
@@ -157,29 +216,42 @@ def run_fleet_demo(chain: Chain, n_nodes: int, out: Callable[[str], None] = prin
         winner = next(n for n in nodes if n.address == closed["seller"])
         out(f"\nclosed with the signed bids relayed: {winner.name} wins at {closed['price_per_wh']} units/Wh")
         met = buyer.post(f"/requests/{request_id}/meet")
-        out(f"meeting: presentations verified both ways; exact point sealed to {winner.name} "
-            f"({'sent' if met['point_sent'] else 'not sent'})")
+        out(
+            f"meeting: presentations verified both ways; exact point sealed to {winner.name} "
+            f"({'sent' if met['point_sent'] else 'not sent'})"
+        )
         chain.advance_time(request["delivery_start_ts"] - chain.now())
         confirmed = buyer.post(f"/requests/{request_id}/confirm", {"delivered_wh": 19_500})
         out(f"delivery confirmed: 19,500 Wh (a signed receipt went to {winner.name}), status {confirmed['status']}")
         grace_end = request["delivery_end_ts"] + system.market.grace_period_s()
         chain.advance_time(grace_end - chain.now())
         finalized = buyer.post(f"/requests/{request_id}/finalize")
-        out(f"  less than the award: pending until the window's end plus grace, then finalized: status "
-            f"{finalized['status']}")
+        out(
+            f"  less than the award: pending until the window's end plus grace, then finalized: status "
+            f"{finalized['status']}"
+        )
         paid = 19_500 * closed["price_per_wh"]
         owners[winner.name].post("/withdraw", {"amount": paid})
         refund = buyer.post("/withdraw")["withdrawn"]
         balances = owners[winner.name].get("/balances")
-        out(f"  {winner.name} withdrew {paid / VEC:.6f} VEC and keeps {balances['free'] / VEC:.6f} VEC free as "
-            f"penalty cover; buyer withdrew its refund {refund / VEC:.6f} VEC")
+        out(
+            f"  {winner.name} withdrew {paid / VEC:.6f} VEC and keeps {balances['free'] / VEC:.6f} VEC free as "
+            f"penalty cover; buyer withdrew its refund {refund / VEC:.6f} VEC"
+        )
         out("\ntrades as each node records them:")
         for n in nodes:
             for trade in owners[n.name].get("/trades"):
-                out(f"  {n.name:<9} request #{trade['request_id']} role {trade['role']:<6} status {trade['status']:<8} "
-                    f"price {trade['price_per_wh']}")
-        return {"request_id": request_id, "winner": winner.name, "price_per_wh": closed["price_per_wh"],
-                "paid": paid, "refund": refund}
+                out(
+                    f"  {n.name:<9} request #{trade['request_id']} role {trade['role']:<6} status {trade['status']:<8} "
+                    f"price {trade['price_per_wh']}"
+                )
+        return {
+            "request_id": request_id,
+            "winner": winner.name,
+            "price_per_wh": closed["price_per_wh"],
+            "paid": paid,
+            "refund": refund,
+        }
     finally:
         for node in nodes:
             node.process.terminate()

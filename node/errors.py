@@ -1,4 +1,5 @@
 """The node's errors, each carrying the HTTP status the API answers with."""
+
 from __future__ import annotations
 
 from v2vchain.errors import V2VError

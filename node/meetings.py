@@ -1,6 +1,7 @@
 """The meeting of two matched vehicles: mutual presentations bound to fresh challenges, then the exact meeting
 point and the access secret sealed to the counterparty's key. Nothing here is sent to anyone but the counterparty.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,13 @@ class Meetings:
         self.node = node
         system = node.system
         self.seal_key = x25519_key(bytes(node.account.key))
-        self.verifier = Verifier(node.did, chain_id=node.chain.chain_id, registry=system.registry.address,
-                                 registry_facts=self._registry_facts, clock=node.chain.now)
+        self.verifier = Verifier(
+            node.did,
+            chain_id=node.chain.chain_id,
+            registry=system.registry.address,
+            registry_facts=self._registry_facts,
+            clock=node.chain.now,
+        )
 
     @property
     def seal_public(self) -> bytes:
@@ -39,8 +45,14 @@ class Meetings:
         return authorised, record.revoked, record.expiry
 
     def present_to(self, challenge: str, verifier_did: str) -> dict[str, Any]:
-        return present(self.node.account, self.node.credential, challenge=challenge, domain=verifier_did,
-                                   seal_key=self.seal_public, now=self.node.chain.now())
+        return present(
+            self.node.account,
+            self.node.credential,
+            challenge=challenge,
+            domain=verifier_did,
+            seal_key=self.seal_public,
+            now=self.node.chain.now(),
+        )
 
     def verify(self, presentation: Any, expected_holder: str) -> VerifiedPresentation:
         try:
@@ -61,8 +73,11 @@ class Meetings:
         registry = self.node.system.registry
         record = registry.vehicle(credential.vehicle)
         if record.issuer.lower() != credential.issuer.lower():
-            raise NodeError(f"the credential is issued by {credential.issuer}, but {credential.vehicle} was "
-                            f"registered by {record.issuer}", 401)
+            raise NodeError(
+                f"the credential is issued by {credential.issuer}, but {credential.vehicle} was "
+                f"registered by {record.issuer}",
+                401,
+            )
         if record.roles != credential.roles:
             raise NodeError(f"the credential grants roles {credential.roles}, the Registry holds {record.roles}", 401)
         if registry.did_of(credential.vehicle) != keccak(text=credential.did):
@@ -80,8 +95,11 @@ class Meetings:
         seller_did = did_for(record["seller"], node.chain.chain_id)
         their_challenge = self._get(seller_url, "/p2p/challenge")["challenge"]
         my_challenge = self.verifier.challenge()
-        answer = self._post(seller_url, f"/p2p/meetings/{request_id}/handshake", {
-            "presentation": self.present_to(their_challenge, seller_did), "challenge": my_challenge})
+        answer = self._post(
+            seller_url,
+            f"/p2p/meetings/{request_id}/handshake",
+            {"presentation": self.present_to(their_challenge, seller_did), "challenge": my_challenge},
+        )
         seller = self.verify(answer["presentation"], record["seller"])
         secret = node.store.secret(request_id)
         if secret is None:
@@ -118,14 +136,18 @@ class Meetings:
             check_access(secret, committed)
         except CredentialError:
             raise NodeError("the access secret does not match the buyer's on-chain commitment", 403) from None
-        node.store.put_inbox(request_id, "meeting", {"lat": content["lat"], "lon": content["lon"],
-                                                     "access_secret": content["access_secret"]})
+        node.store.put_inbox(
+            request_id,
+            "meeting",
+            {"lat": content["lat"], "lon": content["lon"], "access_secret": content["access_secret"]},
+        )
         return {"stored": True, "access_verified": True}
 
     def _committed_access_hash(self, request_id: int) -> bytes:
         system = self.node.system
         logs = system.market.contract.events.RequestOpened.get_logs(
-            from_block=system.deployment.block, argument_filters={"requestId": request_id})
+            from_block=system.deployment.block, argument_filters={"requestId": request_id}
+        )
         if not logs:
             raise NodeError(f"no RequestOpened event for request {request_id}", 404)
         return bytes(logs[0]["args"]["accessHash"])

@@ -1,5 +1,6 @@
 """What nodes say to each other, and how each message is bound to its sender: signed listings, signed reply
 endpoints, bids as JSON, and one HTTP call helper whose failures come back as NodeError."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,8 +36,9 @@ LISTING_TYPES = {
 }
 
 
-def peer_request(method: str, base_url: str | None, path: str, payload: dict[str, Any] | None = None, *,
-                 timeout: float = 30) -> Any:
+def peer_request(
+    method: str, base_url: str | None, path: str, payload: dict[str, Any] | None = None, *, timeout: float = 30
+) -> Any:
     """One call to another vehicle's node; its refusals come back as NodeError 502 with the reason it gave."""
     if not base_url:
         raise NodeError(f"no address known for the counterparty of {path}", 409)
@@ -70,12 +72,15 @@ def listing_message(request_id: int, node_url: str) -> dict[str, Any]:
 
 def sign_listing(account: LocalAccount, chain_id: int, market_address: str, request_id: int, node_url: str) -> bytes:
     """The buyer's signature on its listing of `request_id` at `node_url` (GET /p2p/requests' listing_signature)."""
-    return eip712.sign(account, eip712.domain(ENDPOINT_DOMAIN, chain_id, market_address), LISTING_TYPES,
-                       listing_message(request_id, node_url))
+    return eip712.sign(
+        account,
+        eip712.domain(ENDPOINT_DOMAIN, chain_id, market_address),
+        LISTING_TYPES,
+        listing_message(request_id, node_url),
+    )
 
 
-def check_listing(endpoint_domain: dict[str, Any], request_id: int, node_url: str, signature: Any,
-                  buyer: str) -> None:
+def check_listing(endpoint_domain: dict[str, Any], request_id: int, node_url: str, signature: Any, buyer: str) -> None:
     """BadSignature unless `signature` (0x-hex) is the request's buyer's, under the strict rule, over this request
     id and exactly the URL the seller asked."""
     if not isinstance(signature, str) or not signature.startswith("0x"):
@@ -101,18 +106,33 @@ def endpoint_message(market_domain: dict[str, Any], bid: SignedBid, seller_url: 
 def sign_endpoint(account: LocalAccount, chain_id: int, market_address: str, bid: SignedBid, seller_url: str) -> bytes:
     """The seller's signature binding `seller_url` to its bid (what POST /p2p/bids carries as endpoint_signature)."""
     market_domain = eip712.domain(eip712.MARKET_DOMAIN, chain_id, market_address)
-    return eip712.sign(account, eip712.domain(ENDPOINT_DOMAIN, chain_id, market_address), ENDPOINT_TYPES,
-                       endpoint_message(market_domain, bid, seller_url))
+    return eip712.sign(
+        account,
+        eip712.domain(ENDPOINT_DOMAIN, chain_id, market_address),
+        ENDPOINT_TYPES,
+        endpoint_message(market_domain, bid, seller_url),
+    )
 
 
 def bid_to_json(bid: SignedBid) -> dict[str, Any]:
-    return {"request_id": bid.request_id, "seller": bid.seller, "price_per_wh": bid.price_per_wh,
-            "energy_wh": bid.energy_wh, "nonce": bid.nonce, "expiry_ts": bid.expiry_ts,
-            "signature": "0x" + bid.signature.hex()}
+    return {
+        "request_id": bid.request_id,
+        "seller": bid.seller,
+        "price_per_wh": bid.price_per_wh,
+        "energy_wh": bid.energy_wh,
+        "nonce": bid.nonce,
+        "expiry_ts": bid.expiry_ts,
+        "signature": "0x" + bid.signature.hex(),
+    }
 
 
 def bid_from_row(row: dict[str, Any]) -> SignedBid:
-    return SignedBid(request_id=row["request_id"], seller=row["seller"], price_per_wh=row["price_per_wh"],
-                     energy_wh=row["energy_wh"], nonce=row["nonce"], expiry_ts=row["expiry_ts"],
-                     signature=bytes.fromhex(row["signature"]))
-
+    return SignedBid(
+        request_id=row["request_id"],
+        seller=row["seller"],
+        price_per_wh=row["price_per_wh"],
+        energy_wh=row["energy_wh"],
+        nonce=row["nonce"],
+        expiry_ts=row["expiry_ts"],
+        signature=bytes.fromhex(row["signature"]),
+    )

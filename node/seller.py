@@ -1,5 +1,6 @@
 """The seller's side: discover listed requests from peers, bid (signed, never below the cost floor) only where the
 request's buyer vouches for the lister, and claim with the buyer's signed meter receipt."""
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,9 @@ class SellerRole(NodeCore):
         failed), so automatic bidding tries that request again later."""
         request = self.system.market.request(request_id)
         if request.buyer.lower() == self.address.lower():
-            raise NodeError(f"self-bid refused: request {request_id} was opened by this node's own address "
-                            f"{self.address}", 409)
+            raise NodeError(
+                f"self-bid refused: request {request_id} was opened by this node's own address {self.address}", 409
+            )
         held = self.store.request(request_id)
         if held is not None and held["role"] != "seller":
             raise NodeError(f"request {request_id} is held by this node as {held['role']}; it cannot bid on it", 409)
@@ -47,25 +49,45 @@ class SellerRole(NodeCore):
         if price_per_wh is None:
             price_per_wh = pricing.bid_price(self.config.pricing, max_price_per_wh=request.max_price_per_wh)
             if price_per_wh is None:
-                raise NodeError(f"the maximum {request.max_price_per_wh}/Wh is below this vehicle's floor {floor}/Wh",
-                                409)
+                raise NodeError(
+                    f"the maximum {request.max_price_per_wh}/Wh is below this vehicle's floor {floor}/Wh", 409
+                )
         elif price_per_wh < floor:
             raise NodeError(f"price {price_per_wh}/Wh is below this vehicle's cost floor {floor}/Wh")
         nonce = self.store.next_nonce(self.system.market.min_bid_nonce(self.address))
         signed = self.system.market.sign_bid(
-            self.account, request_id=request_id, price_per_wh=price_per_wh, energy_wh=request.energy_wh,
-            nonce=nonce, expiry_ts=request.deadline_ts + SIGNED_BID_LIFETIME_S)
-        record = dict(request_id=request_id, role="seller", buyer=request.buyer, energy_wh=request.energy_wh,
-                      max_price_per_wh=request.max_price_per_wh, deadline_ts=request.deadline_ts,
-                      delivery_start_ts=request.delivery_start_ts, delivery_end_ts=request.delivery_end_ts, area="",
-                      status="bid", price_per_wh=price_per_wh, buyer_url=buyer_url)
-        endpoint_sig = sign_endpoint(self.account, self.chain.chain_id, self.system.market.address, signed,
-                                     self.config.url)
+            self.account,
+            request_id=request_id,
+            price_per_wh=price_per_wh,
+            energy_wh=request.energy_wh,
+            nonce=nonce,
+            expiry_ts=request.deadline_ts + SIGNED_BID_LIFETIME_S,
+        )
+        record = dict(
+            request_id=request_id,
+            role="seller",
+            buyer=request.buyer,
+            energy_wh=request.energy_wh,
+            max_price_per_wh=request.max_price_per_wh,
+            deadline_ts=request.deadline_ts,
+            delivery_start_ts=request.delivery_start_ts,
+            delivery_end_ts=request.delivery_end_ts,
+            area="",
+            status="bid",
+            price_per_wh=price_per_wh,
+            buyer_url=buyer_url,
+        )
+        endpoint_sig = sign_endpoint(
+            self.account, self.chain.chain_id, self.system.market.address, signed, self.config.url
+        )
         key = f"bid:{request_id}:{nonce}"
         self.store.begin(key, record)  # a crash mid-send leaves it pending: `recover` keeps the record then
         try:
-            answer = self._post(buyer_url, "/p2p/bids", {**bid_to_json(signed), "seller_url": self.config.url,
-                                                         "endpoint_signature": "0x" + endpoint_sig.hex()})
+            answer = self._post(
+                buyer_url,
+                "/p2p/bids",
+                {**bid_to_json(signed), "seller_url": self.config.url, "endpoint_signature": "0x" + endpoint_sig.hex()},
+            )
         except NodeError as exc:
             self.store.finish(key, "failed", str(exc)[:300])
             raise
@@ -123,8 +145,9 @@ class SellerRole(NodeCore):
         receipt = self.store.inbox(request_id, "receipt")
         if receipt is None:
             raise NodeError(f"no meter receipt for request {request_id}", 404)
-        self.system.market.claim_with_receipt(request_id, int(receipt["delivered_wh"]),
-                                              bytes.fromhex(receipt["signature"]))
+        self.system.market.claim_with_receipt(
+            request_id, int(receipt["delivered_wh"]), bytes.fromhex(receipt["signature"])
+        )
         return self.refresh(request_id)
 
     def receive_receipt(self, request_id: int, delivered_wh: int, signature: bytes) -> dict[str, Any]:

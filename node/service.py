@@ -3,6 +3,7 @@ and recovered after a restart.
 
 The HTTP layer (node/api) only validates and delegates here; chain I/O goes through the v2vchain clients.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,13 +23,14 @@ from .store import Store
 
 class VehicleNode(BuyerRole, SellerRole):
     @classmethod
-    def start(cls, config: NodeConfig, account: LocalAccount) -> "VehicleNode":
+    def start(cls, config: NodeConfig, account: LocalAccount) -> VehicleNode:
         chain = connect(config.chain, account=account)
         deployment = Deployment(**json.loads(config.deployment.read_text()))
         system = attach(chain, deployment, chain.sender(account))
         credential = json.loads(config.credential.read_text())
-        node = cls(config=config, account=account, chain=chain, system=system, store=Store(config.db),
-                   credential=credential)
+        node = cls(
+            config=config, account=account, chain=chain, system=system, store=Store(config.db), credential=credential
+        )
         node.recover()
         return node
 
@@ -56,7 +58,8 @@ class VehicleNode(BuyerRole, SellerRole):
         access = keccak(bytes.fromhex(secret_hex))
         market = self.system.market
         logs = market.contract.events.RequestOpened.get_logs(
-            from_block=self.system.deployment.block, argument_filters={"buyer": self.address})
+            from_block=self.system.deployment.block, argument_filters={"buyer": self.address}
+        )
         match = next((log for log in logs if bytes(log["args"]["accessHash"]) == access), None)
         if match is None:
             self.store.finish(key, "not-sent")

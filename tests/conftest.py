@@ -1,7 +1,9 @@
-"""Shared fixtures: a deployed market with one issuer, one buyer and three sellers with deposits, reset between tests."""
+"""Shared fixtures: a deployed market with one issuer, one buyer and three sellers with deposits, reset between
+tests; a fleet of real node processes."""
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings as hypothesis_settings

@@ -1,5 +1,6 @@
 """Deploys the system (token, Registry, Market, Clearing) and records it per chain in one file, so later commands
 reuse it."""
+
 from __future__ import annotations
 
 import json
@@ -73,9 +74,15 @@ class System:
     clearing: ClearingClient | None = None
 
     def as_(self, sender: Sender) -> System:
-        return System(self.chain, self.build, self.deployment, self.token.connect(sender),
-                      self.registry.connect(sender), self.market.connect(sender),
-                      None if self.clearing is None else self.clearing.connect(sender))
+        return System(
+            self.chain,
+            self.build,
+            self.deployment,
+            self.token.connect(sender),
+            self.registry.connect(sender),
+            self.market.connect(sender),
+            None if self.clearing is None else self.clearing.connect(sender),
+        )
 
 
 def deployments_file(chain_id: int) -> Path:
@@ -93,9 +100,15 @@ def _deploy_one(chain: Chain, sender: Sender, build: Build, name: str, *args: An
     return str(address), int(receipt["blockNumber"])
 
 
-def deploy(chain: Chain, *, admin: LocalAccount | None = None, token_address: str | None = None,
-           params: MarketParams = MarketParams(), clearing: ClearingParams | None = ClearingParams(),
-           build: Build | None = None) -> System:
+def deploy(
+    chain: Chain,
+    *,
+    admin: LocalAccount | None = None,
+    token_address: str | None = None,
+    params: MarketParams = MarketParams(),
+    clearing: ClearingParams | None = ClearingParams(),
+    build: Build | None = None,
+) -> System:
     """Deploy Registry, Market, Clearing (unless `clearing` is None) and the dev EnergyToken unless a token is
     given, and record them in one file."""
     build = build or compile_contracts()
@@ -108,13 +121,30 @@ def deploy(chain: Chain, *, admin: LocalAccount | None = None, token_address: st
         raise ConfigError(f"no contract at token address {token_address}")
     registry_address, _ = _deploy_one(chain, sender, build, "Registry", admin.address)
     market_address, block = _deploy_one(
-        chain, sender, build, "Market", admin.address, token_address, registry_address, params.penalty_bps,
-        params.grace_period_s, params.max_lead_time_s, params.max_delivery_window_s, params.relay_period_s,
+        chain,
+        sender,
+        build,
+        "Market",
+        admin.address,
+        token_address,
+        registry_address,
+        params.penalty_bps,
+        params.grace_period_s,
+        params.max_lead_time_s,
+        params.max_delivery_window_s,
+        params.relay_period_s,
     )
     deployment = Deployment(
-        chain_id=chain.chain_id, token=str(token_address), registry=registry_address, market=market_address,
-        block=block, admin=admin.address, compiler=build.compiler, source_hash=build.source_hash,
-        dev_token=dev_token, params=asdict(params),
+        chain_id=chain.chain_id,
+        token=str(token_address),
+        registry=registry_address,
+        market=market_address,
+        block=block,
+        admin=admin.address,
+        compiler=build.compiler,
+        source_hash=build.source_hash,
+        dev_token=dev_token,
+        params=asdict(params),
     )
     if clearing is not None:
         deployment = _with_clearing(chain, sender, build, deployment, clearing, "Clearing")
@@ -122,24 +152,39 @@ def deploy(chain: Chain, *, admin: LocalAccount | None = None, token_address: st
     return attach(chain, deployment, sender, build)
 
 
-def deploy_clearing(system: System, params: ClearingParams = ClearingParams(), *,
-                    contract: str = "Clearing") -> ClearingClient:
+def deploy_clearing(
+    system: System, params: ClearingParams = ClearingParams(), *, contract: str = "Clearing"
+) -> ClearingClient:
     """Deploy a Clearing beside `system` (signed by its admin key), bind it to `system` and record it in place of
     any earlier one; `contract` names a test or benchmark subclass if needed."""
     if contract not in system.build.artifacts:
         raise ConfigError(f"{contract} is not in this build (test fixtures need compile_contracts(include_test=True))")
-    system.deployment = _with_clearing(system.chain, system.market.sender, system.build, system.deployment, params,
-                                       contract)
+    system.deployment = _with_clearing(
+        system.chain, system.market.sender, system.build, system.deployment, params, contract
+    )
     _record(system.deployment)
-    system.clearing = _bind(system.chain, system.build, contract, system.deployment.clearing, ClearingClient,
-                            system.market.sender)
+    system.clearing = _bind(
+        system.chain, system.build, contract, system.deployment.clearing, ClearingClient, system.market.sender
+    )
     return system.clearing
 
 
-def _with_clearing(chain: Chain, sender: Sender, build: Build, deployment: Deployment, params: ClearingParams,
-                   contract: str) -> Deployment:
-    address, _ = _deploy_one(chain, sender, build, contract, deployment.admin, deployment.token, deployment.registry,
-                             params.penalty_bps, params.grace_period_s, params.max_trades, params.max_orders)
+def _with_clearing(
+    chain: Chain, sender: Sender, build: Build, deployment: Deployment, params: ClearingParams, contract: str
+) -> Deployment:
+    address, _ = _deploy_one(
+        chain,
+        sender,
+        build,
+        contract,
+        deployment.admin,
+        deployment.token,
+        deployment.registry,
+        params.penalty_bps,
+        params.grace_period_s,
+        params.max_trades,
+        params.max_orders,
+    )
     return replace(deployment, clearing=address, clearing_contract=contract, clearing_params=asdict(params))
 
 
@@ -156,12 +201,15 @@ def attach(chain: Chain, deployment: Deployment, sender: Sender, build: Build | 
     if deployment.clearing is not None and deployment.clearing_contract not in build.artifacts:
         raise ConfigError(f"the recorded Clearing is a {deployment.clearing_contract}, which this build lacks")
     return System(
-        chain=chain, build=build, deployment=deployment,
+        chain=chain,
+        build=build,
+        deployment=deployment,
         token=_bind(chain, build, "EnergyToken", deployment.token, TokenClient, sender),
         registry=_bind(chain, build, "Registry", deployment.registry, RegistryClient, sender),
         market=_bind(chain, build, "Market", deployment.market, MarketClient, sender),
-        clearing=None if deployment.clearing is None else _bind(
-            chain, build, deployment.clearing_contract, deployment.clearing, ClearingClient, sender),
+        clearing=None
+        if deployment.clearing is None
+        else _bind(chain, build, deployment.clearing_contract, deployment.clearing, ClearingClient, sender),
     )
 
 

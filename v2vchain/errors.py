@@ -1,5 +1,6 @@
 """The base of every exception v2vchain raises, and the ones no single package owns; each package keeps its own
 errors in its `errors.py`, all under V2VError, so callers catch by meaning rather than by library."""
+
 from __future__ import annotations
 
 

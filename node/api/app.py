@@ -1,5 +1,6 @@
 """The node's FastAPI application: routes, one error mapping to RFC 9457 problems, a request size limit, and the
 API docs served from local files (fastapi-offline), so /docs works without the internet."""
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,9 @@ P2P_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
 
 
 def problem(status: int, detail: str, **extensions: Any) -> JSONResponse:
-    return JSONResponse(jsonable_encoder(problem_body(status, detail, **extensions)), status_code=status,
-                        media_type=MEDIA_TYPE)
+    return JSONResponse(
+        jsonable_encoder(problem_body(status, detail, **extensions)), status_code=status, media_type=MEDIA_TYPE
+    )
 
 
 def to_problem(exc: Exception) -> tuple[int, str, dict[str, Any]]:
@@ -54,8 +56,9 @@ def to_problem(exc: Exception) -> tuple[int, str, dict[str, Any]]:
         status = 504 if isinstance(exc, TransactionTimeout) else 502 if isinstance(exc, ChainUnavailable) else 400
         return status, str(exc), {"error": type(exc).__name__}
     if isinstance(exc, RequestValidationError):
-        problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-                    for e in exc.errors()]
+        problems = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
         detail = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
         return 422, detail, {"errors": problems}
     if isinstance(exc, StarletteHTTPException):
@@ -112,9 +115,12 @@ class BodyLimit:
 
 
 def create_app(node: VehicleNode, api_token: str) -> FastAPI:
-    app = FastAPIOffline(title=f"v2vchain node {node.config.name}", version="1",
-                         description="A vehicle's node: identity, requests, signed bids, meetings, trades. "
-                                     "Every error is an RFC 9457 `application/problem+json` body.")
+    app = FastAPIOffline(
+        title=f"v2vchain node {node.config.name}",
+        version="1",
+        description="A vehicle's node: identity, requests, signed bids, meetings, trades. "
+        "Every error is an RFC 9457 `application/problem+json` body.",
+    )
     app.state.node = node
     app.state.meetings = Meetings(node)
     app.state.api_token = api_token
@@ -140,8 +146,9 @@ def create_app(node: VehicleNode, api_token: str) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = problem_openapi(get_openapi(title=app.title, version=app.version,
-                                                             description=app.description, routes=app.routes))
+            app.openapi_schema = problem_openapi(
+                get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            )
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

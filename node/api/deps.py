@@ -1,4 +1,5 @@
 """Dependencies the routes share: the node itself, and the owner's bearer token for state changes."""
+
 from __future__ import annotations
 
 import hmac
@@ -21,12 +22,16 @@ def get_meetings(request: Request) -> Meetings:
     return request.app.state.meetings  # type: ignore[no-any-return]
 
 
-def require_owner(request: Request,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+def require_owner(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
     expected: str = request.app.state.api_token
     if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
-        raise HTTPException(status_code=401, detail="a valid bearer token is required for this call",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status_code=401,
+            detail="a valid bearer token is required for this call",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 NodeDep = Annotated[VehicleNode, Depends(get_node)]

@@ -1,4 +1,5 @@
 """Request and response shapes of the node's API: strict, so bad input is refused with a reason (422)."""
+
 from __future__ import annotations
 
 from typing import Annotated

@@ -1,4 +1,5 @@
 """RFC 9457 problem details: the one body every error of the node's API has, and its OpenAPI description."""
+
 from __future__ import annotations
 
 from http import HTTPStatus

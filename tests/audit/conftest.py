@@ -1,7 +1,8 @@
 """Chains with real trades, indexed: the demo's trade on the embedded chain, shared by the read-only tests."""
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -21,5 +22,3 @@ def demo(build: Build, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dem
     db = tmp_path_factory.mktemp("demo") / "audit.db"
     index(chain, specs, db)
     yield Demo(chain, deployment, specs, result, db)
-
-

@@ -1,9 +1,10 @@
 """Behaviour only a real node shows: chain-id changes, pending transactions, nonce races and replacements."""
+
 from __future__ import annotations
 
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from eth_account import Account
@@ -33,8 +34,9 @@ def unmined_chain() -> Iterator[Chain]:
         yield chain
 
 
-def test_signatures_for_the_old_chain_id_are_rejected_after_the_chain_id_changes(anvil_chain: Chain,
-                                                                                 build: Build) -> None:
+def test_signatures_for_the_old_chain_id_are_rejected_after_the_chain_id_changes(
+    anvil_chain: Chain, build: Build
+) -> None:
     """EIP-712 domain rebuilt from block.chainid: a credential signed before a chain split does not carry over."""
     system = deploy(anvil_chain, build=build)
     issuer = add_issuer(system)
@@ -54,8 +56,10 @@ def test_concurrent_sends_from_one_key_get_consecutive_nonces(anvil_chain: Chain
     sender = anvil_chain.sender(Account.from_key(ANVIL_DEV_KEY))
     targets = [Account.create().address for _ in range(8)]
     receipts: list[dict] = []
-    threads = [threading.Thread(target=lambda t=t: receipts.append(sender.send({"to": t, "value": 1}, action="pay")))
-               for t in targets]
+    threads = [
+        threading.Thread(target=lambda t=t: receipts.append(sender.send({"to": t, "value": 1}, action="pay")))
+        for t in targets
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -1,4 +1,5 @@
 """The toolchain: one pinned compiler, found offline, with a build cache keyed by sources and version."""
+
 from __future__ import annotations
 
 import pytest

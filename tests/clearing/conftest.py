@@ -2,9 +2,10 @@
 deposits in the Clearing), rolled back to that start after each test. Every transaction sent through a desk client is
 followed by the conservation check: the Clearing's token balance equals free + locked over every account, plus the
 escrow, plus the sink."""
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -1,4 +1,5 @@
 """`v2v audit clearing`: a committed clearing recomputed from its published calldata."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,12 +25,25 @@ def test_a_trade_reduction_clearing_with_its_marginal_pair_is_recomputed_identic
     result = MECHANISMS["mcafee-trade-reduction"]([matching_order(o) for o in orders], params)
     assert result.trades and result.trades[0].price_per_wh != result.trades[0].seller_price_per_wh
     index = {(o.order.owner.lower(), o.order.nonce): k for k, o in enumerate(orders)}
-    trades = [TradeInput(index[(t.buyer.owner.lower(), t.buyer.nonce)], index[(t.seller.owner.lower(), t.seller.nonce)],
-                         t.energy_wh, t.price_per_wh, t.seller_price_per_wh) for t in result.trades]
+    trades = [
+        TradeInput(
+            index[(t.buyer.owner.lower(), t.buyer.nonce)],
+            index[(t.seller.owner.lower(), t.seller.nonce)],
+            t.energy_wh,
+            t.price_per_wh,
+            t.seller_price_per_wh,
+        )
+        for t in result.trades
+    ]
     limits = {o.order.limit_price_per_wh: k for k, o in enumerate(orders)}
     marginal = (limits[result.trades[0].price_per_wh], limits[result.trades[0].seller_price_per_wh])
-    prepared = desk.commit(orders, trades, mechanism_id=MECHANISM_IDS["mcafee-trade-reduction"],
-                           params_hash=params_hash(params), marginal=marginal)
+    prepared = desk.commit(
+        orders,
+        trades,
+        mechanism_id=MECHANISM_IDS["mcafee-trade-reduction"],
+        params_hash=params_hash(params),
+        marginal=marginal,
+    )
     audit = audit_clearing(desk.clearing, prepared.clearing_id, params=params)
     assert audit.recomputed.startswith("identical"), audit.recomputed
     assert audit.ok
@@ -53,12 +67,19 @@ def test_a_double_auction_clearing_is_recomputed_identically_from_the_published_
     params = ClearingParams()
     result = MECHANISMS["double-auction-k"]([matching_order(o) for o in orders], params)
     index = {(o.order.owner.lower(), o.order.nonce): k for k, o in enumerate(orders)}
-    trades = [TradeInput(buyer_order=index[(t.buyer.owner.lower(), t.buyer.nonce)],
-                         seller_order=index[(t.seller.owner.lower(), t.seller.nonce)], energy_wh=t.energy_wh,
-                         price_per_wh=t.price_per_wh, seller_price_per_wh=t.seller_price_per_wh)
-              for t in result.trades]
-    prepared = desk.prepare(orders, trades, mechanism_id=MECHANISM_IDS["double-auction-k"],
-                            params_hash=params_hash(params))
+    trades = [
+        TradeInput(
+            buyer_order=index[(t.buyer.owner.lower(), t.buyer.nonce)],
+            seller_order=index[(t.seller.owner.lower(), t.seller.nonce)],
+            energy_wh=t.energy_wh,
+            price_per_wh=t.price_per_wh,
+            seller_price_per_wh=t.seller_price_per_wh,
+        )
+        for t in result.trades
+    ]
+    prepared = desk.prepare(
+        orders, trades, mechanism_id=MECHANISM_IDS["double-auction-k"], params_hash=params_hash(params)
+    )
     desk.as_(desk.operator).commit(prepared)
     audit = audit_clearing(desk.clearing, prepared.clearing_id, params=params)
     assert audit.recomputed.startswith("identical"), audit.recomputed
@@ -71,10 +92,19 @@ def test_a_welfare_assignment_clearing_is_recomputed_from_the_cells_published_on
     result = MECHANISMS["max-welfare-assignment"]([matching_order(o) for o in orders], params)
     assert result.trades
     index = {(o.order.owner.lower(), o.order.nonce): k for k, o in enumerate(orders)}
-    trades = [TradeInput(index[(t.buyer.owner.lower(), t.buyer.nonce)], index[(t.seller.owner.lower(), t.seller.nonce)],
-                         t.energy_wh, t.price_per_wh, t.seller_price_per_wh) for t in result.trades]
-    prepared = desk.commit(orders, trades, mechanism_id=MECHANISM_IDS["max-welfare-assignment"],
-                           params_hash=params_hash(params))
+    trades = [
+        TradeInput(
+            index[(t.buyer.owner.lower(), t.buyer.nonce)],
+            index[(t.seller.owner.lower(), t.seller.nonce)],
+            t.energy_wh,
+            t.price_per_wh,
+            t.seller_price_per_wh,
+        )
+        for t in result.trades
+    ]
+    prepared = desk.commit(
+        orders, trades, mechanism_id=MECHANISM_IDS["max-welfare-assignment"], params_hash=params_hash(params)
+    )
     audit = audit_clearing(desk.clearing, prepared.clearing_id, params=params)
     assert audit.recomputed.startswith("identical"), audit.recomputed
 
@@ -82,8 +112,9 @@ def test_a_welfare_assignment_clearing_is_recomputed_from_the_cells_published_on
 def test_a_committed_trade_list_that_is_not_the_mechanisms_is_reported_as_different(desk: Desk) -> None:
     orders, trades = desk.pairs(2)
     params = ClearingParams()
-    prepared = desk.prepare(orders, trades[:1], mechanism_id=MECHANISM_IDS["double-auction-k"],
-                            params_hash=params_hash(params))
+    prepared = desk.prepare(
+        orders, trades[:1], mechanism_id=MECHANISM_IDS["double-auction-k"], params_hash=params_hash(params)
+    )
     desk.as_(desk.operator).commit(prepared)
     audit = audit_clearing(desk.clearing, prepared.clearing_id, params=params)
     assert audit.recomputed.startswith("differs"), audit.recomputed

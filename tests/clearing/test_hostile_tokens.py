@@ -1,8 +1,10 @@
 """The Clearing paid in tokens that misbehave (fixtures under contracts/test/): a fee-taking token is refused at
 deposit, a re-entrant one cannot re-enter a withdrawal; the books balance afterwards."""
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from eth_utils import keccak
@@ -24,8 +26,9 @@ def _world(build: Build, token_name: str) -> tuple[Any, ClearingClient, Any]:
     chain = connect("embedded")
     artifact = build[token_name]
     constructor = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor()
-    token_address = chain.sender(chain.funder).send({"data": constructor.data_in_transaction},
-                                                    action=f"deploy {token_name}")["contractAddress"]
+    token_address = chain.sender(chain.funder).send(
+        {"data": constructor.data_in_transaction}, action=f"deploy {token_name}"
+    )["contractAddress"]
     system = deploy(chain, token_address=token_address, build=build, clearing=PARAMS)
     clearing = system.clearing
     assert clearing is not None
@@ -57,7 +60,10 @@ def test_reentering_withdraw_during_a_withdrawal_is_refused(reentrant: tuple[Any
     wallet = token.functions.balanceOf(buyer.address).call()
     clearing.withdraw(10_000)
     f = token.functions
-    assert (f.reentered().call(), f.reentrySucceeded().call(), bytes(f.reentryResult().call())) == \
-        (True, False, REENTRANCY)
+    assert (f.reentered().call(), f.reentrySucceeded().call(), bytes(f.reentryResult().call())) == (
+        True,
+        False,
+        REENTRANCY,
+    )
     assert token.functions.balanceOf(buyer.address).call() == wallet + 10_000
     assert token.functions.balanceOf(clearing.address).call() == clearing.account(buyer.address).free == 0

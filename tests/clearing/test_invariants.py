@@ -7,6 +7,7 @@ fallen by more than its own signed orders allow (Wh filled x its limit price as 
 trades as seller), fills per (owner, nonce) never exceed the signed energy, the tokens are conserved, and every trade
 closed at most once.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -31,6 +32,7 @@ def machine(desk: Desk) -> type[RuleBasedStateMachine]:
 
     def raw(vehicle: Any) -> Any:  # no per-transaction books check: the invariants run after every step
         return c.connect(desk.chain.sender(vehicle.account))
+
     people = [*desk.buyers, *desk.sellers]
 
     class ClearingMachine(RuleBasedStateMachine):
@@ -66,9 +68,16 @@ def machine(desk: Desk) -> type[RuleBasedStateMachine]:
             nonce = self.next_nonce[vehicle.address]
             self.next_nonce[vehicle.address] += 1
             now = desk.chain.now()
-            order = desk.order(vehicle, side, nonce=nonce, energy_wh=data.draw(st.integers(1, MAX_WH), label="wh"),
-                               limit=data.draw(st.integers(lo, hi), label="limit"), start=now + 60, end=now + 660,
-                               expiry=now + 600)
+            order = desk.order(
+                vehicle,
+                side,
+                nonce=nonce,
+                energy_wh=data.draw(st.integers(1, MAX_WH), label="wh"),
+                limit=data.draw(st.integers(lo, hi), label="limit"),
+                start=now + 60,
+                end=now + 660,
+                expiry=now + 600,
+            )
             signed = desk.sign(vehicle, order)
             self.signed[(vehicle.address, nonce)] = signed
             return signed
@@ -110,24 +119,35 @@ def machine(desk: Desk) -> type[RuleBasedStateMachine]:
                     cap = min(orders[-2].order.energy_wh, orders[-1].order.energy_wh)
                     energy = data.draw(st.integers(1, cap), label="energy")
                 trades.append(TradeInput(len(orders) - 2, len(orders) - 1, energy, price, seller_price))
-            trick = data.draw(st.sampled_from(["none"] * 5 + ["duplicate", "forged", "resigned", "steal id"]),
-                              label="trick")
+            trick = data.draw(
+                st.sampled_from(["none"] * 5 + ["duplicate", "forged", "resigned", "steal id"]), label="trick"
+            )
             if trick == "duplicate":
                 orders.append(orders[0])
-                trades.append(TradeInput(len(orders) - 1, 1, trades[0].energy_wh, trades[0].price_per_wh,
-                                         trades[0].seller_price_per_wh))
+                trades.append(
+                    TradeInput(
+                        len(orders) - 1, 1, trades[0].energy_wh, trades[0].price_per_wh, trades[0].seller_price_per_wh
+                    )
+                )
             elif trick in ("forged", "resigned"):
                 k = data.draw(st.integers(0, len(orders) - 1), label="victim")
-                key = Keys.create() if trick == "forged" else \
-                    data.draw(st.sampled_from([v for v in people if v.address != orders[k].order.owner])).account
+                key = (
+                    Keys.create()
+                    if trick == "forged"
+                    else data.draw(st.sampled_from([v for v in people if v.address != orders[k].order.owner])).account
+                )
                 orders[k] = SignedOrder(orders[k].order, c.sign_order(key, orders[k].order).signature)
             client = raw(operator)
             other = desk.rival if operator is desk.operator else desk.operator
             mechanism = data.draw(st.integers(1, 5), label="mechanism")
             try:
                 prepared = client.prepare(
-                    orders, trades, mechanism_id=mechanism, sort_orders=trick != "duplicate",
-                    clearing_id=c.next_clearing_id(other.address) if trick == "steal id" else None)
+                    orders,
+                    trades,
+                    mechanism_id=mechanism,
+                    sort_orders=trick != "duplicate",
+                    clearing_id=c.next_clearing_id(other.address) if trick == "steal id" else None,
+                )
             except InvalidInput:
                 return  # same (owner, nonce) drawn twice: the client refuses to list it twice
             receipt = self.attempt(lambda: client.commit(prepared))
@@ -224,6 +244,12 @@ def machine(desk: Desk) -> type[RuleBasedStateMachine]:
 def test_an_adversarial_operator_never_takes_more_than_the_signatures_allow(_desk: Desk) -> None:
 
     catch_up_with_the_clock(_desk.chain)
-    run_state_machine_as_test(machine(_desk), settings=settings(
-        max_examples=10, stateful_step_count=20, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]))
+    run_state_machine_as_test(
+        machine(_desk),
+        settings=settings(
+            max_examples=10,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+        ),
+    )

@@ -1,4 +1,5 @@
 """The Python Merkle tree: the same root and proofs as Clearing.sol (checked on-chain in the other tests)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """The dashboard in headless Chromium: real trades between node processes on anvil, indexed by the buyer's node,
 and every number the page shows checked against the audit reports read from the same index."""
+
 from __future__ import annotations
 
 import json
@@ -72,12 +73,13 @@ def _position_texts(fleet: Fleet) -> list[str]:
             texts.append(whole)
             for decimals in (3, 4, 5, 6):
                 texts.append(f"{value:.{decimals}f}")
-                texts.append(whole[:whole.index(".") + 1 + decimals])
+                texts.append(whole[: whole.index(".") + 1 + decimals])
     return sorted(set(texts))
 
 
-def test_the_dashboard_shows_the_indexers_trades_and_totals_and_no_position(fleet: Fleet, market: dict[str, Any],
-                                                                            browser: Any) -> None:
+def test_the_dashboard_shows_the_indexers_trades_and_totals_and_no_position(
+    fleet: Fleet, market: dict[str, Any], browser: Any
+) -> None:
     url = fleet.url("buyer")
     page = browser.new_page()
     requested: list[str] = []
@@ -97,9 +99,13 @@ def test_the_dashboard_shows_the_indexers_trades_and_totals_and_no_position(flee
     assert _number(page.inner_text("#total-trades")) == len(expected) == 2
     assert _number(page.inner_text("#total-energy")) == sum(t.energy_wh for t in expected) == 28_000
     assert _number(page.inner_text("#total-delivered")) == sum(t.delivered_wh for t in expected) == 26_500
-    shown = {row.get_attribute("data-trade-id"): (_number(row.query_selector(".price").inner_text()),
-                                                  _number(row.query_selector(".energy").inner_text()))
-             for row in page.query_selector_all("#trades-table tr[data-trade-id]")}
+    shown = {
+        row.get_attribute("data-trade-id"): (
+            _number(row.query_selector(".price").inner_text()),
+            _number(row.query_selector(".energy").inner_text()),
+        )
+        for row in page.query_selector_all("#trades-table tr[data-trade-id]")
+    }
     assert shown == {t.trade_id: (t.price_per_wh, t.energy_wh) for t in expected}
 
     live = page.query_selector(f"#auctions-table tr[data-request-id='{market['live']['request_id']}']")

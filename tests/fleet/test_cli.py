@@ -1,4 +1,5 @@
 """`fleet plan` through Typer's CliRunner: text, --json, --map, and a clear error for a bad file."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,10 @@ def test_text_table_and_map(tmp_path):
 
 def test_json_and_map_together_with_pruning(tmp_path):
     out = tmp_path / "m.png"
-    r = runner.invoke(fleet_app, ["plan", str(write(tmp_path, random_fleet(15, seed=2))), "--json", "--map", str(out),
-                                  "--k-best", "2"])
+    r = runner.invoke(
+        fleet_app,
+        ["plan", str(write(tmp_path, random_fleet(15, seed=2))), "--json", "--map", str(out), "--k-best", "2"],
+    )
     assert r.exit_code == 0, r.output
     assert set(json.loads(r.output)) >= {"cost_v2v", "cost_stations_only", "saving_pct", "meetings"}
     assert out.exists()

@@ -11,6 +11,7 @@ ceil((1,800 + 89 s) x 500/h) = 263 for time: 508. Saving 508 - 184 = 324, halved
 Base (same in both plans): C's driving time ceil(1,335 s x 500/h) = 186 plus its own route energy
 (2,224 - 1,224 = 1,000 Wh) 100: 286.
 """
+
 from __future__ import annotations
 
 from tests.support.fleets import T, check_plan, two_vans

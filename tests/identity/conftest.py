@@ -1,4 +1,5 @@
 """Fixed accounts and a fresh credential for each identity test."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """The award's access token: keccak commitment on-chain, preimage shown at the meeting."""
+
 from __future__ import annotations
 
 import pytest

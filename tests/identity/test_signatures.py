@@ -1,4 +1,5 @@
 """The one strict signature rule (issue 14, item 1): exactly what OpenZeppelin's ECDSA accepts on-chain."""
+
 from __future__ import annotations
 
 import pytest
@@ -69,8 +70,17 @@ def test_another_signer_is_refused() -> None:
 
 def test_a_credential_with_a_malleated_issuer_proof_is_forged() -> None:
     issuer = Account.from_key("0x" + "43" * 32)
-    vc = issue_vc(issuer, registry="0x" + "55" * 20, chain_id=31337, vehicle_did=did_for(KEY.address, 31337),
-                  roles=ROLE_SELLER, battery_capacity_wh=1, max_v2v_power_w=1, valid_from=100, valid_until=10_000)
+    vc = issue_vc(
+        issuer,
+        registry="0x" + "55" * 20,
+        chain_id=31337,
+        vehicle_did=did_for(KEY.address, 31337),
+        roles=ROLE_SELLER,
+        battery_capacity_wh=1,
+        max_v2v_power_w=1,
+        valid_from=100,
+        valid_until=10_000,
+    )
     verify_vc(vc, now=200)
     proof = vc["proof"][0]
     proof["proofValue"] = "0x" + signatures.malleate(bytes.fromhex(proof["proofValue"][2:])).hex()

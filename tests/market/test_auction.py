@@ -3,6 +3,7 @@
 Each test states one rule. Revert tests name the custom error and its key arguments, and check that no
 money moved; scenario tests end by checking that the token and the market's books still balance.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -44,29 +45,51 @@ def send_at(world: World, ts: int, client: Any, fn: str, *args: Any) -> Any:
     """
     world.chain.set_next_timestamp(ts)
     data = client.contract.encode_abi(fn, args=list(args))
-    return client.sender.send({"to": client.address, "data": data, "gas": GAS},
-                              action=f"{type(client).__name__}.{fn}")
+    return client.sender.send({"to": client.address, "data": data, "gas": GAS}, action=f"{type(client).__name__}.{fn}")
 
 
-def open_pinned(world: World, now: int, *, deadline: int, start: int | None = None, end: int | None = None,
-                buyer: Vehicle | None = None, energy_wh: int = 10_000, max_price: int = 100) -> int:
+def open_pinned(
+    world: World,
+    now: int,
+    *,
+    deadline: int,
+    start: int | None = None,
+    end: int | None = None,
+    buyer: Vehicle | None = None,
+    energy_wh: int = 10_000,
+    max_price: int = 100,
+) -> int:
     """Open at block.timestamp == now; returns the request id."""
     start = deadline if start is None else start
     end = start + 3_600 if end is None else end
     market = (buyer or world.buyer).system.market
-    receipt = send_at(world, now, market, "open", energy_wh, max_price, deadline, start, end, AREA, ACCESS,
-                      ZERO_ADDRESS)
+    receipt = send_at(
+        world, now, market, "open", energy_wh, max_price, deadline, start, end, AREA, ACCESS, ZERO_ADDRESS
+    )
     return int(market.events(receipt, "RequestOpened")[0]["args"]["requestId"])
 
 
-def open_at(world: World, *, deadline: int, start: int | None = None, end: int | None = None,
-            energy_wh: int = 10_000, max_price: int = 100, buyer: Vehicle | None = None) -> int:
+def open_at(
+    world: World,
+    *,
+    deadline: int,
+    start: int | None = None,
+    end: int | None = None,
+    energy_wh: int = 10_000,
+    max_price: int = 100,
+    buyer: Vehicle | None = None,
+) -> int:
     """Open with explicit times (delivery defaults to a one-hour window starting at the deadline)."""
     start = deadline if start is None else start
     end = start + 3_600 if end is None else end
     return (buyer or world.buyer).system.market.open(
-        energy_wh=energy_wh, max_price_per_wh=max_price, deadline_ts=deadline, delivery_start_ts=start,
-        delivery_end_ts=end, area_id=AREA, access_hash=ACCESS,
+        energy_wh=energy_wh,
+        max_price_per_wh=max_price,
+        deadline_ts=deadline,
+        delivery_start_ts=start,
+        delivery_end_ts=end,
+        area_id=AREA,
+        access_hash=ACCESS,
     )
 
 
@@ -152,8 +175,9 @@ def bid(world: World, seller: int, request_id: int, price: int) -> Any:
 
 def test_open_stores_the_request_as_open_with_its_terms_and_no_bidder(world: World) -> None:
     deadline = world.chain.now() + 600
-    request_id = open_at(world, deadline=deadline, start=deadline + 300, end=deadline + 3_900,
-                         energy_wh=12_345, max_price=77)
+    request_id = open_at(
+        world, deadline=deadline, start=deadline + 300, end=deadline + 3_900, energy_wh=12_345, max_price=77
+    )
     r = world.market.request(request_id)
     assert r.status == RequestStatus.OPEN
     assert (r.buyer, r.energy_wh, r.max_price_per_wh) == (world.buyer.address, 12_345, 77)
@@ -164,7 +188,8 @@ def test_open_stores_the_request_as_open_with_its_terms_and_no_bidder(world: Wor
 def test_open_emits_RequestOpened_with_the_request_terms(world: World) -> None:
     deadline = world.chain.now() + 600
     receipt = world.buyer.system.market._transact(
-        "open", 12_345, 77, deadline, deadline + 300, deadline + 3_900, AREA, ACCESS, ZERO_ADDRESS)
+        "open", 12_345, 77, deadline, deadline + 300, deadline + 3_900, AREA, ACCESS, ZERO_ADDRESS
+    )
     events = world.market.events(receipt, "RequestOpened")
     assert len(events) == 1
     args = events[0]["args"]
@@ -172,7 +197,11 @@ def test_open_emits_RequestOpened_with_the_request_terms(world: World) -> None:
     assert args["buyer"] == world.buyer.address
     assert bytes(args["areaId"]) == AREA
     assert (args["energyWh"], args["maxPricePerWh"]) == (12_345, 77)
-    assert (args["deadline"], args["deliveryStart"], args["deliveryEnd"]) == (deadline, deadline + 300, deadline + 3_900)
+    assert (args["deadline"], args["deliveryStart"], args["deliveryEnd"]) == (
+        deadline,
+        deadline + 300,
+        deadline + 3_900,
+    )
     assert bytes(args["accessHash"]) == ACCESS
 
 
@@ -338,7 +367,8 @@ def test_open_with_window_longer_than_max_delivery_window_reverts_with_BadDelive
 
 
 def test_open_with_delivery_start_beyond_deadline_plus_max_lead_time_reverts_with_BadDeliveryWindow(
-        world: World) -> None:
+    world: World,
+) -> None:
     deadline = world.chain.now() + 600
     start = deadline + LEAD + 1
     before = world.ledger()
@@ -422,8 +452,9 @@ def test_open_by_buyer_short_of_the_escrow_by_one_reverts_with_ERC20Insufficient
 # ---------------------------------------------------------------- open: Python-side validation
 
 
-@pytest.mark.parametrize("energy_wh", [-1, 1.5, "10000", True, 2**64],
-                         ids=["negative", "float", "str", "bool", "above_uint64"])
+@pytest.mark.parametrize(
+    "energy_wh", [-1, 1.5, "10000", True, 2**64], ids=["negative", "float", "str", "bool", "above_uint64"]
+)
 def test_open_with_invalid_energy_raises_InvalidInput_before_sending(world: World, energy_wh: Any) -> None:
     block = world.chain.w3.eth.block_number
     nonce = world.chain.w3.eth.get_transaction_count(world.buyer.address)
@@ -494,8 +525,14 @@ def test_signed_bids_relayed_at_close_while_paused_revert_with_EnforcedPause(wor
     """Pausing stops new bids, including an off-chain bid relayed at close: it neither wins nor locks cover."""
     request_id = world.open_request()
     r = world.market.request(request_id)
-    signed = world.market.sign_bid(world.sellers[0].account, request_id=request_id, price_per_wh=90,
-                                   energy_wh=r.energy_wh, nonce=1, expiry_ts=r.deadline_ts + 3_600)
+    signed = world.market.sign_bid(
+        world.sellers[0].account,
+        request_id=request_id,
+        price_per_wh=90,
+        energy_wh=r.energy_wh,
+        nonce=1,
+        expiry_ts=r.deadline_ts + 3_600,
+    )
     world.market.pause()
     world.to(r.deadline_ts)
     with reverts("EnforcedPause"):
@@ -559,7 +596,10 @@ def test_bid_emits_BidPlaced(world: World) -> None:
     receipt = bid(world, 1, request_id, 90)
     (event,) = world.market.events(receipt, "BidPlaced")
     assert (event["args"]["requestId"], event["args"]["seller"], event["args"]["pricePerWh"]) == (
-        request_id, world.sellers[1].address, 90)
+        request_id,
+        world.sellers[1].address,
+        90,
+    )
 
 
 def test_bid_moves_no_tokens(world: World) -> None:
@@ -763,8 +803,7 @@ def test_bid_by_seller_with_too_small_a_free_balance_reverts_with_InsufficientFr
     assert ledger(world, seller) == before
 
 
-def test_cover_locked_by_a_best_bid_cannot_back_more_than_the_free_balance_on_another_request(
-        world: World) -> None:
+def test_cover_locked_by_a_best_bid_cannot_back_more_than_the_free_balance_on_another_request(world: World) -> None:
     """Free balance 99_999 and a bid needing 100_000: one token short is short."""
     seller = onboard(world, "small", ROLE_SELLER, deposit=299_999)
     first = world.open_request(energy_wh=10_000, max_price=100)
@@ -834,8 +873,12 @@ def test_close_by_a_stranger_during_the_relay_period_reverts_with_RelayPeriod(wo
     bid(world, 0, request_id, 90)
     deadline = world.market.request(request_id).deadline_ts
     before = world.ledger()
-    with reverts("RelayPeriod", requestId=request_id, caller=world.outsider.address,
-                 openToAllFrom=deadline + PARAMS.relay_period_s):
+    with reverts(
+        "RelayPeriod",
+        requestId=request_id,
+        caller=world.outsider.address,
+        openToAllFrom=deadline + PARAMS.relay_period_s,
+    ):
         send_at(world, deadline + PARAMS.relay_period_s - 1, world.outsider.system.market, "close", request_id)
     assert world.ledger() == before
     assert world.market.request(request_id).status == RequestStatus.OPEN
@@ -845,7 +888,8 @@ def test_open_with_a_relayer_names_it_and_lets_it_close_during_the_relay_period(
     relayer = world.sellers[2]
     deadline = world.chain.now() + 600
     receipt = world.buyer.system.market._transact(
-        "open", 10_000, 100, deadline, deadline, deadline + 3_600, AREA, ACCESS, relayer.address)
+        "open", 10_000, 100, deadline, deadline, deadline + 3_600, AREA, ACCESS, relayer.address
+    )
     (named,) = world.market.events(receipt, "RelayerNamed")
     request_id = int(named["args"]["requestId"])
     assert named["args"]["relayer"] == relayer.address
@@ -858,9 +902,16 @@ def test_open_with_a_relayer_names_it_and_lets_it_close_during_the_relay_period(
 def test_open_naming_the_buyer_itself_or_nobody_as_relayer_records_no_relayer(world: World) -> None:
     deadline = world.chain.now() + 600
     market = world.buyer.system.market
-    request_id = market.open(energy_wh=1_000, max_price_per_wh=10, deadline_ts=deadline, delivery_start_ts=deadline,
-                             delivery_end_ts=deadline + 3_600, area_id=AREA, access_hash=ACCESS,
-                             relayer=world.buyer.address)
+    request_id = market.open(
+        energy_wh=1_000,
+        max_price_per_wh=10,
+        deadline_ts=deadline,
+        delivery_start_ts=deadline,
+        delivery_end_ts=deadline + 3_600,
+        area_id=AREA,
+        access_hash=ACCESS,
+        relayer=world.buyer.address,
+    )
     assert world.market.relayer_of(request_id) is None
     assert world.market.relayer_of(world.open_request()) is None
 
@@ -868,9 +919,16 @@ def test_open_naming_the_buyer_itself_or_nobody_as_relayer_records_no_relayer(wo
 def test_a_relayer_of_one_request_may_not_close_another_during_its_relay_period(world: World) -> None:
     relayer = world.sellers[2]
     deadline = world.chain.now() + 600
-    world.buyer.system.market.open(energy_wh=1_000, max_price_per_wh=10, deadline_ts=deadline,
-                                   delivery_start_ts=deadline, delivery_end_ts=deadline + 3_600, area_id=AREA,
-                                   access_hash=ACCESS, relayer=relayer.address)
+    world.buyer.system.market.open(
+        energy_wh=1_000,
+        max_price_per_wh=10,
+        deadline_ts=deadline,
+        delivery_start_ts=deadline,
+        delivery_end_ts=deadline + 3_600,
+        area_id=AREA,
+        access_hash=ACCESS,
+        relayer=relayer.address,
+    )
     other = world.open_request(bidding_s=600)
     other_deadline = world.market.request(other).deadline_ts
     with reverts("RelayPeriod", requestId=other, caller=relayer.address):
@@ -908,8 +966,7 @@ def test_close_with_bids_awards_the_best_bidder_at_its_price(world: World) -> No
     assert (args["payment"], args["penalty"]) == (10_000 * 70, penalty(10_000, 70))
 
 
-def test_close_with_bids_credits_the_buyer_energy_times_max_minus_price_and_moves_nothing_else(
-        world: World) -> None:
+def test_close_with_bids_credits_the_buyer_energy_times_max_minus_price_and_moves_nothing_else(world: World) -> None:
     request_id = world.open_request(energy_wh=12_345, max_price=100)
     bid(world, 0, request_id, 90)
     bid(world, 1, request_id, 61)
@@ -936,7 +993,8 @@ def test_close_of_an_award_at_the_max_price_credits_the_buyer_nothing(world: Wor
 
 
 def test_close_drops_a_best_bidder_revoked_since_it_bid_with_BidDisqualified_and_unlocks_its_cover(
-        world: World) -> None:
+    world: World,
+) -> None:
     """A revoked seller is never awarded: its bid no longer counts, so the request expires and refunds."""
     request_id = world.open_request(energy_wh=10_000, max_price=100)
     bid(world, 0, request_id, 90)
@@ -951,8 +1009,9 @@ def test_close_drops_a_best_bidder_revoked_since_it_bid_with_BidDisqualified_and
     assert_books_balance(world)
 
 
-@pytest.mark.parametrize("with_bid, status", [(True, RequestStatus.AWARDED), (False, RequestStatus.EXPIRED)],
-                         ids=["awarded", "expired"])
+@pytest.mark.parametrize(
+    "with_bid, status", [(True, RequestStatus.AWARDED), (False, RequestStatus.EXPIRED)], ids=["awarded", "expired"]
+)
 def test_closing_twice_reverts_with_WrongStatus(world: World, with_bid: bool, status: RequestStatus) -> None:
     request_id = world.open_request()
     if with_bid:
@@ -1015,9 +1074,11 @@ def _scenario_mixed(world: World) -> None:
         bid(world, 0, still_open, 19)
 
 
-@pytest.mark.parametrize("scenario", [_scenario_opens, _scenario_bidding_war, _scenario_expired,
-                                      _scenario_awarded, _scenario_mixed],
-                         ids=["opens", "bidding_war", "expired", "awarded", "mixed"])
+@pytest.mark.parametrize(
+    "scenario",
+    [_scenario_opens, _scenario_bidding_war, _scenario_expired, _scenario_awarded, _scenario_mixed],
+    ids=["opens", "bidding_war", "expired", "awarded", "mixed"],
+)
 def test_tokens_are_conserved_and_the_market_books_balance_after_each_scenario(world: World, scenario: Any) -> None:
     supply = world.system.token.total_supply()
     scenario(world)

@@ -1,12 +1,14 @@
 """The market with payment tokens that misbehave: re-entrant, fee-taking, silent (no return value), lying (false).
 
 Each token (a fixture under contracts/test/) gets its own fresh embedded chain with a fresh Registry and Market
-deployed against it, one buyer and one seller (its deposit made at setup where the token allows), rolled back to that start
-after each test. After every test the books must still balance: no token created, lost, or stranded.
+deployed against it, one buyer and one seller (its deposit made at setup where the token allows), rolled back to that
+start after each test. After every test the books must still balance: no token created, lost, or stranded.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -33,8 +35,9 @@ def make_hostile_world(build: Build, token_name: str, *, stake: int) -> World:
     chain = connect("embedded")
     artifact = build[token_name]
     constructor = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor()
-    token_address = chain.sender(chain.funder).send({"data": constructor.data_in_transaction},
-                                                    action=f"deploy {token_name}")["contractAddress"]
+    token_address = chain.sender(chain.funder).send(
+        {"data": constructor.data_in_transaction}, action=f"deploy {token_name}"
+    )["contractAddress"]
     system = deploy(chain, token_address=token_address, params=PARAMS, build=build)
     issuer = add_issuer(system)
     buyer = onboard(system, issuer, "buyer", ROLE_BUYER, tokens=TOKENS)
@@ -42,8 +45,9 @@ def make_hostile_world(build: Build, token_name: str, *, stake: int) -> World:
     nobody = Account.create()  # never funded: World wants an outsider, these tests need none
     outsider = Vehicle("outsider", nobody, credential=None, system=system.as_(chain.sender(nobody)))  # type: ignore[arg-type]
     token = chain.w3.eth.contract(address=token_address, abi=artifact.abi)
-    return World(chain=chain, system=system, issuer=issuer, buyer=buyer, sellers=[seller], outsider=outsider,
-                 extra=[token])
+    return World(
+        chain=chain, system=system, issuer=issuer, buyer=buyer, sellers=[seller], outsider=outsider, extra=[token]
+    )
 
 
 @pytest.fixture(scope="module")

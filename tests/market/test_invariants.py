@@ -22,11 +22,13 @@ After every step the whole state is read back from the chain and checked:
      Confirmed -> Settled; Settled, Expired and Reclaimed are final;
  and the chain's accounts, escrow, sink, pause flag and requests equal the ghost's, field by field.
 """
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, settings
@@ -54,10 +56,25 @@ BPS = 10_000
 RELAY, GRACE, MAX_LEAD = PARAMS.relay_period_s, PARAMS.grace_period_s, PARAMS.max_lead_time_s
 NONE, OPEN, AWARDED, SETTLED, EXPIRED, RECLAIMED, CONFIRMED = list(RequestStatus)
 LIVE = (OPEN, AWARDED, CONFIRMED)  # a seller's penalty is locked in these
-NEXT = {OPEN: {AWARDED, EXPIRED}, AWARDED: {CONFIRMED, SETTLED, RECLAIMED}, CONFIRMED: {SETTLED},
-        SETTLED: set(), EXPIRED: set(), RECLAIMED: set()}
-REJECTION = ["Expired", "Cancelled", "EnergyMismatch", "BadSignature", "NotActiveSeller", "SelfBid", "ZeroPrice",
-             "AboveMax", "InsufficientCover"]
+NEXT = {
+    OPEN: {AWARDED, EXPIRED},
+    AWARDED: {CONFIRMED, SETTLED, RECLAIMED},
+    CONFIRMED: {SETTLED},
+    SETTLED: set(),
+    EXPIRED: set(),
+    RECLAIMED: set(),
+}
+REJECTION = [
+    "Expired",
+    "Cancelled",
+    "EnergyMismatch",
+    "BadSignature",
+    "NotActiveSeller",
+    "SelfBid",
+    "ZeroPrice",
+    "AboveMax",
+    "InsufficientCover",
+]
 
 
 def penalty(energy: int, price: int) -> int:
@@ -78,8 +95,17 @@ class Actor:
 
 
 class Req:
-    def __init__(self, rid: int, buyer: Actor, energy: int, max_price: int, deadline: int, start: int, end: int,
-                 relayer: str | None) -> None:
+    def __init__(
+        self,
+        rid: int,
+        buyer: Actor,
+        energy: int,
+        max_price: int,
+        deadline: int,
+        start: int,
+        end: int,
+        relayer: str | None,
+    ) -> None:
         self.rid, self.buyer, self.energy, self.max_price = rid, buyer, energy, max_price
         self.deadline, self.start, self.end, self.relayer = deadline, start, end, relayer
         self.status = OPEN
@@ -149,15 +175,22 @@ class MarketMachine(RuleBasedStateMachine):
         self.snapshot_cm = fresh(b)
         self.snapshot_cm.__enter__()
         self.market, self.token = b.market, b.token
-        self.actors = [Actor("buyer0", b.buyers[0], ROLE_BUYER), Actor("buyer1", b.buyers[1], ROLE_BOTH),
-                       *(Actor(f"seller{i}", s, ROLE_SELLER) for i, s in enumerate(b.sellers)),
-                       Actor("outsider", b.outsider, 0)]
+        self.actors = [
+            Actor("buyer0", b.buyers[0], ROLE_BUYER),
+            Actor("buyer1", b.buyers[1], ROLE_BOTH),
+            *(Actor(f"seller{i}", s, ROLE_SELLER) for i, s in enumerate(b.sellers)),
+            Actor("outsider", b.outsider, 0),
+        ]
         self.by_address = {a.address: a for a in self.actors}
         self.others = [b.admin, b.issuer.address]
         addresses = [a.address for a in self.actors]
         accounts = {a: self.market.account(a) for a in addresses}
-        self.ghost = Ghost(wallet={a: b.wallet(a) for a in addresses}, free={a: accounts[a].free for a in addresses},
-                           locked={a: 0 for a in addresses}, floor={a: 0 for a in addresses})
+        self.ghost = Ghost(
+            wallet={a: b.wallet(a) for a in addresses},
+            free={a: accounts[a].free for a in addresses},
+            locked={a: 0 for a in addresses},
+            floor={a: 0 for a in addresses},
+        )
         self.initial = {a: self.ghost.wallet[a] + self.ghost.free[a] for a in addresses}
         self.supply = self.token.total_supply()
         self.offers: list[Offer] = []
@@ -180,8 +213,9 @@ class MarketMachine(RuleBasedStateMachine):
             pool = st.one_of(st.sampled_from(preferred), st.sampled_from(preferred), pool)
         return data.draw(pool, label=label)
 
-    def rid(self, data: st.DataObject, statuses: tuple[RequestStatus, ...], ready: Callable[[Req], bool] | None = None
-            ) -> int:
+    def rid(
+        self, data: st.DataObject, statuses: tuple[RequestStatus, ...], ready: Callable[[Req], bool] | None = None
+    ) -> int:
         n = len(self.ghost.requests)
         if self.focus is not None:
             return self.focus if data.draw(st.sampled_from([True] * 9 + [False]), label="known") else n + 1
@@ -189,8 +223,9 @@ class MarketMachine(RuleBasedStateMachine):
             return data.draw(st.sampled_from([0, 1]), label="request")
         good = [r.rid for r in self.ghost.requests if r.status in statuses and (ready is None or ready(r))]
         good = good or [r.rid for r in self.ghost.requests if r.status in statuses]
-        which = data.draw(st.sampled_from(["good"] * 8 + ["any", "unknown"] if good else ["any", "unknown"]),
-                          label="which")
+        which = data.draw(
+            st.sampled_from(["good"] * 8 + ["any", "unknown"] if good else ["any", "unknown"]), label="which"
+        )
         if which == "good":
             return data.draw(st.sampled_from(good), label="request")
         return data.draw(st.integers(1, n), label="request") if which == "any" else n + 1
@@ -290,8 +325,9 @@ class MarketMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------------------------------ the auction
 
-    def do_open(self, caller: Actor, energy: int, price: int, deadline: int, start: int, end: int,
-                relayer: Actor | None) -> None:
+    def do_open(
+        self, caller: Actor, energy: int, price: int, deadline: int, start: int, end: int, relayer: Actor | None
+    ) -> None:
         g, ts = self.ghost, self.now()
         escrow = energy * price
         expected: Expected = None
@@ -311,11 +347,20 @@ class MarketMachine(RuleBasedStateMachine):
         if expected is None and g.wallet[caller.address] < escrow - from_free:
             expected = ("ERC20InsufficientBalance", {})
         relayer_address = relayer.address if relayer else None
-        rid = self.act(f"{caller}.open(energy={energy}, max={price}, deadline={deadline}, relayer={relayer}) at {ts}",
-                       lambda: caller.system.market.open(
-                           energy_wh=energy, max_price_per_wh=price, deadline_ts=deadline, delivery_start_ts=start,
-                           delivery_end_ts=end, area_id=AREA, access_hash=ACCESS, relayer=relayer_address),
-                       expected)
+        rid = self.act(
+            f"{caller}.open(energy={energy}, max={price}, deadline={deadline}, relayer={relayer}) at {ts}",
+            lambda: caller.system.market.open(
+                energy_wh=energy,
+                max_price_per_wh=price,
+                deadline_ts=deadline,
+                delivery_start_ts=start,
+                delivery_end_ts=end,
+                area_id=AREA,
+                access_hash=ACCESS,
+                relayer=relayer_address,
+            ),
+            expected,
+        )
         if expected is None:
             assert rid == len(g.requests) + 1
             named = relayer_address if relayer is not None and relayer is not caller else None
@@ -331,8 +376,9 @@ class MarketMachine(RuleBasedStateMachine):
         deadline = ts + data.draw(st.sampled_from([60, 600]), label="bidding_s")
         lead = data.draw(st.sampled_from([0, 300]), label="lead_s")
         window = data.draw(st.sampled_from([1, 600, 3_600]), label="window_s")
-        flaw = data.draw(st.sampled_from(["none"] * 8 + ["energy=0", "price=0", "deadline=now", "end=start"]),
-                         label="flaw")
+        flaw = data.draw(
+            st.sampled_from(["none"] * 8 + ["energy=0", "price=0", "deadline=now", "end=start"]), label="flaw"
+        )
         if flaw == "energy=0":
             energy = 0
         elif flaw == "price=0":
@@ -343,8 +389,10 @@ class MarketMachine(RuleBasedStateMachine):
             window = 0
         return energy, price, deadline, deadline + lead, deadline + lead + window
 
-    @initialize(data=st.data(), stages=st.lists(st.sampled_from(["awarded", "revoked", "awarded", "open"]),
-                                                min_size=1, max_size=3))
+    @initialize(
+        data=st.data(),
+        stages=st.lists(st.sampled_from(["awarded", "revoked", "awarded", "open"]), min_size=1, max_size=3),
+    )
     def start_auctions(self, data: st.DataObject, stages: list[str]) -> None:
         """A few requests with an on-chain bid or two, some closed by their buyer at the deadline (after the issuer
         revoked the best bidder, for "revoked"), so that later stages are reached within the step budget."""
@@ -360,12 +408,14 @@ class MarketMachine(RuleBasedStateMachine):
         for r, stage in zip(self.ghost.requests, stages):
             best = r.seller
             if stage == "revoked" and best is not None and not best.revoked:
-                self.act(f"issuer.revoke({best})", lambda: self.b.issuer_system.registry.revoke(best.address), None)
+                self.act(
+                    f"issuer.revoke({best})", lambda best=best: self.b.issuer_system.registry.revoke(best.address), None
+                )
                 best.revoked = True
         if closing:
             self.b.at(max(r.deadline for r in closing))
             for r in closing:
-                receipt = self.act(f"{r.buyer}.close({r})", lambda: r.buyer.system.market.close(r.rid), None)
+                receipt = self.act(f"{r.buyer}.close({r})", lambda r=r: r.buyer.system.market.close(r.rid), None)
                 dropped = self.disqualify(r)
                 assert len(self.market.events(receipt, "BidDisqualified")) == int(dropped)
                 if dropped:
@@ -390,10 +440,18 @@ class MarketMachine(RuleBasedStateMachine):
     def bid_price(self, data: st.DataObject, r: Req | None, label: str) -> int:
         max_price = r.max_price if r else 100
         best = r.price if r and r.seller else max_price + 1
-        kind = data.draw(st.sampled_from(["undercut", "undercut", "best-1", "best", "max", "max+1", "0", "1", "any"]),
-                         label=label)
-        price = {"undercut": max(1, min(best - 1, max_price) * 9 // 10), "best-1": best - 1, "best": best,
-                 "max": max_price, "max+1": max_price + 1, "0": 0, "1": 1}.get(kind)
+        kind = data.draw(
+            st.sampled_from(["undercut", "undercut", "best-1", "best", "max", "max+1", "0", "1", "any"]), label=label
+        )
+        price = {
+            "undercut": max(1, min(best - 1, max_price) * 9 // 10),
+            "best-1": best - 1,
+            "best": best,
+            "max": max_price,
+            "max+1": max_price + 1,
+            "0": 0,
+            "1": 1,
+        }.get(kind)
         if price is None:
             price = data.draw(st.integers(1, max_price), label=f"{label}-any")
         return max(price, 0)
@@ -429,8 +487,10 @@ class MarketMachine(RuleBasedStateMachine):
         else:
             free = g.free[caller.address] + (penalty(r.energy, r.price) if r.seller is caller else 0)
             if free < penalty(r.energy, price):
-                expected = ("InsufficientFreeBalance", {"account": caller.address, "free": free,
-                                                        "needed": penalty(r.energy, price)})
+                expected = (
+                    "InsufficientFreeBalance",
+                    {"account": caller.address, "free": free, "needed": penalty(r.energy, price)},
+                )
         self.act(f"{caller}.bid({r or rid}, {price}) at {ts}", lambda: caller.system.market.bid(rid, price), expected)
         if expected is None:
             assert r is not None
@@ -448,10 +508,16 @@ class MarketMachine(RuleBasedStateMachine):
         ts = self.now()
         expiry = {"expired": ts - 1, "expiring": ts + 30}.get(flaw, ts + 4 * 3_600)
         energy = r.energy + 1 if flaw == "energy" else r.energy
-        signer = self.actors[2] if flaw == "forged" and seller is not self.actors[2] else \
-            self.actors[3] if flaw == "forged" else seller
-        bid = self.market.sign_bid(signer.account, request_id=r.rid, price_per_wh=price, energy_wh=energy,
-                                   nonce=nonce, expiry_ts=expiry)
+        signer = (
+            self.actors[2]
+            if flaw == "forged" and seller is not self.actors[2]
+            else self.actors[3]
+            if flaw == "forged"
+            else seller
+        )
+        bid = self.market.sign_bid(
+            signer.account, request_id=r.rid, price_per_wh=price, energy_wh=energy, nonce=nonce, expiry_ts=expiry
+        )
         bid = dataclasses.replace(bid, seller=seller.address)
         if flaw == "high-s":
             bid = dataclasses.replace(bid, signature=high_s(bid.signature))
@@ -495,8 +561,9 @@ class MarketMachine(RuleBasedStateMachine):
         if r is None or when == "now":
             return
         base, _, minus = when.partition("-")
-        ts = {"deadline": r.deadline, "relay": r.deadline + RELAY, "start": r.start,
-              "grace": r.end + GRACE}[base] - (1 if minus else 0)
+        ts = {"deadline": r.deadline, "relay": r.deadline + RELAY, "start": r.start, "grace": r.end + GRACE}[base] - (
+            1 if minus else 0
+        )
         if ts > self.now():
             self.b.at(ts)
 
@@ -505,8 +572,9 @@ class MarketMachine(RuleBasedStateMachine):
         rid = self.rid(data, (OPEN,), self.ready_to_close)
         self.travel(data, rid, ["deadline", "now", "relay", "deadline-1", "relay-1"])
         r, expected = self.ghost.req(rid), self.closable_error(rid, caller)
-        receipt = self.act(f"{caller}.close({r or rid}) at {self.now()}", lambda: caller.system.market.close(rid),
-                           expected)
+        receipt = self.act(
+            f"{caller}.close({r or rid}) at {self.now()}", lambda: caller.system.market.close(rid), expected
+        )
         if expected is None:
             assert r is not None
             dropped = self.disqualify(r)
@@ -532,8 +600,11 @@ class MarketMachine(RuleBasedStateMachine):
         else:
             expected = self.closable_error(rid, caller)
         ts = self.now()
-        receipt = self.act(f"{caller}.closeWithSignedBids({r or rid}, {offers}) at {ts}",
-                           lambda: caller.system.market.close_with_signed_bids(rid, [o.bid for o in offers]), expected)
+        receipt = self.act(
+            f"{caller}.closeWithSignedBids({r or rid}, {offers}) at {ts}",
+            lambda: caller.system.market.close_with_signed_bids(rid, [o.bid for o in offers]),
+            expected,
+        )
         if expected is None:
             assert r is not None
             dropped = self.disqualify(r)
@@ -549,8 +620,10 @@ class MarketMachine(RuleBasedStateMachine):
                     event(f"signed bid rejected: {why}")
                 else:
                     best, winner = o.bid.price_per_wh, o
-            got = [(int(e["args"]["index"]), REJECTION[int(e["args"]["reason"])])
-                   for e in self.market.events(receipt, "SignedBidRejected")]
+            got = [
+                (int(e["args"]["index"]), REJECTION[int(e["args"]["reason"])])
+                for e in self.market.events(receipt, "SignedBidRejected")
+            ]
             assert got == reasons, f"rejections on chain {got} != ghost {reasons}"
             if winner is not None:
                 self.take_best(r, self.by_address[winner.bid.seller], winner.bid.price_per_wh)
@@ -565,10 +638,12 @@ class MarketMachine(RuleBasedStateMachine):
         ts = self.now()
         if r.status == OPEN:
             if ts < r.deadline:
-                return ["close-signed", "sign", "bid", "sign", "close"] if any(
-                    o.signed_for == r.rid for o in self.offers) else ["sign", "bid", "close-signed", "close"]
-            return \
-                ["close-signed", "close", "sign", "bid"]
+                return (
+                    ["close-signed", "sign", "bid", "sign", "close"]
+                    if any(o.signed_for == r.rid for o in self.offers)
+                    else ["sign", "bid", "close-signed", "close"]
+                )
+            return ["close-signed", "close", "sign", "bid"]
         if r.status == AWARDED:
             if ts < r.start:
                 return ["confirm", "receipt", "claim", "reclaim"]
@@ -576,8 +651,11 @@ class MarketMachine(RuleBasedStateMachine):
                 return ["confirm", "claim", "receipt", "reclaim", "finalize"]
             return ["reclaim", "claim", "confirm", "finalize"]
         if r.status == CONFIRMED:
-            return ["claim", "finalize", "receipt", "reclaim", "confirm"] if ts < r.end + GRACE else \
-                ["finalize", "claim", "reclaim"]
+            return (
+                ["claim", "finalize", "receipt", "reclaim", "confirm"]
+                if ts < r.end + GRACE
+                else ["finalize", "claim", "reclaim"]
+            )
         return self.ANY
 
     def progress(self, data: st.DataObject) -> None:
@@ -598,21 +676,47 @@ class MarketMachine(RuleBasedStateMachine):
                 self.bid(data)
             elif kind == "sign":
                 if r.status == OPEN:
-                    self.sign_bid(data, data.draw(st.sampled_from(
-                        ["none", "high-s", "none", "v0/1", "none", "forged", "none", "expired", "none", "expiring",
-                         "energy", "cancelled", "zero"]), label="flaw"))
+                    self.sign_bid(
+                        data,
+                        data.draw(
+                            st.sampled_from(
+                                [
+                                    "none",
+                                    "high-s",
+                                    "none",
+                                    "v0/1",
+                                    "none",
+                                    "forged",
+                                    "none",
+                                    "expired",
+                                    "none",
+                                    "expiring",
+                                    "energy",
+                                    "cancelled",
+                                    "zero",
+                                ]
+                            ),
+                            label="flaw",
+                        ),
+                    )
             elif kind == "close":
                 self.close(data)
             elif kind == "close-signed":
-                self.close_with_signed_bids(data, data.draw(st.sampled_from([2, 3, 1, 0, 4, 5, MAX_SIGNED_BIDS + 1]),
-                                                            label="count"))
+                self.close_with_signed_bids(
+                    data, data.draw(st.sampled_from([2, 3, 1, 0, 4, 5, MAX_SIGNED_BIDS + 1]), label="count")
+                )
             elif kind == "confirm":
                 self.confirm_delivery(data)
             elif kind == "receipt":
                 self.sign_receipt(data)
             elif kind == "claim":
-                self.claim_with_receipt(data, data.draw(st.sampled_from(
-                    ["stored", "stored", "stored", "forged", "high-s", "inflated"]), label="receipt_kind"))
+                self.claim_with_receipt(
+                    data,
+                    data.draw(
+                        st.sampled_from(["stored", "stored", "stored", "forged", "high-s", "inflated"]),
+                        label="receipt_kind",
+                    ),
+                )
             elif kind == "finalize":
                 self.finalize(data)
             else:
@@ -642,8 +746,11 @@ class MarketMachine(RuleBasedStateMachine):
         if expected is None and r is not None and caller is not r.buyer:
             expected = ("NotBuyer", {"caller": caller.address, "buyer": r.buyer.address})
         ts = self.now()
-        receipt = self.act(f"{caller}.confirmDelivery({r or rid}, {wh}) at {ts}",
-                           lambda: caller.system.market.confirm_delivery(rid, wh), expected)
+        receipt = self.act(
+            f"{caller}.confirmDelivery({r or rid}, {wh}) at {ts}",
+            lambda: caller.system.market.confirm_delivery(rid, wh),
+            expected,
+        )
         if expected is None:
             assert r is not None
             if wh >= r.energy or ts >= r.end + GRACE:
@@ -673,8 +780,9 @@ class MarketMachine(RuleBasedStateMachine):
             wh = r.energy if r else 10
             signer = caller if kind == "forged" else (r.buyer if r else caller)
             sig = self.market.sign_receipt(signer.account, request_id=rid, seller=caller.address, delivered_wh=wh)
-            rec = Receipt(rid, caller.address, wh, signer.address, high_s(sig) if kind == "high-s" else sig,
-                          kind == "high-s")
+            rec = Receipt(
+                rid, caller.address, wh, signer.address, high_s(sig) if kind == "high-s" else sig, kind == "high-s"
+            )
         wh = rec.wh * 2 if kind == "inflated" else rec.wh  # a receipt for less, claimed for more
         ts = self.now()
         expected = self.status_error(rid, AWARDED, also=CONFIRMED)
@@ -685,11 +793,17 @@ class MarketMachine(RuleBasedStateMachine):
             elif ts < r.start:
                 expected = ("TooEarly", {"nowTs": ts, "allowedFrom": r.start})
             elif r.status == CONFIRMED and wh <= r.confirmed:
-                expected = ("ReceiptNotAboveConfirmation", {"requestId": rid, "receiptWh": wh, "confirmedWh": r.confirmed})
+                expected = (
+                    "ReceiptNotAboveConfirmation",
+                    {"requestId": rid, "receiptWh": wh, "confirmedWh": r.confirmed},
+                )
             elif rec.malleated or rec.signer != r.buyer.address or rec.seller != caller.address or wh != rec.wh:
                 expected = ("NotSignedByBuyer", {"buyer": r.buyer.address})
-        receipt = self.act(f"{caller}.claimWithReceipt({r or rid}, {wh}, {kind}) at {ts}",
-                           lambda: caller.system.market.claim_with_receipt(rid, wh, rec.sig), expected)
+        receipt = self.act(
+            f"{caller}.claimWithReceipt({r or rid}, {wh}, {kind}) at {ts}",
+            lambda: caller.system.market.claim_with_receipt(rid, wh, rec.sig),
+            expected,
+        )
         if expected is None:
             assert r is not None
             self.settle(r, wh, receipt)
@@ -705,8 +819,9 @@ class MarketMachine(RuleBasedStateMachine):
         expected = self.status_error(rid, CONFIRMED)
         if expected is None and r is not None and ts < r.end + GRACE:
             expected = ("TooEarly", {"nowTs": ts, "allowedFrom": r.end + GRACE})
-        receipt = self.act(f"{caller}.finalize({r or rid}) at {ts}", lambda: caller.system.market.finalize(rid),
-                           expected)
+        receipt = self.act(
+            f"{caller}.finalize({r or rid}) at {ts}", lambda: caller.system.market.finalize(rid), expected
+        )
         if expected is None:
             assert r is not None
             self.settle(r, r.confirmed, receipt)
@@ -775,8 +890,9 @@ class MarketMachine(RuleBasedStateMachine):
         caller = self.actor(data, "caller", self.actors[1:5])
         floor = self.ghost.floor[caller.address]
         expected: Expected = ("NonceFloorNotRaised", {"newFloor": floor + step, "floor": floor}) if step == 0 else None
-        self.act(f"{caller}.cancelNonces({floor + step})", lambda: caller.system.market.cancel_nonces(floor + step),
-                 expected)
+        self.act(
+            f"{caller}.cancelNonces({floor + step})", lambda: caller.system.market.cancel_nonces(floor + step), expected
+        )
         if expected is None:
             self.ghost.floor[caller.address] = floor + step
 
@@ -792,8 +908,7 @@ class MarketMachine(RuleBasedStateMachine):
             bidders = [r.seller for r in self.ghost.requests if r.status == OPEN and r.seller and not r.seller.revoked]
             target = data.draw(st.sampled_from(bidders + self.actors[1:5]), label="target")  # a best bidder first
             expected = ("CredentialRevoked", {"vehicle": target.address}) if target.revoked else None
-            self.act(f"issuer.revoke({target})", lambda: self.b.issuer_system.registry.revoke(target.address),
-                     expected)
+            self.act(f"issuer.revoke({target})", lambda: self.b.issuer_system.registry.revoke(target.address), expected)
             target.revoked = True
         elif kind == "reregister":
             revoked = [a for a in self.actors if a.revoked]
@@ -801,14 +916,18 @@ class MarketMachine(RuleBasedStateMachine):
                 return
             target = data.draw(st.sampled_from(revoked), label="target")
             self.reregistered += 1
-            credential = credential_for(self.b.system, self.b.issuer, target.account, target.roles,
-                                        lifetime_s=365 * 86_400 + self.reregistered)
+            credential = credential_for(
+                self.b.system, self.b.issuer, target.account, target.roles, lifetime_s=365 * 86_400 + self.reregistered
+            )
             self.act(f"{target}.register(again)", lambda: self.b.system.registry.register(credential), None)
             target.revoked = False
         elif kind == "pause-by-anyone":
             caller = self.actor(data, "caller")
-            self.act(f"{caller}.pause()", lambda: caller.system.market.pause(),
-                     ("OwnableUnauthorizedAccount", {"account": caller.address}))
+            self.act(
+                f"{caller}.pause()",
+                lambda: caller.system.market.pause(),
+                ("OwnableUnauthorizedAccount", {"account": caller.address}),
+            )
         else:
             pause = kind == "pause"
             expected = None
@@ -821,8 +940,25 @@ class MarketMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------------------------------ the clock
 
-    @rule(data=st.data(), jump=st.sampled_from(["1", "30", "300", "deadline-1", "deadline", "deadline", "relay-1",
-                                                 "relay", "start", "grace-1", "grace", "grace"]))
+    @rule(
+        data=st.data(),
+        jump=st.sampled_from(
+            [
+                "1",
+                "30",
+                "300",
+                "deadline-1",
+                "deadline",
+                "deadline",
+                "relay-1",
+                "relay",
+                "start",
+                "grace-1",
+                "grace",
+                "grace",
+            ]
+        ),
+    )
     def advance(self, data: st.DataObject, jump: str) -> None:
         if jump.isdigit():
             self.b.at(self.now() + int(jump))
@@ -832,8 +968,9 @@ class MarketMachine(RuleBasedStateMachine):
             return
         r = data.draw(st.sampled_from(live), label="request")
         base, _, minus = jump.partition("-")
-        ts = {"deadline": r.deadline, "relay": r.deadline + RELAY, "start": r.start,
-              "grace": r.end + GRACE}[base] - (1 if minus else 0)
+        ts = {"deadline": r.deadline, "relay": r.deadline + RELAY, "start": r.start, "grace": r.end + GRACE}[base] - (
+            1 if minus else 0
+        )
         if ts > self.now():
             self.b.at(ts)
 
@@ -850,8 +987,11 @@ class MarketMachine(RuleBasedStateMachine):
         # (1) conservation
         assert held == sum(x.total for x in accounts.values()) + escrowed + sunk, "market balance != books"
         assert self.token.total_supply() == self.supply == sum(wallets.values()) + held, "supply != wallets + market"
-        assert escrowed == sum(r.energy_wh * (r.max_price_per_wh if r.status == OPEN else r.price_per_wh)
-                               for r in requests if r.status in LIVE), "escrow != what live requests hold"
+        assert escrowed == sum(
+            r.energy_wh * (r.max_price_per_wh if r.status == OPEN else r.price_per_wh)
+            for r in requests
+            if r.status in LIVE
+        ), "escrow != what live requests hold"
         # the ghost, field by field
         for a in addresses:
             got = (wallets[a], accounts[a].free, accounts[a].locked, accounts[a].nonce_floor)
@@ -862,21 +1002,48 @@ class MarketMachine(RuleBasedStateMachine):
         assert (escrowed, sunk, m.paused()) == (g.escrowed, g.sunk, g.paused)
         assert int(m.contract.functions.nextRequestId().call()) == len(g.requests) + 1
         for r, c in zip(g.requests, requests):
-            want = (r.buyer.address, r.energy, r.max_price, r.status, r.seller.address if r.seller else None, r.price,
-                    r.confirmed if r.status in (CONFIRMED, SETTLED) else 0, r.relayer)
-            got = (c.buyer, c.energy_wh, c.max_price_per_wh, c.status, c.seller, c.price_per_wh,
-                   c.confirmed_wh if c.status in (CONFIRMED, SETTLED) else 0, m.relayer_of(r.rid))
+            want = (
+                r.buyer.address,
+                r.energy,
+                r.max_price,
+                r.status,
+                r.seller.address if r.seller else None,
+                r.price,
+                r.confirmed if r.status in (CONFIRMED, SETTLED) else 0,
+                r.relayer,
+            )
+            got = (
+                c.buyer,
+                c.energy_wh,
+                c.max_price_per_wh,
+                c.status,
+                c.seller,
+                c.price_per_wh,
+                c.confirmed_wh if c.status in (CONFIRMED, SETTLED) else 0,
+                m.relayer_of(r.rid),
+            )
             assert got == want, f"request {r}: chain {got} != ghost {want}"
         # (2) nobody loses more than its own actions allow (from the chain's records)
         for a in addresses:
-            spent = sum(c.energy_wh * c.max_price_per_wh if c.status == OPEN else
-                        c.energy_wh * c.price_per_wh if c.status in (AWARDED, CONFIRMED) else
-                        r.delivered * c.price_per_wh if c.status == SETTLED else 0
-                        for r, c in zip(g.requests, requests) if c.buyer == a)
-            earned = sum(r.delivered * c.price_per_wh for r, c in zip(g.requests, requests)
-                         if c.status == SETTLED and c.seller == a)
-            forfeited = sum(penalty(c.energy_wh, c.price_per_wh) for c in requests
-                            if c.status == RECLAIMED and c.seller == a)
+            spent = sum(
+                c.energy_wh * c.max_price_per_wh
+                if c.status == OPEN
+                else c.energy_wh * c.price_per_wh
+                if c.status in (AWARDED, CONFIRMED)
+                else r.delivered * c.price_per_wh
+                if c.status == SETTLED
+                else 0
+                for r, c in zip(g.requests, requests)
+                if c.buyer == a
+            )
+            earned = sum(
+                r.delivered * c.price_per_wh
+                for r, c in zip(g.requests, requests)
+                if c.status == SETTLED and c.seller == a
+            )
+            forfeited = sum(
+                penalty(c.energy_wh, c.price_per_wh) for c in requests if c.status == RECLAIMED and c.seller == a
+            )
             funds = wallets[a] + accounts[a].total
             assert funds >= self.initial[a] - spent - forfeited, f"{self.by_address[a]} lost more than it allowed"
             assert funds == self.initial[a] - spent + earned - forfeited, f"{self.by_address[a]}: funds {funds}"
@@ -884,8 +1051,9 @@ class MarketMachine(RuleBasedStateMachine):
                 assert funds == self.initial[a]
         # (3) locked == penalties of the best bids and awards held
         for a in addresses:
-            held_penalties = sum(penalty(c.energy_wh, c.price_per_wh) for c in requests
-                                 if c.status in LIVE and c.seller == a)
+            held_penalties = sum(
+                penalty(c.energy_wh, c.price_per_wh) for c in requests if c.status in LIVE and c.seller == a
+            )
             assert accounts[a].locked == held_penalties, f"{self.by_address[a]} locked {accounts[a].locked}"
         # (4) each request moves forward only, once per transition
         for c in requests:
@@ -896,8 +1064,16 @@ class MarketMachine(RuleBasedStateMachine):
 
 def test_market_invariants_under_adversarial_random_actions(bench: Bench) -> None:
     MarketMachine.bench = bench
-    run_state_machine_as_test(MarketMachine, settings=settings(
-        max_examples=15, stateful_step_count=35, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                               HealthCheck.filter_too_much],
-    ))
+    run_state_machine_as_test(
+        MarketMachine,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=35,
+            deadline=None,
+            suppress_health_check=[
+                HealthCheck.too_slow,
+                HealthCheck.function_scoped_fixture,
+                HealthCheck.filter_too_much,
+            ],
+        ),
+    )

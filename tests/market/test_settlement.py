@@ -6,9 +6,11 @@ the buyer has 10,000 x 20 credited to its free balance and 10,000 x 80 stays in 
 from its free balance.
 After every test the books must still balance (see `assert_books_balance`).
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from eth_keys import keys
@@ -46,8 +48,12 @@ def awarded(world: World, seller: int = 0) -> int:
 
 def receipt(world: World, request_id: int, delivered_wh: int, *, seller: int = 0, signer: Any = None) -> bytes:
     """A meter receipt naming sellers[seller], signed by the buyer unless another signer is given."""
-    return world.market.sign_receipt(signer or world.buyer.account, request_id=request_id,
-                                     seller=world.sellers[seller].address, delivered_wh=delivered_wh)
+    return world.market.sign_receipt(
+        signer or world.buyer.account,
+        request_id=request_id,
+        seller=world.sellers[seller].address,
+        delivered_wh=delivered_wh,
+    )
 
 
 def at_delivery_start(world: World, request_id: int) -> None:
@@ -112,8 +118,13 @@ def test_confirm_emits_Settled_with_buyer_as_settler_and_exact_amounts(world: Wo
     request_id = awarded(world)
     tx = world.buyer.system.market.confirm_delivery(request_id, ENERGY)
     (event,) = world.market.events(tx, "Settled")
-    assert dict(event["args"]) == {"requestId": request_id, "settledBy": world.buyer.address, "deliveredWh": ENERGY,
-                                   "paid": PAYMENT, "refund": 0}
+    assert dict(event["args"]) == {
+        "requestId": request_id,
+        "settledBy": world.buyer.address,
+        "deliveredWh": ENERGY,
+        "paid": PAYMENT,
+        "refund": 0,
+    }
 
 
 def test_confirm_of_less_than_the_award_leaves_a_pending_confirmation_and_moves_no_money(world: World) -> None:
@@ -124,8 +135,11 @@ def test_confirm_of_less_than_the_award_leaves_a_pending_confirmation_and_moves_
     r = world.market.request(request_id)
     assert (r.status, r.confirmed_wh) == (RequestStatus.CONFIRMED, 6_000)
     (event,) = world.market.events(tx, "DeliveryConfirmed")
-    assert dict(event["args"]) == {"requestId": request_id, "deliveredWh": 6_000,
-                                   "finalFrom": reclaim_from(world, request_id)}
+    assert dict(event["args"]) == {
+        "requestId": request_id,
+        "deliveredWh": 6_000,
+        "finalFrom": reclaim_from(world, request_id),
+    }
     assert world.market.events(tx, "Settled") == []
 
 
@@ -199,8 +213,13 @@ def test_finalize_after_grace_settles_a_pending_confirmation_at_the_buyers_figur
     allowed_from = reclaim_from(world, request_id)
     tx = mined_at(world, allowed_from, world.outsider.system.market, "finalize", request_id)
     (event,) = world.market.events(tx, "Settled")
-    assert dict(event["args"]) == {"requestId": request_id, "settledBy": world.outsider.address,
-                                   "deliveredWh": 6_000, "paid": 6_000 * PRICE, "refund": 4_000 * PRICE}
+    assert dict(event["args"]) == {
+        "requestId": request_id,
+        "settledBy": world.outsider.address,
+        "deliveredWh": 6_000,
+        "paid": 6_000 * PRICE,
+        "refund": 4_000 * PRICE,
+    }
     assert credits(world) == (CLOSE_REFUND + 4_000 * PRICE, 6_000 * PRICE)
     assert world.market.account(world.sellers[0].address).locked == 0
     assert world.market.request(request_id).status == RequestStatus.SETTLED
@@ -267,14 +286,16 @@ def test_claim_above_a_pending_confirmation_is_still_accepted_after_grace_until_
 
 @pytest.mark.parametrize("receipt_wh", [6_000, 5_999], ids=["equal", "below"])
 def test_claim_at_or_below_a_pending_confirmation_reverts_with_ReceiptNotAboveConfirmation(
-        world: World, receipt_wh: int) -> None:
+    world: World, receipt_wh: int
+) -> None:
     request_id = awarded(world)
     world.buyer.system.market.confirm_delivery(request_id, 6_000)
     at_delivery_start(world, request_id)
     before = world.ledger()
     with reverts("ReceiptNotAboveConfirmation", requestId=request_id, receiptWh=receipt_wh, confirmedWh=6_000):
-        world.sellers[0].system.market.claim_with_receipt(request_id, receipt_wh,
-                                                          receipt(world, request_id, receipt_wh))
+        world.sellers[0].system.market.claim_with_receipt(
+            request_id, receipt_wh, receipt(world, request_id, receipt_wh)
+        )
     assert world.ledger() == before
 
 
@@ -375,7 +396,8 @@ def test_replaying_a_receipt_after_settlement_reverts_with_WrongStatus(world: Wo
 
 
 def test_claim_with_the_malleable_high_s_twin_of_a_valid_receipt_reverts_with_NotSignedByBuyer_from_zero(
-        world: World) -> None:
+    world: World,
+) -> None:
     """OpenZeppelin's tryRecover refuses a high-s signature (no signer), so the twin proves nothing."""
     request_id = awarded(world)
     at_delivery_start(world, request_id)
@@ -405,7 +427,8 @@ def test_anyone_may_reclaim_after_grace_and_the_refund_always_goes_to_the_buyer(
     assert world.market.request(request_id).status == RequestStatus.RECLAIMED
     if who != "buyer":
         assert world.market.account(caller.address).total == (STAKE if who == "seller" else 0) - (
-            PENALTY if who == "seller" else 0)
+            PENALTY if who == "seller" else 0
+        )
     assert world.system.token.balance_of(caller.address) == caller_wallet
 
 

@@ -2,6 +2,7 @@
 
 A bid that fails a rule no longer stops the close: it is passed over with SignedBidRejected(index, seller, reason)
 and the best valid bid wins."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,13 +16,25 @@ from v2vchain.contracts.market import RejectedBid, Rejection, RequestStatus, Sig
 from v2vchain.protocol import eip712
 
 
-def _sign(world: World, seller: int, request_id: int, price: int, *, nonce: int = 0, expiry_delta: int = 3_600,
-          energy_wh: int | None = None) -> SignedBid:
+def _sign(
+    world: World,
+    seller: int,
+    request_id: int,
+    price: int,
+    *,
+    nonce: int = 0,
+    expiry_delta: int = 3_600,
+    energy_wh: int | None = None,
+) -> SignedBid:
     request = world.market.request(request_id)
     return world.market.sign_bid(
-        world.sellers[seller].account, request_id=request_id, price_per_wh=price,
-        energy_wh=request.energy_wh if energy_wh is None else energy_wh, nonce=nonce,
-        expiry_ts=request.deadline_ts + expiry_delta)
+        world.sellers[seller].account,
+        request_id=request_id,
+        price_per_wh=price,
+        energy_wh=request.energy_wh if energy_wh is None else energy_wh,
+        nonce=nonce,
+        expiry_ts=request.deadline_ts + expiry_delta,
+    )
 
 
 def _after_deadline(world: World, request_id: int) -> None:
@@ -74,8 +87,15 @@ def test_a_relayer_named_at_open_may_close_with_signed_bids_during_the_relay_per
     relayer = world.sellers[2]
     deadline = world.chain.now() + 600
     request_id = world.buyer.system.market.open(
-        energy_wh=10_000, max_price_per_wh=100, deadline_ts=deadline, delivery_start_ts=deadline,
-        delivery_end_ts=deadline + 3_600, area_id=b"\x01" * 32, access_hash=b"\x02" * 32, relayer=relayer.address)
+        energy_wh=10_000,
+        max_price_per_wh=100,
+        deadline_ts=deadline,
+        delivery_start_ts=deadline,
+        delivery_end_ts=deadline + 3_600,
+        area_id=b"\x01" * 32,
+        access_hash=b"\x02" * 32,
+        relayer=relayer.address,
+    )
     signed = _sign(world, 0, request_id, 70)
     _after_deadline(world, request_id)
     relayer.system.market.close_with_signed_bids(request_id, [signed])
@@ -142,8 +162,10 @@ def test_every_valid_signed_bid_emits_SignedBidVerified(world: World) -> None:
     bids = [_sign(world, 0, request_id, 90, nonce=3), _sign(world, 1, request_id, 70, nonce=8)]
     _after_deadline(world, request_id)
     tx = world.buyer.system.market.close_with_signed_bids(request_id, bids)
-    verified = [(e["args"]["seller"], e["args"]["pricePerWh"], e["args"]["nonce"])
-                for e in world.market.events(tx, "SignedBidVerified")]
+    verified = [
+        (e["args"]["seller"], e["args"]["pricePerWh"], e["args"]["nonce"])
+        for e in world.market.events(tx, "SignedBidVerified")
+    ]
     assert verified == [(world.sellers[0].address, 90, 3), (world.sellers[1].address, 70, 8)]
 
 
@@ -164,8 +186,11 @@ def test_a_bid_without_cover_is_passed_over_and_the_next_best_valid_bid_wins(wor
     rejected = _close(world, request_id, bids)
     assert rejected == [RejectedBid(0, world.sellers[0].address, Rejection.INSUFFICIENT_COVER)]
     request = world.market.request(request_id)
-    assert (request.status, request.seller, request.price_per_wh) == (RequestStatus.AWARDED,
-                                                                       world.sellers[2].address, 75)
+    assert (request.status, request.seller, request.price_per_wh) == (
+        RequestStatus.AWARDED,
+        world.sellers[2].address,
+        75,
+    )
     assert (_locked(world, 0), _locked(world, 1), _locked(world, 2)) == (0, 0, world.market.penalty_for(10_000, 75))
 
 
@@ -253,8 +278,14 @@ def test_a_bid_signed_by_an_unregistered_key_is_passed_over_as_NotActiveSeller(w
     request_id = world.open_request()
     stranger = Account.create()
     request = world.market.request(request_id)
-    signed = world.market.sign_bid(stranger, request_id=request_id, price_per_wh=50, energy_wh=request.energy_wh,
-                                   nonce=0, expiry_ts=request.deadline_ts + 60)
+    signed = world.market.sign_bid(
+        stranger,
+        request_id=request_id,
+        price_per_wh=50,
+        energy_wh=request.energy_wh,
+        nonce=0,
+        expiry_ts=request.deadline_ts + 60,
+    )
     _after_deadline(world, request_id)
     _rejects_alone(world, request_id, signed, Rejection.NOT_ACTIVE_SELLER)
 

@@ -1,4 +1,5 @@
 """Maximum-welfare assignment: a hand-worked case greedy gets wrong, and equality with brute force."""
+
 from __future__ import annotations
 
 from hypothesis import given, settings
@@ -19,8 +20,11 @@ def pairs(orders: list[Order], params: ClearingParams = ALL_PAIRS) -> set[tuple[
 
 
 def test_hand_worked_pair_welfare() -> None:
-    assert [pair_terms(b, s, ALL_PAIRS).welfare for b, s in ((B1, S1), (B1, S2), (B2, S1))] == \
-        [747_300, 347_300, 447_300]
+    assert [pair_terms(b, s, ALL_PAIRS).welfare for b, s in ((B1, S1), (B1, S2), (B2, S1))] == [
+        747_300,
+        347_300,
+        447_300,
+    ]
 
 
 def test_optimum_beats_taking_the_heaviest_edge_first() -> None:

@@ -1,4 +1,5 @@
 """Order validation: each rule refuses its bad value with its own error, carrying the value."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -65,8 +66,10 @@ def test_nonce_outside_uint64_raises_NonceOutOfRange(nonce: object) -> None:
         order(nonce=nonce)
 
 
-@pytest.mark.parametrize("start,end", [(T0, T0), (T0, T0 - 1), (0, 100), (T0, T0 + MAX_WINDOW_S + 1),
-                                       (2**40, 2**40 + 10), (T0, float(T0 + 60))])
+@pytest.mark.parametrize(
+    "start,end",
+    [(T0, T0), (T0, T0 - 1), (0, 100), (T0, T0 + MAX_WINDOW_S + 1), (2**40, 2**40 + 10), (T0, float(T0 + 60))],
+)
 def test_empty_reversed_too_long_or_out_of_range_window_raises_InvalidWindow(start: object, end: object) -> None:
     with pytest.raises(InvalidWindow):
         order(start=start, end=end, expiry_ts=1)
@@ -78,8 +81,17 @@ def test_expiry_after_the_window_or_zero_raises_InvalidExpiry(expiry: int) -> No
         order(expiry_ts=expiry)
 
 
-@pytest.mark.parametrize("area", [dict(area_id=""), dict(area_id="x" * 65), dict(area_lat=91.0),
-                                  dict(area_lon=-180.5), dict(area_lat=float("nan")), dict(area_lon="13")])
+@pytest.mark.parametrize(
+    "area",
+    [
+        dict(area_id=""),
+        dict(area_id="x" * 65),
+        dict(area_lat=91.0),
+        dict(area_lon=-180.5),
+        dict(area_lat=float("nan")),
+        dict(area_lon="13"),
+    ],
+)
 def test_bad_area_id_or_centre_raises_InvalidArea(area: dict) -> None:
     with pytest.raises(InvalidArea):
         order(**area)

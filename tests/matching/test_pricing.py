@@ -1,4 +1,5 @@
 """k-pricing and the clearing parameters."""
+
 from __future__ import annotations
 
 from fractions import Fraction

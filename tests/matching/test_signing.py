@@ -1,4 +1,5 @@
 """EIP-712 orders: the type is the issue's, and a signature binds every signed field to the owner."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,7 +22,8 @@ DOMAIN = clearing_domain(31337, "0x" + "cc" * 20)
 def test_order_type_string_is_the_one_the_contracts_hash() -> None:
     assert type_string(ORDER_TYPES) == (
         "Order(address owner,uint8 side,uint64 energyWh,uint96 limitPricePerWh,bytes32 areaId,uint40 windowStart,"
-        "uint40 windowEnd,uint64 nonce,uint40 expiry)")
+        "uint40 windowEnd,uint64 nonce,uint40 expiry)"
+    )
 
 
 def test_domain_is_named_V2V_Clearing_version_1() -> None:

@@ -1,4 +1,5 @@
 """Gale-Shapley: stability, each proposing side's advantage, and the satisfaction score."""
+
 from __future__ import annotations
 
 from hypothesis import given, settings
@@ -68,8 +69,10 @@ def assert_no_blocking_pair(orders: list[Order], result: ClearingResult) -> None
         for s in (o for o in orders if o.side == 2):
             terms = pair_terms(b, s, ALL_PAIRS)
             if terms.acceptable:
-                assert not (terms.buyer_utility > got.get(b.key, 0) and terms.seller_utility > got.get(s.key, 0)), \
-                    (b.key, s.key)
+                assert not (terms.buyer_utility > got.get(b.key, 0) and terms.seller_utility > got.get(s.key, 0)), (
+                    b.key,
+                    s.key,
+                )
 
 
 @FAST

@@ -1,4 +1,5 @@
 """Everything a node must refuse, with a 4xx and a reason: hostile bids, forged identities, bad owner input."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -68,14 +69,26 @@ def test_state_changes_without_the_bearer_token_are_refused_with_401(fleet: Flee
 
 def test_malformed_json_is_refused_with_422(fleet: Fleet) -> None:
     owner = fleet.owner("buyer")
-    response = httpx.post(f"{fleet.url('buyer')}/requests", content=b"{not json", headers={
-        **owner.headers, "Content-Type": "application/json"})
+    response = httpx.post(
+        f"{fleet.url('buyer')}/requests",
+        content=b"{not json",
+        headers={**owner.headers, "Content-Type": "application/json"},
+    )
     assert response.status_code == 422
 
 
-@pytest.mark.parametrize("field,value", [("energy_wh", 10**30), ("energy_wh", -5), ("energy_wh", 0),
-                                         ("max_price_per_wh", 2**200), ("bidding_s", 10**9), ("energy_wh", "lots"),
-                                         ("energy_wh", 1.5)])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("energy_wh", 10**30),
+        ("energy_wh", -5),
+        ("energy_wh", 0),
+        ("max_price_per_wh", 2**200),
+        ("bidding_s", 10**9),
+        ("energy_wh", "lots"),
+        ("energy_wh", 1.5),
+    ],
+)
 def test_absurd_numbers_are_refused_with_422_naming_the_field(fleet: Fleet, field: str, value: Any) -> None:
     owner = fleet.owner("buyer")
     response = httpx.post(f"{fleet.url('buyer')}/requests", json={**REQUEST, field: value}, headers=owner.headers)
@@ -83,8 +96,9 @@ def test_absurd_numbers_are_refused_with_422_naming_the_field(fleet: Fleet, fiel
 
 
 def test_an_oversized_body_is_refused_with_413(fleet: Fleet) -> None:
-    response = httpx.post(f"{fleet.url('buyer')}/p2p/bids", content=b"x" * 70_000,
-                          headers={"Content-Type": "application/json"})
+    response = httpx.post(
+        f"{fleet.url('buyer')}/p2p/bids", content=b"x" * 70_000, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
 
 

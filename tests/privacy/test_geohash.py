@@ -1,4 +1,5 @@
 """Our geohash: published vectors, round trips and neighbours."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,14 +15,17 @@ latitudes = st.floats(min_value=-90, max_value=90, allow_nan=False)
 longitudes = st.floats(min_value=-180, max_value=180, allow_nan=False)
 
 
-@pytest.mark.parametrize(("position", "precision", "expected"), [
-    ((57.64911, 10.40744), 11, "u4pruydqqvj"),  # the Wikipedia example
-    (BRANDENBURG_GATE, 7, "u33db2m"),
-    ((-25.382708, -49.265506), 8, "6gkzwgjz"),  # Curitiba
-    ((0.0, 0.0), 1, "s"),
-    ((-90.0, -180.0), 5, "00000"),
-    ((90.0, 180.0), 5, "zzzzz"),
-])
+@pytest.mark.parametrize(
+    ("position", "precision", "expected"),
+    [
+        ((57.64911, 10.40744), 11, "u4pruydqqvj"),  # the Wikipedia example
+        (BRANDENBURG_GATE, 7, "u33db2m"),
+        ((-25.382708, -49.265506), 8, "6gkzwgjz"),  # Curitiba
+        ((0.0, 0.0), 1, "s"),
+        ((-90.0, -180.0), 5, "00000"),
+        ((90.0, 180.0), 5, "zzzzz"),
+    ],
+)
 def test_known_vectors(position: tuple[float, float], precision: int, expected: str) -> None:
     assert geohash.encode(*position, precision=precision) == expected
 

@@ -1,4 +1,5 @@
 """Registry: who may authorise issuers, register, revoke and hand over ownership (the admin), when, and with what."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -58,21 +59,39 @@ def funded_issuer(world: World, issuer: LocalAccount | None = None) -> tuple[Loc
     return issuer, registry_as(world, issuer)
 
 
-def credential(world: World, vehicle: str, *, issuer: LocalAccount | None = None, did: str | None = None,
-               roles: int = ROLE_BOTH, expiry: int | None = None, chain_id: int | None = None,
-               registry: str | None = None) -> Credential:
+def credential(
+    world: World,
+    vehicle: str,
+    *,
+    issuer: LocalAccount | None = None,
+    did: str | None = None,
+    roles: int = ROLE_BOTH,
+    expiry: int | None = None,
+    chain_id: int | None = None,
+    registry: str | None = None,
+) -> Credential:
     chain_id = world.chain.chain_id if chain_id is None else chain_id
     return issue_credential(
-        issuer or world.issuer, registry=registry or world.system.registry.address, chain_id=chain_id,
-        vehicle=vehicle, did=did or did_for(vehicle, world.chain.chain_id), roles=roles,
+        issuer or world.issuer,
+        registry=registry or world.system.registry.address,
+        chain_id=chain_id,
+        vehicle=vehicle,
+        did=did or did_for(vehicle, world.chain.chain_id),
+        roles=roles,
         expiry=world.chain.now() + 86_400 if expiry is None else expiry,
     )
 
 
 def submit(registry: RegistryClient, cred: Credential, *, did_hash_: bytes | None = None) -> TxReceipt:
     """register() without the client's input checks, returning the receipt (for events and raw field values)."""
-    return registry._transact("register", cred.vehicle, cred.did_hash if did_hash_ is None else did_hash_,
-                              cred.roles, cred.expiry, cred.signature)
+    return registry._transact(
+        "register",
+        cred.vehicle,
+        cred.did_hash if did_hash_ is None else did_hash_,
+        cred.roles,
+        cred.expiry,
+        cred.signature,
+    )
 
 
 def require_active(registry: RegistryClient, vehicle: str, role: int) -> None:
@@ -249,8 +268,13 @@ def test_register_emits_VehicleRegistered_with_the_credentials_fields(world: Wor
     cred = credential(world, world.outsider.address, roles=ROLE_SELLER)
     receipt = submit(world.system.registry, cred)
     (event,) = world.system.registry.events(receipt, "VehicleRegistered")
-    assert dict(event["args"]) == {"vehicle": cred.vehicle, "didHash": cred.did_hash, "issuer": world.issuer.address,
-                                   "roles": ROLE_SELLER, "expiry": cred.expiry}
+    assert dict(event["args"]) == {
+        "vehicle": cred.vehicle,
+        "didHash": cred.did_hash,
+        "issuer": world.issuer.address,
+        "roles": ROLE_SELLER,
+        "expiry": cred.expiry,
+    }
 
 
 def test_register_stores_the_vehicle_record_and_binds_the_did_both_ways(world: World) -> None:
@@ -388,8 +412,11 @@ def test_malleable_high_s_signature_reverts_with_ECDSAInvalidSignatureS(world: W
     high_s = SECP256K1_N - s
     twin = r + high_s.to_bytes(32, "big") + bytes([55 - v])  # 27 <-> 28
     digest = world.system.registry.credential_digest(cred)
-    twin_signer = keys.Signature(vrs=(twin[64] - 27, int.from_bytes(r, "big"), high_s)).recover_public_key_from_msg_hash(
-        digest).to_checksum_address()
+    twin_signer = (
+        keys.Signature(vrs=(twin[64] - 27, int.from_bytes(r, "big"), high_s))
+        .recover_public_key_from_msg_hash(digest)
+        .to_checksum_address()
+    )
     assert twin_signer == world.issuer.address  # the twin really is a valid signature by the issuer
     with reverts("ECDSAInvalidSignatureS", s=high_s.to_bytes(32, "big")):
         world.system.registry.register(dataclasses.replace(cred, signature=twin))
@@ -624,8 +651,9 @@ def test_revoking_an_expired_vehicle_whose_did_moved_on_keeps_the_new_holders_bi
     _, as_issuer = funded_issuer(world, world.issuer)
     buyer_did = world.buyer.credential.did_hash
     mine_at(world, world.buyer.credential.expiry)
-    world.system.registry.register(credential(world, world.outsider.address, did=world.buyer.credential.did,
-                                              roles=ROLE_BUYER))
+    world.system.registry.register(
+        credential(world, world.outsider.address, did=world.buyer.credential.did, roles=ROLE_BUYER)
+    )
     as_issuer.revoke(world.buyer.address)
     assert world.system.registry._call("vehicleOfDid", buyer_did) == world.outsider.address
     assert bytes(world.system.registry._call("didOf", world.outsider.address)) == buyer_did
@@ -639,8 +667,11 @@ def test_issuer_revokes_its_vehicle_and_emits_VehicleRevoked(world: World) -> No
     _, as_issuer = funded_issuer(world, world.issuer)
     receipt = as_issuer._transact("revoke", world.buyer.address)
     (event,) = as_issuer.events(receipt, "VehicleRevoked")
-    assert dict(event["args"]) == {"vehicle": world.buyer.address, "didHash": world.buyer.credential.did_hash,
-                                   "issuer": world.issuer.address}
+    assert dict(event["args"]) == {
+        "vehicle": world.buyer.address,
+        "didHash": world.buyer.credential.did_hash,
+        "issuer": world.issuer.address,
+    }
     assert world.system.registry.vehicle(world.buyer.address).revoked
 
 
@@ -817,7 +848,8 @@ def test_transfer_ownership_only_nominates_until_accepted(world: World) -> None:
 
 
 def test_accept_ownership_by_someone_other_than_the_pending_owner_reverts_with_OwnableUnauthorizedAccount(
-        world: World) -> None:
+    world: World,
+) -> None:
     nominee = new_account(world)
     world.system.registry._transact("transferOwnership", nominee.address)
     with reverts("OwnableUnauthorizedAccount", account=addr(world.buyer.address)):
@@ -880,17 +912,20 @@ def test_receipt_type_string_hashes_to_the_markets_RECEIPT_TYPEHASH(world: World
 
 
 def test_registry_domain_separator_matches_the_python_domain(world: World) -> None:
-    encoded = encode_typed_data(domain_data=credential_domain(world), message_types=eip712.CREDENTIAL_TYPES,
-                                message_data={"vehicle": ZERO_ADDRESS, "didHash": ZERO_BYTES32, "roles": 0,
-                                              "expiry": 0})
+    encoded = encode_typed_data(
+        domain_data=credential_domain(world),
+        message_types=eip712.CREDENTIAL_TYPES,
+        message_data={"vehicle": ZERO_ADDRESS, "didHash": ZERO_BYTES32, "roles": 0, "expiry": 0},
+    )
     assert encoded.header == bytes(world.system.registry._call("domainSeparator"))
 
 
 def test_python_credential_digest_equals_the_contracts_credentialDigest(world: World) -> None:
     cred = credential(world, world.outsider.address, roles=ROLE_SELLER, expiry=1_234_567_890)
     message = {"vehicle": cred.vehicle, "didHash": cred.did_hash, "roles": cred.roles, "expiry": cred.expiry}
-    encoded = encode_typed_data(domain_data=credential_domain(world), message_types=eip712.CREDENTIAL_TYPES,
-                                message_data=message)
+    encoded = encode_typed_data(
+        domain_data=credential_domain(world), message_types=eip712.CREDENTIAL_TYPES, message_data=message
+    )
     python = keccak(b"\x19" + encoded.version + encoded.header + encoded.body)
     assert python == world.system.registry.credential_digest(cred)
     assert Account._recover_hash(python, signature=cred.signature) == world.issuer.address
@@ -898,18 +933,25 @@ def test_python_credential_digest_equals_the_contracts_credentialDigest(world: W
 
 def test_market_domain_separator_matches_the_python_domain(world: World) -> None:
     domain = eip712.domain(eip712.MARKET_DOMAIN, world.chain.chain_id, world.market.address)
-    encoded = encode_typed_data(domain_data=domain, message_types=eip712.RECEIPT_TYPES,
-                                message_data={"requestId": 0, "seller": ZERO_ADDRESS, "deliveredWh": 0})
+    encoded = encode_typed_data(
+        domain_data=domain,
+        message_types=eip712.RECEIPT_TYPES,
+        message_data={"requestId": 0, "seller": ZERO_ADDRESS, "deliveredWh": 0},
+    )
     assert encoded.header == bytes(world.market._call("domainSeparator"))
 
 
 def test_python_receipt_digest_equals_the_markets_receiptDigest(world: World) -> None:
     request_id, seller, delivered = 7, world.sellers[1].address, 9_876
     domain = eip712.domain(eip712.MARKET_DOMAIN, world.chain.chain_id, world.market.address)
-    encoded = encode_typed_data(domain_data=domain, message_types=eip712.RECEIPT_TYPES,
-                                message_data={"requestId": request_id, "seller": seller, "deliveredWh": delivered})
+    encoded = encode_typed_data(
+        domain_data=domain,
+        message_types=eip712.RECEIPT_TYPES,
+        message_data={"requestId": request_id, "seller": seller, "deliveredWh": delivered},
+    )
     python = keccak(b"\x19" + encoded.version + encoded.header + encoded.body)
     assert python == bytes(world.market._call("receiptDigest", request_id, seller, delivered))
-    signature = world.market.sign_receipt(world.buyer.account, request_id=request_id, seller=seller,
-                                          delivered_wh=delivered)
+    signature = world.market.sign_receipt(
+        world.buyer.account, request_id=request_id, seller=seller, delivered_wh=delivered
+    )
     assert Account._recover_hash(python, signature=signature) == world.buyer.address

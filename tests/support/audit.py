@@ -1,4 +1,5 @@
 """The audit tests' chain: indexing helpers, the demo's deployment, and a node that fails on purpose."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -34,8 +35,12 @@ def index(target: Any, specs: list[ContractSpec], db: Path, **kw: Any) -> IndexR
 def rows(db: Path) -> list[tuple[Any, ...]]:
     """Every stored event as comparable values, in chain order."""
     with Store.open(db) as store:
-        return list(store.db.execute("SELECT block_number, block_hash, tx_hash, log_index, contract, event, args "
-                                     "FROM events ORDER BY block_number, tx_index, log_index"))
+        return list(
+            store.db.execute(
+                "SELECT block_number, block_hash, tx_hash, log_index, contract, event, args "
+                "FROM events ORDER BY block_number, tx_index, log_index"
+            )
+        )
 
 
 def chain_logs(chain: Chain, specs: list[ContractSpec]) -> list[tuple[int, str, int]]:
@@ -56,8 +61,14 @@ def deployment_on(chain: Chain) -> dict[str, Any]:
         if len(created) >= 3:
             break
     (token, _), (registry, _), (market, block) = created[:3]
-    return {"chain_id": chain.chain_id, "token": token, "registry": registry, "market": market, "block": block,
-            "dev_token": True}
+    return {
+        "chain_id": chain.chain_id,
+        "token": token,
+        "registry": registry,
+        "market": market,
+        "block": block,
+        "dev_token": True,
+    }
 
 
 @dataclass

@@ -1,10 +1,12 @@
 """The Clearing desk: a deployed System with the batch Clearing, two operators, three buyers and three sellers,
 and every transaction followed by the conservation check."""
+
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from eth_account import Account
 from web3.types import TxReceipt
@@ -55,7 +57,7 @@ SELL = 2
 class CheckedSender:
     """A Sender that checks the Clearing's books after every transaction it mines."""
 
-    def __init__(self, inner: Any, desk: "Desk") -> None:
+    def __init__(self, inner: Any, desk: Desk) -> None:
         self.inner, self.desk = inner, desk
 
     @property
@@ -95,37 +97,57 @@ class Desk:
     def everyone(self) -> list[Vehicle]:
         return [self.operator, self.rival, *self.buyers, *self.sellers, self.outsider]
 
-    def order(self, vehicle: Vehicle, side: int, *, energy_wh: int = ENERGY, limit: int | None = None,
-              nonce: int = 0, start: int | None = None, end: int | None = None,
-              expiry: int | None = None) -> ChainOrder:
+    def order(
+        self,
+        vehicle: Vehicle,
+        side: int,
+        *,
+        energy_wh: int = ENERGY,
+        limit: int | None = None,
+        nonce: int = 0,
+        start: int | None = None,
+        end: int | None = None,
+        expiry: int | None = None,
+    ) -> ChainOrder:
         start = self.chain.now() + LEAD_S if start is None else start
         end = start + WINDOW_S if end is None else end
-        return ChainOrder(owner=vehicle.address, side=side, energy_wh=energy_wh,
-                          limit_price_per_wh=(BUY_LIMIT if side == BUY else SELL_LIMIT) if limit is None else limit,
-                          area_id=AREA, window_start_ts=start, window_end_ts=end, nonce=nonce,
-                          expiry_ts=start if expiry is None else expiry)
+        return ChainOrder(
+            owner=vehicle.address,
+            side=side,
+            energy_wh=energy_wh,
+            limit_price_per_wh=(BUY_LIMIT if side == BUY else SELL_LIMIT) if limit is None else limit,
+            area_id=AREA,
+            window_start_ts=start,
+            window_end_ts=end,
+            nonce=nonce,
+            expiry_ts=start if expiry is None else expiry,
+        )
 
     def sign(self, vehicle: Vehicle, order: ChainOrder) -> SignedOrder:
         return self.clearing.sign_order(vehicle.account, order)
 
-    def pairs(self, n: int = 2, *, nonce: int = 0, energy_wh: int = ENERGY,
-              price: int = PRICE) -> tuple[list[SignedOrder], list[TradeInput]]:
+    def pairs(
+        self, n: int = 2, *, nonce: int = 0, energy_wh: int = ENERGY, price: int = PRICE
+    ) -> tuple[list[SignedOrder], list[TradeInput]]:
         """n one-to-one trades: buyer i with seller i, orders listed buyer, seller, buyer, seller, ..."""
         orders, trades = [], []
         for i in range(n):
             orders.append(self.sign(self.buyers[i], self.order(self.buyers[i], BUY, nonce=nonce, energy_wh=energy_wh)))
-            orders.append(self.sign(self.sellers[i], self.order(self.sellers[i], SELL, nonce=nonce,
-                                                                 energy_wh=energy_wh)))
+            orders.append(
+                self.sign(self.sellers[i], self.order(self.sellers[i], SELL, nonce=nonce, energy_wh=energy_wh))
+            )
             trades.append(TradeInput(2 * i, 2 * i + 1, energy_wh, price, price))
         return orders, trades
 
-    def prepare(self, orders: Sequence[SignedOrder], trades: Sequence[TradeInput], *,
-                operator: Vehicle | None = None, **kw: Any) -> PreparedClearing:
+    def prepare(
+        self, orders: Sequence[SignedOrder], trades: Sequence[TradeInput], *, operator: Vehicle | None = None, **kw: Any
+    ) -> PreparedClearing:
         kw.setdefault("mechanism_id", 1)
         return self.as_(operator or self.operator).prepare(orders, trades, **kw)
 
-    def commit(self, orders: Sequence[SignedOrder], trades: Sequence[TradeInput], *,
-               operator: Vehicle | None = None, **kw: Any) -> PreparedClearing:
+    def commit(
+        self, orders: Sequence[SignedOrder], trades: Sequence[TradeInput], *, operator: Vehicle | None = None, **kw: Any
+    ) -> PreparedClearing:
         prepared = self.prepare(orders, trades, operator=operator, **kw)
         self.as_(operator or self.operator).commit(prepared)
         return prepared

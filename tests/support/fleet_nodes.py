@@ -1,13 +1,15 @@
 """A fleet of real node processes (uvicorn) on a real anvil: a buyer and two sellers, and their keys."""
+
 from __future__ import annotations
 
 import os
 import random
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from node.demo_fleet import PASSWORD_ENV, TOKEN_ENV, Owner, RunningNode, _position, provision, start_node, wait_ready
 from v2vchain.chain.connect import Chain, connect
@@ -60,13 +62,22 @@ def running_fleet(workdir: Path) -> Iterator[Fleet]:
     with connect("anvil") as chain:
         system = deploy(chain)
         issuer = add_issuer(system)
-        buyer = provision(system, issuer, workdir, "buyer", ROLE_BUYER, position=_position(rng), peers=[],
-                          degradation=20, env=env)
+        buyer = provision(
+            system, issuer, workdir, "buyer", ROLE_BUYER, position=_position(rng), peers=[], degradation=20, env=env
+        )
         specs = {"buyer": buyer}
         for i, degradation in ((1, 10), (2, 30)):
-            specs[f"seller-{i}"] = provision(system, issuer, workdir, f"seller-{i}", ROLE_SELLER,
-                                             position=_position(rng), peers=[buyer["url"]], degradation=degradation,
-                                             env=env)
+            specs[f"seller-{i}"] = provision(
+                system,
+                issuer,
+                workdir,
+                f"seller-{i}",
+                ROLE_SELLER,
+                position=_position(rng),
+                peers=[buyer["url"]],
+                degradation=degradation,
+                env=env,
+            )
         nodes = {name: start_node(spec, env, workdir) for name, spec in specs.items()}
         try:
             for node in nodes.values():

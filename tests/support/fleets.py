@@ -1,4 +1,5 @@
 """Builders for small hand-made fleets on the equator (0.1 degree of longitude = 11,119.51 m)."""
+
 from __future__ import annotations
 
 import copy
@@ -14,10 +15,26 @@ def wp(lon: float, arrive: int, depart: int | None = None, lat: float = 0.0) -> 
     return {"lat": lat, "lon": lon, "arrive_ts": arrive, "depart_ts": arrive if depart is None else depart}
 
 
-def van(vid: str, soc_wh: int, *, route: list[dict] | None = None, place: dict | None = None, split: bool = False,
-        consumption: int = 200) -> dict:
-    d = {"id": vid, "soc_wh": soc_wh, "battery_wh": 80_000, "consumption_wh_per_km": consumption,
-         "v2v_power_w": 30_000, "v2v_efficiency_bps": 9_700, "speed_kmh": 30, "soc_floor_bps": 1_000, "split": split}
+def van(
+    vid: str,
+    soc_wh: int,
+    *,
+    route: list[dict] | None = None,
+    place: dict | None = None,
+    split: bool = False,
+    consumption: int = 200,
+) -> dict:
+    d = {
+        "id": vid,
+        "soc_wh": soc_wh,
+        "battery_wh": 80_000,
+        "consumption_wh_per_km": consumption,
+        "v2v_power_w": 30_000,
+        "v2v_efficiency_bps": 9_700,
+        "speed_kmh": 30,
+        "soc_floor_bps": 1_000,
+        "split": split,
+    }
     if route is not None:
         d["route"] = route
     if place is not None:
@@ -26,12 +43,21 @@ def van(vid: str, soc_wh: int, *, route: list[dict] | None = None, place: dict |
 
 
 def fleet(vans: list[dict], stations: list[dict] | None = None) -> dict:
-    return {"name": "hand", "road_factor": 1.0,
-            "prices": {"currency": "CNY", "decimals": 2, "time_cost_per_h": 500, "energy_per_kwh": 100,
-                       "battery_wear_per_kwh": 10},
-            "stations": stations if stations is not None else [
-                {"id": "S", "lat": 0.0, "lon": 0.05, "power_w": 50_000, "price_per_kwh": 200, "queue_min": 30}],
-            "vans": copy.deepcopy(vans)}
+    return {
+        "name": "hand",
+        "road_factor": 1.0,
+        "prices": {
+            "currency": "CNY",
+            "decimals": 2,
+            "time_cost_per_h": 500,
+            "energy_per_kwh": 100,
+            "battery_wear_per_kwh": 10,
+        },
+        "stations": stations
+        if stations is not None
+        else [{"id": "S", "lat": 0.0, "lon": 0.05, "power_w": 50_000, "price_per_kwh": 200, "queue_min": 30}],
+        "vans": copy.deepcopy(vans),
+    }
 
 
 def check_plan(f: Fleet, plan: Plan) -> None:
@@ -65,5 +91,9 @@ def check_plan(f: Fleet, plan: Plan) -> None:
 
 
 def two_vans(provider_window_end: int = T + 36_000, consumer_arrival: int = T + 10_800) -> dict:
-    return fleet([van("P", 60_000, place=wp(0.0, T, provider_window_end)),
-                  van("C", 9_000, route=[wp(0.0, T, T + 3_600), wp(0.1, consumer_arrival)])])
+    return fleet(
+        [
+            van("P", 60_000, place=wp(0.0, T, provider_window_end)),
+            van("C", 9_000, route=[wp(0.0, T, T + 3_600), wp(0.1, consumer_arrival)]),
+        ]
+    )

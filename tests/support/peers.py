@@ -1,4 +1,5 @@
 """Builders for what peers send a node: signed bids, presentations, challenges and handshakes."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,11 +32,13 @@ def vc_of(fleet: Fleet, name: str) -> dict[str, Any]:
     return json.loads((fleet.workdir / f"{name}.vc.json").read_text())
 
 
-def presentation(fleet: Fleet, *, holder: Any, vc: dict[str, Any], challenge: str, domain: str | None = None
-                 ) -> dict[str, Any]:
+def presentation(
+    fleet: Fleet, *, holder: Any, vc: dict[str, Any], challenge: str, domain: str | None = None
+) -> dict[str, Any]:
     seller_did = did_for(fleet.specs["seller-1"]["address"], fleet.chain.chain_id)
-    return present(holder, vc, challenge=challenge, domain=domain or seller_did, seal_key=b"\x01" * 32,
-                               now=fleet.chain.now())
+    return present(
+        holder, vc, challenge=challenge, domain=domain or seller_did, seal_key=b"\x01" * 32, now=fleet.chain.now()
+    )
 
 
 def challenge(fleet: Fleet) -> str:
@@ -43,19 +46,38 @@ def challenge(fleet: Fleet) -> str:
 
 
 def handshake(fleet: Fleet, request_id: int, vp: dict[str, Any]) -> httpx.Response:
-    return httpx.post(f"{fleet.url('seller-1')}/p2p/meetings/{request_id}/handshake",
-                      json={"presentation": vp, "challenge": "0x" + "ab" * 32}, timeout=30)
+    return httpx.post(
+        f"{fleet.url('seller-1')}/p2p/meetings/{request_id}/handshake",
+        json={"presentation": vp, "challenge": "0x" + "ab" * 32},
+        timeout=30,
+    )
 
 
-def signed_bid(fleet: Fleet, request: dict[str, Any], *, seller: str = "seller-1", price: int = 100,
-               nonce: int = 1_000, expiry_delta: int = 3_600, **domain: Any) -> SignedBid:
+def signed_bid(
+    fleet: Fleet,
+    request: dict[str, Any],
+    *,
+    seller: str = "seller-1",
+    price: int = 100,
+    nonce: int = 1_000,
+    expiry_delta: int = 3_600,
+    **domain: Any,
+) -> SignedBid:
     account = key_of(fleet, seller) if isinstance(seller, str) else seller
-    bid = fleet.system.market.sign_bid(account, request_id=request["request_id"], price_per_wh=price,
-                                       energy_wh=request["energy_wh"], nonce=nonce,
-                                       expiry_ts=request["deadline_ts"] + expiry_delta)
+    bid = fleet.system.market.sign_bid(
+        account,
+        request_id=request["request_id"],
+        price_per_wh=price,
+        energy_wh=request["energy_wh"],
+        nonce=nonce,
+        expiry_ts=request["deadline_ts"] + expiry_delta,
+    )
     if domain:
-        d = eip712.domain(eip712.MARKET_DOMAIN, domain.get("chain_id", fleet.chain.chain_id),
-                          domain.get("contract", fleet.system.market.address))
+        d = eip712.domain(
+            eip712.MARKET_DOMAIN,
+            domain.get("chain_id", fleet.chain.chain_id),
+            domain.get("contract", fleet.system.market.address),
+        )
         bid = dataclasses.replace(bid, signature=eip712.sign(account, d, eip712.BID_TYPES, bid.message()))
     return bid
 
@@ -65,11 +87,13 @@ def seller_key(fleet: Fleet, bid: SignedBid) -> Any:
     return key_of(fleet, names[0])
 
 
-def post_bid(fleet: Fleet, bid: SignedBid, *, account: Any = None, seller_url: str | None = None,
-             **override: Any) -> httpx.Response:
+def post_bid(
+    fleet: Fleet, bid: SignedBid, *, account: Any = None, seller_url: str | None = None, **override: Any
+) -> httpx.Response:
     """POST the bid as a seller's node does: with its reply endpoint signed by the seller's key (`account`)."""
     url = seller_url or fleet.url("seller-1")
-    endpoint = sign_endpoint(account or seller_key(fleet, bid), fleet.chain.chain_id, fleet.system.market.address,
-                             bid, url)
+    endpoint = sign_endpoint(
+        account or seller_key(fleet, bid), fleet.chain.chain_id, fleet.system.market.address, bid, url
+    )
     body = {**bid_to_json(bid), "seller_url": url, "endpoint_signature": "0x" + endpoint.hex(), **override}
     return httpx.post(f"{fleet.url('buyer')}/p2p/bids", json=body, timeout=30)

@@ -1,4 +1,5 @@
 """The Market world: a deployed System with funded, credentialed buyers and sellers on the embedded chain."""
+
 from __future__ import annotations
 
 import time
@@ -24,8 +25,13 @@ DEPOSIT = 100_000_000  # 100 VEC deposited by each seller: penalty cover
 STAKE = DEPOSIT  # the former name, kept for the tests that still say it
 
 
-PARAMS = MarketParams(penalty_bps=2_000, grace_period_s=3_600, max_lead_time_s=7 * 86_400,
-                      max_delivery_window_s=2 * 86_400, relay_period_s=600)
+PARAMS = MarketParams(
+    penalty_bps=2_000,
+    grace_period_s=3_600,
+    max_lead_time_s=7 * 86_400,
+    max_delivery_window_s=2 * 86_400,
+    relay_period_s=600,
+)
 
 
 AREA = keccak(text="cloak:geohash5:u33db")
@@ -71,13 +77,25 @@ class World:
         m = self.system.market
         assert self.system.token.balance_of(m.address) == m.books(self.accounts())
 
-    def open_request(self, buyer: Vehicle | None = None, *, energy_wh: int = 10_000, max_price: int = 100,
-                     bidding_s: int = 600, lead_s: int = 300, window_s: int = 3_600) -> int:
+    def open_request(
+        self,
+        buyer: Vehicle | None = None,
+        *,
+        energy_wh: int = 10_000,
+        max_price: int = 100,
+        bidding_s: int = 600,
+        lead_s: int = 300,
+        window_s: int = 3_600,
+    ) -> int:
         deadline = self.chain.now() + bidding_s
         return (buyer or self.buyer).system.market.open(
-            energy_wh=energy_wh, max_price_per_wh=max_price, deadline_ts=deadline,
-            delivery_start_ts=deadline + lead_s, delivery_end_ts=deadline + lead_s + window_s,
-            area_id=AREA, access_hash=keccak(b"secret"),
+            energy_wh=energy_wh,
+            max_price_per_wh=max_price,
+            deadline_ts=deadline,
+            delivery_start_ts=deadline + lead_s,
+            delivery_end_ts=deadline + lead_s + window_s,
+            area_id=AREA,
+            access_hash=keccak(b"secret"),
         )
 
     def awarded(self, *, price: int = 80, seller: int = 0, **kw: Any) -> int:

@@ -1,4 +1,5 @@
 """The audit package's exceptions: each subclasses v2vchain's V2VError and says what to do next."""
+
 from __future__ import annotations
 
 from v2vchain.chain.errors import ChainUnavailable

@@ -6,6 +6,7 @@ went: which operator's clearing used which order, how much of it traded (opened 
 trades its funds could not cover (skipped, TradeUnfunded). The node reports this on POST /clearings/watch, and
 `v2v audit watch` prints it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,6 +51,17 @@ def watch(client: ClearingClient, owner: str, *, from_block: int = 0) -> list[Or
                 else:
                     filled += x.energy_wh
                     trades.append(i)
-            found.append(OrderUse(commit.clearing_id, commit.operator, k, signed.order.nonce, signed.order.side,
-                                  signed.order.energy_wh, filled, skipped, tuple(trades)))
+            found.append(
+                OrderUse(
+                    commit.clearing_id,
+                    commit.operator,
+                    k,
+                    signed.order.nonce,
+                    signed.order.side,
+                    signed.order.energy_wh,
+                    filled,
+                    skipped,
+                    tuple(trades),
+                )
+            )
     return found

@@ -1,10 +1,11 @@
 """Runs the pinned anvil binary as a child process on a free loopback port, logs kept under the state dir."""
+
 from __future__ import annotations
 
 import socket
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from web3 import Web3
@@ -27,7 +28,6 @@ class AnvilProcess:
     port: int
     log_path: Path
     process: subprocess.Popen[bytes]
-    _log: object = field(repr=False)
 
     @property
     def url(self) -> str:
@@ -41,7 +41,6 @@ class AnvilProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self._log.close()  # type: ignore[attr-defined]
 
 
 def start_anvil(*, chain_id: int = 31337, extra_args: tuple[str, ...] = (), timeout_s: float = 20.0) -> AnvilProcess:
@@ -50,10 +49,10 @@ def start_anvil(*, chain_id: int = 31337, extra_args: tuple[str, ...] = (), time
     port = free_port()
     log_path = state_dir() / "logs" / f"anvil-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "wb")
     cmd = [str(ANVIL_BINARY), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id), *extra_args]
-    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    anvil = AnvilProcess(port=port, log_path=log_path, process=process, _log=log)
+    with open(log_path, "wb") as log:  # the child holds its own copy of the descriptor
+        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    anvil = AnvilProcess(port=port, log_path=log_path, process=process)
     w3 = Web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 2}))
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -7,6 +7,7 @@ Imports are resolved here, not by the compiler: the project's files and every fi
 (`@openzeppelin/...` from the pinned npm package, relative imports inside it), go into the standard-json input
 by content. So any solc, native or solcjs, compiles without reading the disk, and the cache key covers every byte.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Connections to the three kinds of chain: embedded eth-tester, a child anvil, or any JSON-RPC URL."""
+
 from __future__ import annotations
 
 import os
@@ -95,14 +96,16 @@ class Chain:
         if not self.is_dev:
             raise ConfigError(f"{what} works only on a dev chain (embedded or anvil), not on {self.kind}")
 
-    def __enter__(self) -> "Chain":
+    def __enter__(self) -> Chain:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def connect(target: str = "embedded", *, anvil_args: tuple[str, ...] = (), account: LocalAccount | None = None) -> Chain:
+def connect(
+    target: str = "embedded", *, anvil_args: tuple[str, ...] = (), account: LocalAccount | None = None
+) -> Chain:
     """`embedded`, `anvil`, or an http(s) URL paying with `account` or else the key in $V2V_PRIVATE_KEY."""
     if target == "embedded":
         w3 = Web3(EthereumTesterProvider())
@@ -123,12 +126,14 @@ def _probe(w3: Web3, target: str) -> None:
     """One eth_chainId call, so a URL that is down, or that answers but is no JSON-RPC node, fails here clearly."""
     try:
         answer = w3.provider.make_request("eth_chainId", [])  # type: ignore[arg-type]
-    except Exception as exc:  # noqa: BLE001 - requests, JSON and web3's own checks of the answer's shape
+    except Exception as exc:
         detail = f": {str(exc)[:120]}" if isinstance(exc, (ValueError, KeyError, TypeError)) else ""
         raise ChainUnavailable(f"no JSON-RPC answer from {target} ({type(exc).__name__}{detail})") from None
     if not isinstance(answer, dict) or "result" not in answer:
-        raise ChainUnavailable(f"{target} answered eth_chainId with {str(answer)[:120]}, not a JSON-RPC result: "
-                               f"is it an EVM JSON-RPC node?")
+        raise ChainUnavailable(
+            f"{target} answered eth_chainId with {str(answer)[:120]}, not a JSON-RPC result: "
+            f"is it an EVM JSON-RPC node?"
+        )
 
 
 def _key_from_env(target: str) -> LocalAccount:

@@ -1,4 +1,5 @@
 """Failures of chain access: the compiler, the connection, transactions and decoded reverts."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@
 web3.py raises ContractCustomError with only the raw selector and data; eth-tester raises its own
 TransactionFailed with the bytes rendered into a string. Both land here.
 """
+
 from __future__ import annotations
 
 import ast
@@ -15,7 +16,12 @@ from eth_utils import keccak, to_checksum_address
 from v2vchain.chain.errors import ContractRevert, TransactionFailed
 
 _ERRORS: dict[bytes, tuple[str, list[str], list[str]]] = {}
-_PANICS = {0x01: "assert", 0x11: "arithmetic overflow or underflow", 0x12: "division by zero", 0x32: "index out of bounds"}
+_PANICS = {
+    0x01: "assert",
+    0x11: "arithmetic overflow or underflow",
+    0x12: "division by zero",
+    0x32: "index out of bounds",
+}
 
 
 def _signature_type(param: dict[str, Any]) -> str:

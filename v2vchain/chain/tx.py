@@ -1,4 +1,5 @@
 """Locally signed EIP-1559 transactions with one nonce counter per key and receipts waited for with a timeout."""
+
 from __future__ import annotations
 
 import threading
@@ -22,8 +23,9 @@ GAS_HEADROOM = (6, 5)
 class Sender:
     """Signs and sends for one key. A lock and a local counter avoid the pending-count nonce race."""
 
-    def __init__(self, w3: Web3, account: LocalAccount, *, receipt_timeout_s: float = 120.0,
-                 replace_after_s: float = 30.0) -> None:
+    def __init__(
+        self, w3: Web3, account: LocalAccount, *, receipt_timeout_s: float = 120.0, replace_after_s: float = 30.0
+    ) -> None:
         self.w3 = w3
         self.account = account
         self.receipt_timeout_s = receipt_timeout_s

@@ -4,12 +4,14 @@ Every command of every `v2v` sub-app is registered through `Typer` below, so non
 project's errors (v2vchain.errors), file-system errors and malformed JSON become one line on stderr and exit code
 `EXIT_ERROR`. Anything else is a bug and keeps its traceback. `V2V_DEBUG=1` keeps the traceback for every error.
 """
+
 from __future__ import annotations
 
 import functools
 import json
 import os
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import typer
 from pydantic import ValidationError

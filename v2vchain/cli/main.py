@@ -1,4 +1,5 @@
 """The `v2v` command: the demo, compile and deploy, and every command group mounted under one app."""
+
 from __future__ import annotations
 
 import json
@@ -24,16 +25,20 @@ app = Typer(help="Vehicle-to-vehicle energy trading on an EVM chain.", no_args_i
 
 
 @app.command()
-def demo(chain: str = typer.Option("embedded", help=CHAIN_HELP),
-         bidding_seconds: int = typer.Option(600, min=1, help="bidding time; a real chain is waited for"),
-         lead_seconds: int = typer.Option(300, min=0, help="from the bidding deadline to the delivery start"),
-         nodes: int = typer.Option(0, min=0, max=20, help="run N vehicle node processes trading over HTTP "
-                                                           "(needs --chain anvil)")) -> None:
+def demo(
+    chain: str = typer.Option("embedded", help=CHAIN_HELP),
+    bidding_seconds: int = typer.Option(600, min=1, help="bidding time; a real chain is waited for"),
+    lead_seconds: int = typer.Option(300, min=0, help="from the bidding deadline to the delivery start"),
+    nodes: int = typer.Option(
+        0, min=0, max=20, help="run N vehicle node processes trading over HTTP (needs --chain anvil)"
+    ),
+) -> None:
     """Deploy everything and run one reverse auction to settlement, printing each step and every balance."""
     if nodes:
         if chain != "anvil":
-            raise ConfigError("--nodes needs --chain anvil: separate processes share a real chain whose clock "
-                              "the demo advances")
+            raise ConfigError(
+                "--nodes needs --chain anvil: separate processes share a real chain whose clock the demo advances"
+            )
         if nodes < 2:
             raise ConfigError("--nodes: a fleet needs one buyer and at least one seller (2 or more)")
 
@@ -57,8 +62,10 @@ def compile_cmd() -> None:
 
 
 @app.command(name="deploy")
-def deploy_cmd(chain: str = typer.Option("embedded", help=CHAIN_HELP),
-               token: str = typer.Option("", help="an existing ERC-20 to trade in (default: deploy the dev token)")) -> None:
+def deploy_cmd(
+    chain: str = typer.Option("embedded", help=CHAIN_HELP),
+    token: str = typer.Option("", help="an existing ERC-20 to trade in (default: deploy the dev token)"),
+) -> None:
     """Deploy the contracts and record them in the chain's deployments file."""
 
     token_address = address(token, "--token") if token else None

@@ -1,4 +1,5 @@
 """`v2v node ...`: run one vehicle's node."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """What every contract wrapper shares: bound to one contract and one signing key."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,7 +21,7 @@ class ContractClient:
     def address(self) -> str:
         return str(self.contract.address)
 
-    def connect(self, sender: Sender) -> "ContractClient":
+    def connect(self, sender: Sender) -> ContractClient:
         """The same contract, signing as another key."""
         return type(self)(self.contract, sender)
 

@@ -1,10 +1,12 @@
 """The Clearing's typed client: commit, per-trade delivery, batch settlement with buyer-signed receipts, and the
 published clearing rebuilt by anyone from the calldata of its commit transaction (`ClearingClient.published`).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -76,29 +78,55 @@ class ClearingClient(ContractClient):
         chain_order = order if isinstance(order, ChainOrder) else ChainOrder.of(order)
         return SignedOrder(chain_order, eip712.sign(account, self.domain(), ORDER_TYPES, chain_order.message()))
 
-    def prepare(self, orders: Sequence[SignedOrder], trades: Sequence[TradeInput], *, mechanism_id: int,
-                params_hash: bytes = ZERO32, clearing_id: int | None = None, marginal: tuple[int, int] | None = None,
-                sort_orders: bool = True) -> PreparedClearing:
+    def prepare(
+        self,
+        orders: Sequence[SignedOrder],
+        trades: Sequence[TradeInput],
+        *,
+        mechanism_id: int,
+        params_hash: bytes = ZERO32,
+        clearing_id: int | None = None,
+        marginal: tuple[int, int] | None = None,
+        sort_orders: bool = True,
+    ) -> PreparedClearing:
         """A clearing for this sender's next id (nobody else can take it; leaves are bound to it)."""
         return prepare_clearing(
-            contract=self.address, chain_id=int(self.contract.w3.eth.chain_id),
-            clearing_id=self.next_clearing_id() if clearing_id is None else clearing_id, orders=orders, trades=trades,
-            mechanism_id=mechanism_id, params_hash=params_hash, marginal=marginal, sort_orders=sort_orders)
+            contract=self.address,
+            chain_id=int(self.contract.w3.eth.chain_id),
+            clearing_id=self.next_clearing_id() if clearing_id is None else clearing_id,
+            orders=orders,
+            trades=trades,
+            mechanism_id=mechanism_id,
+            params_hash=params_hash,
+            marginal=marginal,
+            sort_orders=sort_orders,
+        )
 
     def commit(self, prepared: PreparedClearing) -> TxReceipt:
-        return self._transact("commitClearing", prepared.header(), [o.as_tuple() for o in prepared.orders],
-                              [x.as_tuple() for x in prepared.inputs])
+        return self._transact(
+            "commitClearing",
+            prepared.header(),
+            [o.as_tuple() for o in prepared.orders],
+            [x.as_tuple() for x in prepared.inputs],
+        )
 
     # ------------------------------------------------------------ delivery
-    def confirm_delivery(self, prepared: PreparedClearing, trade_index: int, delivered_wh: int, *,
-                         proof: Sequence[bytes] | None = None) -> TxReceipt:
-        return self._transact("confirmDelivery", *self._trade_args(prepared, trade_index, proof),
-                              uint("delivered_wh", delivered_wh, 64))
+    def confirm_delivery(
+        self, prepared: PreparedClearing, trade_index: int, delivered_wh: int, *, proof: Sequence[bytes] | None = None
+    ) -> TxReceipt:
+        return self._transact(
+            "confirmDelivery", *self._trade_args(prepared, trade_index, proof), uint("delivered_wh", delivered_wh, 64)
+        )
 
-    def claim_with_receipt(self, prepared: PreparedClearing, trade_index: int, delivered_wh: int,
-                           buyer_signature: bytes) -> TxReceipt:
-        return self._transact("claimWithReceipt", *self._trade_args(prepared, trade_index, None),
-                              uint("delivered_wh", delivered_wh, 64), buyer_signature)
+    def claim_with_receipt(
+        self, prepared: PreparedClearing, trade_index: int, delivered_wh: int, buyer_signature: bytes
+    ) -> TxReceipt:
+        return self._transact(
+            "claimWithReceipt",
+            *self._trade_args(prepared, trade_index, None),
+            uint("delivered_wh", delivered_wh, 64),
+            buyer_signature,
+        )
 
     def finalize(self, prepared: PreparedClearing, trade_index: int) -> TxReceipt:
         return self._transact("finalize", *self._trade_args(prepared, trade_index, None))
@@ -106,29 +134,39 @@ class ClearingClient(ContractClient):
     def reclaim(self, prepared: PreparedClearing, trade_index: int) -> TxReceipt:
         return self._transact("reclaim", *self._trade_args(prepared, trade_index, None))
 
-    def settle_receipts(self, prepared: PreparedClearing, receipts: Sequence[Receipt],
-                        trades: Sequence[Trade] | None = None) -> TxReceipt:
+    def settle_receipts(
+        self, prepared: PreparedClearing, receipts: Sequence[Receipt], trades: Sequence[Trade] | None = None
+    ) -> TxReceipt:
         """Settle many trades in one call; `trades` defaults to the clearing's whole list (hashed to its root)."""
         trades = prepared.trades if trades is None else trades
-        return self._transact("settleReceipts", prepared.clearing_id, [t.as_tuple() for t in trades],
-                              [r.as_tuple() for r in receipts])
+        return self._transact(
+            "settleReceipts", prepared.clearing_id, [t.as_tuple() for t in trades], [r.as_tuple() for r in receipts]
+        )
 
     def sign_receipt(self, buyer: LocalAccount, *, clearing_id: int, trade_index: int, delivered_wh: int) -> bytes:
         message = {"clearingId": clearing_id, "tradeIndex": trade_index, "deliveredWh": delivered_wh}
         return eip712.sign(buyer, self.domain(), TRADE_RECEIPT_TYPES, message)
 
-    def receipt(self, buyer: LocalAccount, prepared: PreparedClearing, trade_index: int,
-                delivered_wh: int | None = None) -> Receipt:
+    def receipt(
+        self, buyer: LocalAccount, prepared: PreparedClearing, trade_index: int, delivered_wh: int | None = None
+    ) -> Receipt:
         """The buyer's signed receipt for a trade (its whole energy unless told)."""
         wh = prepared.trades[trade_index].energy_wh if delivered_wh is None else delivered_wh
-        return Receipt(trade_index, wh, self.sign_receipt(buyer, clearing_id=prepared.clearing_id,
-                                                          trade_index=trade_index, delivered_wh=wh))
+        return Receipt(
+            trade_index,
+            wh,
+            self.sign_receipt(buyer, clearing_id=prepared.clearing_id, trade_index=trade_index, delivered_wh=wh),
+        )
 
     def _trade_args(self, prepared: PreparedClearing, index: int, proof: Sequence[bytes] | None) -> tuple[Any, ...]:
         uint("trade_index", index)
         trade = prepared.trades[index]
-        return (prepared.clearing_id, index, trade.as_tuple(),
-                list(prepared.trade_proof(index) if proof is None else proof))
+        return (
+            prepared.clearing_id,
+            index,
+            trade.as_tuple(),
+            list(prepared.trade_proof(index) if proof is None else proof),
+        )
 
     # ------------------------------------------------------------ views
     def next_clearing_id(self, operator: str | None = None) -> int:
@@ -171,11 +209,24 @@ class ClearingClient(ContractClient):
         for log in logs:
             a = log["args"]
             receipt = self.contract.w3.eth.get_transaction_receipt(log["transactionHash"])
-            unfunded = tuple(int(e["args"]["tradeIndex"]) for e in self.events(receipt, "TradeUnfunded")
-                             if int(e["args"]["clearingId"]) == int(a["clearingId"]))
-            result.append(Commit(int(a["clearingId"]), to_checksum_address(a["operator"]), int(a["mechanismId"]),
-                                 int(a["tradeCount"]), int(a["orderCount"]), int(a["openedTrades"]),
-                                 int(a["escrowedAmount"]), bytes(log["transactionHash"]), unfunded))
+            unfunded = tuple(
+                int(e["args"]["tradeIndex"])
+                for e in self.events(receipt, "TradeUnfunded")
+                if int(e["args"]["clearingId"]) == int(a["clearingId"])
+            )
+            result.append(
+                Commit(
+                    int(a["clearingId"]),
+                    to_checksum_address(a["operator"]),
+                    int(a["mechanismId"]),
+                    int(a["tradeCount"]),
+                    int(a["orderCount"]),
+                    int(a["openedTrades"]),
+                    int(a["escrowedAmount"]),
+                    bytes(log["transactionHash"]),
+                    unfunded,
+                )
+            )
         return result
 
     def published(self, clearing_id: int, *, from_block: int = 0) -> PreparedClearing:
@@ -185,7 +236,8 @@ class ClearingClient(ContractClient):
         made through another contract needs a trace, and is reported as unavailable.
         """
         logs = self.contract.events.ClearingCommitted().get_logs(
-            from_block=from_block, argument_filters={"clearingId": clearing_id})
+            from_block=from_block, argument_filters={"clearingId": clearing_id}
+        )
         if not logs:
             raise ClearingDataUnavailable(f"no ClearingCommitted event for clearing {clearing_id}")
         event = logs[-1]
@@ -195,22 +247,44 @@ class ClearingClient(ContractClient):
         except Exception as exc:
             raise ClearingDataUnavailable(
                 f"clearing {clearing_id}: transaction 0x{bytes(event['transactionHash']).hex()} is not a direct "
-                f"commit call ({exc})") from exc
+                f"commit call ({exc})"
+            ) from exc
         header, raw_orders, raw_trades = args["header"], args["orders"], args["trades"]
-        orders = [SignedOrder(ChainOrder(
-            owner=to_checksum_address(o["order"]["owner"]), side=o["order"]["side"], energy_wh=o["order"]["energyWh"],
-            limit_price_per_wh=o["order"]["limitPricePerWh"], area_id=bytes(o["order"]["areaId"]),
-            window_start_ts=o["order"]["windowStart"], window_end_ts=o["order"]["windowEnd"],
-            nonce=o["order"]["nonce"], expiry_ts=o["order"]["expiry"]),
-            bytes(o["r"]) + bytes(o["s"]) + bytes([o["v"]])) for o in raw_orders]
-        inputs = [TradeInput(t["buyerOrder"], t["sellerOrder"], t["energyWh"], t["pricePerWh"], t["sellerPricePerWh"])
-                  for t in raw_trades]
-        prepared = prepare_clearing(contract=self.address, chain_id=int(self.contract.w3.eth.chain_id),
-                                    clearing_id=header["clearingId"], orders=orders, trades=inputs,
-                                    mechanism_id=header["mechanismId"], params_hash=bytes(header["paramsHash"]),
-                                    marginal=(header["marginalBuy"], header["marginalSell"]), sort_orders=False)
+        orders = [
+            SignedOrder(
+                ChainOrder(
+                    owner=to_checksum_address(o["order"]["owner"]),
+                    side=o["order"]["side"],
+                    energy_wh=o["order"]["energyWh"],
+                    limit_price_per_wh=o["order"]["limitPricePerWh"],
+                    area_id=bytes(o["order"]["areaId"]),
+                    window_start_ts=o["order"]["windowStart"],
+                    window_end_ts=o["order"]["windowEnd"],
+                    nonce=o["order"]["nonce"],
+                    expiry_ts=o["order"]["expiry"],
+                ),
+                bytes(o["r"]) + bytes(o["s"]) + bytes([o["v"]]),
+            )
+            for o in raw_orders
+        ]
+        inputs = [
+            TradeInput(t["buyerOrder"], t["sellerOrder"], t["energyWh"], t["pricePerWh"], t["sellerPricePerWh"])
+            for t in raw_trades
+        ]
+        prepared = prepare_clearing(
+            contract=self.address,
+            chain_id=int(self.contract.w3.eth.chain_id),
+            clearing_id=header["clearingId"],
+            orders=orders,
+            trades=inputs,
+            mechanism_id=header["mechanismId"],
+            params_hash=bytes(header["paramsHash"]),
+            marginal=(header["marginalBuy"], header["marginalSell"]),
+            sort_orders=False,
+        )
         args_ev = event["args"]
-        if prepared.trades_root != bytes(args_ev["tradesRoot"]) or \
-                prepared.order_set_hash != bytes(args_ev["orderSetHash"]):
+        if prepared.trades_root != bytes(args_ev["tradesRoot"]) or prepared.order_set_hash != bytes(
+            args_ev["orderSetHash"]
+        ):
             raise ClearingDataUnavailable(f"clearing {clearing_id}: the calldata does not hash to the committed roots")
         return prepared

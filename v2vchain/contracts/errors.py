@@ -1,4 +1,5 @@
 """Failures of the contract clients beyond a decoded revert."""
+
 from __future__ import annotations
 
 from v2vchain.errors import V2VError

@@ -1,4 +1,5 @@
 """The Registry: issuers authorised by the admin, and vehicles registered with their credentials."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,8 +26,12 @@ class RegistryClient(ContractClient):
 
     def register(self, credential: Credential) -> None:
         self._transact(
-            "register", credential.vehicle, bytes32("didHash", credential.did_hash), uint("roles", credential.roles, 8),
-            uint("expiry", credential.expiry, 64), credential.signature,
+            "register",
+            credential.vehicle,
+            bytes32("didHash", credential.did_hash),
+            uint("roles", credential.roles, 8),
+            uint("expiry", credential.expiry, 64),
+            credential.signature,
         )
 
     def revoke(self, vehicle: str) -> None:
@@ -47,5 +52,6 @@ class RegistryClient(ContractClient):
         return bytes(self._call("didOf", vehicle))
 
     def credential_digest(self, credential: Credential) -> bytes:
-        return bytes(self._call("credentialDigest", credential.vehicle, credential.did_hash, credential.roles,
-                                credential.expiry))
+        return bytes(
+            self._call("credentialDigest", credential.vehicle, credential.did_hash, credential.roles, credential.expiry)
+        )

@@ -1,4 +1,5 @@
 """The ERC-20 payment token: the dev EnergyToken or any standard token (a stablecoin) passed in at deployment."""
+
 from __future__ import annotations
 
 from v2vchain.contracts.base import ContractClient

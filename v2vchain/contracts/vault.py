@@ -1,4 +1,5 @@
 """What both venues share on-chain (contracts/base/Vault.sol): one packed account per address, the escrow, the sink."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """The fleet package's exceptions: each names the offending field by its JSON path."""
+
 from __future__ import annotations
 
 from typing import Any

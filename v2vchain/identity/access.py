@@ -1,4 +1,5 @@
 """The meeting's access secret: the buyer commits its hash on-chain and shows the secret only at the meeting."""
+
 from __future__ import annotations
 
 import hmac

@@ -7,6 +7,7 @@ without it a holder could inflate its battery capacity undetected. What only the
 authorised, revoked, registered expiry) comes in as plain facts through `check_registry_facts`; the node wires those
 to the Registry.
 """
+
 from __future__ import annotations
 
 import copy
@@ -47,19 +48,22 @@ from .registration import ROLE_BUYER, ROLE_SELLER, Credential, issue_credential
 
 VC_TYPE = ["VerifiableCredential", "VehicleCredential"]
 ATTRIBUTES_DOMAIN = ("V2V Vehicle Attributes", "1")
-ATTRIBUTES_TYPES = {"VehicleAttributes": [
-    {"name": "didHash", "type": "bytes32"},
-    {"name": "batteryCapacityWh", "type": "uint64"},
-    {"name": "maxV2vPowerW", "type": "uint64"},
-    {"name": "validFrom", "type": "uint64"},
-    {"name": "validUntil", "type": "uint64"},
-]}
+ATTRIBUTES_TYPES = {
+    "VehicleAttributes": [
+        {"name": "didHash", "type": "bytes32"},
+        {"name": "batteryCapacityWh", "type": "uint64"},
+        {"name": "maxV2vPowerW", "type": "uint64"},
+        {"name": "validFrom", "type": "uint64"},
+        {"name": "validUntil", "type": "uint64"},
+    ]
+}
 ROLE_NAMES = {ROLE_BUYER: "buyer", ROLE_SELLER: "seller"}
 
 
 @dataclass(frozen=True)
 class VerifiedCredential:
     """What a verified credential asserts, as plain values."""
+
     vehicle: str
     did: str
     issuer: str
@@ -71,38 +75,66 @@ class VerifiedCredential:
     registration: Credential  # the Registry.register arguments
 
 
-
-def issue_vc(issuer: LocalAccount, *, registry: str, chain_id: int, vehicle_did: str, roles: int,
-             battery_capacity_wh: int, max_v2v_power_w: int, valid_from: int, valid_until: int) -> dict[str, Any]:
+def issue_vc(
+    issuer: LocalAccount,
+    *,
+    registry: str,
+    chain_id: int,
+    vehicle_did: str,
+    roles: int,
+    battery_capacity_wh: int,
+    max_v2v_power_w: int,
+    valid_from: int,
+    valid_until: int,
+) -> dict[str, Any]:
     """A VehicleCredential for `vehicle_did`, signed by `issuer` for the Registry at `registry` on `chain_id`."""
     role_names(roles)
     if not 0 <= valid_from < valid_until <= MAX_TIMESTAMP:
         raise InvalidInput(f"need 0 <= validFrom < validUntil <= {MAX_TIMESTAMP}, got {valid_from}, {valid_until}")
     if not (0 <= battery_capacity_wh < 2**64 and 0 <= max_v2v_power_w < 2**64):
         raise InvalidInput("battery capacity and power must fit in uint64")
-    registration = issue_credential(issuer, registry=registry, chain_id=chain_id, vehicle=address_of(vehicle_did),
-                                    did=vehicle_did, roles=roles, expiry=valid_until)
+    registration = issue_credential(
+        issuer,
+        registry=registry,
+        chain_id=chain_id,
+        vehicle=address_of(vehicle_did),
+        did=vehicle_did,
+        roles=roles,
+        expiry=valid_until,
+    )
     issuer_did = did_for(issuer.address, chain_id)
     registry_domain = eip712.domain(eip712.REGISTRY_DOMAIN, chain_id, registry)
     attributes_domain = eip712.domain(ATTRIBUTES_DOMAIN, chain_id, registry)
     attributes = _attributes_message(vehicle_did, battery_capacity_wh, max_v2v_power_w, valid_from, valid_until)
     attributes_sig = eip712.sign(issuer, attributes_domain, ATTRIBUTES_TYPES, attributes)
-    return copy.deepcopy({  # the caller owns the result: no list or dict in it is shared with these constants
-        "@context": VC_CONTEXT,
-        "type": VC_TYPE,
-        "issuer": issuer_did,
-        "validFrom": iso(valid_from),
-        "validUntil": iso(valid_until),
-        "credentialSubject": {
-            "id": vehicle_did, "batteryCapacityWh": battery_capacity_wh, "maxV2vPowerW": max_v2v_power_w,
-            "roles": role_names(roles),
-        },
-        "proof": [
-            make_proof(issuer_did, "assertionMethod", valid_from, registration.signature, registry_domain,
-                   eip712.CREDENTIAL_TYPES),
-            make_proof(issuer_did, "assertionMethod", valid_from, attributes_sig, attributes_domain, ATTRIBUTES_TYPES),
-        ],
-    })
+    return copy.deepcopy(
+        {  # the caller owns the result: no list or dict in it is shared with these constants
+            "@context": VC_CONTEXT,
+            "type": VC_TYPE,
+            "issuer": issuer_did,
+            "validFrom": iso(valid_from),
+            "validUntil": iso(valid_until),
+            "credentialSubject": {
+                "id": vehicle_did,
+                "batteryCapacityWh": battery_capacity_wh,
+                "maxV2vPowerW": max_v2v_power_w,
+                "roles": role_names(roles),
+            },
+            "proof": [
+                make_proof(
+                    issuer_did,
+                    "assertionMethod",
+                    valid_from,
+                    registration.signature,
+                    registry_domain,
+                    eip712.CREDENTIAL_TYPES,
+                ),
+                make_proof(
+                    issuer_did, "assertionMethod", valid_from, attributes_sig, attributes_domain, ATTRIBUTES_TYPES
+                ),
+            ],
+        }
+    )
 
 
 def verify_vc(vc: Any, *, now: int, chain_id: int | None = None, registry: str | None = None) -> VerifiedCredential:
@@ -112,35 +144,57 @@ def verify_vc(vc: Any, *, now: int, chain_id: int | None = None, registry: str |
     registration_proof, attributes_proof = vc["proof"]
     domain = proof_domain(registration_proof, eip712.REGISTRY_DOMAIN, eip712.CREDENTIAL_TYPES, MalformedCredential)
     if not same_deployment(domain, chain_id, registry):
-        raise WrongDeployment(f"credential signed for chain {domain['chainId']} registry "
-                              f"{domain['verifyingContract']}, expected chain {chain_id} registry {registry}",
-                              signed_domain=domain)
+        raise WrongDeployment(
+            f"credential signed for chain {domain['chainId']} registry "
+            f"{domain['verifyingContract']}, expected chain {chain_id} registry {registry}",
+            signed_domain=domain,
+        )
     issuer_address = address_of(issuer)
     vehicle = address_of(did)
     registration_message = {"vehicle": vehicle, "didHash": keccak(text=did), "roles": roles, "expiry": valid_until}
-    signature = check_signed(registration_proof, issuer, domain, eip712.CREDENTIAL_TYPES, registration_message,
-                              ForgedCredential, "issuer")
+    signature = check_signed(
+        registration_proof, issuer, domain, eip712.CREDENTIAL_TYPES, registration_message, ForgedCredential, "issuer"
+    )
     attributes_domain = eip712.domain(ATTRIBUTES_DOMAIN, domain["chainId"], domain["verifyingContract"])
     proof_domain(attributes_proof, ATTRIBUTES_DOMAIN, ATTRIBUTES_TYPES, MalformedCredential)
     if attributes_proof["eip712"]["domain"] != attributes_domain:
         raise WrongDeployment("the attribute proof is signed for another deployment than the registration proof")
-    check_signed(attributes_proof, issuer, attributes_domain, ATTRIBUTES_TYPES,
-                  _attributes_message(did, battery, power, valid_from, valid_until), ForgedCredential, "issuer")
+    check_signed(
+        attributes_proof,
+        issuer,
+        attributes_domain,
+        ATTRIBUTES_TYPES,
+        _attributes_message(did, battery, power, valid_from, valid_until),
+        ForgedCredential,
+        "issuer",
+    )
     if now < valid_from:
-        raise CredentialNotYetValid(f"credential is valid from {iso(valid_from)}, now is {iso(now)}",
-                                    valid_from=valid_from, now=now)
+        raise CredentialNotYetValid(
+            f"credential is valid from {iso(valid_from)}, now is {iso(now)}", valid_from=valid_from, now=now
+        )
     if valid_until <= now:  # as the Registry: expired at expiry, not after it
-        raise CredentialExpired(f"credential expired at {iso(valid_until)}, now is {iso(now)}",
-                                valid_until=valid_until, now=now)
-    registration = Credential(vehicle=vehicle, did=did, roles=roles, expiry=valid_until, issuer=issuer_address,
-                              signature=signature)
-    return VerifiedCredential(vehicle=vehicle, did=did, issuer=issuer_address, roles=roles, valid_from=valid_from,
-                              valid_until=valid_until, battery_capacity_wh=battery, max_v2v_power_w=power,
-                              registration=registration)
+        raise CredentialExpired(
+            f"credential expired at {iso(valid_until)}, now is {iso(now)}", valid_until=valid_until, now=now
+        )
+    registration = Credential(
+        vehicle=vehicle, did=did, roles=roles, expiry=valid_until, issuer=issuer_address, signature=signature
+    )
+    return VerifiedCredential(
+        vehicle=vehicle,
+        did=did,
+        issuer=issuer_address,
+        roles=roles,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        battery_capacity_wh=battery,
+        max_v2v_power_w=power,
+        registration=registration,
+    )
 
 
-def check_registry_facts(vehicle: str, *, issuer_authorised: bool, revoked: bool, expiry: int, now: int,
-                         presented_expiry: int) -> None:
+def check_registry_facts(
+    vehicle: str, *, issuer_authorised: bool, revoked: bool, expiry: int, now: int, presented_expiry: int
+) -> None:
     """The on-chain half of verification, on facts read from the Registry (expiry 0 = not registered)."""
     if expiry == 0:
         raise NotRegistered(f"vehicle {vehicle} is not registered", vehicle=vehicle)
@@ -151,9 +205,12 @@ def check_registry_facts(vehicle: str, *, issuer_authorised: bool, revoked: bool
     if expiry <= now:
         raise CredentialExpired(f"the registration of {vehicle} expired at {iso(expiry)}", valid_until=expiry, now=now)
     if expiry != presented_expiry:
-        raise CredentialSuperseded(f"vehicle {vehicle} is registered until {iso(expiry)}, but the credential "
-                                   f"presented runs until {iso(presented_expiry)}", registered=expiry,
-                                   presented=presented_expiry)
+        raise CredentialSuperseded(
+            f"vehicle {vehicle} is registered until {iso(expiry)}, but the credential "
+            f"presented runs until {iso(presented_expiry)}",
+            registered=expiry,
+            presented=presented_expiry,
+        )
 
 
 def role_names(roles: int) -> list[str]:
@@ -163,15 +220,25 @@ def role_names(roles: int) -> list[str]:
 
 
 def roles_from_names(names: Any) -> int:
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names) \
-            or len(set(names)) != len(names) or not set(names) <= set(ROLE_NAMES.values()):
+    if (
+        not isinstance(names, list)
+        or not names
+        or not all(isinstance(n, str) for n in names)
+        or len(set(names)) != len(names)
+        or not set(names) <= set(ROLE_NAMES.values())
+    ):
         raise MalformedCredential(f"roles must be a non-empty list of 'buyer'/'seller', got {names!r}")
     return sum(bit for bit, name in ROLE_NAMES.items() if name in names)
 
 
 def _attributes_message(did: str, battery: int, power: int, valid_from: int, valid_until: int) -> dict[str, Any]:
-    return {"didHash": keccak(text=did), "batteryCapacityWh": battery, "maxV2vPowerW": power,
-            "validFrom": valid_from, "validUntil": valid_until}
+    return {
+        "didHash": keccak(text=did),
+        "batteryCapacityWh": battery,
+        "maxV2vPowerW": power,
+        "validFrom": valid_from,
+        "validUntil": valid_until,
+    }
 
 
 def _credential_fields(vc: Any) -> tuple[str, str, int, int, int, int, int]:
@@ -186,6 +253,12 @@ def _credential_fields(vc: Any) -> tuple[str, str, int, int, int, int, int]:
         address_of(vc.get("issuer")), address_of(subject.get("id"))
     except InvalidDid as error:
         raise bad(f"issuer or subject is not a did:pkh DID: {error}") from None
-    return (vc["issuer"], subject["id"], roles_from_names(subject.get("roles")), parse_iso(vc.get("validFrom")),
-            parse_iso(vc.get("validUntil")), uint_field(subject, "batteryCapacityWh", 64),
-            uint_field(subject, "maxV2vPowerW", 64))
+    return (
+        vc["issuer"],
+        subject["id"],
+        roles_from_names(subject.get("roles")),
+        parse_iso(vc.get("validFrom")),
+        parse_iso(vc.get("validUntil")),
+        uint_field(subject, "batteryCapacityWh", 64),
+        uint_field(subject, "maxV2vPowerW", 64),
+    )

@@ -1,4 +1,5 @@
 """did:pkh identifiers: a vehicle's DID is its account, resolved from the DID alone."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,7 @@ VERIFICATION_FRAGMENT = "#blockchainAccountId"
 DID_CONTEXT = [
     "https://www.w3.org/ns/did/v1",
     {
-        "EcdsaSecp256k1RecoveryMethod2020":
-            "https://identity.foundation/EcdsaSecp256k1RecoverySignature2020#EcdsaSecp256k1RecoveryMethod2020",
+        "EcdsaSecp256k1RecoveryMethod2020": "https://identity.foundation/EcdsaSecp256k1RecoverySignature2020#EcdsaSecp256k1RecoveryMethod2020",
         "blockchainAccountId": "https://w3id.org/security#blockchainAccountId",
     },
 ]
@@ -60,12 +60,14 @@ def resolve_did(did: str) -> dict[str, Any]:
     return {
         "@context": DID_CONTEXT,
         "id": did,
-        "verificationMethod": [{
-            "id": method_id,
-            "type": "EcdsaSecp256k1RecoveryMethod2020",
-            "controller": did,
-            "blockchainAccountId": did.removeprefix("did:pkh:"),
-        }],
+        "verificationMethod": [
+            {
+                "id": method_id,
+                "type": "EcdsaSecp256k1RecoveryMethod2020",
+                "controller": did,
+                "blockchainAccountId": did.removeprefix("did:pkh:"),
+            }
+        ],
         "authentication": [method_id],
         "assertionMethod": [method_id],
     }

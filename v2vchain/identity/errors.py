@@ -1,4 +1,5 @@
 """Every way an identity check fails, under one base, each carrying the values it compared."""
+
 from __future__ import annotations
 
 from typing import Any

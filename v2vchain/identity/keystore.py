@@ -4,14 +4,16 @@ The password comes from an environment variable whose *name* the caller passes, 
 It is never a command-line argument, because argv is readable by every user through /proc and shell history.
 Errors say what went wrong and where, and never carry the password or the key.
 """
+
 from __future__ import annotations
 
 import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -45,8 +47,15 @@ def read_password(env_var: str | None, *, prompt: Prompt | None = None, confirm:
     return password
 
 
-def create_keystore(path: str | Path, *, password_env: str | None = None, private_key: bytes | None = None,
-                    prompt: Prompt | None = None, kdf: str = "scrypt", iterations: int | None = None) -> LocalAccount:
+def create_keystore(
+    path: str | Path,
+    *,
+    password_env: str | None = None,
+    private_key: bytes | None = None,
+    prompt: Prompt | None = None,
+    kdf: str = "scrypt",
+    iterations: int | None = None,
+) -> LocalAccount:
     """Encrypt `private_key` (a new random key if None) into a new 0600 file at `path`; return the account.
 
     `iterations` lowers the KDF cost for tests only; the eth-account defaults are the ones to use for real keys.
@@ -61,8 +70,7 @@ def create_keystore(path: str | Path, *, password_env: str | None = None, privat
     return account
 
 
-def load_keystore(path: str | Path, *, password_env: str | None = None,
-                  prompt: Prompt | None = None) -> LocalAccount:
+def load_keystore(path: str | Path, *, password_env: str | None = None, prompt: Prompt | None = None) -> LocalAccount:
     """Unlock the keystore at `path` with the password from `password_env` or a prompt."""
     path = Path(path)
     keyfile = _read_keyfile(path)

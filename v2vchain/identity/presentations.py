@@ -1,6 +1,7 @@
 """Presentations at the meeting: the holder signs the credential's hash, a single-use challenge and the verifier's
 DID, so a presentation cannot be replayed or shown to anyone else. The verifier's challenges are stateless.
 """
+
 from __future__ import annotations
 
 import copy
@@ -43,13 +44,15 @@ from .proofs import (
 
 VP_TYPE = ["VerifiablePresentation"]
 PRESENTATION_DOMAIN = ("V2V Presentation", "1")
-PRESENTATION_TYPES = {"Presentation": [
-    {"name": "credentialHash", "type": "bytes32"},
-    {"name": "challenge", "type": "bytes32"},
-    {"name": "domain", "type": "string"},
-    {"name": "sealKey", "type": "bytes32"},  # the holder's X25519 key, so the meeting point is sealed to it
-    {"name": "issuedAt", "type": "uint64"},
-]}
+PRESENTATION_TYPES = {
+    "Presentation": [
+        {"name": "credentialHash", "type": "bytes32"},
+        {"name": "challenge", "type": "bytes32"},
+        {"name": "domain", "type": "string"},
+        {"name": "sealKey", "type": "bytes32"},  # the holder's X25519 key, so the meeting point is sealed to it
+        {"name": "issuedAt", "type": "uint64"},
+    ]
+}
 RegistryFacts = Callable[[str], "tuple[bool, bool, int]"]
 
 
@@ -60,20 +63,27 @@ class VerifiedPresentation:
     seal_key: bytes  # 32-byte X25519 public key of the holder
 
 
-def present(holder: LocalAccount, vc: dict[str, Any], *, challenge: str, domain: str, seal_key: bytes,
-            now: int) -> dict[str, Any]:
+def present(
+    holder: LocalAccount, vc: dict[str, Any], *, challenge: str, domain: str, seal_key: bytes, now: int
+) -> dict[str, Any]:
     """The holder's presentation of `vc` to the verifier whose DID is `domain`, answering its `challenge`."""
     if len(seal_key) != 32:
         raise InvalidInput(f"the seal key is a 32-byte X25519 public key, got {len(seal_key)} bytes")
     signed_domain = _presentation_domain(vc)
-    message = {"credentialHash": credential_hash(vc), "challenge": bytes32_field(challenge, InvalidInput, "challenge"),
-               "domain": domain, "sealKey": seal_key, "issuedAt": now}
+    message = {
+        "credentialHash": credential_hash(vc),
+        "challenge": bytes32_field(challenge, InvalidInput, "challenge"),
+        "domain": domain,
+        "sealKey": seal_key,
+        "issuedAt": now,
+    }
     holder_did = vc["credentialSubject"]["id"]
     signature = eip712.sign(holder, signed_domain, PRESENTATION_TYPES, message)
     proof = make_proof(holder_did, "authentication", now, signature, signed_domain, PRESENTATION_TYPES)
     proof.update(challenge=challenge, domain=domain, sealKey="0x" + seal_key.hex())
-    return copy.deepcopy({"@context": VC_CONTEXT, "type": VP_TYPE, "holder": holder_did,
-                          "verifiableCredential": [vc], "proof": proof})
+    return copy.deepcopy(
+        {"@context": VC_CONTEXT, "type": VP_TYPE, "holder": holder_did, "verifiableCredential": [vc], "proof": proof}
+    )
 
 
 class Verifier:
@@ -86,9 +96,17 @@ class Verifier:
 
     MAX_SPENT = 10_000
 
-    def __init__(self, did: str, *, chain_id: int, registry: str, registry_facts: RegistryFacts,
-                 challenge_ttl_s: int = 300, clock: Callable[[], float] = time.time,
-                 max_spent: int = MAX_SPENT) -> None:
+    def __init__(
+        self,
+        did: str,
+        *,
+        chain_id: int,
+        registry: str,
+        registry_facts: RegistryFacts,
+        challenge_ttl_s: int = 300,
+        clock: Callable[[], float] = time.time,
+        max_spent: int = MAX_SPENT,
+    ) -> None:
         self.did = did
         self.chain_id = chain_id
         self.registry = registry
@@ -122,25 +140,41 @@ class Verifier:
         vc, proof = _presentation_parts(vp)
         self._spend(proof["challenge"].lower(), now)
         if proof["domain"] != self.did:
-            raise WrongDomain(f"presentation was made for {proof['domain']!r}, not for {self.did!r}",
-                              domain=proof["domain"])
+            raise WrongDomain(
+                f"presentation was made for {proof['domain']!r}, not for {self.did!r}", domain=proof["domain"]
+            )
         subject = vc["credentialSubject"].get("id")
         if vp["holder"] != subject:
             raise SubjectMismatch(f"holder {vp['holder']!r} is not the credential subject {subject!r}")
         credential = verify_vc(vc, now=now, chain_id=self.chain_id, registry=self.registry)
-        signed_domain = proof_domain(proof, PRESENTATION_DOMAIN, PRESENTATION_TYPES, MalformedPresentation,
-                                     "authentication")
+        signed_domain = proof_domain(
+            proof, PRESENTATION_DOMAIN, PRESENTATION_TYPES, MalformedPresentation, "authentication"
+        )
         if not same_deployment(signed_domain, self.chain_id, self.registry):
-            raise WrongDeployment(f"presentation signed for chain {signed_domain['chainId']} registry "
-                                  f"{signed_domain['verifyingContract']}", signed_domain=signed_domain)
+            raise WrongDeployment(
+                f"presentation signed for chain {signed_domain['chainId']} registry "
+                f"{signed_domain['verifyingContract']}",
+                signed_domain=signed_domain,
+            )
         seal_key = bytes.fromhex(proof["sealKey"][2:])
         issued_at = parse_iso(proof.get("created"), MalformedPresentation)
-        message = {"credentialHash": credential_hash(vc), "challenge": bytes.fromhex(proof["challenge"][2:]),
-                   "domain": proof["domain"], "sealKey": seal_key, "issuedAt": issued_at}
+        message = {
+            "credentialHash": credential_hash(vc),
+            "challenge": bytes.fromhex(proof["challenge"][2:]),
+            "domain": proof["domain"],
+            "sealKey": seal_key,
+            "issuedAt": issued_at,
+        }
         check_signed(proof, vp["holder"], signed_domain, PRESENTATION_TYPES, message, ForgedPresentation, "holder")
         issuer_authorised, revoked, expiry = self._registry_facts(credential.vehicle)
-        check_registry_facts(credential.vehicle, issuer_authorised=issuer_authorised, revoked=revoked, expiry=expiry,
-                             now=now, presented_expiry=credential.valid_until)
+        check_registry_facts(
+            credential.vehicle,
+            issuer_authorised=issuer_authorised,
+            revoked=revoked,
+            expiry=expiry,
+            now=now,
+            presented_expiry=credential.valid_until,
+        )
         return VerifiedPresentation(holder=credential.vehicle, credential=credential, seal_key=seal_key)
 
     def _spend(self, challenge: str, now: int) -> None:
@@ -154,8 +188,11 @@ class Verifier:
         if issued_at is None or issued_at > now:
             raise UnknownChallenge(f"challenge {challenge} was not issued by this verifier", challenge=challenge)
         if now - issued_at > self._ttl:  # expired: refused without being remembered, it can never pass again
-            raise ChallengeExpired(f"challenge issued {now - issued_at} s ago; the limit is {self._ttl} s",
-                                   challenge=challenge, age_s=now - issued_at)
+            raise ChallengeExpired(
+                f"challenge issued {now - issued_at} s ago; the limit is {self._ttl} s",
+                challenge=challenge,
+                age_s=now - issued_at,
+            )
         if len(self._spent) >= self._max_spent:
             raise VerifierBusy(f"{self._max_spent} challenges answered within {self._ttl} s; try again later")
         self._spent[challenge] = issued_at
@@ -185,5 +222,3 @@ def _presentation_parts(vp: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 def _presentation_domain(vc: dict[str, Any]) -> dict[str, Any]:
     domain = proof_domain(vc["proof"][0], eip712.REGISTRY_DOMAIN, eip712.CREDENTIAL_TYPES, MalformedCredential)
     return eip712.domain(PRESENTATION_DOMAIN, domain["chainId"], domain["verifyingContract"])
-
-

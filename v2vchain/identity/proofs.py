@@ -2,6 +2,7 @@
 
 Credentials and presentations share these, so one proof format and one signature check serve both.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,39 +46,65 @@ def credential_hash(vc: Any) -> bytes:
     return keccak(json.dumps(vc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
 
 
-def make_proof(signer_did: str, purpose: str, created: int, signature: bytes, domain: dict[str, Any],
-           types: dict[str, Any]) -> dict[str, Any]:
+def make_proof(
+    signer_did: str, purpose: str, created: int, signature: bytes, domain: dict[str, Any], types: dict[str, Any]
+) -> dict[str, Any]:
     (primary,) = types
-    return {"type": PROOF_TYPE, "created": iso(created), "proofPurpose": purpose,
-            "verificationMethod": verification_method_id(signer_did), "proofValue": "0x" + signature.hex(),
-            "eip712": {"domain": domain, "types": types, "primaryType": primary}}
+    return {
+        "type": PROOF_TYPE,
+        "created": iso(created),
+        "proofPurpose": purpose,
+        "verificationMethod": verification_method_id(signer_did),
+        "proofValue": "0x" + signature.hex(),
+        "eip712": {"domain": domain, "types": types, "primaryType": primary},
+    }
 
 
-def proof_domain(proof: Any, name_version: tuple[str, str], types: dict[str, Any], bad: type[CredentialError],
-                 purpose: str = "assertionMethod") -> dict[str, Any]:
+def proof_domain(
+    proof: Any,
+    name_version: tuple[str, str],
+    types: dict[str, Any],
+    bad: type[CredentialError],
+    purpose: str = "assertionMethod",
+) -> dict[str, Any]:
     """The embedded EIP-712 domain, after checking the proof names our domain and types (never trusting its own)."""
     try:
         embedded = proof["eip712"]
         domain = embedded["domain"]
-        ok = (proof["type"] == PROOF_TYPE and proof["proofPurpose"] == purpose and embedded["types"] == types
-              and embedded["primaryType"] == next(iter(types)) and (domain["name"], domain["version"]) == name_version
-              and type(domain["chainId"]) is int and isinstance(domain["verifyingContract"], str))
+        ok = (
+            proof["type"] == PROOF_TYPE
+            and proof["proofPurpose"] == purpose
+            and embedded["types"] == types
+            and embedded["primaryType"] == next(iter(types))
+            and (domain["name"], domain["version"]) == name_version
+            and type(domain["chainId"]) is int
+            and isinstance(domain["verifyingContract"], str)
+        )
     except (KeyError, TypeError):
         ok = False
     if not ok:
-        raise bad(f"proof is not an {PROOF_TYPE} for {purpose} over {eip712.type_string(types)} "
-                  f"in domain {name_version[0]!r}")
+        raise bad(
+            f"proof is not an {PROOF_TYPE} for {purpose} over {eip712.type_string(types)} in domain {name_version[0]!r}"
+        )
     return domain
 
 
 def same_deployment(domain: dict[str, Any], chain_id: int | None, registry: str | None) -> bool:
     """None matches any; addresses compare case-insensitively, as EIP-712 encodes them as 20 bytes."""
-    return (chain_id is None or domain["chainId"] == chain_id) and \
-        (registry is None or domain["verifyingContract"].lower() == registry.lower())
+    return (chain_id is None or domain["chainId"] == chain_id) and (
+        registry is None or domain["verifyingContract"].lower() == registry.lower()
+    )
 
 
-def check_signed(proof: dict[str, Any], signer_did: str, domain: dict[str, Any], types: dict[str, Any],
-                  message: dict[str, Any], forged: type[CredentialError], role: str) -> bytes:
+def check_signed(
+    proof: dict[str, Any],
+    signer_did: str,
+    domain: dict[str, Any],
+    types: dict[str, Any],
+    message: dict[str, Any],
+    forged: type[CredentialError],
+    role: str,
+) -> bytes:
     """Recover the proof's signature and insist it is `signer_did`'s account; return the signature."""
     if proof.get("verificationMethod") != verification_method_id(signer_did):
         raise forged(f"proof names verification method {proof.get('verificationMethod')!r}, not the {role}'s")
@@ -95,8 +122,9 @@ def check_signed(proof: dict[str, Any], signer_did: str, domain: dict[str, Any],
     return signature
 
 
-def uint_field(container: dict[str, Any], key: str, bits: int,
-               error: type[CredentialError] = MalformedCredential) -> int:
+def uint_field(
+    container: dict[str, Any], key: str, bits: int, error: type[CredentialError] = MalformedCredential
+) -> int:
     value = container.get(key)
     if type(value) is not int or not 0 <= value < 2**bits:
         raise error(f"{key} must be an integer in [0, 2**{bits}), got {value!r}")

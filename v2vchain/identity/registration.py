@@ -1,4 +1,5 @@
 """The credential the Registry verifies on-chain: an issuer's EIP-712 signature over exactly its fields."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +13,6 @@ from .did import did_hash
 ROLE_BUYER = 1
 ROLE_SELLER = 2
 ROLE_BOTH = ROLE_BUYER | ROLE_SELLER
-
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,10 @@ class Credential:
         return did_hash(self.did)
 
 
-def issue_credential(issuer: LocalAccount, *, registry: str, chain_id: int, vehicle: str, did: str, roles: int,
-                     expiry: int) -> Credential:
+def issue_credential(
+    issuer: LocalAccount, *, registry: str, chain_id: int, vehicle: str, did: str, roles: int, expiry: int
+) -> Credential:
     message = {"vehicle": vehicle, "didHash": did_hash(did), "roles": roles, "expiry": expiry}
     domain = eip712.domain(eip712.REGISTRY_DOMAIN, chain_id, registry)
     signature = eip712.sign(issuer, domain, eip712.CREDENTIAL_TYPES, message)
-    return Credential(vehicle=vehicle, did=did, roles=roles, expiry=expiry, issuer=issuer.address,
-                      signature=signature)
+    return Credential(vehicle=vehicle, did=did, roles=roles, expiry=expiry, issuer=issuer.address, signature=signature)

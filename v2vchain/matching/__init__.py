@@ -2,6 +2,7 @@
 
 Integer units throughout: energy in Wh, prices in token units per Wh, money = Wh x price.
 """
+
 from __future__ import annotations
 
 from .assignment import welfare_assignment
@@ -23,6 +24,23 @@ MECHANISMS = {
     "gale-shapley-seller-proposing": lambda orders, params: stable_matching(orders, params, Side.SELL),
 }
 
-__all__ = ["Book", "ClearingParams", "ClearingResult", "CostParams", "GridPrices", "MECHANISMS", "Order",
-           "PairTerms", "Satisfaction", "Side", "Trade", "Unmatched", "double_auction", "make_book", "pair_terms",
-           "stable_matching", "trade_reduction", "welfare_assignment"]
+__all__ = [
+    "Book",
+    "ClearingParams",
+    "ClearingResult",
+    "CostParams",
+    "GridPrices",
+    "MECHANISMS",
+    "Order",
+    "PairTerms",
+    "Satisfaction",
+    "Side",
+    "Trade",
+    "Unmatched",
+    "double_auction",
+    "make_book",
+    "pair_terms",
+    "stable_matching",
+    "trade_reduction",
+    "welfare_assignment",
+]

@@ -2,6 +2,7 @@
 
 One geohash implementation serves the whole project (v2vchain.privacy.geohash); this module names what matching
 needs of it."""
+
 from __future__ import annotations
 
 import numpy as np

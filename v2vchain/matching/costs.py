@@ -4,6 +4,7 @@ The only float step is the Haversine distance, rounded to whole metres (round ha
 cost after it is integer arithmetic rounded up (ceil), so a cost is never understated and an auditor who
 recomputes it gets the same integers. The arrays version is the one implementation; the scalar one wraps it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -17,8 +18,12 @@ EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius
 # (low, high) of each parameter: wide enough for any vehicle, narrow enough that no product below leaves int64
 # (distances up to half the Earth's circumference, 1 MWh orders)
 _BOUNDS = {
-    "consumption_wh_per_km": (0, 10**4), "speed_km_per_h": (1, 10**4), "time_cost_per_h": (0, 10**11),
-    "transfer_power_w": (1, 10**9), "efficiency_bps": (5_000, 10_000), "degradation_per_kwh": (0, 10**9),
+    "consumption_wh_per_km": (0, 10**4),
+    "speed_km_per_h": (1, 10**4),
+    "time_cost_per_h": (0, 10**11),
+    "transfer_power_w": (1, 10**9),
+    "efficiency_bps": (5_000, 10_000),
+    "degradation_per_kwh": (0, 10**9),
     "energy_price_per_wh": (0, 10**9),
 }
 
@@ -84,10 +89,17 @@ def pair_costs(dist_m: np.ndarray, energy_wh: np.ndarray, params: CostParams) ->
     discharged_wh = _ceil_div(q * 10_000, params.efficiency_bps)  # what leaves the seller's battery
     transfer_s = _ceil_div(discharged_wh * 3_600, params.transfer_power_w)
     travel_cost = travel_wh * params.energy_price_per_wh + time_cost
-    seller_cost = (discharged_wh - q) * params.energy_price_per_wh \
-        + _ceil_div(discharged_wh * params.degradation_per_kwh, 1_000)
-    return PairCosts(distance_m=d, travel_s=travel_s, transfer_s=transfer_s, travel_cost=travel_cost,
-                     seller_cost=seller_cost, total=travel_cost + seller_cost)
+    seller_cost = (discharged_wh - q) * params.energy_price_per_wh + _ceil_div(
+        discharged_wh * params.degradation_per_kwh, 1_000
+    )
+    return PairCosts(
+        distance_m=d,
+        travel_s=travel_s,
+        transfer_s=transfer_s,
+        travel_cost=travel_cost,
+        seller_cost=seller_cost,
+        total=travel_cost + seller_cost,
+    )
 
 
 def window_overlap_s(start1: np.ndarray, end1: np.ndarray, start2: np.ndarray, end2: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
 """Walking two sorted energy curves unit by unit, vectorised: who delivers each Wh to whom."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """k-pricing: the one integer rounding rule for a price between an ask and a bid."""
+
 from __future__ import annotations
 
 from fractions import Fraction

@@ -1,4 +1,5 @@
 """Failures of the location-privacy helpers."""
+
 from __future__ import annotations
 
 from v2vchain.errors import InvalidInput, V2VError

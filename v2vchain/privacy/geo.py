@@ -1,4 +1,5 @@
 """Distances and small offsets on the Earth, shared by the cloaks and the privacy benchmark."""
+
 from __future__ import annotations
 
 import math

@@ -2,6 +2,7 @@
 
 Our own implementation, so the encoding the cloaks publish is pinned by our tests rather than by a dependency.
 """
+
 from __future__ import annotations
 
 from v2vchain.errors import InvalidInput
@@ -12,8 +13,16 @@ from .geo import Position, check_position
 BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"
 _INDEX = {char: i for i, char in enumerate(BASE32)}
 MAX_PRECISION = 12  # ~3.7 cm x 1.9 cm: beyond that double precision runs out
-DIRECTIONS = {"n": (1, 0), "ne": (1, 1), "e": (0, 1), "se": (-1, 1), "s": (-1, 0), "sw": (-1, -1), "w": (0, -1),
-              "nw": (1, -1)}
+DIRECTIONS = {
+    "n": (1, 0),
+    "ne": (1, 1),
+    "e": (0, 1),
+    "se": (-1, 1),
+    "s": (-1, 0),
+    "sw": (-1, -1),
+    "w": (0, -1),
+    "nw": (1, -1),
+}
 
 
 def encode(lat: float, lon: float, precision: int = 7) -> str:

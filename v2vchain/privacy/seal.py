@@ -7,6 +7,7 @@ The recipient's X25519 key is derived from its secp256k1 (Ethereum) key by HKDF,
 nothing about the Ethereum key. The public half travels inside the holder-signed presentation (`sealKey`).
 A sealed box proves nothing about its sender: accept one only over a channel tied to the verified counterparty.
 """
+
 from __future__ import annotations
 
 import json
@@ -83,8 +84,9 @@ def _public_key(raw: bytes) -> X25519PublicKey:
 
 def _key_and_nonce(shared: bytes, ephemeral_public: bytes, recipient_public: bytes) -> tuple[bytes, bytes]:
     """Both public keys salt the HKDF, binding the box to this exchange; a fresh ephemeral key makes every key new."""
-    okm = HKDF(algorithm=hashes.SHA256(), length=44, salt=ephemeral_public + recipient_public,
-               info=_SEAL_INFO).derive(shared)
+    okm = HKDF(algorithm=hashes.SHA256(), length=44, salt=ephemeral_public + recipient_public, info=_SEAL_INFO).derive(
+        shared
+    )
     return okm[:32], okm[32:]
 
 

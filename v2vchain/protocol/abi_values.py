@@ -1,5 +1,6 @@
 """Checks that a Python value fits the Solidity type it is sent as, so a bad value fails with its name, not as an
 opaque encoding error after a key is unlocked or a transaction built."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -2,6 +2,7 @@
 
 Readable rather than hashed so anyone can discover requests by region prefix ("u33d" covers "u33db").
 """
+
 from __future__ import annotations
 
 from v2vchain.errors import InvalidInput
@@ -21,7 +22,7 @@ def cell_of(area: bytes) -> str:
     raw = bytes(area).rstrip(b"\x00")
     if not raw.startswith(PREFIX):
         return ""
-    cell = raw[len(PREFIX):].decode("ascii", errors="replace")
+    cell = raw[len(PREFIX) :].decode("ascii", errors="replace")
     return cell if cell and set(cell) <= _ALPHABET else ""
 
 

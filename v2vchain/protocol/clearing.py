@@ -5,13 +5,15 @@ A clearing goes through the contract in the shape `prepare_clearing` builds here
 trade Merkle root, computed the way Clearing.sol computes it (protocol/merkle.py). Clearing ids are per operator:
 (operator << 96) | the operator's own sequence number.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass
 from enum import IntEnum
 from fractions import Fraction
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_account.messages import encode_typed_data
@@ -36,8 +38,19 @@ MECHANISM_IDS = {
     "gale-shapley-buyer-proposing": 4,
     "gale-shapley-seller-proposing": 5,
 }
-_TRADE_TYPES = ["uint32", "uint32", "address", "address", "uint64", "uint64", "uint64", "uint96", "uint96", "uint40",
-                "uint40"]
+_TRADE_TYPES = [
+    "uint32",
+    "uint32",
+    "address",
+    "address",
+    "uint64",
+    "uint64",
+    "uint64",
+    "uint96",
+    "uint96",
+    "uint40",
+    "uint40",
+]
 
 
 class Shortfall(IntEnum):
@@ -79,11 +92,18 @@ class ChainOrder:
     expiry_ts: int
 
     @classmethod
-    def of(cls, order: MatchingOrder) -> "ChainOrder":
-        return cls(owner=to_checksum_address(order.owner), side=int(order.side), energy_wh=order.energy_wh,
-                   limit_price_per_wh=order.limit_price_per_wh, area_id=order.area_word,
-                   window_start_ts=order.window_start_ts, window_end_ts=order.window_end_ts, nonce=order.nonce,
-                   expiry_ts=order.expiry_ts)
+    def of(cls, order: MatchingOrder) -> ChainOrder:
+        return cls(
+            owner=to_checksum_address(order.owner),
+            side=int(order.side),
+            energy_wh=order.energy_wh,
+            limit_price_per_wh=order.limit_price_per_wh,
+            area_id=order.area_word,
+            window_start_ts=order.window_start_ts,
+            window_end_ts=order.window_end_ts,
+            nonce=order.nonce,
+            expiry_ts=order.expiry_ts,
+        )
 
     @property
     def key(self) -> tuple[str, int]:
@@ -91,16 +111,30 @@ class ChainOrder:
 
     def message(self) -> dict[str, Any]:
         """The EIP-712 message: the same as v2vchain.matching.signing.order_message of the matching order."""
-        return {"owner": self.owner, "side": self.side, "energyWh": self.energy_wh,
-                "limitPricePerWh": self.limit_price_per_wh, "areaId": self.area_id,
-                "windowStart": self.window_start_ts, "windowEnd": self.window_end_ts, "nonce": self.nonce,
-                "expiry": self.expiry_ts}
+        return {
+            "owner": self.owner,
+            "side": self.side,
+            "energyWh": self.energy_wh,
+            "limitPricePerWh": self.limit_price_per_wh,
+            "areaId": self.area_id,
+            "windowStart": self.window_start_ts,
+            "windowEnd": self.window_end_ts,
+            "nonce": self.nonce,
+            "expiry": self.expiry_ts,
+        }
 
     def as_tuple(self) -> tuple[Any, ...]:
-        return (self.owner, uint("side", self.side, 8), uint("energy_wh", self.energy_wh, 64),
-                uint("limit_price_per_wh", self.limit_price_per_wh, 96), bytes32("area_id", self.area_id),
-                uint("window_start_ts", self.window_start_ts, 40), uint("window_end_ts", self.window_end_ts, 40),
-                uint("nonce", self.nonce, 64), uint("expiry_ts", self.expiry_ts, 40))
+        return (
+            self.owner,
+            uint("side", self.side, 8),
+            uint("energy_wh", self.energy_wh, 64),
+            uint("limit_price_per_wh", self.limit_price_per_wh, 96),
+            bytes32("area_id", self.area_id),
+            uint("window_start_ts", self.window_start_ts, 40),
+            uint("window_end_ts", self.window_end_ts, 40),
+            uint("nonce", self.nonce, 64),
+            uint("expiry_ts", self.expiry_ts, 40),
+        )
 
 
 @dataclass(frozen=True)
@@ -135,9 +169,13 @@ class TradeInput:
     seller_price_per_wh: int
 
     def as_tuple(self) -> tuple[int, int, int, int, int]:
-        return (uint("buyer_order", self.buyer_order, 32), uint("seller_order", self.seller_order, 32),
-                uint("energy_wh", self.energy_wh, 64), uint("price_per_wh", self.price_per_wh, 96),
-                uint("seller_price_per_wh", self.seller_price_per_wh, 96))
+        return (
+            uint("buyer_order", self.buyer_order, 32),
+            uint("seller_order", self.seller_order, 32),
+            uint("energy_wh", self.energy_wh, 64),
+            uint("price_per_wh", self.price_per_wh, 96),
+            uint("seller_price_per_wh", self.seller_price_per_wh, 96),
+        )
 
 
 @dataclass(frozen=True)
@@ -161,19 +199,37 @@ class Trade:
         return self.energy_wh * self.price_per_wh
 
     def as_tuple(self) -> tuple[Any, ...]:
-        return (self.buyer_order, self.seller_order, self.buyer, self.seller, self.buyer_nonce, self.seller_nonce,
-                self.energy_wh, self.price_per_wh, self.seller_price_per_wh, self.delivery_start_ts,
-                self.delivery_end_ts)
+        return (
+            self.buyer_order,
+            self.seller_order,
+            self.buyer,
+            self.seller,
+            self.buyer_nonce,
+            self.seller_nonce,
+            self.energy_wh,
+            self.price_per_wh,
+            self.seller_price_per_wh,
+            self.delivery_start_ts,
+            self.delivery_end_ts,
+        )
 
 
 def derive_trade(orders: Sequence[SignedOrder], x: TradeInput) -> Trade:
     """The leaf fields of one trade, as Clearing._derive writes them; the rules are the contract's to check."""
     b, s = orders[x.buyer_order].order, orders[x.seller_order].order
-    return Trade(buyer_order=x.buyer_order, seller_order=x.seller_order, buyer=b.owner, seller=s.owner,
-                 buyer_nonce=b.nonce, seller_nonce=s.nonce, energy_wh=x.energy_wh, price_per_wh=x.price_per_wh,
-                 seller_price_per_wh=x.seller_price_per_wh,
-                 delivery_start_ts=max(b.window_start_ts, s.window_start_ts),
-                 delivery_end_ts=min(b.window_end_ts, s.window_end_ts))
+    return Trade(
+        buyer_order=x.buyer_order,
+        seller_order=x.seller_order,
+        buyer=b.owner,
+        seller=s.owner,
+        buyer_nonce=b.nonce,
+        seller_nonce=s.nonce,
+        energy_wh=x.energy_wh,
+        price_per_wh=x.price_per_wh,
+        seller_price_per_wh=x.seller_price_per_wh,
+        delivery_start_ts=max(b.window_start_ts, s.window_start_ts),
+        delivery_end_ts=min(b.window_end_ts, s.window_end_ts),
+    )
 
 
 def order_digest(order: ChainOrder, chain_id: int, contract: str) -> bytes:
@@ -188,8 +244,10 @@ def order_set_hash(digests: Sequence[bytes]) -> bytes:
 
 
 def trade_leaf(contract: str, clearing_id: int, index: int, trade: Trade) -> bytes:
-    return tagged_leaf(["bytes32", "address", "uint256", "uint256", *_TRADE_TYPES],
-                       [TRADE_LEAF_TAG, contract, clearing_id, index, *trade.as_tuple()])
+    return tagged_leaf(
+        ["bytes32", "address", "uint256", "uint256", *_TRADE_TYPES],
+        [TRADE_LEAF_TAG, contract, clearing_id, index, *trade.as_tuple()],
+    )
 
 
 @dataclass(frozen=True)
@@ -201,8 +259,11 @@ class Receipt:
     signature: bytes
 
     def as_tuple(self) -> tuple[int, int, bytes]:
-        return (uint("trade_index", self.trade_index, 32), uint("delivered_wh", self.delivered_wh, 64),
-                bytes(self.signature))
+        return (
+            uint("trade_index", self.trade_index, 32),
+            uint("delivered_wh", self.delivered_wh, 64),
+            bytes(self.signature),
+        )
 
 
 @dataclass(frozen=True)
@@ -236,8 +297,14 @@ class PreparedClearing:
         return order_set_hash(self.order_digests)
 
     def header(self) -> tuple[int, int, bytes, bytes, int, int]:
-        return (self.clearing_id, self.mechanism_id, self.params_hash, self.trades_root, self.marginal_buy,
-                self.marginal_sell)
+        return (
+            self.clearing_id,
+            self.mechanism_id,
+            self.params_hash,
+            self.trades_root,
+            self.marginal_buy,
+            self.marginal_sell,
+        )
 
     def trade_proof(self, index: int) -> list[bytes]:
         assert self.trade_tree is not None
@@ -245,21 +312,58 @@ class PreparedClearing:
 
     def commitment(self) -> bytes:
         """The hash ClearingCommitted carries: every header field bound to chain id, contract and operator."""
-        return keccak(abi_encode(
-            ["bytes32", "uint256", "address", "uint256", "address", "uint16", "bytes32", "bytes32", "bytes32",
-             "uint32", "uint32", "uint256", "uint256"],
-            [COMMITMENT_TAG, self.chain_id, self.contract, self.clearing_id, self.operator, self.mechanism_id,
-             self.params_hash, self.order_set_hash, self.trades_root, self.marginal_buy, self.marginal_sell,
-             len(self.trades), len(self.orders)]))
+        return keccak(
+            abi_encode(
+                [
+                    "bytes32",
+                    "uint256",
+                    "address",
+                    "uint256",
+                    "address",
+                    "uint16",
+                    "bytes32",
+                    "bytes32",
+                    "bytes32",
+                    "uint32",
+                    "uint32",
+                    "uint256",
+                    "uint256",
+                ],
+                [
+                    COMMITMENT_TAG,
+                    self.chain_id,
+                    self.contract,
+                    self.clearing_id,
+                    self.operator,
+                    self.mechanism_id,
+                    self.params_hash,
+                    self.order_set_hash,
+                    self.trades_root,
+                    self.marginal_buy,
+                    self.marginal_sell,
+                    len(self.trades),
+                    len(self.orders),
+                ],
+            )
+        )
 
 
 def _sort_key(o: SignedOrder) -> tuple[int, int]:
     return int(o.order.owner, 16), o.order.nonce
 
 
-def prepare_clearing(*, contract: str, chain_id: int, clearing_id: int, orders: Sequence[SignedOrder],
-                     trades: Sequence[TradeInput], mechanism_id: int, params_hash: bytes = ZERO32,
-                     marginal: tuple[int, int] | None = None, sort_orders: bool = True) -> PreparedClearing:
+def prepare_clearing(
+    *,
+    contract: str,
+    chain_id: int,
+    clearing_id: int,
+    orders: Sequence[SignedOrder],
+    trades: Sequence[TradeInput],
+    mechanism_id: int,
+    params_hash: bytes = ZERO32,
+    marginal: tuple[int, int] | None = None,
+    sort_orders: bool = True,
+) -> PreparedClearing:
     """The orders sorted by (owner, nonce) as the contract requires, trade and marginal indices remapped to match.
 
     `marginal` names the dropped marginal (buy, sell) orders of trade reduction, as indices into `orders`.
@@ -280,8 +384,10 @@ def prepare_clearing(*, contract: str, chain_id: int, clearing_id: int, orders: 
                 raise InvalidInput(f"orders {a} and {b} are the same (owner, nonce): an order is listed once")
         where = {old: new for new, old in enumerate(order)}
         orders = [orders[k] for k in order]
-        trades = [TradeInput(where[x.buyer_order], where[x.seller_order], x.energy_wh, x.price_per_wh,
-                             x.seller_price_per_wh) for x in trades]
+        trades = [
+            TradeInput(where[x.buyer_order], where[x.seller_order], x.energy_wh, x.price_per_wh, x.seller_price_per_wh)
+            for x in trades
+        ]
         if marginal is not None:
             marginal_buy, marginal_sell = where[marginal_buy], where[marginal_sell]
     contract = to_checksum_address(contract)
@@ -292,10 +398,16 @@ def prepare_clearing(*, contract: str, chain_id: int, clearing_id: int, orders: 
     digests = tuple(order_digest(o.order, chain_id, contract) for o in orders)
     derived = tuple(derive_trade(orders, x) for x in trades)
     return PreparedClearing(
-        contract=contract, chain_id=chain_id, clearing_id=uint("clearing_id", clearing_id),
-        mechanism_id=uint("mechanism_id", mechanism_id, 16), params_hash=bytes32("params_hash", params_hash),
-        orders=tuple(orders), inputs=tuple(trades), trades=derived,
-        marginal_buy=uint("marginal_buy", marginal_buy, 32), marginal_sell=uint("marginal_sell", marginal_sell, 32),
+        contract=contract,
+        chain_id=chain_id,
+        clearing_id=uint("clearing_id", clearing_id),
+        mechanism_id=uint("mechanism_id", mechanism_id, 16),
+        params_hash=bytes32("params_hash", params_hash),
+        orders=tuple(orders),
+        inputs=tuple(trades),
+        trades=derived,
+        marginal_buy=uint("marginal_buy", marginal_buy, 32),
+        marginal_sell=uint("marginal_sell", marginal_sell, 32),
         order_digests=digests,
         trade_tree=MerkleTree([trade_leaf(contract, clearing_id, i, t) for i, t in enumerate(derived)]),
     )
@@ -311,8 +423,15 @@ def trade_inputs(orders: Sequence[SignedOrder], trades: Iterable[Any]) -> list[T
         missing = [k for k in keys if k not in index]
         if missing:
             raise InvalidInput(f"trade refers to an order not in the order set: {missing[0]}")
-        result.append(TradeInput(index[keys[0]], index[keys[1]], t.energy_wh, t.price_per_wh,
-                                 getattr(t, "seller_price_per_wh", t.price_per_wh)))
+        result.append(
+            TradeInput(
+                index[keys[0]],
+                index[keys[1]],
+                t.energy_wh,
+                t.price_per_wh,
+                getattr(t, "seller_price_per_wh", t.price_per_wh),
+            )
+        )
     return result
 
 

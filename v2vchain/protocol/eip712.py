@@ -1,5 +1,6 @@
 """The EIP-712 domains and types the contracts verify: the one Python copy of each, tested against the Solidity type
 hashes and the deployed contracts' eip712Domain() (tests/chain/test_protocol_mirror.py)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -77,5 +78,5 @@ def recover(domain_data: dict[str, Any], types: dict[str, Any], message: dict[st
 
 
 def type_string(types: dict[str, Any]) -> str:
-    (name, fields), = types.items()
+    ((name, fields),) = types.items()
     return f"{name}({','.join(f['type'] + ' ' + f['name'] for f in fields)})"

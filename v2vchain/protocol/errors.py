@@ -1,4 +1,5 @@
 """Failures of the pure protocol mirror: signatures the contracts would refuse."""
+
 from __future__ import annotations
 
 from v2vchain.errors import InvalidInput

@@ -5,9 +5,11 @@ like an inner node's (no second preimage). Inner nodes hash their two children s
 siblings, bottom up; each leaf names its own index, which pins its position. A level with an odd count moves its
 last node up unchanged (that level adds nothing to its proof).
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_utils import keccak

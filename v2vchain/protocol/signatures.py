@@ -5,6 +5,7 @@ Python's eth_account alone accepts more (high s, v of 0 or 1): a signature it re
 and a malleated copy of a genuine one would pass as a different byte string. Everything the node checks (bids, meter
 receipts, orders, credentials and presentations) goes through here, so the node accepts exactly what the chain does.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -48,8 +49,9 @@ def recover_typed(domain: dict[str, Any], types: dict[str, Any], message: dict[s
     return signer
 
 
-def verify_typed(domain: dict[str, Any], types: dict[str, Any], message: dict[str, Any], signature: bytes,
-                 expected: str) -> str:
+def verify_typed(
+    domain: dict[str, Any], types: dict[str, Any], message: dict[str, Any], signature: bytes, expected: str
+) -> str:
     """Recover under the strict rule and insist on `expected` (compared as addresses, case-insensitively)."""
     signer = recover_typed(domain, types, message, signature)
     if signer.lower() != expected.lower():

@@ -4,6 +4,7 @@ Every figure comes from chain events the indexer stored (v2vchain.audit), so the
 recompute, not what this node believes. Places appear only as the geohash cells the chain already carries; the
 browser draws them, and no coordinate is ever sent.
 """
+
 from __future__ import annotations
 
 import threading
@@ -53,8 +54,7 @@ class AuditIndex:
             try:
                 last = store.last_block()
                 upto = (self.start_block - 1 if last is None else last) + MAX_BLOCKS_PER_REFRESH
-                report = Indexer(store, self.chain, self.specs,
-                                 confirmations=self.confirmations).run(to_block=upto)
+                report = Indexer(store, self.chain, self.specs, confirmations=self.confirmations).run(to_block=upto)
                 final = report.head - self.confirmations
                 refreshed["behind"] = max(0, final - (store.last_block() or 0))  # final blocks still to index
             except V2VError as exc:  # the chain is away: still show what the index holds, and say it is stale
@@ -83,8 +83,11 @@ def page() -> HTMLResponse:
     return HTMLResponse(PAGE.read_text(), headers={"Content-Security-Policy": CSP})
 
 
-@router.get("/data", responses=errors(404),
-            summary="Everything the page shows, computed from the audit index after indexing to the head")
+@router.get(
+    "/data",
+    responses=errors(404),
+    summary="Everything the page shows, computed from the audit index after indexing to the head",
+)
 def data(index: IndexDep) -> dict[str, Any]:
     return index.read()
 
@@ -104,21 +107,45 @@ def dashboard_data(store: Store) -> dict[str, Any]:
     payment = sum(t.payment for t in all_trades)
     return {
         "chain_id": store.chain_id,
-        "index": {"first_block": store.first_block(), "last_block": last, "timestamp": now,
-                  "events": result.totals["events"]},
+        "index": {
+            "first_block": store.first_block(),
+            "last_block": last,
+            "timestamp": now,
+            "events": result.totals["events"],
+        },
         "totals": {
-            "trades": len(all_trades), "settled": sum(t.status == "settled" for t in all_trades),
-            "energy_traded_wh": energy_wh, "energy_delivered_wh": sum(t.delivered_wh for t in all_trades),
-            "payments": payment, "paid": sum(t.paid for t in all_trades),
+            "trades": len(all_trades),
+            "settled": sum(t.status == "settled" for t in all_trades),
+            "energy_traded_wh": energy_wh,
+            "energy_delivered_wh": sum(t.delivered_wh for t in all_trades),
+            "payments": payment,
+            "paid": sum(t.paid for t in all_trades),
             "average_price_per_wh": round(payment / energy_wh, 2) if energy_wh else None,
-            "requests": len(requests), "open_auctions": len(open_requests), "vehicles": len(ledger.vehicles),
-            "violations": len(result.violations), "warnings": len(result.warnings),
+            "requests": len(requests),
+            "open_auctions": len(open_requests),
+            "vehicles": len(ledger.vehicles),
+            "violations": len(result.violations),
+            "warnings": len(result.warnings),
             "books_balance": result.totals["token_balance"] == result.totals["books"],
         },
-        "trades": [{"trade_id": t.trade_id, "status": t.status, "buyer": t.buyer, "seller": t.seller, "area": t.area,
-                    "energy_wh": t.energy_wh, "delivered_wh": t.delivered_wh, "price_per_wh": t.price_per_wh,
-                    "payment": t.payment, "paid": t.paid, "awarded_at": t.awarded_at, "settled_at": t.settled_at,
-                    "award_tx": t.award_tx} for t in all_trades],
+        "trades": [
+            {
+                "trade_id": t.trade_id,
+                "status": t.status,
+                "buyer": t.buyer,
+                "seller": t.seller,
+                "area": t.area,
+                "energy_wh": t.energy_wh,
+                "delivered_wh": t.delivered_wh,
+                "price_per_wh": t.price_per_wh,
+                "payment": t.payment,
+                "paid": t.paid,
+                "awarded_at": t.awarded_at,
+                "settled_at": t.settled_at,
+                "award_tx": t.award_tx,
+            }
+            for t in all_trades
+        ],
         "auctions": [_auction(r, now) for r in open_requests],
         "ladders": [_ladder(r) for r in _ladder_requests(requests)],
         "clearings": [],  # the batch Clearing commits only hashes of its order set: no curve can be read from chain
@@ -128,10 +155,17 @@ def dashboard_data(store: Store) -> dict[str, Any]:
 
 def _auction(r: AuctionRequest, now: int | None) -> dict[str, Any]:
     best = min(r.bids, key=lambda b: b.price) if r.bids else None  # min keeps the earlier bid on ties
-    return {"request_id": r.request_id, "buyer": r.buyer, "area": _cell(r.area_id), "energy_wh": r.energy_wh,
-            "max_price_per_wh": r.max_price, "deadline": r.deadline, "bids": len(r.bids),
-            "best_bid": {"seller": best.seller, "price_per_wh": best.price} if best else None,
-            "bidding_over": now is not None and now >= r.deadline}
+    return {
+        "request_id": r.request_id,
+        "buyer": r.buyer,
+        "area": _cell(r.area_id),
+        "energy_wh": r.energy_wh,
+        "max_price_per_wh": r.max_price,
+        "deadline": r.deadline,
+        "bids": len(r.bids),
+        "best_bid": {"seller": best.seller, "price_per_wh": best.price} if best else None,
+        "bidding_over": now is not None and now >= r.deadline,
+    }
 
 
 def _ladder_requests(requests: list[AuctionRequest]) -> list[AuctionRequest]:
@@ -146,9 +180,15 @@ def _ladder(r: AuctionRequest) -> dict[str, Any]:
     buyer takes the energy at up to its maximum price (demand)."""
     bids = sorted(r.bids, key=lambda b: (b.price, b.event.position))
     won = next((b for b in bids if r.awarded is not None and (b.seller, b.price) == (r.seller, r.price)), None)
-    return {"request_id": r.request_id, "status": r.status, "area": _cell(r.area_id), "energy_wh": r.energy_wh,
-            "max_price_per_wh": r.max_price, "clearing_price_per_wh": r.price if r.awarded is not None else None,
-            "bids": [{"seller": b.seller, "price_per_wh": b.price, "signed": b.signed, "won": b is won} for b in bids]}
+    return {
+        "request_id": r.request_id,
+        "status": r.status,
+        "area": _cell(r.area_id),
+        "energy_wh": r.energy_wh,
+        "max_price_per_wh": r.max_price,
+        "clearing_price_per_wh": r.price if r.awarded is not None else None,
+        "bids": [{"seller": b.seller, "price_per_wh": b.price, "signed": b.signed, "won": b is won} for b in bids],
+    }
 
 
 def _areas(requests: list[AuctionRequest]) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
 """What other vehicles' nodes call. No bearer token: each message carries its own signature, checked here."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,17 +13,26 @@ from v2vchain.contracts.market import SignedBid
 router = APIRouter(prefix="/p2p")
 
 
-@router.get("/requests", summary="This buyer's open requests in a cloaked region, with where to send bids, each "
-                                  "signed by the buyer over its request id and this node's URL")
+@router.get(
+    "/requests",
+    summary="This buyer's open requests in a cloaked region, with where to send bids, each "
+    "signed by the buyer over its request id and this node's URL",
+)
 def offered(node: NodeDep, region: str = "") -> list[dict[str, Any]]:
     return node.listed_requests(region)
 
 
 @router.post("/bids", summary="Receive a seller's signed bid, checked as the contract will check it")
 def receive_bid(body: SignedBidIn, node: NodeDep) -> dict[str, Any]:
-    bid = SignedBid(request_id=body.request_id, seller=body.seller, price_per_wh=body.price_per_wh,
-                    energy_wh=body.energy_wh, nonce=body.nonce, expiry_ts=body.expiry_ts,
-                    signature=bytes.fromhex(body.signature[2:]))
+    bid = SignedBid(
+        request_id=body.request_id,
+        seller=body.seller,
+        price_per_wh=body.price_per_wh,
+        energy_wh=body.energy_wh,
+        nonce=body.nonce,
+        expiry_ts=body.expiry_ts,
+        signature=bytes.fromhex(body.signature[2:]),
+    )
     return node.receive_bid(bid, body.seller_url, bytes.fromhex(body.endpoint_signature[2:]))
 
 

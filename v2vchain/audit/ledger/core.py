@@ -1,5 +1,6 @@
 """What every ledger shares: one pass in chain order, transaction by transaction, each event handed to the handler
 named `_on_<Contract>_<Event>`, so each contract's books live in their own class; and the findings."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -4,6 +4,7 @@ Penalties locked by bids are energy x price x penaltyBps / 10000; penaltyBps is 
 or inferred from the Awarded events (each names its payment and penalty). Without it the split between free and locked
 of a best bidder is unknown until its award, and the checks that need the split are skipped.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -95,7 +96,7 @@ class Ledger(VaultBooks):
         self.rejected_bids: list[Event] = []
 
     @classmethod
-    def from_store(cls, store: Store, *, penalty_bps: int | None = None) -> "Ledger":
+    def from_store(cls, store: Store, *, penalty_bps: int | None = None) -> Ledger:
         if penalty_bps is None:
             penalty_bps = infer_penalty_bps(store.events(["Awarded"]))
         ledger = cls({c.name: c.address for c in store.contracts()}, penalty_bps=penalty_bps)
@@ -125,16 +126,28 @@ class Ledger(VaultBooks):
         if rid in self.requests:
             self._violate("opened-twice", e, f"request {rid} opened a second time")
             return
-        r = Request(rid, a["buyer"], a["areaId"], int(a["energyWh"]), int(a["maxPricePerWh"]), int(a["deadline"]),
-                    int(a["deliveryStart"]), int(a["deliveryEnd"]), e)
+        r = Request(
+            rid,
+            a["buyer"],
+            a["areaId"],
+            int(a["energyWh"]),
+            int(a["maxPricePerWh"]),
+            int(a["deadline"]),
+            int(a["deliveryStart"]),
+            int(a["deliveryEnd"]),
+            e,
+        )
         self.requests[rid] = r
         self._not_while_paused(e, f"request {rid} opened")
         escrow = r.energy_wh * r.max_price
         if self.split_known or not self.locked[r.buyer]:
             from_free = max(0, min(self.free[r.buyer], escrow))
         else:  # the buyer's free part is uncertain: what it paid in this transaction says how much came from free
-            pulled = sum(int(t.args["value"]) for t in self._tx_events("EnergyToken", "Transfer")
-                         if t.args["from"] == r.buyer and t.args["to"] == self.market)
+            pulled = sum(
+                int(t.args["value"])
+                for t in self._tx_events("EnergyToken", "Transfer")
+                if t.args["from"] == r.buyer and t.args["to"] == self.market
+            )
             from_free = max(0, escrow - pulled)
         self._move(-from_free, free=r.buyer)
         self._move(escrow, request=r)
@@ -157,11 +170,17 @@ class Ledger(VaultBooks):
         if r.status != "open":
             self._violate("bid-when-closed", e, f"bid on request {r.request_id}, which is {r.status}")
         if bid.price > r.max_price or bid.price == 0 or bid.seller == r.buyer:
-            self._violate("invalid-bid", e, f"bid of {bid.price}/Wh by {bid.seller} on request {r.request_id} "
-                                            f"(max {r.max_price}, buyer {r.buyer})")
+            self._violate(
+                "invalid-bid",
+                e,
+                f"bid of {bid.price}/Wh by {bid.seller} on request {r.request_id} (max {r.max_price}, buyer {r.buyer})",
+            )
         if not signed and e.timestamp >= r.deadline:
-            self._violate("bid-after-deadline", e, f"bid on request {r.request_id} at {e.timestamp}, its deadline "
-                                                  f"was {r.deadline}")
+            self._violate(
+                "bid-after-deadline",
+                e,
+                f"bid on request {r.request_id} at {e.timestamp}, its deadline was {r.deadline}",
+            )
         live = [b.price for b in r.bids if not b.signed and not b.void]
         if not signed and live and bid.price >= min(live):
             self._violate("bid-not-lower", e, f"bid of {bid.price}/Wh on request {r.request_id} does not beat the best")
@@ -182,8 +201,12 @@ class Ledger(VaultBooks):
     def _on_Market_SignedBidVerified(self, e: Event, a: dict[str, Any]) -> None:
         bid = self._bid(e, a, signed=True)
         if bid is not None and int(a["nonce"]) < self.nonce_floor[bid.seller]:
-            self._violate("cancelled-bid-accepted", e, f"signed bid of {bid.seller} with nonce {a['nonce']} accepted "
-                                                      f"below its nonce floor {self.nonce_floor[bid.seller]}")
+            self._violate(
+                "cancelled-bid-accepted",
+                e,
+                f"signed bid of {bid.seller} with nonce {a['nonce']} accepted "
+                f"below its nonce floor {self.nonce_floor[bid.seller]}",
+            )
 
     def _on_Market_SignedBidRejected(self, e: Event, a: dict[str, Any]) -> None:
         self.rejected_bids.append(e)
@@ -193,12 +216,19 @@ class Ledger(VaultBooks):
         if r is None:
             return
         if r.best is None or r.best[0] != a["seller"]:
-            self._violate("wrong-disqualification", e, f"request {r.request_id}: {a['seller']} disqualified, the best "
-                                                      f"bid was {r.best[0] if r.best else 'none'}")
+            self._violate(
+                "wrong-disqualification",
+                e,
+                f"request {r.request_id}: {a['seller']} disqualified, the best "
+                f"bid was {r.best[0] if r.best else 'none'}",
+            )
             return
         if self.not_active(a["seller"], ROLE_SELLER, e.timestamp) is None:
-            self._violate("wrong-disqualification", e, f"request {r.request_id}: {a['seller']} disqualified while "
-                                                      f"still an active seller")
+            self._violate(
+                "wrong-disqualification",
+                e,
+                f"request {r.request_id}: {a['seller']} disqualified while still an active seller",
+            )
         self._lock(r.best[0], -r.best[2])
         r.best = None
         for b in r.bids:
@@ -215,32 +245,44 @@ class Ledger(VaultBooks):
         r.awarded = e
         seller, price, payment, penalty = a["seller"], int(a["pricePerWh"]), int(a["payment"]), int(a["penalty"])
         if e.timestamp < r.deadline:
-            self._violate("closed-early", e, f"request {r.request_id} awarded at {e.timestamp}, before its deadline "
-                                            f"{r.deadline}")
+            self._violate(
+                "closed-early", e, f"request {r.request_id} awarded at {e.timestamp}, before its deadline {r.deadline}"
+            )
         best: Bid | None = None
         for bid in r.bids:  # lowest wins, the earlier on ties: on-chain bids come first in chain order
             if not bid.void and (best is None or bid.price < best.price):
                 best = bid
         if best is None or (best.seller, best.price) != (seller, price):
             shown = f"{best.seller} at {best.price}/Wh" if best else "no bid at all"
-            self._violate("wrong-winner", e, f"request {r.request_id} awarded to {seller} at {price}/Wh; the best bid "
-                                            f"was {shown}")
+            self._violate(
+                "wrong-winner", e, f"request {r.request_id} awarded to {seller} at {price}/Wh; the best bid was {shown}"
+            )
         elif best.not_active:
-            self._violate("winner-not-active", e, f"request {r.request_id} won by {seller}, whose bid (block "
-                                                 f"{best.event.block_number}, tx {best.event.tx_hash}) came when it "
-                                                 f"was {best.not_active}")
+            self._violate(
+                "winner-not-active",
+                e,
+                f"request {r.request_id} won by {seller}, whose bid (block "
+                f"{best.event.block_number}, tx {best.event.tx_hash}) came when it "
+                f"was {best.not_active}",
+            )
         if payment != r.energy_wh * price:
             self._violate("wrong-amount", e, f"request {r.request_id}: payment {payment} != {r.energy_wh} Wh x {price}")
         if self.penalty_bps is not None and penalty != self.penalty_for(r.energy_wh, price):
-            self._violate("wrong-amount", e, f"request {r.request_id}: penalty {penalty} != {r.energy_wh} Wh x "
-                                            f"{price} x {self.penalty_bps} bps")
+            self._violate(
+                "wrong-amount",
+                e,
+                f"request {r.request_id}: penalty {penalty} != {r.energy_wh} Wh x {price} x {self.penalty_bps} bps",
+            )
         if r.best is not None:  # the on-chain best's lock moves to the winner's award (the same lock if it won)
             self._lock(r.best[0], -r.best[2])
             r.best = None
         self._lock(seller, penalty)
         if self.split_known and self.free[seller] < 0:
-            self._violate("uncovered-penalty", e, f"request {r.request_id}: {seller}'s penalty {penalty} locked "
-                                                 f"beyond its free balance")
+            self._violate(
+                "uncovered-penalty",
+                e,
+                f"request {r.request_id}: {seller}'s penalty {penalty} locked beyond its free balance",
+            )
         unused = r.energy_wh * (r.max_price - price)
         self._expect_credit(r.buyer, r.request_id, unused)
         self._move(-unused, request=r)
@@ -281,8 +323,11 @@ class Ledger(VaultBooks):
             return None
         if r.outcome is not None:
             first = r.outcome
-            self._violate("settled-twice", e, f"request {request_id} {e.event} after it was already {r.status} in "
-                                             f"tx {first.tx_hash}")
+            self._violate(
+                "settled-twice",
+                e,
+                f"request {request_id} {e.event} after it was already {r.status} in tx {first.tx_hash}",
+            )
             return None
         if r.awarded is None:
             self._violate("settled-without-award", e, f"request {request_id} {e.event} while {r.status}")
@@ -298,17 +343,28 @@ class Ledger(VaultBooks):
             return
         delivered, paid, refund = int(a["deliveredWh"]), int(a["paid"]), int(a["refund"])
         if delivered > r.energy_wh or paid != delivered * r.price or refund != (r.energy_wh - delivered) * r.price:
-            self._violate("wrong-amount", e, f"request {r.request_id}: {delivered} Wh of {r.energy_wh} at {r.price}/Wh "
-                                            f"settled as paid {paid}, refund {refund}")
+            self._violate(
+                "wrong-amount",
+                e,
+                f"request {r.request_id}: {delivered} Wh of {r.energy_wh} at {r.price}/Wh "
+                f"settled as paid {paid}, refund {refund}",
+            )
         by = a["settledBy"]
         if confirmed is not None:
             figure = int(confirmed.args["deliveredWh"])
             if by == r.seller and delivered <= figure:
-                self._violate("wrong-amount", e, f"request {r.request_id}: the seller's receipt for {delivered} Wh "
-                                                f"does not exceed the buyer's pending {figure} Wh")
+                self._violate(
+                    "wrong-amount",
+                    e,
+                    f"request {r.request_id}: the seller's receipt for {delivered} Wh "
+                    f"does not exceed the buyer's pending {figure} Wh",
+                )
             elif by != r.seller and delivered != figure:
-                self._violate("wrong-amount", e, f"request {r.request_id} finalized at {delivered} Wh; the buyer "
-                                                f"confirmed {figure} Wh")
+                self._violate(
+                    "wrong-amount",
+                    e,
+                    f"request {r.request_id} finalized at {delivered} Wh; the buyer confirmed {figure} Wh",
+                )
         elif by not in (r.buyer, r.seller):
             self._violate("settled-by-stranger", e, f"request {r.request_id} settled by {by}")
         seller = r.seller or ZERO
@@ -322,18 +378,30 @@ class Ledger(VaultBooks):
     def _on_Market_Reclaimed(self, e: Event, a: dict[str, Any]) -> None:
         pending = self.requests.get(int(a["requestId"]))
         if pending is not None and pending.confirmed is not None and pending.outcome is None:
-            self._violate("reclaimed-when-confirmed", e, f"request {pending.request_id} reclaimed although the buyer "
-                                                        f"confirmed {pending.confirmed.args['deliveredWh']} Wh")
+            self._violate(
+                "reclaimed-when-confirmed",
+                e,
+                f"request {pending.request_id} reclaimed although the buyer "
+                f"confirmed {pending.confirmed.args['deliveredWh']} Wh",
+            )
         r = self._finalise(e, int(a["requestId"]))
         if r is None or r.awarded is None:
             return
         refund, penalty = int(a["refund"]), int(a["penalty"])
         if refund != r.escrow or penalty != r.penalty:
-            self._violate("wrong-amount", e, f"request {r.request_id}: reclaimed {refund} + penalty {penalty}, "
-                                            f"escrow was {r.escrow}, penalty awarded {r.penalty}")
+            self._violate(
+                "wrong-amount",
+                e,
+                f"request {r.request_id}: reclaimed {refund} + penalty {penalty}, "
+                f"escrow was {r.escrow}, penalty awarded {r.penalty}",
+            )
         if e.timestamp < r.delivery_end:
-            self._violate("reclaimed-early", e, f"request {r.request_id} reclaimed at {e.timestamp}, before its "
-                                               f"delivery window ended at {r.delivery_end}")
+            self._violate(
+                "reclaimed-early",
+                e,
+                f"request {r.request_id} reclaimed at {e.timestamp}, before its "
+                f"delivery window ended at {r.delivery_end}",
+            )
         self._expect_credit(r.buyer, r.request_id, refund)
         if penalty:
             self._expected_forfeits.append((r.seller or ZERO, r.request_id, penalty))
@@ -343,9 +411,9 @@ class Ledger(VaultBooks):
     def expected_locked(self, account: str) -> int:
         """What `account` should have locked: the penalties of its awards not yet settled or reclaimed, and of its
         best bids on open requests."""
-        return (sum(r.penalty for r in self.requests.values() if r.status in ("awarded", "confirmed")
-                    and r.seller == account)
-                + sum(r.best[2] for r in self.requests.values() if r.best is not None and r.best[0] == account))
+        return sum(
+            r.penalty for r in self.requests.values() if r.status in ("awarded", "confirmed") and r.seller == account
+        ) + sum(r.best[2] for r in self.requests.values() if r.best is not None and r.best[0] == account)
 
     def _finish(self) -> None:
         if self.last is None:
@@ -353,18 +421,27 @@ class Ledger(VaultBooks):
         now = self.last.timestamp
         for r in self.requests.values():
             if r.status == "awarded" and r.delivery_end < now:
-                self._warn("delivery-overdue", r.awarded or r.opened,
-                           f"request {r.request_id}: awarded, neither confirmed nor reclaimed, its delivery window "
-                           f"ended at {r.delivery_end}")
+                self._warn(
+                    "delivery-overdue",
+                    r.awarded or r.opened,
+                    f"request {r.request_id}: awarded, neither confirmed nor reclaimed, its delivery window "
+                    f"ended at {r.delivery_end}",
+                )
             elif r.status == "open" and r.deadline < now:
-                self._warn("close-overdue", r.opened, f"request {r.request_id}: bidding ended at {r.deadline}, "
-                                                      f"nobody closed it")
+                self._warn(
+                    "close-overdue",
+                    r.opened,
+                    f"request {r.request_id}: bidding ended at {r.deadline}, nobody closed it",
+                )
         if self.split_known:
             for account in sorted(set(self.locked) | {r.seller for r in self.requests.values() if r.seller}):
                 want = self.expected_locked(account)
                 if self.locked[account] != want:
-                    self._violate("locked-mismatch", self.last, f"{account} has {self.locked[account]} locked; its "
-                                                                f"open awards and best bids need {want}")
+                    self._violate(
+                        "locked-mismatch",
+                        self.last,
+                        f"{account} has {self.locked[account]} locked; its open awards and best bids need {want}",
+                    )
                 if self.free[account] < 0:
                     self._violate("negative-free", self.last, f"{account}'s free balance is {self.free[account]}")
 

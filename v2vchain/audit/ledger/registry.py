@@ -1,4 +1,5 @@
 """The Registry's state at each moment of the index: who is an issuer, and which vehicle may trade in which role."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,7 @@
 """A venue's Vault rebuilt from its events: every account's free and locked balance, escrows, the sink of forfeited
 penalties and the venue's token balance, with the books checked after every transaction:
 token balance == sum(free + locked) + escrows + sunk."""
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -45,16 +46,21 @@ class VaultBooks(RegistryBooks):
         books = self.books()
         surplus = self.token_balance - books
         if surplus < 0 and surplus != self._surplus:
-            self._violate("market-short", first, f"the market holds {self.token_balance} token units but its books "
-                                                 f"(free + locked + escrows + sunk) need {books}")
+            self._violate(
+                "market-short",
+                first,
+                f"the market holds {self.token_balance} token units but its books "
+                f"(free + locked + escrows + sunk) need {books}",
+            )
         self._surplus = surplus
 
     def books(self) -> int:
         """What the market owes: every account's free + locked, open escrows and the sink, kept as a running total."""
         return self._books
 
-    def _move(self, delta: int, *, request: Escrow | None = None, free: str = "", locked: str = "",
-              sunk: bool = False) -> None:
+    def _move(
+        self, delta: int, *, request: Escrow | None = None, free: str = "", locked: str = "", sunk: bool = False
+    ) -> None:
         """The one place the books' total changes, so it never needs a sum over every account."""
         if request is not None:
             request.escrow += delta
@@ -78,20 +84,35 @@ class VaultBooks(RegistryBooks):
             self.token_balance -= int(a["value"])
 
     def _match_tokens(self, first: Event) -> None:
-        moved_in = Counter((e.args["from"], int(e.args["value"])) for e in self._tx_events("EnergyToken", "Transfer")
-                           if e.args["to"] == self.market and e.args["from"] != self.market)
-        moved_out = Counter((e.args["to"], int(e.args["value"])) for e in self._tx_events("EnergyToken", "Transfer")
-                            if e.args["from"] == self.market and e.args["to"] != self.market)
+        moved_in = Counter(
+            (e.args["from"], int(e.args["value"]))
+            for e in self._tx_events("EnergyToken", "Transfer")
+            if e.args["to"] == self.market and e.args["from"] != self.market
+        )
+        moved_out = Counter(
+            (e.args["to"], int(e.args["value"]))
+            for e in self._tx_events("EnergyToken", "Transfer")
+            if e.args["from"] == self.market and e.args["to"] != self.market
+        )
         expected_in, expected_out = Counter(self._expected_in), Counter(self._expected_out)
         for (who, amount), n in (expected_in - moved_in).items():
-            self._violate("books-without-tokens", first, f"the market booked {amount} in from {who} but received no "
-                                                         f"such transfer ({n}x)")
+            self._violate(
+                "books-without-tokens",
+                first,
+                f"the market booked {amount} in from {who} but received no such transfer ({n}x)",
+            )
         for (who, amount), n in (expected_out - moved_out).items():
-            self._violate("books-without-tokens", first, f"the market booked {amount} out to {who} but sent no such "
-                                                         f"transfer ({n}x)")
+            self._violate(
+                "books-without-tokens",
+                first,
+                f"the market booked {amount} out to {who} but sent no such transfer ({n}x)",
+            )
         for (who, amount), n in (moved_out - expected_out).items():
-            self._violate("tokens-without-books", first, f"{amount} token units left the market to {who} with no "
-                                                         f"withdrawal booked ({n}x)")
+            self._violate(
+                "tokens-without-books",
+                first,
+                f"{amount} token units left the market to {who} with no withdrawal booked ({n}x)",
+            )
         for (who, amount), _ in (moved_in - expected_in).items():
             self._warn("unexplained-deposit", first, f"{who} sent the market {amount} outside any request or deposit")
         self._expected_in, self._expected_out = [], []
@@ -113,23 +134,37 @@ class VaultBooks(RegistryBooks):
         self.flows[who]["forfeited"] += amount
 
     def _match_credits(self, first: Event) -> None:
-        credited = Counter((e.args["account"], int(e.args["ref"]), int(e.args["amount"]))
-                           for e in self._tx_events("Market", "Credited"))
+        credited = Counter(
+            (e.args["account"], int(e.args["ref"]), int(e.args["amount"]))
+            for e in self._tx_events("Market", "Credited")
+        )
         expected = Counter(self._expected_credits)
         for (who, rid, amount), _ in (credited - expected).items():
-            self._violate("credit-without-settlement", first, f"{who} credited {amount} for request {rid} with no "
-                                                              f"award, expiry, delivery confirmation or timeout for it")
+            self._violate(
+                "credit-without-settlement",
+                first,
+                f"{who} credited {amount} for request {rid} with no "
+                f"award, expiry, delivery confirmation or timeout for it",
+            )
         for (who, rid, amount), _ in (expected - credited).items():
-            self._violate("settlement-without-credit", first, f"request {rid}: {who} was owed {amount} but not credited")
-        forfeited = Counter((e.args["account"], int(e.args["ref"]), int(e.args["amount"]))
-                            for e in self._tx_events("Market", "Forfeited"))
+            self._violate(
+                "settlement-without-credit", first, f"request {rid}: {who} was owed {amount} but not credited"
+            )
+        forfeited = Counter(
+            (e.args["account"], int(e.args["ref"]), int(e.args["amount"]))
+            for e in self._tx_events("Market", "Forfeited")
+        )
         expected_forfeits = Counter(self._expected_forfeits)
         for (who, rid, amount), _ in (forfeited - expected_forfeits).items():
-            self._violate("forfeit-without-reclaim", first, f"{who} forfeited {amount} for request {rid} with no "
-                                                            f"reclaim of it")
+            self._violate(
+                "forfeit-without-reclaim", first, f"{who} forfeited {amount} for request {rid} with no reclaim of it"
+            )
         for (who, rid, amount), _ in (expected_forfeits - forfeited).items():
-            self._violate("reclaim-without-forfeit", first, f"request {rid} reclaimed but {who}'s penalty {amount} "
-                                                            f"was not forfeited")
+            self._violate(
+                "reclaim-without-forfeit",
+                first,
+                f"request {rid} reclaimed but {who}'s penalty {amount} was not forfeited",
+            )
         self._expected_credits, self._expected_forfeits = [], []
 
     def _on_Market_Deposited(self, e: Event, a: dict[str, Any]) -> None:
@@ -152,8 +187,9 @@ class VaultBooks(RegistryBooks):
     def _on_Market_NoncesCancelled(self, e: Event, a: dict[str, Any]) -> None:
         who, floor = a["account"], int(a["nonceFloor"])
         if floor <= self.nonce_floor[who]:
-            self._violate("nonce-floor-lowered", e, f"{who}'s nonce floor set to {floor}, not above "
-                                                    f"{self.nonce_floor[who]}")
+            self._violate(
+                "nonce-floor-lowered", e, f"{who}'s nonce floor set to {floor}, not above {self.nonce_floor[who]}"
+            )
         self.nonce_floor[who] = floor
 
     def _on_Market_Paused(self, e: Event, a: dict[str, Any]) -> None:
