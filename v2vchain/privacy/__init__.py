@@ -7,11 +7,11 @@ sparse. k-anonymity (`k_anonymous_cell`) is offered where a trusted venue knows 
 their positions and its cells jump 32-fold in area per step. `scripts/bench_privacy.py` prices both.
 """
 
+from .errors import InvalidGeohash, SealBroken
 from .geo import haversine_m
-from .geohash import InvalidGeohash
 from .kanon import CellCounts, GeohashCloak, k_anonymous_cell
 from .laplace import DEFAULT_EPSILON_PER_M, LaplaceCloak, epsilon_for_mean_noise, laplace_cloak, planar_laplace
-from .seal import SealBroken, open_meeting_point, seal_meeting_point, x25519_key
+from .seal import open_meeting_point, seal_meeting_point, x25519_key
 
 DEFAULT_METHOD = "laplace"
 
