@@ -188,7 +188,7 @@ class BuyerRole(NodeCore):
         if not self.system.registry.is_active(bid.seller, ROLE_SELLER):
             return "NOT_ACTIVE_SELLER"
         cover = market.penalty_for(bid.energy_wh, bid.price_per_wh)
-        if account.free < cover or (cover == 0 and int(market._call("penaltyBps")) != 0):
+        if account.free < cover or (cover == 0 and market.penalty_bps() != 0):
             return "INSUFFICIENT_COVER"
         return None
 

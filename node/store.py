@@ -106,25 +106,19 @@ class Store:
     # ------------------------------------------------------------------ signed bids
 
     def add_signed_bid(self, bid: dict[str, Any]) -> bool:
-        """False when this (request, seller, nonce) was already received: a replay."""
-        try:
-            self._run(
-                "INSERT INTO signed_bids VALUES (?,?,?,?,?,?,?,?,?,NULL)",
-                (
-                    bid["request_id"],
-                    bid["seller"],
-                    bid["nonce"],
-                    bid["price_per_wh"],
-                    bid["energy_wh"],
-                    bid["expiry_ts"],
-                    bid["signature"],
-                    bid["seller_url"],
-                    int(time.time()),
-                ),
-            )
-        except sqlite3.IntegrityError:
-            return False
+        """Store one received bid as it is (no one-per-seller rule: that is put_seller_bid's); False for a replay."""
+        with self._lock:
+            try:
+                self._insert_bid(bid)
+            except sqlite3.IntegrityError:
+                return False
         return True
+
+    def _insert_bid(self, bid: dict[str, Any]) -> None:
+        row = ("request_id", "seller", "nonce", "price_per_wh", "energy_wh", "expiry_ts", "signature", "seller_url")
+        self._db.execute(
+            "INSERT INTO signed_bids VALUES (?,?,?,?,?,?,?,?,?,NULL)", (*(bid[k] for k in row), int(time.time()))
+        )
 
     def put_seller_bid(self, bid: dict[str, Any]) -> str | None:
         """Keep at most one usable bid per (request, seller): the first, or a strictly cheaper one that replaces it.
@@ -148,20 +142,7 @@ class Store:
                 self._db.execute(
                     "DELETE FROM signed_bids WHERE request_id=? AND seller=?", (bid["request_id"], bid["seller"])
                 )
-                self._db.execute(
-                    "INSERT INTO signed_bids VALUES (?,?,?,?,?,?,?,?,?,NULL)",
-                    (
-                        bid["request_id"],
-                        bid["seller"],
-                        bid["nonce"],
-                        bid["price_per_wh"],
-                        bid["energy_wh"],
-                        bid["expiry_ts"],
-                        bid["signature"],
-                        bid["seller_url"],
-                        int(time.time()),
-                    ),
-                )
+                self._insert_bid(bid)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

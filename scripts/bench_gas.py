@@ -18,6 +18,7 @@ Run: .venv/bin/python scripts/bench_gas.py [--chains embedded,anvil]
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from eth_account import Account
 from eth_utils import keccak
@@ -77,21 +78,7 @@ def measure(chain: Chain, funding: str) -> dict[str, int]:
     results: dict[str, int] = {}
     for n in BIDDERS:
         market = buyer.system.market
-        deadline = chain.now() + 600
-        open_gas = gas(
-            market._transact(
-                "open",
-                20_000,
-                150,
-                deadline,
-                deadline + 300,
-                deadline + 7_500,
-                keccak(text="cloak:u33db"),
-                keccak(b"secret"),
-                ZERO_ADDRESS,
-            )
-        )
-        request_id = market.contract.functions.nextRequestId().call() - 1
+        deadline, request_id, open_gas = open_request(chain, market)
         bid_gas = [gas(s.system.market.bid(request_id, 140 - i)) for i, s in enumerate(sellers[:n])]
         chain.advance_time(deadline - chain.now())
         close_gas = gas(market.close(request_id))  # the buyer closes (the relay period)
@@ -120,24 +107,27 @@ def measure(chain: Chain, funding: str) -> dict[str, int]:
     return {**steps, **results}
 
 
+def open_request(chain: Chain, market: Any) -> tuple[int, int, int]:
+    """(deadline, request id, gas) of one 20 kWh request opened through the raw call (its gas alone)."""
+    deadline = chain.now() + 600
+    receipt = market._transact(
+        "open",
+        20_000,
+        150,
+        deadline,
+        deadline + 300,
+        deadline + 7_500,
+        keccak(text="cloak:u33db"),
+        keccak(b"secret"),
+        ZERO_ADDRESS,
+    )
+    return deadline, market.contract.functions.nextRequestId().call() - 1, gas(receipt)
+
+
 def signed_trade(chain: Chain, system, buyer, bidders) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """The same trade with gasless bids: sellers sign, the buyer relays them all in closeWithSignedBids."""
     market = buyer.system.market
-    deadline = chain.now() + 600
-    open_gas = gas(
-        market._transact(
-            "open",
-            20_000,
-            150,
-            deadline,
-            deadline + 300,
-            deadline + 7_500,
-            keccak(text="cloak:u33db"),
-            keccak(b"secret"),
-            ZERO_ADDRESS,
-        )
-    )
-    request_id = market.contract.functions.nextRequestId().call() - 1
+    deadline, request_id, open_gas = open_request(chain, market)
     bids = [
         market.sign_bid(
             s.account,

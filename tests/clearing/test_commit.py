@@ -8,7 +8,7 @@ import pytest
 from eth_account import Account as Keys
 
 from tests.support.desk import BUY, DEPOSIT, ENERGY, PRICE, SELL, Desk
-from v2vchain.contracts.clearing import Account
+from v2vchain.contracts.vault import VaultAccount as Account
 from v2vchain.errors import InvalidInput
 from v2vchain.protocol.clearing import Shortfall, SignedOrder, TradeInput
 

@@ -12,7 +12,6 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3.types import TxReceipt
 
-from v2vchain.contracts.base import ContractClient
 from v2vchain.matching.orders import Order as MatchingOrder
 from v2vchain.protocol import eip712
 from v2vchain.protocol.abi_values import uint
@@ -29,13 +28,7 @@ from v2vchain.protocol.clearing import (
 from v2vchain.protocol.eip712 import CLEARING_DOMAIN, ORDER_TYPES, TRADE_RECEIPT_TYPES
 
 from .errors import ClearingDataUnavailable
-
-
-@dataclass(frozen=True)
-class Account:
-    free: int
-    locked: int
-    nonce_floor: int
+from .vault import VaultClient
 
 
 @dataclass(frozen=True)
@@ -53,23 +46,7 @@ class Commit:
     unfunded: tuple[int, ...]
 
 
-class ClearingClient(ContractClient):
-    # ------------------------------------------------------------ money
-    def deposit(self, amount: int) -> TxReceipt:
-        return self._transact("deposit", uint("amount", amount))
-
-    def withdraw(self, amount: int) -> TxReceipt:
-        return self._transact("withdraw", uint("amount", amount))
-
-    def cancel_nonces(self, new_floor: int) -> TxReceipt:
-        return self._transact("cancelNonces", uint("new_floor", new_floor, 64))
-
-    def pause(self) -> TxReceipt:
-        return self._transact("pause")
-
-    def unpause(self) -> TxReceipt:
-        return self._transact("unpause")
-
+class ClearingClient(VaultClient):
     # ------------------------------------------------------------ orders and commit
     def domain(self) -> dict[str, Any]:
         return eip712.domain(CLEARING_DOMAIN, int(self.contract.w3.eth.chain_id), self.address)
@@ -175,30 +152,11 @@ class ClearingClient(ContractClient):
     def trades_root(self, clearing_id: int) -> bytes:
         return bytes(self._call("tradesRootOf", uint("clearing_id", clearing_id)))
 
-    def account(self, address: str) -> Account:
-        free, locked, floor = self._call("accounts", address)
-        return Account(int(free), int(locked), int(floor))
-
-    def escrowed(self) -> int:
-        return int(self._call("escrowed"))
-
-    def sunk(self) -> int:
-        return int(self._call("sunk"))
-
     def is_trade_open(self, clearing_id: int, trade_index: int) -> bool:
         return bool(self._call("isTradeOpen", clearing_id, trade_index))
 
     def confirmed_wh(self, clearing_id: int, trade_index: int) -> int:
         return int(self._call("confirmedWh", clearing_id, trade_index))
-
-    def grace_period_s(self) -> int:
-        return int(self._call("gracePeriod"))
-
-    def penalty_bps(self) -> int:
-        return int(self._call("penaltyBps"))
-
-    def penalty_for(self, energy_wh: int, price_per_wh: int) -> int:
-        return int(self._call("penaltyFor", energy_wh, price_per_wh))
 
     # ------------------------------------------------------------ audit
     def commits(self, *, from_block: int = 0, clearing_id: int | None = None) -> list[Commit]:

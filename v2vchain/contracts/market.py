@@ -201,9 +201,6 @@ class MarketClient(VaultClient):
         relayer = self._call("relayerOf", uint("request_id", request_id))
         return None if relayer == ZERO_ADDRESS else str(relayer)
 
-    def grace_period_s(self) -> int:
-        return int(self._call("gracePeriod"))
-
     def sign_receipt(self, buyer: LocalAccount, *, request_id: int, seller: str, delivered_wh: int) -> bytes:
         """The buyer's meter receipt: lets the seller settle if the buyer never confirms."""
         message = {"requestId": request_id, "seller": seller, "deliveredWh": delivered_wh}

@@ -63,6 +63,13 @@ class VaultClient(ContractClient):
     def sunk(self) -> int:
         return int(self._call("sunk"))
 
+    def penalty_bps(self) -> int:
+        return int(self._call("penaltyBps"))
+
+    def grace_period_s(self) -> int:
+        """Both venues declare it: after a delivery window, receipts still settle, then finalize or reclaim."""
+        return int(self._call("gracePeriod"))
+
     def penalty_for(self, energy_wh: int, price_per_wh: int) -> int:
         return int(self._call("penaltyFor", energy_wh, price_per_wh))
 
