@@ -72,6 +72,6 @@ def onboard(
 
 
 def add_issuer(system: System) -> LocalAccount:
-    issuer = Account.create()
+    issuer: LocalAccount = Account.create()
     system.registry.add_issuer(issuer.address)
     return issuer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -78,7 +78,7 @@ class Meet(Strict):
 
 
 class Handshake(Strict):
-    presentation: dict
+    presentation: dict[str, Any]
     challenge: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
 
 

@@ -56,7 +56,7 @@ def specs_from_deployment(
 
 def _type(param: dict[str, Any]) -> str:
     if param["type"].startswith("tuple"):
-        return "(" + ",".join(_type(c) for c in param["components"]) + ")" + param["type"][5:]
+        return "(" + ",".join(_type(c) for c in param["components"]) + ")" + str(param["type"][5:])
     return str(param["type"])
 
 
@@ -150,7 +150,7 @@ class EventDecoder:
         self._events: dict[bytes, _Event] = {}
         for item in abi:
             if item.get("type") == "event" and not item.get("anonymous"):
-                self._events[bytes(event_abi_to_log_topic(item))] = _Event(item["name"], tuple(item["inputs"]))
+                self._events[bytes(event_abi_to_log_topic(item))]  # type: ignore[arg-type]  # an ABI entry read from JSON = _Event(item["name"], tuple(item["inputs"]))
 
     def names(self) -> set[str]:
         return {e.name for e in self._events.values()}

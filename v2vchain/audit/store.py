@@ -187,7 +187,8 @@ class Store:
         return row[0] if row else None
 
     def first_block(self) -> int | None:
-        return self.db.execute("SELECT min(number) FROM blocks").fetchone()[0]
+        first = self.db.execute("SELECT min(number) FROM blocks").fetchone()[0]
+        return None if first is None else int(first)
 
     def timestamp(self, number: int) -> int | None:
         row = self.db.execute("SELECT timestamp FROM blocks WHERE number = ?", (number,)).fetchone()

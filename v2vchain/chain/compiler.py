@@ -63,13 +63,13 @@ def find_compiler() -> Path:
             raise CompilerNotFound(f"SOLC_BINARY points to {path}, which does not exist")
         return path
     try:
-        return Path(solcx.get_executable(SOLC_VERSION))
+        return Path(solcx.get_executable(SOLC_VERSION))  # type: ignore[attr-defined]  # py-solc-x exports it untyped
     except Exception:  # solcx raises SolcNotInstalled, or errors on a missing install folder
         pass
     if (NODE_MODULES / "solc").is_dir() and shutil.which("node"):
         return SOLC_SHIM
     try:
-        return Path(solcx.install_solc(SOLC_VERSION))
+        return Path(str(solcx.install_solc(SOLC_VERSION)))
     except Exception as exc:
         raise CompilerNotFound(
             f"no solc {SOLC_VERSION}: set SOLC_BINARY, run `npm ci` in {NODE_MODULES.parent} for the pinned solcjs, "

@@ -141,6 +141,7 @@ def _key_from_env(target: str) -> LocalAccount:
     if not key:
         raise ConfigError(f"set {PRIVATE_KEY_ENV} to the private key of a funded account on {target}")
     try:
-        return Account.from_key(key)
+        account: LocalAccount = Account.from_key(key)
+        return account
     except Exception:
         raise ConfigError(f"{PRIVATE_KEY_ENV} is not a valid private key") from None

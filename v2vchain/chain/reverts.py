@@ -57,8 +57,8 @@ def decode_revert(data: bytes, action: str = "") -> ContractRevert:
         values = abi_decode(types, body)
     except Exception as exc:
         raise TransactionFailed(f"{action or 'call'} reverted with malformed {name} data") from exc
-    values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, values)]
-    arguments = dict(zip(names, values))
+    checked = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, values)]
+    arguments = dict(zip(names, checked))
     if name == "Panic":
         arguments["meaning"] = _PANICS.get(int(arguments["code"]), "unknown panic")
     return ContractRevert(name, arguments, action=action)

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.exceptions import TimeExhausted, TransactionNotFound
 from web3.types import TxReceipt
@@ -73,7 +74,7 @@ class Sender:
 
     def _next_nonce(self) -> int:
         if self._nonce is None:
-            self._nonce = int(self.w3.eth.get_transaction_count(self.address, "pending"))
+            self._nonce = int(self.w3.eth.get_transaction_count(to_checksum_address(self.address), "pending"))
         return self._nonce
 
     def _sign_and_send(self, built: dict[str, Any], action: str) -> bytes:

@@ -79,9 +79,8 @@ class _reading:
         self.store = Store.open(self.db)
         return self.store
 
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
         self.store.close()
-        return False
 
 
 def _require_indexed(store: Store) -> None:
@@ -299,7 +298,7 @@ def clearing_cmd(
     with connect(chain, account=Account.create()) as connected:  # read-only: a throwaway key signs nothing
         system = load_recorded(connected, connected.sender(connected.funder))
         client = system.clearing if system else None
-        if client is None:
+        if system is None or client is None:
             raise ConfigError(f"no Clearing deployment recorded for chain {connected.chain_id}")
         audit = audit_clearing(client, clearing_id, params=params, from_block=system.deployment.block)
     typer.echo(audit.text())
@@ -322,7 +321,7 @@ def watch_cmd(
     with connect(chain, account=account) as connected:
         system = load_recorded(connected, connected.sender(account))
         client = system.clearing if system else None
-        if client is None:
+        if system is None or client is None:
             raise ConfigError(f"no Clearing deployment recorded for chain {connected.chain_id}")
         findings = watch(client, account.address, from_block=system.deployment.block)
     for f in findings:

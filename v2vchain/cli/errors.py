@@ -61,7 +61,7 @@ def guarded(command: F) -> F:
 class Typer(typer.Typer):
     """typer.Typer whose every command runs through `guarded`."""
 
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
         register = super().command(*args, **kwargs)
 
         def decorator(function: F) -> F:

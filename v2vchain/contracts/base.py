@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from web3.contract import Contract
 from web3.logs import EventLogErrorFlags
@@ -21,7 +21,7 @@ class ContractClient:
     def address(self) -> str:
         return str(self.contract.address)
 
-    def connect(self, sender: Sender) -> ContractClient:
+    def connect(self, sender: Sender) -> Self:
         """The same contract, signing as another key."""
         return type(self)(self.contract, sender)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
@@ -162,7 +163,7 @@ class MarketClient(VaultClient):
         signature = eip712.sign(seller, self._domain(), eip712.BID_TYPES, bid.message())
         return SignedBid(**{**bid.__dict__, "signature": signature})
 
-    def _domain(self) -> dict:
+    def _domain(self) -> dict[str, Any]:
         return eip712.domain(eip712.MARKET_DOMAIN, int(self.contract.w3.eth.chain_id), self.address)
 
     def confirm_delivery(self, request_id: int, delivered_wh: int) -> TxReceipt:

@@ -250,7 +250,7 @@ def _credential_fields(vc: Any) -> tuple[str, str, int, int, int, int, int]:
     if not isinstance(subject, dict) or not isinstance(proofs, list) or len(proofs) != 2:
         raise bad("credentialSubject must be an object and proof a list of two proofs")
     try:
-        address_of(vc.get("issuer")), address_of(subject.get("id"))
+        address_of(str(vc.get("issuer"))), address_of(str(subject.get("id")))
     except InvalidDid as error:
         raise bad(f"issuer or subject is not a did:pkh DID: {error}") from None
     return (

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -53,7 +53,7 @@ def create_keystore(
     password_env: str | None = None,
     private_key: bytes | None = None,
     prompt: Prompt | None = None,
-    kdf: str = "scrypt",
+    kdf: Literal["pbkdf2", "scrypt"] = "scrypt",
     iterations: int | None = None,
 ) -> LocalAccount:
     """Encrypt `private_key` (a new random key if None) into a new 0600 file at `path`; return the account.
@@ -64,7 +64,7 @@ def create_keystore(
     if path.exists():
         raise KeystoreExists(f"keystore {path} already exists; refusing to overwrite it")
     password = read_password(password_env, prompt=prompt, confirm=True)
-    account = Account.from_key(private_key) if private_key is not None else Account.create()
+    account: LocalAccount = Account.from_key(private_key) if private_key is not None else Account.create()
     encrypted = Account.encrypt(account.key, password, kdf=kdf, iterations=iterations)
     _write_private(path, json.dumps(encrypted).encode())
     return account
@@ -84,7 +84,8 @@ def load_keystore(path: str | Path, *, password_env: str | None = None, prompt: 
         raise KeystoreCorrupt(f"keystore {path} could not be decrypted: {type(error).__name__}") from None
     except (KeyError, TypeError) as error:
         raise KeystoreCorrupt(f"keystore {path} lacks a field: {type(error).__name__}") from None
-    return Account.from_key(key)
+    account: LocalAccount = Account.from_key(key)
+    return account
 
 
 def _read_keyfile(path: Path) -> dict[str, Any]:

@@ -86,7 +86,7 @@ def proof_domain(
         raise bad(
             f"proof is not an {PROOF_TYPE} for {purpose} over {eip712.type_string(types)} in domain {name_version[0]!r}"
         )
-    return domain
+    return dict(domain)
 
 
 def same_deployment(domain: dict[str, Any], chain_id: int | None, registry: str | None) -> bool:

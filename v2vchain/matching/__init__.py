@@ -5,6 +5,8 @@ Integer units throughout: energy in Wh, prices in token units per Wh, money = Wh
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from .assignment import welfare_assignment
 from .book import Book, make_book
 from .costs import CostParams
@@ -16,7 +18,9 @@ from .result import ClearingResult, Satisfaction, Trade, Unmatched
 from .stable import stable_matching
 from .trade_reduction import trade_reduction
 
-MECHANISMS = {
+Mechanism = Callable[[Sequence[Order], ClearingParams], ClearingResult]
+
+MECHANISMS: dict[str, Mechanism] = {
     "double-auction-k": double_auction,
     "mcafee-trade-reduction": trade_reduction,
     "max-welfare-assignment": welfare_assignment,

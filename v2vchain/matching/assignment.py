@@ -65,4 +65,4 @@ def max_weight_matching(
     partner = np.full(n_buyers, -1, dtype=np.int64)
     real = (row_of < n_buyers) & (col_of < n_sellers)
     partner[row_of[real]] = col_of[real]
-    return partner[buyer] == seller
+    return np.asarray(partner[buyer] == seller)

@@ -61,15 +61,15 @@ class PairCosts:
     @property
     def required_s(self) -> np.ndarray:
         """How long the two windows must overlap: drive there, then transfer."""
-        return self.travel_s + self.transfer_s
+        return np.asarray(self.travel_s + self.transfer_s)
 
     @property
     def buyer_share(self) -> np.ndarray:
-        return self.travel_cost // 2
+        return np.asarray(self.travel_cost // 2)
 
     @property
     def seller_share(self) -> np.ndarray:
-        return self.total - self.buyer_share
+        return np.asarray(self.total - self.buyer_share)
 
 
 def distance_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -77,7 +77,7 @@ def distance_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.nd
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
     h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return np.rint(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))).astype(np.int64)
+    return np.asarray(np.rint(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0))))).astype(np.int64)
 
 
 def pair_costs(dist_m: np.ndarray, energy_wh: np.ndarray, params: CostParams) -> PairCosts:
@@ -103,7 +103,7 @@ def pair_costs(dist_m: np.ndarray, energy_wh: np.ndarray, params: CostParams) ->
 
 
 def window_overlap_s(start1: np.ndarray, end1: np.ndarray, start2: np.ndarray, end2: np.ndarray) -> np.ndarray:
-    return np.minimum(end1, end2) - np.maximum(start1, start2)
+    return np.asarray(np.minimum(end1, end2) - np.maximum(start1, start2))
 
 
 def _ceil_div(a: np.ndarray, b: int | np.ndarray) -> np.ndarray:

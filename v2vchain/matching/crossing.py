@@ -22,4 +22,4 @@ def segments(buy_wh: np.ndarray, sell_wh: np.ndarray) -> tuple[np.ndarray, np.nd
 def filled(energy_wh: np.ndarray, volume: int) -> np.ndarray:
     """How much of each order (in book order) the first `volume` Wh of the curve cover."""
     before = np.cumsum(energy_wh) - energy_wh
-    return np.clip(volume - before, 0, energy_wh)
+    return np.asarray(np.clip(volume - before, 0, energy_wh))

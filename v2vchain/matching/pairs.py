@@ -45,7 +45,7 @@ class Edges:
 
     @property
     def welfare(self) -> np.ndarray:
-        return self.gain - self.costs.total
+        return np.asarray(self.gain - self.costs.total)
 
     @property
     def feasible(self) -> np.ndarray:
@@ -83,8 +83,8 @@ def candidate_pairs(book: Book, nearest_areas: int) -> tuple[np.ndarray, np.ndar
         buyer_parts.append(np.repeat(np.array(group, dtype=np.int64), len(sellers)))
         seller_parts.append(np.tile(sellers, len(group)))
     buyer, seller = np.concatenate(buyer_parts), np.concatenate(seller_parts)
-    order = np.lexsort((seller, buyer))
-    return buyer[order], seller[order]
+    by_pair = np.lexsort((seller, buyer))
+    return buyer[by_pair], seller[by_pair]
 
 
 def edge_terms(buys: SideBook, sells: SideBook, buyer: np.ndarray, seller: np.ndarray, params: ClearingParams) -> Edges:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -60,5 +61,5 @@ def summarise(result: ClearingResult, params: ClearingParams) -> Summary:
     )
 
 
-def _column(values: list, dtype: type = np.int64) -> np.ndarray:
+def _column(values: list[Any], dtype: type = np.int64) -> np.ndarray:
     return np.array(values, dtype=dtype)

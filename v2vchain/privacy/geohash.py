@@ -30,7 +30,8 @@ def encode(lat: float, lon: float, precision: int = 7) -> str:
     if not 1 <= precision <= MAX_PRECISION:
         raise InvalidInput(f"geohash precision must be 1..{MAX_PRECISION}, got {precision}")
     lat_range, lon_range = [-90.0, 90.0], [-180.0, 180.0]
-    chars, bits, value, even = [], 0, 0, True
+    chars: list[str] = []
+    bits, value, even = 0, 0, True
     while len(chars) < precision:
         interval, coordinate = (lon_range, lon) if even else (lat_range, lat)
         mid = (interval[0] + interval[1]) / 2
