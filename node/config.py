@@ -136,7 +136,7 @@ def credential_subject(config: NodeConfig) -> str:
     vc = _json_file(config.credential, "credential")
     subject = vc.get("credentialSubject")
     try:
-        return address_of(subject.get("id") if isinstance(subject, dict) else None)  # type: ignore[arg-type]
+        return address_of(subject.get("id") if isinstance(subject, dict) else None)  # type: ignore[arg-type]  # address_of refuses a non-string with InvalidDid, which is the check wanted
     except V2VError:  # InvalidDid, or no DID at all
         raise ConfigError(
             f"credential {config.credential} has no did:pkh credentialSubject.id: is it a credential "

@@ -124,7 +124,7 @@ def open_request(chain: Chain, market: Any) -> tuple[int, int, int]:
     return deadline, market.contract.functions.nextRequestId().call() - 1, gas(receipt)
 
 
-def signed_trade(chain: Chain, system, buyer, bidders) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def signed_trade(chain: Chain, system, buyer, bidders) -> dict[str, int]:
     """The same trade with gasless bids: sellers sign, the buyer relays them all in closeWithSignedBids."""
     market = buyer.system.market
     deadline, request_id, open_gas = open_request(chain, market)

@@ -88,7 +88,7 @@ def transfers(chain: Chain, system: System, count: int, per_block: int) -> None:
     packed = per_block > 1
     if packed:
         chain._rpc("evm_setAutomine", [False])
-    url = chain.anvil.url  # type: ignore[union-attr]
+    url = chain.anvil.url
     step = per_block if packed else 1  # a batch is handled concurrently: automine would pack it unevenly
     for start in range(0, count, step):
         batch = [
@@ -152,7 +152,7 @@ def main() -> None:
                 indexer = Indexer(
                     store,
                     HttpNode(chain.anvil.url),
-                    specs,  # type: ignore[union-attr]
+                    specs,
                     batch_blocks=args.batch_blocks,
                     confirmations=0,
                 )

@@ -116,15 +116,15 @@ def batch(chain: Chain, clearing: ClearingClient, fleet: Fleet, n: int, nonce: i
 def run_batch(chain: Chain, clearing: ClearingClient, fleet: Fleet, n: int, nonce: int) -> dict[str, int]:
     operator = clearing.connect(chain.sender(fleet.operator))
     signed, trades = batch(chain, clearing, fleet, n, nonce)
-    prepared = operator.prepare(signed, trades, mechanism_id=1)  # type: ignore[attr-defined]
-    commit = operator.commit(prepared)  # type: ignore[attr-defined]
+    prepared = operator.prepare(signed, trades, mechanism_id=1)
+    commit = operator.commit(prepared)
     opened = operator.events(commit, "ClearingCommitted")[0]["args"]["openedTrades"]
     if opened != n:
         raise SystemExit(f"only {opened} of {n} trades opened: the bench setup is wrong")
     buyer_of = {b.address: b for b in fleet.buyers}
     receipts = [clearing.receipt(buyer_of[t.buyer], prepared, i) for i, t in enumerate(prepared.trades)]
     chain.advance_time(prepared.trades[0].delivery_start_ts - chain.now())
-    settle = operator.settle_receipts(prepared, receipts)  # type: ignore[attr-defined]
+    settle = operator.settle_receipts(prepared, receipts)
     if len(operator.events(settle, "TradeClosed")) != n:
         raise SystemExit("not every trade settled: the bench setup is wrong")
     seller = clearing.connect(chain.sender(fleet.sellers[0]))

@@ -117,7 +117,7 @@ def deploy(
     dev_token = token_address is None
     if dev_token:
         token_address, _ = _deploy_one(chain, sender, build, "EnergyToken", admin.address)
-    elif not chain.w3.eth.get_code(token_address):  # type: ignore[arg-type]
+    elif not chain.w3.eth.get_code(token_address):  # type: ignore[arg-type]  # web3 wants a ChecksumAddress; the address was checksummed by the CLI
         raise ConfigError(f"no contract at token address {token_address}")
     registry_address, _ = _deploy_one(chain, sender, build, "Registry", admin.address)
     market_address, block = _deploy_one(
@@ -227,6 +227,6 @@ def load_recorded(chain: Chain, sender: Sender) -> System | None:
     build = compile_contracts()
     if deployment.source_hash != build.source_hash:
         return None
-    if not chain.w3.eth.get_code(deployment.market):  # type: ignore[arg-type]
+    if not chain.w3.eth.get_code(deployment.market):  # type: ignore[arg-type]  # web3 wants a ChecksumAddress; the record holds checksummed addresses
         return None  # a fresh dev chain under the same chain id
     return attach(chain, deployment, sender, build)

@@ -129,7 +129,7 @@ def create_app(node: VehicleNode, api_token: str) -> FastAPI:
         for method in getattr(route, "methods", None) or ():
             codes = P2P_ERRORS.get((method, getattr(route, "path", "")))
             if codes:
-                route.responses.update(errors(*codes))  # type: ignore[attr-defined]
+                route.responses.update(errors(*codes))  # type: ignore[attr-defined]  # routes are APIRoute here, typed as BaseRoute by Starlette
     app.include_router(owner.router)
     app.include_router(p2p.router)
     app.include_router(dashboard.router)
@@ -151,5 +151,5 @@ def create_app(node: VehicleNode, api_token: str) -> FastAPI:
             )
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI documents replacing app.openapi to customise the schema
     return app

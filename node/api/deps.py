@@ -15,11 +15,11 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 def get_node(request: Request) -> VehicleNode:
-    return request.app.state.node  # type: ignore[no-any-return]
+    return request.app.state.node  # type: ignore[no-any-return]  # Starlette's app.state is untyped
 
 
 def get_meetings(request: Request) -> Meetings:
-    return request.app.state.meetings  # type: ignore[no-any-return]
+    return request.app.state.meetings  # type: ignore[no-any-return]  # Starlette's app.state is untyped
 
 
 def require_owner(

@@ -115,7 +115,7 @@ def test_index_command_runs_and_resumes_against_a_node_url(tmp_path: Path) -> No
         record = tmp_path / "deployment.json"
         record.write_text(json.dumps(deployment_on(chain)))
         db = tmp_path / "audit.db"
-        common = ["--chain", chain.anvil.url, "--deployment", str(record), "--db", str(db)]  # type: ignore[union-attr]
+        common = ["--chain", chain.anvil.url, "--deployment", str(record), "--db", str(db)]
         first = run_index(*common, "--confirmations", "3")  # a real process, as a user starts it
         head = chain.w3.eth.block_number
         assert first.returncode == 0, first.stderr

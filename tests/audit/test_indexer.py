@@ -179,7 +179,7 @@ def test_a_chain_that_moves_while_a_range_is_read_is_read_again(demo: Demo, tmp_
             headers[0] = dataclasses.replace(headers[0], parent_hash="0x" + "ab" * 32)
         return headers
 
-    node.headers = moving_headers  # type: ignore[method-assign]
+    node.headers = moving_headers
     db = tmp_path / "moving.db"
     index(node, demo.specs, db, batch_blocks=10)
     assert calls.count(calls[1]) == 2  # the same range, asked again after the reorg check

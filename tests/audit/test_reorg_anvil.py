@@ -175,7 +175,7 @@ def test_a_node_without_batch_requests_is_read_one_header_at_a_time(
 ) -> None:
     w, db = anvil_world, tmp_path / "unbatched.db"
     refuse = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "batch requests are not supported"}}
-    with Proxy(w.chain.anvil.url, lambda call: refuse if isinstance(call, list) else None) as proxy:  # type: ignore[union-attr]
+    with Proxy(w.chain.anvil.url, lambda call: refuse if isinstance(call, list) else None) as proxy:
         index(HttpNode(proxy.url), specs_of(w.system, build), db)
     assert sum(isinstance(c, list) for c in proxy.seen) == 1  # tried once, then never again
     assert_index_equals_chain(w, db, build)

@@ -135,6 +135,6 @@ def test_with_the_chain_away_the_data_is_the_index_as_it_was_marked_stale(fleet:
     httpx.get(f"{fleet.url('buyer')}/dashboard/data", timeout=60).raise_for_status()  # the index, filled by the node
     config = SimpleNamespace(chain=f"http://127.0.0.1:{free_port()}", audit_confirmations=0)
     node = SimpleNamespace(config=config, system=fleet.system)
-    data = AuditIndex(node, market["db"]).read()  # type: ignore[arg-type]
+    data = AuditIndex(node, market["db"]).read()
     assert not data["refresh"]["ok"] and "cannot reach" in data["refresh"]["error"]
     assert data["totals"]["trades"] == 2

@@ -53,7 +53,7 @@ def test_parse_returns_chain_and_checksummed_address_for_lowercase_did() -> None
 )
 def test_malformed_did_is_rejected_with_InvalidDid(did: object) -> None:
     with pytest.raises(InvalidDid, match="not a did:pkh"):
-        resolve_did(did)  # type: ignore[arg-type]
+        resolve_did(did)
 
 
 def test_mixed_case_address_with_wrong_checksum_is_rejected() -> None:

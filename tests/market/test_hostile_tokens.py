@@ -43,7 +43,7 @@ def make_hostile_world(build: Build, token_name: str, *, stake: int) -> World:
     buyer = onboard(system, issuer, "buyer", ROLE_BUYER, tokens=TOKENS)
     seller = onboard(system, issuer, "seller", ROLE_SELLER, tokens=TOKENS, deposit=stake)
     nobody = Account.create()  # never funded: World wants an outsider, these tests need none
-    outsider = Vehicle("outsider", nobody, credential=None, system=system.as_(chain.sender(nobody)))  # type: ignore[arg-type]
+    outsider = Vehicle("outsider", nobody, credential=None, system=system.as_(chain.sender(nobody)))
     token = chain.w3.eth.contract(address=token_address, abi=artifact.abi)
     return World(
         chain=chain, system=system, issuer=issuer, buyer=buyer, sellers=[seller], outsider=outsider, extra=[token]

@@ -28,7 +28,7 @@ def test_a_valid_order_keeps_its_fields() -> None:
 
 def test_order_is_immutable() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
-        order().energy_wh = 1  # type: ignore[misc]
+        order().energy_wh = 1
 
 
 def test_owner_is_stored_lower_case_so_tie_breaks_ignore_checksum_case() -> None:

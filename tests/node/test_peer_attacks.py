@@ -460,7 +460,7 @@ class _ListingPeer(BaseHTTPRequestHandler):
     """A peer that lists another buyer's request: GET answers `server.listing`, POSTs are recorded."""
 
     def do_GET(self) -> None:
-        body = json.dumps(self.server.listing).encode()  # type: ignore[attr-defined]
+        body = json.dumps(self.server.listing).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -469,7 +469,7 @@ class _ListingPeer(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        self.server.posts.append((self.path, self.rfile.read(length)))  # type: ignore[attr-defined]
+        self.server.posts.append((self.path, self.rfile.read(length)))
         body = b'{"accepted": true}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -489,7 +489,7 @@ def listing_peers() -> Iterator[dict[str, HTTPServer]]:
     servers = {}
     for form in LISTING_FORMS:
         server = HTTPServer(("127.0.0.1", 0), _ListingPeer)
-        server.listing, server.posts = [], []  # type: ignore[attr-defined]
+        server.listing, server.posts = [], []
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers[form] = server
     try:
@@ -543,11 +543,11 @@ def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
                 offer["listing_signature"] = (
                     "0x" + malleate(sign_listing(key_of(fleet, "buyer"), chain_id, market, request_id, url)).hex()
                 )
-            server.listing = [offer]  # type: ignore[attr-defined]
+            server.listing = [offer]
         placed = Owner(node, fleet.env[TOKEN_ENV]).post("/bids/auto", {"region": ""})
         assert request_id in {p["request_id"] for p in placed}
         for form, server in listing_peers.items():
-            assert server.posts == [], form  # type: ignore[attr-defined]
+            assert server.posts == [], form
         assert spec["address"] in {b["seller"] for b in held_bids(fleet, request_id)}  # bid with the real buyer
         log_text = node.log.read_bytes()
         assert log_text.count(b"skipped: the listing is not signed by the request's buyer") == len(LISTING_FORMS)

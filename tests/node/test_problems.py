@@ -23,7 +23,7 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.headers["content-type"].startswith(PROBLEM), response.headers
     body = response.json()
     assert body["status"] == status and body["type"] and body["title"] and body["detail"], body
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 def test_401_without_the_owner_token_is_a_problem_with_its_challenge(fleet: Fleet) -> None:

@@ -87,11 +87,11 @@ class Desk:
     outsider: Vehicle  # funded and approved, never registered
 
     def as_(self, vehicle: Vehicle) -> ClearingClient:
-        return self.clearing.connect(CheckedSender(self.chain.sender(vehicle.account), self))  # type: ignore
+        return self.clearing.connect(CheckedSender(self.chain.sender(vehicle.account), self))
 
     @property
     def admin(self) -> ClearingClient:
-        return self.clearing.connect(CheckedSender(self.clearing.sender, self))  # type: ignore[return-value]
+        return self.clearing.connect(CheckedSender(self.clearing.sender, self))
 
     @property
     def everyone(self) -> list[Vehicle]:
@@ -218,7 +218,7 @@ def make_desk(chain: Chain, build: Build) -> Desk:
         own = clearing.connect(chain.sender(vehicle.account))
         vehicle.system.token.approve(clearing.address, 2**256 - 1)
         if roles != ROLE_BOTH:
-            own.deposit(DEPOSIT)  # type: ignore[attr-defined]
+            own.deposit(DEPOSIT)
         return vehicle
 
     operator = member("operator", ROLE_BOTH)
@@ -230,7 +230,7 @@ def make_desk(chain: Chain, build: Build) -> Desk:
     system.token.mint(outsider_account.address, TOKENS)
     outsider_system = system.as_(chain.sender(outsider_account))
     outsider_system.token.approve(clearing.address, 2**256 - 1)
-    outsider = Vehicle("outsider", outsider_account, credential=None, system=outsider_system)  # type: ignore[arg-type]
+    outsider = Vehicle("outsider", outsider_account, credential=None, system=outsider_system)
     return Desk(chain, system, clearing, issuer, operator, rival, buyers, sellers, outsider)
 
 

@@ -149,7 +149,7 @@ def make_bench(build: Build, *, token_fixture: str | None = None, cover: int = C
     system.token.mint(nobody.address, TOKENS)
     own = system.as_(chain.sender(nobody))
     own.token.approve(system.market.address, 2**256 - 1)
-    outsider = Vehicle("outsider", nobody, credential=None, system=own)  # type: ignore[arg-type]
+    outsider = Vehicle("outsider", nobody, credential=None, system=own)
     chain.advance_time(max(1, int(time.time()) + CHAIN_AHEAD_OF_WALL_S - chain.now()))
     return Bench(
         chain=chain,

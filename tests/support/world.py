@@ -123,7 +123,7 @@ def make_world(chain: Chain, build: Build) -> World:
     system.token.mint(outsider_account.address, TOKENS)
     outsider_system = system.as_(chain.sender(outsider_account))
     outsider_system.token.approve(system.market.address, 2**256 - 1)
-    outsider = Vehicle("outsider", outsider_account, credential=None, system=outsider_system)  # type: ignore[arg-type]
+    outsider = Vehicle("outsider", outsider_account, credential=None, system=outsider_system)
     return World(chain=chain, system=system, issuer=issuer, buyer=buyer, sellers=sellers, outsider=outsider)
 
 

@@ -118,7 +118,7 @@ class _Event:
                 raw, topic = topics[topic], topic + 1
             else:
                 raw, word = data[32 * word : 32 * word + 32], word + 1
-            value = decode(raw)  # type: ignore[misc]
+            value = decode(raw)  # type: ignore[misc]  # eth_abi's decoders are typed per instance, not callable
             if value is None:
                 return None
             args[p.get("name") or f"arg{i}"] = value

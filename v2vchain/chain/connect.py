@@ -55,7 +55,7 @@ class Chain:
         self.set_next_timestamp(target)
         if self.kind == "embedded":
             # not eth-tester's time_travel: it mines at target - 1, so views would still see the old second
-            self.w3.provider.ethereum_tester.mine_blocks(1)  # type: ignore[attr-defined]
+            self.w3.provider.ethereum_tester.mine_blocks(1)  # type: ignore[attr-defined]  # only the EthereumTesterProvider has ethereum_tester
         else:
             self._rpc("evm_mine", [])
 
@@ -63,7 +63,7 @@ class Chain:
         """Pin the timestamp of the next block on a dev chain (for boundary checks at deadline-1/0/+1)."""
         self._require_dev("set_next_timestamp")
         if self.kind == "embedded":
-            backend = self.w3.provider.ethereum_tester.backend  # type: ignore[attr-defined]
+            backend = self.w3.provider.ethereum_tester.backend  # type: ignore[attr-defined]  # only the EthereumTesterProvider has ethereum_tester
             backend.chain.header = backend.chain.header.copy(timestamp=ts)
         else:
             self._rpc("evm_setNextBlockTimestamp", [ts])
@@ -87,7 +87,7 @@ class Chain:
             self.anvil = None
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
-        response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]  # web3 types RPC methods as a Literal union; any name is sent as is
         if "error" in response:
             raise ChainUnavailable(f"{method} failed: {response['error']}")
         return response.get("result")
@@ -125,7 +125,7 @@ def connect(
 def _probe(w3: Web3, target: str) -> None:
     """One eth_chainId call, so a URL that is down, or that answers but is no JSON-RPC node, fails here clearly."""
     try:
-        answer = w3.provider.make_request("eth_chainId", [])  # type: ignore[arg-type]
+        answer = w3.provider.make_request("eth_chainId", [])  # type: ignore[arg-type]  # web3 types RPC methods as a Literal union; any name is sent as is
     except Exception as exc:
         detail = f": {str(exc)[:120]}" if isinstance(exc, (ValueError, KeyError, TypeError)) else ""
         raise ChainUnavailable(f"no JSON-RPC answer from {target} ({type(exc).__name__}{detail})") from None

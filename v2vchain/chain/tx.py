@@ -56,7 +56,7 @@ class Sender:
         built = {"from": self.address, "value": 0, "chainId": int(self.w3.eth.chain_id), **tx}
         if "gas" not in built:
             try:
-                estimate = int(self.w3.eth.estimate_gas(built))  # type: ignore[arg-type]
+                estimate = int(self.w3.eth.estimate_gas(built))  # type: ignore[arg-type]  # web3 types TxParams narrower than the dict we build
             except Exception as exc:
                 decoded = as_revert(exc, action)
                 if decoded is not None:
@@ -103,7 +103,7 @@ class Sender:
         while time.monotonic() < deadline:
             for candidate in hashes:
                 try:
-                    return self.w3.eth.get_transaction_receipt(candidate)  # type: ignore[arg-type]
+                    return self.w3.eth.get_transaction_receipt(candidate)  # type: ignore[arg-type]  # web3 wants HexBytes; a hex string is what it accepts at runtime
                 except (TransactionNotFound, TimeExhausted):
                     continue
             if time.monotonic() >= next_replace:
@@ -129,7 +129,7 @@ class Sender:
         """A mined failure: replay it as a call against its block (same timestamp) to learn the reason."""
         call = {k: built[k] for k in ("from", "to", "data", "value") if k in built}
         try:
-            self.w3.eth.call(call, receipt["blockNumber"])  # type: ignore[arg-type]
+            self.w3.eth.call(call, receipt["blockNumber"])  # type: ignore[arg-type]  # web3 types TxParams narrower than the dict we build
         except Exception as exc:
             decoded = as_revert(exc, action)
             if decoded is not None:

@@ -55,7 +55,7 @@ def guarded(command: F) -> F:
             typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
             raise typer.Exit(code=EXIT_ERROR) from None
 
-    return run  # type: ignore[return-value]
+    return run  # type: ignore[return-value]  # functools.wraps keeps the signature; mypy cannot see F survive
 
 
 class Typer(typer.Typer):

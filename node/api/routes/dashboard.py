@@ -72,7 +72,7 @@ def get_index(request: Request) -> AuditIndex:
     with _index_lock:
         if getattr(request.app.state, "audit_index", None) is None:
             request.app.state.audit_index = AuditIndex(node, node.config.audit_db)
-    return request.app.state.audit_index  # type: ignore[no-any-return]
+    return request.app.state.audit_index  # type: ignore[no-any-return]  # Starlette's app.state is untyped
 
 
 IndexDep = Annotated[AuditIndex, Depends(get_index)]
