@@ -1,4 +1,4 @@
-"""The pair cost model: DOMAIN.md's numbers, integer results, rounding up."""
+"""The pair cost model: the published van-fleet numbers, integer results, rounding up."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""McAfee's trade reduction: DOMAIN.md's two cases by hand, rationing, and what holds of price misreports.
+"""McAfee's trade reduction: the two textbook cases by hand, rationing, and what holds of price misreports.
 
 McAfee's theorem covers unit orders (every order the same energy): there no order gains by misreporting its price.
 With divisible orders the rationing of the long side breaks it, and a test below pins the counterexample.

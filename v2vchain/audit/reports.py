@@ -27,7 +27,7 @@ from .store import Store
 
 FORMATS = ("table", "csv", "json")
 MECHANISMS = ("auction",)  # the batch clearing adds "clearing"
-# UK reference prices (DOMAIN.md): grid import ~15 p/kWh, export ~5 p/kWh; with the dev token's 6 decimals,
+# UK reference prices: grid import ~15 p/kWh, export ~5 p/kWh; with the dev token's 6 decimals,
 # 0.15 VEC/kWh is 150 token units per Wh.
 GRID_IMPORT_PER_WH = 150
 GRID_EXPORT_PER_WH = 50

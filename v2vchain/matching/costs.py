@@ -30,7 +30,7 @@ _BOUNDS = {
 
 @dataclass(frozen=True)
 class CostParams:
-    """The pair cost model's parameters; defaults from DOMAIN.md (002's van data) unless noted."""
+    """The pair cost model's parameters; defaults from published electric-van fleet data unless noted."""
 
     consumption_wh_per_km: int = 180  # a car's driving consumption
     speed_km_per_h: int = 30  # urban speed (002: vans at 10-60 km/h)

@@ -1,5 +1,5 @@
-"""McAfee's trade reduction (DOMAIN.md): budget balanced, the operator keeps the spread; truthful in price for unit
-orders.
+"""McAfee's trade reduction (McAfee 1992, "A dominant strategy double auction"): budget balanced, the operator
+keeps the spread; truthful in price for unit orders.
 
 Orders are McAfee's units: with bids b1 >= b2 >= ... and asks s1 <= s2 <= ... (book order), k is the last index
 with b_k >= s_k. If both b_{k+1} and s_{k+1} exist and p0 = floor((b_{k+1} + s_{k+1}) / 2) lies in [s_k, b_k],
