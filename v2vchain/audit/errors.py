@@ -42,3 +42,7 @@ class RpcError(ChainUnavailable):
 
 class IncompleteIndex(AuditError):
     """The index holds no completed run (e.g. the file a failed `v2v audit index` left): nothing can be checked."""
+
+
+class DatabaseUnavailable(AuditError):
+    """The PostgreSQL server named by --db cannot be reached, refuses the login or the database, or went away."""
