@@ -1,4 +1,5 @@
-"""Chains with real trades, indexed: the demo's trade on the embedded chain, shared by the read-only tests."""
+"""Chains with real trades, indexed: the demo's trade on the embedded chain, shared by the read-only tests; and
+where an index goes on each backend, SQLite or a throwaway PostgreSQL server."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -7,6 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from tests.support.postgres import Cluster, running_cluster
 from v2vchain.audit.decode import ContractSpec, specs_from_deployment
 from v2vchain.audit.indexer import Indexer, IndexReport
 from v2vchain.audit.rpc import Node, node_for
@@ -25,7 +27,21 @@ def specs_of(system: System, build: Build) -> list[ContractSpec]:
     return specs_from_deployment(asdict(system.deployment), abis(build))
 
 
-def index(target: Any, specs: list[ContractSpec], db: Path, **kw: Any) -> IndexReport:
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """One PostgreSQL server for the whole run, started only if a test asks for it."""
+    yield from running_cluster()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a new index goes, on each backend: a file not yet made, or an empty PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "audit.db")
+    return request.getfixturevalue("postgres").database()  # type: ignore[no-any-return]
+
+
+def index(target: Any, specs: list[ContractSpec], db: Path | str, **kw: Any) -> IndexReport:
     """Open (or create) the index at db and run the indexer once; confirmations default to 0 on dev chains."""
     node = target if hasattr(target, "logs") else node_for(target)
     kw.setdefault("confirmations", 0)
@@ -34,7 +50,7 @@ def index(target: Any, specs: list[ContractSpec], db: Path, **kw: Any) -> IndexR
         return Indexer(store, node, specs, **kw).run(to_block=to_block)
 
 
-def rows(db: Path) -> list[tuple[Any, ...]]:
+def rows(db: Path | str) -> list[tuple[Any, ...]]:
     """Every stored event as comparable values, in chain order."""
     with Store.open(db) as store:
         return list(store.db.execute("SELECT block_number, block_hash, tx_hash, log_index, contract, event, args "
