@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from tests.audit.conftest import index, specs_of
 from tests.conftest import PARAMS, World
+from tests.support.postgres import Cluster
 from v2vchain.audit import reports
 from v2vchain.audit.cli import audit_app
 from v2vchain.audit.decode import ContractSpec
@@ -113,6 +114,21 @@ def test_every_ending_is_indexed_and_every_statement_equals_the_contracts_state(
     buyer = reports.statement(ledger, world.buyer.address, world.chain.chain_id)
     assert buyer["bought"]["energy_wh"] == 10_000 + 9_000 + 10_000 + 4_000 + 8_000
     assert {o["request"] for o in buyer["open_obligations"]} == {ids["pending"], ids["open"]}
+
+
+def test_every_ending_gets_the_same_answers_from_sqlite_and_postgresql(world: World, build: Build, tmp_path: Path,
+                                                                      postgres: Cluster) -> None:
+    history(world)
+    answers = []
+    for db in (tmp_path / "world.db", postgres.database()):
+        index(world.chain, specs_of(world.system, build), db)
+        with Store.open(db) as store:
+            ledger = Ledger.from_store(store)
+            answers.append((reports.reconcile(ledger, store), reports.trades(ledger),
+                            [reports.statement(ledger, a, world.chain.chain_id) for a in world.accounts()]))
+    (reconciled, trades, statements), on_postgres = answers
+    assert reconciled.ok and len(trades) == 8
+    assert on_postgres == answers[0]
 
 
 def test_the_books_balance_without_knowing_penaltyBps(world: World, build: Build, tmp_path: Path) -> None:
