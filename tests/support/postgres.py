@@ -36,10 +36,12 @@ def free_port() -> int:
 
 
 class Cluster:
-    """A running server; `database()` hands out a fresh, empty database per caller."""
+    """A running server; `database()` hands out a fresh, empty database per caller. Tests run it without fsync
+    (a throwaway cluster has nothing to lose); a benchmark keeps the server's durable default."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, fsync: bool = False) -> None:
         self.bindir = bindir
+        self.fsync = fsync
         self.dir = Path(tempfile.mkdtemp(prefix="v2v-pg-"))
         self.port = free_port()
         self._names = itertools.count(1)
@@ -58,8 +60,8 @@ class Cluster:
     def start(self) -> "Cluster":
         data = self.dir / "data"
         self._run("initdb", "-D", str(data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync")
-        # fsync off: a throwaway cluster has nothing to lose, and the tests should not wait on the disk
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off"
+        fsync = "on" if self.fsync else "off"
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync={fsync}"
         self._run("pg_ctl", "-D", str(data), "-l", str(self.dir / "server.log"), "-o", options, "-w", "start")
         return self
 
@@ -81,13 +83,13 @@ class Cluster:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def running_cluster() -> Iterator[Cluster]:
+def running_cluster(*, fsync: bool = False) -> Iterator[Cluster]:
     """Start a cluster, yield it, stop and delete it: the body of a session fixture."""
     bindir = binaries()
     if bindir is None:
         raise FileNotFoundError("PostgreSQL's initdb and pg_ctl are missing: install Debian's postgresql "
                                 "(`./dev test` does, with apt-get)")
-    cluster = Cluster(bindir)
+    cluster = Cluster(bindir, fsync=fsync)
     try:
         yield cluster.start()
     finally:
