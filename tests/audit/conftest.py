@@ -33,7 +33,7 @@ def postgres() -> Iterator[Cluster]:
     yield from running_cluster()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def where(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Where a new index goes, on each backend: a file not yet made, or an empty PostgreSQL database."""
     if request.param == "sqlite":

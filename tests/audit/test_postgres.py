@@ -11,6 +11,8 @@ from tests.audit.conftest import Demo, index, rows
 from tests.support.postgres import Cluster
 from v2vchain.audit.cli import audit_app
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture(scope="module")
 def demo_pg(demo: Demo, postgres: Cluster) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.audit.conftest import index, specs_of
@@ -116,6 +117,7 @@ def test_every_ending_is_indexed_and_every_statement_equals_the_contracts_state(
     assert {o["request"] for o in buyer["open_obligations"]} == {ids["pending"], ids["open"]}
 
 
+@pytest.mark.postgres
 def test_every_ending_gets_the_same_answers_from_sqlite_and_postgresql(world: World, build: Build, tmp_path: Path,
                                                                       postgres: Cluster) -> None:
     history(world)

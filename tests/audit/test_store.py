@@ -83,6 +83,7 @@ def test_a_file_that_is_not_sqlite_is_named_as_such(tmp_path: Path) -> None:
         Store.open(junk)
 
 
+@pytest.mark.postgres
 def test_an_unreachable_server_is_named_without_its_password() -> None:
     url = f"postgresql://v2v:s3cret@127.0.0.1:{free_port()}/audit"
     with pytest.raises(DatabaseUnavailable, match=r"cannot open the audit index postgresql://v2v:\*\*\*@.*refused") \
@@ -91,6 +92,7 @@ def test_an_unreachable_server_is_named_without_its_password() -> None:
     assert "s3cret" not in str(info.value)
 
 
+@pytest.mark.postgres
 def test_a_server_that_goes_away_mid_run_is_reported_as_unavailable(postgres: Cluster) -> None:
     url = postgres.database()
     with Store.open(url, create=True) as store:
