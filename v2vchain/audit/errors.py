@@ -21,7 +21,7 @@ class SchemaMismatch(AuditError):
 
 
 class NotAnAuditDatabase(AuditError):
-    """The file is missing, not SQLite, or SQLite without the indexer's tables."""
+    """The file or database is missing, not SQLite, or holds tables other than the indexer's."""
 
 
 class ChainMismatch(ConfigError):

@@ -17,9 +17,9 @@ from .errors import DatabaseUnavailable
 CONNECT_TIMEOUT_S = 10
 
 
-def redacted(url: str) -> str:
-    """The URL as messages show it: any password replaced by ***."""
-    return re.sub(r"^(\w+://[^:/@]*:)[^@/]*@", r"\1***@", url)
+def _redacted(url: str) -> str:
+    """The URL as messages show it: any password (user:password@ or ?password=) replaced by ***."""
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", re.sub(r"^(\w+://[^:/@]*:)[^@/]*@", r"\1***@", url))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -37,7 +37,7 @@ class PostgresDatabase:
 
     @classmethod
     def connect(cls, url: str) -> "PostgresDatabase":
-        where = redacted(url)
+        where = _redacted(url)
         try:
             conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
         except psycopg.Error as exc:
