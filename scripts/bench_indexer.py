@@ -1,17 +1,23 @@
-"""Indexer throughput on a real anvil: thousands of events in dense, packed and empty stretches of blocks.
+"""Indexer throughput on a real anvil, into SQLite and into PostgreSQL: thousands of events in dense, packed and
+empty stretches of blocks.
 
 Generates, on a fresh anvil: a deployment with onboarded vehicles and complete reverse-auction trades; token
 transfers one per block (automine); token transfers packed many per block (automine off, evm_mine); and a run of
-empty blocks (anvil_mine). Then indexes each stretch into a fresh SQLite file and prints blocks/s and events/s.
+empty blocks (anvil_mine). Then indexes each stretch into each backend in turn, a fresh index each, and prints
+blocks/s and events/s. PostgreSQL is the server --postgres names (an empty database), or else a throwaway cluster
+started from Debian's binaries as the tests start it (tests/support/postgres.py), with fsync on as a server keeps it.
 Run: .venv/bin/python scripts/bench_indexer.py [--trades 100] [--transfers 4000] [--per-block 200]
-     [--empty-blocks 5000] [--batch-blocks 2000]
+     [--empty-blocks 5000] [--batch-blocks 2000] [--postgres postgresql://user@host/empty_database]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -19,7 +25,10 @@ import requests
 from eth_account import Account
 from eth_utils import keccak
 
-from v2vchain.audit.decode import specs_from_deployment
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' cluster helper, not an installed module
+
+from tests.support.postgres import running_cluster
+from v2vchain.audit.decode import ContractSpec, specs_from_deployment
 from v2vchain.audit.indexer import Indexer
 from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.reconcile import reconcile
@@ -115,6 +124,59 @@ def mine_empty(chain: Chain, blocks: int) -> None:
         chain._rpc("anvil_mine", [hex(min(left, 1_000))])
 
 
+@contextlib.contextmanager
+def postgres_database(url: str | None) -> Iterator[str]:
+    """The --postgres URL, or an empty database on a throwaway cluster that is gone afterwards."""
+    if url:
+        yield url
+        return
+    cluster = running_cluster(fsync=True)
+    try:
+        yield next(cluster).database()
+    finally:
+        cluster.close()  # stops and deletes it
+
+
+def size_mb(store: Store) -> float:
+    if store.path.startswith("postgresql://"):
+        return int(store.db.execute("SELECT pg_database_size(current_database())").fetchone()[0]) / 1e6
+    return Path(store.path).stat().st_size / 1e6
+
+
+def bench(
+    where: str, label: str, rpc_url: str, specs: list[ContractSpec], stretches: list[tuple[str, int]], batch_blocks: int
+) -> tuple[int, float]:
+    """Index every stretch into a fresh index at `where`, print a line per stretch; (events, seconds) overall."""
+    with Store.open(where, create=True) as store:
+        indexer = Indexer(store, HttpNode(rpc_url), specs, batch_blocks=batch_blocks, confirmations=0)
+        print(f"\nindexing with eth_getLogs over {batch_blocks}-block ranges into {label}\n")
+        print(f"{'stretch':<38}{'blocks':>8}{'events':>9}{'seconds':>9}{'blocks/s':>10}{'events/s':>10}")
+        total_blocks = total_events = 0
+        total_s = 0.0
+        for name, upto in stretches:
+            r = indexer.run(to_block=upto)
+            total_blocks, total_events, total_s = total_blocks + r.blocks, total_events + r.events, total_s + r.seconds
+            print(
+                f"{name:<38}{r.blocks:>8}{r.events:>9}{r.seconds:>9.2f}{r.blocks_per_s:>10,.0f}{r.events_per_s:>10,.0f}"
+            )
+        print(
+            f"{'all':<38}{total_blocks:>8}{total_events:>9}{total_s:>9.2f}"
+            f"{total_blocks / total_s:>10,.0f}{total_events / total_s:>10,.0f}"
+        )
+        idle = indexer.run()
+        print(
+            f"\na resumed run with nothing new: {idle.seconds * 1000:.0f} ms; "
+            f"index {size_mb(store):.1f} MB, {store.count_events()} events"
+        )
+        t = time.perf_counter()
+        result = reconcile(Ledger.from_store(store), store)
+        print(
+            f"reconcile from the index: {time.perf_counter() - t:.2f}s, {len(result.violations)} violations, "
+            f"{result.totals['trades']} trades"
+        )
+    return total_events, total_s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trades", type=int, default=100)
@@ -122,6 +184,7 @@ def main() -> None:
     parser.add_argument("--per-block", type=int, default=200)
     parser.add_argument("--empty-blocks", type=int, default=5_000)
     parser.add_argument("--batch-blocks", type=int, default=2_000)
+    parser.add_argument("--postgres", help="an empty PostgreSQL database's URL (default: a throwaway local cluster)")
     args = parser.parse_args()
 
     with connect("anvil") as chain:
@@ -146,46 +209,15 @@ def main() -> None:
         print(f"{chain.w3.eth.block_number} blocks on anvil in {time.perf_counter() - started:.1f}s")
 
         specs = specs_from_deployment(asdict(system.deployment), {n: a.abi for n, a in system.build.artifacts.items()})
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Path(tmp) / "bench.db"
-            with Store.open(db, create=True) as store:
-                indexer = Indexer(
-                    store,
-                    HttpNode(chain.anvil.url),
-                    specs,
-                    batch_blocks=args.batch_blocks,
-                    confirmations=0,
-                )
-                print(f"indexing with eth_getLogs over {args.batch_blocks}-block ranges into SQLite\n")
-                print(f"{'stretch':<38}{'blocks':>8}{'events':>9}{'seconds':>9}{'blocks/s':>10}{'events/s':>10}")
-                total_blocks = total_events = 0
-                total_s = 0.0
-                for name, upto in stretches:
-                    r = indexer.run(to_block=upto)
-                    total_blocks, total_events, total_s = (
-                        total_blocks + r.blocks,
-                        total_events + r.events,
-                        total_s + r.seconds,
-                    )
-                    print(
-                        f"{name:<38}{r.blocks:>8}{r.events:>9}{r.seconds:>9.2f}{r.blocks_per_s:>10,.0f}"
-                        f"{r.events_per_s:>10,.0f}"
-                    )
-                print(
-                    f"{'all':<38}{total_blocks:>8}{total_events:>9}{total_s:>9.2f}"
-                    f"{total_blocks / total_s:>10,.0f}{total_events / total_s:>10,.0f}"
-                )
-                idle = indexer.run()
-                print(
-                    f"\na resumed run with nothing new: {idle.seconds * 1000:.0f} ms; "
-                    f"index file {db.stat().st_size / 1e6:.1f} MB, {store.count_events()} events"
-                )
-                t = time.perf_counter()
-                result = reconcile(Ledger.from_store(store), store)
-                print(
-                    f"reconcile from the index: {time.perf_counter() - t:.2f}s, {len(result.violations)} violations, "
-                    f"{result.totals['trades']} trades"
-                )
+        rpc_url = chain.anvil.url
+        totals: dict[str, tuple[int, float]] = {}
+        with tempfile.TemporaryDirectory() as tmp, postgres_database(args.postgres) as url:
+            for label, where in (("SQLite", str(Path(tmp) / "bench.db")), ("PostgreSQL", url)):
+                totals[label] = bench(where, label, rpc_url, specs, stretches, args.batch_blocks)
+        print(
+            "\n"
+            + "; ".join(f"{label}: {events / seconds:,.0f} events/s" for label, (events, seconds) in totals.items())
+        )
 
 
 if __name__ == "__main__":

@@ -109,13 +109,12 @@ def run_index(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.anvil
-def test_index_command_runs_and_resumes_against_a_node_url(tmp_path: Path) -> None:
+def test_index_command_runs_and_resumes_against_a_node_url(tmp_path: Path, where: str) -> None:
     with connect("anvil") as chain:
         run_demo(chain, out=lambda line: None)
         record = tmp_path / "deployment.json"
         record.write_text(json.dumps(deployment_on(chain)))
-        db = tmp_path / "audit.db"
-        common = ["--chain", chain.anvil.url, "--deployment", str(record), "--db", str(db)]
+        common = ["--chain", chain.anvil.url, "--deployment", str(record), "--db", where]
         first = run_index(*common, "--confirmations", "3")  # a real process, as a user starts it
         head = chain.w3.eth.block_number
         assert first.returncode == 0, first.stderr
@@ -123,7 +122,7 @@ def test_index_command_runs_and_resumes_against_a_node_url(tmp_path: Path) -> No
         second = audit("index", *common, "--confirmations", "0")
         assert f"indexed blocks {head - 2}..{head}" in second.output
         assert "no new final blocks" in audit("index", *common, "--confirmations", "0").output
-    reconcile = audit("reconcile", "--db", str(db))
+    reconcile = audit("reconcile", "--db", where)
     assert reconcile.exit_code == 0 and "1 trades" in reconcile.output
 
 

@@ -35,12 +35,12 @@ def anvil_world(build: Build) -> Iterator[World]:
         yield make_world(chain, build)
 
 
-def tx_hashes(db: Path) -> set[str]:
+def tx_hashes(db: Path | str) -> set[str]:
     """Every transaction the index holds an event of."""
     return {tx for _, _, tx, *_ in rows(db)}
 
 
-def assert_index_equals_chain(world: World, db: Path, build: Build) -> None:
+def assert_index_equals_chain(world: World, db: Path | str, build: Build) -> None:
     """Nothing missing, nothing twice, nothing from an abandoned branch: exactly the node's own logs."""
     stored = rows(db)
     assert [(b, tx, li) for b, _, tx, li, *_ in stored] == chain_logs(world.chain, specs_of(world.system, build))
@@ -50,9 +50,9 @@ def assert_index_equals_chain(world: World, db: Path, build: Build) -> None:
 
 
 def test_a_reorganised_branch_is_replaced_by_the_new_one_without_duplicates(
-    anvil_world: World, build: Build, tmp_path: Path
+    anvil_world: World, build: Build, where: str
 ) -> None:
-    w, db, specs = anvil_world, tmp_path / "reorg.db", specs_of(anvil_world.system, build)
+    w, db, specs = anvil_world, where, specs_of(anvil_world.system, build)
     base = index(w.chain, specs, db).last
     snapshot = w.chain.snapshot()
     old = w.open_request(energy_wh=1_000)

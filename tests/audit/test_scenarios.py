@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.support.audit import index, specs_of
+from tests.support.postgres import Cluster
 from tests.support.world import PARAMS, World
 from v2vchain.audit.decode import ContractSpec
 from v2vchain.audit.ledger.market import Ledger
@@ -142,6 +144,28 @@ def test_every_ending_is_indexed_and_every_statement_equals_the_contracts_state(
     buyer = statement(ledger, world.buyer.address, world.chain.chain_id)
     assert buyer["bought"]["energy_wh"] == 10_000 + 9_000 + 10_000 + 4_000 + 8_000
     assert {o["request"] for o in buyer["open_obligations"]} == {ids["pending"], ids["open"]}
+
+
+@pytest.mark.postgres
+def test_every_ending_gets_the_same_answers_from_sqlite_and_postgresql(
+    world: World, build: Build, tmp_path: Path, postgres: Cluster
+) -> None:
+    history(world)
+    answers = []
+    for db in (tmp_path / "world.db", postgres.database()):
+        index(world.chain, specs_of(world.system, build), db)
+        with Store.open(db) as store:
+            ledger = Ledger.from_store(store)
+            answers.append(
+                (
+                    reconcile(ledger, store),
+                    trades(ledger),
+                    [statement(ledger, a, world.chain.chain_id) for a in world.accounts()],
+                )
+            )
+    (reconciled, traded, statements), on_postgres = answers
+    assert reconciled.ok and len(traded) == 8
+    assert on_postgres == answers[0]
 
 
 def test_the_books_balance_without_knowing_penaltyBps(world: World, build: Build, tmp_path: Path) -> None:

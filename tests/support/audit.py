@@ -23,7 +23,7 @@ def specs_of(system: System, build: Build) -> list[ContractSpec]:
     return specs_from_deployment(asdict(system.deployment), abis(build))
 
 
-def index(target: Any, specs: list[ContractSpec], db: Path, **kw: Any) -> IndexReport:
+def index(target: Any, specs: list[ContractSpec], db: Path | str, **kw: Any) -> IndexReport:
     """Open (or create) the index at db and run the indexer once; confirmations default to 0 on dev chains."""
     node = target if hasattr(target, "logs") else node_for(target)
     kw.setdefault("confirmations", 0)
@@ -32,7 +32,7 @@ def index(target: Any, specs: list[ContractSpec], db: Path, **kw: Any) -> IndexR
         return Indexer(store, node, specs, **kw).run(to_block=to_block)
 
 
-def rows(db: Path) -> list[tuple[Any, ...]]:
+def rows(db: Path | str) -> list[tuple[Any, ...]]:
     """Every stored event as comparable values, in chain order."""
     with Store.open(db) as store:
         return list(

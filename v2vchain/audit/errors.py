@@ -23,7 +23,7 @@ class SchemaMismatch(AuditError):
 
 
 class NotAnAuditDatabase(AuditError):
-    """The file is missing, not SQLite, or SQLite without the indexer's tables."""
+    """The file or database is missing, not SQLite, or holds tables other than the indexer's."""
 
 
 class ChainMismatch(ConfigError):
@@ -44,3 +44,7 @@ class RpcError(ChainUnavailable):
 
 class IncompleteIndex(AuditError):
     """The index holds no completed run (e.g. the file a failed `v2v audit index` left): nothing can be checked."""
+
+
+class DatabaseUnavailable(AuditError):
+    """The PostgreSQL server named by --db cannot be reached, refuses the login or the database, or went away."""

@@ -1,63 +1,103 @@
-"""The index on disk: one SQLite file holding every indexed block's hash and every decoded event.
+"""The index: every indexed block's hash and every decoded event, in SQLite (a file, the default) or PostgreSQL.
 
 An event's key is (block_number, tx_hash, log_index): inserting it twice is a no-op, so a range replayed after a
 crash cannot duplicate anything. A range is written in one transaction with the cursor that says it is done.
+The SQL is written once, here, for both: store_sqlite.py and store_postgres.py only connect, name the schema's types
+and run it. `--db` picks one: a postgresql:// URL is a server (for whoever indexes a city), anything else a file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from .errors import ChainMismatch, NotAnAuditDatabase, SchemaMismatch
+from v2vchain.audit.errors import ChainMismatch, NotAnAuditDatabase, SchemaMismatch
+from v2vchain.audit.store_postgres import PostgresDatabase
+from v2vchain.audit.store_sqlite import SqliteDatabase
+from v2vchain.errors import ConfigError
 
 SCHEMA_VERSION = 1
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
+# {int}, {id} and {rowid} are each backend's own: SQLite's INTEGER holds 64 bits and every table has a rowid;
+# PostgreSQL needs BIGINT, a BIGSERIAL id, and a rowid column to keep the contracts' registration order.
 _SCHEMA = """
-CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE schema_version (version {int} NOT NULL);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE contracts (
     name TEXT PRIMARY KEY,
     address TEXT NOT NULL UNIQUE,
     abi TEXT NOT NULL,
-    start_block INTEGER NOT NULL,
-    indexed_to INTEGER NOT NULL              -- every log of this contract up to here is stored
+    start_block {int} NOT NULL,
+    indexed_to {int} NOT NULL{rowid}          -- every log of this contract up to here is stored
 );
 CREATE TABLE blocks (
-    number INTEGER PRIMARY KEY,
+    number {int} PRIMARY KEY,
     hash TEXT NOT NULL UNIQUE,
     parent_hash TEXT NOT NULL,
-    timestamp INTEGER NOT NULL
+    timestamp {int} NOT NULL
 );
 CREATE TABLE events (
-    id INTEGER PRIMARY KEY,
-    block_number INTEGER NOT NULL,
+    id {id},
+    block_number {int} NOT NULL,
     block_hash TEXT NOT NULL,
     tx_hash TEXT NOT NULL,
-    tx_index INTEGER NOT NULL,
-    log_index INTEGER NOT NULL,
+    tx_index {int} NOT NULL,
+    log_index {int} NOT NULL,
     contract TEXT NOT NULL,
     address TEXT NOT NULL,
-    event TEXT,                              -- NULL: the ABI has no such event; topics and data are kept
-    args TEXT NOT NULL,                      -- JSON, integers exact
+    event TEXT,                              -- NULL: the ABI has no such event, topics and data are kept
+    args TEXT NOT NULL,                      -- JSON as text: integers stay exact whatever their size
     topics TEXT NOT NULL,
     data TEXT NOT NULL,
     UNIQUE (block_number, tx_hash, log_index)
 );
 CREATE INDEX events_by_name ON events (event, block_number);
 CREATE TABLE reorgs (
-    id INTEGER PRIMARY KEY,
-    fork_block INTEGER NOT NULL,             -- the last block both branches share
+    id {id},
+    fork_block {int} NOT NULL,               -- the last block both branches share
     old_hash TEXT NOT NULL,                  -- what the index held at fork_block + 1
-    events_removed INTEGER NOT NULL,
-    detected_at_head INTEGER NOT NULL
-);
+    events_removed {int} NOT NULL,
+    detected_at_head {int} NOT NULL
+)
 """
+
+
+class Database(Protocol):
+    """One connection to either backend, running this module's SQL (`?` placeholders) in autocommit mode."""
+
+    where: str  # for messages: the file, or the server's URL without its password
+    kind: str  # "an SQLite file", "a PostgreSQL database"
+    types: dict[str, str]  # the schema's {int}, {id} and {rowid}
+    contains: str  # an SQL condition: the text ? occurs in the column args
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int: ...  # rows changed
+    def tables(self) -> set[str]: ...
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def close(self) -> None: ...
+
+
+def _missing(where: object) -> NotAnAuditDatabase:
+    return NotAnAuditDatabase(f"no audit database at {where}: run `v2v audit index` first (or pass --db)")
+
+
+def connect(where: str | Path, *, create: bool) -> Database:
+    """The backend `where` names: a postgresql:// URL, or a file path (made, with its folder, only on create)."""
+    text = str(where)
+    if text.startswith(POSTGRES_SCHEMES):
+        return PostgresDatabase.connect(text)
+    if "://" in text:
+        raise ConfigError(f"--db {text!r}: give an SQLite file path or a postgresql:// URL")
+    path = Path(where)
+    if not path.exists() and not create:
+        raise _missing(path)
+
+    return SqliteDatabase.connect(path)
 
 
 @dataclass(frozen=True)
@@ -88,54 +128,21 @@ class Event:
 EventRow = tuple[int, str, str, int, int, str, str, "str | None", str, str, str]
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    try:
-        db = sqlite3.connect(path, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")  # readers (reports, a dashboard) never block the indexer
-        db.execute("PRAGMA synchronous=NORMAL")
-        return db
-    except sqlite3.DatabaseError as exc:
-        raise NotAnAuditDatabase(f"{path} is not an SQLite database ({exc})") from None
-
-
 class Store:
-    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
-        self.path = path
+    def __init__(self, db: Database) -> None:
         self.db = db
+        self.path = db.where
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = False) -> Store:
+    def open(cls, where: str | Path, *, create: bool = False) -> Store:
         """Open an index; with create, start a new one. Any other schema version is refused with what to do."""
-        path = Path(path)
-        if not path.exists() and not create:
-            raise NotAnAuditDatabase(f"no audit database at {path}: run `v2v audit index` first (or pass --db)")
-        if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        db = _connect(path)
+        db = connect(where, create=create)
         try:
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        except sqlite3.DatabaseError as exc:
+            _check_schema(db, create)
+        except BaseException:
             db.close()
-            raise NotAnAuditDatabase(f"{path} is not an SQLite database ({exc})") from None
-        if not tables and create:
-            db.executescript("BEGIN;" + _SCHEMA + f"INSERT INTO schema_version VALUES ({SCHEMA_VERSION}); COMMIT;")
-        elif "schema_version" not in tables:
-            db.close()
-            raise NotAnAuditDatabase(f"{path} is an SQLite file but not a v2v audit index (no schema_version table)")
-        (version,) = db.execute("SELECT max(version) FROM schema_version").fetchone()
-        if version != SCHEMA_VERSION:
-            db.close()
-            if version is not None and version > SCHEMA_VERSION:
-                raise SchemaMismatch(
-                    f"{path} was written by a newer v2vchain (index schema version {version}; this "
-                    f"one reads version {SCHEMA_VERSION}): upgrade v2vchain to read it"
-                )
-            raise SchemaMismatch(
-                f"{path} was written by an older indexer (schema version {version}; this one reads "
-                f"version {SCHEMA_VERSION}). The chain is the source of truth: delete the file or "
-                f"pass another --db, and run `v2v audit index` again"
-            )
-        return cls(path, db)
+            raise
+        return cls(db)
 
     def close(self) -> None:
         self.db.close()
@@ -153,7 +160,9 @@ class Store:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: Any) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(value)))
+        self.db.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, str(value))
+        )
 
     @property
     def chain_id(self) -> int | None:
@@ -172,7 +181,8 @@ class Store:
 
     def add_contract(self, name: str, address: str, abi_json: str, start_block: int) -> None:
         self.db.execute(
-            "INSERT INTO contracts VALUES (?, ?, ?, ?, ?)", (name, address, abi_json, start_block, start_block - 1)
+            "INSERT INTO contracts (name, address, abi, start_block, indexed_to) VALUES (?, ?, ?, ?, ?)",
+            (name, address, abi_json, start_block, start_block - 1),
         )
 
     # ---------------------------------------------------------------- blocks
@@ -198,7 +208,7 @@ class Store:
 
     def append(self, headers: Sequence[Any], rows: Iterable[EventRow], last: int, contracts: Sequence[str]) -> int:
         """Blocks, their events and the cursor, all or nothing. Returns how many events were new."""
-        with self._transaction():
+        with self.db.transaction():
             self.db.executemany(
                 "INSERT INTO blocks VALUES (?, ?, ?, ?)",
                 [(h.number, h.hash, h.parent_hash, h.timestamp) for h in headers],
@@ -211,9 +221,9 @@ class Store:
     def backfill(self, rows: Iterable[EventRow], upto: int | None, contract: str, headers: Sequence[Any] = ()) -> int:
         """A contract added to an existing index: its older events up to the cursor the others reached, and the
         headers of blocks older than the index's first, if it began before them."""
-        with self._transaction():
+        with self.db.transaction():
             self.db.executemany(
-                "INSERT OR IGNORE INTO blocks VALUES (?, ?, ?, ?)",
+                "INSERT INTO blocks VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [(h.number, h.hash, h.parent_hash, h.timestamp) for h in headers],
             )
             added = self._insert_events(rows)
@@ -223,11 +233,11 @@ class Store:
 
     def rollback(self, fork_block: int, *, head: int) -> int:
         """Forget everything after the fork point (the last block the index and the chain share)."""
-        with self._transaction():
+        with self.db.transaction():
             old = self.block_hash(fork_block + 1) or ""
-            removed = self.db.execute("DELETE FROM events WHERE block_number > ?", (fork_block,)).rowcount
+            removed = int(self.db.execute("DELETE FROM events WHERE block_number > ?", (fork_block,)).rowcount)
             self.db.execute("DELETE FROM blocks WHERE number > ?", (fork_block,))
-            self.db.execute("UPDATE contracts SET indexed_to = min(indexed_to, ?)", (fork_block,))
+            self.db.execute("UPDATE contracts SET indexed_to = ? WHERE indexed_to > ?", (fork_block, fork_block))
             self.set_meta("last_block", fork_block)
             self.db.execute(
                 "INSERT INTO reorgs (fork_block, old_hash, events_removed, detected_at_head) VALUES (?, ?, ?, ?)",
@@ -236,30 +246,18 @@ class Store:
         return removed
 
     def _insert_events(self, rows: Iterable[EventRow]) -> int:
-        before = self.db.total_changes
-        self.db.executemany(
+        return self.db.executemany(
             "INSERT INTO events (block_number, block_hash, tx_hash, tx_index, log_index, contract, address, event, "
             "args, topics, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (block_number, tx_hash, log_index) DO NOTHING",
             rows,
         )
-        return self.db.total_changes - before
 
     def _advance(self, contracts: Sequence[str], upto: int) -> None:
         self.db.executemany(
             "UPDATE contracts SET indexed_to = ? WHERE name = ? AND indexed_to < ?",
             [(upto, name, upto) for name in contracts],
         )
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
 
     # ---------------------------------------------------------------- reads
 
@@ -282,8 +280,34 @@ class Store:
 
     def mentions(self, address: str) -> bool:
         """Does any indexed event carry this (checksummed) address as an argument?"""
-        row = self.db.execute("SELECT 1 FROM events WHERE instr(args, ?) LIMIT 1", (f'"{address}"',)).fetchone()
+        row = self.db.execute(f"SELECT 1 FROM events WHERE {self.db.contains} LIMIT 1", (f'"{address}"',)).fetchone()
         return row is not None
 
     def reorgs(self) -> list[tuple[int, str, int, int]]:
         return list(self.db.execute("SELECT fork_block, old_hash, events_removed, detected_at_head FROM reorgs"))
+
+
+def _check_schema(db: Database, create: bool) -> None:
+    """An empty database gets the schema when asked to; anything else must hold this schema version."""
+    tables = db.tables()
+    if not tables and create:
+        with db.transaction():
+            for statement in _SCHEMA.format(**db.types).split(";"):
+                db.execute(statement)
+            db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+    elif not tables:
+        raise _missing(db.where)
+    elif "schema_version" not in tables:
+        raise NotAnAuditDatabase(f"{db.where} is {db.kind} but not a v2v audit index (no schema_version table)")
+    (version,) = db.execute("SELECT max(version) FROM schema_version").fetchone()
+    if version is not None and version > SCHEMA_VERSION:
+        raise SchemaMismatch(
+            f"{db.where} was written by a newer v2vchain (index schema version {version}; this one "
+            f"reads version {SCHEMA_VERSION}): upgrade v2vchain to read it"
+        )
+    if version != SCHEMA_VERSION:
+        raise SchemaMismatch(
+            f"{db.where} was written by an older indexer (schema version {version}; this one reads "
+            f"version {SCHEMA_VERSION}). The chain is the source of truth: delete it or pass another "
+            f"--db, and run `v2v audit index` again"
+        )

@@ -64,14 +64,16 @@ def default_db() -> Path:
     return state_dir() / "audit.db"
 
 
-DB_OPTION = typer.Option(None, "--db", help="the index's SQLite file (default: .v2v/audit.db)")
+DB_OPTION = typer.Option(
+    None, "--db", help="the index: an SQLite file, or a postgresql://user@host/database URL (default: .v2v/audit.db)"
+)
 FORMAT_OPTION = typer.Option(Format.table, "--format", help="table, csv or json")
 
 
 class _reading:
     """An existing index opened for reading (errors reach the one handler in v2vchain.clierrors)."""
 
-    def __init__(self, db: Path | None) -> None:
+    def __init__(self, db: str | None) -> None:
         self.db = db or default_db()
 
     def __enter__(self) -> Store:
@@ -134,7 +136,7 @@ def index(
     confirmations: int = typer.Option(
         DEFAULT_CONFIRMATIONS, min=0, help="blocks a block needs on top of it before it is indexed as final"
     ),
-    db: Path = DB_OPTION,
+    db: str = DB_OPTION,
     deployment: Path = typer.Option(
         None, help="deployment record (default: the one `v2v deploy` wrote for this chain id)"
     ),
@@ -175,7 +177,7 @@ def trades_cmd(
     area: str = typer.Option(None, help="geohash cell or prefix of the cloaked area, or a 0x area id"),
     mechanism: str = typer.Option(None, help="auction (the batch clearing adds clearing)"),
     fmt: Format = FORMAT_OPTION,
-    db: Path = DB_OPTION,
+    db: str = DB_OPTION,
 ) -> None:
     """Trades from the index, filtered, as a table, CSV or JSON."""
 
@@ -202,7 +204,7 @@ def trades_cmd(
 def vehicle_cmd(
     address: str = typer.Argument(..., help="a 0x address or a did:pkh DID"),
     fmt: Format = FORMAT_OPTION,
-    db: Path = DB_OPTION,
+    db: str = DB_OPTION,
 ) -> None:
     """One vehicle's statement: energy bought and sold, paid and received, stake and penalties, open obligations."""
 
@@ -230,7 +232,7 @@ def _flatten(s: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 @audit_app.command()
-def reconcile(fmt: Format = FORMAT_OPTION, db: Path = DB_OPTION) -> None:
+def reconcile(fmt: Format = FORMAT_OPTION, db: str = DB_OPTION) -> None:
     """Check every invariant from the indexed events; print each violation with its transaction; exit 2 if any."""
 
     with _reading(db) as store:
@@ -266,7 +268,7 @@ def report(
     out: Path = typer.Option(..., "--out", help="directory for index.html, trades.csv and trades.json"),
     grid_import: int = typer.Option(GRID_IMPORT_PER_WH, min=0, help="grid import price, units per Wh"),
     grid_export: int = typer.Option(GRID_EXPORT_PER_WH, min=0, help="grid export price, units per Wh"),
-    db: Path = DB_OPTION,
+    db: str = DB_OPTION,
 ) -> None:
     """An HTML report with plots: price against the grid's prices, volume per day, savings per vehicle."""
 
