@@ -59,6 +59,7 @@ class Deployment:
     clearing: str | None = None  # the batch Clearing beside the Market: same token, same registry
     clearing_contract: str = "Clearing"  # a test or benchmark subclass when deployed as one
     clearing_params: dict[str, int] = field(default_factory=dict)
+    genesis_hash: str = ""  # block 0 of the chain deployed to: names the record file
 
 
 @dataclass
@@ -85,8 +86,10 @@ class System:
         )
 
 
-def deployments_file(chain_id: int) -> Path:
-    return state_dir() / "deployments" / f"{chain_id}.json"
+def deployments_file(chain_id: int, genesis_hash: str) -> Path:
+    """One record per chain: the chain id and the genesis hash, so a dev chain that reuses the id (a fresh anvil
+    for the demo beside a lasting one) never overwrites another chain's record."""
+    return state_dir() / "deployments" / f"{chain_id}-{genesis_hash.removeprefix('0x')[:16]}.json"
 
 
 def _deploy_one(chain: Chain, sender: Sender, build: Build, name: str, *args: Any) -> tuple[str, int]:
@@ -145,6 +148,7 @@ def deploy(
         source_hash=build.source_hash,
         dev_token=dev_token,
         params=asdict(params),
+        genesis_hash=chain.genesis_hash,
     )
     if clearing is not None:
         deployment = _with_clearing(chain, sender, build, deployment, clearing, "Clearing")
@@ -189,7 +193,7 @@ def _with_clearing(
 
 
 def _record(deployment: Deployment) -> None:
-    path = deployments_file(deployment.chain_id)
+    path = deployments_file(deployment.chain_id, deployment.genesis_hash)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(asdict(deployment), indent=2))
 
@@ -220,7 +224,7 @@ def _bind(chain: Chain, build: Build, name: str, address: str | None, client: ty
 
 def load_recorded(chain: Chain, sender: Sender) -> System | None:
     """The recorded deployment for this chain, if its contracts are still there with today's code."""
-    path = deployments_file(chain.chain_id)
+    path = deployments_file(chain.chain_id, chain.genesis_hash)
     if not path.exists():
         return None
     deployment = Deployment(**json.loads(path.read_text()))

@@ -36,6 +36,11 @@ class Chain:
         return int(self.w3.eth.chain_id)
 
     @property
+    def genesis_hash(self) -> str:
+        """The hash of block 0: with the chain id, it tells one chain from another that reuses the id (two anvils)."""
+        return "0x" + bytes(self.w3.eth.get_block(0)["hash"]).hex()
+
+    @property
     def is_dev(self) -> bool:
         return self.kind in ("embedded", "anvil")
 

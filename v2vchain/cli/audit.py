@@ -101,7 +101,7 @@ def _require_indexed(store: Store) -> None:
 def _specs(node: Any, store: Store, deployment: Path | None) -> list[Any]:
     """The deployment's contracts, compiled ABIs attached; nothing new to compile when the index has them all."""
 
-    path = deployment or deployments_file(node.chain_id())
+    path = deployment or deployments_file(node.chain_id(), node.headers(0, 0)[0].hash)
     if not path.exists():
         if store.contracts():
             return []  # resume with the contracts the index already holds

@@ -72,7 +72,7 @@ def deploy_cmd(
     with connect(chain) as connected:
         system = deploy(connected, token_address=token_address)
     typer.echo(json.dumps(asdict(system.deployment), indent=2))
-    typer.echo(f"recorded in {deployments_file(system.deployment.chain_id)}")
+    typer.echo(f"recorded in {deployments_file(system.deployment.chain_id, system.deployment.genesis_hash)}")
 
 
 app.add_typer(node_app, name="node")
