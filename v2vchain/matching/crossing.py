@@ -12,8 +12,10 @@ def segments(buy_wh: np.ndarray, sell_wh: np.ndarray) -> tuple[np.ndarray, np.nd
         return empty, empty, empty
     buy_cum, sell_cum = np.cumsum(buy_wh), np.cumsum(sell_wh)
     total = min(int(buy_cum[-1]), int(sell_cum[-1]))
-    ends = np.union1d(buy_cum[buy_cum <= total], sell_cum[sell_cum <= total])
-    ends = ends[ends > 0]
+    ends = np.sort(np.concatenate((buy_cum[buy_cum <= total], sell_cum[sell_cum <= total])))
+    distinct = np.ones(len(ends), dtype=bool)  # np.union1d, without numpy 2.4's slow np.unique (1.4 s at 1M)
+    distinct[1:] = ends[1:] != ends[:-1]
+    ends = ends[distinct & (ends > 0)]
     starts = np.concatenate(([0], ends[:-1])).astype(np.int64)
     return np.searchsorted(buy_cum, starts, "right"), np.searchsorted(sell_cum, starts, "right"), ends - starts
 
