@@ -249,16 +249,15 @@ def _prefix(price: np.ndarray, nonce: np.ndarray, owner_key: np.ndarray) -> np.n
 
 def _check_set(cols: OrderColumns, commit_order: np.ndarray) -> None:
     """book._check_set: no (owner, nonce) twice, no owner on both sides; rows of one owner are adjacent here."""
-    o = commit_order
-    same_owner = (cols.owner_key[o[1:]] == cols.owner_key[o[:-1]]) & (cols.owner_mid[o[1:]] == cols.owner_mid[o[:-1]]) \
-        & (cols.owner_low[o[1:]] == cols.owner_low[o[:-1]])
-    if not same_owner.any():
-        return
-    duplicate = same_owner & (cols.nonce[o[1:]] == cols.nonce[o[:-1]])
-    both = same_owner & (cols.side[o[1:]] != cols.side[o[:-1]])
-    first = int(np.argmax(duplicate | both))
-    if duplicate[first] or both[first]:
-        row = int(o[first])
+    key = cols.owner_key[commit_order]
+    pair = np.flatnonzero(key[1:] == key[:-1])  # neighbours that may share an owner: few, unless owners repeat
+    a, b = commit_order[pair], commit_order[pair + 1]
+    same_owner = (cols.owner_mid[a] == cols.owner_mid[b]) & (cols.owner_low[a] == cols.owner_low[b])
+    duplicate = same_owner & (cols.nonce[a] == cols.nonce[b])
+    both = same_owner & (cols.side[a] != cols.side[b])
+    if duplicate.any() or both.any():
+        first = int(np.argmax(duplicate | both))
+        row = int(a[first])
         owner = "0x" + cols.owner[row].tobytes().hex()
         if duplicate[first]:
             raise DuplicateOrder(owner, int(cols.nonce[row]))
