@@ -6,6 +6,10 @@ the fast path (v2vchain.protocol.recover), on the same signatures in the same ru
 Each path recovers every signature from the message dict and the 65 bytes (struct hashing included; the fast path's
 TypedHasher is built once per type and domain, as a verifier keeps it). Both answers are compared, signature by
 signature, before anything is timed. One thread; the figure is process CPU time, best of 3.
+
+With coincurve installed, eth-keys (under eth-account) recovers with it too, so eth-account's figure here is already
+its fastest; the pure-Python backend it used before is measured by running with
+ECC_BACKEND_CLASS=eth_keys.backends.NativeECCBackend.
 """
 from __future__ import annotations
 
