@@ -288,7 +288,7 @@ def double_auction(cols: OrderColumns, params: ClearingParams) -> ClearedColumns
     buy_idx, sell_idx, energy, price = cross(book.buys.price, book.buys.energy, book.sells.price, book.sells.energy,
                                              params.k)
     volume = int(energy.sum())
-    return _cleared(DOUBLE_AUCTION, book, buy_idx, sell_idx, energy, price, price,
+    return cleared(DOUBLE_AUCTION, book, buy_idx, sell_idx, energy, price, price,
                     filled(book.buys.energy, volume), filled(book.sells.energy, volume))
 
 
@@ -298,12 +298,14 @@ def trade_reduction(cols: OrderColumns, params: ClearingParams) -> ClearedColumn
     buy_alloc, sell_alloc, buyer_price, seller_price = allocate(book)  # type: ignore[arg-type]  # SideBook's columns
     buy_idx, sell_idx, energy = segments(buy_alloc, sell_alloc)
     keep = energy > 0
-    return _cleared(TRADE_REDUCTION, book, buy_idx[keep], sell_idx[keep], energy[keep], buyer_price, seller_price,
+    return cleared(TRADE_REDUCTION, book, buy_idx[keep], sell_idx[keep], energy[keep], buyer_price, seller_price,
                     buy_alloc, sell_alloc)
 
 
-def _cleared(mechanism: str, book: ColumnBook, buy_idx: np.ndarray, sell_idx: np.ndarray, energy: np.ndarray,
-             price: int, seller_price: int, buy_traded: np.ndarray, sell_traded: np.ndarray) -> ClearedColumns:
+def cleared(mechanism: str, book: ColumnBook, buy_idx: np.ndarray, sell_idx: np.ndarray, energy: np.ndarray,
+            price: int | np.ndarray, seller_price: int | np.ndarray, buy_traded: np.ndarray,
+            sell_traded: np.ndarray) -> ClearedColumns:
+    """The result columns from flows between book positions (prices: one for all, or one per flow)."""
     n = len(book.commit_order)
     position = np.empty(n, dtype=np.int64)
     position[book.commit_order] = np.arange(n)
@@ -313,8 +315,9 @@ def _cleared(mechanism: str, book: ColumnBook, buy_idx: np.ndarray, sell_idx: np
     return ClearedColumns(
         mechanism=mechanism, order_rows=book.commit_order, buyer_order=position[book.buys.rows[buy_idx]],
         seller_order=position[book.sells.rows[sell_idx]], energy_wh=energy,
-        price_per_wh=np.full(len(energy), price, dtype=np.int64),
-        seller_price_per_wh=np.full(len(energy), seller_price, dtype=np.int64), traded_wh=traded)
+        price_per_wh=np.broadcast_to(np.asarray(price, dtype=np.int64), energy.shape).copy(),
+        seller_price_per_wh=np.broadcast_to(np.asarray(seller_price, dtype=np.int64), energy.shape).copy(),
+        traded_wh=traded)
 
 
 def trades(cols: OrderColumns, cleared: ClearedColumns) -> list[Trade]:
