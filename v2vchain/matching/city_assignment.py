@@ -44,6 +44,10 @@ def acceptable_edges(buys: ColumnSide, sells: ColumnSide, params: ClearingParams
         last = min(max(last, first + 1), len(buys))
         buyer = np.repeat(np.arange(first, last), np.diff(starts[first:last + 1]))
         seller = sellers[starts[first]:starts[last]]
+        # necessary for acceptable (costs are never negative), and cheap: most pairs stop here
+        maybe = (buys.price[buyer] > sells.price[seller]) \
+            & (np.minimum(buys.end[buyer], sells.end[seller]) >= np.maximum(buys.start[buyer], sells.start[seller]))
+        buyer, seller = buyer[maybe], seller[maybe]
         edges = edge_terms(buys, sells, buyer, seller, params)  # type: ignore[arg-type]  # SideBook's columns
         keep = edges.acceptable
         parts.append((buyer[keep], seller[keep], edges.energy_wh[keep], edges.price_per_wh[keep],
