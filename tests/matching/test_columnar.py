@@ -86,7 +86,7 @@ def test_trades_index_the_orders_sorted_by_owner_and_nonce(orders: list[Order]) 
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 2**64 - 1)), max_size=40))
 def test_sorted_rows_is_lexsort_given_any_monotone_prefix(rows: list[tuple[int, int, int]]) -> None:
     a, b, c = (np.array([r[i] for r in rows], dtype=np.uint64) for i in range(3))
-    index = columnar.sorted_rows(a, (np.arange(len(rows)), c, b, a))
+    index = columnar.sorted_rows(a, lambda at: (np.arange(len(rows))[at], c[at], b[at], a[at]))
     assert index.tolist() == np.lexsort((np.arange(len(rows)), c, b, a)).tolist()
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -75,13 +75,6 @@ class OrderColumns:
         """The owner's first 8 bytes as a number: Order.owner_key, the fast sort key."""
         return _word(self.owner, 0, 8)
 
-    @cached_property
-    def owner_mid(self) -> np.ndarray:
-        return _word(self.owner, 8, 16)
-
-    @cached_property
-    def owner_low(self) -> np.ndarray:
-        return _word(self.owner, 16, 20)
 
 
 def _word(owner: np.ndarray, start: int, stop: int) -> np.ndarray:
@@ -174,10 +167,17 @@ class ColumnSide:
     def __init__(self, cols: OrderColumns, rows: np.ndarray) -> None:
         self.cols, self.rows = cols, rows  # rows: the file rows in canonical order
         self.price, self.energy = cols.price_per_wh[rows], cols.energy_wh[rows]
-        self.nonce, self.owner_key = cols.nonce[rows], cols.owner_key[rows]
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @cached_property
+    def nonce(self) -> np.ndarray:
+        return self.cols.nonce[self.rows]
+
+    @cached_property
+    def owner_key(self) -> np.ndarray:
+        return self.cols.owner_key[self.rows]
 
     @cached_property
     def lat(self) -> np.ndarray:
@@ -205,8 +205,10 @@ class ColumnBook:
 
 def make_book(cols: OrderColumns) -> ColumnBook:
     """book.make_book on columns: check the set, sort each side by (price, nonce, owner), buyers' price descending."""
-    owner = (cols.owner_low, cols.owner_mid, cols.owner_key)
-    commit_order = sorted_rows(cols.owner_key, (cols.nonce, *owner))
+    def owner(rows: np.ndarray) -> tuple[np.ndarray, ...]:  # the full address, as lexsort keys (last primary)
+        return _word(cols.owner[rows], 16, 20), _word(cols.owner[rows], 8, 16), cols.owner_key[rows]
+
+    commit_order = sorted_rows(cols.owner_key, lambda at: (cols.nonce[at], *owner(at)))
     _check_set(cols, commit_order)
     sides = []
     for side in (Side.BUY, Side.SELL):
@@ -215,14 +217,16 @@ def make_book(cols: OrderColumns) -> ColumnBook:
         if side is Side.BUY:
             price = MAX_PRICE_PER_WH - price
         nonce = cols.nonce[rows]
-        keys = (*(k[rows] for k in owner), nonce, price)
-        sides.append(ColumnSide(cols, rows[sorted_rows(_prefix(price, nonce, keys[2]), keys)]))
+        prefix = _prefix(price, nonce, cols.owner_key[rows])
+        index = sorted_rows(prefix, lambda at: (*owner(rows[at]), nonce[at], price[at]))  # noqa: B023 (called now)
+        sides.append(ColumnSide(cols, rows[index]))
     return ColumnBook(*sides, commit_order=commit_order)
 
 
-def sorted_rows(prefix: np.ndarray, keys: tuple[np.ndarray, ...]) -> np.ndarray:
-    """np.lexsort(keys) (last key primary; the keys tell rows apart), given a uint64 prefix of them: non-decreasing in
-    the keys' order. One argsort of the prefix, then a lexsort of only the rows whose prefixes tie."""
+def sorted_rows(prefix: np.ndarray, keys: Callable[[np.ndarray], tuple[np.ndarray, ...]]) -> np.ndarray:
+    """np.lexsort of the full keys (keys(positions): last key primary; they tell rows apart), given a uint64 prefix
+    of them, non-decreasing in their order. One argsort of the prefix, then a lexsort of only the tied rows, whose
+    full keys are the only ones built."""
     index = np.argsort(prefix)
     tie = prefix[index[1:]] == prefix[index[:-1]]
     if tie.any():
@@ -231,7 +235,7 @@ def sorted_rows(prefix: np.ndarray, keys: tuple[np.ndarray, ...]) -> np.ndarray:
         member[:-1] |= tie
         at = np.flatnonzero(member)
         rows = index[at]
-        index[at] = rows[np.lexsort(tuple(k[rows] for k in keys))]  # tied runs keep their places and sizes
+        index[at] = rows[np.lexsort(keys(rows))]  # tied runs keep their places and sizes
     return index
 
 
@@ -252,7 +256,7 @@ def _check_set(cols: OrderColumns, commit_order: np.ndarray) -> None:
     key = cols.owner_key[commit_order]
     pair = np.flatnonzero(key[1:] == key[:-1])  # neighbours that may share an owner: few, unless owners repeat
     a, b = commit_order[pair], commit_order[pair + 1]
-    same_owner = (cols.owner_mid[a] == cols.owner_mid[b]) & (cols.owner_low[a] == cols.owner_low[b])
+    same_owner = (cols.owner[a] == cols.owner[b]).all(axis=1)
     duplicate = same_owner & (cols.nonce[a] == cols.nonce[b])
     both = same_owner & (cols.side[a] != cols.side[b])
     if duplicate.any() or both.any():
