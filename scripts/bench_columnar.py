@@ -7,7 +7,8 @@ limit prices 50-150 token units per Wh; nonces 0-9; 2,000 geohash-6 cells around
 uncompressed .npz in the format of v2vchain/matching/columnar.py. End to end = read the file (with every Order
 check) -> set checks and canonical sort -> crossing -> trade columns indexing the orders sorted by (owner, nonce),
 ready to commit. Wall seconds, best of --repeat; the sort reference is the best of 9 in the same process. Peak
-memory: tracemalloc's peak over one more end-to-end run, and the process's ru_maxrss.
+memory: tracemalloc's peak over one more end-to-end run, and the process's ru_maxrss (taken before --object-path,
+which times today's object path once on the same file: an Order per row, then double_auction).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from v2vchain.matching import ClearingParams
+from v2vchain.matching import ClearingParams, double_auction
 from v2vchain.matching import columnar
 from v2vchain.matching.areas import geohash, geohash_centre
 
@@ -62,7 +63,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--object-path", action="store_true", help="also time the Order-object path once")
     args = parser.parse_args()
     params = ClearingParams()
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,10 +88,19 @@ def main() -> None:
         columnar.double_auction(columnar.read(path), params)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    print(f"peak memory: {peak / 2**20:.0f} MiB traced in one double-auction run; "
-          f"process ru_maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
+        print(f"peak memory: {peak / 2**20:.0f} MiB traced in one double-auction run; "
+              f"process ru_maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
+        if args.object_path:
+            objects_s, result = best(1, lambda: _object_path(path, params))
+            print(f"object path, once: {objects_s:.1f} s = {objects_s / sort_s:,.0f} sorts; "
+                  f"{len(result.trades):,} trades")
     print(f"mcafee_1m_end_to_end_over_sort={ratios['mcafee']:.1f}")
     print(f"da_1m_end_to_end_over_sort={ratios['da']:.1f}")
+
+
+def _object_path(path: Path, params: ClearingParams) -> Any:
+    cols = columnar.read(path)
+    return double_auction([columnar.to_order(cols, i) for i in range(len(cols))], params)
 
 
 if __name__ == "__main__":
