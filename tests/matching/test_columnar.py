@@ -7,10 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from v2vchain.errors import InvalidInput
 from v2vchain.matching import ClearingParams, Order, Side, double_auction, trade_reduction
 from v2vchain.matching import columnar
-from v2vchain.matching.errors import (DuplicateOrder, InvalidArea, InvalidSide, OwnerOnBothSides, PriceOutOfRange,
-                                      InvalidWindow)
+from v2vchain.matching.errors import (DuplicateOrder, InvalidArea, InvalidSide, InvalidWindow, OwnerOnBothSides,
+                                      PriceOutOfRange)
 from v2vchain.matching.result import ClearingResult
 
 from .strategies import CELLS, FAST, T0, order, order_sets
@@ -131,7 +132,7 @@ def test_read_refuses_a_row_order_refuses(tmp_path, change: dict, error: type) -
 def test_read_refuses_a_file_of_another_format(tmp_path) -> None:
     path = tmp_path / "other.npz"
     np.savez(path, format=np.array("something/1"))
-    with pytest.raises(columnar.InvalidInput):
+    with pytest.raises(InvalidInput):
         columnar.read(path)
 
 
