@@ -84,14 +84,6 @@ def test_trades_index_the_orders_sorted_by_owner_and_nonce(orders: list[Order]) 
 
 
 @FAST
-@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 2**64 - 1)), max_size=40))
-def test_sorted_rows_is_lexsort_given_any_monotone_prefix(rows: list[tuple[int, int, int]]) -> None:
-    a, b, c = (np.array([r[i] for r in rows], dtype=np.uint64) for i in range(3))
-    index = columnar.sorted_rows(a, lambda at: (np.arange(len(rows))[at], c[at], b[at], a[at]))
-    assert index.tolist() == np.lexsort((np.arange(len(rows)), c, b, a)).tolist()
-
-
-@FAST
 @given(order_sets())
 def test_a_file_round_trips_to_the_same_orders(tmp_path_factory: pytest.TempPathFactory, orders: list[Order]) -> None:
     path = tmp_path_factory.mktemp("orders") / "book.npz"

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -39,6 +39,7 @@ from .errors import DuplicateOrder, InvalidArea, OwnerOnBothSides
 from .orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH, MAX_TS, MAX_WINDOW_S, Order, Side
 from .params import ClearingParams
 from .result import Trade
+from .sorting import packed_prefix, sorted_rows
 from .trade_reduction import MECHANISM as TRADE_REDUCTION, allocate
 
 FORMAT = "v2v-orders/1"
@@ -217,38 +218,10 @@ def make_book(cols: OrderColumns) -> ColumnBook:
         if side is Side.BUY:
             price = MAX_PRICE_PER_WH - price
         nonce = cols.nonce[rows]
-        prefix = _prefix(price, nonce, cols.owner_key[rows])
+        prefix = packed_prefix(price, nonce, cols.owner_key[rows])
         index = sorted_rows(prefix, lambda at: (*owner(rows[at]), nonce[at], price[at]))  # noqa: B023 (called now)
         sides.append(ColumnSide(cols, rows[index]))
     return ColumnBook(*sides, commit_order=commit_order)
-
-
-def sorted_rows(prefix: np.ndarray, keys: Callable[[np.ndarray], tuple[np.ndarray, ...]]) -> np.ndarray:
-    """np.lexsort of the full keys (keys(positions): last key primary; they tell rows apart), given a uint64 prefix
-    of them, non-decreasing in their order. One argsort of the prefix, then a lexsort of only the tied rows, whose
-    full keys are the only ones built."""
-    index = np.argsort(prefix)
-    tie = prefix[index[1:]] == prefix[index[:-1]]
-    if tie.any():
-        member = np.zeros(len(index), dtype=bool)
-        member[1:] |= tie
-        member[:-1] |= tie
-        at = np.flatnonzero(member)
-        rows = index[at]
-        index[at] = rows[np.lexsort(keys(rows))]  # tied runs keep their places and sizes
-    return index
-
-
-def _prefix(price: np.ndarray, nonce: np.ndarray, owner_key: np.ndarray) -> np.ndarray:
-    """(price, nonce, owner's top bits) packed into 64 bits when price's range and nonce fit; else price alone."""
-    if not len(price):
-        return np.zeros(0, dtype=np.uint64)
-    price = (price - price.min()).astype(np.uint64)
-    price_bits, nonce_bits = int(price.max()).bit_length(), int(nonce.max()).bit_length()
-    free = 64 - price_bits - nonce_bits
-    if free < 0:
-        return price
-    return (price << np.uint64(64 - price_bits)) | (nonce << np.uint64(free)) | (owner_key >> np.uint64(64 - free))
 
 
 def _check_set(cols: OrderColumns, commit_order: np.ndarray) -> None:
