@@ -12,7 +12,8 @@ def sorted_rows(prefix: np.ndarray, keys: Callable[[np.ndarray], tuple[np.ndarra
     of them, non-decreasing in their order. One argsort of the prefix, then a lexsort of only the tied rows, whose
     full keys are the only ones built."""
     index = np.argsort(prefix)
-    tie = prefix[index[1:]] == prefix[index[:-1]]
+    ordered = prefix[index]
+    tie = ordered[1:] == ordered[:-1]
     if tie.any():
         member = np.zeros(len(index), dtype=bool)
         member[1:] |= tie
