@@ -12,6 +12,7 @@ the exact matching (scipy's sparse LAPJV, as assignment.py). First a 10,000-vehi
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 
 import numpy as np
@@ -70,6 +71,7 @@ def main() -> None:
         ratio = total / sort_s
         print(f"| {nearest} | {int(starts[-1]):,} | {len(buyer):,} | {edges_s:.2f} | {match_s:.2f} | {total:.2f} | "
               f"{int(chosen.sum()):,} | {int(welfare[chosen].sum()) / 1e6:,.0f} | {ratio:,.0f} |")
+    print(f"process ru_maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
     print(f"city_{args.vehicles // 1000}k_assignment_over_sort={ratio:.0f}")
 
 
