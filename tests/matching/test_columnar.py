@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from v2vchain.contracts.clearing import ChainOrder, SignedOrder, TradeInput, trade_inputs
 from v2vchain.errors import InvalidInput
 from v2vchain.matching import ClearingParams, Order, Side, double_auction, trade_reduction
 from v2vchain.matching import columnar
@@ -138,3 +139,14 @@ def test_clearing_refuses_an_owner_on_both_sides() -> None:
     cols = columnar.from_orders([order(1, Side.BUY, nonce=0), order(1, Side.SELL, nonce=1)])
     with pytest.raises(OwnerOnBothSides):
         columnar.trade_reduction(cols, PARAMS)
+
+
+@FAST
+@given(order_sets(max_buyers=10, max_sellers=10))
+def test_trade_columns_are_the_inputs_a_commit_takes(orders: list[Order]) -> None:
+    cleared = columnar.trade_reduction(columnar.from_orders(orders), PARAMS)
+    listed = [SignedOrder(ChainOrder.of(orders[r]), b"") for r in cleared.order_rows.tolist()]
+    expected = trade_inputs(listed, trade_reduction(orders, PARAMS).trades)
+    assert [TradeInput(*row) for row in zip(cleared.buyer_order.tolist(), cleared.seller_order.tolist(),
+                                            cleared.energy_wh.tolist(), cleared.price_per_wh.tolist(),
+                                            cleared.seller_price_per_wh.tolist())] == expected
