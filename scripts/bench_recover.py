@@ -5,7 +5,8 @@ the fast path (v2vchain.protocol.recover), on the same signatures in the same ru
 
 Each path recovers every signature from the message dict and the 65 bytes (struct hashing included; the fast path's
 TypedHasher is built once per type and domain, as a verifier keeps it). Both answers are compared, signature by
-signature, before anything is timed. One thread; the figure is process CPU time, best of 3.
+signature, before anything is timed. One thread; the figure is process CPU time, best of 3. Last, the same orders
+checked as columns (v2vchain.matching.columnar_signatures: structs encoded with NumPy, signer compared as bytes).
 
 With coincurve installed, eth-keys (under eth-account) recovers with it too, so eth-account's figure here is already
 its fastest; the pure-Python backend it used before is measured by running with
@@ -14,14 +15,18 @@ ECC_BACKEND_CLASS=eth_keys.backends.NativeECCBackend.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import random
 import time
 from typing import Any, Callable
 
+import numpy as np
 from eth_account import Account
 
 from v2vchain import eip712, signatures
+from v2vchain.matching import Order, columnar
+from v2vchain.matching.columnar_signatures import signed_by_owner
 from v2vchain.matching.signing import order_message
 from v2vchain.protocol.recover import TypedHasher
 
@@ -30,17 +35,20 @@ from bench_clearing import city
 CHAIN_ID, CONTRACT = 31337, "0x" + "5f" * 20
 
 
-def signed(n: int, rng: random.Random) -> dict[str, tuple[dict, dict, list[tuple[dict[str, Any], bytes]]]]:
-    """n signed orders and n signed bids, each by one of 64 keys."""
+def signed(n: int, rng: random.Random) -> tuple[dict[str, tuple[dict, dict, list[tuple[dict[str, Any], bytes]]]],
+                                                 list[Order]]:
+    """n signed orders and n signed bids, each by one of 64 keys (an order by its owner), and the orders."""
     keys = [Account.from_key(rng.getrandbits(256).to_bytes(32, "big")) for _ in range(64)]
     clearing = eip712.domain(eip712.CLEARING_DOMAIN, CHAIN_ID, CONTRACT)
     market = eip712.domain(eip712.MARKET_DOMAIN, CHAIN_ID, CONTRACT)
-    orders = [order_message(o) for o in city(n, rng, cells=50)]
+    orders = [dataclasses.replace(o, owner=keys[i % 64].address) for i, o in enumerate(city(n, rng, cells=50))]
     bids = [{"requestId": rng.getrandbits(64), "seller": keys[i % 64].address, "pricePerWh": rng.randrange(50, 151),
              "energyWh": rng.randrange(1_000, 40_001), "nonce": i, "expiry": 1_750_000_000 + i} for i in range(n)]
-    return {kind: (domain, types, [(m, eip712.sign(keys[i % 64], domain, types, m)) for i, m in enumerate(messages)])
-            for kind, domain, types, messages in (("order", clearing, eip712.ORDER_TYPES, orders),
-                                                  ("bid", market, eip712.BID_TYPES, bids))}
+    kinds = (("order", clearing, eip712.ORDER_TYPES, [order_message(o) for o in orders]),
+             ("bid", market, eip712.BID_TYPES, bids))
+    books = {kind: (domain, types, [(m, eip712.sign(keys[i % 64], domain, types, m)) for i, m in enumerate(messages)])
+             for kind, domain, types, messages in kinds}
+    return books, orders
 
 
 def per_second(count: int, run: Callable[[], Any]) -> float:
@@ -58,7 +66,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2025)
     args = parser.parse_args()
     ratios = []
-    for kind, (domain, types, vectors) in signed(args.signatures, random.Random(args.seed)).items():
+    books, orders = signed(args.signatures, random.Random(args.seed))
+    for kind, (domain, types, vectors) in books.items():
         hasher = TypedHasher(domain, types)
         slow = [signatures.recover_typed(domain, types, m, s) for m, s in vectors]
         assert [hasher.recover(m, s) for m, s in vectors] == slow, "the fast path disagrees with eth-account"
@@ -67,6 +76,12 @@ def main() -> None:
         ratios.append(fast / eth)
         print(f"{kind}s: eth-account {eth:,.0f}/s, fast path {fast:,.0f}/s per core ({fast / eth:.1f}x), "
               f"{len(vectors):,} signatures, identical signers")
+    domain, _, vectors = books["order"]
+    cols = columnar.from_orders(orders)
+    sigs = np.frombuffer(b"".join(s for _, s in vectors), np.uint8).reshape(len(vectors), 65)
+    on_columns = per_second(len(vectors), lambda: signed_by_owner(cols, domain, sigs))
+    print(f"orders as columns (columnar_signatures.signed_by_owner): {on_columns:,.0f}/s per core, "
+          f"{int(signed_by_owner(cols, domain, sigs).sum()):,} of {len(vectors):,} signed by their owners")
     print(f"recover_per_s_over_eth_account={min(ratios):.1f}")
 
 

@@ -17,7 +17,7 @@ from Crypto.Hash import keccak as _keccak
 
 from ..eip712 import type_string
 from ..errors import InvalidInput
-from ..signatures import ZERO_ADDRESS, BadSignature, split
+from ..signatures import BadSignature, split
 
 def keccak(data: bytes) -> bytes:
     """pycryptodome's Keccak-256 called directly: eth_hash's dispatch costs a microsecond a call."""
@@ -105,12 +105,17 @@ class TypedHasher:
 
 def recover_digest(digest: bytes, signature: bytes) -> str:
     """The checksummed signer of a 32-byte digest under the strict rule; BadSignature as recover_typed raises it."""
+    return checksum_address(signer_bytes(digest, signature))
+
+
+def signer_bytes(digest: bytes, signature: bytes) -> bytes:
+    """The signer's 20 bytes (recover_digest without the EIP-55 spelling, for comparing with raw addresses)."""
     v, _, _ = split(bytes(signature))
     try:
         key = PublicKey.from_signature_and_message(bytes(signature[:64]) + bytes([v - 27]), digest, hasher=None)
     except ValueError:  # r is not the x of a curve point, or the recovered point is at infinity
         raise BadSignature("the signature does not recover to any key") from None
-    signer = checksum_address(keccak(key.format(compressed=False)[1:])[-20:])
-    if signer == ZERO_ADDRESS:
+    signer = keccak(key.format(compressed=False)[1:])[-20:]
+    if signer == bytes(20):
         raise BadSignature("the signature recovers to the zero address")
     return signer
