@@ -1,4 +1,5 @@
 """One node's settings, read from a JSON file. Secrets (key password, API token) come only from the environment."""
+
 from __future__ import annotations
 
 import difflib
@@ -10,7 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from v2vchain.deploy import Deployment
 from v2vchain.errors import ConfigError, V2VError
+from v2vchain.identity.did import address_of
 from v2vchain.privacy import DEFAULT_EPSILON_PER_M
 
 
@@ -64,7 +67,6 @@ class NodeConfig(Strict):
     auto_bid: bool = False
     battery_capacity_wh: int = Field(default=80_000, gt=0)
     known_positions: list[Position] = []  # other vehicles seen nearby: the crowd k-anonymity hides in
-    clearing_deployment: Path | None = None  # the batch Clearing's record: lets the node watch its own orders
     audit_db: Path | None = None  # an audit index (v2vchain.audit) this node keeps and serves at /dashboard
     audit_confirmations: int = Field(default=0, ge=0)  # the indexer undoes reorgs, so a live view may read the head
 
@@ -106,17 +108,15 @@ def check_before_unlock(config: NodeConfig) -> socket.socket:
 
     Returns the listening socket, bound now so the port cannot be taken between this check and the server's start.
     """
-    from v2vchain.deploy import Deployment
 
     record = _json_file(config.deployment, "deployment")
     try:
         Deployment(**record)
     except TypeError as exc:
-        raise ConfigError(f"deployment {config.deployment} is not a deployment record written by `v2v deploy` "
-                          f"({exc})") from None
+        raise ConfigError(
+            f"deployment {config.deployment} is not a deployment record written by `v2v deploy` ({exc})"
+        ) from None
     credential_subject(config)
-    if config.clearing_deployment is not None:
-        _json_file(config.clearing_deployment, "clearing_deployment")
     for key, db in (("db", config.db), ("audit_db", config.audit_db)):
         if db is not None:
             _writable(db, key)
@@ -126,30 +126,32 @@ def check_before_unlock(config: NodeConfig) -> socket.socket:
         sock.bind((config.host, config.port))
     except OSError as exc:
         sock.close()
-        raise ConfigError(f"cannot listen on {config.host}:{config.port} (host, port): "
-                          f"{exc.strerror or exc}") from None
+        raise ConfigError(f"cannot listen on {config.host}:{config.port} (host, port): {exc.strerror or exc}") from None
     return sock
 
 
 def credential_subject(config: NodeConfig) -> str:
     """The address of the credential's subject (its credentialSubject.id, a did:pkh DID)."""
-    from v2vchain.identity import address_of
 
     vc = _json_file(config.credential, "credential")
     subject = vc.get("credentialSubject")
     try:
-        return address_of(subject.get("id") if isinstance(subject, dict) else None)  # type: ignore[arg-type]
+        return address_of(subject.get("id") if isinstance(subject, dict) else None)  # type: ignore[arg-type]  # address_of refuses a non-string with InvalidDid, which is the check wanted
     except V2VError:  # InvalidDid, or no DID at all
-        raise ConfigError(f"credential {config.credential} has no did:pkh credentialSubject.id: is it a credential "
-                          f"from `v2v issuer issue`?") from None
+        raise ConfigError(
+            f"credential {config.credential} has no did:pkh credentialSubject.id: is it a credential "
+            f"from `v2v issuer issue`?"
+        ) from None
 
 
 def check_own_credential(config: NodeConfig, address: str) -> None:
     """A node serves only its own vehicle's credential: one issued to another key would fail every presentation."""
     subject = credential_subject(config)
     if subject.lower() != address.lower():
-        raise ConfigError(f"credential {config.credential} was issued to {subject}, not to this node's key {address} "
-                          f"({config.keystore}): use the credential issued to this vehicle")
+        raise ConfigError(
+            f"credential {config.credential} was issued to {subject}, not to this node's key {address} "
+            f"({config.keystore}): use the credential issued to this vehicle"
+        )
 
 
 def _json_file(path: Path, key: str) -> dict[str, Any]:

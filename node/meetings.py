@@ -1,6 +1,7 @@
 """The meeting of two matched vehicles: mutual presentations bound to fresh challenges, then the exact meeting
 point and the access secret sealed to the counterparty's key. Nothing here is sent to anyone but the counterparty.
 """
+
 from __future__ import annotations
 
 import json
@@ -8,12 +9,15 @@ from typing import Any
 
 from eth_utils import keccak
 
-from v2vchain import credentials
-from v2vchain.credentials import CredentialError, Verifier
-from v2vchain.identity import did_for
+from node.errors import NodeError
+from node.peers import peer_request
+from node.service import VehicleNode
+from v2vchain.identity.access import check_access
+from v2vchain.identity.credentials import VerifiedCredential
+from v2vchain.identity.did import did_for
+from v2vchain.identity.errors import CredentialError
+from v2vchain.identity.presentations import VerifiedPresentation, Verifier, present
 from v2vchain.privacy.seal import open_sealed, public_bytes, seal, x25519_key
-
-from .service import NodeError, VehicleNode, peer_request
 
 
 class Meetings:
@@ -23,8 +27,13 @@ class Meetings:
         self.node = node
         system = node.system
         self.seal_key = x25519_key(bytes(node.account.key))
-        self.verifier = Verifier(node.did, chain_id=node.chain.chain_id, registry=system.registry.address,
-                                 registry_facts=self._registry_facts, clock=node.chain.now)
+        self.verifier = Verifier(
+            node.did,
+            chain_id=node.chain.chain_id,
+            registry=system.registry.address,
+            registry_facts=self._registry_facts,
+            clock=node.chain.now,
+        )
 
     @property
     def seal_public(self) -> bytes:
@@ -36,10 +45,16 @@ class Meetings:
         return authorised, record.revoked, record.expiry
 
     def present_to(self, challenge: str, verifier_did: str) -> dict[str, Any]:
-        return credentials.present(self.node.account, self.node.credential, challenge=challenge, domain=verifier_did,
-                                   seal_key=self.seal_public, now=self.node.chain.now())
+        return present(
+            self.node.account,
+            self.node.credential,
+            challenge=challenge,
+            domain=verifier_did,
+            seal_key=self.seal_public,
+            now=self.node.chain.now(),
+        )
 
-    def verify(self, presentation: Any, expected_holder: str) -> credentials.VerifiedPresentation:
+    def verify(self, presentation: Any, expected_holder: str) -> VerifiedPresentation:
         try:
             verified = self.verifier.verify(presentation)
         except CredentialError as exc:
@@ -51,15 +66,18 @@ class Meetings:
         self._check_registration(verified.credential)
         return verified
 
-    def _check_registration(self, credential: credentials.VerifiedCredential) -> None:
+    def _check_registration(self, credential: VerifiedCredential) -> None:
         """The credential must be the one the Registry holds: issued by the issuer that registered the vehicle, with
         the same roles and DID hash (the verifier has already checked it is unrevoked, unexpired and of the
         registered expiry). A credential the vehicle issued to itself, or any other issuer's, is refused."""
         registry = self.node.system.registry
         record = registry.vehicle(credential.vehicle)
         if record.issuer.lower() != credential.issuer.lower():
-            raise NodeError(f"the credential is issued by {credential.issuer}, but {credential.vehicle} was "
-                            f"registered by {record.issuer}", 401)
+            raise NodeError(
+                f"the credential is issued by {credential.issuer}, but {credential.vehicle} was "
+                f"registered by {record.issuer}",
+                401,
+            )
         if record.roles != credential.roles:
             raise NodeError(f"the credential grants roles {credential.roles}, the Registry holds {record.roles}", 401)
         if registry.did_of(credential.vehicle) != keccak(text=credential.did):
@@ -77,8 +95,11 @@ class Meetings:
         seller_did = did_for(record["seller"], node.chain.chain_id)
         their_challenge = self._get(seller_url, "/p2p/challenge")["challenge"]
         my_challenge = self.verifier.challenge()
-        answer = self._post(seller_url, f"/p2p/meetings/{request_id}/handshake", {
-            "presentation": self.present_to(their_challenge, seller_did), "challenge": my_challenge})
+        answer = self._post(
+            seller_url,
+            f"/p2p/meetings/{request_id}/handshake",
+            {"presentation": self.present_to(their_challenge, seller_did), "challenge": my_challenge},
+        )
         seller = self.verify(answer["presentation"], record["seller"])
         secret = node.store.secret(request_id)
         if secret is None:
@@ -112,17 +133,21 @@ class Meetings:
             raise NodeError("the sealed meeting point could not be opened", 400) from None
         committed = self._committed_access_hash(request_id)
         try:
-            credentials.check_access(secret, committed)
+            check_access(secret, committed)
         except CredentialError:
             raise NodeError("the access secret does not match the buyer's on-chain commitment", 403) from None
-        node.store.put_inbox(request_id, "meeting", {"lat": content["lat"], "lon": content["lon"],
-                                                     "access_secret": content["access_secret"]})
+        node.store.put_inbox(
+            request_id,
+            "meeting",
+            {"lat": content["lat"], "lon": content["lon"], "access_secret": content["access_secret"]},
+        )
         return {"stored": True, "access_verified": True}
 
     def _committed_access_hash(self, request_id: int) -> bytes:
         system = self.node.system
         logs = system.market.contract.events.RequestOpened.get_logs(
-            from_block=system.deployment.block, argument_filters={"requestId": request_id})
+            from_block=system.deployment.block, argument_filters={"requestId": request_id}
+        )
         if not logs:
             raise NodeError(f"no RequestOpened event for request {request_id}", 404)
         return bytes(logs[0]["args"]["accessHash"])

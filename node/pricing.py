@@ -1,4 +1,5 @@
 """The seller's automatic bidding policy: undercut the best bid seen, never below its own cost."""
+
 from __future__ import annotations
 
 from .config import PricingSettings

@@ -1,4 +1,5 @@
 """`v2v node run`: check the config, unlock the key, connect, recover from the chain, and serve the API with uvicorn."""
+
 from __future__ import annotations
 
 import os
@@ -8,12 +9,12 @@ from pathlib import Path
 import typer
 import uvicorn
 
+from node.api.app import create_app
+from node.service import VehicleNode
 from v2vchain.errors import ConfigError
-from v2vchain.keystore import load_keystore
+from v2vchain.identity.keystore import load_keystore
 
-from .app import create_app
 from .config import NodeConfig, check_before_unlock, check_own_credential, load_config
-from .service import VehicleNode
 
 
 def build(config: NodeConfig) -> tuple[VehicleNode, str]:
@@ -34,8 +35,11 @@ def serve(config_path: str | Path) -> None:
         sock.close()
         raise
     try:
-        server = uvicorn.Server(uvicorn.Config(create_app(node, token), host=config.host, port=config.port,
-                                               log_level="warning", access_log=False))  # no request paths in logs
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(node, token), host=config.host, port=config.port, log_level="warning", access_log=False
+            )
+        )  # no request paths in logs
         sock.listen(socket.SOMAXCONN)  # connections queue from here on; uvicorn accepts them once it runs
         typer.echo(f"node {config.name} ({node.address}) listening on http://{_host(config.host)}:{config.port}")
         server.run(sockets=[sock])

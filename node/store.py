@@ -3,6 +3,7 @@
 Intents are written before the chain is touched and marked done after, so a restart can tell "never sent" from
 "sent, outcome unknown" and settle the question from chain state instead of sending twice.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,13 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+
+from v2vchain.errors import ConfigError
+
+from .errors import RecordConflict
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -33,10 +39,6 @@ CREATE TABLE IF NOT EXISTS inbox (
 """
 
 
-class RecordConflict(ValueError):
-    """A write that would change the role or the buyer of a request record this node already holds."""
-
-
 class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -53,8 +55,6 @@ class Store:
         if version is None:
             self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(version[0]) != SCHEMA_VERSION:
-            from v2vchain.errors import ConfigError
-
             raise ConfigError(f"{self.path} has schema version {version[0]}; this node needs {SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -75,14 +75,21 @@ class Store:
         marks = ", ".join("?" for _ in row)
         updates = ", ".join(f"{c}=excluded.{c}" for c in row if c not in ("request_id", "role", "buyer"))
         with self._lock:
-            held = self._db.execute("SELECT role, buyer FROM requests WHERE request_id=?",
-                                    (row["request_id"],)).fetchone()
-            if held is not None and (held["role"] != row.get("role", held["role"])
-                                     or held["buyer"].lower() != str(row.get("buyer", held["buyer"])).lower()):
-                raise RecordConflict(f"request {row['request_id']} is held as {held['role']} of buyer "
-                                     f"{held['buyer']}; a record never changes role or buyer")
-            self._db.execute(f"INSERT INTO requests ({cols}) VALUES ({marks}) ON CONFLICT(request_id) DO UPDATE SET "
-                             f"{updates}", tuple(row.values()))
+            held = self._db.execute(
+                "SELECT role, buyer FROM requests WHERE request_id=?", (row["request_id"],)
+            ).fetchone()
+            if held is not None and (
+                held["role"] != row.get("role", held["role"])
+                or held["buyer"].lower() != str(row.get("buyer", held["buyer"])).lower()
+            ):
+                raise RecordConflict(
+                    f"request {row['request_id']} is held as {held['role']} of buyer "
+                    f"{held['buyer']}; a record never changes role or buyer"
+                )
+            self._db.execute(
+                f"INSERT INTO requests ({cols}) VALUES ({marks}) ON CONFLICT(request_id) DO UPDATE SET {updates}",
+                tuple(row.values()),
+            )
 
     def update_request(self, request_id: int, **fields: Any) -> None:
         fields["updated_ts"] = int(time.time())
@@ -99,14 +106,19 @@ class Store:
     # ------------------------------------------------------------------ signed bids
 
     def add_signed_bid(self, bid: dict[str, Any]) -> bool:
-        """False when this (request, seller, nonce) was already received: a replay."""
-        try:
-            self._run("INSERT INTO signed_bids VALUES (?,?,?,?,?,?,?,?,?,NULL)", (
-                bid["request_id"], bid["seller"], bid["nonce"], bid["price_per_wh"], bid["energy_wh"],
-                bid["expiry_ts"], bid["signature"], bid["seller_url"], int(time.time())))
-        except sqlite3.IntegrityError:
-            return False
+        """Store one received bid as it is (no one-per-seller rule: that is put_seller_bid's); False for a replay."""
+        with self._lock:
+            try:
+                self._insert_bid(bid)
+            except sqlite3.IntegrityError:
+                return False
         return True
+
+    def _insert_bid(self, bid: dict[str, Any]) -> None:
+        row = ("request_id", "seller", "nonce", "price_per_wh", "energy_wh", "expiry_ts", "signature", "seller_url")
+        self._db.execute(
+            "INSERT INTO signed_bids VALUES (?,?,?,?,?,?,?,?,?,NULL)", (*(bid[k] for k in row), int(time.time()))
+        )
 
     def put_seller_bid(self, bid: dict[str, Any]) -> str | None:
         """Keep at most one usable bid per (request, seller): the first, or a strictly cheaper one that replaces it.
@@ -114,21 +126,23 @@ class Store:
         with self._lock:
             held = self._db.execute(
                 "SELECT nonce, price_per_wh, rejected FROM signed_bids WHERE request_id=? AND seller=?",
-                (bid["request_id"], bid["seller"])).fetchall()
+                (bid["request_id"], bid["seller"]),
+            ).fetchall()
             if any(h["rejected"] is not None for h in held):
                 return f"{bid['seller']} was dropped from request {bid['request_id']} for an invalid bid"
             if any(h["nonce"] == bid["nonce"] for h in held):
                 return f"bid nonce {bid['nonce']} from {bid['seller']} was already received (replay)"
             if held and bid["price_per_wh"] >= min(h["price_per_wh"] for h in held):
-                return (f"one bid per seller and request: {bid['seller']} already has a bid at "
-                        f"{min(h['price_per_wh'] for h in held)}/Wh here; only a cheaper one replaces it")
+                return (
+                    f"one bid per seller and request: {bid['seller']} already has a bid at "
+                    f"{min(h['price_per_wh'] for h in held)}/Wh here; only a cheaper one replaces it"
+                )
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute("DELETE FROM signed_bids WHERE request_id=? AND seller=?",
-                                 (bid["request_id"], bid["seller"]))
-                self._db.execute("INSERT INTO signed_bids VALUES (?,?,?,?,?,?,?,?,?,NULL)", (
-                    bid["request_id"], bid["seller"], bid["nonce"], bid["price_per_wh"], bid["energy_wh"],
-                    bid["expiry_ts"], bid["signature"], bid["seller_url"], int(time.time())))
+                self._db.execute(
+                    "DELETE FROM signed_bids WHERE request_id=? AND seller=?", (bid["request_id"], bid["seller"])
+                )
+                self._insert_bid(bid)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -137,18 +151,27 @@ class Store:
 
     def reject_seller(self, request_id: int, seller: str, reason: str) -> None:
         """Drop every bid of `seller` on this request: caught once with an invalid bid, it is out of this close."""
-        self._run("UPDATE signed_bids SET rejected=? WHERE request_id=? AND seller=? AND rejected IS NULL",
-                  (reason, request_id, seller))
+        self._run(
+            "UPDATE signed_bids SET rejected=? WHERE request_id=? AND seller=? AND rejected IS NULL",
+            (reason, request_id, seller),
+        )
 
     def signed_bids(self, request_id: int) -> list[dict[str, Any]]:
         """Usable bids, best first: lowest price, then the earliest received."""
-        return [dict(r) for r in self._run(
-            "SELECT * FROM signed_bids WHERE request_id=? AND rejected IS NULL ORDER BY price_per_wh, received_ts, "
-            "seller", (request_id,))]
+        return [
+            dict(r)
+            for r in self._run(
+                "SELECT * FROM signed_bids WHERE request_id=? AND rejected IS NULL ORDER BY price_per_wh, received_ts, "
+                "seller",
+                (request_id,),
+            )
+        ]
 
     def reject_bid(self, request_id: int, seller: str, nonce: int, reason: str) -> None:
-        self._run("UPDATE signed_bids SET rejected=? WHERE request_id=? AND seller=? AND nonce=?",
-                  (reason, request_id, seller, nonce))
+        self._run(
+            "UPDATE signed_bids SET rejected=? WHERE request_id=? AND seller=? AND nonce=?",
+            (reason, request_id, seller, nonce),
+        )
 
     def get_meta(self, key: str) -> str | None:
         rows = self._run("SELECT value FROM meta WHERE key=?", (key,))
@@ -181,13 +204,16 @@ class Store:
         """Keep the buyer's receipt for the most energy: a later one for less never replaces it. Returns the Wh of
         the receipt held afterwards."""
         with self._lock:
-            row = self._db.execute("SELECT payload FROM inbox WHERE request_id=? AND kind='receipt'",
-                                   (request_id,)).fetchone()
+            row = self._db.execute(
+                "SELECT payload FROM inbox WHERE request_id=? AND kind='receipt'", (request_id,)
+            ).fetchone()
             held = json.loads(row["payload"])["delivered_wh"] if row else -1
             if delivered_wh <= held:
                 return int(held)
-            self._db.execute("INSERT OR REPLACE INTO inbox VALUES (?,'receipt',?)", (
-                request_id, json.dumps({"delivered_wh": delivered_wh, "signature": signature_hex})))
+            self._db.execute(
+                "INSERT OR REPLACE INTO inbox VALUES (?,'receipt',?)",
+                (request_id, json.dumps({"delivered_wh": delivered_wh, "signature": signature_hex})),
+            )
             return delivered_wh
 
     def inbox(self, request_id: int, kind: str) -> dict[str, Any] | None:

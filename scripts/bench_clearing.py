@@ -9,14 +9,16 @@ Double-auction timings are split: ingest (orders -> sorted book), clear (the num
 columns) and result (trades and grid fallbacks as Python objects). Times are this process's CPU seconds, best of
 `repeat` (a shared machine inflates wall-clock); the last column of each timing table is the wall-clock total.
 """
+
 from __future__ import annotations
 
 import argparse
 import math
 import random
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from v2vchain.matching import MECHANISMS, ClearingParams, Order, Side, make_book
 from v2vchain.matching.areas import geohash, geohash_centre
@@ -33,23 +35,32 @@ from v2vchain.matching.venues import clear_by_venue, geohash_parent
 BERLIN = (52.52, 13.405)
 RADIUS_KM = 15.0
 KM_PER_DEG_LAT = 111.195
-RUSH_HOUR_TS = int(datetime(2025, 6, 3, 7, 0, tzinfo=timezone.utc).timestamp())
+RUSH_HOUR_TS = int(datetime(2025, 6, 3, 7, 0, tzinfo=UTC).timestamp())
 
 
 def city(n: int, rng: random.Random, cells: int | None = None) -> list[Order]:
     """n orders, about half buyers; `cells` > 0 draws areas from a fixed pool (fast, for the large books)."""
     pool = [_random_cell(rng) for _ in range(cells)] if cells else None
     orders = []
-    for i in range(n):
+    for _ in range(n):
         cell, (lat, lon) = rng.choice(pool) if pool else _random_cell(rng)
         start = RUSH_HOUR_TS + rng.randrange(0, 90 * 60)
         buyer = rng.random() < 0.5
-        orders.append(Order(
-            owner=f"0x{rng.getrandbits(160):040x}", side=Side.BUY if buyer else Side.SELL,
-            energy_wh=rng.randrange(5_000, 30_001 if buyer else 40_001, 100), limit_price_per_wh=rng.randrange(50, 151),
-            area_id=cell, area_lat=lat, area_lon=lon, window_start_ts=start,
-            window_end_ts=start + rng.randrange(20 * 60, 90 * 60 + 1), nonce=rng.randrange(10), expiry_ts=start,
-        ))
+        orders.append(
+            Order(
+                owner=f"0x{rng.getrandbits(160):040x}",
+                side=Side.BUY if buyer else Side.SELL,
+                energy_wh=rng.randrange(5_000, 30_001 if buyer else 40_001, 100),
+                limit_price_per_wh=rng.randrange(50, 151),
+                area_id=cell,
+                area_lat=lat,
+                area_lon=lon,
+                window_start_ts=start,
+                window_end_ts=start + rng.randrange(20 * 60, 90 * 60 + 1),
+                nonce=rng.randrange(10),
+                expiry_ts=start,
+            )
+        )
     return orders
 
 
@@ -75,8 +86,10 @@ class Timed:
 
 def auction_rows(sizes: list[int], params: ClearingParams, rng: random.Random) -> None:
     print("## Double auctions: clearing time against the number of orders (CPU seconds; wall-clock total last)")
-    print(f"| {'orders':>9} | {'mechanism':<24} | {'ingest':>7} | {'clear':>7} | {'result':>7} | {'total':>7} | "
-          f"{'trades':>7} | {'MWh traded':>10} | {'wall':>7} |")
+    print(
+        f"| {'orders':>9} | {'mechanism':<24} | {'ingest':>7} | {'clear':>7} | {'result':>7} | {'total':>7} | "
+        f"{'trades':>7} | {'MWh traded':>10} | {'wall':>7} |"
+    )
     print(f"|{'-' * 11}|{'-' * 26}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 12}|{'-' * 9}|")
     for n in sizes:
         orders = city(n, rng, cells=2_000)
@@ -84,17 +97,21 @@ def auction_rows(sizes: list[int], params: ClearingParams, rng: random.Random) -
         ingest = Timed(repeat, lambda: _warm(make_book(orders)))
         book = ingest.out
         cores = {
-            "double-auction-k": (lambda: cross(book.buys.price, book.buys.energy, book.sells.price, book.sells.energy,
-                                               params.k), clear_double_auction),
+            "double-auction-k": (
+                lambda: cross(book.buys.price, book.buys.energy, book.sells.price, book.sells.energy, params.k),
+                clear_double_auction,
+            ),
             "mcafee-trade-reduction": (lambda: segments(*allocate(book)[:2]), clear_trade_reduction),
         }
         for name, (core, full) in cores.items():
             clear = Timed(repeat, core)
             whole = Timed(repeat, lambda: full(book, params))
             result = whole.out
-            print(f"| {n:>9,} | {name:<24} | {ingest.cpu:7.3f} | {clear.cpu:7.3f} | "
-                  f"{max(whole.cpu - clear.cpu, 0):7.3f} | {ingest.cpu + whole.cpu:7.3f} | {len(result.trades):>7,} | "
-                  f"{result.energy_wh / 1e6:>10,.1f} | {ingest.wall + whole.wall:7.3f} |")
+            print(
+                f"| {n:>9,} | {name:<24} | {ingest.cpu:7.3f} | {clear.cpu:7.3f} | "
+                f"{max(whole.cpu - clear.cpu, 0):7.3f} | {ingest.cpu + whole.cpu:7.3f} | {len(result.trades):>7,} | "
+                f"{result.energy_wh / 1e6:>10,.1f} | {ingest.wall + whole.wall:7.3f} |"
+            )
 
 
 def _warm(book: Book) -> Book:
@@ -105,10 +122,14 @@ def _warm(book: Book) -> Book:
 
 
 def matching_rows(sizes: list[int], params: ClearingParams, rng: random.Random) -> None:
-    print(f"\n## Cost-aware mechanisms: clearing time against the number of vehicles "
-          f"(candidates: each buyer's {params.nearest_areas} nearest seller areas; CPU seconds, wall last)")
-    print(f"| {'vehicles':>8} | {'buyers x sellers':>16} | {'candidate pairs':>15} | {'mechanism':<30} | "
-          f"{'cpu s':>7} | {'trades':>6} | {'wall s':>7} |")
+    print(
+        f"\n## Cost-aware mechanisms: clearing time against the number of vehicles "
+        f"(candidates: each buyer's {params.nearest_areas} nearest seller areas; CPU seconds, wall last)"
+    )
+    print(
+        f"| {'vehicles':>8} | {'buyers x sellers':>16} | {'candidate pairs':>15} | {'mechanism':<30} | "
+        f"{'cpu s':>7} | {'trades':>6} | {'wall s':>7} |"
+    )
     print(f"|{'-' * 10}|{'-' * 18}|{'-' * 17}|{'-' * 32}|{'-' * 9}|{'-' * 8}|{'-' * 9}|")
     for n in sizes:
         orders = city(n, rng)
@@ -122,31 +143,41 @@ def matching_rows(sizes: list[int], params: ClearingParams, rng: random.Random) 
         }
         for name, run in runs.items():
             timed = Timed(3 if n <= 1_000 else 2, run)
-            print(f"| {n:>8,} | {shape:>16} | {pairs:>15,} | {name:<30} | {timed.cpu:7.3f} | "
-                  f"{len(timed.out.trades):>6,} | {timed.wall:7.3f} |")
+            print(
+                f"| {n:>8,} | {shape:>16} | {pairs:>15,} | {name:<30} | {timed.cpu:7.3f} | "
+                f"{len(timed.out.trades):>6,} | {timed.wall:7.3f} |"
+            )
 
 
 def rush_hour(n: int, params: ClearingParams, rng: random.Random) -> None:
     orders = city(n, rng)
-    print(f"\n## One rush-hour clearing: {n:,} vehicles, {sum(o.side is Side.BUY for o in orders):,} buyers "
-          f"(money in tokens; welfare = sum of q x (bid - ask) minus every trade's pair costs)")
-    print(f"| {'mechanism':<35} | {'trades':>6} | {'MWh':>6} | {'welfare':>9} | {'buyers save':>11} | "
-          f"{'sellers save':>12} | {'operator':>8} | {'detour km':>9} | {'infeasible':>10} | {'ranks b/s':>9} |")
-    print(f"|{'-' * 37}|{'-' * 8}|{'-' * 8}|{'-' * 11}|{'-' * 13}|{'-' * 14}|{'-' * 10}|{'-' * 11}|{'-' * 12}|"
-          f"{'-' * 11}|")
+    print(
+        f"\n## One rush-hour clearing: {n:,} vehicles, {sum(o.side is Side.BUY for o in orders):,} buyers "
+        f"(money in tokens; welfare = sum of q x (bid - ask) minus every trade's pair costs)"
+    )
+    print(
+        f"| {'mechanism':<35} | {'trades':>6} | {'MWh':>6} | {'welfare':>9} | {'buyers save':>11} | "
+        f"{'sellers save':>12} | {'operator':>8} | {'detour km':>9} | {'infeasible':>10} | {'ranks b/s':>9} |"
+    )
+    print(
+        f"|{'-' * 37}|{'-' * 8}|{'-' * 8}|{'-' * 11}|{'-' * 13}|{'-' * 14}|{'-' * 10}|{'-' * 11}|{'-' * 12}|{'-' * 11}|"
+    )
     runs = {name: (lambda m: lambda: m(orders, params))(m) for name, m in MECHANISMS.items()}
     for name in ("double-auction-k", "mcafee-trade-reduction"):  # one venue per geohash-5 district (~5 x 5 km)
         runs[f"{name} by district"] = (lambda m: lambda: clear_by_venue(m, orders, params, geohash_parent(5)))(
-            MECHANISMS[name])
+            MECHANISMS[name]
+        )
     for name, run in runs.items():
         result = run()
         s = summarise(result, params)
         sat = result.satisfaction
         ranks = f"{sat.mean_buyer_rank:.2f}/{sat.mean_seller_rank:.2f}" if sat else "-"
-        print(f"| {name:<35} | {s.trades:>6,} | {s.energy_wh / 1e6:>6.2f} | {s.welfare / 1e6:>9,.2f} | "
-              f"{s.buyers_saving / 1e6:>11,.2f} | {s.sellers_saving / 1e6:>12,.2f} | "
-              f"{s.operator_surplus / 1e6:>8,.2f} | {s.mean_detour_km:>9.2f} | {s.infeasible_trades:>10,} | "
-              f"{ranks:>9} |")
+        print(
+            f"| {name:<35} | {s.trades:>6,} | {s.energy_wh / 1e6:>6.2f} | {s.welfare / 1e6:>9,.2f} | "
+            f"{s.buyers_saving / 1e6:>11,.2f} | {s.sellers_saving / 1e6:>12,.2f} | "
+            f"{s.operator_surplus / 1e6:>8,.2f} | {s.mean_detour_km:>9.2f} | {s.infeasible_trades:>10,} | "
+            f"{ranks:>9} |"
+        )
 
 
 def main() -> None:
@@ -156,8 +187,10 @@ def main() -> None:
     args = parser.parse_args()
     params = ClearingParams()
     rng = random.Random(args.seed)
-    print(f"params: k={params.k}, nearest_areas={params.nearest_areas}, grid import/export "
-          f"{params.grid.import_per_wh}/{params.grid.export_per_wh} units per Wh, {params.costs}\n")
+    print(
+        f"params: k={params.k}, nearest_areas={params.nearest_areas}, grid import/export "
+        f"{params.grid.import_per_wh}/{params.grid.export_per_wh} units per Wh, {params.costs}\n"
+    )
     auction_rows([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000], params, rng)
     matching_rows([100, 1_000] if args.quick else [100, 1_000, 5_000, 10_000], params, rng)
     rush_hour(1_000 if args.quick else 2_000, params, rng)

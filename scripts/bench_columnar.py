@@ -10,6 +10,7 @@ ready to commit. Wall seconds, best of --repeat; the sort reference is the best 
 memory: tracemalloc's peak over one more end-to-end run, and the process's ru_maxrss (taken before --object-path,
 which times today's object path once on the same file: an Order per row, then double_auction).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,13 +19,13 @@ import resource
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from v2vchain.matching import ClearingParams, double_auction
-from v2vchain.matching import columnar
+from v2vchain.matching import ClearingParams, columnar, double_auction
 from v2vchain.matching.areas import geohash, geohash_centre
 
 BERLIN = (52.52, 13.405)
@@ -42,12 +43,19 @@ def city_columns(n: int, rng: np.random.Generator, cells: int = 2_000) -> column
     buyer = rng.random(n) < 0.5
     start = RUSH_HOUR_TS + rng.integers(0, 90 * 60, n)
     return columnar.OrderColumns(
-        owner=rng.integers(0, 256, (n, 20), dtype=np.uint8), side=np.where(buyer, 1, 2).astype(np.uint8),
+        owner=rng.integers(0, 256, (n, 20), dtype=np.uint8),
+        side=np.where(buyer, 1, 2).astype(np.uint8),
         energy_wh=np.where(buyer, rng.integers(50, 301, n), rng.integers(50, 401, n)) * 100,
-        price_per_wh=rng.integers(50, 151, n), nonce=rng.integers(0, 10, n).astype(np.uint64),
-        window_start=start, window_end=start + rng.integers(20 * 60, 90 * 60 + 1, n), expiry=start,
-        cell=rng.integers(0, cells, n).astype(np.uint32), cell_id=np.array([c.encode() for c in ids], "S12"),
-        cell_lat=np.array([c[0] for c in centres]), cell_lon=np.array([c[1] for c in centres]))
+        price_per_wh=rng.integers(50, 151, n),
+        nonce=rng.integers(0, 10, n).astype(np.uint64),
+        window_start=start,
+        window_end=start + rng.integers(20 * 60, 90 * 60 + 1, n),
+        expiry=start,
+        cell=rng.integers(0, cells, n).astype(np.uint32),
+        cell_id=np.array([c.encode() for c in ids], "S12"),
+        cell_lat=np.array([c[0] for c in centres]),
+        cell_lon=np.array([c[1] for c in centres]),
+    )
 
 
 def best(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -81,19 +89,24 @@ def main() -> None:
             clear_s, cleared = best(args.repeat, lambda: clear(cols, params))
             total_s, _ = best(args.repeat, lambda: clear(columnar.read(path), params))
             ratios[name] = total_s / sort_s
-            print(f"{cleared.mechanism}: read {read_s * 1e3:.0f} ms + clear {clear_s * 1e3:.0f} ms; end to end "
-                  f"{total_s * 1e3:.0f} ms = {ratios[name]:.1f} sorts; {len(cleared):,} trades, "
-                  f"{int(cleared.energy_wh.sum()) / 1e6:,.1f} MWh")
+            print(
+                f"{cleared.mechanism}: read {read_s * 1e3:.0f} ms + clear {clear_s * 1e3:.0f} ms; end to end "
+                f"{total_s * 1e3:.0f} ms = {ratios[name]:.1f} sorts; {len(cleared):,} trades, "
+                f"{int(cleared.energy_wh.sum()) / 1e6:,.1f} MWh"
+            )
         tracemalloc.start()
         columnar.double_auction(columnar.read(path), params)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        print(f"peak memory: {peak / 2**20:.0f} MiB traced in one double-auction run; "
-              f"process ru_maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
+        print(
+            f"peak memory: {peak / 2**20:.0f} MiB traced in one double-auction run; "
+            f"process ru_maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB"
+        )
         if args.object_path:
             objects_s, result = best(1, lambda: _object_path(path, params))
-            print(f"object path, once: {objects_s:.1f} s = {objects_s / sort_s:,.0f} sorts; "
-                  f"{len(result.trades):,} trades")
+            print(
+                f"object path, once: {objects_s:.1f} s = {objects_s / sort_s:,.0f} sorts; {len(result.trades):,} trades"
+            )
     print(f"mcafee_1m_end_to_end_over_sort={ratios['mcafee']:.1f}")
     print(f"da_1m_end_to_end_over_sort={ratios['da']:.1f}")
 

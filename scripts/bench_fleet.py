@@ -6,6 +6,7 @@ with k = 10 the split consumers' model hits the time limit (the plan is then the
 
 Usage: .venv/bin/python scripts/bench_fleet.py [--sizes 10 100 1000] [--seed 0] [--k-best 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from v2vchain.fleet import parse_fleet, plan_fleet  # noqa: E402
-from v2vchain.fleet.generate import random_fleet  # noqa: E402
+from v2vchain.fleet import parse_fleet, plan_fleet
+from v2vchain.fleet.generate import random_fleet
 
 
 def main() -> None:
@@ -26,18 +27,22 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--exact-up-to", type=int, default=200)
     a = ap.parse_args()
-    print(f"{'vans':>6} {'cons':>5} {'prov':>5} {'options':>8} {'pruning':>8} {'meet':>5} {'stn':>4} "
-          f"{'plan s':>7} {'V2V CNY':>10} {'stations':>10} {'saving %':>8} {'recharge %':>10} {'optimal':>9}")
+    print(
+        f"{'vans':>6} {'cons':>5} {'prov':>5} {'options':>8} {'pruning':>8} {'meet':>5} {'stn':>4} "
+        f"{'plan s':>7} {'V2V CNY':>10} {'stations':>10} {'saving %':>8} {'recharge %':>10} {'optimal':>9}"
+    )
     for n in a.sizes:
         f = parse_fleet(random_fleet(n, seed=a.seed))
         k = None if n <= a.exact_up_to else a.k_best
         t = time.perf_counter()
         p = plan_fleet(f, k_best=k, time_limit_s=a.time_limit)
         dt = time.perf_counter() - t
-        print(f"{n:>6} {len(p.needs):>5} {len(p.spares):>5} {p.n_edges:>8} {('k=' + str(k)) if k else 'none':>8} "
-              f"{len(p.meetings):>5} {len(p.stations):>4} {dt:>7.2f} {p.cost_v2v / 100:>10.2f} "
-              f"{p.cost_stations_only / 100:>10.2f} {p.saving_pct:>8.2f} {p.replenish_saving_pct:>10.2f} "
-              f"{'yes' if p.optimal else f'gap {p.mip_gap:.2%}':>9}")
+        print(
+            f"{n:>6} {len(p.needs):>5} {len(p.spares):>5} {p.n_edges:>8} {('k=' + str(k)) if k else 'none':>8} "
+            f"{len(p.meetings):>5} {len(p.stations):>4} {dt:>7.2f} {p.cost_v2v / 100:>10.2f} "
+            f"{p.cost_stations_only / 100:>10.2f} {p.saving_pct:>8.2f} {p.replenish_saving_pct:>10.2f} "
+            f"{'yes' if p.optimal else f'gap {p.mip_gap:.2%}':>9}"
+        )
 
 
 if __name__ == "__main__":

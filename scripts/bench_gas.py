@@ -14,17 +14,21 @@ Both in a steady state: another request stays open throughout, so the market's e
 market that returns to empty between trades would pay ~15k more per open for re-creating that slot).
 Run: .venv/bin/python scripts/bench_gas.py [--chains embedded,anvil]
 """
+
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
+from eth_account import Account
 from eth_utils import keccak
 
-from v2vchain.chain import Chain, connect
+from v2vchain.chain.connect import Chain, connect
 from v2vchain.contracts.market import ZERO_ADDRESS
-from v2vchain.devnet import add_issuer, onboard
 from v2vchain.deploy import deploy
-from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
+from v2vchain.devnet import add_issuer, credential_for, onboard
+from v2vchain.identity.did import did_for
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 
 PERIOD = 10  # trades per deposit / withdrawal in the "period" funding
 BIDDERS = (1, 5, 20)
@@ -42,22 +46,31 @@ def measure(chain: Chain, funding: str) -> dict[str, int]:
     sellers = [onboard(system, issuer, f"s{i}", ROLE_SELLER, tokens=10**12) for i in range(max(BIDDERS))]
     steps: dict[str, int] = {}
 
-    from v2vchain.identity import did_for  # one extra vehicle, to time register alone
-    from eth_account import Account
-    from v2vchain.devnet import credential_for
     extra = Account.create()
-    steps["register"] = gas(system.registry._transact(
-        "register", extra.address, keccak(text=did_for(extra.address, chain.chain_id)), ROLE_SELLER,
-        credential_for(system, issuer, extra, ROLE_SELLER).expiry,
-        credential_for(system, issuer, extra, ROLE_SELLER).signature))
+    steps["register"] = gas(
+        system.registry._transact(
+            "register",
+            extra.address,
+            keccak(text=did_for(extra.address, chain.chain_id)),
+            ROLE_SELLER,
+            credential_for(system, issuer, extra, ROLE_SELLER).expiry,
+            credential_for(system, issuer, extra, ROLE_SELLER).signature,
+        )
+    )
     steps["deposit"] = gas(sellers[0].system.market._transact("deposit", 10**10))
     for s in sellers[1:]:
         s.system.market.deposit(10**10)
 
     background = chain.now() + 6 * 86_400  # the steady state: a request that stays open through every trade
-    buyer.system.market.open(energy_wh=1_000, max_price_per_wh=150, deadline_ts=background,
-                             delivery_start_ts=background + 60, delivery_end_ts=background + 3_600,
-                             area_id=keccak(text="cloak:u33dc"), access_hash=keccak(b"other"))
+    buyer.system.market.open(
+        energy_wh=1_000,
+        max_price_per_wh=150,
+        deadline_ts=background,
+        delivery_start_ts=background + 60,
+        delivery_end_ts=background + 3_600,
+        area_id=keccak(text="cloak:u33dc"),
+        access_hash=keccak(b"other"),
+    )
     deposit_share = 0
     if funding == "period":
         deposit_share = gas(buyer.system.market._transact("deposit", 10**11)) // PERIOD
@@ -65,10 +78,7 @@ def measure(chain: Chain, funding: str) -> dict[str, int]:
     results: dict[str, int] = {}
     for n in BIDDERS:
         market = buyer.system.market
-        deadline = chain.now() + 600
-        open_gas = gas(market._transact("open", 20_000, 150, deadline, deadline + 300, deadline + 7_500,
-                                         keccak(text="cloak:u33db"), keccak(b"secret"), ZERO_ADDRESS))
-        request_id = market.contract.functions.nextRequestId().call() - 1
+        deadline, request_id, open_gas = open_request(chain, market)
         bid_gas = [gas(s.system.market.bid(request_id, 140 - i)) for i, s in enumerate(sellers[:n])]
         chain.advance_time(deadline - chain.now())
         close_gas = gas(market.close(request_id))  # the buyer closes (the relay period)
@@ -78,27 +88,57 @@ def measure(chain: Chain, funding: str) -> dict[str, int]:
         withdraw_gas = gas(winner.system.market._transact("withdraw", 20_000 * (140 - (n - 1))))
         total = deposit_share + open_gas + sum(bid_gas) + close_gas + confirm_gas + withdraw_share(withdraw_gas)
         if n == 5:
-            steps.update(open=open_gas, first_bid=bid_gas[0], displacing_bid=bid_gas[1], close_award=close_gas,
-                         confirm=confirm_gas, withdraw=withdraw_gas)
+            steps.update(
+                open=open_gas,
+                first_bid=bid_gas[0],
+                displacing_bid=bid_gas[1],
+                close_award=close_gas,
+                confirm=confirm_gas,
+                withdraw=withdraw_gas,
+            )
         results[f"trade_{n}_bidders"] = total
     for n in SIGNED_BIDDERS:
         one = signed_trade(chain, system, buyer, sellers[:n])
-        results[f"signed_trade_{n}_bidders"] = deposit_share + one["open"] + one["close"] + one["confirm"] + \
-            withdraw_share(one["withdraw"])
+        results[f"signed_trade_{n}_bidders"] = (
+            deposit_share + one["open"] + one["close"] + one["confirm"] + withdraw_share(one["withdraw"])
+        )
         if n == 5:
             steps["close_5_signed"] = one["close"]
     return {**steps, **results}
 
 
-def signed_trade(chain: Chain, system, buyer, bidders) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def open_request(chain: Chain, market: Any) -> tuple[int, int, int]:
+    """(deadline, request id, gas) of one 20 kWh request opened through the raw call (its gas alone)."""
+    deadline = chain.now() + 600
+    receipt = market._transact(
+        "open",
+        20_000,
+        150,
+        deadline,
+        deadline + 300,
+        deadline + 7_500,
+        keccak(text="cloak:u33db"),
+        keccak(b"secret"),
+        ZERO_ADDRESS,
+    )
+    return deadline, market.contract.functions.nextRequestId().call() - 1, gas(receipt)
+
+
+def signed_trade(chain: Chain, system, buyer, bidders) -> dict[str, int]:
     """The same trade with gasless bids: sellers sign, the buyer relays them all in closeWithSignedBids."""
     market = buyer.system.market
-    deadline = chain.now() + 600
-    open_gas = gas(market._transact("open", 20_000, 150, deadline, deadline + 300, deadline + 7_500,
-                                     keccak(text="cloak:u33db"), keccak(b"secret"), ZERO_ADDRESS))
-    request_id = market.contract.functions.nextRequestId().call() - 1
-    bids = [market.sign_bid(s.account, request_id=request_id, price_per_wh=140 - i, energy_wh=20_000, nonce=0,
-                            expiry_ts=deadline + 3_600) for i, s in enumerate(bidders)]
+    deadline, request_id, open_gas = open_request(chain, market)
+    bids = [
+        market.sign_bid(
+            s.account,
+            request_id=request_id,
+            price_per_wh=140 - i,
+            energy_wh=20_000,
+            nonce=0,
+            expiry_ts=deadline + 3_600,
+        )
+        for i, s in enumerate(bidders)
+    ]
     bids.sort(key=lambda b: b.price_per_wh)  # as the buyer's node relays them
     chain.advance_time(deadline - chain.now())
     close_gas = gas(market.close_with_signed_bids(request_id, bids))
@@ -119,8 +159,10 @@ def main() -> None:
             with connect(name) as chain:
                 measured[(name, funding)] = measure(chain, funding)
     keys = list(next(iter(measured.values())))
-    print(f"funding 'wallet': escrow pulled at open, a withdrawal per trade; 'period': vault balances, one deposit "
-          f"and one withdrawal per {PERIOD} trades")
+    print(
+        f"funding 'wallet': escrow pulled at open, a withdrawal per trade; 'period': vault balances, one deposit "
+        f"and one withdrawal per {PERIOD} trades"
+    )
     print(f"{'step':<22}" + "".join(f"{name + ' ' + funding:>18}" for name, funding in columns))
     for key in keys:
         print(f"{key:<22}" + "".join(f"{measured[c][key]:>18,}" for c in columns))

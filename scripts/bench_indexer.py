@@ -6,6 +6,7 @@ empty blocks (anvil_mine). Then indexes each stretch into a fresh SQLite file an
 Run: .venv/bin/python scripts/bench_indexer.py [--trades 100] [--transfers 4000] [--per-block 200]
      [--empty-blocks 5000] [--batch-blocks 2000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,17 +19,17 @@ import requests
 from eth_account import Account
 from eth_utils import keccak
 
-from v2vchain.areas import area_id
 from v2vchain.audit.decode import specs_from_deployment
 from v2vchain.audit.indexer import Indexer
-from v2vchain.audit.ledger import Ledger
+from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.reports import reconcile
 from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.store import Store
-from v2vchain.chain import Chain, connect
+from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import System, deploy
 from v2vchain.devnet import add_issuer, onboard
-from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
+from v2vchain.protocol.areas import area_id
 
 VEC = 10**6
 
@@ -39,9 +40,15 @@ def trades(chain: Chain, system: System, count: int) -> None:
     sellers = [onboard(system, issuer, f"s{i}", ROLE_SELLER, tokens=100 * VEC, deposit=100 * VEC) for i in range(3)]
     for n in range(count):
         deadline = chain.now() + 600
-        rid = buyer.system.market.open(energy_wh=10_000, max_price_per_wh=150, deadline_ts=deadline,
-                                       delivery_start_ts=deadline + 60, delivery_end_ts=deadline + 3_600,
-                                       area_id=area_id("u33db"), access_hash=keccak(n.to_bytes(8, "big")))
+        rid = buyer.system.market.open(
+            energy_wh=10_000,
+            max_price_per_wh=150,
+            deadline_ts=deadline,
+            delivery_start_ts=deadline + 60,
+            delivery_end_ts=deadline + 3_600,
+            area_id=area_id("u33db"),
+            access_hash=keccak(n.to_bytes(8, "big")),
+        )
         for i in range(3):  # descending bids, each one beating the last; the winner rotates
             sellers[(n + i) % 3].system.market.bid(rid, 120 - 10 * i - n % 7)
         chain.advance_time(600)
@@ -62,18 +69,32 @@ def transfers(chain: Chain, system: System, count: int, per_block: int) -> None:
     token = system.token.contract
     recipients = [Account.create().address for _ in range(50)]
     nonce = chain.w3.eth.get_transaction_count(sender.address)
-    raw = [sender.sign_transaction({
-        "to": token.address, "data": token.encode_abi("transfer", [recipients[i % 50], 1]), "value": 0,
-        "gas": 80_000, "maxFeePerGas": 50 * 10**9, "maxPriorityFeePerGas": 10**9, "nonce": nonce + i,
-        "chainId": chain.chain_id, "type": 2}).raw_transaction.hex() for i in range(count)]
+    raw = [
+        sender.sign_transaction(
+            {
+                "to": token.address,
+                "data": token.encode_abi("transfer", [recipients[i % 50], 1]),
+                "value": 0,
+                "gas": 80_000,
+                "maxFeePerGas": 50 * 10**9,
+                "maxPriorityFeePerGas": 10**9,
+                "nonce": nonce + i,
+                "chainId": chain.chain_id,
+                "type": 2,
+            }
+        ).raw_transaction.hex()
+        for i in range(count)
+    ]
     packed = per_block > 1
     if packed:
         chain._rpc("evm_setAutomine", [False])
-    url = chain.anvil.url  # type: ignore[union-attr]
+    url = chain.anvil.url
     step = per_block if packed else 1  # a batch is handled concurrently: automine would pack it unevenly
     for start in range(0, count, step):
-        batch = [{"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": ["0x" + tx.removeprefix("0x")]}
-                 for i, tx in enumerate(raw[start:start + step])]
+        batch = [
+            {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": ["0x" + tx.removeprefix("0x")]}
+            for i, tx in enumerate(raw[start : start + step])
+        ]
         answers = requests.post(url, json=batch, timeout=120).json()
         failed = [a["error"] for a in answers if "error" in a]
         if failed:
@@ -108,11 +129,15 @@ def main() -> None:
         system = deploy(chain)
         stretches: list[tuple[str, int]] = []
         half = args.transfers // 2
-        steps = [(f"deploy, onboarding, {args.trades} trades", lambda: trades(chain, system, args.trades)),
-                 (f"{half} transfers, automine", lambda: transfers(chain, system, half, 1)),
-                 (f"{args.transfers - half} transfers, {args.per_block} per block",
-                  lambda: transfers(chain, system, args.transfers - half, args.per_block)),
-                 (f"{args.empty_blocks} empty blocks", lambda: mine_empty(chain, args.empty_blocks))]
+        steps = [
+            (f"deploy, onboarding, {args.trades} trades", lambda: trades(chain, system, args.trades)),
+            (f"{half} transfers, automine", lambda: transfers(chain, system, half, 1)),
+            (
+                f"{args.transfers - half} transfers, {args.per_block} per block",
+                lambda: transfers(chain, system, args.transfers - half, args.per_block),
+            ),
+            (f"{args.empty_blocks} empty blocks", lambda: mine_empty(chain, args.empty_blocks)),
+        ]
         for name, step in steps:
             t = time.perf_counter()
             step()
@@ -124,26 +149,43 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "bench.db"
             with Store.open(db, create=True) as store:
-                indexer = Indexer(store, HttpNode(chain.anvil.url), specs,  # type: ignore[union-attr]
-                                  batch_blocks=args.batch_blocks, confirmations=0)
+                indexer = Indexer(
+                    store,
+                    HttpNode(chain.anvil.url),
+                    specs,
+                    batch_blocks=args.batch_blocks,
+                    confirmations=0,
+                )
                 print(f"indexing with eth_getLogs over {args.batch_blocks}-block ranges into SQLite\n")
                 print(f"{'stretch':<38}{'blocks':>8}{'events':>9}{'seconds':>9}{'blocks/s':>10}{'events/s':>10}")
                 total_blocks = total_events = 0
                 total_s = 0.0
                 for name, upto in stretches:
                     r = indexer.run(to_block=upto)
-                    total_blocks, total_events, total_s = total_blocks + r.blocks, total_events + r.events, total_s + r.seconds
-                    print(f"{name:<38}{r.blocks:>8}{r.events:>9}{r.seconds:>9.2f}{r.blocks_per_s:>10,.0f}"
-                          f"{r.events_per_s:>10,.0f}")
-                print(f"{'all':<38}{total_blocks:>8}{total_events:>9}{total_s:>9.2f}"
-                      f"{total_blocks / total_s:>10,.0f}{total_events / total_s:>10,.0f}")
+                    total_blocks, total_events, total_s = (
+                        total_blocks + r.blocks,
+                        total_events + r.events,
+                        total_s + r.seconds,
+                    )
+                    print(
+                        f"{name:<38}{r.blocks:>8}{r.events:>9}{r.seconds:>9.2f}{r.blocks_per_s:>10,.0f}"
+                        f"{r.events_per_s:>10,.0f}"
+                    )
+                print(
+                    f"{'all':<38}{total_blocks:>8}{total_events:>9}{total_s:>9.2f}"
+                    f"{total_blocks / total_s:>10,.0f}{total_events / total_s:>10,.0f}"
+                )
                 idle = indexer.run()
-                print(f"\na resumed run with nothing new: {idle.seconds * 1000:.0f} ms; "
-                      f"index file {db.stat().st_size / 1e6:.1f} MB, {store.count_events()} events")
+                print(
+                    f"\na resumed run with nothing new: {idle.seconds * 1000:.0f} ms; "
+                    f"index file {db.stat().st_size / 1e6:.1f} MB, {store.count_events()} events"
+                )
                 t = time.perf_counter()
                 result = reconcile(Ledger.from_store(store), store)
-                print(f"reconcile from the index: {time.perf_counter() - t:.2f}s, {len(result.violations)} violations, "
-                      f"{result.totals['trades']} trades")
+                print(
+                    f"reconcile from the index: {time.perf_counter() - t:.2f}s, {len(result.violations)} violations, "
+                    f"{result.totals['trades']} trades"
+                )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ k-anonymity here is given every vehicle's exact position: its best case, which n
 
     .venv/bin/python scripts/bench_privacy.py [--vehicles 1000] [--seed 1] [--radius-km 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from v2vchain.privacy import (CellCounts, DEFAULT_EPSILON_PER_M, epsilon_for_mean_noise, geohash,  # noqa: E402
-                              k_anonymous_cell, laplace_cloak)
-from v2vchain.privacy.geo import EARTH_RADIUS_M, Position, offset  # noqa: E402
+from v2vchain.privacy import (
+    DEFAULT_EPSILON_PER_M,
+    CellCounts,
+    epsilon_for_mean_noise,
+    geohash,
+    k_anonymous_cell,
+    laplace_cloak,
+)
+from v2vchain.privacy.geo import EARTH_RADIUS_M, Position, offset
 
 BERLIN = (52.5200, 13.4050)
 K_VALUES = (2, 5, 10, 20)
@@ -60,8 +67,16 @@ def nearest(buyer: tuple[float, float], sellers: list[tuple[float, float]], rng:
     return min(range(len(sellers)), key=lambda i: (math.dist(buyer, sellers[i]), rng.random()))
 
 
-def evaluate(method: str, parameter: str, truth: list[tuple[float, float]], shown: list[tuple[float, float]],
-             buyers: list[int], sellers: list[int], cloak_size: str, rng: random.Random) -> Row:
+def evaluate(
+    method: str,
+    parameter: str,
+    truth: list[tuple[float, float]],
+    shown: list[tuple[float, float]],
+    buyers: list[int],
+    sellers: list[int],
+    cloak_size: str,
+    rng: random.Random,
+) -> Row:
     true_sellers = [truth[s] for s in sellers]
     shown_sellers = [shown[s] for s in sellers]
     extra, switched = [], 0
@@ -71,8 +86,15 @@ def evaluate(method: str, parameter: str, truth: list[tuple[float, float]], show
         extra.append(math.dist(truth[b], true_sellers[chosen]) - math.dist(truth[b], true_sellers[best]))
         switched += chosen != best
     error = statistics.fmean(math.dist(t, s) for t, s in zip(truth, shown))
-    return Row(method, parameter, error, cloak_size, statistics.fmean(extra),
-               statistics.quantiles(extra, n=10)[-1], 100 * switched / len(buyers))
+    return Row(
+        method,
+        parameter,
+        error,
+        cloak_size,
+        statistics.fmean(extra),
+        statistics.quantiles(extra, n=10)[-1],
+        100 * switched / len(buyers),
+    )
 
 
 def cell_area_km2(cell: str) -> float:
@@ -87,7 +109,7 @@ def run(n: int, seed: int, radius_km: float) -> tuple[list[Row], float, float]:
     positions = city(n, radius_km * 1000, rng)
     order = list(range(n))
     rng.shuffle(order)
-    buyers, sellers = sorted(order[: n // 2]), sorted(order[n // 2:])
+    buyers, sellers = sorted(order[: n // 2]), sorted(order[n // 2 :])
     truth = [planar(p) for p in positions]
     baseline = statistics.fmean(min(math.dist(truth[b], truth[s]) for s in sellers) for b in buyers)
     rows = [evaluate("exact", "-", truth, truth, buyers, sellers, "0 m", random.Random(seed))]
@@ -96,14 +118,36 @@ def run(n: int, seed: int, radius_km: float) -> tuple[list[Row], float, float]:
         cloaks = [k_anonymous_cell(p, counts, k) for p in positions]
         area = statistics.fmean(cell_area_km2(c.cell) for c in cloaks)
         precisions = statistics.fmean(len(c.cell) for c in cloaks)
-        rows.append(evaluate("k-anonymity", f"k={k}", truth, [planar(c.centre) for c in cloaks], buyers, sellers,
-                             f"{area:.3f} km2 (p {precisions:.1f})", random.Random(seed)))
-    for label, epsilon in [*((f"{m} m", epsilon_for_mean_noise(m)) for m in MEAN_NOISE_M),
-                           (f"{2 / DEFAULT_EPSILON_PER_M:.0f} m*", DEFAULT_EPSILON_PER_M)]:
+        rows.append(
+            evaluate(
+                "k-anonymity",
+                f"k={k}",
+                truth,
+                [planar(c.centre) for c in cloaks],
+                buyers,
+                sellers,
+                f"{area:.3f} km2 (p {precisions:.1f})",
+                random.Random(seed),
+            )
+        )
+    for label, epsilon in [
+        *((f"{m} m", epsilon_for_mean_noise(m)) for m in MEAN_NOISE_M),
+        (f"{2 / DEFAULT_EPSILON_PER_M:.0f} m*", DEFAULT_EPSILON_PER_M),
+    ]:
         noise = random.Random(seed * 1_000 + round(1 / epsilon))
         shown = [planar(laplace_cloak(p, epsilon, noise).centre) for p in positions]
-        rows.append(evaluate("planar Laplace", f"eps={epsilon:.4f}/m ({label})", truth, shown, buyers, sellers,
-                             f"{2 / epsilon:.0f} m mean", random.Random(seed)))
+        rows.append(
+            evaluate(
+                "planar Laplace",
+                f"eps={epsilon:.4f}/m ({label})",
+                truth,
+                shown,
+                buyers,
+                sellers,
+                f"{2 / epsilon:.0f} m mean",
+                random.Random(seed),
+            )
+        )
     return rows, baseline, radius_km
 
 
@@ -115,20 +159,38 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     rows, baseline, radius_km = run(args.vehicles, args.seed, args.radius_km)
-    print(f"{args.vehicles} vehicles ({args.vehicles // 2} buyers, {args.vehicles - args.vehicles // 2} sellers) "
-          f"uniform within {radius_km:g} km of Berlin centre, seed {args.seed}; "
-          f"exact nearest seller is {baseline:.0f} m away on average")
-    header = ("method", "parameter", "mean loc. error m", "cloak size", "extra detour mean m", "p90 m",
-              "other seller %")
+    print(
+        f"{args.vehicles} vehicles ({args.vehicles // 2} buyers, {args.vehicles - args.vehicles // 2} sellers) "
+        f"uniform within {radius_km:g} km of Berlin centre, seed {args.seed}; "
+        f"exact nearest seller is {baseline:.0f} m away on average"
+    )
+    header = (
+        "method",
+        "parameter",
+        "mean loc. error m",
+        "cloak size",
+        "extra detour mean m",
+        "p90 m",
+        "other seller %",
+    )
     widths = (14, 29, 17, 22, 19, 7, 14)
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
     print("  ".join("-" * w for w in widths))
     for r in rows:
-        cells = (r.method, r.parameter, f"{r.location_error_m:.0f}", r.cloak_size, f"{r.extra_mean_m:.0f}",
-                 f"{r.extra_p90_m:.0f}", f"{r.other_seller_pct:.1f}")
+        cells = (
+            r.method,
+            r.parameter,
+            f"{r.location_error_m:.0f}",
+            r.cloak_size,
+            f"{r.extra_mean_m:.0f}",
+            f"{r.extra_p90_m:.0f}",
+            f"{r.other_seller_pct:.1f}",
+        )
         print("  ".join(c.ljust(w) for c, w in zip(cells, widths)))
-    print("* the library default, eps = ln(4)/200 m. Cloak size: mean geohash cell area (mean precision p) for "
-          "k-anonymity, mean noise distance 2/eps for Laplace.")
+    print(
+        "* the library default, eps = ln(4)/200 m. Cloak size: mean geohash cell area (mean precision p) for "
+        "k-anonymity, mean noise distance 2/eps for Laplace."
+    )
     print(f"({time.perf_counter() - started:.1f} s)")
 
 

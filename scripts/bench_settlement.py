@@ -10,6 +10,7 @@ The largest batch that fits a 30M gas block is solved from a quadratic fit of th
 the binding transaction is named.
 Run: .venv/bin/python scripts/bench_settlement.py [--chains embedded,anvil] [--sizes 1,10,100,500]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,14 +26,14 @@ from eth_account.signers.local import LocalAccount
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from v2vchain.areas import area_id  # noqa: E402
-from v2vchain.chain import Chain, connect  # noqa: E402
-from v2vchain.clearing_deploy import ClearingDeployParams, deploy_clearing  # noqa: E402
-from v2vchain.compiler import Build, compile_contracts  # noqa: E402
-from v2vchain.contracts.clearing import ChainOrder, ClearingClient, TradeInput  # noqa: E402
-from v2vchain.deploy import System, deploy  # noqa: E402
-from v2vchain.devnet import add_issuer, credential_for  # noqa: E402
-from v2vchain.identity import ROLE_BUYER, ROLE_SELLER  # noqa: E402
+from v2vchain.chain.compiler import Build, compile_contracts
+from v2vchain.chain.connect import Chain, connect
+from v2vchain.contracts.clearing import ClearingClient
+from v2vchain.deploy import ClearingParams, System, deploy
+from v2vchain.devnet import add_issuer, credential_for
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
+from v2vchain.protocol.areas import area_id
+from v2vchain.protocol.clearing import ChainOrder, TradeInput
 
 BLOCK_GAS = 30_000_000
 ENERGY_WH, BUY_LIMIT, SELL_LIMIT, PRICE = 10_000, 150, 50, 100
@@ -71,14 +72,20 @@ def onboard_fleet(system: System, clearing: ClearingClient, pairs: int) -> Fleet
     for n, (account, roles) in enumerate(everyone):
         chain.sender(admin).send({"to": account.address, "value": 10**17, "gas": 21_000}, action="fund")
         credential = credential_for(system, issuer, account, roles)
-        data = registry.contract.encode_abi("register", args=[
-            credential.vehicle, credential.did_hash, roles, credential.expiry, credential.signature])
+        data = registry.contract.encode_abi(
+            "register", args=[credential.vehicle, credential.did_hash, roles, credential.expiry, credential.signature]
+        )
         _send(chain, admin, registry.address, data, 300_000)
         if account is operator:
             continue
         _send(chain, admin, token.address, token.contract.encode_abi("mint", args=[account.address, 10**12]), 100_000)
-        _send(chain, account, token.address, token.contract.encode_abi(
-            "approve", args=[clearing.address, 2**256 - 1]), 100_000)
+        _send(
+            chain,
+            account,
+            token.address,
+            token.contract.encode_abi("approve", args=[clearing.address, 2**256 - 1]),
+            100_000,
+        )
         _send(chain, account, clearing.address, clearing.contract.encode_abi("deposit", args=[DEPOSIT]), 200_000)
         if n and n % 200 == 0:
             print(f"  ... {n}/{len(everyone)} vehicles onboarded ({time.monotonic() - started:.0f} s)", file=sys.stderr)
@@ -90,9 +97,17 @@ def batch(chain: Chain, clearing: ClearingClient, fleet: Fleet, n: int, nonce: i
     signed, trades = [], []
     for i in range(n):
         for account, side, limit in ((fleet.buyers[i], 1, BUY_LIMIT), (fleet.sellers[i], 2, SELL_LIMIT)):
-            order = ChainOrder(owner=account.address, side=side, energy_wh=ENERGY_WH, limit_price_per_wh=limit,
-                               area_id=area_id("u33dc0"), window_start_ts=start, window_end_ts=start + 7_200, nonce=nonce,
-                               expiry_ts=start)
+            order = ChainOrder(
+                owner=account.address,
+                side=side,
+                energy_wh=ENERGY_WH,
+                limit_price_per_wh=limit,
+                area_id=area_id("u33dc0"),
+                window_start_ts=start,
+                window_end_ts=start + 7_200,
+                nonce=nonce,
+                expiry_ts=start,
+            )
             signed.append(clearing.sign_order(account, order))
         trades.append(TradeInput(2 * i, 2 * i + 1, ENERGY_WH, PRICE, PRICE))
     return signed, trades
@@ -101,19 +116,20 @@ def batch(chain: Chain, clearing: ClearingClient, fleet: Fleet, n: int, nonce: i
 def run_batch(chain: Chain, clearing: ClearingClient, fleet: Fleet, n: int, nonce: int) -> dict[str, int]:
     operator = clearing.connect(chain.sender(fleet.operator))
     signed, trades = batch(chain, clearing, fleet, n, nonce)
-    prepared = operator.prepare(signed, trades, mechanism_id=1)  # type: ignore[attr-defined]
-    commit = operator.commit(prepared)  # type: ignore[attr-defined]
+    prepared = operator.prepare(signed, trades, mechanism_id=1)
+    commit = operator.commit(prepared)
     opened = operator.events(commit, "ClearingCommitted")[0]["args"]["openedTrades"]
     if opened != n:
         raise SystemExit(f"only {opened} of {n} trades opened: the bench setup is wrong")
     buyer_of = {b.address: b for b in fleet.buyers}
     receipts = [clearing.receipt(buyer_of[t.buyer], prepared, i) for i, t in enumerate(prepared.trades)]
     chain.advance_time(prepared.trades[0].delivery_start_ts - chain.now())
-    settle = operator.settle_receipts(prepared, receipts)  # type: ignore[attr-defined]
+    settle = operator.settle_receipts(prepared, receipts)
     if len(operator.events(settle, "TradeClosed")) != n:
         raise SystemExit("not every trade settled: the bench setup is wrong")
     seller = clearing.connect(chain.sender(fleet.sellers[0]))
-    withdraw = seller.withdraw(PRICE * ENERGY_WH)  # type: ignore[attr-defined]
+    seller.withdraw(PRICE * ENERGY_WH)
+    withdraw = chain.w3.eth.get_transaction_receipt(chain.w3.eth.get_block("latest")["transactions"][-1])
     return {"commit": gas(commit), "settle": gas(settle), "withdraw": gas(withdraw)}
 
 
@@ -130,9 +146,10 @@ def largest_fitting(points: dict[int, int]) -> int:
 
 
 def measure(chain: Chain, build: Build, sizes: list[int]) -> dict[int, dict[str, int]]:
-    system = deploy(chain, build=build)
     big = max(sizes)
-    clearing = deploy_clearing(system, ClearingDeployParams(max_trades=max(big, 100), max_orders=2 * max(big, 100)))
+    system = deploy(chain, build=build, clearing=ClearingParams(max_trades=max(big, 100), max_orders=2 * max(big, 100)))
+    clearing = system.clearing
+    assert clearing is not None
     fleet = onboard_fleet(system, clearing, big)
     rows = {}
     for nonce, n in enumerate(sizes):
@@ -151,17 +168,23 @@ def lifecycle(n: int, r: dict[str, int], period: int = PERIOD) -> int:
 
 def report(name: str, rows: dict[int, dict[str, int]]) -> None:
     print(f"[{name}] commit (signatures + rules + escrow), settleReceipts (batch), seller's withdraw; gas per trade")
-    print(f"{'trades':>7} {'commit':>12} {'settle':>12} {'commit/trade':>13} {'settle/trade':>13} {'withdraw':>9} "
-          f"{'lifecycle/trade':>16} {'withdraw each trade':>20}")
+    print(
+        f"{'trades':>7} {'commit':>12} {'settle':>12} {'commit/trade':>13} {'settle/trade':>13} {'withdraw':>9} "
+        f"{'lifecycle/trade':>16} {'withdraw each trade':>20}"
+    )
     for n, r in rows.items():
-        print(f"{n:>7} {r['commit']:>12,} {r['settle']:>12,} {r['commit'] // n:>13,} {r['settle'] // n:>13,} "
-              f"{r['withdraw']:>9,} {lifecycle(n, r):>16,} {lifecycle(n, r, 1):>20,}")
+        print(
+            f"{n:>7} {r['commit']:>12,} {r['settle']:>12,} {r['commit'] // n:>13,} {r['settle'] // n:>13,} "
+            f"{r['withdraw']:>9,} {lifecycle(n, r):>16,} {lifecycle(n, r, 1):>20,}"
+        )
     if len(rows) >= 3:
         commit_fit = largest_fitting({n: r["commit"] for n, r in rows.items()})
         settle_fit = largest_fitting({n: r["settle"] for n, r in rows.items()})
         binding = "commit" if commit_fit <= settle_fit else "settleReceipts"
-        print(f"[{name}] largest batch in a {BLOCK_GAS:,} gas block: commit {commit_fit:,} trades, settleReceipts "
-              f"{settle_fit:,} trades -> {min(commit_fit, settle_fit):,} ({binding} binds)")
+        print(
+            f"[{name}] largest batch in a {BLOCK_GAS:,} gas block: commit {commit_fit:,} trades, settleReceipts "
+            f"{settle_fit:,} trades -> {min(commit_fit, settle_fit):,} ({binding} binds)"
+        )
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 Usage: .venv/bin/python scripts/gen_fleet.py N [--seed S] [--city beijing|london|shanghai] [--out FILE]
        [--low-soc 0.35] [--split 0.3] [--parked 0.1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from v2vchain.fleet.generate import CITIES, random_fleet  # noqa: E402
+from v2vchain.fleet.generate import CITIES, random_fleet
 
 
 def main() -> None:
@@ -24,8 +25,12 @@ def main() -> None:
     ap.add_argument("--parked", type=float, default=0.1, help="share of parked vans")
     ap.add_argument("--out", type=Path, help="file to write (default: stdout)")
     a = ap.parse_args()
-    text = json.dumps(random_fleet(a.n, seed=a.seed, city=a.city, low_soc_share=a.low_soc, split_share=a.split,
-                                   parked_share=a.parked), indent=1)
+    text = json.dumps(
+        random_fleet(
+            a.n, seed=a.seed, city=a.city, low_soc_share=a.low_soc, split_share=a.split, parked_share=a.parked
+        ),
+        indent=1,
+    )
     if a.out:
         a.out.write_text(text + "\n")
         print(f"wrote {a.out} ({a.n} vans)")

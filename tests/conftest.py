@@ -1,22 +1,17 @@
-"""Shared fixtures: a deployed market with one issuer, one buyer and three sellers with deposits, reset between tests."""
+"""Shared fixtures: a deployed market with one issuer, one buyer and three sellers with deposits, reset between
+tests; a fleet of real node processes."""
+
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-from typing import Any, Iterator
+from collections.abc import Iterator
 
 import pytest
-from eth_account import Account
 from hypothesis import settings as hypothesis_settings
-from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
 
-from tests.support.assertions import reverts  # noqa: F401  (re-exported for the tests)
-from v2vchain.chain import Chain, connect
-from v2vchain.compiler import Build, compile_contracts
-from v2vchain.deploy import MarketParams, System, deploy
-from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, onboard
-from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
+from tests.support.fleet_nodes import Fleet, running_fleet
+from tests.support.world import World, catch_up_with_the_clock, make_world
+from v2vchain.chain.compiler import Build, compile_contracts
+from v2vchain.chain.connect import connect
 
 # Property tests are derandomized with no example database, so every clone runs the same examples and a test never
 # fails on one machine and passes on another. `./dev test --hypothesis-profile=explore` searches afresh.
@@ -24,109 +19,16 @@ hypothesis_settings.register_profile("ci", derandomize=True, database=None, prin
 hypothesis_settings.register_profile("explore", derandomize=False, max_examples=1_000)
 hypothesis_settings.load_profile("ci")
 
-TOKENS = 1_000_000_000  # 1,000 VEC each
-DEPOSIT = 100_000_000  # 100 VEC deposited by each seller: penalty cover
-STAKE = DEPOSIT  # the former name, kept for the tests that still say it
-PARAMS = MarketParams(penalty_bps=2_000, grace_period_s=3_600, max_lead_time_s=7 * 86_400,
-                      max_delivery_window_s=2 * 86_400, relay_period_s=600)
-AREA = keccak(text="cloak:geohash5:u33db")
-
-
-@dataclass
-class World:
-    chain: Chain
-    system: System  # signs as the admin
-    issuer: LocalAccount
-    buyer: Vehicle
-    sellers: list[Vehicle]
-    outsider: Vehicle  # funded and approved, but never registered
-    extra: list[Any] = field(default_factory=list)
-
-    @property
-    def market(self) -> Any:
-        return self.system.market
-
-    @property
-    def registry_address(self) -> str:
-        return self.system.registry.address
-
-    def accounts(self) -> list[str]:
-        return [self.buyer.address, *(s.address for s in self.sellers), self.outsider.address]
-
-    def ledger(self) -> dict[str, Any]:
-        """Every balance the market can move: per account (wallet, free, locked), the market's own holding, its
-        escrow and sink, and the token supply."""
-        m, t = self.system.market, self.system.token
-        rows: dict[str, Any] = {}
-        for a in self.accounts():
-            acct = m.account(a)
-            rows[a] = (t.balance_of(a), acct.free, acct.locked)
-        rows["market"] = t.balance_of(m.address)
-        rows["escrowed"] = m.escrowed()
-        rows["sunk"] = m.sunk()
-        rows["supply"] = t.total_supply()
-        return rows
-
-    def books_balance(self) -> None:
-        """The market holds exactly what it owes: sum(free + locked) + escrowed + sunk."""
-        m = self.system.market
-        assert self.system.token.balance_of(m.address) == m.books(self.accounts())
-
-    def open_request(self, buyer: Vehicle | None = None, *, energy_wh: int = 10_000, max_price: int = 100,
-                     bidding_s: int = 600, lead_s: int = 300, window_s: int = 3_600) -> int:
-        deadline = self.chain.now() + bidding_s
-        return (buyer or self.buyer).system.market.open(
-            energy_wh=energy_wh, max_price_per_wh=max_price, deadline_ts=deadline,
-            delivery_start_ts=deadline + lead_s, delivery_end_ts=deadline + lead_s + window_s,
-            area_id=AREA, access_hash=keccak(b"secret"),
-        )
-
-    def awarded(self, *, price: int = 80, seller: int = 0, **kw: Any) -> int:
-        """A request that seller `seller` won at `price`."""
-        request_id = self.open_request(**kw)
-        self.sellers[seller].system.market.bid(request_id, price)
-        self.to(self.market.request(request_id).deadline_ts)
-        self.buyer.system.market.close(request_id)  # the relay period: the buyer closes at the deadline
-        return request_id
-
-    def to(self, ts: int) -> None:
-        """Mine a block at ts (dev chain clock)."""
-        now = self.chain.now()
-        if ts > now:
-            self.chain.advance_time(ts - now)
-
 
 @pytest.fixture(scope="session")
 def build() -> Build:
     return compile_contracts(include_test=True)
 
 
-def make_world(chain: Chain, build: Build) -> World:
-    system = deploy(chain, params=PARAMS, build=build)
-    issuer = add_issuer(system)
-    buyer = onboard(system, issuer, "buyer", ROLE_BUYER, tokens=TOKENS)
-    sellers = [onboard(system, issuer, f"seller{i}", ROLE_SELLER, tokens=TOKENS, deposit=DEPOSIT) for i in range(3)]
-    outsider_account = Account.create()
-    chain.fund(outsider_account.address, GAS_MONEY_WEI)
-    system.token.mint(outsider_account.address, TOKENS)
-    outsider_system = system.as_(chain.sender(outsider_account))
-    outsider_system.token.approve(system.market.address, 2**256 - 1)
-    outsider = Vehicle("outsider", outsider_account, credential=None, system=outsider_system)  # type: ignore[arg-type]
-    return World(chain=chain, system=system, issuer=issuer, buyer=buyer, sellers=sellers, outsider=outsider)
-
-
 @pytest.fixture(scope="session")
 def _embedded_world(build: Build) -> Iterator[World]:
     chain = connect("embedded")
     yield make_world(chain, build)
-
-
-def catch_up_with_the_clock(chain: Chain) -> None:
-    """eth-tester stamps new blocks with the wall clock once it is ahead of the chain; a world restored from an old
-    snapshot would otherwise jump forward under a test that pins timestamps relative to chain.now()."""
-    lag = int(time.time()) - chain.now()
-    if lag > 0:
-        chain.advance_time(lag)
 
 
 @pytest.fixture
@@ -136,3 +38,10 @@ def world(_embedded_world: World) -> Iterator[World]:
     snapshot = _embedded_world.chain.snapshot()
     yield _embedded_world
     _embedded_world.chain.revert(snapshot)
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    """Real node processes on a real anvil, shared by the node and dashboard tests of one module."""
+    with running_fleet(tmp_path_factory.mktemp("fleet")) as running:
+        yield running

@@ -1,17 +1,19 @@
 """One complete reverse-auction trade, printed step by step: the README's main command."""
+
 from __future__ import annotations
 
 import secrets
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from eth_utils import keccak
 
-from .chain import Chain
+from v2vchain.chain.connect import Chain
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
+from v2vchain.protocol.areas import area_id
+
 from .deploy import System, deploy
 from .devnet import Vehicle, add_issuer, onboard
-from .areas import area_id
-from .identity import ROLE_BUYER, ROLE_SELLER
 
 VEC = 10**6  # token units per VEC (6 decimals)
 BIDDING_S = 600
@@ -44,8 +46,9 @@ def _balances(system: System, parties: list[Vehicle]) -> dict[str, tuple[int, in
     return rows
 
 
-def _print_balances(title: str, rows: dict[str, tuple[int, int, int]], out: Callable[[str], None],
-                    system: System) -> None:
+def _print_balances(
+    title: str, rows: dict[str, tuple[int, int, int]], out: Callable[[str], None], system: System
+) -> None:
     out(f"\n{title}")
     out(f"  {'party':<16}{'wallet':>22}{'free in market':>22}{'locked':>20}")
     for name, (wallet, free, locked) in rows.items():
@@ -53,8 +56,9 @@ def _print_balances(title: str, rows: dict[str, tuple[int, int, int]], out: Call
     out(f"  market escrow {_vec(system.market.escrowed())}, sink (forfeited penalties) {_vec(system.market.sunk())}")
 
 
-def run_demo(chain: Chain, out: Callable[[str], None] = print, *, bidding_s: int = BIDDING_S,
-             lead_s: int = DELIVERY_LEAD_S) -> dict[str, int]:
+def run_demo(
+    chain: Chain, out: Callable[[str], None] = print, *, bidding_s: int = BIDDING_S, lead_s: int = DELIVERY_LEAD_S
+) -> dict[str, int]:
     """Deploy, credential one buyer and three sellers, run one auction to settlement; returns key figures."""
     out(f"chain: {chain.kind} (chain id {chain.chain_id})")
     system = deploy(chain)
@@ -69,19 +73,24 @@ def run_demo(chain: Chain, out: Callable[[str], None] = print, *, bidding_s: int
     for p in parties:
         out(f"  {p.name:<9} {p.address}  {p.credential.did}")
     before = _balances(system, parties)
-    _print_balances("balances before the trade (each seller deposited 20 VEC of penalty cover)", before, out,
-                    system)
+    _print_balances("balances before the trade (each seller deposited 20 VEC of penalty cover)", before, out, system)
 
     energy_wh, max_price = 20_000, 150  # 20 kWh at most 150 units/Wh = 0.15 VEC/kWh, the grid import price
     deadline = chain.now() + bidding_s
     secret = secrets.token_bytes(32)
     request_id = buyer.system.market.open(
-        energy_wh=energy_wh, max_price_per_wh=max_price, deadline_ts=deadline,
-        delivery_start_ts=deadline + lead_s, delivery_end_ts=deadline + lead_s + DELIVERY_WINDOW_S,
-        area_id=area_id("u33db"), access_hash=keccak(secret),
+        energy_wh=energy_wh,
+        max_price_per_wh=max_price,
+        deadline_ts=deadline,
+        delivery_start_ts=deadline + lead_s,
+        delivery_end_ts=deadline + lead_s + DELIVERY_WINDOW_S,
+        area_id=area_id("u33db"),
+        access_hash=keccak(secret),
     )
-    out(f"\nrequest #{request_id}: {energy_wh:,} Wh, max {max_price} units/Wh, escrow {_vec(energy_wh * max_price)}, "
-        f"bidding closes at {deadline}, area u33db (geohash cell)")
+    out(
+        f"\nrequest #{request_id}: {energy_wh:,} Wh, max {max_price} units/Wh, escrow {_vec(energy_wh * max_price)}, "
+        f"bidding closes at {deadline}, area u33db (geohash cell)"
+    )
 
     for seller, price in ((sellers[0], 120), (sellers[1], 100), (sellers[2], 95), (sellers[0], 90)):
         seller.system.market.bid(request_id, price)
@@ -92,18 +101,23 @@ def run_demo(chain: Chain, out: Callable[[str], None] = print, *, bidding_s: int
     awarded = system.market.request(request_id)
     winner = next(s for s in sellers if s.address == awarded.seller)
     payment = awarded.energy_wh * awarded.price_per_wh
-    out(f"\naward: {winner.name} at {awarded.price_per_wh} units/Wh, payment {_vec(payment)} held in escrow, "
-        f"penalty {_vec(system.market.penalty_for(energy_wh, awarded.price_per_wh))} locked from its deposit")
+    out(
+        f"\naward: {winner.name} at {awarded.price_per_wh} units/Wh, payment {_vec(payment)} held in escrow, "
+        f"penalty {_vec(system.market.penalty_for(energy_wh, awarded.price_per_wh))} locked from its deposit"
+    )
 
     wait_until(chain, awarded.delivery_start_ts)
     delivered_wh = 19_500
-    receipt = system.market.sign_receipt(buyer.account, request_id=request_id, seller=winner.address,
-                                         delivered_wh=delivered_wh)
+    receipt = system.market.sign_receipt(
+        buyer.account, request_id=request_id, seller=winner.address, delivered_wh=delivered_wh
+    )
     winner.system.market.claim_with_receipt(request_id, delivered_wh, receipt)
     paid = delivered_wh * awarded.price_per_wh
-    out(f"delivery: the meter reads {delivered_wh:,} of {energy_wh:,} Wh; the buyer signs a receipt and the seller "
+    out(
+        f"delivery: the meter reads {delivered_wh:,} of {energy_wh:,} Wh; the buyer signs a receipt and the seller "
         f"settles with it: seller is paid {_vec(paid)}, buyer refunded {_vec(energy_wh * max_price - paid)} "
-        f"(a confirmation of less than the award would wait out the grace period)")
+        f"(a confirmation of less than the award would wait out the grace period)"
+    )
     for party, amount in ((winner, paid), (buyer, None)):
         withdrawn = party.system.market.withdraw(amount)
         out(f"  {party.name} withdraws {_vec(withdrawn)}")
@@ -114,6 +128,12 @@ def run_demo(chain: Chain, out: Callable[[str], None] = print, *, bidding_s: int
     supply = system.token.total_supply()
     held = sum(wallet for wallet, _, _ in after.values())  # the market's row is its whole token balance
     out(f"\ntoken supply {_vec(supply)} = wallets + market {_vec(held)}: {'conserved' if supply == held else 'BROKEN'}")
-    return {"request_id": request_id, "price_per_wh": awarded.price_per_wh, "paid": paid, "supply": supply,
-            "held": held, "seller_gain": after[winner.name][0] - before[winner.name][0],
-            "buyer_spent": before["buyer"][0] - after["buyer"][0]}
+    return {
+        "request_id": request_id,
+        "price_per_wh": awarded.price_per_wh,
+        "paid": paid,
+        "supply": supply,
+        "held": held,
+        "seller_gain": after[winner.name][0] - before[winner.name][0],
+        "buyer_spent": before["buyer"][0] - after["buyer"][0],
+    }

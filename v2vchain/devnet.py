@@ -1,4 +1,5 @@
 """Dev-chain conveniences shared by the demo, the benchmarks and the tests: onboard a credentialed vehicle."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,8 +7,10 @@ from dataclasses import dataclass
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from v2vchain.identity.did import did_for
+from v2vchain.identity.registration import Credential, issue_credential
+
 from .deploy import System
-from .identity import Credential, did_for, issue_credential
 
 GAS_MONEY_WEI = 10**18
 CREDENTIAL_LIFETIME_S = 365 * 86_400
@@ -25,17 +28,32 @@ class Vehicle:
         return str(self.account.address)
 
 
-def credential_for(system: System, issuer: LocalAccount, account: LocalAccount, roles: int,
-                   lifetime_s: int = CREDENTIAL_LIFETIME_S) -> Credential:
+def credential_for(
+    system: System, issuer: LocalAccount, account: LocalAccount, roles: int, lifetime_s: int = CREDENTIAL_LIFETIME_S
+) -> Credential:
     chain = system.chain
     return issue_credential(
-        issuer, registry=system.registry.address, chain_id=chain.chain_id, vehicle=account.address,
-        did=did_for(account.address, chain.chain_id), roles=roles, expiry=chain.now() + lifetime_s,
+        issuer,
+        registry=system.registry.address,
+        chain_id=chain.chain_id,
+        vehicle=account.address,
+        did=did_for(account.address, chain.chain_id),
+        roles=roles,
+        expiry=chain.now() + lifetime_s,
     )
 
 
-def onboard(system: System, issuer: LocalAccount, name: str, roles: int, *, tokens: int = 0, deposit: int = 0,
-            account: LocalAccount | None = None, stake: int = 0) -> Vehicle:
+def onboard(
+    system: System,
+    issuer: LocalAccount,
+    name: str,
+    roles: int,
+    *,
+    tokens: int = 0,
+    deposit: int = 0,
+    account: LocalAccount | None = None,
+    stake: int = 0,
+) -> Vehicle:
     """A new key with gas money, dev tokens, a registered credential, the market approved, and a deposit (a seller's
     penalty cover; `stake` is the former name of the same deposit)."""
     chain = system.chain
@@ -54,6 +72,6 @@ def onboard(system: System, issuer: LocalAccount, name: str, roles: int, *, toke
 
 
 def add_issuer(system: System) -> LocalAccount:
-    issuer = Account.create()
+    issuer: LocalAccount = Account.create()
     system.registry.add_issuer(issuer.address)
     return issuer

@@ -1,4 +1,5 @@
 """Where the project keeps its sources, npm tools and state; V2V_HOME moves the state elsewhere."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """`v2v audit` as a user runs it: the index of the demo's trade, read through every command and format."""
+
 from __future__ import annotations
 
 import csv
@@ -13,14 +14,14 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
-from tests.audit.conftest import Demo, deployment_on
-from v2vchain.audit.cli import audit_app
-from v2vchain.chain import connect
+from tests.support.audit import Demo, deployment_on
+from v2vchain.chain.connect import connect
+from v2vchain.cli.audit import audit_app
 from v2vchain.demo import run_demo
-from v2vchain.identity import did_for
+from v2vchain.identity.did import did_for
 
 
-def audit(*args: str) -> "CliRunner":
+def audit(*args: str) -> CliRunner:
     return CliRunner().invoke(audit_app, list(args))
 
 
@@ -30,7 +31,8 @@ def test_trades_in_every_format(demo: Demo) -> None:
     assert table.exit_code == 0 and "auction-1" in table.output and "settled" in table.output
     rows = json.loads(audit("trades", "--db", db, "--format", "json").output)
     assert [(r["trade_id"], r["price_per_wh"], r["paid"], r["area"]) for r in rows] == [
-        ("auction-1", 90, 1_755_000, "u33db")]
+        ("auction-1", 90, 1_755_000, "u33db")
+    ]
     (row,) = csv.DictReader(io.StringIO(audit("trades", "--db", db, "--format", "csv").output))
     assert row["buyer"] == rows[0]["buyer"] and row["delivered_wh"] == "19500"
 
@@ -39,20 +41,22 @@ def test_trades_filters_from_the_command_line(demo: Demo) -> None:
     db = str(demo.db)
     seller = json.loads(audit("trades", "--db", db, "--format", "json").output)[0]["seller"]
     did = did_for(seller, demo.chain.chain_id)
-    picked = audit("trades", "--db", db, "--vehicle", did, "--area", "u33", "--since", "2000-01-01",
-                   "--format", "json")
+    picked = audit("trades", "--db", db, "--vehicle", did, "--area", "u33", "--since", "2000-01-01", "--format", "json")
     assert len(json.loads(picked.output)) == 1
     assert "no trades match" in audit("trades", "--db", db, "--until", "2000-01-01").output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--vehicle", "0x1234"], "neither a 0x address"),
-    (["--vehicle", "did:web:example.com"], "not a did:pkh"),
-    (["--since", "last tuesday"], "is neither unix seconds nor an ISO 8601"),
-    (["--since", "200", "--until", "100"], "is after --until"),
-    (["--area", "0xfeed"], "neither a 0x-prefixed 32-byte area id nor a geohash cell"),
-    (["--vehicle", Account.create().address], "appears in no indexed event"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--vehicle", "0x1234"], "neither a 0x address"),
+        (["--vehicle", "did:web:example.com"], "not a did:pkh"),
+        (["--since", "last tuesday"], "is neither unix seconds nor an ISO 8601"),
+        (["--since", "200", "--until", "100"], "is after --until"),
+        (["--area", "0xfeed"], "neither a 0x-prefixed 32-byte area id nor a geohash cell"),
+        (["--vehicle", Account.create().address], "appears in no indexed event"),
+    ],
+)
 def test_malformed_or_unknown_filters_exit_1_with_a_message(demo: Demo, args: list[str], message: str) -> None:
     result = audit("trades", "--db", str(demo.db), *args)
     assert result.exit_code == 1
@@ -64,11 +68,15 @@ def test_vehicle_statement_as_table_json_and_csv(demo: Demo) -> None:
     seller = json.loads(audit("trades", "--db", db, "--format", "json").output)[0]["seller"]
     text = audit("vehicle", seller, "--db", db)
     assert text.exit_code == 0 and "sold: trades 1, energy wh 19500, received 1755000" in text.output
-    statement = json.loads(audit("vehicle", did_for(seller, demo.chain.chain_id), "--db", db, "--format", "json").output)
+    statement = json.loads(
+        audit("vehicle", did_for(seller, demo.chain.chain_id), "--db", db, "--format", "json").output
+    )
     assert statement["account"]["free"] == 20_000_000 and statement["account"]["locked"] == 0
     assert statement["registration"]["status"] == "active"
-    fields = {r["field"]: r["value"] for r in csv.DictReader(io.StringIO(audit("vehicle", seller, "--db", db,
-                                                                               "--format", "csv").output))}
+    fields = {
+        r["field"]: r["value"]
+        for r in csv.DictReader(io.StringIO(audit("vehicle", seller, "--db", db, "--format", "csv").output))
+    }
     assert fields["sold.received"] == "1755000"
     unknown = audit("vehicle", Account.create().address, "--db", db)
     assert unknown.exit_code == 1 and "appears in no indexed event" in unknown.output
@@ -91,8 +99,13 @@ def test_report_writes_html_with_embedded_plots(demo: Demo, tmp_path: Path) -> N
 
 
 def run_index(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "v2vchain.audit.cli", "index", *args], capture_output=True,
-                          text=True, timeout=120, env={**os.environ})
+    return subprocess.run(
+        [sys.executable, "-m", "v2vchain.cli", "audit", "index", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ},
+    )
 
 
 @pytest.mark.anvil
@@ -102,7 +115,7 @@ def test_index_command_runs_and_resumes_against_a_node_url(tmp_path: Path) -> No
         record = tmp_path / "deployment.json"
         record.write_text(json.dumps(deployment_on(chain)))
         db = tmp_path / "audit.db"
-        common = ["--chain", chain.anvil.url, "--deployment", str(record), "--db", str(db)]  # type: ignore[union-attr]
+        common = ["--chain", chain.anvil.url, "--deployment", str(record), "--db", str(db)]
         first = run_index(*common, "--confirmations", "3")  # a real process, as a user starts it
         head = chain.w3.eth.block_number
         assert first.returncode == 0, first.stderr

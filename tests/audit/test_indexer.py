@@ -1,4 +1,5 @@
 """The indexer on the demo's chain: every log once, in pieces or at once, through faults, never twice."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from tests.audit.conftest import Demo, FaultyNode, chain_logs, index, rows
+from tests.support.audit import Demo, FaultyNode, chain_logs, index, rows
 from v2vchain.audit.decode import ContractSpec
 from v2vchain.audit.errors import ChainMismatch, RangeTooLarge, RpcTimeout, UnknownAddress
 from v2vchain.audit.rpc import node_for
@@ -20,8 +21,19 @@ def test_index_of_the_demo_holds_every_log_of_the_three_contracts_exactly_once(d
     assert [(b, tx, li) for b, _, tx, li, *_ in stored] == chain_logs(demo.chain, demo.specs)
     assert all(event is not None for *_, event, _ in stored)
     names = {event for *_, event, _ in stored}
-    assert {"RequestOpened", "BidPlaced", "Awarded", "Settled", "Credited", "Withdrawn", "Deposited",
-            "VehicleRegistered", "IssuerAdded", "Transfer", "OwnershipTransferred"} <= names
+    assert {
+        "RequestOpened",
+        "BidPlaced",
+        "Awarded",
+        "Settled",
+        "Credited",
+        "Withdrawn",
+        "Deposited",
+        "VehicleRegistered",
+        "IssuerAdded",
+        "Transfer",
+        "OwnershipTransferred",
+    } <= names
 
 
 def test_every_indexed_block_is_stored_with_its_hash_and_parent(demo: Demo) -> None:
@@ -58,9 +70,10 @@ def test_blocks_wait_for_their_confirmations(demo: Demo, tmp_path: Path) -> None
 
 
 def test_too_many_results_halves_the_range_until_the_node_accepts_it(demo: Demo, tmp_path: Path) -> None:
-    node = FaultyNode(node_for(demo.chain),
-                      lambda a, b: RangeTooLarge("eth_getLogs: query returned more than 10000 results")
-                      if b - a + 1 > 4 else None)
+    node = FaultyNode(
+        node_for(demo.chain),
+        lambda a, b: RangeTooLarge("eth_getLogs: query returned more than 10000 results") if b - a + 1 > 4 else None,
+    )
     db = tmp_path / "halved.db"
     index(node, demo.specs, db, batch_blocks=32)
     assert node.asked[:4] == [(1, 32), (1, 16), (1, 8), (1, 4)]
@@ -75,10 +88,12 @@ def test_a_node_refusing_even_one_block_is_reported_clearly(demo: Demo, tmp_path
 
 
 def test_a_timeout_mid_range_stops_with_a_clear_message_and_the_next_run_resumes_without_gaps(
-        demo: Demo, tmp_path: Path) -> None:
+    demo: Demo, tmp_path: Path
+) -> None:
     db = tmp_path / "timeout.db"
-    stalled = FaultyNode(node_for(demo.chain),
-                         lambda a, b: RpcTimeout("eth_getLogs: no answer within 30s") if b >= 20 else None)
+    stalled = FaultyNode(
+        node_for(demo.chain), lambda a, b: RpcTimeout("eth_getLogs: no answer within 30s") if b >= 20 else None
+    )
     with pytest.raises(RpcTimeout) as info:
         index(stalled, demo.specs, db, batch_blocks=8)
     message = str(info.value)
@@ -100,8 +115,9 @@ def test_an_address_without_contract_code_is_refused(demo: Demo, tmp_path: Path)
 def test_a_database_of_another_deployment_or_chain_is_refused(demo: Demo, tmp_path: Path) -> None:
     db = tmp_path / "copy.db"
     db.write_bytes(demo.db.read_bytes())
-    moved = [ContractSpec.of(s.name, demo.specs[0].address if s.name == "Market" else s.address, s.abi)
-             for s in demo.specs]
+    moved = [
+        ContractSpec.of(s.name, demo.specs[0].address if s.name == "Market" else s.address, s.abi) for s in demo.specs
+    ]
     with pytest.raises(ChainMismatch, match="pass another --db"):
         index(demo.chain, moved, db)
     with sqlite3.connect(db) as raw:
@@ -124,8 +140,12 @@ def test_a_contract_added_later_is_backfilled_from_its_abi_alone(demo: Demo, tmp
 
 def test_a_log_the_abi_does_not_describe_is_kept_raw_not_dropped(demo: Demo, tmp_path: Path) -> None:
     db = tmp_path / "partial_abi.db"
-    partial = [ContractSpec.of(s.name, s.address, [i for i in s.abi if i.get("name") != "Credited"])
-               if s.name == "Market" else s for s in demo.specs]
+    partial = [
+        ContractSpec.of(s.name, s.address, [i for i in s.abi if i.get("name") != "Credited"])
+        if s.name == "Market"
+        else s
+        for s in demo.specs
+    ]
     index(demo.chain, partial, db)
     with Store.open(db) as store:
         kept = store.db.execute("SELECT count(*) FROM events WHERE event IS NULL").fetchone()[0]
@@ -137,8 +157,12 @@ def test_replaying_a_range_inserts_nothing_twice(demo: Demo, tmp_path: Path) -> 
     db = tmp_path / "replay.db"
     db.write_bytes(demo.db.read_bytes())
     with Store.open(db) as store:
-        raw = list(store.db.execute("SELECT block_number, block_hash, tx_hash, tx_index, log_index, contract, "
-                                    "address, event, args, topics, data FROM events"))
+        raw = list(
+            store.db.execute(
+                "SELECT block_number, block_hash, tx_hash, tx_index, log_index, contract, "
+                "address, event, args, topics, data FROM events"
+            )
+        )
         assert store.backfill(raw, store.last_block() or 0, "Market") == 0
     assert rows(db) == rows(demo.db)
 
@@ -155,7 +179,7 @@ def test_a_chain_that_moves_while_a_range_is_read_is_read_again(demo: Demo, tmp_
             headers[0] = dataclasses.replace(headers[0], parent_hash="0x" + "ab" * 32)
         return headers
 
-    node.headers = moving_headers  # type: ignore[method-assign]
+    node.headers = moving_headers
     db = tmp_path / "moving.db"
     index(node, demo.specs, db, batch_blocks=10)
     assert calls.count(calls[1]) == 2  # the same range, asked again after the reorg check

@@ -1,27 +1,30 @@
 """On a real anvil: a reorganised chain is undone and re-read, confirmations hold back fresh blocks, and a node
 that stops answering mid-range leaves an index the next run completes."""
+
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
-from tests.audit.conftest import chain_logs, index, rows, specs_of
-from tests.conftest import World, make_world
-from v2vchain.anvil import free_port
+from tests.support.audit import chain_logs, index, rows, specs_of
+from tests.support.world import World, make_world
 from v2vchain.audit import reports
 from v2vchain.audit.errors import RpcTimeout
-from v2vchain.audit.ledger import Ledger
+from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.store import Store
-from v2vchain.chain import connect
-from v2vchain.compiler import Build
+from v2vchain.chain.anvil import free_port
+from v2vchain.chain.compiler import Build
+from v2vchain.chain.connect import connect
 
 pytestmark = pytest.mark.anvil
 
@@ -46,8 +49,9 @@ def assert_index_equals_chain(world: World, db: Path, build: Build) -> None:
             assert block_hash == "0x" + bytes(world.chain.w3.eth.get_block(number)["hash"]).hex()
 
 
-def test_a_reorganised_branch_is_replaced_by_the_new_one_without_duplicates(anvil_world: World, build: Build,
-                                                                            tmp_path: Path) -> None:
+def test_a_reorganised_branch_is_replaced_by_the_new_one_without_duplicates(
+    anvil_world: World, build: Build, tmp_path: Path
+) -> None:
     w, db, specs = anvil_world, tmp_path / "reorg.db", specs_of(anvil_world.system, build)
     base = index(w.chain, specs, db).last
     snapshot = w.chain.snapshot()
@@ -78,7 +82,8 @@ def test_a_reorganised_branch_is_replaced_by_the_new_one_without_duplicates(anvi
 
 
 def test_blocks_younger_than_the_confirmations_are_never_indexed_so_a_shallow_reorg_goes_unseen(
-        anvil_world: World, build: Build, tmp_path: Path) -> None:
+    anvil_world: World, build: Build, tmp_path: Path
+) -> None:
     w, db, specs = anvil_world, tmp_path / "confirmed.db", specs_of(anvil_world.system, build)
     snapshot = w.chain.snapshot()
     request_id = w.open_request()
@@ -126,17 +131,15 @@ class Proxy:
                 pass
 
             def handle(self) -> None:
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     super().handle()
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> "Proxy":
+    def __enter__(self) -> Proxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -145,7 +148,8 @@ class Proxy:
 
 
 def test_a_node_that_stops_answering_mid_range_leaves_an_index_the_next_run_completes(
-        anvil_world: World, build: Build, tmp_path: Path) -> None:
+    anvil_world: World, build: Build, tmp_path: Path
+) -> None:
     w, db, specs = anvil_world, tmp_path / "stalled.db", specs_of(anvil_world.system, build)
     stall_from = w.chain.w3.eth.block_number - 10
 
@@ -153,9 +157,9 @@ def test_a_node_that_stops_answering_mid_range_leaves_an_index_the_next_run_comp
         is_logs = isinstance(call, dict) and call["method"] == "eth_getLogs"
         return "stall" if is_logs and int(call["params"][0]["toBlock"], 16) >= stall_from else None
 
-    with Proxy(w.chain.anvil.url, stall) as proxy:  # type: ignore[union-attr]
-        with pytest.raises(RpcTimeout) as info:
-            index(HttpNode(proxy.url, timeout_s=0.4), specs, db, batch_blocks=16)
+    assert w.chain.anvil is not None
+    with Proxy(w.chain.anvil.url, stall) as proxy, pytest.raises(RpcTimeout) as info:
+        index(HttpNode(proxy.url, timeout_s=0.4), specs, db, batch_blocks=16)
     stalled = [c for c in proxy.seen if stall(c)]
     assert len(stalled) >= 2  # the range was halved and retried before giving up
     assert "no answer from http://127.0.0.1" in str(info.value)
@@ -166,11 +170,12 @@ def test_a_node_that_stops_answering_mid_range_leaves_an_index_the_next_run_comp
     assert_index_equals_chain(w, db, build)
 
 
-def test_a_node_without_batch_requests_is_read_one_header_at_a_time(anvil_world: World, build: Build,
-                                                                    tmp_path: Path) -> None:
+def test_a_node_without_batch_requests_is_read_one_header_at_a_time(
+    anvil_world: World, build: Build, tmp_path: Path
+) -> None:
     w, db = anvil_world, tmp_path / "unbatched.db"
     refuse = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "batch requests are not supported"}}
-    with Proxy(w.chain.anvil.url, lambda call: refuse if isinstance(call, list) else None) as proxy:  # type: ignore[union-attr]
+    with Proxy(w.chain.anvil.url, lambda call: refuse if isinstance(call, list) else None) as proxy:
         index(HttpNode(proxy.url), specs_of(w.system, build), db)
     assert sum(isinstance(c, list) for c in proxy.seen) == 1  # tried once, then never again
     assert_index_equals_chain(w, db, build)

@@ -1,4 +1,5 @@
 """Trades, statements and the reconciliation from the demo's index equal what happened on the chain."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -7,12 +8,12 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from tests.audit.conftest import Demo
+from tests.support.audit import Demo
 from v2vchain.audit import reports
 from v2vchain.audit.errors import InvalidFilter, UnknownAddress
-from v2vchain.audit.ledger import Ledger
+from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.store import Store
-from v2vchain.identity import did_for
+from v2vchain.identity.did import did_for
 
 
 def ledger_of(db: Path) -> Ledger:
@@ -35,8 +36,12 @@ def test_statements_of_buyer_and_seller_match_their_wallets(demo: Demo) -> None:
     (trade,) = reports.trades(ledger)
     seller = reports.statement(ledger, trade.seller, demo.chain.chain_id)
     buyer = reports.statement(ledger, trade.buyer, demo.chain.chain_id)
-    assert seller["sold"] == {"trades": 1, "energy_wh": 19_500, "received": demo.result["seller_gain"],
-                              "penalties_paid": 0}
+    assert seller["sold"] == {
+        "trades": 1,
+        "energy_wh": 19_500,
+        "received": demo.result["seller_gain"],
+        "penalties_paid": 0,
+    }
     assert buyer["bought"]["paid"] == demo.result["buyer_spent"] and buyer["bought"]["energy_wh"] == 19_500
     assert (seller["account"]["free"], seller["account"]["locked"]) == (20 * 10**6, 0)
     assert seller["account"]["deposited"] == 20 * 10**6 and seller["account"]["withdrawn"] == demo.result["seller_gain"]
@@ -72,25 +77,27 @@ def test_filters_select_by_vehicle_did_time_and_area(demo: Demo) -> None:
     assert reports.parse_time("1970-01-01T01:00:00+01:00", "since") == 0
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda l: reports.resolve_vehicle("0x1234", l, 1), "neither a 0x address"),
-    (lambda l: reports.resolve_vehicle("did:pkh:eip155:1:0xZZ", l, 1), "not a did:pkh"),
-    (lambda l: reports.resolve_vehicle(did_for(Account.create().address, 5), l, 1), "names chain 5"),
-    (lambda l: reports.parse_time("yesterday", "since"), "--since 'yesterday' is neither unix seconds"),
-    (lambda l: reports.filter_trades([], since=10, until=5), "is after --until"),
-    (lambda l: reports.filter_trades([], area="u33a"), "is neither a 0x-prefixed 32-byte area id"),
-    (lambda l: reports.filter_trades([], mechanism="barter"), "one of auction"),
-    (lambda l: reports.render([], "xml"), "one of table, csv, json"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda l: reports.resolve_vehicle("0x1234", l, 1), "neither a 0x address"),
+        (lambda l: reports.resolve_vehicle("did:pkh:eip155:1:0xZZ", l, 1), "not a did:pkh"),
+        (lambda l: reports.resolve_vehicle(did_for(Account.create().address, 5), l, 1), "names chain 5"),
+        (lambda l: reports.parse_time("yesterday", "since"), "--since 'yesterday' is neither unix seconds"),
+        (lambda l: reports.filter_trades([], since=10, until=5), "is after --until"),
+        (lambda l: reports.filter_trades([], area="u33a"), "is neither a 0x-prefixed 32-byte area id"),
+        (lambda l: reports.filter_trades([], mechanism="barter"), "one of auction"),
+        (lambda l: reports.render([], "xml"), "one of table, csv, json"),
+    ],
+)
 def test_malformed_filters_are_refused_with_what_was_expected(demo: Demo, call, message) -> None:
     with pytest.raises(InvalidFilter, match=message):
         call(ledger_of(demo.db))
 
 
 def test_an_address_never_seen_is_reported_unknown(demo: Demo) -> None:
-    with Store.open(demo.db) as store:
-        with pytest.raises(UnknownAddress, match="appears in no indexed event"):
-            reports.require_known(store, {Account.create().address}, "that vehicle")
+    with Store.open(demo.db) as store, pytest.raises(UnknownAddress, match="appears in no indexed event"):
+        reports.require_known(store, {Account.create().address}, "that vehicle")
 
 
 def tampered(demo: Demo, tmp_path: Path, sql: str) -> Path:
@@ -112,15 +119,21 @@ def test_a_deleted_delivery_confirmation_leaves_payments_without_settlement(demo
     settle_tx = reports.trades(ledger_of(demo.db))[0].settle_tx
     rules = {(f.rule, f.tx_hash) for f in result.violations}
     assert ("credit-without-settlement", settle_tx) in rules
-    assert any("credited 1755000 for request 1 with no award, expiry, delivery confirmation or timeout" in f.message
-               for f in result.violations)
+    assert any(
+        "credited 1755000 for request 1 with no award, expiry, delivery confirmation or timeout" in f.message
+        for f in result.violations
+    )
 
 
 def test_a_trade_settled_twice_is_found(demo: Demo, tmp_path: Path) -> None:
-    db = tampered(demo, tmp_path, "INSERT INTO events (block_number, block_hash, tx_hash, tx_index, log_index, contract, "
-                                  "address, event, args, topics, data) SELECT block_number, block_hash, tx_hash, "
-                                  "tx_index, log_index + 100, contract, address, event, args, topics, data "
-                                  "FROM events WHERE event = 'Settled'")
+    db = tampered(
+        demo,
+        tmp_path,
+        "INSERT INTO events (block_number, block_hash, tx_hash, tx_index, log_index, contract, "
+        "address, event, args, topics, data) SELECT block_number, block_hash, tx_hash, "
+        "tx_index, log_index + 100, contract, address, event, args, topics, data "
+        "FROM events WHERE event = 'Settled'",
+    )
     assert [f.rule for f in reconcile_db(db).violations] == ["settled-twice"]
 
 

@@ -1,21 +1,22 @@
 """Every way a trade can end, indexed and audited, and a violation built for real on-chain."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from typer.testing import CliRunner
 
-from tests.audit.conftest import index, specs_of
-from tests.conftest import PARAMS, World
+from tests.support.audit import index, specs_of
+from tests.support.world import PARAMS, World
 from v2vchain.audit import reports
-from v2vchain.audit.cli import audit_app
 from v2vchain.audit.decode import ContractSpec
-from v2vchain.audit.ledger import Ledger
+from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.store import Store
-from v2vchain.compiler import Build
+from v2vchain.chain.compiler import Build
+from v2vchain.cli.audit import audit_app
 from v2vchain.deploy import deploy
 from v2vchain.devnet import GAS_MONEY_WEI, add_issuer, credential_for
-from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 
 MAX = 2**256 - 1
 
@@ -42,8 +43,17 @@ def history(w: World) -> dict[str, int]:
     signed = w.open_request()
     w.sellers[0].system.market.bid(signed, 95)
     r = m.request(signed)
-    bids = [m.sign_bid(w.sellers[i].account, request_id=signed, price_per_wh=p, energy_wh=r.energy_wh, nonce=n,
-                       expiry_ts=r.deadline_ts + 3_600) for i, p, n in ((1, 85, 1), (2, 60, 1), (2, 50, 0))]
+    bids = [
+        m.sign_bid(
+            w.sellers[i].account,
+            request_id=signed,
+            price_per_wh=p,
+            energy_wh=r.energy_wh,
+            nonce=n,
+            expiry_ts=r.deadline_ts + 3_600,
+        )
+        for i, p, n in ((1, 85, 1), (2, 60, 1), (2, 50, 0))
+    ]
     w.to(r.deadline_ts)
     w.buyer.system.market.close_with_signed_bids(signed, bids)  # seller 2's nonce 0 is cancelled: passed over
     w.to(m.request(signed).delivery_start_ts)
@@ -68,13 +78,23 @@ def history(w: World) -> dict[str, int]:
     w.buyer.system.market.deposit(5_000)
     w.buyer.system.market.withdraw(2_000)
     w.sellers[2].system.market.withdraw(1_000_000)
-    return {"confirmed": confirmed, "claimed": claimed, "reclaimed": reclaimed, "expired": expired,
-            "signed": signed, "finalized": finalized, "raised": raised, "pending_confirmation": pending_confirmation,
-            "pending": pending, "open": still_open}
+    return {
+        "confirmed": confirmed,
+        "claimed": claimed,
+        "reclaimed": reclaimed,
+        "expired": expired,
+        "signed": signed,
+        "finalized": finalized,
+        "raised": raised,
+        "pending_confirmation": pending_confirmation,
+        "pending": pending,
+        "open": still_open,
+    }
 
 
-def test_every_ending_is_indexed_and_every_statement_equals_the_contracts_state(world: World, build: Build,
-                                                                                tmp_path: Path) -> None:
+def test_every_ending_is_indexed_and_every_statement_equals_the_contracts_state(
+    world: World, build: Build, tmp_path: Path
+) -> None:
     ids = history(world)
     db = tmp_path / "world.db"
     index(world.chain, specs_of(world.system, build), db)
@@ -91,8 +111,15 @@ def test_every_ending_is_indexed_and_every_statement_equals_the_contracts_state(
 
     by_id = {int(t.trade_id.split("-")[1]): t for t in reports.trades(ledger)}
     assert {k: by_id[v].status for k, v in ids.items() if v in by_id} == {
-        "confirmed": "settled", "claimed": "settled", "reclaimed": "reclaimed", "signed": "settled",
-        "finalized": "settled", "raised": "settled", "pending_confirmation": "confirmed", "pending": "awarded"}
+        "confirmed": "settled",
+        "claimed": "settled",
+        "reclaimed": "reclaimed",
+        "signed": "settled",
+        "finalized": "settled",
+        "raised": "settled",
+        "pending_confirmation": "confirmed",
+        "pending": "awarded",
+    }
     assert by_id[ids["signed"]].seller == world.sellers[2].address and by_id[ids["signed"]].price_per_wh == 60
     assert by_id[ids["claimed"]].paid == 9_000 * 70 and by_id[ids["claimed"]].refund == 1_000 * 70
     assert by_id[ids["finalized"]].delivered_wh == 4_000 and by_id[ids["raised"]].delivered_wh == 8_000
@@ -128,8 +155,9 @@ def test_the_books_balance_without_knowing_penaltyBps(world: World, build: Build
     assert result.totals["token_balance"] == result.totals["books"]
 
 
-def test_a_winner_revoked_in_the_audited_registry_before_its_bid_is_a_violation(world: World, build: Build,
-                                                                                tmp_path: Path) -> None:
+def test_a_winner_revoked_in_the_audited_registry_before_its_bid_is_a_violation(
+    world: World, build: Build, tmp_path: Path
+) -> None:
     """Built on-chain: the issuer revokes seller 0, which then wins an auction in a market that checks another
     registry. Audited against the real registry, the award names the revocation."""
     chain, seller, buyer = world.chain, world.sellers[0], world.buyer
@@ -143,15 +171,24 @@ def test_a_winner_revoked_in_the_audited_registry_before_its_bid_is_a_violation(
     rogue.as_(chain.sender(seller.account)).market.deposit(10**6)
     deadline = chain.now() + 600
     request_id = rogue.as_(chain.sender(buyer.account)).market.open(
-        energy_wh=1_000, max_price_per_wh=100, deadline_ts=deadline, delivery_start_ts=deadline + 60,
-        delivery_end_ts=deadline + 3_600, area_id=b"\x00" * 32, access_hash=b"\x01" * 32)
+        energy_wh=1_000,
+        max_price_per_wh=100,
+        deadline_ts=deadline,
+        delivery_start_ts=deadline + 60,
+        delivery_end_ts=deadline + 3_600,
+        area_id=b"\x00" * 32,
+        access_hash=b"\x01" * 32,
+    )
     rogue.as_(chain.sender(seller.account)).market.bid(request_id, 90)
     world.to(deadline)
     close = rogue.as_(chain.sender(buyer.account)).market.close(request_id)
 
     audited = {s.name: s for s in specs_of(world.system, build)}
-    specs = [audited["EnergyToken"], audited["Registry"],
-             ContractSpec.of("Market", rogue.market.address, audited["Market"].abi)]
+    specs = [
+        audited["EnergyToken"],
+        audited["Registry"],
+        ContractSpec.of("Market", rogue.market.address, audited["Market"].abi),
+    ]
     db = tmp_path / "rogue.db"
     index(chain, specs, db)
     with Store.open(db) as store:

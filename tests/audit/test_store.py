@@ -1,4 +1,5 @@
 """The index file: a schema version it checks, and a clear word for every file it cannot read."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -7,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from v2vchain.audit.cli import audit_app
 from v2vchain.audit.errors import NotAnAuditDatabase, SchemaMismatch
 from v2vchain.audit.store import SCHEMA_VERSION, Store
+from v2vchain.cli.audit import audit_app
 
 
 def with_version(path: Path, version: int) -> Path:
@@ -27,8 +28,11 @@ def test_a_new_index_records_its_schema_version(tmp_path: Path) -> None:
 
 def test_an_index_from_an_older_schema_is_refused_with_what_to_do(tmp_path: Path) -> None:
     db = with_version(tmp_path / "old.db", SCHEMA_VERSION - 1)
-    with pytest.raises(SchemaMismatch, match=r"older indexer \(schema version 0; this one reads version 1\).*"
-                                             r"run `v2v audit index` again"):
+    with pytest.raises(
+        SchemaMismatch,
+        match=r"older indexer \(schema version 0; this one reads version 1\).*"
+        r"run `v2v audit index` again",
+    ):
         Store.open(db)
     with pytest.raises(SchemaMismatch):
         Store.open(db, create=True)  # the indexer refuses it too rather than mixing schemas

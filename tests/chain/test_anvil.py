@@ -1,21 +1,23 @@
 """Behaviour only a real node shows: chain-id changes, pending transactions, nonce races and replacements."""
+
 from __future__ import annotations
 
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from eth_account import Account
 
-from tests.conftest import reverts
-from v2vchain.anvil import ANVIL_DEV_KEY
-from v2vchain.chain import Chain, connect
-from v2vchain.compiler import Build
+from tests.support.assertions import reverts
+from v2vchain.chain.anvil import ANVIL_DEV_KEY
+from v2vchain.chain.compiler import Build
+from v2vchain.chain.connect import Chain, connect
+from v2vchain.chain.errors import TransactionTimeout
+from v2vchain.chain.tx import Sender
 from v2vchain.deploy import deploy
 from v2vchain.devnet import add_issuer, credential_for
-from v2vchain.identity import ROLE_SELLER
-from v2vchain.tx import Sender
+from v2vchain.identity.registration import ROLE_SELLER
 
 pytestmark = pytest.mark.anvil
 
@@ -32,8 +34,9 @@ def unmined_chain() -> Iterator[Chain]:
         yield chain
 
 
-def test_signatures_for_the_old_chain_id_are_rejected_after_the_chain_id_changes(anvil_chain: Chain,
-                                                                                 build: Build) -> None:
+def test_signatures_for_the_old_chain_id_are_rejected_after_the_chain_id_changes(
+    anvil_chain: Chain, build: Build
+) -> None:
     """EIP-712 domain rebuilt from block.chainid: a credential signed before a chain split does not carry over."""
     system = deploy(anvil_chain, build=build)
     issuer = add_issuer(system)
@@ -53,8 +56,10 @@ def test_concurrent_sends_from_one_key_get_consecutive_nonces(anvil_chain: Chain
     sender = anvil_chain.sender(Account.from_key(ANVIL_DEV_KEY))
     targets = [Account.create().address for _ in range(8)]
     receipts: list[dict] = []
-    threads = [threading.Thread(target=lambda t=t: receipts.append(sender.send({"to": t, "value": 1}, action="pay")))
-               for t in targets]
+    threads = [
+        threading.Thread(target=lambda t=t: receipts.append(sender.send({"to": t, "value": 1}, action="pay")))
+        for t in targets
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -103,7 +108,6 @@ def _pending(chain: Chain) -> list[dict]:
 
 
 def test_a_receipt_that_never_comes_raises_TransactionTimeout(unmined_chain: Chain) -> None:
-    from v2vchain.errors import TransactionTimeout
 
     sender = Sender(unmined_chain.w3, Account.from_key(ANVIL_DEV_KEY), replace_after_s=60, receipt_timeout_s=1)
     with pytest.raises(TransactionTimeout, match="no receipt"):

@@ -1,10 +1,11 @@
 """The toolchain: one pinned compiler, found offline, with a build cache keyed by sources and version."""
+
 from __future__ import annotations
 
 import pytest
 
-from v2vchain import compiler
-from v2vchain.errors import CompilerNotFound
+from v2vchain.chain import compiler
+from v2vchain.chain.errors import CompilerNotFound
 
 
 def test_compiler_is_the_pinned_version() -> None:

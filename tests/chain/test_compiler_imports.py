@@ -1,5 +1,6 @@
 """The compiler follows imports itself: @openzeppelin/... from the pinned npm package (and the relative imports inside
 it) go into the standard-json input by content, so any solc compiles without the disk and the cache key covers them."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from v2vchain import compiler
-from v2vchain.errors import CompilationFailed
+from v2vchain.chain import compiler
+from v2vchain.chain.errors import CompilationFailed
 
 OZ = compiler.NODE_MODULES / "@openzeppelin" / "contracts"
 GUARD = "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol"
@@ -84,7 +85,9 @@ def test_the_cache_key_changes_when_an_imported_openzeppelin_file_changes(
 
 
 def test_an_import_that_resolves_nowhere_is_a_clear_error(scratch: Path) -> None:
-    (scratch / "Broken.sol").write_text('pragma solidity 0.8.28;\nimport {X} from "@openzeppelin/contracts/Nope.sol";\n')
+    (scratch / "Broken.sol").write_text(
+        'pragma solidity 0.8.28;\nimport {X} from "@openzeppelin/contracts/Nope.sol";\n'
+    )
     with pytest.raises(CompilationFailed, match=r"Broken\.sol imports '@openzeppelin/contracts/Nope\.sol'"):
         compiler._sources(include_test=False, contracts_dir=scratch)
 
@@ -94,7 +97,11 @@ def test_an_import_that_resolves_nowhere_is_a_clear_error(scratch: Path) -> None
     [
         ("Market.sol", "./lib/ECDSA.sol", "lib/ECDSA.sol"),
         ("test/Bench.sol", "../Clearing.sol", "Clearing.sol"),
-        ("@openzeppelin/contracts/utils/cryptography/ECDSA.sol", "../Strings.sol", "@openzeppelin/contracts/utils/Strings.sol"),
+        (
+            "@openzeppelin/contracts/utils/cryptography/ECDSA.sol",
+            "../Strings.sol",
+            "@openzeppelin/contracts/utils/Strings.sol",
+        ),
         ("lib/A.sol", "@openzeppelin/contracts/access/Ownable.sol", "@openzeppelin/contracts/access/Ownable.sol"),
     ],
 )
@@ -126,7 +133,12 @@ def test_the_shim_reads_urls_and_finds_imports_as_slither_calls_it(scratch: Path
     }
     run = subprocess.run(
         ["node", str(compiler.SOLC_SHIM), "--standard-json", "--allow-paths", str(scratch), "--some-new-flag"],
-        input=json.dumps(request), capture_output=True, text=True, timeout=60, check=True, cwd=scratch.parent,
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=scratch.parent,
     )
     output = json.loads(run.stdout)
     assert not [e for e in output.get("errors", []) if e["severity"] == "error"], output["errors"]

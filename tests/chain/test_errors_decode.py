@@ -1,18 +1,30 @@
 """Every custom error of every contract decodes to its name and arguments, from both providers' formats."""
+
 from __future__ import annotations
 
 import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
-from v2vchain.compiler import Build, compile_contracts
-from v2vchain.errors import ContractRevert, TransactionFailed
-from v2vchain.reverts import decode_revert, register_abi, revert_data
+from v2vchain.chain.compiler import Build, compile_contracts
+from v2vchain.chain.errors import ContractRevert, TransactionFailed
+from v2vchain.chain.reverts import decode_revert, register_abi, revert_data
 
 PRODUCTION = ("EnergyToken", "Registry", "Market", "Clearing")
 
-SAMPLE = {"address": "0x" + "11" * 20, "uint256": 7, "uint8": 3, "uint16": 4, "uint32": 6, "uint40": 5, "uint64": 8,
-          "uint96": 9, "bytes32": b"\x01" * 32, "bool": True, "string": "x"}
+SAMPLE = {
+    "address": "0x" + "11" * 20,
+    "uint256": 7,
+    "uint8": 3,
+    "uint16": 4,
+    "uint32": 6,
+    "uint40": 5,
+    "uint64": 8,
+    "uint96": 9,
+    "bytes32": b"\x01" * 32,
+    "bool": True,
+    "string": "x",
+}
 
 
 def _errors(build: Build) -> list[tuple[str, dict]]:
@@ -28,13 +40,34 @@ def _errors(build: Build) -> list[tuple[str, dict]]:
 
 def test_production_contracts_declare_the_errors_users_rely_on(build: Build) -> None:
     names = {name for name, _ in _errors(build)}
-    assert {"BidAboveMax", "BidNotLower", "BiddingClosed", "SelfBid", "RelayPeriod", "ReceiptNotAboveConfirmation",
-            "CredentialRevoked", "DidAlreadyBound", "FeeOnTransferToken", "InsufficientFreeBalance",
-            "NonceFloorNotRaised", "ZeroAmount", "AmountTooLarge", "PenaltyRoundsToZero",
-            # inherited from OpenZeppelin
-            "ReentrancyGuardReentrantCall", "EnforcedPause", "ExpectedPause", "OwnableUnauthorizedAccount",
-            "OwnableInvalidOwner", "SafeERC20FailedOperation", "ECDSAInvalidSignature", "ECDSAInvalidSignatureLength",
-            "ECDSAInvalidSignatureS", "ERC20InsufficientBalance", "ERC20InsufficientAllowance"} <= names
+    assert {
+        "BidAboveMax",
+        "BidNotLower",
+        "BiddingClosed",
+        "SelfBid",
+        "RelayPeriod",
+        "ReceiptNotAboveConfirmation",
+        "CredentialRevoked",
+        "DidAlreadyBound",
+        "FeeOnTransferToken",
+        "InsufficientFreeBalance",
+        "NonceFloorNotRaised",
+        "ZeroAmount",
+        "AmountTooLarge",
+        "PenaltyRoundsToZero",
+        # inherited from OpenZeppelin
+        "ReentrancyGuardReentrantCall",
+        "EnforcedPause",
+        "ExpectedPause",
+        "OwnableUnauthorizedAccount",
+        "OwnableInvalidOwner",
+        "SafeERC20FailedOperation",
+        "ECDSAInvalidSignature",
+        "ECDSAInvalidSignatureLength",
+        "ECDSAInvalidSignatureS",
+        "ERC20InsufficientBalance",
+        "ERC20InsufficientAllowance",
+    } <= names
 
 
 def test_no_two_production_errors_share_a_selector_under_different_names(build: Build) -> None:
@@ -53,8 +86,10 @@ def test_every_custom_error_decodes_with_its_arguments(build: Build, name: str, 
     for contract in PRODUCTION:
         register_abi(build[contract].abi)
     types = [p["type"] for p in item["inputs"]]
-    values = [SAMPLE[t] if t != "uint8" or not p["internalType"].startswith("enum") else 2
-              for t, p in zip(types, item["inputs"])]
+    values = [
+        SAMPLE[t] if t != "uint8" or not p["internalType"].startswith("enum") else 2
+        for t, p in zip(types, item["inputs"])
+    ]
     data = keccak(text=f"{name}({','.join(types)})")[:4] + encode(types, values)
     decoded = decode_revert(data, "action")
     assert decoded.name == name
@@ -76,10 +111,11 @@ def test_no_two_errors_of_the_production_contracts_share_a_selector(build: Build
 
 def test_the_clearings_errors_decode_by_name(build: Build) -> None:
     register_abi(build["Clearing"].abi)
-    for name, types, values in [("InvalidOrderSignature", ["uint256", "address", "address"], [3, "0x" + "22" * 20,
-                                                                                               "0x" + "00" * 20]),
-                                ("OrdersNotSorted", ["uint256"], [1]),
-                                ("ShortReceiptNotFromSeller", ["uint256", "uint64", "uint64"], [2, 10, 20])]:
+    for name, types, values in [
+        ("InvalidOrderSignature", ["uint256", "address", "address"], [3, "0x" + "22" * 20, "0x" + "00" * 20]),
+        ("OrdersNotSorted", ["uint256"], [1]),
+        ("ShortReceiptNotFromSeller", ["uint256", "uint64", "uint64"], [2, 10, 20]),
+    ]:
         data = keccak(text=f"{name}({','.join(types)})")[:4] + encode(types, values)
         assert decode_revert(data).name == name
 

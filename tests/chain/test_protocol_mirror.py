@@ -3,26 +3,27 @@
 Every EIP-712 type the Python side signs hashes to the contract's own type hash, every domain is the one the contract
 reports through eip712Domain(), and the constants the clients and the node rely on are the contracts' own.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from eth_utils import keccak
 
-from tests.conftest import World
-from v2vchain import eip712
-from v2vchain.clearing_deploy import deploy_clearing
-from v2vchain.contracts.clearing import TRADE_LEAF_TAG
-from v2vchain.identity import ROLE_BUYER, ROLE_SELLER
+from tests.support.world import World
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.matching.orders import Side
+from v2vchain.protocol import eip712
+from v2vchain.protocol.clearing import TRADE_LEAF_TAG
 
 
 @pytest.fixture
 def contracts(world: World) -> Iterator[dict[str, Any]]:
-    clearing = deploy_clearing(world.system)
-    yield {"Registry": world.system.registry.contract, "Market": world.market.contract,
-           "Clearing": clearing.contract}
+    clearing = world.system.clearing
+    assert clearing is not None
+    yield {"Registry": world.system.registry.contract, "Market": world.market.contract, "Clearing": clearing.contract}
 
 
 TYPEHASHES = [
@@ -35,17 +36,20 @@ TYPEHASHES = [
 
 
 @pytest.mark.parametrize(("contract", "constant", "types"), TYPEHASHES, ids=[f"{c}.{k}" for c, k, _ in TYPEHASHES])
-def test_each_python_type_hashes_to_the_contracts_type_hash(contracts: dict[str, Any], contract: str, constant: str,
-                                                            types: dict) -> None:
+def test_each_python_type_hashes_to_the_contracts_type_hash(
+    contracts: dict[str, Any], contract: str, constant: str, types: dict
+) -> None:
     on_chain = getattr(contracts[contract].functions, constant)().call()
     assert keccak(text=eip712.type_string(types)) == bytes(on_chain)
 
 
-@pytest.mark.parametrize(("contract", "domain"), [("Registry", eip712.REGISTRY_DOMAIN),
-                                                  ("Market", eip712.MARKET_DOMAIN),
-                                                  ("Clearing", eip712.CLEARING_DOMAIN)])
-def test_each_python_domain_is_the_one_the_contract_reports(contracts: dict[str, Any], contract: str,
-                                                            domain: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("contract", "domain"),
+    [("Registry", eip712.REGISTRY_DOMAIN), ("Market", eip712.MARKET_DOMAIN), ("Clearing", eip712.CLEARING_DOMAIN)],
+)
+def test_each_python_domain_is_the_one_the_contract_reports(
+    contracts: dict[str, Any], contract: str, domain: tuple[str, str]
+) -> None:
     c = contracts[contract]
     _, name, version, chain_id, verifying, _, _ = c.functions.eip712Domain().call()
     assert (name, version, chain_id, verifying) == (*domain, c.w3.eth.chain_id, c.address)

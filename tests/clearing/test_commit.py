@@ -1,4 +1,5 @@
 """commitClearing: who may commit, every signature and rule checked, the money moved in the same transaction."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -6,9 +7,10 @@ import dataclasses
 import pytest
 from eth_account import Account as Keys
 
-from tests.clearing.conftest import BUY, DEPOSIT, ENERGY, PRICE, SELL, Desk
-from v2vchain.contracts.clearing import Account, Shortfall, SignedOrder, TradeInput
+from tests.support.desk import BUY, DEPOSIT, ENERGY, PRICE, SELL, Desk
+from v2vchain.contracts.vault import VaultAccount as Account
 from v2vchain.errors import InvalidInput
+from v2vchain.protocol.clearing import Shortfall, SignedOrder, TradeInput
 
 HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 SECP_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -129,13 +131,16 @@ def test_a_non_trading_order_is_signature_checked_too(desk: Desk) -> None:
         desk.as_(desk.operator).commit(prepared)
 
 
-@pytest.mark.parametrize(("change", "error"), [
-    (dict(buyer_order=1, seller_order=0), "WrongSide"),
-    (dict(energy_wh=0), "ZeroTrade"),
-    (dict(price_per_wh=151, seller_price_per_wh=151), "PriceAboveBuyerLimit"),
-    (dict(price_per_wh=49, seller_price_per_wh=49), "PriceBelowSellerLimit"),
-    (dict(energy_wh=ENERGY + 1), "OrderOverfilled"),
-])
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (dict(buyer_order=1, seller_order=0), "WrongSide"),
+        (dict(energy_wh=0), "ZeroTrade"),
+        (dict(price_per_wh=151, seller_price_per_wh=151), "PriceAboveBuyerLimit"),
+        (dict(price_per_wh=49, seller_price_per_wh=49), "PriceBelowSellerLimit"),
+        (dict(energy_wh=ENERGY + 1), "OrderOverfilled"),
+    ],
+)
 def test_a_trade_breaking_a_rule_is_refused_by_name(desk: Desk, change: dict, error: str) -> None:
     orders, trades = desk.pairs(1)
     bad = dataclasses.replace(trades[0], **change)
@@ -172,8 +177,10 @@ def test_disjoint_windows_are_refused(desk: Desk) -> None:
 def test_a_delivery_window_must_end_after_the_commit_block(desk: Desk, offset: int, ok: bool) -> None:
     now = desk.chain.now()
     end = now + 1_000
-    orders = [desk.sign(desk.buyers[0], desk.order(desk.buyers[0], BUY, start=now, end=end, expiry=end + 10)),
-              desk.sign(desk.sellers[0], desk.order(desk.sellers[0], SELL, start=now, end=end, expiry=end + 10))]
+    orders = [
+        desk.sign(desk.buyers[0], desk.order(desk.buyers[0], BUY, start=now, end=end, expiry=end + 10)),
+        desk.sign(desk.sellers[0], desk.order(desk.sellers[0], SELL, start=now, end=end, expiry=end + 10)),
+    ]
     op = desk.as_(desk.operator)
     prepared = desk.prepare(orders, [TradeInput(0, 1, ENERGY, PRICE, PRICE)])
     args = (prepared.header(), [o.as_tuple() for o in prepared.orders], [x.as_tuple() for x in prepared.inputs])
@@ -232,8 +239,10 @@ def test_a_revoked_vehicles_order_is_refused(desk: Desk) -> None:
 
 
 def test_a_trade_whose_penalty_rounds_to_zero_is_refused(desk: Desk) -> None:
-    orders = [desk.sign(desk.buyers[0], desk.order(desk.buyers[0], BUY)),
-              desk.sign(desk.sellers[0], desk.order(desk.sellers[0], SELL, limit=1))]
+    orders = [
+        desk.sign(desk.buyers[0], desk.order(desk.buyers[0], BUY)),
+        desk.sign(desk.sellers[0], desk.order(desk.sellers[0], SELL, limit=1)),
+    ]
     with desk.reverts("PenaltyRoundsToZero", energyWh=1, pricePerWh=4):  # 1 Wh x 4 x 20 % = 0.8
         desk.commit(orders, [TradeInput(0, 1, 1, 4, 4)])
     desk.commit(orders, [TradeInput(0, 1, 1, 5, 5)])  # 1 Wh x 5 x 20 % = 1
@@ -301,10 +310,12 @@ def test_no_mechanism_but_trade_reduction_allows_a_spread(desk: Desk, mechanism_
 
 def _reduction(desk: Desk) -> tuple[list[SignedOrder], list[TradeInput], tuple[int, int]]:
     """Two crossing pairs; the second (buy 120, sell 70) is McAfee's dropped marginal pair."""
-    orders = [desk.sign(desk.buyers[0], desk.order(desk.buyers[0], BUY, limit=150)),
-              desk.sign(desk.sellers[0], desk.order(desk.sellers[0], SELL, limit=50)),
-              desk.sign(desk.buyers[1], desk.order(desk.buyers[1], BUY, limit=120)),
-              desk.sign(desk.sellers[1], desk.order(desk.sellers[1], SELL, limit=70))]
+    orders = [
+        desk.sign(desk.buyers[0], desk.order(desk.buyers[0], BUY, limit=150)),
+        desk.sign(desk.sellers[0], desk.order(desk.sellers[0], SELL, limit=50)),
+        desk.sign(desk.buyers[1], desk.order(desk.buyers[1], BUY, limit=120)),
+        desk.sign(desk.sellers[1], desk.order(desk.sellers[1], SELL, limit=70)),
+    ]
     return orders, [TradeInput(0, 1, ENERGY, 120, 70)], (2, 3)
 
 

@@ -1,11 +1,12 @@
 """Per-trade delivery: confirm, claim with a receipt, finalize a partial confirmation, reclaim; each once, by the
 right party, at the right time, proven against the clearing's trade root."""
+
 from __future__ import annotations
 
 import pytest
 
-from tests.clearing.conftest import DEPOSIT, ENERGY, GRACE, PRICE, Desk
-from v2vchain.contracts.clearing import Resolution
+from tests.support.desk import DEPOSIT, ENERGY, GRACE, PRICE, Desk
+from v2vchain.protocol.clearing import Resolution
 
 PAYMENT = ENERGY * PRICE
 
@@ -18,8 +19,11 @@ def test_the_buyer_confirming_in_full_pays_the_seller_and_unlocks_its_penalty(de
     p = desk.committed(1)
     buyer = desk.as_(desk.buyers[0])
     (closed,) = buyer.events(buyer.confirm_delivery(p, 0, ENERGY), "TradeClosed")
-    assert (closed["args"]["how"], closed["args"]["toSeller"], closed["args"]["toBuyer"]) == \
-        (Resolution.CONFIRMED, PAYMENT, 0)
+    assert (closed["args"]["how"], closed["args"]["toSeller"], closed["args"]["toBuyer"]) == (
+        Resolution.CONFIRMED,
+        PAYMENT,
+        0,
+    )
     seller = desk.clearing.account(desk.sellers[0].address)
     assert (seller.free, seller.locked) == (DEPOSIT + PAYMENT, 0)
     assert desk.free(desk.buyers[0]) == DEPOSIT - PAYMENT
@@ -67,8 +71,16 @@ def test_a_wrong_proof_or_trade_is_refused(desk: Desk) -> None:
     with desk.reverts("InvalidProof", clearingId=p.clearing_id, tradeIndex=0):
         buyer.confirm_delivery(p, 0, ENERGY, proof=[b"\x01" * 32])
     with desk.reverts("UnknownClearing", clearingId=p.clearing_id + 1):
-        desk.at(desk.chain.now() + 1, buyer, "confirmDelivery", p.clearing_id + 1, 0, p.trades[0].as_tuple(),
-                p.trade_proof(0), ENERGY)
+        desk.at(
+            desk.chain.now() + 1,
+            buyer,
+            "confirmDelivery",
+            p.clearing_id + 1,
+            0,
+            p.trades[0].as_tuple(),
+            p.trade_proof(0),
+            ENERGY,
+        )
 
 
 @pytest.mark.parametrize(("offset", "ok"), [(-1, False), (0, True), (1, True)])
@@ -92,8 +104,9 @@ def test_only_the_seller_claims_and_only_with_the_buyers_signature(desk: Desk) -
     receipt = desk.receipt(p, 0)
     with desk.reverts("NotSeller", caller=desk.operator.address):
         desk.as_(desk.operator).claim_with_receipt(p, 0, ENERGY, receipt.signature)
-    forged = desk.clearing.sign_receipt(desk.sellers[0].account, clearing_id=p.clearing_id, trade_index=0,
-                                        delivered_wh=ENERGY)
+    forged = desk.clearing.sign_receipt(
+        desk.sellers[0].account, clearing_id=p.clearing_id, trade_index=0, delivered_wh=ENERGY
+    )
     with desk.reverts("NotSignedByBuyer", signer=desk.sellers[0].address, buyer=desk.buyers[0].address):
         desk.as_(desk.sellers[0]).claim_with_receipt(p, 0, ENERGY, forged)
     with desk.reverts("NotSignedByBuyer", buyer=desk.buyers[0].address):  # signed for another figure
@@ -118,8 +131,9 @@ def test_a_receipt_binds_the_buyer_above_its_lower_confirmation(desk: Desk) -> N
 
 
 @pytest.mark.parametrize(("offset", "ok"), [(-1, True), (0, False)])
-def test_a_receipt_above_a_pending_confirmation_is_late_from_the_end_of_grace(desk: Desk, offset: int,
-                                                                              ok: bool) -> None:
+def test_a_receipt_above_a_pending_confirmation_is_late_from_the_end_of_grace(
+    desk: Desk, offset: int, ok: bool
+) -> None:
     p = desk.committed(1)
     desk.as_(desk.buyers[0]).confirm_delivery(p, 0, 2_000)
     deadline = p.trades[0].delivery_end_ts + GRACE
@@ -157,8 +171,9 @@ def test_finalize_needs_a_pending_confirmation(desk: Desk) -> None:
 
 
 @pytest.mark.parametrize(("offset", "ok"), [(-1, False), (0, True), (1, True)])
-def test_anyone_reclaims_after_grace_the_payment_to_the_buyer_the_penalty_to_the_sink(desk: Desk, offset: int,
-                                                                                       ok: bool) -> None:
+def test_anyone_reclaims_after_grace_the_payment_to_the_buyer_the_penalty_to_the_sink(
+    desk: Desk, offset: int, ok: bool
+) -> None:
     p = desk.committed(1)
     deadline = p.trades[0].delivery_end_ts + GRACE
     outsider = desk.as_(desk.outsider)

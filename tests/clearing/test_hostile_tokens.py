@@ -1,21 +1,22 @@
 """The Clearing paid in tokens that misbehave (fixtures under contracts/test/): a fee-taking token is refused at
 deposit, a re-entrant one cannot re-enter a withdrawal; the books balance afterwards."""
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from eth_utils import keccak
 
-from tests.clearing.conftest import PARAMS
-from tests.conftest import reverts
-from v2vchain.chain import connect
-from v2vchain.clearing_deploy import deploy_clearing
-from v2vchain.compiler import Build
+from tests.support.assertions import reverts
+from tests.support.desk import PARAMS
+from v2vchain.chain.compiler import Build
+from v2vchain.chain.connect import connect
 from v2vchain.contracts.clearing import ClearingClient
 from v2vchain.deploy import deploy
 from v2vchain.devnet import add_issuer, onboard
-from v2vchain.identity import ROLE_BUYER
+from v2vchain.identity.registration import ROLE_BUYER
 
 REENTRANCY = keccak(text="ReentrancyGuardReentrantCall()")[:4]
 
@@ -25,10 +26,12 @@ def _world(build: Build, token_name: str) -> tuple[Any, ClearingClient, Any]:
     chain = connect("embedded")
     artifact = build[token_name]
     constructor = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor()
-    token_address = chain.sender(chain.funder).send({"data": constructor.data_in_transaction},
-                                                    action=f"deploy {token_name}")["contractAddress"]
-    system = deploy(chain, token_address=token_address, build=build)
-    clearing = deploy_clearing(system, PARAMS)
+    token_address = chain.sender(chain.funder).send(
+        {"data": constructor.data_in_transaction}, action=f"deploy {token_name}"
+    )["contractAddress"]
+    system = deploy(chain, token_address=token_address, build=build, clearing=PARAMS)
+    clearing = system.clearing
+    assert clearing is not None
     buyer = onboard(system, add_issuer(system), "buyer", ROLE_BUYER, tokens=1_000_000_000)
     buyer.system.token.approve(clearing.address, 2**256 - 1)
     token = chain.w3.eth.contract(address=token_address, abi=artifact.abi)
@@ -57,7 +60,10 @@ def test_reentering_withdraw_during_a_withdrawal_is_refused(reentrant: tuple[Any
     wallet = token.functions.balanceOf(buyer.address).call()
     clearing.withdraw(10_000)
     f = token.functions
-    assert (f.reentered().call(), f.reentrySucceeded().call(), bytes(f.reentryResult().call())) == \
-        (True, False, REENTRANCY)
+    assert (f.reentered().call(), f.reentrySucceeded().call(), bytes(f.reentryResult().call())) == (
+        True,
+        False,
+        REENTRANCY,
+    )
     assert token.functions.balanceOf(buyer.address).call() == wallet + 10_000
     assert token.functions.balanceOf(clearing.address).call() == clearing.account(buyer.address).free == 0

@@ -1,11 +1,12 @@
 """The Python Merkle tree: the same root and proofs as Clearing.sol (checked on-chain in the other tests)."""
+
 from __future__ import annotations
 
 import pytest
 from eth_utils import keccak
 
 from v2vchain.errors import InvalidInput
-from v2vchain.merkle import MerkleTree, hash_pair, merkle_root, tagged_leaf, verify
+from v2vchain.protocol.merkle import MerkleTree, hash_pair, merkle_root, tagged_leaf, verify
 
 
 def _leaves(n: int) -> list[bytes]:

@@ -1,11 +1,12 @@
 """settleReceipts: many trades settled in one call with buyer-signed receipts, by anyone; a short receipt only by
 the trade's seller; closed trades skipped; the whole trade list must hash to the root."""
+
 from __future__ import annotations
 
 import dataclasses
 
-from tests.clearing.conftest import BUY, DEPOSIT, ENERGY, PRICE, SELL, Desk
-from v2vchain.contracts.clearing import Receipt, Resolution, TradeInput
+from tests.support.desk import BUY, DEPOSIT, ENERGY, PRICE, SELL, Desk
+from v2vchain.protocol.clearing import Receipt, Resolution, TradeInput
 
 PAYMENT = ENERGY * PRICE
 
@@ -49,8 +50,13 @@ def test_a_trade_already_closed_or_listed_twice_is_skipped_not_paid_twice(desk: 
 def test_a_receipt_not_signed_by_the_buyer_is_refused(desk: Desk) -> None:
     p = desk.committed(1)
     desk.to(p.trades[0].delivery_start_ts)
-    forged = Receipt(0, ENERGY, desk.clearing.sign_receipt(desk.operator.account, clearing_id=p.clearing_id,
-                                                           trade_index=0, delivered_wh=ENERGY))
+    forged = Receipt(
+        0,
+        ENERGY,
+        desk.clearing.sign_receipt(
+            desk.operator.account, clearing_id=p.clearing_id, trade_index=0, delivered_wh=ENERGY
+        ),
+    )
     with desk.reverts("NotSignedByBuyer", signer=desk.operator.address, buyer=desk.buyers[0].address):
         desk.as_(desk.operator).settle_receipts(p, [forged])
 
@@ -89,8 +95,10 @@ def test_a_pending_confirmation_is_overridden_only_by_a_higher_receipt(desk: Des
 def test_the_operators_spread_is_credited_once_for_the_batch(desk: Desk) -> None:
     orders = [desk.sign(desk.buyers[i], desk.order(desk.buyers[i], BUY, limit=150)) for i in range(2)]
     orders += [desk.sign(desk.sellers[i], desk.order(desk.sellers[i], SELL, limit=50)) for i in range(2)]
-    orders += [desk.sign(desk.buyers[2], desk.order(desk.buyers[2], BUY, limit=120)),
-               desk.sign(desk.sellers[2], desk.order(desk.sellers[2], SELL, limit=70))]
+    orders += [
+        desk.sign(desk.buyers[2], desk.order(desk.buyers[2], BUY, limit=120)),
+        desk.sign(desk.sellers[2], desk.order(desk.sellers[2], SELL, limit=70)),
+    ]
     trades = [TradeInput(0, 2, ENERGY, 120, 70), TradeInput(1, 3, ENERGY, 120, 70)]
     p = desk.commit(orders, trades, mechanism_id=2, marginal=(4, 5))
     desk.to(p.trades[0].delivery_start_ts)

@@ -1,10 +1,17 @@
 """A vehicle's watch: every commit that used one of its orders, with what each filled (forgeries never get in)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests.clearing.conftest import DEPOSIT, ENERGY, Desk
-from v2vchain.clearing_watch import watch
+from fastapi.testclient import TestClient
+
+from node.api.app import create_app
+from node.config import NodeConfig
+from node.service import VehicleNode
+from node.store import Store
+from tests.support.desk import DEPOSIT, ENERGY, Desk
+from v2vchain.audit.order_watch import watch
 
 
 def test_the_watch_reports_each_commit_that_used_the_vehicles_orders(desk: Desk) -> None:
@@ -13,7 +20,8 @@ def test_the_watch_reports_each_commit_that_used_the_vehicles_orders(desk: Desk)
     uses = watch(desk.clearing, desk.buyers[0].address)
     assert [(u.clearing_id, u.operator, u.nonce, u.side, u.filled_wh, u.unfunded_wh) for u in uses] == [
         (first.clearing_id, desk.operator.address, 0, 1, ENERGY, 0),
-        (second.clearing_id, desk.operator.address, 1, 1, ENERGY // 2, 0)]
+        (second.clearing_id, desk.operator.address, 1, 1, ENERGY // 2, 0),
+    ]
     assert watch(desk.clearing, desk.outsider.address) == []
 
 
@@ -26,26 +34,28 @@ def test_an_order_listed_in_an_unfunded_trade_is_reported_as_unfunded(desk: Desk
 
 def test_the_vehicle_node_runs_the_watch_for_its_owner(desk: Desk, tmp_path: Path) -> None:
     """POST /clearings/watch on the node (bearer token), here served in-process over the embedded chain."""
-    from fastapi.testclient import TestClient
-
-    from node.app import create_app
-    from node.config import NodeConfig
-    from node.service import VehicleNode
-    from node.store import Store
-    from v2vchain.clearing_deploy import clearing_deployments_file
 
     prepared = desk.committed(2)
     vehicle = desk.sellers[0]
-    config = NodeConfig(name="seller", chain="http://127.0.0.1:1", deployment=tmp_path / "d.json",
-                        keystore=tmp_path / "k.json", credential=tmp_path / "vc.json", db=tmp_path / "node.sqlite",
-                        position={"lat": 52.5, "lon": 13.4},
-                        clearing_deployment=clearing_deployments_file(desk.chain.chain_id))
-    node = VehicleNode(config=config, account=vehicle.account, chain=desk.chain,
-                       system=desk.system.as_(desk.chain.sender(vehicle.account)), store=Store(config.db),
-                       credential={})
+    config = NodeConfig(
+        name="seller",
+        chain="http://127.0.0.1:1",
+        deployment=tmp_path / "d.json",
+        keystore=tmp_path / "k.json",
+        credential=tmp_path / "vc.json",
+        db=tmp_path / "node.sqlite",
+        position={"lat": 52.5, "lon": 13.4},
+    )
+    node = VehicleNode(
+        config=config,
+        account=vehicle.account,
+        chain=desk.chain,
+        system=desk.system.as_(desk.chain.sender(vehicle.account)),
+        store=Store(config.db),
+        credential={},
+    )
     client = TestClient(create_app(node, "t" * 32))
     assert client.post("/clearings/watch").status_code == 401
     answer = client.post("/clearings/watch", headers={"Authorization": "Bearer " + "t" * 32})
     assert answer.status_code == 200, answer.text
-    assert [(u["clearing_id"], u["side"], u["filled_wh"]) for u in answer.json()] == \
-        [(prepared.clearing_id, 2, ENERGY)]
+    assert [(u["clearing_id"], u["side"], u["filled_wh"]) for u in answer.json()] == [(prepared.clearing_id, 2, ENERGY)]

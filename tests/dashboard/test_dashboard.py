@@ -1,5 +1,6 @@
 """The dashboard in headless Chromium: real trades between node processes on anvil, indexed by the buyer's node,
 and every number the page shows checked against the audit reports read from the same index."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from node.dashboard import AuditIndex
-from tests.node.conftest import Fleet, key_of
-from v2vchain.anvil import free_port
-from v2vchain.audit.ledger import Ledger
+from node.api.routes.dashboard import AuditIndex
+from tests.support.fleet_nodes import Fleet, key_of
+from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.reports import trades
 from v2vchain.audit.store import Store
+from v2vchain.chain.anvil import free_port
 
 pytestmark = [pytest.mark.anvil, pytest.mark.timeout(240)]
 
@@ -72,12 +73,13 @@ def _position_texts(fleet: Fleet) -> list[str]:
             texts.append(whole)
             for decimals in (3, 4, 5, 6):
                 texts.append(f"{value:.{decimals}f}")
-                texts.append(whole[:whole.index(".") + 1 + decimals])
+                texts.append(whole[: whole.index(".") + 1 + decimals])
     return sorted(set(texts))
 
 
-def test_the_dashboard_shows_the_indexers_trades_and_totals_and_no_position(fleet: Fleet, market: dict[str, Any],
-                                                                            browser: Any) -> None:
+def test_the_dashboard_shows_the_indexers_trades_and_totals_and_no_position(
+    fleet: Fleet, market: dict[str, Any], browser: Any
+) -> None:
     url = fleet.url("buyer")
     page = browser.new_page()
     requested: list[str] = []
@@ -97,9 +99,13 @@ def test_the_dashboard_shows_the_indexers_trades_and_totals_and_no_position(flee
     assert _number(page.inner_text("#total-trades")) == len(expected) == 2
     assert _number(page.inner_text("#total-energy")) == sum(t.energy_wh for t in expected) == 28_000
     assert _number(page.inner_text("#total-delivered")) == sum(t.delivered_wh for t in expected) == 26_500
-    shown = {row.get_attribute("data-trade-id"): (_number(row.query_selector(".price").inner_text()),
-                                                  _number(row.query_selector(".energy").inner_text()))
-             for row in page.query_selector_all("#trades-table tr[data-trade-id]")}
+    shown = {
+        row.get_attribute("data-trade-id"): (
+            _number(row.query_selector(".price").inner_text()),
+            _number(row.query_selector(".energy").inner_text()),
+        )
+        for row in page.query_selector_all("#trades-table tr[data-trade-id]")
+    }
     assert shown == {t.trade_id: (t.price_per_wh, t.energy_wh) for t in expected}
 
     live = page.query_selector(f"#auctions-table tr[data-request-id='{market['live']['request_id']}']")
@@ -129,6 +135,6 @@ def test_with_the_chain_away_the_data_is_the_index_as_it_was_marked_stale(fleet:
     httpx.get(f"{fleet.url('buyer')}/dashboard/data", timeout=60).raise_for_status()  # the index, filled by the node
     config = SimpleNamespace(chain=f"http://127.0.0.1:{free_port()}", audit_confirmations=0)
     node = SimpleNamespace(config=config, system=fleet.system)
-    data = AuditIndex(node, market["db"]).read()  # type: ignore[arg-type]
+    data = AuditIndex(node, market["db"]).read()
     assert not data["refresh"]["ok"] and "cannot reach" in data["refresh"]["error"]
     assert data["totals"]["trades"] == 2

@@ -1,18 +1,19 @@
 """A newcomer's mistakes against a real chain (issue 10): each is one `error: ...` line on stderr and a non-zero exit,
 never a traceback. Run through the real `v2v` command (typer's CliRunner on the root app)."""
+
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from typer.testing import CliRunner
 
-from v2vchain.cli import app
-from v2vchain.clierrors import EXIT_ERROR
+from v2vchain.cli.errors import EXIT_ERROR
+from v2vchain.cli.main import app
 
 
 class _NotJsonRpc(BaseHTTPRequestHandler):

@@ -1,4 +1,5 @@
 """The README's main command, run as a user runs it: the real CLI in a subprocess, on each kind of chain."""
+
 from __future__ import annotations
 
 import os
@@ -7,12 +8,17 @@ import sys
 
 import pytest
 
-from v2vchain.anvil import ANVIL_DEV_KEY, start_anvil
+from v2vchain.chain.anvil import ANVIL_DEV_KEY, start_anvil
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "v2vchain.cli", *args], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "v2vchain.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def _assert_complete_trade(result: subprocess.CompletedProcess[str]) -> None:
@@ -38,8 +44,16 @@ def test_demo_runs_against_a_plain_json_rpc_url_waiting_in_real_time() -> None:
     """Any EVM JSON-RPC URL: no dev-only RPCs are used, the demo waits for the chain's own clock."""
     anvil = start_anvil(extra_args=("--block-time", "1"))
     try:
-        result = run_cli("demo", "--chain", anvil.url, "--bidding-seconds", "15", "--lead-seconds", "1",
-                         env={"V2V_PRIVATE_KEY": ANVIL_DEV_KEY})
+        result = run_cli(
+            "demo",
+            "--chain",
+            anvil.url,
+            "--bidding-seconds",
+            "15",
+            "--lead-seconds",
+            "1",
+            env={"V2V_PRIVATE_KEY": ANVIL_DEV_KEY},
+        )
     finally:
         anvil.stop()
     _assert_complete_trade(result)
@@ -48,8 +62,13 @@ def test_demo_runs_against_a_plain_json_rpc_url_waiting_in_real_time() -> None:
 
 def test_url_chain_without_a_key_is_refused_with_a_clear_message() -> None:
     env = {k: v for k, v in os.environ.items() if k != "V2V_PRIVATE_KEY"}
-    result = subprocess.run([sys.executable, "-m", "v2vchain.cli", "demo", "--chain", "http://127.0.0.1:9"],
-                            capture_output=True, text=True, timeout=60, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "v2vchain.cli", "demo", "--chain", "http://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert result.returncode == 1
     assert "V2V_PRIVATE_KEY" in result.stderr and "Traceback" not in result.stderr
 

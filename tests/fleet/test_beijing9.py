@@ -3,6 +3,7 @@
 The tables give SOCs, routes, windows, stations and prices; consumption (280 Wh/km), speed (30 km/h), road factor
 (1.3), service (15 min), depot departure (06:30) and shift end (11:30) are assumed. The paper names EV2, 6, 8, 9 as
 consumers and EV1, 3, 4, 5, 7 as providers: the cost model finds the same split from the SOCs and routes."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fleets import check_plan
 from v2vchain.fleet import load_fleet, parse_fleet, plan_fleet
-from tests.fleet.helpers import check_plan
 
 DATA = Path(__file__).parent / "data"
 

@@ -1,8 +1,9 @@
 """Capacitated matching: one provider serves several consumers within its spare; split vs unsplit consumers."""
+
 from __future__ import annotations
 
+from tests.support.fleets import T, check_plan, fleet, van, wp
 from v2vchain.fleet import parse_fleet, plan_fleet
-from tests.fleet.helpers import T, check_plan, fleet, van, wp
 
 
 def provider_with_two_gaps(soc_wh: int) -> dict:
@@ -11,8 +12,10 @@ def provider_with_two_gaps(soc_wh: int) -> dict:
 
 
 def consumers() -> list[dict]:
-    return [van("C1", 9_000, route=[wp(0.0, T, T + 3_600), wp(0.1, T + 10_800)]),
-            van("C2", 9_000, route=[wp(0.0, T, T + 10_800), wp(0.1, T + 18_000)])]
+    return [
+        van("C1", 9_000, route=[wp(0.0, T, T + 3_600), wp(0.1, T + 10_800)]),
+        van("C2", 9_000, route=[wp(0.0, T, T + 10_800), wp(0.1, T + 18_000)]),
+    ]
 
 
 def test_one_provider_serves_two_consumers_within_its_spare():

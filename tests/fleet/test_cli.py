@@ -1,13 +1,14 @@
 """`fleet plan` through Typer's CliRunner: text, --json, --map, and a clear error for a bad file."""
+
 from __future__ import annotations
 
 import json
 
 from typer.testing import CliRunner
 
-from v2vchain.fleet.cli import fleet_app
+from tests.support.fleets import two_vans
+from v2vchain.cli.fleet import fleet_app
 from v2vchain.fleet.generate import random_fleet
-from tests.fleet.test_two_vans import two_vans
 
 runner = CliRunner()
 
@@ -38,8 +39,10 @@ def test_text_table_and_map(tmp_path):
 
 def test_json_and_map_together_with_pruning(tmp_path):
     out = tmp_path / "m.png"
-    r = runner.invoke(fleet_app, ["plan", str(write(tmp_path, random_fleet(15, seed=2))), "--json", "--map", str(out),
-                                  "--k-best", "2"])
+    r = runner.invoke(
+        fleet_app,
+        ["plan", str(write(tmp_path, random_fleet(15, seed=2))), "--json", "--map", str(out), "--k-best", "2"],
+    )
     assert r.exit_code == 0, r.output
     assert set(json.loads(r.output)) >= {"cost_v2v", "cost_stations_only", "saving_pct", "meetings"}
     assert out.exists()

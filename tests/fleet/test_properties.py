@@ -1,15 +1,17 @@
 """Plan-wide properties on random fleets: windows and spares respected, never dearer than stations, deterministic."""
+
 from __future__ import annotations
 
 import json
 import random
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.support.fleets import check_plan
 from v2vchain.fleet import parse_fleet, plan_fleet
 from v2vchain.fleet.generate import random_fleet
 from v2vchain.fleet.report import plan_to_json
-from tests.fleet.helpers import check_plan
 
 
 def _same(a, b) -> bool:
@@ -19,8 +21,13 @@ def _same(a, b) -> bool:
 
 
 @settings(max_examples=30, deadline=None)
-@given(n=st.integers(2, 14), seed=st.integers(0, 2**32 - 1), low=st.floats(0.1, 0.7), split=st.floats(0, 1),
-       parked=st.floats(0, 0.5))
+@given(
+    n=st.integers(2, 14),
+    seed=st.integers(0, 2**32 - 1),
+    low=st.floats(0.1, 0.7),
+    split=st.floats(0, 1),
+    parked=st.floats(0, 0.5),
+)
 def test_every_meeting_fits_both_windows_and_no_provider_exceeds_its_spare(n, seed, low, split, parked):
     f = parse_fleet(random_fleet(n, seed=seed, low_soc_share=low, split_share=split, parked_share=parked))
     check_plan(f, plan_fleet(f))
@@ -48,8 +55,11 @@ def test_permuting_vans_and_stations_gives_the_same_plan():
     assert plan.meetings
     rng = random.Random(3)
     for _ in range(3):
-        shuffled = dict(raw, vans=rng.sample(raw["vans"], len(raw["vans"])),
-                        stations=rng.sample(raw["stations"], len(raw["stations"])))
+        shuffled = dict(
+            raw,
+            vans=rng.sample(raw["vans"], len(raw["vans"])),
+            stations=rng.sample(raw["stations"], len(raw["stations"])),
+        )
         assert _same(plan, plan_fleet(parse_fleet(shuffled)))
 
 

@@ -11,15 +11,11 @@ ceil((1,800 + 89 s) x 500/h) = 263 for time: 508. Saving 508 - 184 = 324, halved
 Base (same in both plans): C's driving time ceil(1,335 s x 500/h) = 186 plus its own route energy
 (2,224 - 1,224 = 1,000 Wh) 100: 286.
 """
+
 from __future__ import annotations
 
+from tests.support.fleets import T, check_plan, two_vans
 from v2vchain.fleet import parse_fleet, plan_fleet
-from tests.fleet.helpers import T, check_plan, fleet, van, wp
-
-
-def two_vans(provider_window_end: int = T + 36_000, consumer_arrival: int = T + 10_800) -> dict:
-    return fleet([van("P", 60_000, place=wp(0.0, T, provider_window_end)),
-                  van("C", 9_000, route=[wp(0.0, T, T + 3_600), wp(0.1, consumer_arrival)])])
 
 
 def test_hand_computed_meeting():

@@ -1,4 +1,5 @@
 """Fixed accounts and a fresh credential for each identity test."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,7 +8,7 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from .support import make_vc
+from tests.support.credentials import make_vc
 
 
 @pytest.fixture

@@ -1,10 +1,12 @@
 """The award's access token: keccak commitment on-chain, preimage shown at the meeting."""
+
 from __future__ import annotations
 
 import pytest
 from eth_utils import keccak
 
-from v2vchain.credentials import AccessDenied, access_hash, check_access, new_access_secret
+from v2vchain.identity.access import access_hash, check_access, new_access_secret
+from v2vchain.identity.errors import AccessDenied
 
 
 def test_secret_matches_its_keccak_commitment() -> None:

@@ -1,4 +1,5 @@
 """Encrypted key files: round trip, permissions, and errors that never leak the password or key."""
+
 from __future__ import annotations
 
 import inspect
@@ -11,8 +12,15 @@ import pytest
 from eth_account import Account
 
 from v2vchain.errors import ConfigError
-from v2vchain.keystore import (KeystoreCorrupt, KeystoreExists, KeystoreNotFound, PasswordMismatch,
-                               PasswordUnavailable, WrongPassword, create_keystore, load_keystore)
+from v2vchain.identity.errors import (
+    KeystoreCorrupt,
+    KeystoreExists,
+    KeystoreNotFound,
+    PasswordMismatch,
+    PasswordUnavailable,
+    WrongPassword,
+)
+from v2vchain.identity.keystore import create_keystore, load_keystore
 
 PASSWORD = "correct horse battery staple"
 KEY = b"\x42" * 32
@@ -61,8 +69,9 @@ def test_wrong_password_error_names_neither_password_nor_key(keystore: Path, mon
     assert isinstance(info.value, ConfigError)
 
 
-def test_unset_variable_without_a_terminal_says_which_variable(keystore: Path, no_terminal: None,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unset_variable_without_a_terminal_says_which_variable(
+    keystore: Path, no_terminal: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("V2V_TEST_PASSWORD")
     with pytest.raises(PasswordUnavailable, match="V2V_TEST_PASSWORD is not set"):
         load_keystore(keystore, password_env="V2V_TEST_PASSWORD")
@@ -102,4 +111,4 @@ def test_missing_and_corrupt_files_are_told_apart(tmp_path: Path) -> None:
 def test_no_function_takes_the_password_itself() -> None:
     """A password parameter would invite passing it from argv."""
     for function in (create_keystore, load_keystore):
-        assert not any("password" == name for name in inspect.signature(function).parameters)
+        assert not any(name == "password" for name in inspect.signature(function).parameters)

@@ -1,4 +1,5 @@
 """The meeting handshake: presentations bound to a single-use challenge and the verifier's DID."""
+
 from __future__ import annotations
 
 import copy
@@ -8,14 +9,27 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from v2vchain.credentials import (ChallengeExpired, CredentialError, CredentialExpired, CredentialRevoked,
-                                  CredentialSuperseded, ForgedPresentation, IssuerNotAuthorised,
-                                  MalformedPresentation, NotRegistered, ReplayedChallenge, SubjectMismatch,
-                                  UnknownChallenge, Verifier, WrongDeployment, WrongDomain, present)
+from tests.support.credentials import CHAIN_ID, NOW, REGISTRY, VALID_UNTIL, make_vc
 from v2vchain.errors import InvalidInput
-from v2vchain.identity import did_for
-
-from .support import CHAIN_ID, NOW, REGISTRY, VALID_UNTIL, make_vc
+from v2vchain.identity.did import did_for
+from v2vchain.identity.errors import (
+    ChallengeExpired,
+    CredentialError,
+    CredentialExpired,
+    CredentialRevoked,
+    CredentialSuperseded,
+    ForgedPresentation,
+    IssuerNotAuthorised,
+    MalformedPresentation,
+    NotRegistered,
+    ReplayedChallenge,
+    SubjectMismatch,
+    UnknownChallenge,
+    VerifierBusy,
+    WrongDeployment,
+    WrongDomain,
+)
+from v2vchain.identity.presentations import Verifier, present
 
 SEAL_KEY = bytes(range(32))
 REGISTERED = (True, False, VALID_UNTIL)  # issuer authorised, not revoked, registered expiry
@@ -29,11 +43,11 @@ class Clock:
         return self.now
 
 
-def make_verifier(facts: tuple[bool, bool, int] = REGISTERED, clock: Clock | None = None,
-                  **kw: Any) -> Verifier:
+def make_verifier(facts: tuple[bool, bool, int] = REGISTERED, clock: Clock | None = None, **kw: Any) -> Verifier:
     did = did_for(Account.from_key(b"\x55" * 32).address, CHAIN_ID)
-    return Verifier(did, chain_id=CHAIN_ID, registry=REGISTRY, registry_facts=lambda vehicle: facts,
-                    clock=clock or Clock(), **kw)
+    return Verifier(
+        did, chain_id=CHAIN_ID, registry=REGISTRY, registry_facts=lambda vehicle: facts, clock=clock or Clock(), **kw
+    )
 
 
 def answer(verifier: Verifier, holder: LocalAccount, vc: dict[str, Any], **kw: Any) -> dict[str, Any]:
@@ -42,8 +56,9 @@ def answer(verifier: Verifier, holder: LocalAccount, vc: dict[str, Any], **kw: A
     return present(holder, vc, **arguments)
 
 
-def test_genuine_presentation_is_accepted_with_the_holder_and_its_seal_key(vc: dict[str, Any],
-                                                                          vehicle: LocalAccount) -> None:
+def test_genuine_presentation_is_accepted_with_the_holder_and_its_seal_key(
+    vc: dict[str, Any], vehicle: LocalAccount
+) -> None:
     verifier = make_verifier()
     result = verifier.verify(answer(verifier, vehicle, vc))
     assert result.holder == vehicle.address
@@ -58,8 +73,9 @@ def test_presentation_signed_by_another_key_is_forged(vc: dict[str, Any], strang
     assert info.value.values["signer"] == stranger.address
 
 
-def test_presentation_by_someone_else_as_holder_is_a_subject_mismatch(vc: dict[str, Any],
-                                                                      stranger: LocalAccount) -> None:
+def test_presentation_by_someone_else_as_holder_is_a_subject_mismatch(
+    vc: dict[str, Any], stranger: LocalAccount
+) -> None:
     verifier = make_verifier()
     vp = answer(verifier, stranger, vc)
     vp["holder"] = did_for(stranger.address, CHAIN_ID)
@@ -84,8 +100,9 @@ def test_replayed_challenge_is_rejected(vc: dict[str, Any], vehicle: LocalAccoun
         verifier.verify(vp)
 
 
-def test_a_failed_attempt_also_spends_the_challenge(vc: dict[str, Any], vehicle: LocalAccount,
-                                                    stranger: LocalAccount) -> None:
+def test_a_failed_attempt_also_spends_the_challenge(
+    vc: dict[str, Any], vehicle: LocalAccount, stranger: LocalAccount
+) -> None:
     verifier = make_verifier()
     challenge = verifier.challenge()
     with pytest.raises(ForgedPresentation):
@@ -138,15 +155,20 @@ def test_credential_for_another_registry_is_rejected(issuer: LocalAccount, vehic
         verifier.verify(answer(verifier, vehicle, foreign))
 
 
-@pytest.mark.parametrize(("facts", "error"), [
-    ((True, True, VALID_UNTIL), CredentialRevoked),
-    ((False, False, VALID_UNTIL), IssuerNotAuthorised),
-    ((True, False, 0), NotRegistered),
-    ((True, False, NOW), CredentialExpired),
-    ((True, False, VALID_UNTIL + 1), CredentialSuperseded),
-], ids=["revoked", "issuer removed", "not registered", "registration expired", "superseded"])
-def test_registry_facts_reject(vc: dict[str, Any], vehicle: LocalAccount, facts: tuple[bool, bool, int],
-                               error: type[CredentialError]) -> None:
+@pytest.mark.parametrize(
+    ("facts", "error"),
+    [
+        ((True, True, VALID_UNTIL), CredentialRevoked),
+        ((False, False, VALID_UNTIL), IssuerNotAuthorised),
+        ((True, False, 0), NotRegistered),
+        ((True, False, NOW), CredentialExpired),
+        ((True, False, VALID_UNTIL + 1), CredentialSuperseded),
+    ],
+    ids=["revoked", "issuer removed", "not registered", "registration expired", "superseded"],
+)
+def test_registry_facts_reject(
+    vc: dict[str, Any], vehicle: LocalAccount, facts: tuple[bool, bool, int], error: type[CredentialError]
+) -> None:
     verifier = make_verifier(facts)
     with pytest.raises(error, match=vehicle.address):
         verifier.verify(answer(verifier, vehicle, vc))
@@ -154,15 +176,19 @@ def test_registry_facts_reject(vc: dict[str, Any], vehicle: LocalAccount, facts:
 
 def test_registry_facts_are_asked_for_the_subject(vc: dict[str, Any], vehicle: LocalAccount) -> None:
     asked: list[str] = []
-    verifier = Verifier(did_for("0x" + "55" * 20, CHAIN_ID), chain_id=CHAIN_ID, registry=REGISTRY,
-                        registry_facts=lambda v: asked.append(v) or REGISTERED, clock=Clock())
+    verifier = Verifier(
+        did_for("0x" + "55" * 20, CHAIN_ID),
+        chain_id=CHAIN_ID,
+        registry=REGISTRY,
+        registry_facts=lambda v: asked.append(v) or REGISTERED,
+        clock=Clock(),
+    )
     verifier.verify(answer(verifier, vehicle, vc))
     assert asked == [vehicle.address]
 
 
 @pytest.mark.parametrize("field", ["challenge", "sealKey", "domain"])
-def test_presentation_missing_a_proof_field_is_malformed(vc: dict[str, Any], vehicle: LocalAccount,
-                                                         field: str) -> None:
+def test_presentation_missing_a_proof_field_is_malformed(vc: dict[str, Any], vehicle: LocalAccount, field: str) -> None:
     verifier = make_verifier()
     vp = answer(verifier, vehicle, vc)
     del vp["proof"][field]
@@ -195,10 +221,13 @@ def _altered(value: Any) -> Any:
     return value[:-1] + ("0" if value[-1:] != "0" else "1") if value else "x"
 
 
-def test_any_altered_value_is_rejected_with_a_typed_error(vc: dict[str, Any], vehicle: LocalAccount,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_any_altered_value_is_rejected_with_a_typed_error(
+    vc: dict[str, Any], vehicle: LocalAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Change any single value anywhere in a genuine presentation: it must fail, and only with our errors."""
-    monkeypatch.setattr("v2vchain.credentials.secrets.token_bytes", lambda n: b"\x07" * n)  # one fixed challenge
+    monkeypatch.setattr(
+        "v2vchain.identity.presentations.secrets.token_bytes", lambda n: b"\x07" * n
+    )  # one fixed challenge
     template = answer(make_verifier(), vehicle, vc)
     genuine = make_verifier()
     genuine.challenge()
@@ -224,8 +253,7 @@ def test_any_altered_value_is_rejected_with_a_typed_error(vc: dict[str, Any], ve
             raise AssertionError(f"{path} = {replacement!r} was accepted")
 
 
-def test_challenges_are_stateless_so_asking_for_many_holds_no_memory(vc: dict[str, Any],
-                                                                     vehicle: LocalAccount) -> None:
+def test_challenges_are_stateless_so_asking_for_many_holds_no_memory(vc: dict[str, Any], vehicle: LocalAccount) -> None:
     """Issue 14, item 12: 100,000 challenges handed out cost the verifier nothing; each still verifies once."""
     verifier = make_verifier()
     issued = [verifier.challenge() for _ in range(100_000)]
@@ -243,9 +271,9 @@ def test_a_forged_challenge_tag_is_unknown(vc: dict[str, Any], vehicle: LocalAcc
         verifier.verify(answer(verifier, vehicle, vc, challenge=forged))
 
 
-def test_spent_challenges_are_bounded_and_forgotten_after_expiry(vc: dict[str, Any], vehicle: LocalAccount,
-                                                                  stranger: LocalAccount) -> None:
-    from v2vchain.credentials import VerifierBusy
+def test_spent_challenges_are_bounded_and_forgotten_after_expiry(
+    vc: dict[str, Any], vehicle: LocalAccount, stranger: LocalAccount
+) -> None:
 
     clock = Clock()
     verifier = make_verifier(clock=clock, challenge_ttl_s=60, max_spent=3)

@@ -1,13 +1,18 @@
 """The one strict signature rule (issue 14, item 1): exactly what OpenZeppelin's ECDSA accepts on-chain."""
+
 from __future__ import annotations
 
 import pytest
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 
-from v2vchain import eip712, signatures
-from v2vchain.credentials import ForgedCredential, issue_vc, verify_vc
-from v2vchain.identity import ROLE_SELLER, did_for
-from v2vchain.signatures import HALF_N, SECP256K1_N, BadSignature
+from v2vchain.identity.credentials import issue_vc, verify_vc
+from v2vchain.identity.did import did_for
+from v2vchain.identity.errors import ForgedCredential
+from v2vchain.identity.registration import ROLE_SELLER
+from v2vchain.protocol import eip712, signatures
+from v2vchain.protocol.errors import BadSignature
+from v2vchain.protocol.signatures import HALF_N, SECP256K1_N
 
 KEY = Account.from_key("0x" + "42" * 32)
 DOMAIN = eip712.domain(eip712.MARKET_DOMAIN, 31337, "0x" + "11" * 20)
@@ -23,7 +28,6 @@ def test_a_genuine_signature_recovers_its_signer() -> None:
 
 
 def test_eth_account_alone_accepts_the_malleated_forms_the_rule_refuses() -> None:
-    from eth_account.messages import encode_typed_data
 
     encoded = encode_typed_data(domain_data=DOMAIN, message_types=eip712.RECEIPT_TYPES, message_data=MESSAGE)
     sig = genuine()
@@ -66,8 +70,17 @@ def test_another_signer_is_refused() -> None:
 
 def test_a_credential_with_a_malleated_issuer_proof_is_forged() -> None:
     issuer = Account.from_key("0x" + "43" * 32)
-    vc = issue_vc(issuer, registry="0x" + "55" * 20, chain_id=31337, vehicle_did=did_for(KEY.address, 31337),
-                  roles=ROLE_SELLER, battery_capacity_wh=1, max_v2v_power_w=1, valid_from=100, valid_until=10_000)
+    vc = issue_vc(
+        issuer,
+        registry="0x" + "55" * 20,
+        chain_id=31337,
+        vehicle_did=did_for(KEY.address, 31337),
+        roles=ROLE_SELLER,
+        battery_capacity_wh=1,
+        max_v2v_power_w=1,
+        valid_from=100,
+        valid_until=10_000,
+    )
     verify_vc(vc, now=200)
     proof = vc["proof"][0]
     proof["proofValue"] = "0x" + signatures.malleate(bytes.fromhex(proof["proofValue"][2:])).hex()

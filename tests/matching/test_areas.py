@@ -1,4 +1,5 @@
 """Geohash cells: the cloaked area a vehicle reveals, and the centre everyone derives from it."""
+
 from __future__ import annotations
 
 from hypothesis import given

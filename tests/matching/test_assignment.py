@@ -1,11 +1,11 @@
 """Maximum-welfare assignment: a hand-worked case greedy gets wrong, and equality with brute force."""
+
 from __future__ import annotations
 
 from hypothesis import given, settings
 
+from tests.support.strategies import T0, ask, bid, order_sets
 from v2vchain.matching import ClearingParams, Order, pair_terms, welfare_assignment
-
-from .strategies import T0, ask, bid, order_sets
 
 ALL_PAIRS = ClearingParams(nearest_areas=10)  # more than the test cells: every pair is a candidate
 
@@ -20,8 +20,11 @@ def pairs(orders: list[Order], params: ClearingParams = ALL_PAIRS) -> set[tuple[
 
 
 def test_hand_worked_pair_welfare() -> None:
-    assert [pair_terms(b, s, ALL_PAIRS).welfare for b, s in ((B1, S1), (B1, S2), (B2, S1))] == \
-        [747_300, 347_300, 447_300]
+    assert [pair_terms(b, s, ALL_PAIRS).welfare for b, s in ((B1, S1), (B1, S2), (B2, S1))] == [
+        747_300,
+        347_300,
+        447_300,
+    ]
 
 
 def test_optimum_beats_taking_the_heaviest_edge_first() -> None:

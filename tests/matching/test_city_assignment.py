@@ -1,16 +1,15 @@
 """The city-scale assignment (v2vchain.matching.city_assignment) picks the object path's candidates and matching."""
+
 from __future__ import annotations
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from v2vchain.matching import ClearingParams, Order, make_book, welfare_assignment
-from v2vchain.matching import city_assignment, columnar
+from tests.support.columnar import as_keys, columnar_keys
+from tests.support.strategies import FAST, order_sets
+from v2vchain.matching import ClearingParams, Order, city_assignment, columnar, make_book, welfare_assignment
 from v2vchain.matching.pairs import candidate_pairs
-
-from .strategies import FAST, order_sets
-from .test_columnar import as_keys, columnar_keys
 
 
 @FAST

@@ -1,5 +1,6 @@
 """The columnar path (v2vchain.matching.columnar) gives the object path's results, trade for trade, and refuses what
 Order and make_book refuse."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,15 +8,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from v2vchain.contracts.clearing import ChainOrder, SignedOrder, TradeInput, trade_inputs
+from tests.support.columnar import as_keys, columnar_keys
+from tests.support.strategies import CELLS, FAST, T0, order, order_sets
 from v2vchain.errors import InvalidInput
-from v2vchain.matching import ClearingParams, Order, Side, double_auction, trade_reduction
-from v2vchain.matching import columnar
-from v2vchain.matching.errors import (DuplicateOrder, InvalidArea, InvalidSide, InvalidWindow, OwnerOnBothSides,
-                                      PriceOutOfRange)
-from v2vchain.matching.result import ClearingResult
-
-from .strategies import CELLS, FAST, T0, order, order_sets
+from v2vchain.matching import ClearingParams, Order, Side, columnar, double_auction, trade_reduction
+from v2vchain.matching.errors import (
+    DuplicateOrder,
+    InvalidArea,
+    InvalidSide,
+    InvalidWindow,
+    OwnerOnBothSides,
+    PriceOutOfRange,
+)
+from v2vchain.protocol.clearing import ChainOrder, SignedOrder, TradeInput, trade_inputs
 
 PARAMS = ClearingParams()
 
@@ -34,24 +39,6 @@ def hard_books(draw: st.DrawFn) -> list[Order]:
         nonce = draw(st.sampled_from((0, 1, 2**33, 2**64 - 1)))
         orders.append(order(owner, side, draw(st.integers(1, 5_000)), price, draw(st.sampled_from(CELLS)), nonce=nonce))
     return orders
-
-
-def as_keys(result: ClearingResult) -> tuple[list, list]:
-    trades = [(t.buyer.key, t.seller.key, t.energy_wh, t.price_per_wh, t.seller_price_per_wh) for t in result.trades]
-    rests = [(u.order.key, u.energy_wh) for u in result.unmatched_buyers + result.unmatched_sellers]
-    return trades, sorted(rests)
-
-
-def columnar_keys(orders: list[Order], cleared: columnar.ClearedColumns) -> tuple[list, list]:
-    """The same view of the columnar result, read through the commit's order list."""
-    cols = columnar.from_orders(orders)
-    keys = [orders[r].key for r in cleared.order_rows.tolist()]
-    trades = [(keys[b], keys[s], q, p, sp) for b, s, q, p, sp in
-              zip(cleared.buyer_order.tolist(), cleared.seller_order.tolist(), cleared.energy_wh.tolist(),
-                  cleared.price_per_wh.tolist(), cleared.seller_price_per_wh.tolist())]
-    rest = cols.energy_wh - cleared.traded_wh
-    rests = [(orders[r].key, int(rest[r])) for r in np.flatnonzero(rest > 0).tolist()]
-    return trades, sorted(rests)
 
 
 @FAST
@@ -94,8 +81,12 @@ def test_a_file_round_trips_to_the_same_orders(tmp_path_factory: pytest.TempPath
 
 
 def test_trades_at_the_edge_are_the_object_paths_trades() -> None:
-    orders = [order(1, Side.BUY, 3_000, 120), order(2, Side.BUY, 2_000, 90, nonce=4),
-              order(3, Side.SELL, 4_000, 60), order(4, Side.SELL, 2_000, 100)]
+    orders = [
+        order(1, Side.BUY, 3_000, 120),
+        order(2, Side.BUY, 2_000, 90, nonce=4),
+        order(3, Side.SELL, 4_000, 60),
+        order(4, Side.SELL, 2_000, 100),
+    ]
     cols = columnar.from_orders(orders)
     assert columnar.trades(cols, columnar.double_auction(cols, PARAMS)) == list(double_auction(orders, PARAMS).trades)
 
@@ -109,13 +100,16 @@ def _written(tmp_path, orders: list[Order], **change: object):
     return path
 
 
-@pytest.mark.parametrize("change, error", [
-    ({"price_per_wh": (1, 0)}, PriceOutOfRange),
-    ({"side": (0, 3)}, InvalidSide),
-    ({"window_end": (1, T0)}, InvalidWindow),
-    ({"cell": (0, 99)}, InvalidArea),
-    ({"cell_lat": (0, 91.0)}, InvalidArea),
-])
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        ({"price_per_wh": (1, 0)}, PriceOutOfRange),
+        ({"side": (0, 3)}, InvalidSide),
+        ({"window_end": (1, T0)}, InvalidWindow),
+        ({"cell": (0, 99)}, InvalidArea),
+        ({"cell_lat": (0, 91.0)}, InvalidArea),
+    ],
+)
 def test_read_refuses_a_row_order_refuses(tmp_path, change: dict, error: type) -> None:
     path = _written(tmp_path, [order(1, Side.BUY), order(2, Side.SELL)], **change)
     with pytest.raises(error):
@@ -147,6 +141,13 @@ def test_trade_columns_are_the_inputs_a_commit_takes(orders: list[Order]) -> Non
     cleared = columnar.trade_reduction(columnar.from_orders(orders), PARAMS)
     listed = [SignedOrder(ChainOrder.of(orders[r]), b"") for r in cleared.order_rows.tolist()]
     expected = trade_inputs(listed, trade_reduction(orders, PARAMS).trades)
-    assert [TradeInput(*row) for row in zip(cleared.buyer_order.tolist(), cleared.seller_order.tolist(),
-                                            cleared.energy_wh.tolist(), cleared.price_per_wh.tolist(),
-                                            cleared.seller_price_per_wh.tolist())] == expected
+    assert [
+        TradeInput(*row)
+        for row in zip(
+            cleared.buyer_order.tolist(),
+            cleared.seller_order.tolist(),
+            cleared.energy_wh.tolist(),
+            cleared.price_per_wh.tolist(),
+            cleared.seller_price_per_wh.tolist(),
+        )
+    ] == expected

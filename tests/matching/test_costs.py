@@ -1,4 +1,5 @@
-"""The pair cost model: DOMAIN.md's numbers, integer results, rounding up."""
+"""The pair cost model: the published van-fleet numbers, integer results, rounding up."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,14 +15,29 @@ P = CostParams()
 
 def costs(dist: int, q: int, params: CostParams = P) -> dict[str, int]:
     c = pair_costs(np.array([dist]), np.array([q]), params)
-    return {name: int(getattr(c, name)[0]) for name in
-            ("travel_s", "transfer_s", "travel_cost", "seller_cost", "total", "required_s", "buyer_share",
-             "seller_share")}
+    return {
+        name: int(getattr(c, name)[0])
+        for name in (
+            "travel_s",
+            "transfer_s",
+            "travel_cost",
+            "seller_cost",
+            "total",
+            "required_s",
+            "buyer_share",
+            "seller_share",
+        )
+    }
 
 
 def test_defaults_are_domain_numbers() -> None:
-    assert (P.consumption_wh_per_km, P.speed_km_per_h, P.transfer_power_w, P.efficiency_bps, P.time_cost_per_h) \
-        == (180, 30, 30_000, 9_700, 5_000_000)
+    assert (P.consumption_wh_per_km, P.speed_km_per_h, P.transfer_power_w, P.efficiency_bps, P.time_cost_per_h) == (
+        180,
+        30,
+        30_000,
+        9_700,
+        5_000_000,
+    )
 
 
 def test_one_degree_of_meridian_is_111195_metres() -> None:
@@ -71,9 +87,17 @@ def test_overlap_of_disjoint_windows_is_negative() -> None:
     assert window_overlap_s(np.array([0]), np.array([10]), np.array([20]), np.array([30]))[0] == -10
 
 
-@pytest.mark.parametrize("field,value", [("speed_km_per_h", 0), ("efficiency_bps", 4_999), ("efficiency_bps", 10_001),
-                                         ("transfer_power_w", -1), ("consumption_wh_per_km", 1.5),
-                                         ("degradation_per_kwh", 10**10)])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("speed_km_per_h", 0),
+        ("efficiency_bps", 4_999),
+        ("efficiency_bps", 10_001),
+        ("transfer_power_w", -1),
+        ("consumption_wh_per_km", 1.5),
+        ("degradation_per_kwh", 10**10),
+    ],
+)
 def test_out_of_range_cost_parameter_raises_InvalidClearingParameter(field: str, value: object) -> None:
     with pytest.raises(InvalidClearingParameter):
         CostParams(**{field: value})

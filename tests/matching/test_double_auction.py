@@ -1,25 +1,33 @@
 """Uniform-price double auction with k-pricing: hand-worked clearings and the clearing-price interval."""
+
 from __future__ import annotations
 
 from fractions import Fraction
 
 from hypothesis import given
 
+from tests.support.strategies import FAST, ask, bid, order_sets
 from v2vchain.matching import ClearingParams, Order, double_auction
-
-from .strategies import FAST, ask, bid, order_sets
 
 HALF = ClearingParams()
 
 # bids 100 (3 kWh), 90 (1 kWh), 60 (1 kWh); asks 50 (2 kWh), 70 (2 kWh), 95 (5 kWh): 4 kWh cross; the last traded
 # Wh pairs bid 90 with ask 70; the first unfilled bid is 60 and ask 95, so clearing prices are [70, 90]
-BOOK = [bid(1, 100, 3_000), bid(2, 90, 1_000), bid(3, 60, 1_000), ask(4, 50, 2_000), ask(5, 70, 2_000),
-        ask(6, 95, 5_000)]
+BOOK = [
+    bid(1, 100, 3_000),
+    bid(2, 90, 1_000),
+    bid(3, 60, 1_000),
+    ask(4, 50, 2_000),
+    ask(5, 70, 2_000),
+    ask(6, 95, 5_000),
+]
 
 
 def flows(orders: list[Order], params: ClearingParams = HALF) -> list[tuple[int, int, int, int]]:
-    return [(int(t.buyer.owner, 16), int(t.seller.owner, 16), t.energy_wh, t.price_per_wh)
-            for t in double_auction(orders, params).trades]
+    return [
+        (int(t.buyer.owner, 16), int(t.seller.owner, 16), t.energy_wh, t.price_per_wh)
+        for t in double_auction(orders, params).trades
+    ]
 
 
 def test_half_k_clears_at_the_middle_of_the_clearing_interval() -> None:
@@ -81,5 +89,8 @@ def test_traded_volume_is_the_most_the_curves_allow(orders: list[Order]) -> None
     result = double_auction(orders, HALF)
     for t in result.trades:
         p = t.price_per_wh
-        assert not [u for u in result.unmatched_buyers if u.order.limit_price_per_wh > p
-                    and any(v.order.limit_price_per_wh < p for v in result.unmatched_sellers)]
+        assert not [
+            u
+            for u in result.unmatched_buyers
+            if u.order.limit_price_per_wh > p and any(v.order.limit_price_per_wh < p for v in result.unmatched_sellers)
+        ]

@@ -1,16 +1,24 @@
 """Order validation: each rule refuses its bad value with its own error, carrying the value."""
+
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
 
+from tests.support.strategies import T0, order
 from v2vchain.errors import InvalidInput
-from v2vchain.matching.errors import (EnergyOutOfRange, InvalidArea, InvalidExpiry, InvalidOwner, InvalidSide,
-                                      InvalidWindow, NonceOutOfRange, PriceOutOfRange)
+from v2vchain.matching.errors import (
+    EnergyOutOfRange,
+    InvalidArea,
+    InvalidExpiry,
+    InvalidOwner,
+    InvalidSide,
+    InvalidWindow,
+    NonceOutOfRange,
+    PriceOutOfRange,
+)
 from v2vchain.matching.orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH, MAX_WINDOW_S, Side
-
-from .strategies import T0, order
 
 
 def test_a_valid_order_keeps_its_fields() -> None:
@@ -20,7 +28,7 @@ def test_a_valid_order_keeps_its_fields() -> None:
 
 def test_order_is_immutable() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
-        order().energy_wh = 1  # type: ignore[misc]
+        order().energy_wh = 1
 
 
 def test_owner_is_stored_lower_case_so_tie_breaks_ignore_checksum_case() -> None:
@@ -58,8 +66,10 @@ def test_nonce_outside_uint64_raises_NonceOutOfRange(nonce: object) -> None:
         order(nonce=nonce)
 
 
-@pytest.mark.parametrize("start,end", [(T0, T0), (T0, T0 - 1), (0, 100), (T0, T0 + MAX_WINDOW_S + 1),
-                                       (2**40, 2**40 + 10), (T0, float(T0 + 60))])
+@pytest.mark.parametrize(
+    "start,end",
+    [(T0, T0), (T0, T0 - 1), (0, 100), (T0, T0 + MAX_WINDOW_S + 1), (2**40, 2**40 + 10), (T0, float(T0 + 60))],
+)
 def test_empty_reversed_too_long_or_out_of_range_window_raises_InvalidWindow(start: object, end: object) -> None:
     with pytest.raises(InvalidWindow):
         order(start=start, end=end, expiry_ts=1)
@@ -71,8 +81,17 @@ def test_expiry_after_the_window_or_zero_raises_InvalidExpiry(expiry: int) -> No
         order(expiry_ts=expiry)
 
 
-@pytest.mark.parametrize("area", [dict(area_id=""), dict(area_id="x" * 65), dict(area_lat=91.0),
-                                  dict(area_lon=-180.5), dict(area_lat=float("nan")), dict(area_lon="13")])
+@pytest.mark.parametrize(
+    "area",
+    [
+        dict(area_id=""),
+        dict(area_id="x" * 65),
+        dict(area_lat=91.0),
+        dict(area_lon=-180.5),
+        dict(area_lat=float("nan")),
+        dict(area_lon="13"),
+    ],
+)
 def test_bad_area_id_or_centre_raises_InvalidArea(area: dict) -> None:
     with pytest.raises(InvalidArea):
         order(**area)

@@ -1,4 +1,5 @@
 """k-pricing and the clearing parameters."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -28,7 +29,7 @@ def test_k_price_stays_between_ask_and_bid(low: int, gap: int, k: Fraction) -> N
 @pytest.mark.parametrize("k", [0.5, Fraction(3, 2), Fraction(-1, 2), True])
 def test_float_or_out_of_range_k_raises_InvalidClearingParameter(k: object) -> None:
     with pytest.raises(InvalidClearingParameter):
-        ClearingParams(k=k)  # type: ignore[arg-type]
+        ClearingParams(k=k)
 
 
 def test_zero_nearest_areas_raises_InvalidClearingParameter() -> None:

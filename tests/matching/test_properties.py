@@ -1,4 +1,5 @@
 """Properties every mechanism must hold on any order set: each can fail, and Hypothesis looks for the case."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -7,9 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support.strategies import FAST, order_sets
 from v2vchain.matching import MECHANISMS, ClearingParams, ClearingResult, Order, pair_terms
-
-from .strategies import FAST, order_sets
 
 PARAMS = ClearingParams(nearest_areas=3)
 ALL = sorted(MECHANISMS)
@@ -90,8 +90,9 @@ def test_unmatched_parties_get_the_grid_price_of_their_side(name: str, orders: l
 @pytest.mark.parametrize("name", ALL)
 @FAST
 @given(orders=order_sets(), data=st.data())
-def test_any_permutation_of_the_orders_gives_the_same_result(name: str, orders: list[Order],
-                                                              data: st.DataObject) -> None:
+def test_any_permutation_of_the_orders_gives_the_same_result(
+    name: str, orders: list[Order], data: st.DataObject
+) -> None:
     assert run(name, data.draw(st.permutations(orders))) == run(name, orders)
 
 
@@ -132,8 +133,9 @@ def test_cost_aware_mechanisms_match_each_vehicle_at_most_once(name: str, orders
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
 @given(orders=order_sets(), nearest=st.integers(1, 3))
-def test_cost_aware_trades_stay_within_the_buyers_nearest_seller_areas(name: str, orders: list[Order],
-                                                                       nearest: int) -> None:
+def test_cost_aware_trades_stay_within_the_buyers_nearest_seller_areas(
+    name: str, orders: list[Order], nearest: int
+) -> None:
     params = ClearingParams(nearest_areas=nearest)
     for t in run(name, orders, params).trades:
         areas = {o.area_id: pair_terms(t.buyer, o, params).distance_m for o in orders if o.side == 2}

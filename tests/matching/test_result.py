@@ -1,10 +1,10 @@
 """A clearing's books: payments, receipts, the operator's spread and savings against the grid."""
+
 from __future__ import annotations
 
+from tests.support.strategies import ask, bid
 from v2vchain.matching import ClearingParams, double_auction, trade_reduction
 from v2vchain.matching.venues import clear_by_venue, geohash_parent
-
-from .strategies import ask, bid
 
 PARAMS = ClearingParams()  # grid import 150, export 50 per Wh
 
@@ -30,8 +30,14 @@ def test_payment_and_receipt_are_energy_times_each_sides_price() -> None:
 
 
 def test_clearing_by_venue_never_pairs_orders_from_different_venues() -> None:
-    orders = [bid(1, 120, cell="u33dc0"), ask(2, 80, cell="u33d8x"), bid(3, 120, cell="u33d8x"),
-              ask(4, 80, cell="u33dc2")]
+    orders = [
+        bid(1, 120, cell="u33dc0"),
+        ask(2, 80, cell="u33d8x"),
+        bid(3, 120, cell="u33d8x"),
+        ask(4, 80, cell="u33dc2"),
+    ]
     result = clear_by_venue(double_auction, orders, PARAMS, geohash_parent(5))
-    assert {(t.buyer.area_id[:5], t.seller.area_id[:5]) for t in result.trades} == {("u33dc", "u33dc"),
-                                                                                      ("u33d8", "u33d8")}
+    assert {(t.buyer.area_id[:5], t.seller.area_id[:5]) for t in result.trades} == {
+        ("u33dc", "u33dc"),
+        ("u33d8", "u33d8"),
+    }

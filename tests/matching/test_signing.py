@@ -1,19 +1,18 @@
 """EIP-712 orders: the type is the issue's, and a signature binds every signed field to the owner."""
-from __future__ import annotations
 
-from v2vchain.areas import area_id
+from __future__ import annotations
 
 import dataclasses
 
 import pytest
 from eth_account import Account
-from eth_utils import keccak
 
-from v2vchain.eip712 import type_string
+from tests.support.strategies import order
 from v2vchain.matching.errors import OrderSignatureMismatch
 from v2vchain.matching.signing import ORDER_TYPES, clearing_domain, order_signer, sign_order, verify_order
-
-from .strategies import order
+from v2vchain.protocol.areas import area_id
+from v2vchain.protocol.eip712 import type_string
+from v2vchain.protocol.signatures import malleate
 
 ACCOUNT = Account.from_key(b"\x01" * 32)
 OTHER = Account.from_key(b"\x02" * 32)
@@ -23,7 +22,8 @@ DOMAIN = clearing_domain(31337, "0x" + "cc" * 20)
 def test_order_type_string_is_the_one_the_contracts_hash() -> None:
     assert type_string(ORDER_TYPES) == (
         "Order(address owner,uint8 side,uint64 energyWh,uint96 limitPricePerWh,bytes32 areaId,uint40 windowStart,"
-        "uint40 windowEnd,uint64 nonce,uint40 expiry)")
+        "uint40 windowEnd,uint64 nonce,uint40 expiry)"
+    )
 
 
 def test_domain_is_named_V2V_Clearing_version_1() -> None:
@@ -61,7 +61,6 @@ def test_area_is_signed_in_the_readable_encoding_both_venues_share() -> None:
 
 def test_a_malleated_order_signature_is_a_mismatch() -> None:
     """Issue 14, item 1: high s / flipped v is refused, as the Clearing contract refuses it."""
-    from v2vchain.signatures import malleate
 
     o = order(owner=ACCOUNT.address)
     signature = sign_order(ACCOUNT, DOMAIN, o)

@@ -1,11 +1,11 @@
 """Gale-Shapley: stability, each proposing side's advantage, and the satisfaction score."""
+
 from __future__ import annotations
 
 from hypothesis import given, settings
 
+from tests.support.strategies import FAST, T0, ask, bid, order_sets
 from v2vchain.matching import ClearingParams, ClearingResult, Order, Side, pair_terms, stable_matching
-
-from .strategies import FAST, T0, ask, bid, order_sets
 
 ALL_PAIRS = ClearingParams(nearest_areas=10)
 B1, B2 = bid(1, 150, 10_000), bid(2, 120, 10_000, start=T0, end=T0 + 3_000)
@@ -69,8 +69,10 @@ def assert_no_blocking_pair(orders: list[Order], result: ClearingResult) -> None
         for s in (o for o in orders if o.side == 2):
             terms = pair_terms(b, s, ALL_PAIRS)
             if terms.acceptable:
-                assert not (terms.buyer_utility > got.get(b.key, 0) and terms.seller_utility > got.get(s.key, 0)), \
-                    (b.key, s.key)
+                assert not (terms.buyer_utility > got.get(b.key, 0) and terms.seller_utility > got.get(s.key, 0)), (
+                    b.key,
+                    s.key,
+                )
 
 
 @FAST

@@ -1,8 +1,9 @@
-"""McAfee's trade reduction: DOMAIN.md's two cases by hand, rationing, and what holds of price misreports.
+"""McAfee's trade reduction: the two textbook cases by hand, rationing, and what holds of price misreports.
 
 McAfee's theorem covers unit orders (every order the same energy): there no order gains by misreporting its price.
 With divisible orders the rationing of the long side breaks it, and a test below pins the counterexample.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -10,9 +11,8 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.strategies import ask, bid, order_sets
 from v2vchain.matching import ClearingParams, Order, trade_reduction
-
-from .strategies import ask, bid, order_sets
 
 PARAMS = ClearingParams()
 
@@ -55,8 +55,16 @@ def test_the_long_side_is_rationed_in_proportion_to_energy() -> None:
 
 def test_rationing_leftover_wh_go_to_the_lowest_nonces_when_remainders_tie() -> None:
     # k = 3, p0 = (10 + 150) // 2 = 80 in [30, 100]; 3 buyers of 1000 Wh share 2000 Wh: 666 each plus 2 spare Wh
-    book = [bid(1, 100, nonce=2), bid(2, 100, nonce=0), bid(3, 100, nonce=1), bid(4, 10),
-            ask(5, 30), ask(6, 30, 999), ask(7, 30, 1), ask(8, 150)]
+    book = [
+        bid(1, 100, nonce=2),
+        bid(2, 100, nonce=0),
+        bid(3, 100, nonce=1),
+        bid(4, 10),
+        ask(5, 30),
+        ask(6, 30, 999),
+        ask(7, 30, 1),
+        ask(8, 150),
+    ]
     bought = {1: 0, 2: 0, 3: 0}
     for t in trade_reduction(book, PARAMS).trades:
         bought[int(t.buyer.owner, 16)] += t.energy_wh
@@ -75,8 +83,7 @@ def utility(order: Order, value: int, orders: list[Order]) -> int:
 
 
 @settings(max_examples=150, deadline=None)
-@given(order_sets(max_buyers=5, max_sellers=5, max_energy_wh=1, prices=(1, 20), min_buyers=1, min_sellers=1),
-       st.data())
+@given(order_sets(max_buyers=5, max_sellers=5, max_energy_wh=1, prices=(1, 20), min_buyers=1, min_sellers=1), st.data())
 def test_no_unit_order_gains_by_misreporting_its_price(orders: list[Order], data: st.DataObject) -> None:
     i = data.draw(st.integers(0, len(orders) - 1))
     honest = orders[i]
@@ -84,7 +91,7 @@ def test_no_unit_order_gains_by_misreporting_its_price(orders: list[Order], data
     truthful = utility(honest, value, orders)
     for report in range(1, 23):
         lie = _with_price(honest, report)
-        assert utility(lie, value, orders[:i] + [lie] + orders[i + 1:]) <= truthful, (honest.side, report)
+        assert utility(lie, value, orders[:i] + [lie] + orders[i + 1 :]) <= truthful, (honest.side, report)
 
 
 def test_a_divisible_seller_can_gain_by_under_reporting_when_the_long_side_is_rationed() -> None:
@@ -99,4 +106,3 @@ def test_a_divisible_seller_can_gain_by_under_reporting_when_the_long_side_is_ra
 
 def _with_price(order: Order, price: int) -> Order:
     return replace(order, limit_price_per_wh=price)
-

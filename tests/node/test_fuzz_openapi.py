@@ -6,6 +6,7 @@ chain is anvil, so even the ones that send transactions answer in well under a s
 
 Schemathesis' own pytest plugin (`from_fixture` + `parametrize`) fails on pytest 9.2 ("'Function' object has no
 attribute '_nodeid'"), so each operation's strategy is driven by Hypothesis directly."""
+
 from __future__ import annotations
 
 import time
@@ -18,11 +19,15 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from node.fleet import TOKEN_ENV
-from tests.node.conftest import Fleet
+from node.demo_fleet import TOKEN_ENV
+from tests.support.fleet_nodes import Fleet
+from tests.support.peers import post_bid, signed_bid
 
 pytestmark = pytest.mark.anvil
 
@@ -34,9 +39,16 @@ def fuzz_operation(operation: Any, mode: GenerationMode, headers: dict[str, str]
     """Up to MAX_EXAMPLES derandomized cases of one operation; the first failing one (shrunk) is raised."""
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink],
-              verbosity=Verbosity.quiet, report_multiple_bugs=False)
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+    )
     def run(case: Any) -> None:
         stats["requests"] += 1
         case.call_and_validate(headers=headers, checks=CHECKS, timeout=30)
@@ -58,7 +70,7 @@ def test_no_input_gets_a_server_error_or_breaks_the_schema(fleet: Fleet) -> None
                 fuzz_operation(operation, mode, headers, stats)
             except Unsatisfiable:  # no parameters and no body: nothing to make invalid
                 assert mode is GenerationMode.NEGATIVE and not operation.body and not operation.query, operation.label
-            except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - fuzz every operation, report all
+            except (Exception, BaseExceptionGroup) as exc:
                 failures.append(f"{operation.label} [{mode.value}]: {exc}")
     took = time.monotonic() - started
     print(f"fuzzed {stats['operations']} operations with {stats['requests']} requests in {took:.1f} s")
@@ -68,9 +80,14 @@ def test_no_input_gets_a_server_error_or_breaks_the_schema(fleet: Fleet) -> None
 
 # Regression tests: one per distinct bug the run found (each was a 500 "internal error" before the fix).
 
+
 def owner_post(fleet: Fleet, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-    return httpx.post(f"{fleet.url('buyer')}{path}", json=body, timeout=60,
-                      headers={"Authorization": f"Bearer {fleet.env[TOKEN_ENV]}"})
+    return httpx.post(
+        f"{fleet.url('buyer')}{path}",
+        json=body,
+        timeout=60,
+        headers={"Authorization": f"Bearer {fleet.env[TOKEN_ENV]}"},
+    )
 
 
 def test_confirming_a_request_with_no_award_is_a_409(fleet: Fleet) -> None:
@@ -80,8 +97,7 @@ def test_confirming_a_request_with_no_award_is_a_409(fleet: Fleet) -> None:
 
 
 def test_a_sealed_point_with_an_odd_number_of_hex_digits_is_a_422(fleet: Fleet) -> None:
-    response = httpx.post(f"{fleet.url('seller-1')}/p2p/meetings/1/point", json={"sealed": "0x" + "a" * 97},
-                          timeout=30)
+    response = httpx.post(f"{fleet.url('seller-1')}/p2p/meetings/1/point", json={"sealed": "0x" + "a" * 97}, timeout=30)
     assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["body", "sealed"], response.text
 
 
@@ -89,12 +105,10 @@ def test_a_sealed_point_with_an_odd_number_of_hex_digits_is_a_422(fleet: Fleet) 
 def test_a_request_id_past_the_stores_integer_range_is_a_422(fleet: Fleet, path: str) -> None:
     body = {"presentation": {}, "challenge": "0x" + "ab" * 32} if "handshake" in path else None
     response = owner_post(fleet, path.format(2**63), body)
-    assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["path", "request_id"], \
-        response.text
+    assert response.status_code == 422 and response.json()["errors"][0]["loc"] == ["path", "request_id"], response.text
 
 
 def test_a_signed_bid_with_a_nonce_past_the_stores_integer_range_is_a_422(fleet: Fleet) -> None:
-    from tests.node.test_rejections import post_bid, signed_bid
 
     opened = owner_post(fleet, "/requests", {"energy_wh": 1_000, "max_price_per_wh": 100, "bidding_s": 600}).json()
     response = post_bid(fleet, signed_bid(fleet, opened, nonce=2**63))

@@ -1,48 +1,16 @@
 """The meeting handshake: only the real counterparty, answering a fresh challenge, with a live credential."""
+
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
 from eth_account import Account
 
-from tests.node.conftest import Fleet, key_of
-from v2vchain import credentials
-from v2vchain.identity import did_for
+from tests.support.fleet_nodes import Fleet, key_of
+from tests.support.peers import awarded_to_seller_1, challenge, handshake, presentation, vc_of
+from v2vchain.identity.did import did_for
 from v2vchain.privacy.seal import seal
-
-REQUEST = {"energy_wh": 10_000, "max_price_per_wh": 150, "bidding_s": 600}
-
-
-def awarded_to_seller_1(fleet: Fleet) -> int:
-    buyer = fleet.owner("buyer")
-    request = buyer.post("/requests", REQUEST)
-    fleet.owner("seller-1").post("/bids/auto", {"region": ""})
-    fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
-    closed = buyer.post(f"/requests/{request['request_id']}/close")
-    assert closed["seller"] == fleet.specs["seller-1"]["address"]
-    return int(request["request_id"])
-
-
-def vc_of(fleet: Fleet, name: str) -> dict[str, Any]:
-    return json.loads((fleet.workdir / f"{name}.vc.json").read_text())
-
-
-def presentation(fleet: Fleet, *, holder: Any, vc: dict[str, Any], challenge: str, domain: str | None = None
-                 ) -> dict[str, Any]:
-    seller_did = did_for(fleet.specs["seller-1"]["address"], fleet.chain.chain_id)
-    return credentials.present(holder, vc, challenge=challenge, domain=domain or seller_did, seal_key=b"\x01" * 32,
-                               now=fleet.chain.now())
-
-
-def challenge(fleet: Fleet) -> str:
-    return str(httpx.get(f"{fleet.url('seller-1')}/p2p/challenge").json()["challenge"])
-
-
-def handshake(fleet: Fleet, request_id: int, vp: dict[str, Any]) -> httpx.Response:
-    return httpx.post(f"{fleet.url('seller-1')}/p2p/meetings/{request_id}/handshake",
-                      json={"presentation": vp, "challenge": "0x" + "ab" * 32}, timeout=30)
 
 
 def test_the_buyers_own_presentation_is_accepted(fleet: Fleet) -> None:
@@ -50,8 +18,9 @@ def test_the_buyers_own_presentation_is_accepted(fleet: Fleet) -> None:
     vp = presentation(fleet, holder=key_of(fleet, "buyer"), vc=vc_of(fleet, "buyer"), challenge=challenge(fleet))
     response = handshake(fleet, request_id, vp)
     assert response.status_code == 200, response.text
-    assert response.json()["presentation"]["holder"] == did_for(fleet.specs["seller-1"]["address"],
-                                                                 fleet.chain.chain_id)
+    assert response.json()["presentation"]["holder"] == did_for(
+        fleet.specs["seller-1"]["address"], fleet.chain.chain_id
+    )
 
 
 def test_a_presentation_signed_by_another_key_is_refused_as_forged(fleet: Fleet) -> None:
@@ -78,24 +47,31 @@ def test_a_challenge_the_seller_never_issued_is_refused(fleet: Fleet) -> None:
 
 def test_a_presentation_made_for_another_verifier_is_refused(fleet: Fleet) -> None:
     request_id = awarded_to_seller_1(fleet)
-    vp = presentation(fleet, holder=key_of(fleet, "buyer"), vc=vc_of(fleet, "buyer"), challenge=challenge(fleet),
-                      domain=did_for(Account.create().address, fleet.chain.chain_id))
+    vp = presentation(
+        fleet,
+        holder=key_of(fleet, "buyer"),
+        vc=vc_of(fleet, "buyer"),
+        challenge=challenge(fleet),
+        domain=did_for(Account.create().address, fleet.chain.chain_id),
+    )
     response = handshake(fleet, request_id, vp)
     assert response.status_code == 401 and "WrongDomain" in response.text
 
 
 def test_a_valid_vehicle_that_is_not_this_trades_buyer_is_refused(fleet: Fleet) -> None:
     request_id = awarded_to_seller_1(fleet)
-    vp = presentation(fleet, holder=key_of(fleet, "seller-2"), vc=vc_of(fleet, "seller-2"),
-                      challenge=challenge(fleet))
+    vp = presentation(fleet, holder=key_of(fleet, "seller-2"), vc=vc_of(fleet, "seller-2"), challenge=challenge(fleet))
     response = handshake(fleet, request_id, vp)
     assert response.status_code == 403 and "counterparty" in response.text
 
 
 def _seal_to_seller(fleet: Fleet, request_id: int, secret_hex: str) -> httpx.Response:
     identity = httpx.get(f"{fleet.url('seller-1')}/identity").json()
-    sealed = seal(bytes.fromhex(identity["seal_public_key"][2:]),
-                  json.dumps({"lat": 52.5, "lon": 13.4, "access_secret": secret_hex}).encode(), request_id)
+    sealed = seal(
+        bytes.fromhex(identity["seal_public_key"][2:]),
+        json.dumps({"lat": 52.5, "lon": 13.4, "access_secret": secret_hex}).encode(),
+        request_id,
+    )
     return httpx.post(f"{fleet.url('seller-1')}/p2p/meetings/{request_id}/point", json={"sealed": "0x" + sealed.hex()})
 
 

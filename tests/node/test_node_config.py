@@ -1,6 +1,7 @@
 """Strict node config (issue 10): misspelt keys, another vehicle's credential, and the deployment, db folder and port
 checked before the key is unlocked, each refused through the real `v2v node run` in one line; and the line a started
 node prints."""
+
 from __future__ import annotations
 
 import json
@@ -14,16 +15,25 @@ from eth_account import Account
 from typer.testing import CliRunner
 
 from node.config import load_config
-from tests.node.conftest import Fleet
-from v2vchain.cli import app
+from tests.support.fleet_nodes import Fleet
+from v2vchain.cli.main import app
 from v2vchain.errors import ConfigError
-from v2vchain.identity import did_for
-from v2vchain.keystore import create_keystore
+from v2vchain.identity.did import did_for
+from v2vchain.identity.keystore import create_keystore
 
 PASSWORD_ENV, TOKEN_ENV = "TEST_NODE_PASSWORD", "TEST_NODE_TOKEN"
 ENV = {PASSWORD_ENV: "correct horse", TOKEN_ENV: "t" * 32}
-RECORD = {"chain_id": 31337, "token": "0x" + "11" * 20, "registry": "0x" + "22" * 20, "market": "0x" + "33" * 20,
-          "block": 1, "admin": "0x" + "44" * 20, "compiler": "0.8.28", "source_hash": "00" * 32, "dev_token": True}
+RECORD = {
+    "chain_id": 31337,
+    "token": "0x" + "11" * 20,
+    "registry": "0x" + "22" * 20,
+    "market": "0x" + "33" * 20,
+    "block": 1,
+    "admin": "0x" + "44" * 20,
+    "compiler": "0.8.28",
+    "source_hash": "00" * 32,
+    "dev_token": True,
+}
 
 
 def _free_port() -> int:
@@ -45,10 +55,19 @@ def write_config(tmp_path: Path, *, subject: str | None = None, **overrides: Any
         (tmp_path / "address").write_text(account.address)
     (tmp_path / "deployment.json").write_text(json.dumps(RECORD))
     (tmp_path / "vc.json").write_text(json.dumps(_vc_for(subject or (tmp_path / "address").read_text())))
-    config = {"name": "car", "chain": "http://127.0.0.1:9", "deployment": str(tmp_path / "deployment.json"),
-              "keystore": str(keystore), "credential": str(tmp_path / "vc.json"), "db": str(tmp_path / "node.sqlite"),
-              "port": _free_port(), "password_env": PASSWORD_ENV, "api_token_env": TOKEN_ENV,
-              "position": {"lat": 52.5, "lon": 13.4}, **overrides}
+    config = {
+        "name": "car",
+        "chain": "http://127.0.0.1:9",
+        "deployment": str(tmp_path / "deployment.json"),
+        "keystore": str(keystore),
+        "credential": str(tmp_path / "vc.json"),
+        "db": str(tmp_path / "node.sqlite"),
+        "port": _free_port(),
+        "password_env": PASSWORD_ENV,
+        "api_token_env": TOKEN_ENV,
+        "position": {"lat": 52.5, "lon": 13.4},
+        **overrides,
+    }
     path = tmp_path / "node.json"
     path.write_text(json.dumps(config))
     return path
@@ -85,13 +104,17 @@ def test_a_credential_that_is_not_one_is_refused_before_unlocking(tmp_path: Path
     assert_refused(*node_run(config, env={}), "no did:pkh credentialSubject.id")
 
 
-@pytest.mark.parametrize("record, message", [
-    ("not json at all", "is not JSON"),
-    ([1, 2, 3], "holds a JSON list, not an object"),
-    ({"market": "0x" + "33" * 20}, "is not a deployment record written by `v2v deploy`"),
-])
-def test_a_deployment_file_that_is_no_record_is_refused_before_unlocking(tmp_path: Path, record: Any,
-                                                                         message: str) -> None:
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ("not json at all", "is not JSON"),
+        ([1, 2, 3], "holds a JSON list, not an object"),
+        ({"market": "0x" + "33" * 20}, "is not a deployment record written by `v2v deploy`"),
+    ],
+)
+def test_a_deployment_file_that_is_no_record_is_refused_before_unlocking(
+    tmp_path: Path, record: Any, message: str
+) -> None:
     config = write_config(tmp_path)
     (tmp_path / "deployment.json").write_text(record if isinstance(record, str) else json.dumps(record))
     # no password and no token in the environment: the check must come before either is needed
@@ -99,8 +122,11 @@ def test_a_deployment_file_that_is_no_record_is_refused_before_unlocking(tmp_pat
 
 
 def test_a_db_in_a_missing_or_unwritable_folder_is_refused_before_unlocking(tmp_path: Path) -> None:
-    assert_refused(*node_run(write_config(tmp_path, db=str(tmp_path / "nowhere" / "node.sqlite")), env={}),
-                   "db: the folder", "does not exist")
+    assert_refused(
+        *node_run(write_config(tmp_path, db=str(tmp_path / "nowhere" / "node.sqlite")), env={}),
+        "db: the folder",
+        "does not exist",
+    )
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     assert_refused(*node_run(write_config(tmp_path, db=str(blocker / "node.sqlite")), env={}), "db: the folder")

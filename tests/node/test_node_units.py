@@ -1,15 +1,21 @@
 """Node logic that needs no chain: the pricing floor, the records that survive a crash, the config file."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 
 from node import pricing
 from node.config import PricingSettings, load_config
+from node.peers import ENDPOINT_DOMAIN, check_listing, sign_listing
 from node.store import Store
 from v2vchain.errors import ConfigError
+from v2vchain.protocol import eip712
+from v2vchain.protocol.errors import BadSignature
+from v2vchain.protocol.signatures import malleate
 
 
 def test_a_sealed_bid_shades_between_the_floor_and_the_maximum() -> None:
@@ -30,8 +36,16 @@ def test_an_open_auction_is_undercut_by_one_step_but_never_below_the_floor() -> 
 
 
 def test_signed_bids_survive_reopening_the_store_and_replays_are_detected(tmp_path: Path) -> None:
-    bid = {"request_id": 1, "seller": "0xA", "nonce": 3, "price_per_wh": 90, "energy_wh": 10, "expiry_ts": 99,
-           "signature": "00", "seller_url": "http://x"}
+    bid = {
+        "request_id": 1,
+        "seller": "0xA",
+        "nonce": 3,
+        "price_per_wh": 90,
+        "energy_wh": 10,
+        "expiry_ts": 99,
+        "signature": "00",
+        "seller_url": "http://x",
+    }
     store = Store(tmp_path / "node.sqlite")
     assert store.add_signed_bid(bid)
     store.close()
@@ -60,8 +74,19 @@ def test_a_store_from_another_schema_version_is_refused(tmp_path: Path) -> None:
 
 def test_a_config_with_a_bad_field_names_it(tmp_path: Path) -> None:
     path = tmp_path / "node.json"
-    path.write_text(json.dumps({"name": "x", "chain": "ftp://nope", "deployment": "d", "keystore": "k",
-                                "credential": "c", "db": "db", "position": {"lat": 95, "lon": 0}}))
+    path.write_text(
+        json.dumps(
+            {
+                "name": "x",
+                "chain": "ftp://nope",
+                "deployment": "d",
+                "keystore": "k",
+                "credential": "c",
+                "db": "db",
+                "position": {"lat": 95, "lon": 0},
+            }
+        )
+    )
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert "chain" in str(info.value) and "position.lat" in str(info.value)
@@ -71,11 +96,6 @@ def test_a_config_with_a_bad_field_names_it(tmp_path: Path) -> None:
 
 
 def test_item10_a_listing_passes_only_when_signed_by_the_buyer_for_the_url_asked() -> None:
-    from eth_account import Account
-
-    from node.service import ENDPOINT_DOMAIN, check_listing, sign_listing
-    from v2vchain import eip712
-    from v2vchain.signatures import BadSignature, malleate
 
     buyer, other = Account.create(), Account.create()
     market, url = "0x" + "ab" * 20, "http://127.0.0.1:8701"

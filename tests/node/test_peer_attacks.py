@@ -1,25 +1,38 @@
 """Issue 14: the outside attack on the node, each finding a named test against real node processes on anvil."""
+
 from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
-from node.fleet import SELLER_DEPOSIT, provision, start_node, wait_ready
-from node.service import bid_to_json, sign_endpoint
+from node.demo_fleet import SELLER_DEPOSIT, TOKEN_ENV, Owner, _position, provision, start_node, wait_ready
+from node.errors import RecordConflict
+from node.peers import bid_to_json, sign_endpoint, sign_listing
 from node.store import Store
-from tests.node.conftest import Fleet, key_of
-from tests.node.test_meetings import awarded_to_seller_1, challenge, handshake, presentation, vc_of
-from tests.node.test_rejections import REQUEST, post_bid, signed_bid
-from v2vchain.credentials import issue_vc
-from v2vchain.identity import ROLE_SELLER, did_for
-from v2vchain.signatures import malleate
+from tests.support.fleet_nodes import Fleet, key_of
+from tests.support.peers import (
+    REQUEST,
+    awarded_to_seller_1,
+    challenge,
+    handshake,
+    post_bid,
+    presentation,
+    signed_bid,
+    vc_of,
+)
+from v2vchain.identity.credentials import issue_vc
+from v2vchain.identity.did import did_for
+from v2vchain.identity.registration import ROLE_SELLER
+from v2vchain.protocol.signatures import malleate
 
 
 def open_request(fleet: Fleet) -> dict[str, Any]:
@@ -81,14 +94,17 @@ def test_item4_a_copied_bid_with_another_url_is_refused_and_the_seller_keeps_its
     own = post_bid(fleet, bid, account=key_of(fleet, "seller-2"), seller_url=copier_url)
     assert own.status_code == 401 and "not signed by the seller" in own.json()["detail"]
     # the copier reuses the seller's endpoint signature with another URL
-    genuine_sig = sign_endpoint(key_of(fleet, "seller-1"), fleet.chain.chain_id, fleet.system.market.address, bid,
-                                fleet.url("seller-1"))
-    swapped = httpx.post(f"{fleet.url('buyer')}/p2p/bids", json={
-        **bid_to_json(bid), "seller_url": copier_url, "endpoint_signature": "0x" + genuine_sig.hex()}, timeout=30)
+    genuine_sig = sign_endpoint(
+        key_of(fleet, "seller-1"), fleet.chain.chain_id, fleet.system.market.address, bid, fleet.url("seller-1")
+    )
+    swapped = httpx.post(
+        f"{fleet.url('buyer')}/p2p/bids",
+        json={**bid_to_json(bid), "seller_url": copier_url, "endpoint_signature": "0x" + genuine_sig.hex()},
+        timeout=30,
+    )
     assert swapped.status_code == 401
     # no endpoint signature at all
-    bare = httpx.post(f"{fleet.url('buyer')}/p2p/bids", json={**bid_to_json(bid), "seller_url": copier_url},
-                      timeout=30)
+    bare = httpx.post(f"{fleet.url('buyer')}/p2p/bids", json={**bid_to_json(bid), "seller_url": copier_url}, timeout=30)
     assert bare.status_code == 422
     assert post_bid(fleet, bid).status_code == 200
     assert [b["seller_url"] for b in held_bids(fleet, request["request_id"])] == [fleet.url("seller-1")]
@@ -108,8 +124,13 @@ def test_item2_stale_bids_never_crowd_out_a_valid_one_and_a_caught_seller_is_dro
     try:
         for i in range(20):
             bid = signed_bid(fleet, request, seller="seller-2", price=50 + i, nonce=80_100 + i)
-            store.add_signed_bid({**{k: v for k, v in bid.__dict__.items() if k != "signature"},
-                                  "signature": bid.signature.hex(), "seller_url": fleet.url("seller-2")})
+            store.add_signed_bid(
+                {
+                    **{k: v for k, v in bid.__dict__.items() if k != "signature"},
+                    "signature": bid.signature.hex(),
+                    "seller_url": fleet.url("seller-2"),
+                }
+            )
     finally:
         store.close()
     fleet.chain.fund(seller2.address, 10**18)
@@ -118,8 +139,13 @@ def test_item2_stale_bids_never_crowd_out_a_valid_one_and_a_caught_seller_is_dro
     closed = fleet.owner("buyer").post(f"/requests/{request_id}/close")
     assert closed["status"] == "awarded" and closed["seller"] == fleet.specs["seller-1"]["address"]
     assert closed["price_per_wh"] == 140
-    rejected_on_chain = [e for e in fleet.system.market.contract.events.SignedBidRejected.get_logs(
-        from_block=fleet.system.deployment.block) if e["args"]["requestId"] == request_id]
+    rejected_on_chain = [
+        e
+        for e in fleet.system.market.contract.events.SignedBidRejected.get_logs(
+            from_block=fleet.system.deployment.block
+        )
+        if e["args"]["requestId"] == request_id
+    ]
     assert rejected_on_chain == []  # nothing the chain refuses was relayed
     reasons = {b["rejected"] for b in held_bids(fleet, request_id) if b["seller"] == seller2.address}
     assert reasons == {"CANCELLED"}
@@ -147,12 +173,19 @@ def test_item2_a_seller_without_free_cover_is_dropped_before_the_close(fleet: Fl
 
 
 def _receipt(fleet: Fleet, request_id: int, delivered_wh: int, *, malleated: bool = False) -> httpx.Response:
-    sig = fleet.system.market.sign_receipt(key_of(fleet, "buyer"), request_id=request_id,
-                                           seller=fleet.specs["seller-1"]["address"], delivered_wh=delivered_wh)
+    sig = fleet.system.market.sign_receipt(
+        key_of(fleet, "buyer"),
+        request_id=request_id,
+        seller=fleet.specs["seller-1"]["address"],
+        delivered_wh=delivered_wh,
+    )
     if malleated:
         sig = malleate(sig)
-    return httpx.post(f"{fleet.url('seller-1')}/p2p/receipts", timeout=30, json={
-        "request_id": request_id, "delivered_wh": delivered_wh, "signature": "0x" + sig.hex()})
+    return httpx.post(
+        f"{fleet.url('seller-1')}/p2p/receipts",
+        timeout=30,
+        json={"request_id": request_id, "delivered_wh": delivered_wh, "signature": "0x" + sig.hex()},
+    )
 
 
 def test_item6_a_high_s_meter_receipt_is_refused_and_not_stored(fleet: Fleet) -> None:
@@ -180,10 +213,17 @@ def test_item8_a_self_issued_credential_with_the_registered_expiry_is_refused(fl
     buyer = key_of(fleet, "buyer")
     registered = fleet.system.registry.vehicle(buyer.address)
     genuine = vc_of(fleet, "buyer")
-    forged = issue_vc(buyer, registry=fleet.system.registry.address, chain_id=fleet.chain.chain_id,
-                      vehicle_did=did_for(buyer.address, fleet.chain.chain_id), roles=registered.roles,
-                      battery_capacity_wh=10**9, max_v2v_power_w=10**9, valid_from=fleet.chain.now() - 60,
-                      valid_until=registered.expiry)
+    forged = issue_vc(
+        buyer,
+        registry=fleet.system.registry.address,
+        chain_id=fleet.chain.chain_id,
+        vehicle_did=did_for(buyer.address, fleet.chain.chain_id),
+        roles=registered.roles,
+        battery_capacity_wh=10**9,
+        max_v2v_power_w=10**9,
+        valid_from=fleet.chain.now() - 60,
+        valid_until=registered.expiry,
+    )
     assert forged["issuer"] != genuine["issuer"]
     vp = presentation(fleet, holder=buyer, vc=forged, challenge=challenge(fleet))
     response = handshake(fleet, request_id, vp)
@@ -221,7 +261,7 @@ def test_item13_trades_and_balances_need_the_bearer_token(fleet: Fleet, path: st
 
 
 class _ObjectPeer(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         body = json.dumps({"requests": [{"request_id": 1}]}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -245,19 +285,24 @@ def object_peer() -> Iterator[str]:
 
 
 def test_item9_a_peer_answering_discovery_with_an_object_is_skipped_and_the_others_get_bids(
-        fleet: Fleet, object_peer: str) -> None:
-    import random
+    fleet: Fleet, object_peer: str
+) -> None:
 
-    from node.fleet import _position
-
-    spec = provision(fleet.system, fleet.issuer, fleet.workdir, "seller-3", ROLE_SELLER,
-                     position=_position(random.Random(9)), peers=[object_peer, fleet.url("buyer")], degradation=10,
-                     env=fleet.env)
+    spec = provision(
+        fleet.system,
+        fleet.issuer,
+        fleet.workdir,
+        "seller-3",
+        ROLE_SELLER,
+        position=_position(random.Random(9)),
+        peers=[object_peer, fleet.url("buyer")],
+        degradation=10,
+        env=fleet.env,
+    )
     node = start_node(spec, fleet.env, fleet.workdir)
     try:
         wait_ready(node)
         request = open_request(fleet)
-        from node.fleet import TOKEN_ENV, Owner
 
         owner = Owner(node, fleet.env[TOKEN_ENV])
         placed = owner.post("/bids/auto", {"region": ""})
@@ -299,8 +344,12 @@ def test_issue10_a_self_bid_on_the_buyers_own_node_is_refused_and_its_request_su
     request = open_request(fleet)
     request_id = request["request_id"]
     owner = fleet.owner("buyer")
-    response = httpx.post(f"{fleet.url('buyer')}/bids", headers=owner.headers, timeout=60,
-                          json={"request_id": request_id, "buyer_url": fleet.url("buyer"), "price_per_wh": 120})
+    response = httpx.post(
+        f"{fleet.url('buyer')}/bids",
+        headers=owner.headers,
+        timeout=60,
+        json={"request_id": request_id, "buyer_url": fleet.url("buyer"), "price_per_wh": 120},
+    )
     assert response.status_code == 409 and "self-bid" in response.json()["detail"], response.text
     record = buyer_record(fleet, request_id)
     assert record is not None and record["role"] == "buyer" and record["buyer"] == fleet.specs["buyer"]["address"]
@@ -313,11 +362,20 @@ def test_issue10_a_self_bid_on_the_buyers_own_node_is_refused_and_its_request_su
 
 
 def test_issue10_the_store_never_turns_a_buyer_record_into_a_seller_record(tmp_path: Any) -> None:
-    from node.store import RecordConflict
 
     store = Store(tmp_path / "n.sqlite")
-    row = dict(request_id=7, role="buyer", buyer="0xB", energy_wh=1, max_price_per_wh=1, deadline_ts=1,
-               delivery_start_ts=2, delivery_end_ts=3, area="u33", status="open")
+    row = dict(
+        request_id=7,
+        role="buyer",
+        buyer="0xB",
+        energy_wh=1,
+        max_price_per_wh=1,
+        deadline_ts=1,
+        delivery_start_ts=2,
+        delivery_end_ts=3,
+        area="u33",
+        status="open",
+    )
     store.upsert_request(**row)
     with pytest.raises(RecordConflict):
         store.upsert_request(**{**row, "role": "seller", "area": "", "status": "bid"})
@@ -326,7 +384,11 @@ def test_issue10_the_store_never_turns_a_buyer_record_into_a_seller_record(tmp_p
     store.upsert_request(**{**row, "status": "awarded"})  # the same role and buyer may be updated
     held = store.request(7)
     assert held is not None and (held["role"], held["buyer"], held["area"], held["status"]) == (
-        "buyer", "0xB", "u33", "awarded")
+        "buyer",
+        "0xB",
+        "u33",
+        "awarded",
+    )
     store.close()
 
 
@@ -336,8 +398,9 @@ def test_issue10_the_store_never_turns_a_buyer_record_into_a_seller_record(tmp_p
 def seller_records(fleet: Fleet, request_id: int) -> tuple[dict[str, Any] | None, list[str]]:
     store = Store(fleet.workdir / "seller-1.sqlite")
     try:
-        intents = [r["state"] for r in store._run("SELECT state FROM intents WHERE key LIKE ?",
-                                                    (f"bid:{request_id}:%",))]
+        intents = [
+            r["state"] for r in store._run("SELECT state FROM intents WHERE key LIKE ?", (f"bid:{request_id}:%",))
+        ]
         return store.request(request_id), intents
     finally:
         store.close()
@@ -347,8 +410,12 @@ def test_issue10_a_failed_send_leaves_no_bid_record_and_auto_bidding_retries_it(
     request = open_request(fleet)
     request_id = request["request_id"]
     seller = fleet.owner("seller-1")
-    response = httpx.post(f"{fleet.url('seller-1')}/bids", headers=seller.headers, timeout=60,
-                          json={"request_id": request_id, "buyer_url": "http://127.0.0.1:9"})
+    response = httpx.post(
+        f"{fleet.url('seller-1')}/bids",
+        headers=seller.headers,
+        timeout=60,
+        json={"request_id": request_id, "buyer_url": "http://127.0.0.1:9"},
+    )
     assert response.status_code == 502, response.text
     record, intents = seller_records(fleet, request_id)
     assert record is None and intents == ["failed"]
@@ -378,8 +445,9 @@ def test_issue10_a_chunked_body_over_the_limit_is_refused_while_it_streams(fleet
             yield chunk
 
     before = rss_kib(fleet, "buyer")
-    response = httpx.post(f"{fleet.url('buyer')}/p2p/bids", content=body(),
-                          headers={"content-type": "application/json"}, timeout=60)
+    response = httpx.post(
+        f"{fleet.url('buyer')}/p2p/bids", content=body(), headers={"content-type": "application/json"}, timeout=60
+    )
     assert response.status_code == 413 and "request body over" in response.json()["detail"], response.text
     assert rss_kib(fleet, "buyer") - before < 16 * 1024  # never buffered whole
     assert httpx.get(f"{fleet.url('buyer')}/identity", timeout=10).status_code == 200  # still responsive
@@ -391,17 +459,17 @@ def test_issue10_a_chunked_body_over_the_limit_is_refused_while_it_streams(fleet
 class _ListingPeer(BaseHTTPRequestHandler):
     """A peer that lists another buyer's request: GET answers `server.listing`, POSTs are recorded."""
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        body = json.dumps(self.server.listing).encode()  # type: ignore[attr-defined]
+    def do_GET(self) -> None:
+        body = json.dumps(self.server.listing).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        self.server.posts.append((self.path, self.rfile.read(length)))  # type: ignore[attr-defined]
+        self.server.posts.append((self.path, self.rfile.read(length)))
         body = b'{"accepted": true}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -421,7 +489,7 @@ def listing_peers() -> Iterator[dict[str, HTTPServer]]:
     servers = {}
     for form in LISTING_FORMS:
         server = HTTPServer(("127.0.0.1", 0), _ListingPeer)
-        server.listing, server.posts = [], []  # type: ignore[attr-defined]
+        server.listing, server.posts = [], []
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers[form] = server
     try:
@@ -432,19 +500,24 @@ def listing_peers() -> Iterator[dict[str, HTTPServer]]:
 
 
 def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
-        fleet: Fleet, listing_peers: dict[str, HTTPServer]) -> None:
-    import random
-
-    from node.fleet import TOKEN_ENV, Owner, _position
-    from node.service import sign_listing
+    fleet: Fleet, listing_peers: dict[str, HTTPServer]
+) -> None:
 
     def url_of(server: HTTPServer) -> str:
         return f"http://127.0.0.1:{server.server_address[1]}"
 
     fakes = [url_of(s) for s in listing_peers.values()]
-    spec = provision(fleet.system, fleet.issuer, fleet.workdir, "seller-4", ROLE_SELLER,
-                     position=_position(random.Random(10)), peers=[*fakes, fleet.url("buyer")], degradation=10,
-                     env=fleet.env)
+    spec = provision(
+        fleet.system,
+        fleet.issuer,
+        fleet.workdir,
+        "seller-4",
+        ROLE_SELLER,
+        position=_position(random.Random(10)),
+        peers=[*fakes, fleet.url("buyer")],
+        degradation=10,
+        env=fleet.env,
+    )
     node = start_node(spec, fleet.env, fleet.workdir)
     try:
         wait_ready(node)
@@ -452,7 +525,6 @@ def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
         request_id = request["request_id"]
         genuine = httpx.get(f"{fleet.url('buyer')}/p2p/requests", timeout=30).json()
         listed = next(r for r in genuine if r["request_id"] == request_id)
-        buyer_sig = bytes.fromhex(listed["listing_signature"][2:])
         chain_id, market = fleet.chain.chain_id, fleet.system.market.address
         for form, server in listing_peers.items():
             url = url_of(server)
@@ -462,18 +534,20 @@ def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
             elif form == "forged":
                 offer["listing_signature"] = "0x" + "11" * 64 + "1b"
             elif form == "own-key":
-                offer["listing_signature"] = "0x" + sign_listing(key_of(fleet, "seller-2"), chain_id, market,
-                                                                  request_id, url).hex()
+                offer["listing_signature"] = (
+                    "0x" + sign_listing(key_of(fleet, "seller-2"), chain_id, market, request_id, url).hex()
+                )
             elif form == "replayed-buyer-signature":
                 pass  # the buyer's genuine signature, but for the buyer's URL
             else:
-                offer["listing_signature"] = "0x" + malleate(sign_listing(
-                    key_of(fleet, "buyer"), chain_id, market, request_id, url)).hex()
-            server.listing = [offer]  # type: ignore[attr-defined]
+                offer["listing_signature"] = (
+                    "0x" + malleate(sign_listing(key_of(fleet, "buyer"), chain_id, market, request_id, url)).hex()
+                )
+            server.listing = [offer]
         placed = Owner(node, fleet.env[TOKEN_ENV]).post("/bids/auto", {"region": ""})
         assert request_id in {p["request_id"] for p in placed}
         for form, server in listing_peers.items():
-            assert server.posts == [], form  # type: ignore[attr-defined]
+            assert server.posts == [], form
         assert spec["address"] in {b["seller"] for b in held_bids(fleet, request_id)}  # bid with the real buyer
         log_text = node.log.read_bytes()
         assert log_text.count(b"skipped: the listing is not signed by the request's buyer") == len(LISTING_FORMS)

@@ -1,14 +1,15 @@
 """Issue 10, HTTP: every error a node answers is an RFC 9457 problem (statuses unchanged), every status is in the
 OpenAPI of the routes that can return it, and /docs works without the internet."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
 
-from node.app import P2P_ERRORS
-from node.fleet import TOKEN_ENV
-from tests.node.conftest import Fleet
+from node.api.app import P2P_ERRORS
+from node.demo_fleet import TOKEN_ENV
+from tests.support.fleet_nodes import Fleet
 
 PROBLEM = "application/problem+json"
 
@@ -22,7 +23,7 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.headers["content-type"].startswith(PROBLEM), response.headers
     body = response.json()
     assert body["status"] == status and body["type"] and body["title"] and body["detail"], body
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 def test_401_without_the_owner_token_is_a_problem_with_its_challenge(fleet: Fleet) -> None:
@@ -37,18 +38,30 @@ def test_422_lists_each_bad_field(fleet: Fleet) -> None:
 
 
 def test_413_over_the_body_limit(fleet: Fleet) -> None:
-    response = httpx.post(f"{fleet.url('buyer')}/p2p/bids", content=b"{" + b" " * 70_000 + b"}",
-                          headers={"content-type": "application/json"}, timeout=30)
+    response = httpx.post(
+        f"{fleet.url('buyer')}/p2p/bids",
+        content=b"{" + b" " * 70_000 + b"}",
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
     assert "request body over" in assert_problem(response, 413)["detail"]
 
 
 def test_404_and_502_from_the_node_keep_their_statuses(fleet: Fleet) -> None:
     missing = httpx.post(f"{fleet.url('buyer')}/requests/987654/finalize", headers=owner_headers(fleet), timeout=30)
     assert "not one this node holds" in assert_problem(missing, 404)["detail"]
-    opened = httpx.post(f"{fleet.url('buyer')}/requests", headers=owner_headers(fleet), timeout=60,
-                        json={"energy_wh": 10_000, "max_price_per_wh": 150, "bidding_s": 600}).json()
-    unreachable = httpx.post(f"{fleet.url('seller-1')}/bids", headers=owner_headers(fleet), timeout=60,
-                             json={"request_id": opened["request_id"], "buyer_url": "http://127.0.0.1:9"})
+    opened = httpx.post(
+        f"{fleet.url('buyer')}/requests",
+        headers=owner_headers(fleet),
+        timeout=60,
+        json={"energy_wh": 10_000, "max_price_per_wh": 150, "bidding_s": 600},
+    ).json()
+    unreachable = httpx.post(
+        f"{fleet.url('seller-1')}/bids",
+        headers=owner_headers(fleet),
+        timeout=60,
+        json={"request_id": opened["request_id"], "buyer_url": "http://127.0.0.1:9"},
+    )
     assert "unreachable" in assert_problem(unreachable, 502)["detail"]
 
 
@@ -76,8 +89,10 @@ def test_every_status_is_documented_as_a_problem_on_the_routes_that_return_it(fl
 
 def test_docs_are_served_from_the_node_itself(fleet: Fleet) -> None:
     base = fleet.url("buyer")
-    for page, asset in (("/docs", "/static-offline-docs/swagger-ui-bundle.js"),
-                        ("/redoc", "/static-offline-docs/redoc.standalone.js")):
+    for page, asset in (
+        ("/docs", "/static-offline-docs/swagger-ui-bundle.js"),
+        ("/redoc", "/static-offline-docs/redoc.standalone.js"),
+    ):
         html = httpx.get(base + page, timeout=30)
         assert html.status_code == 200 and asset in html.text
         assert "cdn." not in html.text and "fonts.googleapis" not in html.text, page

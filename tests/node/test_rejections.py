@@ -1,52 +1,20 @@
 """Everything a node must refuse, with a 4xx and a reason: hostile bids, forged identities, bad owner input."""
+
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import httpx
 import pytest
 from eth_account import Account
 
-from node.service import bid_to_json, sign_endpoint
-from tests.node.conftest import Fleet, key_of
-from v2vchain import eip712
-from v2vchain.contracts.market import SignedBid
-
-REQUEST = {"energy_wh": 10_000, "max_price_per_wh": 150, "bidding_s": 600}
+from tests.support.fleet_nodes import Fleet
+from tests.support.peers import REQUEST, post_bid, signed_bid
 
 
 @pytest.fixture
 def open_request(fleet: Fleet) -> dict[str, Any]:
     return fleet.owner("buyer").post("/requests", REQUEST)
-
-
-def signed_bid(fleet: Fleet, request: dict[str, Any], *, seller: str = "seller-1", price: int = 100,
-               nonce: int = 1_000, expiry_delta: int = 3_600, **domain: Any) -> SignedBid:
-    account = key_of(fleet, seller) if isinstance(seller, str) else seller
-    bid = fleet.system.market.sign_bid(account, request_id=request["request_id"], price_per_wh=price,
-                                       energy_wh=request["energy_wh"], nonce=nonce,
-                                       expiry_ts=request["deadline_ts"] + expiry_delta)
-    if domain:
-        d = eip712.domain(eip712.MARKET_DOMAIN, domain.get("chain_id", fleet.chain.chain_id),
-                          domain.get("contract", fleet.system.market.address))
-        bid = dataclasses.replace(bid, signature=eip712.sign(account, d, eip712.BID_TYPES, bid.message()))
-    return bid
-
-
-def seller_key(fleet: Fleet, bid: SignedBid) -> Any:
-    names = [n for n, spec in fleet.specs.items() if spec["address"] == bid.seller]
-    return key_of(fleet, names[0])
-
-
-def post_bid(fleet: Fleet, bid: SignedBid, *, account: Any = None, seller_url: str | None = None,
-             **override: Any) -> httpx.Response:
-    """POST the bid as a seller's node does: with its reply endpoint signed by the seller's key (`account`)."""
-    url = seller_url or fleet.url("seller-1")
-    endpoint = sign_endpoint(account or seller_key(fleet, bid), fleet.chain.chain_id, fleet.system.market.address,
-                             bid, url)
-    body = {**bid_to_json(bid), "seller_url": url, "endpoint_signature": "0x" + endpoint.hex(), **override}
-    return httpx.post(f"{fleet.url('buyer')}/p2p/bids", json=body, timeout=30)
 
 
 def test_a_valid_signed_bid_is_accepted(fleet: Fleet, open_request: dict[str, Any]) -> None:
@@ -101,14 +69,26 @@ def test_state_changes_without_the_bearer_token_are_refused_with_401(fleet: Flee
 
 def test_malformed_json_is_refused_with_422(fleet: Fleet) -> None:
     owner = fleet.owner("buyer")
-    response = httpx.post(f"{fleet.url('buyer')}/requests", content=b"{not json", headers={
-        **owner.headers, "Content-Type": "application/json"})
+    response = httpx.post(
+        f"{fleet.url('buyer')}/requests",
+        content=b"{not json",
+        headers={**owner.headers, "Content-Type": "application/json"},
+    )
     assert response.status_code == 422
 
 
-@pytest.mark.parametrize("field,value", [("energy_wh", 10**30), ("energy_wh", -5), ("energy_wh", 0),
-                                         ("max_price_per_wh", 2**200), ("bidding_s", 10**9), ("energy_wh", "lots"),
-                                         ("energy_wh", 1.5)])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("energy_wh", 10**30),
+        ("energy_wh", -5),
+        ("energy_wh", 0),
+        ("max_price_per_wh", 2**200),
+        ("bidding_s", 10**9),
+        ("energy_wh", "lots"),
+        ("energy_wh", 1.5),
+    ],
+)
 def test_absurd_numbers_are_refused_with_422_naming_the_field(fleet: Fleet, field: str, value: Any) -> None:
     owner = fleet.owner("buyer")
     response = httpx.post(f"{fleet.url('buyer')}/requests", json={**REQUEST, field: value}, headers=owner.headers)
@@ -116,8 +96,9 @@ def test_absurd_numbers_are_refused_with_422_naming_the_field(fleet: Fleet, fiel
 
 
 def test_an_oversized_body_is_refused_with_413(fleet: Fleet) -> None:
-    response = httpx.post(f"{fleet.url('buyer')}/p2p/bids", content=b"x" * 70_000,
-                          headers={"Content-Type": "application/json"})
+    response = httpx.post(
+        f"{fleet.url('buyer')}/p2p/bids", content=b"x" * 70_000, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
 
 

@@ -1,17 +1,28 @@
 """Vehicles' nodes trading with each other over HTTP on a real anvil: the happy path and recovery from a crash."""
+
 from __future__ import annotations
 
 import json
+import secrets as random_secrets
+import struct
 from pathlib import Path
 from typing import Any
 
 import httpx
+from eth_utils import keccak
 
-from node.fleet import SELLER_DEPOSIT
-from tests.node.conftest import Fleet, buyer_key
+from node.demo_fleet import SELLER_DEPOSIT
+from node.store import Store
+from tests.support.fleet_nodes import Fleet, buyer_key
+from v2vchain.protocol.areas import area_id
 
-REQUEST = {"energy_wh": 20_000, "max_price_per_wh": 150, "bidding_s": 600, "delivery_lead_s": 300,
-           "delivery_window_s": 7_200}
+REQUEST = {
+    "energy_wh": 20_000,
+    "max_price_per_wh": 150,
+    "bidding_s": 600,
+    "delivery_lead_s": 300,
+    "delivery_window_s": 7_200,
+}
 
 
 def open_and_bid(fleet: Fleet) -> dict[str, Any]:
@@ -56,7 +67,6 @@ def test_the_seller_receives_the_sealed_meeting_point_and_a_verified_access_secr
     fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
     buyer.post(f"/requests/{request_id}/close")
     buyer.post(f"/requests/{request_id}/meet", {"lat": 52.5, "lon": 13.4})
-    from node.store import Store
 
     seller_store = Store(fleet.workdir / "seller-1.sqlite")
     try:
@@ -77,7 +87,8 @@ def test_a_buyer_node_restarted_mid_auction_closes_with_the_bids_it_received_bef
 
 
 def test_a_seller_node_restarted_after_award_still_holds_its_trade_and_a_partial_delivery_is_finalized(
-        fleet: Fleet) -> None:
+    fleet: Fleet,
+) -> None:
     """Confirming less than the award leaves it pending until the window's end plus grace; then it finalizes."""
     buyer = fleet.owner("buyer")
     request = open_and_bid(fleet)
@@ -109,10 +120,13 @@ def test_a_seller_settles_with_the_buyers_receipt_when_the_buyer_never_confirms(
     buyer.post(f"/requests/{request_id}/close")
     fleet.chain.advance_time(request["delivery_start_ts"] - fleet.chain.now())
     seller = fleet.specs["seller-1"]["address"]
-    signature = fleet.system.market.sign_receipt(buyer_key(fleet), request_id=request_id, seller=seller,
-                                                 delivered_wh=15_000)
-    answer = httpx.post(f"{fleet.url('seller-1')}/p2p/receipts", json={
-        "request_id": request_id, "delivered_wh": 15_000, "signature": "0x" + signature.hex()})
+    signature = fleet.system.market.sign_receipt(
+        buyer_key(fleet), request_id=request_id, seller=seller, delivered_wh=15_000
+    )
+    answer = httpx.post(
+        f"{fleet.url('seller-1')}/p2p/receipts",
+        json={"request_id": request_id, "delivered_wh": 15_000, "signature": "0x" + signature.hex()},
+    )
     assert answer.status_code == 200, answer.text
     assert fleet.owner("seller-1").post(f"/requests/{request_id}/claim")["status"] == "settled"
     assert fleet.system.market.free_of(seller) >= 15_000 * fleet.system.market.request(request_id).price_per_wh
@@ -132,20 +146,20 @@ def test_a_bid_the_contract_passes_over_is_marked_rejected_and_the_next_best_win
         assert closed["status"] == "awarded" and closed["seller"] == fleet.specs["seller-2"]["address"]
     finally:
         assert cheapest.post("/deposit", {"amount": SELLER_DEPOSIT})["free"] == SELLER_DEPOSIT
-    from node.store import Store
 
     store = Store(fleet.workdir / "buyer.sqlite")
     try:
         rows = store._run("SELECT seller, rejected FROM signed_bids WHERE request_id=?", (request_id,))
     finally:
         store.close()
-    assert {r["seller"]: r["rejected"] for r in rows} == {fleet.specs["seller-1"]["address"]: "INSUFFICIENT_COVER",
-                                                          fleet.specs["seller-2"]["address"]: None}
+    assert {r["seller"]: r["rejected"] for r in rows} == {
+        fleet.specs["seller-1"]["address"]: "INSUFFICIENT_COVER",
+        fleet.specs["seller-2"]["address"]: None,
+    }
 
 
 def _coordinate_needles(fleet: Fleet) -> dict[str, list[bytes]]:
     """Every way a position could leak: decimal text at several precisions, micro-degree ints, float64 bytes."""
-    import struct
 
     needles: dict[str, list[bytes]] = {}
     for name in fleet.specs:
@@ -184,26 +198,32 @@ def test_zz_no_exact_position_reaches_the_chain_the_public_api_or_the_logs(fleet
 
 def test_a_request_sent_just_before_a_crash_is_recovered_with_its_secret(fleet: Fleet) -> None:
     """SECURITY 28: intent (with the access secret) recorded, transaction sent, crash before the record."""
-    import secrets as random_secrets
-
-    from eth_utils import keccak
-
-    from node.store import Store
-    from v2vchain.areas import area_id
 
     fleet.nodes["buyer"].process.kill()
     fleet.nodes["buyer"].process.wait()
     secret = random_secrets.token_bytes(32)
     deadline = fleet.chain.now() + 600
-    fields = {"energy_wh": 5_000, "max_price_per_wh": 120, "deadline_ts": deadline, "delivery_start_ts": deadline,
-              "delivery_end_ts": deadline + 600, "area": "u33db"}
+    fields = {
+        "energy_wh": 5_000,
+        "max_price_per_wh": 120,
+        "deadline_ts": deadline,
+        "delivery_start_ts": deadline,
+        "delivery_end_ts": deadline + 600,
+        "area": "u33db",
+    }
     store = Store(fleet.workdir / "buyer.sqlite")
     store.begin(f"open:{keccak(secret).hex()}", {**fields, "secret": secret.hex()})
     store.close()
     market = fleet.system.market.connect(fleet.chain.sender(buyer_key(fleet)))
-    request_id = market.open(energy_wh=5_000, max_price_per_wh=120, deadline_ts=deadline,
-                             delivery_start_ts=deadline, delivery_end_ts=deadline + 600, area_id=area_id("u33db"),
-                             access_hash=keccak(secret))
+    request_id = market.open(
+        energy_wh=5_000,
+        max_price_per_wh=120,
+        deadline_ts=deadline,
+        delivery_start_ts=deadline,
+        delivery_end_ts=deadline + 600,
+        area_id=area_id("u33db"),
+        access_hash=keccak(secret),
+    )
     fleet.restart("buyer")
     trades = {t["request_id"]: t for t in fleet.owner("buyer").get("/trades")}
     assert trades[request_id]["status"] == "open" and trades[request_id]["role"] == "buyer"

@@ -1,26 +1,31 @@
 """Our geohash: published vectors, round trips and neighbours."""
+
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from v2vchain.errors import InvalidInput
 from v2vchain.privacy import geohash
-from v2vchain.privacy.geohash import InvalidGeohash
+from v2vchain.privacy.errors import InvalidGeohash
 
 BRANDENBURG_GATE = (52.5163, 13.3777)
 latitudes = st.floats(min_value=-90, max_value=90, allow_nan=False)
 longitudes = st.floats(min_value=-180, max_value=180, allow_nan=False)
 
 
-@pytest.mark.parametrize(("position", "precision", "expected"), [
-    ((57.64911, 10.40744), 11, "u4pruydqqvj"),  # the Wikipedia example
-    (BRANDENBURG_GATE, 7, "u33db2m"),
-    ((-25.382708, -49.265506), 8, "6gkzwgjz"),  # Curitiba
-    ((0.0, 0.0), 1, "s"),
-    ((-90.0, -180.0), 5, "00000"),
-    ((90.0, 180.0), 5, "zzzzz"),
-])
+@pytest.mark.parametrize(
+    ("position", "precision", "expected"),
+    [
+        ((57.64911, 10.40744), 11, "u4pruydqqvj"),  # the Wikipedia example
+        (BRANDENBURG_GATE, 7, "u33db2m"),
+        ((-25.382708, -49.265506), 8, "6gkzwgjz"),  # Curitiba
+        ((0.0, 0.0), 1, "s"),
+        ((-90.0, -180.0), 5, "00000"),
+        ((90.0, 180.0), 5, "zzzzz"),
+    ],
+)
 def test_known_vectors(position: tuple[float, float], precision: int, expected: str) -> None:
     assert geohash.encode(*position, precision=precision) == expected
 
@@ -74,7 +79,7 @@ def test_neighbours_wrap_at_the_date_line_and_stop_at_the_poles() -> None:
 @pytest.mark.parametrize("bad", ["", "u33da", "ailo", "U33DB", "u" * 13, None])
 def test_not_a_geohash_is_rejected(bad: object) -> None:
     with pytest.raises(InvalidGeohash):
-        geohash.decode(bad)  # type: ignore[arg-type]
+        geohash.decode(bad)
 
 
 @pytest.mark.parametrize(("lat", "lon", "n"), [(91, 0, 5), (0, 181, 5), (float("nan"), 0, 5), (0, 0, 0), (0, 0, 13)])

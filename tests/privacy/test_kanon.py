@@ -1,8 +1,10 @@
 """k-anonymity cloaking: the published cell holds the vehicle and at least k known vehicles, and is the finest such."""
+
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from v2vchain.errors import InvalidInput
 from v2vchain.privacy import CellCounts, geohash, k_anonymous_cell
@@ -17,8 +19,9 @@ def inside(cell: str, positions: list[tuple[float, float]]) -> int:
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.one_of(BERLIN, CLUSTER), min_size=1, max_size=60), st.integers(1, 25), st.data())
-def test_published_cell_contains_the_vehicle_and_at_least_k_known(known: list[tuple[float, float]], k: int,
-                                                                  data: st.DataObject) -> None:
+def test_published_cell_contains_the_vehicle_and_at_least_k_known(
+    known: list[tuple[float, float]], k: int, data: st.DataObject
+) -> None:
     me = data.draw(st.sampled_from(known))
     cloak = k_anonymous_cell(me, known, k)
     assert geohash.contains(cloak.cell, me)

@@ -1,11 +1,13 @@
 """Planar Laplace noise (geo-indistinguishability): the radius law, the mean 2/eps, reproducibility."""
+
 from __future__ import annotations
 
 import math
 import random
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from v2vchain.errors import InvalidInput
 from v2vchain.privacy import DEFAULT_EPSILON_PER_M, epsilon_for_mean_noise, haversine_m, laplace_cloak, planar_laplace
@@ -65,7 +67,7 @@ def test_injected_generator_makes_the_noise_reproducible() -> None:
 
 
 def test_default_epsilon_is_ln4_per_200_m() -> None:
-    assert DEFAULT_EPSILON_PER_M == pytest.approx(math.log(4) / 200)
+    assert pytest.approx(math.log(4) / 200) == DEFAULT_EPSILON_PER_M
     cloak = laplace_cloak(BERLIN)
     assert cloak.epsilon_per_m == DEFAULT_EPSILON_PER_M
     assert cloak.public()["kind"] == "laplace"

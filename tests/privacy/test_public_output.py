@@ -1,4 +1,5 @@
 """Scan what a node publishes: no rendering of the exact coordinates may appear in it."""
+
 from __future__ import annotations
 
 import json

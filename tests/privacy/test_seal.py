@@ -1,4 +1,5 @@
 """Sealing the meeting point: only the recipient, for this request, with the box untouched, can open it."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,7 +25,7 @@ def test_the_x25519_key_is_derived_deterministically_from_the_ethereum_key() -> 
     again = x25519_key(Account.from_key(b"\x22" * 32).key)
     assert public_bytes(again) == RECIPIENT_PUBLIC
     assert public_bytes(x25519_key(b"\x23" * 32)) != RECIPIENT_PUBLIC
-    assert RECIPIENT_PUBLIC != Account.from_key(b"\x22" * 32).key  # not the key itself
+    assert Account.from_key(b"\x22" * 32).key != RECIPIENT_PUBLIC  # not the key itself
 
 
 def test_every_box_uses_a_fresh_ephemeral_key() -> None:
@@ -44,9 +45,11 @@ def test_box_for_another_request_fails() -> None:
         open_meeting_point(RECIPIENT, sealed, REQUEST + 1)
 
 
-@pytest.mark.parametrize("index", [0, 31, 32, 40, -17, -1], ids=["ephemeral first", "ephemeral last",
-                                                                 "ciphertext first", "ciphertext", "ciphertext last",
-                                                                 "tag last"])
+@pytest.mark.parametrize(
+    "index",
+    [0, 31, 32, 40, -17, -1],
+    ids=["ephemeral first", "ephemeral last", "ciphertext first", "ciphertext", "ciphertext last", "tag last"],
+)
 def test_tampered_box_fails(index: int) -> None:
     sealed = bytearray(seal_meeting_point(RECIPIENT_PUBLIC, POINT, REQUEST))
     sealed[index] ^= 0x01

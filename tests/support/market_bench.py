@@ -8,29 +8,34 @@ Timing on eth-tester: a transaction (and its gas estimate, where every revert he
 block's timestamp, which is latest + 1 while the chain clock is ahead of the wall clock. The bench is moved a day
 ahead of the wall clock, and `at(ts)` mines a block at ts - 1 so that the next transaction runs exactly at ts.
 """
+
 from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from tests.support.assertions import reverts  # noqa: F401  (re-exported for the tests)
-from v2vchain.chain import Chain, connect
-from v2vchain.compiler import Build
+from v2vchain.chain.compiler import Build
+from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import MarketParams, System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, credential_for, onboard
-from v2vchain.identity import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
+from v2vchain.identity.registration import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
 
 TOKENS = 1_000_000_000
 COVER = 1_000_000  # each seller's deposit: the penalty cover of 5 trades of 10 kWh at 100/Wh (20 %)
-PARAMS = MarketParams(penalty_bps=2_000, grace_period_s=3_600, max_lead_time_s=7 * 86_400,
-                      max_delivery_window_s=2 * 86_400, relay_period_s=600)
+PARAMS = MarketParams(
+    penalty_bps=2_000,
+    grace_period_s=3_600,
+    max_lead_time_s=7 * 86_400,
+    max_delivery_window_s=2 * 86_400,
+    relay_period_s=600,
+)
 AREA = keccak(text="cloak:geohash5:u33db")
 ACCESS = keccak(b"access")
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -81,13 +86,28 @@ class Bench:
         """Everything an account owns: its wallet plus its free and locked balances in the market."""
         return self.wallet(address) + self.market.account(address).total
 
-    def open(self, buyer: Vehicle | None = None, *, energy_wh: int = 10_000, max_price: int = 100,
-             bidding_s: int = 600, lead_s: int = 300, window_s: int = 3_600, relayer: str | None = None) -> int:
+    def open(
+        self,
+        buyer: Vehicle | None = None,
+        *,
+        energy_wh: int = 10_000,
+        max_price: int = 100,
+        bidding_s: int = 600,
+        lead_s: int = 300,
+        window_s: int = 3_600,
+        relayer: str | None = None,
+    ) -> int:
         deadline = self.now() + bidding_s
         return (buyer or self.buyers[0]).system.market.open(
-            energy_wh=energy_wh, max_price_per_wh=max_price, deadline_ts=deadline,
-            delivery_start_ts=deadline + lead_s, delivery_end_ts=deadline + lead_s + window_s,
-            area_id=AREA, access_hash=ACCESS, relayer=relayer)
+            energy_wh=energy_wh,
+            max_price_per_wh=max_price,
+            deadline_ts=deadline,
+            delivery_start_ts=deadline + lead_s,
+            delivery_end_ts=deadline + lead_s + window_s,
+            area_id=AREA,
+            access_hash=ACCESS,
+            relayer=relayer,
+        )
 
     def awarded(self, *, price: int = 80, seller: int = 0, buyer: Vehicle | None = None, **kw: Any) -> int:
         """A request that sellers[seller] won at `price`, closed by its buyer at the deadline."""
@@ -112,24 +132,35 @@ def make_bench(build: Build, *, token_fixture: str | None = None, cover: int = C
     if token_fixture is not None:
         artifact = build[token_fixture]
         factory = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        token_address = chain.sender(chain.funder).send({"data": factory.constructor().data_in_transaction},
-                                                        action=f"deploy {token_fixture}")["contractAddress"]
+        token_address = chain.sender(chain.funder).send(
+            {"data": factory.constructor().data_in_transaction}, action=f"deploy {token_fixture}"
+        )["contractAddress"]
         fixture = chain.w3.eth.contract(address=token_address, abi=artifact.abi)
     system = deploy(chain, params=PARAMS, build=build, token_address=token_address)
     issuer = add_issuer(system)
     chain.fund(issuer.address, GAS_MONEY_WEI)
-    buyers = [onboard(system, issuer, "buyer0", ROLE_BUYER, tokens=TOKENS),
-              onboard(system, issuer, "buyer1", ROLE_BOTH, tokens=TOKENS, stake=cover)]
+    buyers = [
+        onboard(system, issuer, "buyer0", ROLE_BUYER, tokens=TOKENS),
+        onboard(system, issuer, "buyer1", ROLE_BOTH, tokens=TOKENS, stake=cover),
+    ]
     sellers = [onboard(system, issuer, f"seller{i}", ROLE_SELLER, tokens=TOKENS, stake=cover) for i in range(3)]
     nobody = Account.create()
     chain.fund(nobody.address, GAS_MONEY_WEI)
     system.token.mint(nobody.address, TOKENS)
     own = system.as_(chain.sender(nobody))
     own.token.approve(system.market.address, 2**256 - 1)
-    outsider = Vehicle("outsider", nobody, credential=None, system=own)  # type: ignore[arg-type]
+    outsider = Vehicle("outsider", nobody, credential=None, system=own)
     chain.advance_time(max(1, int(time.time()) + CHAIN_AHEAD_OF_WALL_S - chain.now()))
-    return Bench(chain=chain, system=system, issuer=issuer, issuer_system=system.as_(chain.sender(issuer)),
-                 buyers=buyers, sellers=sellers, outsider=outsider, extra={"token": fixture})
+    return Bench(
+        chain=chain,
+        system=system,
+        issuer=issuer,
+        issuer_system=system.as_(chain.sender(issuer)),
+        buyers=buyers,
+        sellers=sellers,
+        outsider=outsider,
+        extra={"token": fixture},
+    )
 
 
 @contextlib.contextmanager

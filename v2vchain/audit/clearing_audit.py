@@ -8,18 +8,20 @@ published orders: what the contract cannot check is the operator's choice of ord
 Orders carry their cloaked area as a readable geohash cell (v2vchain.areas), so the cost-aware mechanisms, which
 weigh the distances between the cells' centres, are recomputed from chain data too.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..areas import cell_of
-from ..contracts.clearing import MECHANISM_IDS, ClearingClient, PreparedClearing, params_hash
-from ..matching import MECHANISMS, ClearingParams, Order
-from ..matching.areas import geohash_centre
-from ..matching.errors import InvalidArea
-from ..matching.orders import Side
+from v2vchain.contracts.clearing import ClearingClient
+from v2vchain.matching import MECHANISMS, ClearingParams, Order
+from v2vchain.matching.areas import geohash_centre
+from v2vchain.matching.errors import InvalidArea
+from v2vchain.matching.orders import Side
+from v2vchain.protocol.areas import cell_of
+from v2vchain.protocol.clearing import MECHANISM_IDS, PreparedClearing, params_hash
 
 NAMES = {v: k for k, v in MECHANISM_IDS.items()}
 
@@ -37,8 +39,10 @@ class ClearingAudit:
         return self.roots_match and not self.violations and not self.recomputed.startswith("differs")
 
     def text(self) -> str:
-        lines = [f"clearing {self.clearing_id}: mechanism {self.mechanism}",
-                 f"  committed roots match the published orders and trades: {'yes' if self.roots_match else 'NO'}"]
+        lines = [
+            f"clearing {self.clearing_id}: mechanism {self.mechanism}",
+            f"  committed roots match the published orders and trades: {'yes' if self.roots_match else 'NO'}",
+        ]
         lines += [f"  VIOLATION {v}" for v in self.violations] or ["  every trade keeps its orders' rules"]
         lines.append(f"  recomputation: {self.recomputed}")
         return "\n".join(lines)
@@ -53,10 +57,14 @@ def rule_violations(p: PreparedClearing) -> list[str]:
         checks = [
             (b.side != Side.BUY or s.side != Side.SELL, "a trade must pair a buy order with a sell order"),
             (b.owner.lower() == s.owner.lower(), "buyer and seller are the same owner"),
-            (x.price_per_wh > b.limit_price_per_wh, f"price {x.price_per_wh} above the buyer's limit "
-                                                    f"{b.limit_price_per_wh}"),
-            (x.seller_price_per_wh < s.limit_price_per_wh, f"seller price {x.seller_price_per_wh} below the "
-                                                           f"seller's limit {s.limit_price_per_wh}"),
+            (
+                x.price_per_wh > b.limit_price_per_wh,
+                f"price {x.price_per_wh} above the buyer's limit {b.limit_price_per_wh}",
+            ),
+            (
+                x.seller_price_per_wh < s.limit_price_per_wh,
+                f"seller price {x.seller_price_per_wh} below the seller's limit {s.limit_price_per_wh}",
+            ),
             (x.seller_price_per_wh > x.price_per_wh, "the seller receives more than the buyer pays"),
             (t.delivery_start_ts >= t.delivery_end_ts, "the two orders' time windows do not overlap"),
         ]
@@ -75,9 +83,19 @@ def matching_order(signed: Any) -> Order:
     if not cell:
         raise InvalidArea(bytes(o.area_id).hex(), None, None, "not a readable geohash cell")
     lat, lon = geohash_centre(cell)
-    return Order(owner=o.owner, side=Side(o.side), energy_wh=o.energy_wh, limit_price_per_wh=o.limit_price_per_wh,
-                 area_id=cell, area_lat=lat, area_lon=lon, window_start_ts=o.window_start_ts,
-                 window_end_ts=o.window_end_ts, nonce=o.nonce, expiry_ts=o.expiry_ts)
+    return Order(
+        owner=o.owner,
+        side=Side(o.side),
+        energy_wh=o.energy_wh,
+        limit_price_per_wh=o.limit_price_per_wh,
+        area_id=cell,
+        area_lat=lat,
+        area_lon=lon,
+        window_start_ts=o.window_start_ts,
+        window_end_ts=o.window_end_ts,
+        nonce=o.nonce,
+        expiry_ts=o.expiry_ts,
+    )
 
 
 def recompute(p: PreparedClearing, mechanism: str, params: ClearingParams) -> str:
@@ -89,20 +107,43 @@ def recompute(p: PreparedClearing, mechanism: str, params: ClearingParams) -> st
     if unreadable:
         return f"not possible: order {unreadable[0]}'s area is not a readable geohash cell"
     result = MECHANISMS[mechanism]([matching_order(o) for o in p.orders], params)
-    expected = sorted((t.buyer.owner.lower(), t.buyer.nonce, t.seller.owner.lower(), t.seller.nonce, t.energy_wh,
-                       t.price_per_wh, t.seller_price_per_wh) for t in result.trades)
-    committed = sorted((t.buyer.lower(), t.buyer_nonce, t.seller.lower(), t.seller_nonce, t.energy_wh,
-                        t.price_per_wh, t.seller_price_per_wh) for t in p.trades)
+    expected = sorted(
+        (
+            t.buyer.owner.lower(),
+            t.buyer.nonce,
+            t.seller.owner.lower(),
+            t.seller.nonce,
+            t.energy_wh,
+            t.price_per_wh,
+            t.seller_price_per_wh,
+        )
+        for t in result.trades
+    )
+    committed = sorted(
+        (
+            t.buyer.lower(),
+            t.buyer_nonce,
+            t.seller.lower(),
+            t.seller_nonce,
+            t.energy_wh,
+            t.price_per_wh,
+            t.seller_price_per_wh,
+        )
+        for t in p.trades
+    )
     if expected == committed:
         return f"identical: {len(committed)} trades, as {mechanism} computes them from the published orders"
     missing = [t for t in expected if t not in committed]
     extra = [t for t in committed if t not in expected]
-    return (f"differs: {len(extra)} committed trade(s) the mechanism does not produce, {len(missing)} it produces "
-            f"that were not committed; first extra: {extra[:1]}, first missing: {missing[:1]}")
+    return (
+        f"differs: {len(extra)} committed trade(s) the mechanism does not produce, {len(missing)} it produces "
+        f"that were not committed; first extra: {extra[:1]}, first missing: {missing[:1]}"
+    )
 
 
-def audit_clearing(client: ClearingClient, clearing_id: int, *, params: ClearingParams | None = None,
-                   from_block: int = 0) -> ClearingAudit:
+def audit_clearing(
+    client: ClearingClient, clearing_id: int, *, params: ClearingParams | None = None, from_block: int = 0
+) -> ClearingAudit:
     prepared = client.published(clearing_id, from_block=from_block)
     mechanism = NAMES.get(prepared.mechanism_id, f"unknown id {prepared.mechanism_id}")
     roots_match = prepared.trades_root == client.trades_root(clearing_id)

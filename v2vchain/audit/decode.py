@@ -3,12 +3,14 @@
 Nothing here knows a Market or a Registry: indexing another contract (the batch Clearing, say) is one more
 ContractSpec with its name, address and ABI.
 """
+
 from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_utils import event_abi_to_log_topic, is_address, to_checksum_address
@@ -29,13 +31,15 @@ class ContractSpec:
     find_creation: bool = True  # False for contracts older than the system (an external stablecoin)
 
     @staticmethod
-    def of(name: str, address: str, abi: Iterable[dict[str, Any]], **kw: Any) -> "ContractSpec":
+    def of(name: str, address: str, abi: Iterable[dict[str, Any]], **kw: Any) -> ContractSpec:
         if not isinstance(address, str) or not is_address(address):
             raise InvalidFilter(f"{name}: {address!r} is not an address")
         return ContractSpec(name, to_checksum_address(address), tuple(abi), **kw)
 
 
-def specs_from_deployment(deployment: Mapping[str, Any], abis: Mapping[str, list[dict[str, Any]]]) -> list[ContractSpec]:
+def specs_from_deployment(
+    deployment: Mapping[str, Any], abis: Mapping[str, list[dict[str, Any]]]
+) -> list[ContractSpec]:
     """One spec per address field of a deployment record (deploy.Deployment as a dict) whose ABI is known."""
     specs = []
     block = int(deployment.get("block", 0))
@@ -44,14 +48,15 @@ def specs_from_deployment(deployment: Mapping[str, Any], abis: Mapping[str, list
         if not address or artifact not in abis:
             continue
         external_token = field == "token" and not deployment.get("dev_token", True)
-        specs.append(ContractSpec.of(artifact, address, abis[artifact], start_hint=block,
-                                     find_creation=not external_token))
+        specs.append(
+            ContractSpec.of(artifact, address, abis[artifact], start_hint=block, find_creation=not external_token)
+        )
     return specs
 
 
 def _type(param: dict[str, Any]) -> str:
     if param["type"].startswith("tuple"):
-        return "(" + ",".join(_type(c) for c in param["components"]) + ")" + param["type"][5:]
+        return "(" + ",".join(_type(c) for c in param["components"]) + ")" + str(param["type"][5:])
     return str(param["type"])
 
 
@@ -112,8 +117,8 @@ class _Event:
             if p.get("indexed"):
                 raw, topic = topics[topic], topic + 1
             else:
-                raw, word = data[32 * word:32 * word + 32], word + 1
-            value = decode(raw)  # type: ignore[misc]
+                raw, word = data[32 * word : 32 * word + 32], word + 1
+            value = decode(raw)  # type: ignore[misc]  # eth_abi's decoders are typed per instance, not callable
             if value is None:
                 return None
             args[p.get("name") or f"arg{i}"] = value
@@ -145,7 +150,7 @@ class EventDecoder:
         self._events: dict[bytes, _Event] = {}
         for item in abi:
             if item.get("type") == "event" and not item.get("anonymous"):
-                self._events[bytes(event_abi_to_log_topic(item))] = _Event(item["name"], tuple(item["inputs"]))
+                self._events[bytes(event_abi_to_log_topic(item))]  # type: ignore[arg-type]  # an ABI entry read from JSON = _Event(item["name"], tuple(item["inputs"]))
 
     def names(self) -> set[str]:
         return {e.name for e in self._events.values()}

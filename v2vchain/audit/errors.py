@@ -1,7 +1,9 @@
 """The audit package's exceptions: each subclasses v2vchain's V2VError and says what to do next."""
+
 from __future__ import annotations
 
-from ..errors import ChainUnavailable, ConfigError, InvalidInput, V2VError
+from v2vchain.chain.errors import ChainUnavailable
+from v2vchain.errors import ConfigError, InvalidInput, V2VError
 
 
 class AuditError(V2VError):

@@ -1,4 +1,5 @@
 """`v2v audit report`: one self-contained HTML page (plots embedded as PNG data URIs) plus the trades as CSV/JSON."""
+
 from __future__ import annotations
 
 import base64
@@ -6,13 +7,15 @@ import html
 from pathlib import Path
 
 from . import plots
-from .ledger import Ledger
+from .ledger.market import Ledger
 from .reports import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH, TABLE_COLUMNS, reconcile, render, trade_rows, trades
 from .store import Store
 
-_STYLE = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
-          "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
-          ".bad{color:#b00}.ok{color:#070}img{max-width:100%}")
+_STYLE = (
+    "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+    "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
+    ".bad{color:#b00}.ok{color:#070}img{max-width:100%}"
+)
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -21,13 +24,15 @@ def _img(png: bytes, alt: str) -> str:
 
 def _table(rows: list[dict[str, object]], columns: tuple[str, ...]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in columns) + "</tr>"
-                   for r in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in columns) + "</tr>" for r in rows
+    )
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def write_report(store: Store, out: Path, *, grid_import: int = GRID_IMPORT_PER_WH,
-                 grid_export: int = GRID_EXPORT_PER_WH) -> Path:
+def write_report(
+    store: Store, out: Path, *, grid_import: int = GRID_IMPORT_PER_WH, grid_export: int = GRID_EXPORT_PER_WH
+) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     ledger = Ledger.from_store(store)
     all_trades = trades(ledger)
@@ -36,19 +41,25 @@ def write_report(store: Store, out: Path, *, grid_import: int = GRID_IMPORT_PER_
     (out / "trades.csv").write_text(render(rows, "csv", list(rows[0]) if rows else list(TABLE_COLUMNS)))
     (out / "trades.json").write_text(render(rows, "json"))
     t = result.totals
-    verdict = (f'<p class="ok">no violations</p>' if result.ok else
-               f'<p class="bad">{len(result.violations)} violation(s)</p><ul>'
-               + "".join(f"<li>[{html.escape(f.rule)}] block {f.block} tx <code>{f.tx_hash}</code>: "
-                         f"{html.escape(f.message)}</li>" for f in result.violations) + "</ul>")
+    verdict = (
+        '<p class="ok">no violations</p>'
+        if result.ok
+        else f'<p class="bad">{len(result.violations)} violation(s)</p><ul>'
+        + "".join(
+            f"<li>[{html.escape(f.rule)}] block {f.block} tx <code>{f.tx_hash}</code>: {html.escape(f.message)}</li>"
+            for f in result.violations
+        )
+        + "</ul>"
+    )
     saved = sorted(plots.savings(all_trades, grid_import, grid_export).items(), key=lambda kv: -kv[1])
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>V2V audit, chain {store.chain_id}</title>
 <style>{_STYLE}</style></head><body>
 <h1>V2V energy trading audit</h1>
-<p>Chain {store.chain_id}, blocks {t['first_block']}..{t['last_block']}: {t['events']} events, {t['requests']} requests,
-{t['trades']} trades. Built from indexed chain events alone.</p>
+<p>Chain {store.chain_id}, blocks {t["first_block"]}..{t["last_block"]}: {t["events"]} events, {t["requests"]} requests,
+{t["trades"]} trades. Built from indexed chain events alone.</p>
 <h2>Reconciliation</h2>
-<p>Market token balance {t['token_balance']} against free {t['free']} + locked {t['locked']} + escrows
-{t['escrows']} + sunk {t['sunk']} = {t['books']}.</p>{verdict}
+<p>Market token balance {t["token_balance"]} against free {t["free"]} + locked {t["locked"]} + escrows
+{t["escrows"]} + sunk {t["sunk"]} = {t["books"]}.</p>{verdict}
 <h2>Price over time</h2>{_img(plots.price_over_time(all_trades, grid_import, grid_export), "price over time")}
 <h2>Volume per day</h2>{_img(plots.volume_per_day(all_trades), "volume per day")}
 <h2>Savings per vehicle</h2>

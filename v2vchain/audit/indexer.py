@@ -5,14 +5,17 @@ headers must chain onto the last stored block (parent hash) and onto each other,
 block's hash, or the chain moved under us and the run restarts from the reorg check. Only then is the range written,
 in one transaction with the cursor, so a crash or a timeout leaves the index at a range boundary.
 """
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
-from ..errors import ChainUnavailable, ConfigError
+from v2vchain.chain.errors import ChainUnavailable
+from v2vchain.errors import ConfigError
+
 from .decode import ContractSpec, EventDecoder, abi_json
 from .errors import ChainMismatch, RangeTooLarge, RpcError, RpcTimeout, UnknownAddress
 from .rpc import Header, Log, Node
@@ -50,9 +53,17 @@ class IndexReport:
 
 
 class Indexer:
-    def __init__(self, store: Store, node: Node, contracts: Sequence[ContractSpec] = (), *,
-                 batch_blocks: int = DEFAULT_BATCH_BLOCKS, confirmations: int = DEFAULT_CONFIRMATIONS,
-                 max_timeouts: int = 3, progress: Callable[[int, int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        node: Node,
+        contracts: Sequence[ContractSpec] = (),
+        *,
+        batch_blocks: int = DEFAULT_BATCH_BLOCKS,
+        confirmations: int = DEFAULT_CONFIRMATIONS,
+        max_timeouts: int = 3,
+        progress: Callable[[int, int, int], None] | None = None,
+    ) -> None:
         if batch_blocks < 1 or confirmations < 0 or max_timeouts < 0:
             raise ConfigError("batch_blocks must be >= 1, confirmations and max_timeouts >= 0")
         self.store = store
@@ -91,13 +102,17 @@ class Indexer:
                 known = stored.get(spec.name)
                 if known is None or known.address != spec.address:
                     held = known.address if known else by_address[spec.address]
-                    raise ChainMismatch(f"{self.store.path} indexes {spec.name if known else held} at "
-                                        f"{held if known else spec.address}, but the deployment given has "
-                                        f"{spec.name} at {spec.address}: pass another --db")
+                    raise ChainMismatch(
+                        f"{self.store.path} indexes {spec.name if known else held} at "
+                        f"{held if known else spec.address}, but the deployment given has "
+                        f"{spec.name} at {spec.address}: pass another --db"
+                    )
                 continue
             if not self.node.has_code(spec.address, head):
-                raise UnknownAddress(f"no contract code at {spec.address} ({spec.name}) on chain "
-                                     f"{self.store.chain_id}: is the deployment record for this chain?")
+                raise UnknownAddress(
+                    f"no contract code at {spec.address} ({spec.name}) on chain "
+                    f"{self.store.chain_id}: is the deployment record for this chain?"
+                )
             start = self._creation_block(spec, head) if spec.find_creation else spec.start_hint
             self.store.add_contract(spec.name, spec.address, abi_json(spec.abi), start)
         contracts = self.store.contracts()
@@ -129,8 +144,9 @@ class Indexer:
         last = self.store.last_block()
         for contract in self.store.contracts():
             if last is not None and contract.indexed_to < last:
-                report.backfilled += self._backfill(contract.name, contract.address,
-                                                    max(contract.start_block, contract.indexed_to + 1), last)
+                report.backfilled += self._backfill(
+                    contract.name, contract.address, max(contract.start_block, contract.indexed_to + 1), last
+                )
         if last is None:
             last = min(c.start_block for c in self.store.contracts()) - 1
         names = [c.name for c in self.store.contracts()]
@@ -152,7 +168,8 @@ class Indexer:
                     raise RpcTimeout(
                         f"{exc}; gave up on blocks {pos}..{to} after {timeouts} timeout(s), the range halved to "
                         f"{span} block(s). Every block up to {pos - 1} is indexed and safe: run the indexer again "
-                        f"to resume from block {pos}") from None
+                        f"to resume from block {pos}"
+                    ) from None
                 span = max(1, span // 2)
                 continue
             timeouts = 0
@@ -198,10 +215,14 @@ class Indexer:
         checked against their stored hashes; blocks older than the index are read top down, each chunk chained
         onto the one above, and the contract counts as caught up only once all of them are in."""
         oldest = self.store.first_block() or first
-        chunks = [(max(first, top - self.batch_blocks + 1), top)
-                  for top in range(min(last, oldest - 1), first - 1, -self.batch_blocks)]
-        chunks += [(pos, min(pos + self.batch_blocks - 1, last)) for pos in range(max(first, oldest), last + 1,
-                                                                                  self.batch_blocks)]
+        chunks = [
+            (max(first, top - self.batch_blocks + 1), top)
+            for top in range(min(last, oldest - 1), first - 1, -self.batch_blocks)
+        ]
+        chunks += [
+            (pos, min(pos + self.batch_blocks - 1, last))
+            for pos in range(max(first, oldest), last + 1, self.batch_blocks)
+        ]
         added = 0
         for pos, to in chunks:
             older = pos < oldest
@@ -213,8 +234,9 @@ class Indexer:
                     raise _ChainMoved()
             logs = self.node.logs(pos, to, [address])
             known = {h.number: h.hash for h in headers}
-            if any(known.get(log.block_number, self.store.block_hash(log.block_number)) != log.block_hash
-                   for log in logs):
+            if any(
+                known.get(log.block_number, self.store.block_hash(log.block_number)) != log.block_hash for log in logs
+            ):
                 raise _ChainMoved()
             added += self.store.backfill(self._rows(logs), None if older else to, name, headers)
         self.store.backfill([], last, name)
@@ -228,6 +250,19 @@ class Indexer:
                 raise RpcError(f"eth_getLogs returned a log of {log.address}, which was not asked for")
             name, decoder = entry
             event, args = decoder.decode([bytes.fromhex(t[2:]) for t in log.topics], bytes.fromhex(log.data[2:]))
-            rows.append((log.block_number, log.block_hash, log.tx_hash, log.tx_index, log.log_index, name,
-                         log.address, event, json.dumps(args), json.dumps(list(log.topics)), log.data))
+            rows.append(
+                (
+                    log.block_number,
+                    log.block_hash,
+                    log.tx_hash,
+                    log.tx_index,
+                    log.log_index,
+                    name,
+                    log.address,
+                    event,
+                    json.dumps(args),
+                    json.dumps(list(log.topics)),
+                    log.data,
+                )
+            )
         return rows

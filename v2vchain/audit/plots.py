@@ -1,22 +1,23 @@
 """The report's figures as PNG bytes, drawn with matplotlib's Agg backend (no display needed)."""
+
 from __future__ import annotations
 
 import io
 from collections import defaultdict
-from datetime import datetime, timezone
-from typing import Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402  (after the backend is chosen)
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
 
-from .reports import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH, Trade  # noqa: E402
+from .reports import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH, Trade
 
 
 def _utc(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 def _png(fig: plt.Figure) -> bytes:
@@ -27,8 +28,9 @@ def _png(fig: plt.Figure) -> bytes:
     return buffer.getvalue()
 
 
-def price_over_time(trades: Sequence[Trade], grid_import: int = GRID_IMPORT_PER_WH,
-                    grid_export: int = GRID_EXPORT_PER_WH) -> bytes:
+def price_over_time(
+    trades: Sequence[Trade], grid_import: int = GRID_IMPORT_PER_WH, grid_export: int = GRID_EXPORT_PER_WH
+) -> bytes:
     """Each trade's price at its award, between the grid's import and export prices."""
     fig, ax = plt.subplots(figsize=(8, 4))
     by_mechanism: dict[str, list[Trade]] = defaultdict(list)
@@ -70,8 +72,9 @@ def volume_per_day(trades: Sequence[Trade]) -> bytes:
     return _png(fig)
 
 
-def savings(trades: Sequence[Trade], grid_import: int = GRID_IMPORT_PER_WH,
-            grid_export: int = GRID_EXPORT_PER_WH) -> dict[str, int]:
+def savings(
+    trades: Sequence[Trade], grid_import: int = GRID_IMPORT_PER_WH, grid_export: int = GRID_EXPORT_PER_WH
+) -> dict[str, int]:
     """Per vehicle, in token units: a buyer saves (grid import - price) per Wh delivered, a seller gains
     (price - grid export) over exporting to the grid."""
     out: dict[str, int] = defaultdict(int)
@@ -81,8 +84,9 @@ def savings(trades: Sequence[Trade], grid_import: int = GRID_IMPORT_PER_WH,
     return dict(out)
 
 
-def savings_per_vehicle(trades: Sequence[Trade], grid_import: int = GRID_IMPORT_PER_WH,
-                        grid_export: int = GRID_EXPORT_PER_WH) -> bytes:
+def savings_per_vehicle(
+    trades: Sequence[Trade], grid_import: int = GRID_IMPORT_PER_WH, grid_export: int = GRID_EXPORT_PER_WH
+) -> bytes:
     per = sorted(savings(trades, grid_import, grid_export).items(), key=lambda kv: -kv[1])
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.4 * len(per) + 1)))
     ax.barh([f"{a[:6]}..{a[-4:]}" for a, _ in per], [v for _, v in per], color="tab:blue")

@@ -2,27 +2,32 @@
 
 Amounts are exact integers in token units; energy in Wh; prices in token units per Wh.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from eth_utils import is_address, keccak, to_checksum_address
 
-from ..areas import cell_of, within
-from ..identity import InvalidDid, did_for, parse_did
+from v2vchain.identity.did import did_for, parse_did
+from v2vchain.identity.errors import InvalidDid
+from v2vchain.protocol.areas import cell_of, within
+
 from .errors import InvalidFilter, UnknownAddress
-from .ledger import Finding, Ledger, Request
+from .ledger.core import Finding
+from .ledger.market import Ledger, Request
 from .store import Store
 
 FORMATS = ("table", "csv", "json")
 MECHANISMS = ("auction",)  # the batch clearing adds "clearing"
-# UK reference prices (DOMAIN.md): grid import ~15 p/kWh, export ~5 p/kWh; with the dev token's 6 decimals,
+# UK reference prices: grid import ~15 p/kWh, export ~5 p/kWh; with the dev token's 6 decimals,
 # 0.15 VEC/kWh is 150 token units per Wh.
 GRID_IMPORT_PER_WH = 150
 GRID_EXPORT_PER_WH = 50
@@ -56,14 +61,25 @@ def auction_trade(r: Request) -> Trade:
     out = r.outcome
     settled = out is not None and out.event == "Settled"
     return Trade(
-        mechanism="auction", trade_id=f"auction-{r.request_id}", buyer=r.buyer, seller=r.seller or "",
-        area_id=r.area_id, area=cell_of(bytes.fromhex(r.area_id[2:])), energy_wh=r.energy_wh,
-        price_per_wh=r.price, payment=int(r.awarded.args["payment"]), penalty=int(r.awarded.args["penalty"]),
-        status=r.status, delivered_wh=int(out.args["deliveredWh"]) if settled and out else 0,
+        mechanism="auction",
+        trade_id=f"auction-{r.request_id}",
+        buyer=r.buyer,
+        seller=r.seller or "",
+        area_id=r.area_id,
+        area=cell_of(bytes.fromhex(r.area_id[2:])),
+        energy_wh=r.energy_wh,
+        price_per_wh=r.price,
+        payment=int(r.awarded.args["payment"]),
+        penalty=int(r.awarded.args["penalty"]),
+        status=r.status,
+        delivered_wh=int(out.args["deliveredWh"]) if settled and out else 0,
         paid=int(out.args["paid"]) if settled and out else 0,
         refund=int(out.args["refund"]) if out else 0,
-        opened_at=r.opened.timestamp, awarded_at=r.awarded.timestamp, settled_at=out.timestamp if out else None,
-        award_tx=r.awarded.tx_hash, settle_tx=out.tx_hash if out else None,
+        opened_at=r.opened.timestamp,
+        awarded_at=r.awarded.timestamp,
+        settled_at=out.timestamp if out else None,
+        award_tx=r.awarded.tx_hash,
+        settle_tx=out.tx_hash if out else None,
     )
 
 
@@ -83,10 +99,12 @@ def parse_time(text: str | None, what: str) -> int | None:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidFilter(f"--{what} {text!r} is neither unix seconds nor an ISO 8601 date/time "
-                            f"(e.g. 2026-05-01 or 2026-05-01T12:00:00+01:00)") from None
+        raise InvalidFilter(
+            f"--{what} {text!r} is neither unix seconds nor an ISO 8601 date/time "
+            f"(e.g. 2026-05-01 or 2026-05-01T12:00:00+01:00)"
+        ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
 
 
@@ -103,15 +121,19 @@ def resolve_vehicle(text: str, ledger: Ledger, chain_id: int | None) -> set[str]
         did_hash = "0x" + keccak(text=text).hex()
         return {address} | {v for v, state in ledger.vehicles.items() if state.did_hash == did_hash}
     if not is_address(text):
-        raise InvalidFilter(f"{text!r} is neither a 0x address (40 hex digits, valid EIP-55 checksum if mixed-case) "
-                            f"nor a did:pkh:eip155:<chain>:<address> DID")
+        raise InvalidFilter(
+            f"{text!r} is neither a 0x address (40 hex digits, valid EIP-55 checksum if mixed-case) "
+            f"nor a did:pkh:eip155:<chain>:<address> DID"
+        )
     return {to_checksum_address(text)}
 
 
 def require_known(store: Store, addresses: set[str], text: str) -> None:
     if not any(store.mentions(a) for a in addresses):
-        raise UnknownAddress(f"{text} appears in no indexed event (blocks {store.first_block()}..{store.last_block()} "
-                             f"of chain {store.chain_id}): a typo, another chain, or not yet indexed?")
+        raise UnknownAddress(
+            f"{text} appears in no indexed event (blocks {store.first_block()}..{store.last_block()} "
+            f"of chain {store.chain_id}): a typo, another chain, or not yet indexed?"
+        )
 
 
 def area_predicate(text: str) -> Callable[[Trade], bool]:
@@ -122,21 +144,35 @@ def area_predicate(text: str) -> Callable[[Trade], bool]:
         return lambda t: t.area_id == text.lower()
     if not text.startswith("0x") and re.fullmatch(r"[0-9bcdefghjkmnpqrstuvwxyz]{1,12}", text):
         return lambda t: within(bytes.fromhex(t.area_id[2:]), text)
-    raise InvalidFilter(f"--area {text!r} is neither a 0x-prefixed 32-byte area id nor a geohash cell "
-                        f"(1..12 of 0-9, b-z without a, i, l, o)")
+    raise InvalidFilter(
+        f"--area {text!r} is neither a 0x-prefixed 32-byte area id nor a geohash cell "
+        f"(1..12 of 0-9, b-z without a, i, l, o)"
+    )
 
 
-def filter_trades(all_trades: Sequence[Trade], *, vehicles: set[str] | None = None, since: int | None = None,
-                  until: int | None = None, area: str | None = None, mechanism: str | None = None) -> list[Trade]:
+def filter_trades(
+    all_trades: Sequence[Trade],
+    *,
+    vehicles: set[str] | None = None,
+    since: int | None = None,
+    until: int | None = None,
+    area: str | None = None,
+    mechanism: str | None = None,
+) -> list[Trade]:
     if since is not None and until is not None and since > until:
         raise InvalidFilter(f"--since {since} is after --until {until}")
     if mechanism is not None and mechanism not in MECHANISMS:
         raise InvalidFilter(f"--mechanism {mechanism!r}: one of {', '.join(MECHANISMS)}")
     in_area = area_predicate(area) if area else None
-    return [t for t in all_trades
-            if (vehicles is None or t.buyer in vehicles or t.seller in vehicles)
-            and (since is None or t.awarded_at >= since) and (until is None or t.awarded_at <= until)
-            and (in_area is None or in_area(t)) and (mechanism is None or t.mechanism == mechanism)]
+    return [
+        t
+        for t in all_trades
+        if (vehicles is None or t.buyer in vehicles or t.seller in vehicles)
+        and (since is None or t.awarded_at >= since)
+        and (until is None or t.awarded_at <= until)
+        and (in_area is None or in_area(t))
+        and (mechanism is None or t.mechanism == mechanism)
+    ]
 
 
 # ---------------------------------------------------------------- a vehicle's statement
@@ -152,18 +188,37 @@ def statement(ledger: Ledger, address: str, chain_id: int | None) -> dict[str, A
     registration: dict[str, Any] = {"status": "not registered"}
     if state is not None:
         now = ledger.last.timestamp if ledger.last else 0
-        registration = {"status": ledger.not_active(address, state.roles, now) or "active", "roles": state.roles,
-                        "issuer": state.issuer, "expiry": state.expiry, "did_hash": state.did_hash,
-                        "did": did if did and "0x" + keccak(text=did).hex() == state.did_hash else ""}
+        registration = {
+            "status": ledger.not_active(address, state.roles, now) or "active",
+            "roles": state.roles,
+            "issuer": state.issuer,
+            "expiry": state.expiry,
+            "did_hash": state.did_hash,
+            "did": did if did and "0x" + keccak(text=did).hex() == state.did_hash else "",
+        }
     return {
-        "vehicle": address, "registration": registration,
-        "bought": {"trades": len(bought), "energy_wh": sum(t.delivered_wh for t in bought),
-                   "paid": sum(t.paid for t in bought)},
-        "sold": {"trades": len(sold), "energy_wh": sum(t.delivered_wh for t in sold),
-                 "received": sum(t.paid for t in sold), "penalties_paid": flows["penalties_paid"]},
-        "account": {"deposited": flows["deposited"], "credited": flows["credited"], "withdrawn": flows["withdrawn"],
-                    "forfeited": flows["forfeited"], "free": ledger.free[address], "locked": ledger.locked[address],
-                    "at_risk": ledger.locked_penalty(address)},
+        "vehicle": address,
+        "registration": registration,
+        "bought": {
+            "trades": len(bought),
+            "energy_wh": sum(t.delivered_wh for t in bought),
+            "paid": sum(t.paid for t in bought),
+        },
+        "sold": {
+            "trades": len(sold),
+            "energy_wh": sum(t.delivered_wh for t in sold),
+            "received": sum(t.paid for t in sold),
+            "penalties_paid": flows["penalties_paid"],
+        },
+        "account": {
+            "deposited": flows["deposited"],
+            "credited": flows["credited"],
+            "withdrawn": flows["withdrawn"],
+            "forfeited": flows["forfeited"],
+            "free": ledger.free[address],
+            "locked": ledger.locked[address],
+            "at_risk": ledger.locked_penalty(address),
+        },
         "open_obligations": obligations(ledger, address),
     }
 
@@ -172,21 +227,56 @@ def obligations(ledger: Ledger, address: str) -> list[dict[str, Any]]:
     out = []
     for r in ledger.requests.values():
         if r.buyer == address and r.status == "open":
-            out.append({"request": r.request_id, "role": "buyer", "what": "close the auction (escrow locked)",
-                        "amount": r.escrow, "due": r.deadline})
+            out.append(
+                {
+                    "request": r.request_id,
+                    "role": "buyer",
+                    "what": "close the auction (escrow locked)",
+                    "amount": r.escrow,
+                    "due": r.deadline,
+                }
+            )
         elif r.buyer == address and r.status == "awarded":
-            out.append({"request": r.request_id, "role": "buyer", "what": "confirm delivery",
-                        "amount": r.escrow, "due": r.delivery_end})
+            out.append(
+                {
+                    "request": r.request_id,
+                    "role": "buyer",
+                    "what": "confirm delivery",
+                    "amount": r.escrow,
+                    "due": r.delivery_end,
+                }
+            )
         elif r.seller == address and r.status == "awarded":
-            out.append({"request": r.request_id, "role": "seller", "what": f"deliver {r.energy_wh} Wh",
-                        "amount": r.penalty, "due": r.delivery_end})
+            out.append(
+                {
+                    "request": r.request_id,
+                    "role": "seller",
+                    "what": f"deliver {r.energy_wh} Wh",
+                    "amount": r.penalty,
+                    "due": r.delivery_end,
+                }
+            )
         elif r.seller == address and r.status == "confirmed":
-            out.append({"request": r.request_id, "role": "seller", "what": "claim with a receipt for more than the "
-                        f"{r.confirmed.args['deliveredWh'] if r.confirmed else 0} Wh confirmed, or let it finalize",
-                        "amount": r.penalty, "due": r.delivery_end})
+            out.append(
+                {
+                    "request": r.request_id,
+                    "role": "seller",
+                    "what": "claim with a receipt for more than the "
+                    f"{r.confirmed.args['deliveredWh'] if r.confirmed else 0} Wh confirmed, or let it finalize",
+                    "amount": r.penalty,
+                    "due": r.delivery_end,
+                }
+            )
         elif r.status == "open" and r.best is not None and r.best[0] == address:
-            out.append({"request": r.request_id, "role": "seller", "what": "best bid: deliver if it wins",
-                        "amount": r.best[1] * r.energy_wh, "due": r.deadline})
+            out.append(
+                {
+                    "request": r.request_id,
+                    "role": "seller",
+                    "what": "best bid: deliver if it wins",
+                    "amount": r.best[1] * r.energy_wh,
+                    "due": r.deadline,
+                }
+            )
     return out
 
 
@@ -206,20 +296,31 @@ class Reconciliation:
 
 def reconcile(ledger: Ledger, store: Store) -> Reconciliation:
     escrows = sum(r.escrow for r in ledger.requests.values())
-    totals = {"events": store.count_events(), "requests": len(ledger.requests), "trades": len(trades(ledger)),
-              "token_balance": ledger.token_balance, "escrows": escrows, "free": sum(ledger.free.values()),
-              "locked": sum(ledger.locked.values()), "sunk": ledger.sunk, "books": ledger.books(),
-              "rejected_signed_bids": len(ledger.rejected_bids),
-              "first_block": store.first_block() or 0, "last_block": store.last_block() or 0}
+    totals = {
+        "events": store.count_events(),
+        "requests": len(ledger.requests),
+        "trades": len(trades(ledger)),
+        "token_balance": ledger.token_balance,
+        "escrows": escrows,
+        "free": sum(ledger.free.values()),
+        "locked": sum(ledger.locked.values()),
+        "sunk": ledger.sunk,
+        "books": ledger.books(),
+        "rejected_signed_bids": len(ledger.rejected_bids),
+        "first_block": store.first_block() or 0,
+        "last_block": store.last_block() or 0,
+    }
     return Reconciliation(list(ledger.violations), list(ledger.warnings), totals)
 
 
 def reconciliation_text(result: Reconciliation) -> str:
     t = result.totals
-    lines = [f"blocks {t['first_block']}..{t['last_block']}: {t['events']} events, {t['requests']} requests, "
-             f"{t['trades']} trades",
-             f"market token balance {t['token_balance']} = free {t['free']} + locked {t['locked']} + escrows "
-             f"{t['escrows']} + sunk {t['sunk']} ({t['books']}): {'yes' if t['token_balance'] == t['books'] else 'NO'}"]
+    lines = [
+        f"blocks {t['first_block']}..{t['last_block']}: {t['events']} events, {t['requests']} requests, "
+        f"{t['trades']} trades",
+        f"market token balance {t['token_balance']} = free {t['free']} + locked {t['locked']} + escrows "
+        f"{t['escrows']} + sunk {t['sunk']} ({t['books']}): {'yes' if t['token_balance'] == t['books'] else 'NO'}",
+    ]
     for kind, findings in (("VIOLATION", result.violations), ("warning", result.warnings)):
         lines += [f"{kind} [{f.rule}] block {f.block} tx {f.tx_hash}: {f.message}" for f in findings]
     lines.append(f"{len(result.violations)} violation(s), {len(result.warnings)} warning(s)")
@@ -256,8 +357,19 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-TABLE_COLUMNS = ("trade_id", "status", "buyer", "seller", "area", "energy_wh", "delivered_wh", "price_per_wh",
-                 "paid", "awarded_at", "award_tx")
+TABLE_COLUMNS = (
+    "trade_id",
+    "status",
+    "buyer",
+    "seller",
+    "area",
+    "energy_wh",
+    "delivered_wh",
+    "price_per_wh",
+    "paid",
+    "awarded_at",
+    "award_tx",
+)
 
 
 def trade_rows(selected: Sequence[Trade]) -> list[dict[str, Any]]:
@@ -266,13 +378,18 @@ def trade_rows(selected: Sequence[Trade]) -> list[dict[str, Any]]:
 
 def statement_text(s: dict[str, Any]) -> str:
     reg = s["registration"]
-    lines = [f"vehicle {s['vehicle']}", f"  registration: {reg['status']}"
-             + (f", roles {reg['roles']}, issuer {reg['issuer']}, expires {reg['expiry']}" if "roles" in reg else "")]
+    lines = [
+        f"vehicle {s['vehicle']}",
+        f"  registration: {reg['status']}"
+        + (f", roles {reg['roles']}, issuer {reg['issuer']}, expires {reg['expiry']}" if "roles" in reg else ""),
+    ]
     if reg.get("did"):
         lines.append(f"  DID: {reg['did']}")
     for section in ("bought", "sold", "account"):
         lines.append(f"  {section}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s[section].items()))
     lines.append(f"  open obligations: {len(s['open_obligations'])}")
-    lines += [f"    request {o['request']} as {o['role']}: {o['what']} (amount {o['amount']}) by {o['due']}"
-              for o in s["open_obligations"]]
+    lines += [
+        f"    request {o['request']} as {o['role']}: {o['what']} (amount {o['amount']}) by {o['due']}"
+        for o in s["open_obligations"]
+    ]
     return "\n".join(lines)

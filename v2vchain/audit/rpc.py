@@ -3,25 +3,31 @@
 Over HTTP the indexer speaks raw JSON-RPC (batched headers, no formatting middleware), which is what makes it fast;
 any other web3 provider (the embedded eth-tester chain) is read through web3.py's own `w3.eth`.
 """
+
 from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import requests
 from web3 import HTTPProvider, Web3
 from web3.exceptions import Web3Exception
 
-from ..errors import ChainUnavailable
+from v2vchain.chain.errors import ChainUnavailable
+
 from .decode import checksum
 from .errors import RangeTooLarge, RpcError, RpcTimeout
 
 HEADER_BATCH = 500
 # How nodes word "your eth_getLogs asked for too much" (geth, erigon, Infura -32005, Alchemy, anvil, public RPCs).
-_TOO_LARGE = re.compile(r"too many|more than \d+ (results|logs)|limit exceeded|response size|exceeds? .*(limit|max)"
-                        r"|block range|range (is )?too (large|wide)|query returned", re.I)
+_TOO_LARGE = re.compile(
+    r"too many|more than \d+ (results|logs)|limit exceeded|response size|exceeds? .*(limit|max)"
+    r"|block range|range (is )?too (large|wide)|query returned",
+    re.I,
+)
 _TIMED_OUT = re.compile(r"time(d)? ?out|deadline exceeded", re.I)
 
 
@@ -68,10 +74,16 @@ def _header(raw: Any) -> Header:
 
 
 def _log(raw: Any) -> Log:
-    return Log(address=checksum(_hex(raw["address"])), topics=tuple(_hex(t) for t in raw["topics"]),
-               data=_hex(raw["data"]), block_number=_int(raw["blockNumber"]), block_hash=_hex(raw["blockHash"]),
-               tx_hash=_hex(raw["transactionHash"]), tx_index=_int(raw["transactionIndex"]),
-               log_index=_int(raw["logIndex"]))
+    return Log(
+        address=checksum(_hex(raw["address"])),
+        topics=tuple(_hex(t) for t in raw["topics"]),
+        data=_hex(raw["data"]),
+        block_number=_int(raw["blockNumber"]),
+        block_hash=_hex(raw["blockHash"]),
+        tx_hash=_hex(raw["transactionHash"]),
+        tx_index=_int(raw["transactionIndex"]),
+        log_index=_int(raw["logIndex"]),
+    )
 
 
 def classify(method: str, message: str) -> Exception:
@@ -105,16 +117,20 @@ class HttpNode:
         try:
             return response.json()
         except ValueError:
-            raise ChainUnavailable(f"{what}: {self.url} answered with something that is not JSON "
-                                   f"({response.text[:80]!r}): is it a JSON-RPC node?") from None
+            raise ChainUnavailable(
+                f"{what}: {self.url} answered with something that is not JSON "
+                f"({response.text[:80]!r}): is it a JSON-RPC node?"
+            ) from None
 
     def _unwrap(self, method: str, answer: Any) -> Any:
         if isinstance(answer, dict) and isinstance(answer.get("error"), dict):
             error = answer["error"]
             raise classify(method, f"{error.get('message', error)} (code {error.get('code')})")
         if not isinstance(answer, dict) or "result" not in answer:
-            raise ChainUnavailable(f"{method}: {self.url} answered JSON that is not a JSON-RPC response "
-                                   f"({str(answer)[:80]}): is it a JSON-RPC node?")
+            raise ChainUnavailable(
+                f"{method}: {self.url} answered JSON that is not a JSON-RPC response "
+                f"({str(answer)[:80]}): is it a JSON-RPC node?"
+            )
         return answer["result"]
 
     def call(self, method: str, params: list[Any]) -> Any:
@@ -131,8 +147,10 @@ class HttpNode:
         if not isinstance(answer, list):  # the whole batch refused
             return [self._unwrap(method, answer)]
         by_id = {a.get("id"): a for a in answer if isinstance(a, dict)}
-        return [self._unwrap(method, by_id.get(first + i, {"error": {"message": "missing from batch"}}))
-                for i in range(len(params))]
+        return [
+            self._unwrap(method, by_id.get(first + i, {"error": {"message": "missing from batch"}}))
+            for i in range(len(params))
+        ]
 
     def chain_id(self) -> int:
         return _int(self.call("eth_chainId", []))

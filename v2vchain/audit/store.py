@@ -3,14 +3,16 @@
 An event's key is (block_number, tx_hash, log_index): inserting it twice is a no-op, so a range replayed after a
 crash cannot duplicate anything. A range is written in one transaction with the cursor that says it is done.
 """
+
 from __future__ import annotations
 
 import contextlib
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from .errors import ChainMismatch, NotAnAuditDatabase, SchemaMismatch
 
@@ -102,7 +104,7 @@ class Store:
         self.db = db
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = False) -> "Store":
+    def open(cls, path: str | Path, *, create: bool = False) -> Store:
         """Open an index; with create, start a new one. Any other schema version is refused with what to do."""
         path = Path(path)
         if not path.exists() and not create:
@@ -124,17 +126,21 @@ class Store:
         if version != SCHEMA_VERSION:
             db.close()
             if version is not None and version > SCHEMA_VERSION:
-                raise SchemaMismatch(f"{path} was written by a newer v2vchain (index schema version {version}; this "
-                                     f"one reads version {SCHEMA_VERSION}): upgrade v2vchain to read it")
-            raise SchemaMismatch(f"{path} was written by an older indexer (schema version {version}; this one reads "
-                                 f"version {SCHEMA_VERSION}). The chain is the source of truth: delete the file or "
-                                 f"pass another --db, and run `v2v audit index` again")
+                raise SchemaMismatch(
+                    f"{path} was written by a newer v2vchain (index schema version {version}; this "
+                    f"one reads version {SCHEMA_VERSION}): upgrade v2vchain to read it"
+                )
+            raise SchemaMismatch(
+                f"{path} was written by an older indexer (schema version {version}; this one reads "
+                f"version {SCHEMA_VERSION}). The chain is the source of truth: delete the file or "
+                f"pass another --db, and run `v2v audit index` again"
+            )
         return cls(path, db)
 
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -165,8 +171,9 @@ class Store:
         return [StoredContract(n, a, json.loads(abi), s, i) for n, a, abi, s, i in rows]
 
     def add_contract(self, name: str, address: str, abi_json: str, start_block: int) -> None:
-        self.db.execute("INSERT INTO contracts VALUES (?, ?, ?, ?, ?)", (name, address, abi_json, start_block,
-                                                                         start_block - 1))
+        self.db.execute(
+            "INSERT INTO contracts VALUES (?, ?, ?, ?, ?)", (name, address, abi_json, start_block, start_block - 1)
+        )
 
     # ---------------------------------------------------------------- blocks
 
@@ -180,7 +187,8 @@ class Store:
         return row[0] if row else None
 
     def first_block(self) -> int | None:
-        return self.db.execute("SELECT min(number) FROM blocks").fetchone()[0]
+        first = self.db.execute("SELECT min(number) FROM blocks").fetchone()[0]
+        return None if first is None else int(first)
 
     def timestamp(self, number: int) -> int | None:
         row = self.db.execute("SELECT timestamp FROM blocks WHERE number = ?", (number,)).fetchone()
@@ -191,8 +199,10 @@ class Store:
     def append(self, headers: Sequence[Any], rows: Iterable[EventRow], last: int, contracts: Sequence[str]) -> int:
         """Blocks, their events and the cursor, all or nothing. Returns how many events were new."""
         with self._transaction():
-            self.db.executemany("INSERT INTO blocks VALUES (?, ?, ?, ?)",
-                                [(h.number, h.hash, h.parent_hash, h.timestamp) for h in headers])
+            self.db.executemany(
+                "INSERT INTO blocks VALUES (?, ?, ?, ?)",
+                [(h.number, h.hash, h.parent_hash, h.timestamp) for h in headers],
+            )
             added = self._insert_events(rows)
             self.set_meta("last_block", last)
             self._advance(contracts, last)
@@ -202,8 +212,10 @@ class Store:
         """A contract added to an existing index: its older events up to the cursor the others reached, and the
         headers of blocks older than the index's first, if it began before them."""
         with self._transaction():
-            self.db.executemany("INSERT OR IGNORE INTO blocks VALUES (?, ?, ?, ?)",
-                                [(h.number, h.hash, h.parent_hash, h.timestamp) for h in headers])
+            self.db.executemany(
+                "INSERT OR IGNORE INTO blocks VALUES (?, ?, ?, ?)",
+                [(h.number, h.hash, h.parent_hash, h.timestamp) for h in headers],
+            )
             added = self._insert_events(rows)
             if upto is not None:
                 self._advance([contract], upto)
@@ -217,8 +229,10 @@ class Store:
             self.db.execute("DELETE FROM blocks WHERE number > ?", (fork_block,))
             self.db.execute("UPDATE contracts SET indexed_to = min(indexed_to, ?)", (fork_block,))
             self.set_meta("last_block", fork_block)
-            self.db.execute("INSERT INTO reorgs (fork_block, old_hash, events_removed, detected_at_head) "
-                            "VALUES (?, ?, ?, ?)", (fork_block, old, removed, head))
+            self.db.execute(
+                "INSERT INTO reorgs (fork_block, old_hash, events_removed, detected_at_head) VALUES (?, ?, ?, ?)",
+                (fork_block, old, removed, head),
+            )
         return removed
 
     def _insert_events(self, rows: Iterable[EventRow]) -> int:
@@ -226,12 +240,16 @@ class Store:
         self.db.executemany(
             "INSERT INTO events (block_number, block_hash, tx_hash, tx_index, log_index, contract, address, event, "
             "args, topics, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (block_number, tx_hash, log_index) DO NOTHING", rows)
+            "ON CONFLICT (block_number, tx_hash, log_index) DO NOTHING",
+            rows,
+        )
         return self.db.total_changes - before
 
     def _advance(self, contracts: Sequence[str], upto: int) -> None:
-        self.db.executemany("UPDATE contracts SET indexed_to = ? WHERE name = ? AND indexed_to < ?",
-                            [(upto, name, upto) for name in contracts])
+        self.db.executemany(
+            "UPDATE contracts SET indexed_to = ? WHERE name = ? AND indexed_to < ?",
+            [(upto, name, upto) for name in contracts],
+        )
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -247,8 +265,10 @@ class Store:
 
     def events(self, names: Sequence[str] | None = None) -> Iterator[Event]:
         """Decoded events in chain order, with their block's timestamp."""
-        sql = ("SELECT e.block_number, b.timestamp, e.tx_hash, e.tx_index, e.log_index, e.contract, e.event, e.args "
-               "FROM events e JOIN blocks b ON b.number = e.block_number")
+        sql = (
+            "SELECT e.block_number, b.timestamp, e.tx_hash, e.tx_index, e.log_index, e.contract, e.event, e.args "
+            "FROM events e JOIN blocks b ON b.number = e.block_number"
+        )
         params: tuple[Any, ...] = ()
         if names is not None:
             sql += f" WHERE e.event IN ({','.join('?' * len(names))})"

@@ -1,350 +1,34 @@
-"""The batch Clearing: commit (every order signature and rule checked on-chain, money escrowed at once), per-trade
-delivery, batch settlement with buyer-signed receipts.
-
-A clearing goes through the contract in the shape `prepare_clearing` builds here: the signed orders (each an EIP-712
-`Order` under the "V2V Clearing" domain) sorted by (owner, nonce), the trades as order indices + Wh + prices, and the
-trade Merkle root, computed the way Clearing.sol computes it (v2vchain/merkle.py). Clearing ids are per operator:
-(operator << 96) | the operator's own sequence number. Anyone can rebuild a committed clearing from the calldata of
-its commit transaction (`ClearingClient.published`).
+"""The Clearing's typed client: commit, per-trade delivery, batch settlement with buyer-signed receipts, and the
+published clearing rebuilt by anyone from the calldata of its commit transaction (`ClearingClient.published`).
 """
+
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, is_dataclass
-from enum import IntEnum
-from fractions import Fraction
-from typing import Any, Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from eth_abi import encode as abi_encode
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from web3.types import TxReceipt
 
-from .. import eip712
-from ..errors import InvalidInput, V2VError
-from ..matching.orders import Order as MatchingOrder
-from ..eip712 import CLEARING_DOMAIN, ORDER_TYPES, TRADE_RECEIPT_TYPES
-from ..merkle import MerkleTree, tagged_leaf
-from .base import ContractClient, bytes32, uint
-
-ZERO32 = b"\x00" * 32
-TRADE_LEAF_TAG = keccak(text="v2vchain.Clearing.TradeLeaf.v1")
-COMMITMENT_TAG = keccak(text="v2vchain.Clearing.Commitment.v2")
-# On-chain ids of the mechanisms in v2vchain.matching.MECHANISMS (the commitment carries the id, not the name).
-MECHANISM_IDS = {
-    "double-auction-k": 1,
-    "mcafee-trade-reduction": 2,
-    "max-welfare-assignment": 3,
-    "gale-shapley-buyer-proposing": 4,
-    "gale-shapley-seller-proposing": 5,
-}
-_TRADE_TYPES = ["uint32", "uint32", "address", "address", "uint64", "uint64", "uint64", "uint96", "uint96", "uint40",
-                "uint40"]
-
-
-class ClearingDataUnavailable(V2VError):
-    """A commit's orders and trades could not be read back from its transaction's calldata."""
-
-
-class Shortfall(IntEnum):
-    NONE = 0
-    BUYER_FREE = 1
-    SELLER_COVER = 2
-    BUYER_ORDER_SPENT = 3
-    SELLER_ORDER_SPENT = 4
-
-
-class Resolution(IntEnum):
-    CONFIRMED = 0
-    RECEIPT = 1
-    FINALIZED = 2
-    RECLAIMED = 3
-
-
-def clearing_id_for(operator: str, seq: int) -> int:
-    """The id of `operator`'s commit number `seq` (Clearing.nextClearingId)."""
-    return (int(operator, 16) << 96) | uint("seq", seq, 96)
-
-
-def operator_of(clearing_id: int) -> str:
-    return to_checksum_address((clearing_id >> 96).to_bytes(20, "big"))
-
-
-@dataclass(frozen=True)
-class ChainOrder:
-    """An order in the exact fields its owner signs and the contract reads (the area as its bytes32 hash)."""
-
-    owner: str
-    side: int
-    energy_wh: int
-    limit_price_per_wh: int
-    area_id: bytes
-    window_start_ts: int
-    window_end_ts: int
-    nonce: int
-    expiry_ts: int
-
-    @classmethod
-    def of(cls, order: MatchingOrder) -> "ChainOrder":
-        return cls(owner=to_checksum_address(order.owner), side=int(order.side), energy_wh=order.energy_wh,
-                   limit_price_per_wh=order.limit_price_per_wh, area_id=order.area_word,
-                   window_start_ts=order.window_start_ts, window_end_ts=order.window_end_ts, nonce=order.nonce,
-                   expiry_ts=order.expiry_ts)
-
-    @property
-    def key(self) -> tuple[str, int]:
-        return self.owner.lower(), self.nonce
-
-    def message(self) -> dict[str, Any]:
-        """The EIP-712 message: the same as v2vchain.matching.signing.order_message of the matching order."""
-        return {"owner": self.owner, "side": self.side, "energyWh": self.energy_wh,
-                "limitPricePerWh": self.limit_price_per_wh, "areaId": self.area_id,
-                "windowStart": self.window_start_ts, "windowEnd": self.window_end_ts, "nonce": self.nonce,
-                "expiry": self.expiry_ts}
-
-    def as_tuple(self) -> tuple[Any, ...]:
-        return (self.owner, uint("side", self.side, 8), uint("energy_wh", self.energy_wh, 64),
-                uint("limit_price_per_wh", self.limit_price_per_wh, 96), bytes32("area_id", self.area_id),
-                uint("window_start_ts", self.window_start_ts, 40), uint("window_end_ts", self.window_end_ts, 40),
-                uint("nonce", self.nonce, 64), uint("expiry_ts", self.expiry_ts, 40))
-
-
-@dataclass(frozen=True)
-class SignedOrder:
-    order: ChainOrder
-    signature: bytes  # 65 bytes r || s || v
-
-    @property
-    def v(self) -> int:
-        return self.signature[64] if len(self.signature) == 65 else 0
-
-    @property
-    def r(self) -> bytes:
-        return self.signature[:32].rjust(32, b"\x00")
-
-    @property
-    def s(self) -> bytes:
-        return self.signature[32:64].rjust(32, b"\x00")
-
-    def as_tuple(self) -> tuple[Any, ...]:
-        return (self.order.as_tuple(), self.v, self.r, self.s)
-
-
-@dataclass(frozen=True)
-class TradeInput:
-    """What the operator commits per trade: indices into the order list, Wh, the buyer's and the seller's price."""
-
-    buyer_order: int
-    seller_order: int
-    energy_wh: int
-    price_per_wh: int
-    seller_price_per_wh: int
-
-    def as_tuple(self) -> tuple[int, int, int, int, int]:
-        return (uint("buyer_order", self.buyer_order, 32), uint("seller_order", self.seller_order, 32),
-                uint("energy_wh", self.energy_wh, 64), uint("price_per_wh", self.price_per_wh, 96),
-                uint("seller_price_per_wh", self.seller_price_per_wh, 96))
-
-
-@dataclass(frozen=True)
-class Trade:
-    """A trade as its Merkle leaf holds it, derived from its two orders (Clearing._derive)."""
-
-    buyer_order: int
-    seller_order: int
-    buyer: str
-    seller: str
-    buyer_nonce: int
-    seller_nonce: int
-    energy_wh: int
-    price_per_wh: int
-    seller_price_per_wh: int
-    delivery_start_ts: int
-    delivery_end_ts: int
-
-    @property
-    def payment(self) -> int:
-        return self.energy_wh * self.price_per_wh
-
-    def as_tuple(self) -> tuple[Any, ...]:
-        return (self.buyer_order, self.seller_order, self.buyer, self.seller, self.buyer_nonce, self.seller_nonce,
-                self.energy_wh, self.price_per_wh, self.seller_price_per_wh, self.delivery_start_ts,
-                self.delivery_end_ts)
-
-
-def derive_trade(orders: Sequence[SignedOrder], x: TradeInput) -> Trade:
-    """The leaf fields of one trade, as Clearing._derive writes them; the rules are the contract's to check."""
-    b, s = orders[x.buyer_order].order, orders[x.seller_order].order
-    return Trade(buyer_order=x.buyer_order, seller_order=x.seller_order, buyer=b.owner, seller=s.owner,
-                 buyer_nonce=b.nonce, seller_nonce=s.nonce, energy_wh=x.energy_wh, price_per_wh=x.price_per_wh,
-                 seller_price_per_wh=x.seller_price_per_wh,
-                 delivery_start_ts=max(b.window_start_ts, s.window_start_ts),
-                 delivery_end_ts=min(b.window_end_ts, s.window_end_ts))
-
-
-def order_digest(order: ChainOrder, chain_id: int, contract: str) -> bytes:
-    domain = eip712.domain(CLEARING_DOMAIN, chain_id, contract)
-    signable = encode_typed_data(domain_data=domain, message_types=ORDER_TYPES, message_data=order.message())
-    return keccak(b"\x19" + signable.version + signable.header + signable.body)
-
-
-def order_set_hash(digests: Sequence[bytes]) -> bytes:
-    """keccak of the orders' EIP-712 digests in list order (ClearingCommitted.orderSetHash)."""
-    return keccak(b"".join(digests))
-
-
-def trade_leaf(contract: str, clearing_id: int, index: int, trade: Trade) -> bytes:
-    return tagged_leaf(["bytes32", "address", "uint256", "uint256", *_TRADE_TYPES],
-                       [TRADE_LEAF_TAG, contract, clearing_id, index, *trade.as_tuple()])
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """A meter receipt the buyer signed, as settleReceipts takes it."""
-
-    trade_index: int
-    delivered_wh: int
-    signature: bytes
-
-    def as_tuple(self) -> tuple[int, int, bytes]:
-        return (uint("trade_index", self.trade_index, 32), uint("delivered_wh", self.delivered_wh, 64),
-                bytes(self.signature))
-
-
-@dataclass(frozen=True)
-class PreparedClearing:
-    """Everything one clearing puts on-chain, and the tree that proves its trades."""
-
-    contract: str
-    chain_id: int
-    clearing_id: int
-    mechanism_id: int
-    params_hash: bytes
-    orders: tuple[SignedOrder, ...]
-    inputs: tuple[TradeInput, ...]
-    trades: tuple[Trade, ...]
-    marginal_buy: int = 0
-    marginal_sell: int = 0
-    order_digests: tuple[bytes, ...] = field(default=(), repr=False)
-    trade_tree: MerkleTree | None = field(default=None, repr=False)
-
-    @property
-    def operator(self) -> str:
-        return operator_of(self.clearing_id)
-
-    @property
-    def trades_root(self) -> bytes:
-        assert self.trade_tree is not None
-        return self.trade_tree.root
-
-    @property
-    def order_set_hash(self) -> bytes:
-        return order_set_hash(self.order_digests)
-
-    def header(self) -> tuple[int, int, bytes, bytes, int, int]:
-        return (self.clearing_id, self.mechanism_id, self.params_hash, self.trades_root, self.marginal_buy,
-                self.marginal_sell)
-
-    def trade_proof(self, index: int) -> list[bytes]:
-        assert self.trade_tree is not None
-        return self.trade_tree.proof(index)
-
-    def commitment(self) -> bytes:
-        """The hash ClearingCommitted carries: every header field bound to chain id, contract and operator."""
-        return keccak(abi_encode(
-            ["bytes32", "uint256", "address", "uint256", "address", "uint16", "bytes32", "bytes32", "bytes32",
-             "uint32", "uint32", "uint256", "uint256"],
-            [COMMITMENT_TAG, self.chain_id, self.contract, self.clearing_id, self.operator, self.mechanism_id,
-             self.params_hash, self.order_set_hash, self.trades_root, self.marginal_buy, self.marginal_sell,
-             len(self.trades), len(self.orders)]))
-
-
-def _sort_key(o: SignedOrder) -> tuple[int, int]:
-    return int(o.order.owner, 16), o.order.nonce
-
-
-def prepare_clearing(*, contract: str, chain_id: int, clearing_id: int, orders: Sequence[SignedOrder],
-                     trades: Sequence[TradeInput], mechanism_id: int, params_hash: bytes = ZERO32,
-                     marginal: tuple[int, int] | None = None, sort_orders: bool = True) -> PreparedClearing:
-    """The orders sorted by (owner, nonce) as the contract requires, trade and marginal indices remapped to match.
-
-    `marginal` names the dropped marginal (buy, sell) orders of trade reduction, as indices into `orders`.
-    sort_orders=False sends the list as given (for tests of what the contract refuses).
-    """
-    if not trades:
-        raise InvalidInput("a clearing needs at least one trade")
-    for i, x in enumerate(trades):
-        for name in ("buyer_order", "seller_order"):
-            index = getattr(x, name)
-            if not isinstance(index, int) or not 0 <= index < len(orders):
-                raise InvalidInput(f"trade {i}: {name}={index!r} is not an index into the {len(orders)} orders")
-    marginal_buy, marginal_sell = marginal or (0, 0)
-    if sort_orders:
-        order = sorted(range(len(orders)), key=lambda k: _sort_key(orders[k]))
-        for a, b in zip(order, order[1:]):
-            if _sort_key(orders[a]) == _sort_key(orders[b]):
-                raise InvalidInput(f"orders {a} and {b} are the same (owner, nonce): an order is listed once")
-        where = {old: new for new, old in enumerate(order)}
-        orders = [orders[k] for k in order]
-        trades = [TradeInput(where[x.buyer_order], where[x.seller_order], x.energy_wh, x.price_per_wh,
-                             x.seller_price_per_wh) for x in trades]
-        if marginal is not None:
-            marginal_buy, marginal_sell = where[marginal_buy], where[marginal_sell]
-    contract = to_checksum_address(contract)
-    for o in orders:
-        o.order.as_tuple()  # every field in range of its Solidity type, before anything is hashed
-    for x in trades:
-        x.as_tuple()
-    digests = tuple(order_digest(o.order, chain_id, contract) for o in orders)
-    derived = tuple(derive_trade(orders, x) for x in trades)
-    return PreparedClearing(
-        contract=contract, chain_id=chain_id, clearing_id=uint("clearing_id", clearing_id),
-        mechanism_id=uint("mechanism_id", mechanism_id, 16), params_hash=bytes32("params_hash", params_hash),
-        orders=tuple(orders), inputs=tuple(trades), trades=derived,
-        marginal_buy=uint("marginal_buy", marginal_buy, 32), marginal_sell=uint("marginal_sell", marginal_sell, 32),
-        order_digests=digests,
-        trade_tree=MerkleTree([trade_leaf(contract, clearing_id, i, t) for i, t in enumerate(derived)]),
-    )
-
-
-def trade_inputs(orders: Sequence[SignedOrder], trades: Iterable[Any]) -> list[TradeInput]:
-    """Mechanism trades (v2vchain.matching.Trade: buyer, seller, energy_wh, price_per_wh[, seller_price_per_wh])
-    as indices into `orders`, matched by (owner, nonce)."""
-    index = {o.order.key: k for k, o in enumerate(orders)}
-    result = []
-    for t in trades:
-        keys = [(str(side.owner).lower(), side.nonce) for side in (t.buyer, t.seller)]
-        missing = [k for k in keys if k not in index]
-        if missing:
-            raise InvalidInput(f"trade refers to an order not in the order set: {missing[0]}")
-        result.append(TradeInput(index[keys[0]], index[keys[1]], t.energy_wh, t.price_per_wh,
-                                 getattr(t, "seller_price_per_wh", t.price_per_wh)))
-    return result
-
-
-def params_hash(params: Any) -> bytes:
-    """keccak of the canonical JSON of a mechanism's parameters (dataclasses, Fractions as "n/d")."""
-
-    def plain(value: Any) -> Any:
-        if is_dataclass(value) and not isinstance(value, type):
-            return {k: plain(v) for k, v in asdict(value).items()}
-        if isinstance(value, dict):
-            return {str(k): plain(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        if isinstance(value, Fraction):
-            return f"{value.numerator}/{value.denominator}"
-        return value
-
-    return keccak(text=json.dumps(plain(params), sort_keys=True, separators=(",", ":")))
-
-
-@dataclass(frozen=True)
-class Account:
-    free: int
-    locked: int
-    nonce_floor: int
+from v2vchain.matching.orders import Order as MatchingOrder
+from v2vchain.protocol import eip712
+from v2vchain.protocol.abi_values import uint
+from v2vchain.protocol.clearing import (
+    ZERO32,
+    ChainOrder,
+    PreparedClearing,
+    Receipt,
+    SignedOrder,
+    Trade,
+    TradeInput,
+    prepare_clearing,
+)
+from v2vchain.protocol.eip712 import CLEARING_DOMAIN, ORDER_TYPES, TRADE_RECEIPT_TYPES
+
+from .errors import ClearingDataUnavailable
+from .vault import VaultClient
 
 
 @dataclass(frozen=True)
@@ -362,23 +46,7 @@ class Commit:
     unfunded: tuple[int, ...]
 
 
-class ClearingClient(ContractClient):
-    # ------------------------------------------------------------ money
-    def deposit(self, amount: int) -> TxReceipt:
-        return self._transact("deposit", uint("amount", amount))
-
-    def withdraw(self, amount: int) -> TxReceipt:
-        return self._transact("withdraw", uint("amount", amount))
-
-    def cancel_nonces(self, new_floor: int) -> TxReceipt:
-        return self._transact("cancelNonces", uint("new_floor", new_floor, 64))
-
-    def pause(self) -> TxReceipt:
-        return self._transact("pause")
-
-    def unpause(self) -> TxReceipt:
-        return self._transact("unpause")
-
+class ClearingClient(VaultClient):
     # ------------------------------------------------------------ orders and commit
     def domain(self) -> dict[str, Any]:
         return eip712.domain(CLEARING_DOMAIN, int(self.contract.w3.eth.chain_id), self.address)
@@ -387,29 +55,55 @@ class ClearingClient(ContractClient):
         chain_order = order if isinstance(order, ChainOrder) else ChainOrder.of(order)
         return SignedOrder(chain_order, eip712.sign(account, self.domain(), ORDER_TYPES, chain_order.message()))
 
-    def prepare(self, orders: Sequence[SignedOrder], trades: Sequence[TradeInput], *, mechanism_id: int,
-                params_hash: bytes = ZERO32, clearing_id: int | None = None, marginal: tuple[int, int] | None = None,
-                sort_orders: bool = True) -> PreparedClearing:
+    def prepare(
+        self,
+        orders: Sequence[SignedOrder],
+        trades: Sequence[TradeInput],
+        *,
+        mechanism_id: int,
+        params_hash: bytes = ZERO32,
+        clearing_id: int | None = None,
+        marginal: tuple[int, int] | None = None,
+        sort_orders: bool = True,
+    ) -> PreparedClearing:
         """A clearing for this sender's next id (nobody else can take it; leaves are bound to it)."""
         return prepare_clearing(
-            contract=self.address, chain_id=int(self.contract.w3.eth.chain_id),
-            clearing_id=self.next_clearing_id() if clearing_id is None else clearing_id, orders=orders, trades=trades,
-            mechanism_id=mechanism_id, params_hash=params_hash, marginal=marginal, sort_orders=sort_orders)
+            contract=self.address,
+            chain_id=int(self.contract.w3.eth.chain_id),
+            clearing_id=self.next_clearing_id() if clearing_id is None else clearing_id,
+            orders=orders,
+            trades=trades,
+            mechanism_id=mechanism_id,
+            params_hash=params_hash,
+            marginal=marginal,
+            sort_orders=sort_orders,
+        )
 
     def commit(self, prepared: PreparedClearing) -> TxReceipt:
-        return self._transact("commitClearing", prepared.header(), [o.as_tuple() for o in prepared.orders],
-                              [x.as_tuple() for x in prepared.inputs])
+        return self._transact(
+            "commitClearing",
+            prepared.header(),
+            [o.as_tuple() for o in prepared.orders],
+            [x.as_tuple() for x in prepared.inputs],
+        )
 
     # ------------------------------------------------------------ delivery
-    def confirm_delivery(self, prepared: PreparedClearing, trade_index: int, delivered_wh: int, *,
-                         proof: Sequence[bytes] | None = None) -> TxReceipt:
-        return self._transact("confirmDelivery", *self._trade_args(prepared, trade_index, proof),
-                              uint("delivered_wh", delivered_wh, 64))
+    def confirm_delivery(
+        self, prepared: PreparedClearing, trade_index: int, delivered_wh: int, *, proof: Sequence[bytes] | None = None
+    ) -> TxReceipt:
+        return self._transact(
+            "confirmDelivery", *self._trade_args(prepared, trade_index, proof), uint("delivered_wh", delivered_wh, 64)
+        )
 
-    def claim_with_receipt(self, prepared: PreparedClearing, trade_index: int, delivered_wh: int,
-                           buyer_signature: bytes) -> TxReceipt:
-        return self._transact("claimWithReceipt", *self._trade_args(prepared, trade_index, None),
-                              uint("delivered_wh", delivered_wh, 64), buyer_signature)
+    def claim_with_receipt(
+        self, prepared: PreparedClearing, trade_index: int, delivered_wh: int, buyer_signature: bytes
+    ) -> TxReceipt:
+        return self._transact(
+            "claimWithReceipt",
+            *self._trade_args(prepared, trade_index, None),
+            uint("delivered_wh", delivered_wh, 64),
+            buyer_signature,
+        )
 
     def finalize(self, prepared: PreparedClearing, trade_index: int) -> TxReceipt:
         return self._transact("finalize", *self._trade_args(prepared, trade_index, None))
@@ -417,29 +111,39 @@ class ClearingClient(ContractClient):
     def reclaim(self, prepared: PreparedClearing, trade_index: int) -> TxReceipt:
         return self._transact("reclaim", *self._trade_args(prepared, trade_index, None))
 
-    def settle_receipts(self, prepared: PreparedClearing, receipts: Sequence[Receipt],
-                        trades: Sequence[Trade] | None = None) -> TxReceipt:
+    def settle_receipts(
+        self, prepared: PreparedClearing, receipts: Sequence[Receipt], trades: Sequence[Trade] | None = None
+    ) -> TxReceipt:
         """Settle many trades in one call; `trades` defaults to the clearing's whole list (hashed to its root)."""
         trades = prepared.trades if trades is None else trades
-        return self._transact("settleReceipts", prepared.clearing_id, [t.as_tuple() for t in trades],
-                              [r.as_tuple() for r in receipts])
+        return self._transact(
+            "settleReceipts", prepared.clearing_id, [t.as_tuple() for t in trades], [r.as_tuple() for r in receipts]
+        )
 
     def sign_receipt(self, buyer: LocalAccount, *, clearing_id: int, trade_index: int, delivered_wh: int) -> bytes:
         message = {"clearingId": clearing_id, "tradeIndex": trade_index, "deliveredWh": delivered_wh}
         return eip712.sign(buyer, self.domain(), TRADE_RECEIPT_TYPES, message)
 
-    def receipt(self, buyer: LocalAccount, prepared: PreparedClearing, trade_index: int,
-                delivered_wh: int | None = None) -> Receipt:
+    def receipt(
+        self, buyer: LocalAccount, prepared: PreparedClearing, trade_index: int, delivered_wh: int | None = None
+    ) -> Receipt:
         """The buyer's signed receipt for a trade (its whole energy unless told)."""
         wh = prepared.trades[trade_index].energy_wh if delivered_wh is None else delivered_wh
-        return Receipt(trade_index, wh, self.sign_receipt(buyer, clearing_id=prepared.clearing_id,
-                                                          trade_index=trade_index, delivered_wh=wh))
+        return Receipt(
+            trade_index,
+            wh,
+            self.sign_receipt(buyer, clearing_id=prepared.clearing_id, trade_index=trade_index, delivered_wh=wh),
+        )
 
     def _trade_args(self, prepared: PreparedClearing, index: int, proof: Sequence[bytes] | None) -> tuple[Any, ...]:
         uint("trade_index", index)
         trade = prepared.trades[index]
-        return (prepared.clearing_id, index, trade.as_tuple(),
-                list(prepared.trade_proof(index) if proof is None else proof))
+        return (
+            prepared.clearing_id,
+            index,
+            trade.as_tuple(),
+            list(prepared.trade_proof(index) if proof is None else proof),
+        )
 
     # ------------------------------------------------------------ views
     def next_clearing_id(self, operator: str | None = None) -> int:
@@ -448,30 +152,11 @@ class ClearingClient(ContractClient):
     def trades_root(self, clearing_id: int) -> bytes:
         return bytes(self._call("tradesRootOf", uint("clearing_id", clearing_id)))
 
-    def account(self, address: str) -> Account:
-        free, locked, floor = self._call("accounts", address)
-        return Account(int(free), int(locked), int(floor))
-
-    def escrowed(self) -> int:
-        return int(self._call("escrowed"))
-
-    def sunk(self) -> int:
-        return int(self._call("sunk"))
-
     def is_trade_open(self, clearing_id: int, trade_index: int) -> bool:
         return bool(self._call("isTradeOpen", clearing_id, trade_index))
 
     def confirmed_wh(self, clearing_id: int, trade_index: int) -> int:
         return int(self._call("confirmedWh", clearing_id, trade_index))
-
-    def grace_period_s(self) -> int:
-        return int(self._call("gracePeriod"))
-
-    def penalty_bps(self) -> int:
-        return int(self._call("penaltyBps"))
-
-    def penalty_for(self, energy_wh: int, price_per_wh: int) -> int:
-        return int(self._call("penaltyFor", energy_wh, price_per_wh))
 
     # ------------------------------------------------------------ audit
     def commits(self, *, from_block: int = 0, clearing_id: int | None = None) -> list[Commit]:
@@ -482,11 +167,24 @@ class ClearingClient(ContractClient):
         for log in logs:
             a = log["args"]
             receipt = self.contract.w3.eth.get_transaction_receipt(log["transactionHash"])
-            unfunded = tuple(int(e["args"]["tradeIndex"]) for e in self.events(receipt, "TradeUnfunded")
-                             if int(e["args"]["clearingId"]) == int(a["clearingId"]))
-            result.append(Commit(int(a["clearingId"]), to_checksum_address(a["operator"]), int(a["mechanismId"]),
-                                 int(a["tradeCount"]), int(a["orderCount"]), int(a["openedTrades"]),
-                                 int(a["escrowedAmount"]), bytes(log["transactionHash"]), unfunded))
+            unfunded = tuple(
+                int(e["args"]["tradeIndex"])
+                for e in self.events(receipt, "TradeUnfunded")
+                if int(e["args"]["clearingId"]) == int(a["clearingId"])
+            )
+            result.append(
+                Commit(
+                    int(a["clearingId"]),
+                    to_checksum_address(a["operator"]),
+                    int(a["mechanismId"]),
+                    int(a["tradeCount"]),
+                    int(a["orderCount"]),
+                    int(a["openedTrades"]),
+                    int(a["escrowedAmount"]),
+                    bytes(log["transactionHash"]),
+                    unfunded,
+                )
+            )
         return result
 
     def published(self, clearing_id: int, *, from_block: int = 0) -> PreparedClearing:
@@ -496,7 +194,8 @@ class ClearingClient(ContractClient):
         made through another contract needs a trace, and is reported as unavailable.
         """
         logs = self.contract.events.ClearingCommitted().get_logs(
-            from_block=from_block, argument_filters={"clearingId": clearing_id})
+            from_block=from_block, argument_filters={"clearingId": clearing_id}
+        )
         if not logs:
             raise ClearingDataUnavailable(f"no ClearingCommitted event for clearing {clearing_id}")
         event = logs[-1]
@@ -506,22 +205,44 @@ class ClearingClient(ContractClient):
         except Exception as exc:
             raise ClearingDataUnavailable(
                 f"clearing {clearing_id}: transaction 0x{bytes(event['transactionHash']).hex()} is not a direct "
-                f"commit call ({exc})") from exc
+                f"commit call ({exc})"
+            ) from exc
         header, raw_orders, raw_trades = args["header"], args["orders"], args["trades"]
-        orders = [SignedOrder(ChainOrder(
-            owner=to_checksum_address(o["order"]["owner"]), side=o["order"]["side"], energy_wh=o["order"]["energyWh"],
-            limit_price_per_wh=o["order"]["limitPricePerWh"], area_id=bytes(o["order"]["areaId"]),
-            window_start_ts=o["order"]["windowStart"], window_end_ts=o["order"]["windowEnd"],
-            nonce=o["order"]["nonce"], expiry_ts=o["order"]["expiry"]),
-            bytes(o["r"]) + bytes(o["s"]) + bytes([o["v"]])) for o in raw_orders]
-        inputs = [TradeInput(t["buyerOrder"], t["sellerOrder"], t["energyWh"], t["pricePerWh"], t["sellerPricePerWh"])
-                  for t in raw_trades]
-        prepared = prepare_clearing(contract=self.address, chain_id=int(self.contract.w3.eth.chain_id),
-                                    clearing_id=header["clearingId"], orders=orders, trades=inputs,
-                                    mechanism_id=header["mechanismId"], params_hash=bytes(header["paramsHash"]),
-                                    marginal=(header["marginalBuy"], header["marginalSell"]), sort_orders=False)
+        orders = [
+            SignedOrder(
+                ChainOrder(
+                    owner=to_checksum_address(o["order"]["owner"]),
+                    side=o["order"]["side"],
+                    energy_wh=o["order"]["energyWh"],
+                    limit_price_per_wh=o["order"]["limitPricePerWh"],
+                    area_id=bytes(o["order"]["areaId"]),
+                    window_start_ts=o["order"]["windowStart"],
+                    window_end_ts=o["order"]["windowEnd"],
+                    nonce=o["order"]["nonce"],
+                    expiry_ts=o["order"]["expiry"],
+                ),
+                bytes(o["r"]) + bytes(o["s"]) + bytes([o["v"]]),
+            )
+            for o in raw_orders
+        ]
+        inputs = [
+            TradeInput(t["buyerOrder"], t["sellerOrder"], t["energyWh"], t["pricePerWh"], t["sellerPricePerWh"])
+            for t in raw_trades
+        ]
+        prepared = prepare_clearing(
+            contract=self.address,
+            chain_id=int(self.contract.w3.eth.chain_id),
+            clearing_id=header["clearingId"],
+            orders=orders,
+            trades=inputs,
+            mechanism_id=header["mechanismId"],
+            params_hash=bytes(header["paramsHash"]),
+            marginal=(header["marginalBuy"], header["marginalSell"]),
+            sort_orders=False,
+        )
         args_ev = event["args"]
-        if prepared.trades_root != bytes(args_ev["tradesRoot"]) or \
-                prepared.order_set_hash != bytes(args_ev["orderSetHash"]):
+        if prepared.trades_root != bytes(args_ev["tradesRoot"]) or prepared.order_set_hash != bytes(
+            args_ev["orderSetHash"]
+        ):
             raise ClearingDataUnavailable(f"clearing {clearing_id}: the calldata does not hash to the committed roots")
         return prepared

@@ -1,14 +1,17 @@
 """The Market: reverse auctions, their escrow and settlement; the money model is the Vault's (vault.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from web3.types import TxReceipt
 
-from .. import eip712
-from .base import bytes32, uint
+from v2vchain.protocol import eip712
+from v2vchain.protocol.abi_values import bytes32, uint
+
 from .vault import VaultClient
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -80,19 +83,40 @@ class SignedBid:
         return (self.seller, self.price_per_wh, self.energy_wh, self.nonce, self.expiry_ts, self.signature)
 
     def message(self) -> dict[str, int | str]:
-        return {"requestId": self.request_id, "seller": self.seller, "pricePerWh": self.price_per_wh,
-                "energyWh": self.energy_wh, "nonce": self.nonce, "expiry": self.expiry_ts}
+        return {
+            "requestId": self.request_id,
+            "seller": self.seller,
+            "pricePerWh": self.price_per_wh,
+            "energyWh": self.energy_wh,
+            "nonce": self.nonce,
+            "expiry": self.expiry_ts,
+        }
 
 
 class MarketClient(VaultClient):
-    def open(self, *, energy_wh: int, max_price_per_wh: int, deadline_ts: int, delivery_start_ts: int,
-             delivery_end_ts: int, area_id: bytes, access_hash: bytes, relayer: str | None = None) -> int:
+    def open(
+        self,
+        *,
+        energy_wh: int,
+        max_price_per_wh: int,
+        deadline_ts: int,
+        delivery_start_ts: int,
+        delivery_end_ts: int,
+        area_id: bytes,
+        access_hash: bytes,
+        relayer: str | None = None,
+    ) -> int:
         """Open a request; `relayer` may close it beside the buyer during the relay period after the deadline."""
         receipt = self._transact(
-            "open", uint("energy_wh", energy_wh, 64), uint("max_price_per_wh", max_price_per_wh, 96),
-            uint("deadline_ts", deadline_ts, 40), uint("delivery_start_ts", delivery_start_ts, 40),
-            uint("delivery_end_ts", delivery_end_ts, 40), bytes32("area_id", area_id),
-            bytes32("access_hash", access_hash), relayer or ZERO_ADDRESS,
+            "open",
+            uint("energy_wh", energy_wh, 64),
+            uint("max_price_per_wh", max_price_per_wh, 96),
+            uint("deadline_ts", deadline_ts, 40),
+            uint("delivery_start_ts", delivery_start_ts, 40),
+            uint("delivery_end_ts", delivery_end_ts, 40),
+            bytes32("area_id", area_id),
+            bytes32("access_hash", access_hash),
+            relayer or ZERO_ADDRESS,
         )
         return int(self.events(receipt, "RequestOpened")[0]["args"]["requestId"])
 
@@ -107,9 +131,14 @@ class MarketClient(VaultClient):
 
     def rejected_bids(self, receipt: TxReceipt) -> list[RejectedBid]:
         """The signed bids a close passed over (SignedBidRejected), in list order."""
-        return [RejectedBid(index=int(e["args"]["index"]), seller=str(e["args"]["seller"]),
-                            reason=Rejection(int(e["args"]["reason"])))
-                for e in self.events(receipt, "SignedBidRejected")]
+        return [
+            RejectedBid(
+                index=int(e["args"]["index"]),
+                seller=str(e["args"]["seller"]),
+                reason=Rejection(int(e["args"]["reason"])),
+            )
+            for e in self.events(receipt, "SignedBidRejected")
+        ]
 
     def cancel_signed_bids(self, new_min_nonce: int) -> TxReceipt:
         """Void every signed bid of the sender with a nonce below `new_min_nonce` (the Vault's nonce floor)."""
@@ -118,24 +147,32 @@ class MarketClient(VaultClient):
     def min_bid_nonce(self, seller: str) -> int:
         return self.nonce_floor(seller)
 
-    def sign_bid(self, seller: LocalAccount, *, request_id: int, price_per_wh: int, energy_wh: int, nonce: int,
-                 expiry_ts: int) -> SignedBid:
+    def sign_bid(
+        self, seller: LocalAccount, *, request_id: int, price_per_wh: int, energy_wh: int, nonce: int, expiry_ts: int
+    ) -> SignedBid:
         """Sign a bid bound to this chain, this contract, the request, a nonce and an expiry."""
-        bid = SignedBid(request_id=uint("request_id", request_id), seller=seller.address,
-                        price_per_wh=uint("price_per_wh", price_per_wh, 96), energy_wh=uint("energy_wh", energy_wh, 64),
-                        nonce=uint("nonce", nonce, 64), expiry_ts=uint("expiry_ts", expiry_ts, 40), signature=b"")
+        bid = SignedBid(
+            request_id=uint("request_id", request_id),
+            seller=seller.address,
+            price_per_wh=uint("price_per_wh", price_per_wh, 96),
+            energy_wh=uint("energy_wh", energy_wh, 64),
+            nonce=uint("nonce", nonce, 64),
+            expiry_ts=uint("expiry_ts", expiry_ts, 40),
+            signature=b"",
+        )
         signature = eip712.sign(seller, self._domain(), eip712.BID_TYPES, bid.message())
         return SignedBid(**{**bid.__dict__, "signature": signature})
 
-    def _domain(self) -> dict:
+    def _domain(self) -> dict[str, Any]:
         return eip712.domain(eip712.MARKET_DOMAIN, int(self.contract.w3.eth.chain_id), self.address)
 
     def confirm_delivery(self, request_id: int, delivered_wh: int) -> TxReceipt:
         return self._transact("confirmDelivery", uint("request_id", request_id), uint("delivered_wh", delivered_wh, 64))
 
     def claim_with_receipt(self, request_id: int, delivered_wh: int, buyer_signature: bytes) -> TxReceipt:
-        return self._transact("claimWithReceipt", uint("request_id", request_id),
-                              uint("delivered_wh", delivered_wh, 64), buyer_signature)
+        return self._transact(
+            "claimWithReceipt", uint("request_id", request_id), uint("delivered_wh", delivered_wh, 64), buyer_signature
+        )
 
     def finalize(self, request_id: int) -> TxReceipt:
         return self._transact("finalize", uint("request_id", request_id))
@@ -145,20 +182,25 @@ class MarketClient(VaultClient):
 
     def request(self, request_id: int) -> Request:
         buyer, max_price, energy, deadline, start, end, status, confirmed, seller, price = self._call(
-            "requests", uint("request_id", request_id))
+            "requests", uint("request_id", request_id)
+        )
         return Request(
-            request_id=request_id, buyer=buyer, max_price_per_wh=int(max_price), energy_wh=int(energy),
-            deadline_ts=int(deadline), delivery_start_ts=int(start), delivery_end_ts=int(end),
-            status=RequestStatus(int(status)), seller=None if seller == ZERO_ADDRESS else seller,
-            price_per_wh=int(price), confirmed_wh=int(confirmed),
+            request_id=request_id,
+            buyer=buyer,
+            max_price_per_wh=int(max_price),
+            energy_wh=int(energy),
+            deadline_ts=int(deadline),
+            delivery_start_ts=int(start),
+            delivery_end_ts=int(end),
+            status=RequestStatus(int(status)),
+            seller=None if seller == ZERO_ADDRESS else seller,
+            price_per_wh=int(price),
+            confirmed_wh=int(confirmed),
         )
 
     def relayer_of(self, request_id: int) -> str | None:
         relayer = self._call("relayerOf", uint("request_id", request_id))
         return None if relayer == ZERO_ADDRESS else str(relayer)
-
-    def grace_period_s(self) -> int:
-        return int(self._call("gracePeriod"))
 
     def sign_receipt(self, buyer: LocalAccount, *, request_id: int, seller: str, delivered_wh: int) -> bytes:
         """The buyer's meter receipt: lets the seller settle if the buyer never confirms."""

@@ -1,10 +1,12 @@
 """The Registry: issuers authorised by the admin, and vehicles registered with their credentials."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..identity import Credential
-from .base import ContractClient, bytes32, uint
+from v2vchain.contracts.base import ContractClient
+from v2vchain.identity.registration import Credential
+from v2vchain.protocol.abi_values import bytes32, uint
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,12 @@ class RegistryClient(ContractClient):
 
     def register(self, credential: Credential) -> None:
         self._transact(
-            "register", credential.vehicle, bytes32("didHash", credential.did_hash), uint("roles", credential.roles, 8),
-            uint("expiry", credential.expiry, 64), credential.signature,
+            "register",
+            credential.vehicle,
+            bytes32("didHash", credential.did_hash),
+            uint("roles", credential.roles, 8),
+            uint("expiry", credential.expiry, 64),
+            credential.signature,
         )
 
     def revoke(self, vehicle: str) -> None:
@@ -46,5 +52,6 @@ class RegistryClient(ContractClient):
         return bytes(self._call("didOf", vehicle))
 
     def credential_digest(self, credential: Credential) -> bytes:
-        return bytes(self._call("credentialDigest", credential.vehicle, credential.did_hash, credential.roles,
-                                credential.expiry))
+        return bytes(
+            self._call("credentialDigest", credential.vehicle, credential.did_hash, credential.roles, credential.expiry)
+        )

@@ -1,7 +1,9 @@
 """The ERC-20 payment token: the dev EnergyToken or any standard token (a stablecoin) passed in at deployment."""
+
 from __future__ import annotations
 
-from .base import ContractClient, uint
+from v2vchain.contracts.base import ContractClient
+from v2vchain.protocol.abi_values import uint
 
 
 class TokenClient(ContractClient):

@@ -1,11 +1,13 @@
 """What both venues share on-chain (contracts/base/Vault.sol): one packed account per address, the escrow, the sink."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from web3.types import TxReceipt
 
-from .base import ContractClient, uint
+from v2vchain.contracts.base import ContractClient
+from v2vchain.protocol.abi_values import uint
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,13 @@ class VaultClient(ContractClient):
 
     def sunk(self) -> int:
         return int(self._call("sunk"))
+
+    def penalty_bps(self) -> int:
+        return int(self._call("penaltyBps"))
+
+    def grace_period_s(self) -> int:
+        """Both venues declare it: after a delivery window, receipts still settle, then finalize or reclaim."""
+        return int(self._call("gracePeriod"))
 
     def penalty_for(self, energy_wh: int, price_per_wh: int) -> int:
         return int(self._call("penaltyFor", energy_wh, price_per_wh))

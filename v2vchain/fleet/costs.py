@@ -3,6 +3,7 @@
 All energies are integer Wh, times integer seconds, money integer smallest units; only distances are floats (metres).
 Rounding is always up (ceil) against the plan: a detour costs at least what it says, a transfer takes at least as long.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ def time_money(seconds, price_per_h: int) -> np.ndarray:
 class Legs:
     """A van's legs: the gaps between consecutive waypoints where a meeting may be inserted. A parked van has one
     leg from its place back to its place over its whole window."""
+
     a_lat: np.ndarray
     a_lon: np.ndarray
     b_lat: np.ndarray
@@ -76,8 +78,12 @@ def van_state(van: Van, road_factor: float) -> VanState:
     r = van.route
     if van.parked:
         w = r[0]
-        legs = Legs(*(np.array([x]) for x in (w.lat, w.lon, w.lat, w.lon)), np.array([w.arrive_ts]),
-                    np.array([w.depart_ts]), np.array([0], dtype=np.int64))
+        legs = Legs(
+            *(np.array([x]) for x in (w.lat, w.lon, w.lat, w.lon)),
+            np.array([w.arrive_ts]),
+            np.array([w.depart_ts]),
+            np.array([0], dtype=np.int64),
+        )
         route_wh = route_s = 0
     else:
         lat = np.array([w.lat for w in r])
@@ -85,8 +91,15 @@ def van_state(van: Van, road_factor: float) -> VanState:
         d = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:]) * road_factor
         leg_wh = energy_wh(d, van.consumption_wh_per_km)
         before = np.concatenate([[0], np.cumsum(leg_wh)[:-1]]).astype(np.int64)
-        legs = Legs(lat[:-1], lon[:-1], lat[1:], lon[1:], np.array([w.depart_ts for w in r[:-1]]),
-                    np.array([w.arrive_ts for w in r[1:]]), before)
+        legs = Legs(
+            lat[:-1],
+            lon[:-1],
+            lat[1:],
+            lon[1:],
+            np.array([w.depart_ts for w in r[:-1]]),
+            np.array([w.arrive_ts for w in r[1:]]),
+            before,
+        )
         route_wh, route_s = int(leg_wh.sum()), int(drive_s(d, van.speed_kmh).sum())
     margin = van.soc_wh - route_wh - van.floor_wh
     return VanState(van, legs, route_wh, route_s, max(0, -margin), max(0, margin))
@@ -130,8 +143,9 @@ def station_option(c: VanState, stations: tuple[Station, ...], prices: Prices, r
     late = not feasible.any()
     masked = np.where(feasible | late, cost, np.iinfo(np.int64).max)
     i, j = np.unravel_index(int(np.argmin(masked)), masked.shape)
-    return StationOption(v.id, stations[j].id, int(i), int(q_in[i, j]), int(bought[i, j]), int(arrive[i, j]),
-                         int(cost[i, j]), late)
+    return StationOption(
+        v.id, stations[j].id, int(i), int(q_in[i, j]), int(bought[i, j]), int(arrive[i, j]), int(cost[i, j]), late
+    )
 
 
 @dataclass(frozen=True)
@@ -149,8 +163,11 @@ def meeting_costs(q_in, det_p_wh, det_p_s, det_c_s, eff_bps, power_w, prices: Pr
     of q_in, so it is paid through the provider's discharge."""
     q_out = ceil_div(np.asarray(q_in, dtype=np.int64) * 10_000, eff_bps)
     tr_s = ceil_div(q_out * 3_600, power_w)
-    prov = (energy_money(q_out + det_p_wh, prices.energy_per_kwh) + energy_money(q_out, prices.battery_wear_per_kwh)
-            + time_money(det_p_s + tr_s, prices.time_cost_per_h))
+    prov = (
+        energy_money(q_out + det_p_wh, prices.energy_per_kwh)
+        + energy_money(q_out, prices.battery_wear_per_kwh)
+        + time_money(det_p_s + tr_s, prices.time_cost_per_h)
+    )
     cons = time_money(det_c_s + tr_s, prices.time_cost_per_h)
     return SideCosts(prov, cons, q_out, tr_s)
 
@@ -158,6 +175,7 @@ def meeting_costs(q_in, det_p_wh, det_p_s, det_c_s, eff_bps, power_w, prices: Pr
 @dataclass(frozen=True)
 class PairOption:
     """The cheapest meeting of provider p and consumer c on one leg of each (indices into the plan's lists)."""
+
     p: int
     c: int
     leg_p: int
@@ -177,6 +195,7 @@ class PairOption:
 @dataclass(frozen=True)
 class ProviderPool:
     """The providers' legs padded to one (provider, leg) grid, built once per plan."""
+
     a_lat: np.ndarray
     a_lon: np.ndarray
     b_lat: np.ndarray
@@ -192,23 +211,34 @@ class ProviderPool:
     dab: np.ndarray  # each leg's own (road) length
 
     @staticmethod
-    def build(providers: list[VanState], road_factor: float) -> "ProviderPool":
+    def build(providers: list[VanState], road_factor: float) -> ProviderPool:
         n, nl = len(providers), max((len(p.legs.t0) for p in providers), default=1)
 
         def pad(attr: str, fill: float) -> np.ndarray:
             out = np.full((n, nl), fill, dtype=np.float64 if attr.endswith(("lat", "lon")) else np.int64)
             for i, p in enumerate(providers):
                 x = getattr(p.legs, attr)
-                out[i, :len(x)] = x
+                out[i, : len(x)] = x
             return out
 
         valid = pad("t0", -1) >= 0
         van = lambda attr: np.array([getattr(p.van, attr) for p in providers], dtype=np.int64)  # noqa: E731
         a_lat, a_lon, b_lat, b_lon = pad("a_lat", 0), pad("a_lon", 0), pad("b_lat", 0), pad("b_lon", 0)
-        return ProviderPool(a_lat, a_lon, b_lat, b_lon, pad("t0", 0), pad("t1", -1), valid, van("speed_kmh"),
-                            van("consumption_wh_per_km"), van("v2v_efficiency_bps"), van("v2v_power_w"),
-                            np.array([p.spare_wh for p in providers], dtype=np.int64),
-                            haversine_m(a_lat, a_lon, b_lat, b_lon) * road_factor)
+        return ProviderPool(
+            a_lat,
+            a_lon,
+            b_lat,
+            b_lon,
+            pad("t0", 0),
+            pad("t1", -1),
+            valid,
+            van("speed_kmh"),
+            van("consumption_wh_per_km"),
+            van("v2v_efficiency_bps"),
+            van("v2v_power_w"),
+            np.array([p.spare_wh for p in providers], dtype=np.int64),
+            haversine_m(a_lat, a_lon, b_lat, b_lon) * road_factor,
+        )
 
     def nearest(self, c: VanState, k: int) -> np.ndarray:
         """The k providers whose leg ends come nearest the consumer's waypoints (a cheap pre-filter)."""
@@ -217,14 +247,17 @@ class ProviderPool:
             return np.arange(n)
         lat = np.concatenate([c.legs.a_lat, c.legs.b_lat])[:, None, None]
         lon = np.concatenate([c.legs.a_lon, c.legs.b_lon])[:, None, None]
-        d = np.minimum(haversine_m(lat, lon, self.a_lat[None], self.a_lon[None]),
-                       haversine_m(lat, lon, self.b_lat[None], self.b_lon[None]))
+        d = np.minimum(
+            haversine_m(lat, lon, self.a_lat[None], self.a_lon[None]),
+            haversine_m(lat, lon, self.b_lat[None], self.b_lon[None]),
+        )
         d = np.where(self.valid[None], d, np.inf).min(axis=(0, 2))
         return np.sort(np.lexsort((np.arange(n), d))[:k])
 
 
-def pair_options(c_idx: int, c: VanState, pool: ProviderPool, fleet: Fleet,
-                 subset: np.ndarray | None = None) -> list[PairOption]:
+def pair_options(
+    c_idx: int, c: VanState, pool: ProviderPool, fleet: Fleet, subset: np.ndarray | None = None
+) -> list[PairOption]:
     """The best meeting point for every (provider, provider leg, consumer leg) that can serve consumer c, vectorised
     over the providers in `subset` (all by default). One option per leg pair (not just per pair) lets the matching
     route around the one-meeting-per-leg rule."""
@@ -246,8 +279,15 @@ def pair_options(c_idx: int, c: VanState, pool: ProviderPool, fleet: Fleet,
     shape = (len(L.t0), n, nl, 1)
     mp_lat, mp_lon = (ap_lat + bp_lat) / 2, (ap_lon + bp_lon) / 2
     mc_lat, mc_lon = (ac_lat + bc_lat) / 2, (ac_lon + bc_lon) / 2
-    cands = [(ap_lat, ap_lon), (bp_lat, bp_lon), (mp_lat, mp_lon), (ac_lat, ac_lon), (bc_lat, bc_lon),
-             (mc_lat, mc_lon), ((mp_lat + mc_lat) / 2, (mp_lon + mc_lon) / 2)]
+    cands = [
+        (ap_lat, ap_lon),
+        (bp_lat, bp_lon),
+        (mp_lat, mp_lon),
+        (ac_lat, ac_lon),
+        (bc_lat, bc_lon),
+        (mc_lat, mc_lon),
+        ((mp_lat + mc_lat) / 2, (mp_lon + mc_lon) / 2),
+    ]
     m_lat = np.concatenate([np.broadcast_to(x, shape) for x, _ in cands], axis=3)
     m_lon = np.concatenate([np.broadcast_to(y, shape) for _, y in cands], axis=3)
     dpa = haversine_m(ap_lat, ap_lon, m_lat, m_lon) * road
@@ -285,8 +325,22 @@ def pair_options(c_idx: int, c: VanState, pool: ProviderPool, fleet: Fleet,
     out = []
     for k, i, l in sorted(zip(kk.tolist(), ii.tolist(), ll.tolist()), key=lambda t: (t[1], t[2], t[0])):
         ix = (k, i, l, int(best[k, i, l]))
-        out.append(PairOption(p=int(ids[i]), c=c_idx, leg_p=int(l), leg_c=int(k), lat=float(m_lat[ix]),
-                              lon=float(m_lon[ix]), earliest_ts=int(start[ix]), det_p_wh=int(det_p_wh[ix]),
-                              det_c_wh=int(det_c_wh[ix]), det_p_s=int(det_p_s[ix]), det_c_s=int(det_c_s[ix]),
-                              cap_wh=int(cap[ix]), cost_full=int(cost_full[ix]), cost_zero=int(cost_zero[ix])))
+        out.append(
+            PairOption(
+                p=int(ids[i]),
+                c=c_idx,
+                leg_p=int(l),
+                leg_c=int(k),
+                lat=float(m_lat[ix]),
+                lon=float(m_lon[ix]),
+                earliest_ts=int(start[ix]),
+                det_p_wh=int(det_p_wh[ix]),
+                det_c_wh=int(det_c_wh[ix]),
+                det_p_s=int(det_p_s[ix]),
+                det_c_s=int(det_c_s[ix]),
+                cap_wh=int(cap[ix]),
+                cost_full=int(cost_full[ix]),
+                cost_zero=int(cost_zero[ix]),
+            )
+        )
     return out

@@ -1,9 +1,10 @@
 """The fleet package's exceptions: each names the offending field by its JSON path."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidInput
+from v2vchain.errors import InvalidInput
 
 
 class InvalidFleet(InvalidInput):

@@ -6,17 +6,28 @@ holds at most one meeting, so the time windows of different meetings never inter
 exact. Large fleets are pruned (`k_best`): each consumer looks only at the max(5k, 40) providers whose waypoints come
 nearest its own, and keeps the k cheapest of those.
 """
+
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
-from .costs import (PairOption, ProviderPool, StationOption, VanState, energy_money, meeting_costs, pair_options, station_option,
-                    time_money, van_state)
+from .costs import (
+    PairOption,
+    ProviderPool,
+    StationOption,
+    VanState,
+    energy_money,
+    meeting_costs,
+    pair_options,
+    station_option,
+    time_money,
+    van_state,
+)
 from .schema import Fleet
 
 
@@ -80,8 +91,11 @@ def plan_fleet(fleet: Fleet, *, k_best: int | None = None, time_limit_s: float =
     states = [van_state(v, fleet.road_factor) for v in fleet.vans]
     consumers = [s for s in states if s.need_wh > 0]
     providers = [s for s in states if s.spare_wh > 0]
-    base = sum(int(time_money(s.route_s, prices.time_cost_per_h)) +
-               int(energy_money(max(0, s.route_wh - s.need_wh), prices.energy_per_kwh)) for s in states)
+    base = sum(
+        int(time_money(s.route_s, prices.time_cost_per_h))
+        + int(energy_money(max(0, s.route_wh - s.need_wh), prices.energy_per_kwh))
+        for s in states
+    )
     outside = [station_option(c, fleet.stations, prices, fleet.road_factor) for c in consumers]
     edges: list[PairOption] = []
     pool = ProviderPool.build(providers, fleet.road_factor)
@@ -99,14 +113,31 @@ def plan_fleet(fleet: Fleet, *, k_best: int | None = None, time_limit_s: float =
     meetings, fallbacks = _assemble(fleet, consumers, providers, outside, edges, y, x)
     stations_only = base + sum(o.cost for o in outside)
     v2v = base + sum(m.cost for m in meetings) + sum(o.cost for o in fallbacks)
-    return Plan(tuple(meetings), tuple(fallbacks), {o.consumer: o for o in outside},
-                {c.van.id: c.need_wh for c in consumers}, {p.van.id: p.spare_wh for p in providers},
-                base, v2v, stations_only, optimal, time.perf_counter() - t_start, len(edges), gap,
-                prices.currency, prices.decimals)
+    return Plan(
+        tuple(meetings),
+        tuple(fallbacks),
+        {o.consumer: o for o in outside},
+        {c.van.id: c.need_wh for c in consumers},
+        {p.van.id: p.spare_wh for p in providers},
+        base,
+        v2v,
+        stations_only,
+        optimal,
+        time.perf_counter() - t_start,
+        len(edges),
+        gap,
+        prices.currency,
+        prices.decimals,
+    )
 
 
-def _solve(consumers: list[VanState], providers: list[VanState], outside: list[StationOption],
-           edges: list[PairOption], time_limit_s: float) -> tuple[np.ndarray, np.ndarray, bool, float]:
+def _solve(
+    consumers: list[VanState],
+    providers: list[VanState],
+    outside: list[StationOption],
+    edges: list[PairOption],
+    time_limit_s: float,
+) -> tuple[np.ndarray, np.ndarray, bool, float]:
     """Variables: z_c (consumer c goes to its station), y_e (meeting e happens), x_e (Wh of the need through e)."""
     nc, ne = len(consumers), len(edges)
     if ne == 0:
@@ -158,12 +189,17 @@ def _solve(consumers: list[VanState], providers: list[VanState], outside: list[S
     A = coo_array((vals, (rows, cols)), shape=(r, nv)).tocsr()
     integrality = np.zeros(nv)
     integrality[:ix] = 1  # z and y are binary; the Wh through an edge is continuous, made whole below
-    res = milp(cost, constraints=LinearConstraint(A, lb, ub), integrality=integrality, bounds=Bounds(lo, hi),
-               options={"time_limit": time_limit_s, "mip_rel_gap": 1e-4})
+    res = milp(
+        cost,
+        constraints=LinearConstraint(A, lb, ub),
+        integrality=integrality,
+        bounds=Bounds(lo, hi),
+        options={"time_limit": time_limit_s, "mip_rel_gap": 1e-4},
+    )
     if res.x is None:  # no incumbent within the time limit: every consumer goes to its station
         return np.zeros(ne, dtype=int), np.zeros(ne, dtype=int), False, float("inf")
-    y = np.rint(res.x[iy:iy + ne]).astype(np.int64)
-    xf = np.where(y > 0, res.x[ix:ix + ne], 0.0)
+    y = np.rint(res.x[iy : iy + ne]).astype(np.int64)
+    xf = np.where(y > 0, res.x[ix : ix + ne], 0.0)
     x = np.floor(xf + 1e-6).astype(np.int64)
     for es in by_c.values():  # whole Wh: floor every share, hand the remainder out in edge order, within caps
         need = consumers[edges[es[0]].c].need_wh
@@ -195,8 +231,9 @@ def _assemble(fleet: Fleet, consumers, providers, outside, edges, y, x) -> tuple
         for o, share in group:
             p = providers[o.p]
             power = min(p.van.v2v_power_w, c.van.v2v_power_w)
-            sc = meeting_costs(share + o.det_c_wh, o.det_p_wh, o.det_p_s, o.det_c_s, p.van.v2v_efficiency_bps,
-                               power, prices)
+            sc = meeting_costs(
+                share + o.det_c_wh, o.det_p_wh, o.det_p_s, o.det_c_s, p.van.v2v_efficiency_bps, power, prices
+            )
             pc, cc, out, tr = int(sc.provider), int(sc.consumer), int(sc.discharged_wh), int(sc.transfer_s)
             drafts.append((o, share, pc, cc, out, tr))
         total = sum(d[2] + d[3] for d in drafts)
@@ -214,11 +251,27 @@ def _assemble(fleet: Fleet, consumers, providers, outside, edges, y, x) -> tuple
             shares_left -= share
             gain = part - pc - cc
             payment = pc + gain // 2
-            meetings.append(Meeting(provider=providers[o.p].van.id, consumer=c.van.id, lat=o.lat, lon=o.lon, start_ts=o.earliest_ts, end_ts=o.earliest_ts + tr,
-                                    energy_wh=share + o.det_c_wh, discharged_wh=out,
-                                    provider_detour_wh=o.det_p_wh, provider_leg=o.leg_p,
-                                    consumer_leg=o.leg_c, cost=pc + cc, provider_cost=pc, consumer_cost=cc,
-                                    outside_share=part, payment=payment, provider_surplus=payment - pc,
-                                    consumer_surplus=part - cc - payment))
+            meetings.append(
+                Meeting(
+                    provider=providers[o.p].van.id,
+                    consumer=c.van.id,
+                    lat=o.lat,
+                    lon=o.lon,
+                    start_ts=o.earliest_ts,
+                    end_ts=o.earliest_ts + tr,
+                    energy_wh=share + o.det_c_wh,
+                    discharged_wh=out,
+                    provider_detour_wh=o.det_p_wh,
+                    provider_leg=o.leg_p,
+                    consumer_leg=o.leg_c,
+                    cost=pc + cc,
+                    provider_cost=pc,
+                    consumer_cost=cc,
+                    outside_share=part,
+                    payment=payment,
+                    provider_surplus=payment - pc,
+                    consumer_surplus=part - cc - payment,
+                )
+            )
     meetings.sort(key=lambda m: (m.start_ts, m.provider, m.consumer))
     return meetings, fallbacks

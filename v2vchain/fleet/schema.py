@@ -4,11 +4,12 @@ Integer units for every value that could reach a contract: energy in Wh, power i
 the currency's smallest unit (fen for CNY), efficiencies and SOC floors in basis points. Floats only for coordinates
 and for `road_factor` (road distance / great-circle distance).
 """
+
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +78,15 @@ class Fleet:
     road_factor: float = 1.0
     name: str = ""
 
-    def canonical(self) -> "Fleet":
+    def canonical(self) -> Fleet:
         """The same fleet with vans and stations sorted by id: every plan is computed on this order."""
-        return Fleet(tuple(sorted(self.vans, key=lambda v: v.id)), tuple(sorted(self.stations, key=lambda s: s.id)),
-                     self.prices, self.road_factor, self.name)
+        return Fleet(
+            tuple(sorted(self.vans, key=lambda v: v.id)),
+            tuple(sorted(self.stations, key=lambda s: s.id)),
+            self.prices,
+            self.road_factor,
+            self.name,
+        )
 
 
 def _get(obj: dict, key: str, path: str, default: Any = ...) -> Any:
@@ -127,8 +133,12 @@ def _obj(v: Any, path: str) -> dict:
 
 def _waypoint(raw: Any, path: str) -> Waypoint:
     d = _obj(raw, path)
-    wp = Waypoint(_float(d, "lat", path, -90, 90), _float(d, "lon", path, -180, 180),
-                  _int(d, "arrive_ts", path, 0, MAX_TS), _int(d, "depart_ts", path, 0, MAX_TS))
+    wp = Waypoint(
+        _float(d, "lat", path, -90, 90),
+        _float(d, "lon", path, -180, 180),
+        _int(d, "arrive_ts", path, 0, MAX_TS),
+        _int(d, "depart_ts", path, 0, MAX_TS),
+    )
     if wp.depart_ts < wp.arrive_ts:
         raise BadWindow(f"{path}.depart_ts", wp.depart_ts, f"must not be before arrive_ts ({wp.arrive_ts})")
     return wp
@@ -148,36 +158,53 @@ def _van(raw: Any, path: str) -> Van:
         route = tuple(_waypoint(w, f"{path}.route[{i}]") for i, w in enumerate(r))
         for i in range(1, len(route)):
             if route[i].arrive_ts < route[i - 1].depart_ts:
-                raise BadWindow(f"{path}.route[{i}].arrive_ts", route[i].arrive_ts,
-                                f"must not be before the previous waypoint's depart_ts ({route[i - 1].depart_ts})")
+                raise BadWindow(
+                    f"{path}.route[{i}].arrive_ts",
+                    route[i].arrive_ts,
+                    f"must not be before the previous waypoint's depart_ts ({route[i - 1].depart_ts})",
+                )
     battery = _int(d, "battery_wh", path, 1, MAX_WH)
     split = d.get("split", False)
     if not isinstance(split, bool):
         raise WrongType(f"{path}.split", split, "a boolean")
-    return Van(id=vid, route=route, soc_wh=_int(d, "soc_wh", path, 0, battery), battery_wh=battery,
-               consumption_wh_per_km=_int(d, "consumption_wh_per_km", path, 1, 100_000),
-               v2v_power_w=_int(d, "v2v_power_w", path, 1, MAX_W),
-               v2v_efficiency_bps=_int(d, "v2v_efficiency_bps", path, 1, 10_000),
-               speed_kmh=_int(d, "speed_kmh", path, 1, 300),
-               soc_floor_bps=_int(d, "soc_floor_bps", path, 0, 10_000, 1_000), split=split)
+    return Van(
+        id=vid,
+        route=route,
+        soc_wh=_int(d, "soc_wh", path, 0, battery),
+        battery_wh=battery,
+        consumption_wh_per_km=_int(d, "consumption_wh_per_km", path, 1, 100_000),
+        v2v_power_w=_int(d, "v2v_power_w", path, 1, MAX_W),
+        v2v_efficiency_bps=_int(d, "v2v_efficiency_bps", path, 1, 10_000),
+        speed_kmh=_int(d, "speed_kmh", path, 1, 300),
+        soc_floor_bps=_int(d, "soc_floor_bps", path, 0, 10_000, 1_000),
+        split=split,
+    )
 
 
 def _station(raw: Any, path: str) -> Station:
     d = _obj(raw, path)
-    return Station(id=_str(d, "id", path), lat=_float(d, "lat", path, -90, 90), lon=_float(d, "lon", path, -180, 180),
-                   power_w=_int(d, "power_w", path, 1, MAX_W), price_per_kwh=_int(d, "price_per_kwh", path, 0, 10**9),
-                   queue_min=_int(d, "queue_min", path, 0, 10_000, 0),
-                   efficiency_bps=_int(d, "efficiency_bps", path, 1, 10_000, 10_000))
+    return Station(
+        id=_str(d, "id", path),
+        lat=_float(d, "lat", path, -90, 90),
+        lon=_float(d, "lon", path, -180, 180),
+        power_w=_int(d, "power_w", path, 1, MAX_W),
+        price_per_kwh=_int(d, "price_per_kwh", path, 0, 10**9),
+        queue_min=_int(d, "queue_min", path, 0, 10_000, 0),
+        efficiency_bps=_int(d, "efficiency_bps", path, 1, 10_000, 10_000),
+    )
 
 
 def parse_fleet(raw: Any) -> Fleet:
     """Validate a decoded fleet JSON object; raise an InvalidFleet subclass naming the first bad field."""
     d = _obj(raw, "fleet")
     p = _obj(_get(d, "prices", ""), "prices")
-    prices = Prices(currency=_str(p, "currency", "prices", "CNY"), decimals=_int(p, "decimals", "prices", 0, 18, 2),
-                    time_cost_per_h=_int(p, "time_cost_per_h", "prices", 0, 10**12),
-                    energy_per_kwh=_int(p, "energy_per_kwh", "prices", 0, 10**12),
-                    battery_wear_per_kwh=_int(p, "battery_wear_per_kwh", "prices", 0, 10**12, 0))
+    prices = Prices(
+        currency=_str(p, "currency", "prices", "CNY"),
+        decimals=_int(p, "decimals", "prices", 0, 18, 2),
+        time_cost_per_h=_int(p, "time_cost_per_h", "prices", 0, 10**12),
+        energy_per_kwh=_int(p, "energy_per_kwh", "prices", 0, 10**12),
+        battery_wear_per_kwh=_int(p, "battery_wear_per_kwh", "prices", 0, 10**12, 0),
+    )
     vans_raw = _get(d, "vans", "")
     if not isinstance(vans_raw, list):
         raise WrongType("vans", vans_raw, "a list")
@@ -216,15 +243,39 @@ def fleet_to_json(fleet: Fleet) -> dict:
             d["place"] = wp(v.route[0])
         else:
             d["route"] = [wp(w) for w in v.route]
-        d.update(soc_wh=v.soc_wh, battery_wh=v.battery_wh, consumption_wh_per_km=v.consumption_wh_per_km,
-                 v2v_power_w=v.v2v_power_w, v2v_efficiency_bps=v.v2v_efficiency_bps, speed_kmh=v.speed_kmh,
-                 soc_floor_bps=v.soc_floor_bps, split=v.split)
+        d.update(
+            soc_wh=v.soc_wh,
+            battery_wh=v.battery_wh,
+            consumption_wh_per_km=v.consumption_wh_per_km,
+            v2v_power_w=v.v2v_power_w,
+            v2v_efficiency_bps=v.v2v_efficiency_bps,
+            speed_kmh=v.speed_kmh,
+            soc_floor_bps=v.soc_floor_bps,
+            split=v.split,
+        )
         vans.append(d)
     p = fleet.prices
-    return {"name": fleet.name, "road_factor": fleet.road_factor,
-            "prices": {"currency": p.currency, "decimals": p.decimals, "time_cost_per_h": p.time_cost_per_h,
-                       "energy_per_kwh": p.energy_per_kwh, "battery_wear_per_kwh": p.battery_wear_per_kwh},
-            "stations": [{"id": s.id, "lat": s.lat, "lon": s.lon, "power_w": s.power_w,
-                          "price_per_kwh": s.price_per_kwh, "queue_min": s.queue_min,
-                          "efficiency_bps": s.efficiency_bps} for s in fleet.stations],
-            "vans": vans}
+    return {
+        "name": fleet.name,
+        "road_factor": fleet.road_factor,
+        "prices": {
+            "currency": p.currency,
+            "decimals": p.decimals,
+            "time_cost_per_h": p.time_cost_per_h,
+            "energy_per_kwh": p.energy_per_kwh,
+            "battery_wear_per_kwh": p.battery_wear_per_kwh,
+        },
+        "stations": [
+            {
+                "id": s.id,
+                "lat": s.lat,
+                "lon": s.lon,
+                "power_w": s.power_w,
+                "price_per_kwh": s.price_per_kwh,
+                "queue_min": s.queue_min,
+                "efficiency_bps": s.efficiency_bps,
+            }
+            for s in fleet.stations
+        ],
+        "vans": vans,
+    }

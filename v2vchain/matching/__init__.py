@@ -2,7 +2,10 @@
 
 Integer units throughout: energy in Wh, prices in token units per Wh, money = Wh x price.
 """
+
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 from .assignment import welfare_assignment
 from .book import Book, make_book
@@ -15,7 +18,9 @@ from .result import ClearingResult, Satisfaction, Trade, Unmatched
 from .stable import stable_matching
 from .trade_reduction import trade_reduction
 
-MECHANISMS = {
+Mechanism = Callable[[Sequence[Order], ClearingParams], ClearingResult]
+
+MECHANISMS: dict[str, Mechanism] = {
     "double-auction-k": double_auction,
     "mcafee-trade-reduction": trade_reduction,
     "max-welfare-assignment": welfare_assignment,
@@ -23,6 +28,23 @@ MECHANISMS = {
     "gale-shapley-seller-proposing": lambda orders, params: stable_matching(orders, params, Side.SELL),
 }
 
-__all__ = ["Book", "ClearingParams", "ClearingResult", "CostParams", "GridPrices", "MECHANISMS", "Order",
-           "PairTerms", "Satisfaction", "Side", "Trade", "Unmatched", "double_auction", "make_book", "pair_terms",
-           "stable_matching", "trade_reduction", "welfare_assignment"]
+__all__ = [
+    "Book",
+    "ClearingParams",
+    "ClearingResult",
+    "CostParams",
+    "GridPrices",
+    "MECHANISMS",
+    "Order",
+    "PairTerms",
+    "Satisfaction",
+    "Side",
+    "Trade",
+    "Unmatched",
+    "double_auction",
+    "make_book",
+    "pair_terms",
+    "stable_matching",
+    "trade_reduction",
+    "welfare_assignment",
+]

@@ -2,11 +2,12 @@
 
 One geohash implementation serves the whole project (v2vchain.privacy.geohash); this module names what matching
 needs of it."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from ..privacy.geohash import decode, encode
+from v2vchain.privacy.geohash import decode, encode
 
 
 def geohash(lat: float, lon: float, precision: int = 6) -> str:

@@ -6,9 +6,10 @@ the acceptable pairs (feasible, costs coverable, welfare > 0) among each buyer's
 exactly with scipy's sparse LAPJV (min_weight_full_bipartite_matching) on the usual doubled graph, where every
 vehicle may also stay unmatched; weights are integers, exact in float64 while the bound checked below holds.
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -32,13 +33,15 @@ def welfare_assignment(orders: Iterable[Order], params: ClearingParams) -> Clear
 def clear_welfare_assignment(book: Book, params: ClearingParams) -> ClearingResult:
     edges = candidate_edges(book, params)
     edges = select(edges, edges.acceptable)
-    chosen = select(edges, max_weight_matching(edges.buyer, edges.seller, edges.welfare,
-                                               len(book.buys), len(book.sells)))
+    chosen = select(
+        edges, max_weight_matching(edges.buyer, edges.seller, edges.welfare, len(book.buys), len(book.sells))
+    )
     return pair_result(MECHANISM, book, chosen, params.grid)
 
 
-def max_weight_matching(buyer: np.ndarray, seller: np.ndarray, weight: np.ndarray, n_buyers: int,
-                        n_sellers: int) -> np.ndarray:
+def max_weight_matching(
+    buyer: np.ndarray, seller: np.ndarray, weight: np.ndarray, n_buyers: int, n_sellers: int
+) -> np.ndarray:
     """A mask over the edges: a matching of maximum total weight (weights > 0, integer).
 
     Doubled graph: rows are buyers then one dummy per seller, columns sellers then one dummy per buyer. Buyer i may
@@ -62,5 +65,4 @@ def max_weight_matching(buyer: np.ndarray, seller: np.ndarray, weight: np.ndarra
     partner = np.full(n_buyers, -1, dtype=np.int64)
     real = (row_of < n_buyers) & (col_of < n_sellers)
     partner[row_of[real]] = col_of[real]
-    return partner[buyer] == seller
-
+    return np.asarray(partner[buyer] == seller)

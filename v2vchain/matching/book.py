@@ -4,11 +4,12 @@ Canonical order (every mechanism's tie-break): buyers by limit price descending,
 ascending; then owner address ascending (lower-case hex). (owner, nonce) is unique in a book, so the order is total
 and any permutation of the input yields the same book.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -77,8 +78,9 @@ def sort_key(order: Order) -> tuple[int, int, str]:
     return (-price if order.side is Side.BUY else price), order.nonce, order.owner
 
 
-def _canonical_order(side: Side, orders: Sequence[Order], price: np.ndarray, nonce: np.ndarray,
-                     owner_key: np.ndarray) -> np.ndarray:
+def _canonical_order(
+    side: Side, orders: Sequence[Order], price: np.ndarray, nonce: np.ndarray, owner_key: np.ndarray
+) -> np.ndarray:
     if not len(orders):
         return np.zeros(0, dtype=np.int64)
     if side is Side.BUY:
@@ -88,8 +90,11 @@ def _canonical_order(side: Side, orders: Sequence[Order], price: np.ndarray, non
     else:
         index = np.lexsort((owner_key, nonce, price))
     # owner_key is the owner's first 64 bits: rows equal on all three keys are re-sorted on the full address
-    same = (price[index[1:]] == price[index[:-1]]) & (nonce[index[1:]] == nonce[index[:-1]]) \
+    same = (
+        (price[index[1:]] == price[index[:-1]])
+        & (nonce[index[1:]] == nonce[index[:-1]])
         & (owner_key[index[1:]] == owner_key[index[:-1]])
+    )
     for run_start, run_end in _runs(same):
         index[run_start:run_end] = sorted(index[run_start:run_end].tolist(), key=lambda i: orders[i].owner)
     return index

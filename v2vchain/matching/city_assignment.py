@@ -6,6 +6,7 @@ terms at once; at 100,000 vehicles that is tens of millions of pairs. Here the c
 terms are computed in chunks of buyers with pairs.edge_terms, and only the acceptable pairs are kept; the matching is
 assignment.max_weight_matching on the same edges in the same order, so the result equals the object path's.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,12 +30,22 @@ def welfare_assignment(cols: OrderColumns, params: ClearingParams) -> ClearedCol
     sell_traded = np.zeros(len(book.sells), dtype=np.int64)
     buy_traded[buyer[chosen]] = energy[chosen]
     sell_traded[seller[chosen]] = energy[chosen]
-    return cleared(MECHANISM, book, buyer[chosen], seller[chosen], energy[chosen], price[chosen], price[chosen],
-                   buy_traded, sell_traded)
+    return cleared(
+        MECHANISM,
+        book,
+        buyer[chosen],
+        seller[chosen],
+        energy[chosen],
+        price[chosen],
+        price[chosen],
+        buy_traded,
+        sell_traded,
+    )
 
 
-def acceptable_edges(buys: ColumnSide, sells: ColumnSide, params: ClearingParams, chunk_pairs: int = CHUNK_PAIRS
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def acceptable_edges(
+    buys: ColumnSide, sells: ColumnSide, params: ClearingParams, chunk_pairs: int = CHUNK_PAIRS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(buyer, seller, Wh, price, welfare) of the acceptable candidate pairs, sorted by buyer then seller."""
     starts, sellers = candidate_sellers(buys, sells, params.nearest_areas)
     parts = []
@@ -42,16 +53,16 @@ def acceptable_edges(buys: ColumnSide, sells: ColumnSide, params: ClearingParams
     while first < len(buys):
         last = int(np.searchsorted(starts, starts[first] + chunk_pairs, "right")) - 1
         last = min(max(last, first + 1), len(buys))
-        buyer = np.repeat(np.arange(first, last), np.diff(starts[first:last + 1]))
-        seller = sellers[starts[first]:starts[last]]
+        buyer = np.repeat(np.arange(first, last), np.diff(starts[first : last + 1]))
+        seller = sellers[starts[first] : starts[last]]
         # necessary for acceptable (costs are never negative), and cheap: most pairs stop here
-        maybe = (buys.price[buyer] > sells.price[seller]) \
-            & (np.minimum(buys.end[buyer], sells.end[seller]) >= np.maximum(buys.start[buyer], sells.start[seller]))
+        maybe = (buys.price[buyer] > sells.price[seller]) & (
+            np.minimum(buys.end[buyer], sells.end[seller]) >= np.maximum(buys.start[buyer], sells.start[seller])
+        )
         buyer, seller = buyer[maybe], seller[maybe]
         edges = edge_terms(buys, sells, buyer, seller, params)  # type: ignore[arg-type]  # SideBook's columns
         keep = edges.acceptable
-        parts.append((buyer[keep], seller[keep], edges.energy_wh[keep], edges.price_per_wh[keep],
-                      edges.welfare[keep]))
+        parts.append((buyer[keep], seller[keep], edges.energy_wh[keep], edges.price_per_wh[keep], edges.welfare[keep]))
         first = last
     if not parts:
         empty = np.zeros(0, dtype=np.int64)

@@ -22,30 +22,42 @@ and the crossing run the object path's own functions (crossing.py, double_auctio
 on columns sorted by the same canonical rule, so the trades are the same, in the same sequence. They come out as
 columns indexing the orders sorted by (owner, nonce): the order list Clearing.commit publishes.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from ..errors import InvalidInput
-from ..privacy.geohash import BASE32
+from v2vchain.errors import InvalidInput
+from v2vchain.privacy.geohash import BASE32
+
 from .crossing import filled, segments
-from .double_auction import MECHANISM as DOUBLE_AUCTION, cross
+from .double_auction import MECHANISM as DOUBLE_AUCTION
+from .double_auction import cross
 from .errors import DuplicateOrder, InvalidArea, OwnerOnBothSides
 from .orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH, MAX_TS, MAX_WINDOW_S, Order, Side
 from .params import ClearingParams
 from .result import Trade
 from .sorting import packed_prefix, sorted_rows
-from .trade_reduction import MECHANISM as TRADE_REDUCTION, allocate
+from .trade_reduction import MECHANISM as TRADE_REDUCTION
+from .trade_reduction import allocate
 
 FORMAT = "v2v-orders/1"
-ORDER_COLUMNS = {"owner": np.uint8, "side": np.uint8, "energy_wh": np.int64, "price_per_wh": np.int64,
-                 "nonce": np.uint64, "window_start": np.int64, "window_end": np.int64, "expiry": np.int64,
-                 "cell": np.uint32}
+ORDER_COLUMNS = {
+    "owner": np.uint8,
+    "side": np.uint8,
+    "energy_wh": np.int64,
+    "price_per_wh": np.int64,
+    "nonce": np.uint64,
+    "window_start": np.int64,
+    "window_end": np.int64,
+    "expiry": np.int64,
+    "cell": np.uint32,
+}
 CELL_COLUMNS = {"cell_id": np.dtype("S12"), "cell_lat": np.float64, "cell_lon": np.float64}
 _GEOHASH_BYTE = np.zeros(256, dtype=bool)
 _GEOHASH_BYTE[np.frombuffer(BASE32.encode(), np.uint8)] = True
@@ -77,11 +89,10 @@ class OrderColumns:
         return _word(self.owner, 0, 8)
 
 
-
 def _word(owner: np.ndarray, start: int, stop: int) -> np.ndarray:
     """Bytes [start, stop) of each address as a big-endian number, so numeric order is address order."""
     padded = np.zeros((len(owner), 8), dtype=np.uint8)
-    padded[:, 8 - (stop - start):] = owner[:, start:stop]
+    padded[:, 8 - (stop - start) :] = owner[:, start:stop]
     return padded.view(">u8").ravel().astype(np.uint64)
 
 
@@ -91,25 +102,37 @@ def from_orders(orders: Sequence[Order]) -> OrderColumns:
     cell = [cells.setdefault((o.area_id, o.area_lat, o.area_lon), len(cells)) for o in orders]
     owner = np.frombuffer(b"".join(bytes.fromhex(o.owner[2:]) for o in orders), np.uint8).reshape(len(orders), 20)
     return OrderColumns(
-        owner=owner.copy(), side=np.array([int(o.side) for o in orders], np.uint8),
+        owner=owner.copy(),
+        side=np.array([int(o.side) for o in orders], np.uint8),
         energy_wh=np.array([o.energy_wh for o in orders], np.int64),
         price_per_wh=np.array([o.limit_price_per_wh for o in orders], np.int64),
         nonce=np.array([o.nonce for o in orders], np.uint64),
         window_start=np.array([o.window_start_ts for o in orders], np.int64),
         window_end=np.array([o.window_end_ts for o in orders], np.int64),
-        expiry=np.array([o.expiry_ts for o in orders], np.int64), cell=np.array(cell, np.uint32),
+        expiry=np.array([o.expiry_ts for o in orders], np.int64),
+        cell=np.array(cell, np.uint32),
         cell_id=np.array([c[0].encode() for c in cells], CELL_COLUMNS["cell_id"]),
-        cell_lat=np.array([c[1] for c in cells], np.float64), cell_lon=np.array([c[2] for c in cells], np.float64))
+        cell_lat=np.array([c[1] for c in cells], np.float64),
+        cell_lon=np.array([c[2] for c in cells], np.float64),
+    )
 
 
 def to_order(cols: OrderColumns, row: int) -> Order:
     """The edge out: one row as an Order (which checks it)."""
     cell = int(cols.cell[row])
-    return Order(owner="0x" + cols.owner[row].tobytes().hex(), side=int(cols.side[row]),
-                 energy_wh=int(cols.energy_wh[row]), limit_price_per_wh=int(cols.price_per_wh[row]),
-                 area_id=cols.cell_id[cell].decode("ascii", "replace"), area_lat=float(cols.cell_lat[cell]),
-                 area_lon=float(cols.cell_lon[cell]), window_start_ts=int(cols.window_start[row]),
-                 window_end_ts=int(cols.window_end[row]), nonce=int(cols.nonce[row]), expiry_ts=int(cols.expiry[row]))
+    return Order(
+        owner="0x" + cols.owner[row].tobytes().hex(),
+        side=int(cols.side[row]),
+        energy_wh=int(cols.energy_wh[row]),
+        limit_price_per_wh=int(cols.price_per_wh[row]),
+        area_id=cols.cell_id[cell].decode("ascii", "replace"),
+        area_lat=float(cols.cell_lat[cell]),
+        area_lon=float(cols.cell_lon[cell]),
+        window_start_ts=int(cols.window_start[row]),
+        window_end_ts=int(cols.window_end[row]),
+        nonce=int(cols.nonce[row]),
+        expiry_ts=int(cols.expiry[row]),
+    )
 
 
 def write(path: str | Path, cols: OrderColumns) -> None:
@@ -136,19 +159,30 @@ def validate(cols: OrderColumns) -> None:
     """Raise what Order would raise for the first row that breaks one of its rules."""
     n, cells = len(cols), len(cols.cell_id)
     lengths = {name: len(getattr(cols, name)) for name in ORDER_COLUMNS}
-    if set(lengths.values()) != {n} or cols.owner.shape != (n, 20) or \
-            {len(cols.cell_lat), len(cols.cell_lon)} != {cells}:
+    if (
+        set(lengths.values()) != {n}
+        or cols.owner.shape != (n, 20)
+        or {len(cols.cell_lat), len(cols.cell_lon)} != {cells}
+    ):
         raise InvalidInput(f"columns of unequal lengths: {lengths}, {cells} cells")
     if n and int(cols.cell.max()) >= cells:
         row = int(np.argmax(cols.cell >= cells))
         raise InvalidArea(int(cols.cell[row]), None, None, f"row {row} names a cell beyond the {cells}-row table")
     start, end, expiry = cols.window_start, cols.window_end, cols.expiry
-    bad = ((cols.side != Side.BUY) & (cols.side != Side.SELL)) \
-        | (cols.energy_wh < 1) | (cols.energy_wh > MAX_ENERGY_WH) \
-        | (cols.price_per_wh < 1) | (cols.price_per_wh > MAX_PRICE_PER_WH) \
-        | ~_valid_cells(cols)[cols.cell] \
-        | (start < 1) | (end > MAX_TS) | (start >= end) | (end - start > MAX_WINDOW_S) \
-        | (expiry < 1) | (expiry > end)
+    bad = (
+        ((cols.side != Side.BUY) & (cols.side != Side.SELL))
+        | (cols.energy_wh < 1)
+        | (cols.energy_wh > MAX_ENERGY_WH)
+        | (cols.price_per_wh < 1)
+        | (cols.price_per_wh > MAX_PRICE_PER_WH)
+        | ~_valid_cells(cols)[cols.cell]
+        | (start < 1)
+        | (end > MAX_TS)
+        | (start >= end)
+        | (end - start > MAX_WINDOW_S)
+        | (expiry < 1)
+        | (expiry > end)
+    )
     if bad.any():
         to_order(cols, int(np.argmax(bad)))  # raises the object path's own error for that row
 
@@ -206,6 +240,7 @@ class ColumnBook:
 
 def make_book(cols: OrderColumns) -> ColumnBook:
     """book.make_book on columns: check the set, sort each side by (price, nonce, owner), buyers' price descending."""
+
     def owner(rows: np.ndarray) -> tuple[np.ndarray, ...]:  # the full address, as lexsort keys (last primary)
         return _word(cols.owner[rows], 16, 20), _word(cols.owner[rows], 8, 16), cols.owner_key[rows]
 
@@ -262,11 +297,21 @@ class ClearedColumns:
 def double_auction(cols: OrderColumns, params: ClearingParams) -> ClearedColumns:
     """double_auction.clear_double_auction on columns."""
     book = make_book(cols)
-    buy_idx, sell_idx, energy, price = cross(book.buys.price, book.buys.energy, book.sells.price, book.sells.energy,
-                                             params.k)
+    buy_idx, sell_idx, energy, price = cross(
+        book.buys.price, book.buys.energy, book.sells.price, book.sells.energy, params.k
+    )
     volume = int(energy.sum())
-    return cleared(DOUBLE_AUCTION, book, buy_idx, sell_idx, energy, price, price,
-                    filled(book.buys.energy, volume), filled(book.sells.energy, volume))
+    return cleared(
+        DOUBLE_AUCTION,
+        book,
+        buy_idx,
+        sell_idx,
+        energy,
+        price,
+        price,
+        filled(book.buys.energy, volume),
+        filled(book.sells.energy, volume),
+    )
 
 
 def trade_reduction(cols: OrderColumns, params: ClearingParams) -> ClearedColumns:
@@ -275,13 +320,30 @@ def trade_reduction(cols: OrderColumns, params: ClearingParams) -> ClearedColumn
     buy_alloc, sell_alloc, buyer_price, seller_price = allocate(book)  # type: ignore[arg-type]  # SideBook's columns
     buy_idx, sell_idx, energy = segments(buy_alloc, sell_alloc)
     keep = energy > 0
-    return cleared(TRADE_REDUCTION, book, buy_idx[keep], sell_idx[keep], energy[keep], buyer_price, seller_price,
-                    buy_alloc, sell_alloc)
+    return cleared(
+        TRADE_REDUCTION,
+        book,
+        buy_idx[keep],
+        sell_idx[keep],
+        energy[keep],
+        buyer_price,
+        seller_price,
+        buy_alloc,
+        sell_alloc,
+    )
 
 
-def cleared(mechanism: str, book: ColumnBook, buy_idx: np.ndarray, sell_idx: np.ndarray, energy: np.ndarray,
-            price: int | np.ndarray, seller_price: int | np.ndarray, buy_traded: np.ndarray,
-            sell_traded: np.ndarray) -> ClearedColumns:
+def cleared(
+    mechanism: str,
+    book: ColumnBook,
+    buy_idx: np.ndarray,
+    sell_idx: np.ndarray,
+    energy: np.ndarray,
+    price: int | np.ndarray,
+    seller_price: int | np.ndarray,
+    buy_traded: np.ndarray,
+    sell_traded: np.ndarray,
+) -> ClearedColumns:
     """The result columns from flows between book positions (prices: one for all, or one per flow)."""
     n = len(book.commit_order)
     position = np.empty(n, dtype=np.int64)
@@ -290,11 +352,15 @@ def cleared(mechanism: str, book: ColumnBook, buy_idx: np.ndarray, sell_idx: np.
     traded[book.buys.rows] = buy_traded
     traded[book.sells.rows] = sell_traded
     return ClearedColumns(
-        mechanism=mechanism, order_rows=book.commit_order, buyer_order=position[book.buys.rows[buy_idx]],
-        seller_order=position[book.sells.rows[sell_idx]], energy_wh=energy,
+        mechanism=mechanism,
+        order_rows=book.commit_order,
+        buyer_order=position[book.buys.rows[buy_idx]],
+        seller_order=position[book.sells.rows[sell_idx]],
+        energy_wh=energy,
         price_per_wh=np.broadcast_to(np.asarray(price, dtype=np.int64), energy.shape).copy(),
         seller_price_per_wh=np.broadcast_to(np.asarray(seller_price, dtype=np.int64), energy.shape).copy(),
-        traded_wh=traded)
+        traded_wh=traded,
+    )
 
 
 def trades(cols: OrderColumns, cleared: ClearedColumns) -> list[Trade]:
@@ -302,6 +368,13 @@ def trades(cols: OrderColumns, cleared: ClearedColumns) -> list[Trade]:
     rows = cleared.order_rows
     involved = np.concatenate((cleared.buyer_order, cleared.seller_order))
     orders = {k: to_order(cols, int(rows[k])) for k in involved.tolist()}
-    return [Trade(orders[b], orders[s], q, p, sp) for b, s, q, p, sp in
-            zip(cleared.buyer_order.tolist(), cleared.seller_order.tolist(), cleared.energy_wh.tolist(),
-                cleared.price_per_wh.tolist(), cleared.seller_price_per_wh.tolist())]
+    return [
+        Trade(orders[b], orders[s], q, p, sp)
+        for b, s, q, p, sp in zip(
+            cleared.buyer_order.tolist(),
+            cleared.seller_order.tolist(),
+            cleared.energy_wh.tolist(),
+            cleared.price_per_wh.tolist(),
+            cleared.seller_price_per_wh.tolist(),
+        )
+    ]

@@ -4,22 +4,31 @@ Every row's EIP-712 Order struct is encoded at once with NumPy (ten 32-byte word
 eip712.ORDER_TYPES in order); then each row costs two keccaks and one libsecp256k1 recovery (protocol.recover),
 compared with the row's owner bytes. The strict signature rule is protocol.recover's, which is signatures.split.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
-from ..areas import area_id
-from ..eip712 import ORDER_TYPES, type_string
-from ..protocol.recover import domain_separator, keccak, signer_bytes
-from ..signatures import BadSignature
+from v2vchain.protocol.areas import area_id
+from v2vchain.protocol.eip712 import ORDER_TYPES, type_string
+from v2vchain.protocol.errors import BadSignature
+from v2vchain.protocol.recover import domain_separator, keccak, signer_bytes
+
 from .columnar import OrderColumns
 
 _TYPE_HASH = np.frombuffer(keccak(type_string(ORDER_TYPES).encode()), np.uint8)
 _FIELDS = [f["name"] for f in ORDER_TYPES["Order"]]
-_NUMBERS = {"energyWh": "energy_wh", "limitPricePerWh": "price_per_wh", "windowStart": "window_start",
-            "windowEnd": "window_end", "nonce": "nonce", "expiry": "expiry"}  # each < 2**64, so 8 bytes of a word
+_NUMBERS = {
+    "energyWh": "energy_wh",
+    "limitPricePerWh": "price_per_wh",
+    "windowStart": "window_start",
+    "windowEnd": "window_end",
+    "nonce": "nonce",
+    "expiry": "expiry",
+}  # each < 2**64, so 8 bytes of a word
 
 
 def order_structs(cols: OrderColumns) -> np.ndarray:
@@ -27,8 +36,9 @@ def order_structs(cols: OrderColumns) -> np.ndarray:
     n = len(cols)
     words = np.zeros((n, 1 + len(_FIELDS), 32), dtype=np.uint8)
     words[:, 0] = _TYPE_HASH
-    areas = np.array([np.frombuffer(area_id(c.decode("ascii")), np.uint8) for c in cols.cell_id.tolist()],
-                     dtype=np.uint8).reshape(len(cols.cell_id), 32)
+    areas = np.array(
+        [np.frombuffer(area_id(c.decode("ascii")), np.uint8) for c in cols.cell_id.tolist()], dtype=np.uint8
+    ).reshape(len(cols.cell_id), 32)
     for k, name in enumerate(_FIELDS, start=1):
         if name == "owner":
             words[:, k, 12:] = cols.owner

@@ -1,4 +1,5 @@
 """Walking two sorted energy curves unit by unit, vectorised: who delivers each Wh to whom."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,11 +26,14 @@ def segments(buy_wh: np.ndarray, sell_wh: np.ndarray) -> tuple[np.ndarray, np.nd
     buys_ended, sells_ended = np.cumsum(1 - is_sell)[last], np.cumsum(is_sell)[last]
     ends = ends[last]
     first_buy, first_sell = np.searchsorted(buy_cum, 0, "right"), np.searchsorted(sell_cum, 0, "right")  # 0 Wh
-    return (np.concatenate(([first_buy], buys_ended[:-1])), np.concatenate(([first_sell], sells_ended[:-1])),
-            np.diff(ends, prepend=0))
+    return (
+        np.concatenate(([first_buy], buys_ended[:-1])),
+        np.concatenate(([first_sell], sells_ended[:-1])),
+        np.diff(ends, prepend=0),
+    )
 
 
 def filled(energy_wh: np.ndarray, volume: int) -> np.ndarray:
     """How much of each order (in book order) the first `volume` Wh of the curve cover."""
     before = np.cumsum(energy_wh) - energy_wh
-    return np.clip(volume - before, 0, energy_wh)
+    return np.asarray(np.clip(volume - before, 0, energy_wh))

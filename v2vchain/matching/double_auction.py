@@ -7,10 +7,11 @@ market-clearing prices [max(last ask, first unfilled bid), min(last bid, first u
 is beyond its limit and no unfilled order would have accepted the price. Location and windows are ignored: the
 venue is one place and one period. Buyers pay exactly what sellers receive.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fractions import Fraction
-from typing import Iterable
 
 import numpy as np
 
@@ -29,18 +30,23 @@ def double_auction(orders: Iterable[Order], params: ClearingParams) -> ClearingR
 
 
 def clear_double_auction(book: Book, params: ClearingParams) -> ClearingResult:
-    buy_idx, sell_idx, energy, price = cross(book.buys.price, book.buys.energy, book.sells.price,
-                                             book.sells.energy, params.k)
+    buy_idx, sell_idx, energy, price = cross(
+        book.buys.price, book.buys.energy, book.sells.price, book.sells.energy, params.k
+    )
     volume = int(energy.sum())
     buys, sells = book.buys.orders, book.sells.orders
-    trades = [Trade(buys[i], sells[j], q, price, price)
-              for i, j, q in zip(buy_idx.tolist(), sell_idx.tolist(), energy.tolist())]
-    return assemble(MECHANISM, book, trades, filled(book.buys.energy, volume), filled(book.sells.energy, volume),
-                    params.grid)
+    trades = [
+        Trade(buys[i], sells[j], q, price, price)
+        for i, j, q in zip(buy_idx.tolist(), sell_idx.tolist(), energy.tolist())
+    ]
+    return assemble(
+        MECHANISM, book, trades, filled(book.buys.energy, volume), filled(book.sells.energy, volume), params.grid
+    )
 
 
-def cross(bid: np.ndarray, bid_wh: np.ndarray, ask: np.ndarray, ask_wh: np.ndarray,
-          k: Fraction) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def cross(
+    bid: np.ndarray, bid_wh: np.ndarray, ask: np.ndarray, ask_wh: np.ndarray, k: Fraction
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """The flows (buyer index, seller index, Wh) and the uniform price, on columns already in book order."""
     buy_idx, sell_idx, energy = segments(bid_wh, ask_wh)
     crosses = bid[buy_idx] >= ask[sell_idx]  # True..True False..False: bids fall and asks rise along the curve

@@ -1,9 +1,10 @@
 """The matching package's exceptions: each names the broken rule and carries the values a caller needs."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidInput
+from v2vchain.errors import InvalidInput
 
 
 class InvalidOrder(InvalidInput):
@@ -49,8 +50,10 @@ class InvalidArea(InvalidOrder):
 class InvalidWindow(InvalidOrder):
     def __init__(self, start_ts: Any, end_ts: Any, max_window_s: int) -> None:
         self.start_ts, self.end_ts, self.max_window_s = start_ts, end_ts, max_window_s
-        super().__init__(f"window [{start_ts!r}, {end_ts!r}] must be ints with 0 < start < end < 2**40 "
-                         f"and at most {max_window_s} s long")
+        super().__init__(
+            f"window [{start_ts!r}, {end_ts!r}] must be ints with 0 < start < end < 2**40 "
+            f"and at most {max_window_s} s long"
+        )
 
 
 class InvalidExpiry(InvalidOrder):

@@ -1,4 +1,5 @@
 """A signed order as the clearing sees it: immutable, integer units, validated once at construction."""
+
 from __future__ import annotations
 
 import math
@@ -6,11 +7,19 @@ import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from ..areas import area_id
-from ..privacy.geohash import BASE32
+from v2vchain.privacy.geohash import BASE32
+from v2vchain.protocol.areas import area_id
 
-from .errors import (EnergyOutOfRange, InvalidArea, InvalidExpiry, InvalidOwner, InvalidSide, InvalidWindow,
-                     NonceOutOfRange, PriceOutOfRange)
+from .errors import (
+    EnergyOutOfRange,
+    InvalidArea,
+    InvalidExpiry,
+    InvalidOwner,
+    InvalidSide,
+    InvalidWindow,
+    NonceOutOfRange,
+    PriceOutOfRange,
+)
 
 MAX_ENERGY_WH = 1_000_000  # the Market's limit: one order is at most 1 MWh
 MAX_PRICE_PER_WH = 10**9  # 1,000 tokens per Wh: far above any grid price, and Wh x price x 1M orders fits int64 sums
@@ -97,6 +106,10 @@ def _check_area(area_id: object, lat: object, lon: object) -> None:
     if not isinstance(area_id, str) or not 0 < len(area_id) <= MAX_AREA_ID_CHARS or not set(area_id) <= _GEOHASH:
         raise InvalidArea(area_id, lat, lon, f"id must be a geohash cell of 1..{MAX_AREA_ID_CHARS} characters")
     for value, limit in ((lat, 90.0), (lon, 180.0)):
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) \
-                or abs(value) > limit:
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or abs(value) > limit
+        ):
             raise InvalidArea(area_id, lat, lon, "centre must be finite degrees within (+-90, +-180)")

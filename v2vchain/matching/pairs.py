@@ -7,6 +7,7 @@ price = k_price(ask + ceil(seller share / q), bid - ceil(buyer share / q)); so a
 windows overlap for the drive plus the transfer; that interval non-empty; welfare > 0) leaves neither side worse
 off than its own limit, and the price always lies in [ask, bid].
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,8 +19,7 @@ from .areas import unit_vectors
 from .book import Book, SideBook
 from .costs import PairCosts, distance_m, pair_costs, window_overlap_s
 from .orders import Order, Side
-from .params import ClearingParams
-from .params import GridPrices
+from .params import ClearingParams, GridPrices
 from .pricing import k_price
 from .result import ClearingResult, Satisfaction, Trade, assemble
 
@@ -45,7 +45,7 @@ class Edges:
 
     @property
     def welfare(self) -> np.ndarray:
-        return self.gain - self.costs.total
+        return np.asarray(self.gain - self.costs.total)
 
     @property
     def feasible(self) -> np.ndarray:
@@ -83,12 +83,11 @@ def candidate_pairs(book: Book, nearest_areas: int) -> tuple[np.ndarray, np.ndar
         buyer_parts.append(np.repeat(np.array(group, dtype=np.int64), len(sellers)))
         seller_parts.append(np.tile(sellers, len(group)))
     buyer, seller = np.concatenate(buyer_parts), np.concatenate(seller_parts)
-    order = np.lexsort((seller, buyer))
-    return buyer[order], seller[order]
+    by_pair = np.lexsort((seller, buyer))
+    return buyer[by_pair], seller[by_pair]
 
 
-def edge_terms(buys: SideBook, sells: SideBook, buyer: np.ndarray, seller: np.ndarray,
-               params: ClearingParams) -> Edges:
+def edge_terms(buys: SideBook, sells: SideBook, buyer: np.ndarray, seller: np.ndarray, params: ClearingParams) -> Edges:
     bid, ask = buys.price[buyer], sells.price[seller]
     energy = np.minimum(buys.energy[buyer], sells.energy[seller])
     dist = distance_m(buys.lat[buyer], buys.lon[buyer], sells.lat[seller], sells.lon[seller])
@@ -97,10 +96,19 @@ def edge_terms(buys: SideBook, sells: SideBook, buyer: np.ndarray, seller: np.nd
     high = bid - -(-costs.buyer_share // energy)
     price = k_price(low, np.maximum(low, high), params.k)  # an empty interval is never acceptable anyway
     overlap = window_overlap_s(buys.start[buyer], buys.end[buyer], sells.start[seller], sells.end[seller])
-    return Edges(buyer=buyer, seller=seller, energy_wh=energy, price_per_wh=price, net_low=low, net_high=high,
-                 gain=energy * (bid - ask),
-                 costs=costs, overlap_s=overlap, buyer_utility=energy * (bid - price) - costs.buyer_share,
-                 seller_utility=energy * (price - ask) - costs.seller_share)
+    return Edges(
+        buyer=buyer,
+        seller=seller,
+        energy_wh=energy,
+        price_per_wh=price,
+        net_low=low,
+        net_high=high,
+        gain=energy * (bid - ask),
+        costs=costs,
+        overlap_s=overlap,
+        buyer_utility=energy * (bid - price) - costs.buyer_share,
+        seller_utility=energy * (price - ask) - costs.seller_share,
+    )
 
 
 def candidate_edges(book: Book, params: ClearingParams) -> Edges:
@@ -110,22 +118,40 @@ def candidate_edges(book: Book, params: ClearingParams) -> Edges:
 
 def select(edges: Edges, mask: np.ndarray) -> Edges:
     c = edges.costs
-    costs = PairCosts(distance_m=c.distance_m[mask], travel_s=c.travel_s[mask], transfer_s=c.transfer_s[mask],
-                      travel_cost=c.travel_cost[mask], seller_cost=c.seller_cost[mask], total=c.total[mask])
-    return Edges(buyer=edges.buyer[mask], seller=edges.seller[mask], energy_wh=edges.energy_wh[mask],
-                 price_per_wh=edges.price_per_wh[mask], net_low=edges.net_low[mask], net_high=edges.net_high[mask],
-                 gain=edges.gain[mask], costs=costs,
-                 overlap_s=edges.overlap_s[mask], buyer_utility=edges.buyer_utility[mask],
-                 seller_utility=edges.seller_utility[mask])
+    costs = PairCosts(
+        distance_m=c.distance_m[mask],
+        travel_s=c.travel_s[mask],
+        transfer_s=c.transfer_s[mask],
+        travel_cost=c.travel_cost[mask],
+        seller_cost=c.seller_cost[mask],
+        total=c.total[mask],
+    )
+    return Edges(
+        buyer=edges.buyer[mask],
+        seller=edges.seller[mask],
+        energy_wh=edges.energy_wh[mask],
+        price_per_wh=edges.price_per_wh[mask],
+        net_low=edges.net_low[mask],
+        net_high=edges.net_high[mask],
+        gain=edges.gain[mask],
+        costs=costs,
+        overlap_s=edges.overlap_s[mask],
+        buyer_utility=edges.buyer_utility[mask],
+        seller_utility=edges.seller_utility[mask],
+    )
 
 
-def pair_result(mechanism: str, book: Book, chosen: Edges, grid: GridPrices,
-                satisfaction: Satisfaction | None = None) -> ClearingResult:
+def pair_result(
+    mechanism: str, book: Book, chosen: Edges, grid: GridPrices, satisfaction: Satisfaction | None = None
+) -> ClearingResult:
     """The result of a one-to-one matching: each chosen edge is one trade at its pair price."""
     buys, sells = book.buys.orders, book.sells.orders
-    trades = [Trade(buys[i], sells[j], q, p, p) for i, j, q, p in
-              zip(chosen.buyer.tolist(), chosen.seller.tolist(), chosen.energy_wh.tolist(),
-                  chosen.price_per_wh.tolist())]
+    trades = [
+        Trade(buys[i], sells[j], q, p, p)
+        for i, j, q, p in zip(
+            chosen.buyer.tolist(), chosen.seller.tolist(), chosen.energy_wh.tolist(), chosen.price_per_wh.tolist()
+        )
+    ]
     buy_traded = np.zeros(len(buys), dtype=np.int64)
     sell_traded = np.zeros(len(sells), dtype=np.int64)
     buy_traded[chosen.buyer] = chosen.energy_wh
@@ -153,9 +179,16 @@ class PairTerms:
 def pair_terms(buyer: Order, seller: Order, params: ClearingParams) -> PairTerms:
     one = np.zeros(1, dtype=np.int64)
     e = edge_terms(SideBook(Side.BUY, [buyer]), SideBook(Side.SELL, [seller]), one, one, params)
-    return PairTerms(energy_wh=int(e.energy_wh[0]), price_per_wh=int(e.price_per_wh[0]),
-                     distance_m=int(e.costs.distance_m[0]), cost=int(e.costs.total[0]), welfare=int(e.welfare[0]),
-                     buyer_utility=int(e.buyer_utility[0]), seller_utility=int(e.seller_utility[0]),
-                     feasible=bool(e.feasible[0]), acceptable=bool(e.acceptable[0]),
-                     required_s=int(e.costs.required_s[0]),
-                     overlap_s=int(e.overlap_s[0]))
+    return PairTerms(
+        energy_wh=int(e.energy_wh[0]),
+        price_per_wh=int(e.price_per_wh[0]),
+        distance_m=int(e.costs.distance_m[0]),
+        cost=int(e.costs.total[0]),
+        welfare=int(e.welfare[0]),
+        buyer_utility=int(e.buyer_utility[0]),
+        seller_utility=int(e.seller_utility[0]),
+        feasible=bool(e.feasible[0]),
+        acceptable=bool(e.acceptable[0]),
+        required_s=int(e.costs.required_s[0]),
+        overlap_s=int(e.overlap_s[0]),
+    )

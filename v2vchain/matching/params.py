@@ -1,4 +1,5 @@
 """The parameters of a clearing, in one frozen object that the commitment on-chain can hash."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,8 +1,10 @@
 """What every mechanism returns: integer trades, the grid fallback of what was not traded, and the books' totals."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -91,14 +93,23 @@ class ClearingResult:
         return self.sellers_received - self.energy_wh * self.grid.export_per_wh
 
 
-def assemble(mechanism: str, book: Book, trades: Sequence[Trade], buy_traded: np.ndarray, sell_traded: np.ndarray,
-             grid: GridPrices, satisfaction: Satisfaction | None = None) -> ClearingResult:
+def assemble(
+    mechanism: str,
+    book: Book,
+    trades: Sequence[Trade],
+    buy_traded: np.ndarray,
+    sell_traded: np.ndarray,
+    grid: GridPrices,
+    satisfaction: Satisfaction | None = None,
+) -> ClearingResult:
     """The result, with each order's untraded rest (its energy minus what it traded, aligned with the book)."""
     return ClearingResult(
-        mechanism=mechanism, trades=tuple(trades),
+        mechanism=mechanism,
+        trades=tuple(trades),
         unmatched_buyers=_rests(book.buys.orders, book.buys.energy - buy_traded, grid.import_per_wh),
         unmatched_sellers=_rests(book.sells.orders, book.sells.energy - sell_traded, grid.export_per_wh),
-        grid=grid, satisfaction=satisfaction,
+        grid=grid,
+        satisfaction=satisfaction,
     )
 
 

@@ -1,4 +1,5 @@
 """EIP-712 orders: the one Python copy of the order type, and signing / verification against the owner."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,10 +7,13 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ..eip712 import CLEARING_DOMAIN, ORDER_TYPES
-from ..signatures import BadSignature, recover_typed
+from v2vchain.protocol.eip712 import CLEARING_DOMAIN, ORDER_TYPES
+from v2vchain.protocol.errors import BadSignature
+from v2vchain.protocol.signatures import recover_typed
+
 from .errors import OrderSignatureMismatch
 from .orders import Order
+
 
 def clearing_domain(chain_id: int, verifying_contract: str) -> dict[str, Any]:
     name, version = CLEARING_DOMAIN
@@ -19,16 +23,22 @@ def clearing_domain(chain_id: int, verifying_contract: str) -> dict[str, Any]:
 def order_message(order: Order) -> dict[str, Any]:
     """The signed fields; the area's centre is derived from areaId, so it is not signed."""
     return {
-        "owner": order.owner, "side": int(order.side), "energyWh": order.energy_wh,
-        "limitPricePerWh": order.limit_price_per_wh, "areaId": order.area_word,
-        "windowStart": order.window_start_ts, "windowEnd": order.window_end_ts, "nonce": order.nonce,
+        "owner": order.owner,
+        "side": int(order.side),
+        "energyWh": order.energy_wh,
+        "limitPricePerWh": order.limit_price_per_wh,
+        "areaId": order.area_word,
+        "windowStart": order.window_start_ts,
+        "windowEnd": order.window_end_ts,
+        "nonce": order.nonce,
         "expiry": order.expiry_ts,
     }
 
 
 def sign_order(account: LocalAccount, domain: dict[str, Any], order: Order) -> bytes:
-    signed = Account.sign_typed_data(account.key, domain_data=domain, message_types=ORDER_TYPES,
-                                     message_data=order_message(order))
+    signed = Account.sign_typed_data(
+        account.key, domain_data=domain, message_types=ORDER_TYPES, message_data=order_message(order)
+    )
     return bytes(signed.signature)
 
 

@@ -6,10 +6,11 @@ counterparty's book position. Deferred acceptance gives the proposing side's bes
 seller both prefer each other to what they got. One-to-one, q = min of the two orders' Wh, at the pair price. The
 satisfaction score is each partner's rank in one's own list (1 = first choice).
 """
+
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -50,8 +51,9 @@ def _ranks(owner: np.ndarray, other: np.ndarray, utility: np.ndarray) -> np.ndar
     return rank
 
 
-def _deferred_acceptance(proposer: np.ndarray, receiver: np.ndarray, proposer_rank: np.ndarray,
-                         receiver_rank: np.ndarray, n_proposers: int) -> list[int]:
+def _deferred_acceptance(
+    proposer: np.ndarray, receiver: np.ndarray, proposer_rank: np.ndarray, receiver_rank: np.ndarray, n_proposers: int
+) -> list[int]:
     """The chosen edges. Proposers work down their lists; a receiver holds its best proposal so far."""
     lists = np.lexsort((proposer_rank, proposer)).tolist()  # edges grouped by proposer, best first
     bounds = np.searchsorted(proposer[lists], np.arange(n_proposers + 1), "left").tolist()
@@ -73,4 +75,3 @@ def _deferred_acceptance(proposer: np.ndarray, receiver: np.ndarray, proposer_ra
                     free.append(proposers[held])
                 break
     return sorted(holding.values())
-

@@ -1,4 +1,5 @@
-"""McAfee's trade reduction (DOMAIN.md): budget balanced, the operator keeps the spread; truthful in price for unit orders.
+"""McAfee's trade reduction (McAfee 1992, "A dominant strategy double auction"): budget balanced, the operator
+keeps the spread; truthful in price for unit orders.
 
 Orders are McAfee's units: with bids b1 >= b2 >= ... and asks s1 <= s2 <= ... (book order), k is the last index
 with b_k >= s_k. If both b_{k+1} and s_{k+1} exist and p0 = floor((b_{k+1} + s_{k+1}) / 2) lies in [s_k, b_k],
@@ -11,9 +12,10 @@ McAfee's truthfulness theorem covers unit orders (every order the same energy); 
 divisible orders a seller can gain by under-reporting, because its price decides its place in the book and so which
 orders trade beside it (tests/matching/test_trade_reduction.py pins such a book).
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -36,8 +38,10 @@ def clear_trade_reduction(book: Book, params: ClearingParams) -> ClearingResult:
     buy_idx, sell_idx, energy = segments(buy_alloc, sell_alloc)
     keep = energy > 0
     buys, sells = book.buys.orders, book.sells.orders
-    trades = [Trade(buys[i], sells[j], q, buyer_price, seller_price)
-              for i, j, q in zip(buy_idx[keep].tolist(), sell_idx[keep].tolist(), energy[keep].tolist())]
+    trades = [
+        Trade(buys[i], sells[j], q, buyer_price, seller_price)
+        for i, j, q in zip(buy_idx[keep].tolist(), sell_idx[keep].tolist(), energy[keep].tolist())
+    ]
     return assemble(MECHANISM, book, trades, buy_alloc, sell_alloc, params.grid)
 
 
@@ -83,7 +87,9 @@ def _ration(side: SideBook, alloc: np.ndarray, volume: int) -> np.ndarray:
     remainder = np.array(scaled % total, dtype=np.int64)  # < total, which fits
     leftover = volume - int(share.sum())
     if leftover:  # lexsort((position, owner_key, nonce, -remainder)), in one argsort unless remainders tie
-        rank = sorted_rows(packed_prefix(-remainder, side.nonce, side.owner_key),
-                           lambda at: (at, side.owner_key[at], side.nonce[at], -remainder[at]))
+        rank = sorted_rows(
+            packed_prefix(-remainder, side.nonce, side.owner_key),
+            lambda at: (at, side.owner_key[at], side.nonce[at], -remainder[at]),
+        )
         share[rank[:leftover]] += 1  # leftover < number of orders with a remainder, which rank first
     return share

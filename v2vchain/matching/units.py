@@ -1,4 +1,5 @@
 """Money units: the payment token has 6 decimals; prices are token units per Wh, so Wh x price is exact."""
+
 from __future__ import annotations
 
 TOKEN = 10**6  # token units in one token; one token stands for GBP 1 in the defaults below

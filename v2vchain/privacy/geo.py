@@ -1,9 +1,10 @@
 """Distances and small offsets on the Earth, shared by the cloaks and the privacy benchmark."""
+
 from __future__ import annotations
 
 import math
 
-from ..errors import InvalidInput
+from v2vchain.errors import InvalidInput
 
 EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius
 Position = tuple[float, float]  # (latitude, longitude) in degrees

@@ -2,20 +2,27 @@
 
 Our own implementation, so the encoding the cloaks publish is pinned by our tests rather than by a dependency.
 """
+
 from __future__ import annotations
 
-from ..errors import InvalidInput
+from v2vchain.errors import InvalidInput
+
+from .errors import InvalidGeohash
 from .geo import Position, check_position
 
 BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"
 _INDEX = {char: i for i, char in enumerate(BASE32)}
 MAX_PRECISION = 12  # ~3.7 cm x 1.9 cm: beyond that double precision runs out
-DIRECTIONS = {"n": (1, 0), "ne": (1, 1), "e": (0, 1), "se": (-1, 1), "s": (-1, 0), "sw": (-1, -1), "w": (0, -1),
-              "nw": (1, -1)}
-
-
-class InvalidGeohash(InvalidInput):
-    """Not a geohash: empty, too long, or a character outside the geohash base32 alphabet."""
+DIRECTIONS = {
+    "n": (1, 0),
+    "ne": (1, 1),
+    "e": (0, 1),
+    "se": (-1, 1),
+    "s": (-1, 0),
+    "sw": (-1, -1),
+    "w": (0, -1),
+    "nw": (1, -1),
+}
 
 
 def encode(lat: float, lon: float, precision: int = 7) -> str:
@@ -23,7 +30,8 @@ def encode(lat: float, lon: float, precision: int = 7) -> str:
     if not 1 <= precision <= MAX_PRECISION:
         raise InvalidInput(f"geohash precision must be 1..{MAX_PRECISION}, got {precision}")
     lat_range, lon_range = [-90.0, 90.0], [-180.0, 180.0]
-    chars, bits, value, even = [], 0, 0, True
+    chars: list[str] = []
+    bits, value, even = 0, 0, True
     while len(chars) < precision:
         interval, coordinate = (lon_range, lon) if even else (lat_range, lat)
         mid = (interval[0] + interval[1]) / 2

@@ -4,13 +4,16 @@ An observer of the cell cannot tell the vehicle from the k-1 others in it. The g
 `known` positions: they must be vehicles that really are there (a node learns them from a venue or from other
 nodes' cells), and a cell says nothing about where in it the vehicle stands, even near an edge.
 """
+
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
-from ..errors import InvalidInput
+from v2vchain.errors import InvalidInput
+
 from . import geohash
 from .geo import Position
 
@@ -51,8 +54,9 @@ class GeohashCloak:
         return {"kind": "geohash", "cell": self.cell, "k": self.k}
 
 
-def k_anonymous_cell(position: Position, known: CellCounts | Iterable[Position], k: int, *,
-                     max_precision: int = MAX_PRECISION) -> GeohashCloak:
+def k_anonymous_cell(
+    position: Position, known: CellCounts | Iterable[Position], k: int, *, max_precision: int = MAX_PRECISION
+) -> GeohashCloak:
     """The finest cell (precision max..1) containing `position` and >= k of the `known` positions.
 
     `known` is every vehicle position the node knows, itself included if it is to count towards k. When even the

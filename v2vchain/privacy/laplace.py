@@ -6,6 +6,7 @@ Gamma(2, 1/eps) law (mean 2/eps) and is drawn by its inverse CDF, which needs th
 Each draw leaks a little: publish one noisy point per request and reuse it, never re-draw for the same position,
 or averaged draws converge on the truth.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,7 +14,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidInput
+from v2vchain.errors import InvalidInput
+
 from .geo import Position, check_position, offset
 
 DEFAULT_EPSILON_PER_M = math.log(4) / 200  # Andrés et al.: ln 4 within 200 m; mean noise 2/eps ~ 289 m
@@ -28,7 +30,7 @@ def lambert_w_minus1(x: float) -> float:
         return -1.0
     if x < -0.25:  # series around the branch point -1/e
         p = -math.sqrt(2 * (1 + math.e * x))
-        w = -1 + p - p * p / 3 + 11 / 72 * p ** 3
+        w = -1 + p - p * p / 3 + 11 / 72 * p**3
     else:  # asymptotic expansion towards 0-
         l1 = math.log(-x)
         l2 = math.log(-l1)
@@ -77,8 +79,10 @@ class LaplaceCloak:
         return {"kind": "laplace", "lat": self.point[0], "lon": self.point[1], "epsilonPerM": self.epsilon_per_m}
 
 
-def laplace_cloak(position: Position, epsilon_per_m: float = DEFAULT_EPSILON_PER_M,
-                  rng: random.Random | None = None) -> LaplaceCloak:
+def laplace_cloak(
+    position: Position, epsilon_per_m: float = DEFAULT_EPSILON_PER_M, rng: random.Random | None = None
+) -> LaplaceCloak:
     lat, lon = planar_laplace(position, epsilon_per_m, rng)
-    return LaplaceCloak(point=(round(lat, PUBLISHED_DECIMALS), round(lon, PUBLISHED_DECIMALS)),
-                        epsilon_per_m=epsilon_per_m)
+    return LaplaceCloak(
+        point=(round(lat, PUBLISHED_DECIMALS), round(lon, PUBLISHED_DECIMALS)), epsilon_per_m=epsilon_per_m
+    )

@@ -7,6 +7,7 @@ The recipient's X25519 key is derived from its secp256k1 (Ethereum) key by HKDF,
 nothing about the Ethereum key. The public half travels inside the holder-signed presentation (`sealKey`).
 A sealed box proves nothing about its sender: accept one only over a channel tied to the verified counterparty.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,17 +19,15 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ..errors import InvalidInput, V2VError
+from v2vchain.errors import InvalidInput
+
+from .errors import SealBroken
 from .geo import Position, check_position
 
 _KEY_INFO = b"v2vchain/x25519-from-secp256k1/v1"
 _SEAL_INFO = b"v2vchain/sealed-box/v1"
 _PUBLIC_LEN = 32
 _TAG_LEN = 16
-
-
-class SealBroken(V2VError):
-    """A sealed message could not be opened: wrong recipient key, wrong request id, or altered in transit."""
 
 
 def x25519_key(eth_private_key: bytes) -> X25519PrivateKey:
@@ -85,8 +84,9 @@ def _public_key(raw: bytes) -> X25519PublicKey:
 
 def _key_and_nonce(shared: bytes, ephemeral_public: bytes, recipient_public: bytes) -> tuple[bytes, bytes]:
     """Both public keys salt the HKDF, binding the box to this exchange; a fresh ephemeral key makes every key new."""
-    okm = HKDF(algorithm=hashes.SHA256(), length=44, salt=ephemeral_public + recipient_public,
-               info=_SEAL_INFO).derive(shared)
+    okm = HKDF(algorithm=hashes.SHA256(), length=44, salt=ephemeral_public + recipient_public, info=_SEAL_INFO).derive(
+        shared
+    )
     return okm[:32], okm[32:]
 
 

@@ -1,1 +1,1 @@
-"""The wire protocol's cryptography at the machine's speed: EIP-712 hashing and signature recovery."""
+"""What the contracts define, mirrored once in pure Python: typed data, signatures, area ids, Merkle trees."""

@@ -8,16 +8,21 @@ recover_typed uses, so both accept and refuse exactly the same signatures (high 
 and return the same checksummed signer. Field types: address, uintN, bytes1..32 (the only ones the contracts sign);
 values as the project passes them (int; "0x" hex or 20 bytes for an address; bytes).
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from coincurve import PublicKey
 from Crypto.Hash import keccak as _keccak
 
-from ..eip712 import type_string
-from ..errors import InvalidInput
-from ..signatures import BadSignature, split
+from v2vchain.errors import InvalidInput
+
+from .eip712 import type_string
+from .errors import BadSignature
+from .signatures import split
+
 
 def keccak(data: bytes) -> bytes:
     """pycryptodome's Keccak-256 called directly: eth_hash's dispatch costs a microsecond a call."""
@@ -30,8 +35,13 @@ def checksum_address(raw: bytes) -> str:
     return "0x" + "".join(c.upper() if h in "89abcdef" else c for c, h in zip(hex_, keccak(hex_.encode()).hex()))
 
 
-_DOMAIN_FIELDS = (("name", "string"), ("version", "string"), ("chainId", "uint256"),
-                  ("verifyingContract", "address"), ("salt", "bytes32"))
+_DOMAIN_FIELDS = (
+    ("name", "string"),
+    ("version", "string"),
+    ("chainId", "uint256"),
+    ("verifyingContract", "address"),
+    ("salt", "bytes32"),
+)
 
 
 def _uint(bits: int) -> Callable[[Any], bytes]:
@@ -39,6 +49,7 @@ def _uint(bits: int) -> Callable[[Any], bytes]:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << bits:
             raise InvalidInput(f"{value!r} is not a uint{bits}")
         return value.to_bytes(32, "big")
+
     return encode
 
 
@@ -54,6 +65,7 @@ def _fixed_bytes(size: int) -> Callable[[Any], bytes]:
         if not isinstance(value, (bytes, bytearray)) or len(value) > size:
             raise InvalidInput(f"{value!r} is not bytes{size}")
         return bytes(value).ljust(32, b"\x00")
+
     return encode
 
 
@@ -69,9 +81,12 @@ def _encoder(solidity_type: str) -> Callable[[Any], bytes]:
     if solidity_type == "string":
         return _string
     for prefix, make, sizes in (("uint", _uint, range(8, 257, 8)), ("bytes", _fixed_bytes, range(1, 33))):
-        if solidity_type.startswith(prefix) and solidity_type[len(prefix):].isdigit() \
-                and int(solidity_type[len(prefix):]) in sizes:
-            return make(int(solidity_type[len(prefix):]))
+        if (
+            solidity_type.startswith(prefix)
+            and solidity_type[len(prefix) :].isdigit()
+            and int(solidity_type[len(prefix) :]) in sizes
+        ):
+            return make(int(solidity_type[len(prefix) :]))
     raise InvalidInput(f"field type {solidity_type} is not supported by the fast path")
 
 
@@ -89,7 +104,7 @@ class TypedHasher:
     """One EIP-712 struct type under one domain: `digest(message)` is what the signer signed."""
 
     def __init__(self, domain: Mapping[str, Any], types: Mapping[str, Any]) -> None:
-        (_, fields), = types.items()
+        ((_, fields),) = types.items()
         self._fields = [(f["name"], _encoder(f["type"])) for f in fields]
         self._type_hash = keccak(type_string(dict(types)).encode())
         self._prefix = b"\x19\x01" + domain_separator(domain)

@@ -1,0 +1,86 @@
+"""Request and response shapes of the node's API: strict, so bad input is refused with a reason (422)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field
+
+UINT64 = 2**64 - 1
+# The node's store keeps request ids and bid nonces as SQLite INTEGER, a signed 64-bit number: larger ones are refused
+# with a 422 (on-chain ids are a counter from 1, a node's own nonces a counter too).
+INT64 = 2**63 - 1
+RequestIdPath = Annotated[int, Path(gt=0, le=INT64)]
+UINT96 = 2**96 - 1
+MAX_ENERGY_WH = 1_000_000
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class OpenRequest(Strict):
+    energy_wh: int = Field(gt=0, le=MAX_ENERGY_WH)
+    max_price_per_wh: int = Field(gt=0, le=UINT96)
+    bidding_s: int = Field(gt=0, le=7 * 86_400)
+    delivery_lead_s: int = Field(default=300, ge=0, le=7 * 86_400)
+    delivery_window_s: int = Field(default=3_600, gt=0, le=2 * 86_400)
+
+
+class PlaceBid(Strict):
+    request_id: int = Field(gt=0, le=INT64)
+    buyer_url: str = Field(min_length=8, max_length=200, pattern=r"^https?://")
+    price_per_wh: int | None = Field(default=None, gt=0, le=UINT96)
+
+
+class AutoBid(Strict):
+    region: str = Field(default="", max_length=12, pattern=r"^[0-9bcdefghjkmnpqrstuvwxyz]*$")
+
+
+class Confirm(Strict):
+    delivered_wh: int = Field(ge=0, le=UINT64)
+
+
+class Deposit(Strict):
+    amount: int = Field(gt=0, le=UINT96)
+
+
+class Withdraw(Strict):
+    """Any part of the free balance; all of it when amount is left out."""
+
+    amount: int | None = Field(default=None, gt=0, le=UINT96)
+
+
+class SignedBidIn(Strict):
+    request_id: int = Field(gt=0, le=INT64)
+    seller: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    price_per_wh: int = Field(gt=0, le=UINT96)
+    energy_wh: int = Field(gt=0, le=MAX_ENERGY_WH)
+    nonce: int = Field(ge=0, le=INT64)
+    expiry_ts: int = Field(gt=0, le=2**40 - 1)
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+    seller_url: str = Field(min_length=8, max_length=200, pattern=r"^https?://")
+    endpoint_signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")  # the seller's, over (request, bid, seller_url)
+
+
+class ReceiptIn(Strict):
+    request_id: int = Field(gt=0, le=INT64)
+    delivered_wh: int = Field(ge=0, le=UINT64)
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
+class Meet(Strict):
+    """The exact meeting point, sent sealed to the winner only; default: this vehicle's own position."""
+
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class Handshake(Strict):
+    presentation: dict[str, Any]
+    challenge: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
+
+
+class SealedPoint(Strict):
+    sealed: str = Field(pattern=r"^0x(?:[0-9a-fA-F]{2}){48,1000}$")  # whole bytes: an odd digit count is refused

@@ -1,0 +1,56 @@
+"""What other vehicles' nodes call. No bearer token: each message carries its own signature, checked here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from node.api.deps import MeetingsDep, NodeDep
+from node.api.models import Handshake, ReceiptIn, RequestIdPath, SealedPoint, SignedBidIn
+from v2vchain.contracts.market import SignedBid
+
+router = APIRouter(prefix="/p2p")
+
+
+@router.get(
+    "/requests",
+    summary="This buyer's open requests in a cloaked region, with where to send bids, each "
+    "signed by the buyer over its request id and this node's URL",
+)
+def offered(node: NodeDep, region: str = "") -> list[dict[str, Any]]:
+    return node.listed_requests(region)
+
+
+@router.post("/bids", summary="Receive a seller's signed bid, checked as the contract will check it")
+def receive_bid(body: SignedBidIn, node: NodeDep) -> dict[str, Any]:
+    bid = SignedBid(
+        request_id=body.request_id,
+        seller=body.seller,
+        price_per_wh=body.price_per_wh,
+        energy_wh=body.energy_wh,
+        nonce=body.nonce,
+        expiry_ts=body.expiry_ts,
+        signature=bytes.fromhex(body.signature[2:]),
+    )
+    return node.receive_bid(bid, body.seller_url, bytes.fromhex(body.endpoint_signature[2:]))
+
+
+@router.post("/receipts", summary="Receive the buyer's signed meter receipt (seller)")
+def receive_receipt(body: ReceiptIn, node: NodeDep) -> dict[str, Any]:
+    return node.receive_receipt(body.request_id, body.delivered_wh, bytes.fromhex(body.signature[2:]))
+
+
+@router.get("/challenge", summary="A fresh single-use challenge to answer with a presentation")
+def challenge(meetings: MeetingsDep) -> dict[str, str]:
+    return {"challenge": meetings.verifier.challenge(), "verifier": meetings.node.did}
+
+
+@router.post("/meetings/{request_id}/handshake", summary="Seller: verify the buyer, answer its challenge")
+def handshake(request_id: RequestIdPath, body: Handshake, meetings: MeetingsDep) -> dict[str, Any]:
+    return meetings.handshake(request_id, body.presentation, body.challenge)
+
+
+@router.post("/meetings/{request_id}/point", summary="Seller: receive the sealed meeting point and access secret")
+def point(request_id: RequestIdPath, body: SealedPoint, meetings: MeetingsDep) -> dict[str, Any]:
+    return meetings.receive_point(request_id, bytes.fromhex(body.sealed[2:]))

@@ -1,0 +1,262 @@
+"""`v2v demo --nodes N`: an anvil chain and N vehicle node processes (one buyer, N-1 sellers, in Berlin) that
+trade with each other over HTTP, driven here exactly as their owners would drive them."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from v2vchain.chain.anvil import free_port
+from v2vchain.chain.connect import Chain
+from v2vchain.chain.errors import ChainUnavailable
+from v2vchain.deploy import System, deploy
+from v2vchain.devnet import GAS_MONEY_WEI, add_issuer
+from v2vchain.identity.credentials import issue_vc, verify_vc
+from v2vchain.identity.did import did_for
+from v2vchain.identity.keystore import create_keystore
+from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
+from v2vchain.paths import state_dir
+
+BERLIN = (52.5219, 13.4132)  # Alexanderplatz
+VEC = 10**6
+SELLER_DEPOSIT = 20 * VEC  # penalty cover each seller node deposits at provisioning
+PASSWORD_ENV = "V2V_KEY_PASSWORD"
+TOKEN_ENV = "V2V_API_TOKEN"
+
+
+@dataclass
+class RunningNode:
+    name: str
+    address: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def _position(rng: random.Random) -> dict[str, float]:
+    return {
+        "lat": round(BERLIN[0] + rng.uniform(-0.03, 0.03), 6),
+        "lon": round(BERLIN[1] + rng.uniform(-0.05, 0.05), 6),
+    }
+
+
+def provision(
+    system: System,
+    issuer: Any,
+    workdir: Path,
+    name: str,
+    roles: int,
+    *,
+    position: dict[str, float],
+    peers: list[str],
+    degradation: int,
+    env: dict[str, str],
+) -> dict[str, Any]:
+    """Key in an encrypted keystore, gas and tokens, a VC registered on-chain, the market approved, and for a seller
+    a deposit of penalty cover."""
+    chain = system.chain
+    os.environ[PASSWORD_ENV] = env[PASSWORD_ENV]
+    account = create_keystore(workdir / f"{name}.key.json", password_env=PASSWORD_ENV)
+    chain.fund(account.address, GAS_MONEY_WEI)
+    system.token.mint(account.address, 100 * VEC)
+    now = chain.now()
+    vc = issue_vc(
+        issuer,
+        registry=system.registry.address,
+        chain_id=chain.chain_id,
+        vehicle_did=did_for(account.address, chain.chain_id),
+        roles=roles,
+        battery_capacity_wh=80_000,
+        max_v2v_power_w=30_000,
+        valid_from=now - 60,
+        valid_until=now + 365 * 86_400,
+    )
+    (workdir / f"{name}.vc.json").write_text(json.dumps(vc, indent=2))
+    system.registry.register(verify_vc(vc, now=now).registration)
+    own = system.as_(chain.sender(account))
+    own.token.approve(system.market.address, 2**256 - 1)
+    if roles & ROLE_SELLER:
+        own.market.deposit(SELLER_DEPOSIT)
+    port = free_port()
+    deployment = workdir / "deployment.json"  # this fleet's own copy: later deployments cannot change it
+    if not deployment.exists():
+        deployment.write_text(json.dumps(asdict(system.deployment), indent=2))
+    config = {
+        "name": name,
+        "chain": chain.anvil.url if chain.anvil else "",
+        "deployment": str(deployment),
+        "keystore": str(workdir / f"{name}.key.json"),
+        "credential": str(workdir / f"{name}.vc.json"),
+        "db": str(workdir / f"{name}.sqlite"),
+        "port": port,
+        "password_env": PASSWORD_ENV,
+        "api_token_env": TOKEN_ENV,
+        "position": position,
+        "peers": peers,
+        "pricing": {"degradation_per_wh": degradation},
+    }
+    path = workdir / f"{name}.json"
+    path.write_text(json.dumps(config, indent=2))
+    return {"name": name, "address": account.address, "config": path, "url": f"http://127.0.0.1:{port}"}
+
+
+def start_node(spec: dict[str, Any], env: dict[str, str], workdir: Path) -> RunningNode:
+    log = workdir / f"{spec['name']}.log"
+    with open(log, "wb") as out:  # the child holds its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "v2vchain.cli", "node", "run", "--config", str(spec["config"])],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    return RunningNode(spec["name"], spec["address"], spec["url"], process, log)
+
+
+def wait_ready(node: RunningNode, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if node.process.poll() is not None:
+            raise ChainUnavailable(f"node {node.name} exited: {node.log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{node.url}/identity", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise ChainUnavailable(f"node {node.name} did not answer within {timeout_s}s; log {node.log}")
+
+
+class Owner:
+    """How a vehicle's owner talks to its node: the bearer token on every state change."""
+
+    def __init__(self, node: RunningNode, token: str) -> None:
+        self.node = node
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str) -> Any:
+        return self._check(httpx.get(f"{self.node.url}{path}", headers=self.headers, timeout=60))
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self._check(httpx.post(f"{self.node.url}{path}", json=body or {}, headers=self.headers, timeout=120))
+
+    def _check(self, response: httpx.Response) -> Any:
+        if response.status_code >= 400:
+            raise ChainUnavailable(f"{self.node.name} answered {response.status_code}: {response.text[:500]}")
+        return response.json()
+
+
+def run_fleet_demo(chain: Chain, n_nodes: int, out: Callable[[str], None] = print) -> dict[str, Any]:
+    if n_nodes < 2:
+        raise ValueError("a fleet needs one buyer and at least one seller")
+    rng = random.Random(7)
+    workdir = state_dir() / "fleet" / time.strftime("%Y%m%d-%H%M%S")
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, PASSWORD_ENV: secrets.token_hex(16), TOKEN_ENV: secrets.token_hex(16)}
+    system = deploy(chain)
+    issuer = add_issuer(system)
+    out(f"anvil {chain.anvil.url if chain.anvil else ''}, market {system.market.address}; node files in {workdir}")
+    buyer_spec = provision(
+        system, issuer, workdir, "buyer", ROLE_BUYER, position=_position(rng), peers=[], degradation=20, env=env
+    )
+    specs = [buyer_spec] + [
+        provision(
+            system,
+            issuer,
+            workdir,
+            f"seller-{i}",
+            ROLE_SELLER,
+            position=_position(rng),
+            peers=[buyer_spec["url"]],
+            degradation=10 + 7 * i,
+            env=env,
+        )
+        for i in range(1, n_nodes)
+    ]
+    nodes = [start_node(spec, env, workdir) for spec in specs]
+    try:
+        for node in nodes:
+            wait_ready(node)
+        owners = {n.name: Owner(n, env[TOKEN_ENV]) for n in nodes}
+        for n in nodes:
+            identity = owners[n.name].get("/identity")
+            out(f"  node {n.name:<9} {n.url}  {identity['did']}")
+        buyer = owners["buyer"]
+        request = buyer.post(
+            "/requests",
+            {
+                "energy_wh": 20_000,
+                "max_price_per_wh": 150,
+                "bidding_s": 600,
+                "delivery_lead_s": 300,
+                "delivery_window_s": 7_200,
+            },
+        )
+        request_id = request["request_id"]
+        out(
+            f"\nbuyer opened request #{request_id}: 20,000 Wh, max 150 units/Wh, published area {request['area']!r} "
+            f"(its position stays on its node)"
+        )
+        for n in nodes[1:]:
+            for placed in owners[n.name].post("/bids/auto", {"region": ""}):
+                out(f"  {n.name} signed a gasless bid: {placed['price_per_wh']} units/Wh (nonce {placed['nonce']})")
+        chain.advance_time(request["deadline_ts"] - chain.now())
+        closed = buyer.post(f"/requests/{request_id}/close")
+        winner = next(n for n in nodes if n.address == closed["seller"])
+        out(f"\nclosed with the signed bids relayed: {winner.name} wins at {closed['price_per_wh']} units/Wh")
+        met = buyer.post(f"/requests/{request_id}/meet")
+        out(
+            f"meeting: presentations verified both ways; exact point sealed to {winner.name} "
+            f"({'sent' if met['point_sent'] else 'not sent'})"
+        )
+        chain.advance_time(request["delivery_start_ts"] - chain.now())
+        confirmed = buyer.post(f"/requests/{request_id}/confirm", {"delivered_wh": 19_500})
+        out(f"delivery confirmed: 19,500 Wh (a signed receipt went to {winner.name}), status {confirmed['status']}")
+        grace_end = request["delivery_end_ts"] + system.market.grace_period_s()
+        chain.advance_time(grace_end - chain.now())
+        finalized = buyer.post(f"/requests/{request_id}/finalize")
+        out(
+            f"  less than the award: pending until the window's end plus grace, then finalized: status "
+            f"{finalized['status']}"
+        )
+        paid = 19_500 * closed["price_per_wh"]
+        owners[winner.name].post("/withdraw", {"amount": paid})
+        refund = buyer.post("/withdraw")["withdrawn"]
+        balances = owners[winner.name].get("/balances")
+        out(
+            f"  {winner.name} withdrew {paid / VEC:.6f} VEC and keeps {balances['free'] / VEC:.6f} VEC free as "
+            f"penalty cover; buyer withdrew its refund {refund / VEC:.6f} VEC"
+        )
+        out("\ntrades as each node records them:")
+        for n in nodes:
+            for trade in owners[n.name].get("/trades"):
+                out(
+                    f"  {n.name:<9} request #{trade['request_id']} role {trade['role']:<6} status {trade['status']:<8} "
+                    f"price {trade['price_per_wh']}"
+                )
+        return {
+            "request_id": request_id,
+            "winner": winner.name,
+            "price_per_wh": closed["price_per_wh"],
+            "paid": paid,
+            "refund": refund,
+        }
+    finally:
+        for node in nodes:
+            node.process.terminate()
+        for node in nodes:
+            try:
+                node.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                node.process.kill()

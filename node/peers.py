@@ -1,0 +1,138 @@
+"""What nodes say to each other, and how each message is bound to its sender: signed listings, signed reply
+endpoints, bids as JSON, and one HTTP call helper whose failures come back as NodeError."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from v2vchain.contracts.market import SignedBid
+from v2vchain.protocol import eip712, signatures
+from v2vchain.protocol.errors import BadSignature
+
+from .errors import NodeError
+
+MAX_OFFERS_PER_PEER = 100  # discovery answers beyond this are a malformed peer
+
+# The seller's binding of its reply endpoint to its bid: signed with the seller's key, checked by the buyer, never
+# on-chain. Without it anyone who sees a bid could resend it with their own URL and receive the meeting.
+ENDPOINT_DOMAIN = ("V2V Node", "1")
+ENDPOINT_TYPES = {
+    "BidEndpoint": [
+        {"name": "requestId", "type": "uint256"},
+        {"name": "bidDigest", "type": "bytes32"},
+        {"name": "sellerUrl", "type": "string"},
+    ]
+}
+LISTING_TYPES = {
+    "RequestListing": [
+        {"name": "requestId", "type": "uint256"},
+        {"name": "nodeUrl", "type": "string"},
+    ]
+}
+
+
+def peer_request(
+    method: str, base_url: str | None, path: str, payload: dict[str, Any] | None = None, *, timeout: float = 30
+) -> Any:
+    """One call to another vehicle's node; its refusals come back as NodeError 502 with the reason it gave."""
+    if not base_url:
+        raise NodeError(f"no address known for the counterparty of {path}", 409)
+    try:
+        response = httpx.request(method, f"{base_url}{path}", json=payload, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise NodeError(f"counterparty at {base_url} unreachable: {type(exc).__name__}", 502) from None
+    if response.status_code >= 400:
+        raise NodeError(f"counterparty refused {path}: {response.text[:300]}", 502)
+    return response.json()
+
+
+def offered_requests(answer: Any) -> list[dict[str, Any]]:
+    """The offers in a peer's GET /p2p/requests answer, or ValueError when the answer is not the expected list of
+    objects with a positive integer request_id (at most MAX_OFFERS_PER_PEER). Their signatures are checked later,
+    one by one (`check_listing`): a bad one skips that offer, not the peer."""
+    if not isinstance(answer, list):
+        raise ValueError(f"expected a list of requests, got {type(answer).__name__}")
+    if len(answer) > MAX_OFFERS_PER_PEER:
+        raise ValueError(f"{len(answer)} requests offered, more than {MAX_OFFERS_PER_PEER}")
+    for item in answer:
+        request_id = item.get("request_id") if isinstance(item, dict) else None
+        if type(request_id) is not int or not 0 < request_id < 2**64:
+            raise ValueError(f"an offered request has no valid request_id: {str(item)[:100]}")
+    return answer
+
+
+def listing_message(request_id: int, node_url: str) -> dict[str, Any]:
+    return {"requestId": request_id, "nodeUrl": node_url}
+
+
+def sign_listing(account: LocalAccount, chain_id: int, market_address: str, request_id: int, node_url: str) -> bytes:
+    """The buyer's signature on its listing of `request_id` at `node_url` (GET /p2p/requests' listing_signature)."""
+    return eip712.sign(
+        account,
+        eip712.domain(ENDPOINT_DOMAIN, chain_id, market_address),
+        LISTING_TYPES,
+        listing_message(request_id, node_url),
+    )
+
+
+def check_listing(endpoint_domain: dict[str, Any], request_id: int, node_url: str, signature: Any, buyer: str) -> None:
+    """BadSignature unless `signature` (0x-hex) is the request's buyer's, under the strict rule, over this request
+    id and exactly the URL the seller asked."""
+    if not isinstance(signature, str) or not signature.startswith("0x"):
+        raise BadSignature("the listing carries no signature")
+    try:
+        raw = bytes.fromhex(signature[2:])
+    except ValueError:
+        raise BadSignature("the listing signature is not hex") from None
+    signatures.verify_typed(endpoint_domain, LISTING_TYPES, listing_message(request_id, node_url), raw, buyer)
+
+
+def bid_digest(market_domain: dict[str, Any], bid: SignedBid) -> bytes:
+    """The EIP-712 digest the seller signed for this bid (what Market.bidDigest returns)."""
+
+    encoded = encode_typed_data(domain_data=market_domain, message_types=eip712.BID_TYPES, message_data=bid.message())
+    return keccak(b"\x19" + encoded.version + encoded.header + encoded.body)
+
+
+def endpoint_message(market_domain: dict[str, Any], bid: SignedBid, seller_url: str) -> dict[str, Any]:
+    return {"requestId": bid.request_id, "bidDigest": bid_digest(market_domain, bid), "sellerUrl": seller_url}
+
+
+def sign_endpoint(account: LocalAccount, chain_id: int, market_address: str, bid: SignedBid, seller_url: str) -> bytes:
+    """The seller's signature binding `seller_url` to its bid (what POST /p2p/bids carries as endpoint_signature)."""
+    market_domain = eip712.domain(eip712.MARKET_DOMAIN, chain_id, market_address)
+    return eip712.sign(
+        account,
+        eip712.domain(ENDPOINT_DOMAIN, chain_id, market_address),
+        ENDPOINT_TYPES,
+        endpoint_message(market_domain, bid, seller_url),
+    )
+
+
+def bid_to_json(bid: SignedBid) -> dict[str, Any]:
+    return {
+        "request_id": bid.request_id,
+        "seller": bid.seller,
+        "price_per_wh": bid.price_per_wh,
+        "energy_wh": bid.energy_wh,
+        "nonce": bid.nonce,
+        "expiry_ts": bid.expiry_ts,
+        "signature": "0x" + bid.signature.hex(),
+    }
+
+
+def bid_from_row(row: dict[str, Any]) -> SignedBid:
+    return SignedBid(
+        request_id=row["request_id"],
+        seller=row["seller"],
+        price_per_wh=row["price_per_wh"],
+        energy_wh=row["energy_wh"],
+        nonce=row["nonce"],
+        expiry_ts=row["expiry_ts"],
+        signature=bytes.fromhex(row["signature"]),
+    )

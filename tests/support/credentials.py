@@ -1,0 +1,32 @@
+"""Constants and a credential factory for the identity tests: fixed keys, a fake Registry address, a fixed clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from v2vchain.identity.credentials import issue_vc
+from v2vchain.identity.did import did_for
+from v2vchain.identity.registration import ROLE_SELLER
+
+CHAIN_ID = 31337
+REGISTRY = Account.from_key(b"\x0f" * 32).address  # any address: no chain is involved
+NOW = 1_700_000_000
+VALID_UNTIL = NOW + 86_400
+
+
+def make_vc(issuer: LocalAccount, holder: LocalAccount, **overrides: Any) -> dict[str, Any]:
+    arguments: dict[str, Any] = dict(
+        registry=REGISTRY,
+        chain_id=CHAIN_ID,
+        vehicle_did=did_for(holder.address, CHAIN_ID),
+        roles=ROLE_SELLER,
+        battery_capacity_wh=80_000,
+        max_v2v_power_w=30_000,
+        valid_from=NOW - 60,
+        valid_until=VALID_UNTIL,
+    )
+    arguments.update(overrides)
+    return issue_vc(issuer, **arguments)

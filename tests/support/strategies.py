@@ -1,0 +1,92 @@
+"""Hypothesis strategies and builders for orders around central Berlin."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from v2vchain.matching import Order, Side
+from v2vchain.matching.areas import geohash_centre
+
+T0 = 1_750_000_000  # a morning in 2025
+# ~20 ms an example goes to drawing the orders, so properties run fewer examples than Hypothesis's 100
+FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+CELLS = ("u33dc0", "u33dc2", "u33db8", "u33d9r", "u33d8x", "u33dc6")  # geohash-6 cells within ~2 km
+
+
+def order(
+    i: int = 1,
+    side: Side = Side.BUY,
+    energy_wh: int = 10_000,
+    price: int = 100,
+    cell: str = "u33dc0",
+    start: int = T0,
+    end: int = T0 + 7_200,
+    nonce: int = 0,
+    **kw: Any,
+) -> Order:
+    """An order by owner number i, in a real cell, with a two-hour window."""
+    lat, lon = _centre(cell)
+    fields = dict(
+        owner=f"0x{i:040x}",
+        side=side,
+        energy_wh=energy_wh,
+        limit_price_per_wh=price,
+        area_id=cell,
+        area_lat=lat,
+        area_lon=lon,
+        window_start_ts=start,
+        window_end_ts=end,
+        nonce=nonce,
+        expiry_ts=start,
+    )
+    fields.update(kw)
+    return Order(**fields)
+
+
+def bid(i: int, price: int, energy_wh: int = 1_000, **kw: Any) -> Order:
+    return order(i, Side.BUY, energy_wh, price, **kw)
+
+
+def ask(i: int, price: int, energy_wh: int = 1_000, **kw: Any) -> Order:
+    return order(i, Side.SELL, energy_wh, price, **kw)
+
+
+@st.composite
+def order_sets(
+    draw: st.DrawFn,
+    max_buyers: int = 8,
+    max_sellers: int = 8,
+    max_energy_wh: int = 40_000,
+    prices: tuple[int, int] = (40, 160),
+    min_buyers: int = 0,
+    min_sellers: int = 0,
+) -> list[Order]:
+    """Buyers and sellers with distinct owners; small ranges for nonces and prices, so tie-breaks are exercised."""
+    n_buy = draw(st.integers(min_buyers, max_buyers))
+    n_sell = draw(st.integers(min_sellers, max_sellers))
+    owners = draw(st.lists(st.integers(1, 2**160 - 1), min_size=n_buy + n_sell, max_size=n_buy + n_sell, unique=True))
+    orders = []
+    for k, owner in enumerate(owners):
+        start = T0 + draw(st.integers(0, 3 * 3_600))
+        orders.append(
+            order(
+                owner,
+                Side.BUY if k < n_buy else Side.SELL,
+                draw(st.integers(1, max_energy_wh)),
+                draw(st.integers(*prices)),
+                draw(st.sampled_from(CELLS)),
+                start,
+                start + draw(st.integers(600, 3 * 3_600)),
+                draw(st.integers(0, 2)),
+            )
+        )
+    return orders
+
+
+@cache
+def _centre(cell: str) -> tuple[float, float]:
+    return geohash_centre(cell)

@@ -1,0 +1,1 @@
+"""Chain access: connections, the anvil child, transactions, decoded reverts, the Solidity compiler."""
