@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -47,18 +48,22 @@ from .trade_reduction import MECHANISM as TRADE_REDUCTION
 from .trade_reduction import allocate
 
 FORMAT = "v2v-orders/1"
-ORDER_COLUMNS = {
-    "owner": np.uint8,
-    "side": np.uint8,
-    "energy_wh": np.int64,
-    "price_per_wh": np.int64,
-    "nonce": np.uint64,
-    "window_start": np.int64,
-    "window_end": np.int64,
-    "expiry": np.int64,
-    "cell": np.uint32,
+ORDER_COLUMNS: dict[str, np.dtype[Any]] = {
+    "owner": np.dtype(np.uint8),
+    "side": np.dtype(np.uint8),
+    "energy_wh": np.dtype(np.int64),
+    "price_per_wh": np.dtype(np.int64),
+    "nonce": np.dtype(np.uint64),
+    "window_start": np.dtype(np.int64),
+    "window_end": np.dtype(np.int64),
+    "expiry": np.dtype(np.int64),
+    "cell": np.dtype(np.uint32),
 }
-CELL_COLUMNS = {"cell_id": np.dtype("S12"), "cell_lat": np.float64, "cell_lon": np.float64}
+CELL_COLUMNS: dict[str, np.dtype[Any]] = {
+    "cell_id": np.dtype("S12"),
+    "cell_lat": np.dtype(np.float64),
+    "cell_lon": np.dtype(np.float64),
+}
 _GEOHASH_BYTE = np.zeros(256, dtype=bool)
 _GEOHASH_BYTE[np.frombuffer(BASE32.encode(), np.uint8)] = True
 
@@ -122,7 +127,7 @@ def to_order(cols: OrderColumns, row: int) -> Order:
     cell = int(cols.cell[row])
     return Order(
         owner="0x" + cols.owner[row].tobytes().hex(),
-        side=int(cols.side[row]),
+        side=cast(Side, int(cols.side[row])),  # unchecked here: Order raises InvalidSide for 0 or 3
         energy_wh=int(cols.energy_wh[row]),
         limit_price_per_wh=int(cols.price_per_wh[row]),
         area_id=cols.cell_id[cell].decode("ascii", "replace"),
@@ -193,7 +198,7 @@ def _valid_cells(cols: OrderColumns) -> np.ndarray:
     padded_at_end = (np.diff(used.astype(np.int8), axis=1) <= 0).all(axis=1)  # NULs only after the id
     ids_ok = used[:, 0] & padded_at_end & (_GEOHASH_BYTE[raw] | ~used).all(axis=1)
     lat, lon = cols.cell_lat, cols.cell_lon
-    return ids_ok & np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
+    return np.asarray(ids_ok & np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0))
 
 
 class ColumnSide:
@@ -208,27 +213,27 @@ class ColumnSide:
 
     @cached_property
     def nonce(self) -> np.ndarray:
-        return self.cols.nonce[self.rows]
+        return np.asarray(self.cols.nonce[self.rows])
 
     @cached_property
     def owner_key(self) -> np.ndarray:
-        return self.cols.owner_key[self.rows]
+        return np.asarray(self.cols.owner_key[self.rows])
 
     @cached_property
     def lat(self) -> np.ndarray:
-        return self.cols.cell_lat[self.cols.cell[self.rows]]
+        return np.asarray(self.cols.cell_lat[self.cols.cell[self.rows]])
 
     @cached_property
     def lon(self) -> np.ndarray:
-        return self.cols.cell_lon[self.cols.cell[self.rows]]
+        return np.asarray(self.cols.cell_lon[self.cols.cell[self.rows]])
 
     @cached_property
     def start(self) -> np.ndarray:
-        return self.cols.window_start[self.rows]
+        return np.asarray(self.cols.window_start[self.rows])
 
     @cached_property
     def end(self) -> np.ndarray:
-        return self.cols.window_end[self.rows]
+        return np.asarray(self.cols.window_end[self.rows])
 
 
 @dataclass(frozen=True)
@@ -256,7 +261,7 @@ def make_book(cols: OrderColumns) -> ColumnBook:
         prefix = packed_prefix(price, nonce, cols.owner_key[rows])
         index = sorted_rows(prefix, lambda at: (*owner(rows[at]), nonce[at], price[at]))  # noqa: B023 (called now)
         sides.append(ColumnSide(cols, rows[index]))
-    return ColumnBook(*sides, commit_order=commit_order)
+    return ColumnBook(sides[0], sides[1], commit_order)
 
 
 def _check_set(cols: OrderColumns, commit_order: np.ndarray) -> None:

@@ -35,4 +35,7 @@ def packed_prefix(primary: np.ndarray, nonce: np.ndarray, owner_key: np.ndarray)
     free = 64 - primary_bits - nonce_bits
     if free < 0:
         return primary
-    return (primary << np.uint64(64 - primary_bits)) | (nonce << np.uint64(free)) | (owner_key >> np.uint64(64 - free))
+    packed: np.ndarray = (
+        (primary << np.uint64(64 - primary_bits)) | (nonce << np.uint64(free)) | (owner_key >> np.uint64(64 - free))
+    )
+    return packed
