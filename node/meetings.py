@@ -9,15 +9,16 @@ from typing import Any
 
 from eth_utils import keccak
 
-from node.errors import NodeError
-from node.peers import peer_request
-from node.service import VehicleNode
 from v2vchain.identity.access import check_access
 from v2vchain.identity.credentials import VerifiedCredential
 from v2vchain.identity.did import did_for
 from v2vchain.identity.errors import CredentialError
 from v2vchain.identity.presentations import VerifiedPresentation, Verifier, present
 from v2vchain.privacy.seal import open_sealed, public_bytes, seal, x25519_key
+
+from .errors import NodeError
+from .peers import peer_request
+from .service import VehicleNode
 
 
 class Meetings:

@@ -10,11 +10,11 @@ import typer
 import uvicorn
 
 from node.api.app import create_app
-from node.service import VehicleNode
 from v2vchain.errors import ConfigError
 from v2vchain.identity.keystore import load_keystore
 
 from .config import NodeConfig, check_before_unlock, check_own_credential, load_config
+from .service import VehicleNode
 
 
 def build(config: NodeConfig) -> tuple[VehicleNode, str]:

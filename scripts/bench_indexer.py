@@ -22,7 +22,7 @@ from eth_utils import keccak
 from v2vchain.audit.decode import specs_from_deployment
 from v2vchain.audit.indexer import Indexer
 from v2vchain.audit.ledger.market import Ledger
-from v2vchain.audit.reports import reconcile
+from v2vchain.audit.reconcile import reconcile
 from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.store import Store
 from v2vchain.chain.connect import Chain, connect

@@ -33,7 +33,8 @@ from v2vchain.deploy import ClearingParams, System, deploy
 from v2vchain.devnet import add_issuer, credential_for
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.protocol.areas import area_id
-from v2vchain.protocol.clearing import ChainOrder, TradeInput
+from v2vchain.protocol.clearing import TradeInput
+from v2vchain.protocol.orders import ChainOrder
 
 BLOCK_GAS = 30_000_000
 ENERGY_WH, BUY_LIMIT, SELL_LIMIT, PRICE = 10_000, 150, 50, 100

@@ -20,8 +20,8 @@ from v2vchain.contracts.clearing import ClearingClient
 from v2vchain.contracts.market import MarketClient
 from v2vchain.contracts.registry import RegistryClient
 from v2vchain.contracts.token import TokenClient
-from v2vchain.errors import ConfigError, DeploymentError
 
+from .errors import ConfigError, DeploymentError
 from .paths import state_dir
 
 C = TypeVar("C", bound=ContractClient)

@@ -17,9 +17,9 @@ import pytest
 
 from tests.support.audit import chain_logs, index, rows, specs_of
 from tests.support.world import World, make_world
-from v2vchain.audit import reports
 from v2vchain.audit.errors import RpcTimeout
 from v2vchain.audit.ledger.market import Ledger
+from v2vchain.audit.reconcile import reconcile
 from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.store import Store
 from v2vchain.chain.anvil import free_port
@@ -76,7 +76,7 @@ def test_a_reorganised_branch_is_replaced_by_the_new_one_without_duplicates(
     assert_index_equals_chain(w, db, build)
     with Store.open(db) as store:
         ledger = Ledger.from_store(store)
-        assert reports.reconcile(ledger, store).ok
+        assert reconcile(ledger, store).ok
         assert sorted(ledger.requests) == [new] and [b.price for b in ledger.requests[new].bids] == [100, 95]
         assert store.reorgs()[0][0] == base
 

@@ -9,10 +9,13 @@ import pytest
 from eth_account import Account
 
 from tests.support.audit import Demo
-from v2vchain.audit import reports
 from v2vchain.audit.errors import InvalidFilter, UnknownAddress
 from v2vchain.audit.ledger.market import Ledger
+from v2vchain.audit.reconcile import Reconciliation, reconcile
+from v2vchain.audit.render import render
+from v2vchain.audit.statement import statement
 from v2vchain.audit.store import Store
+from v2vchain.audit.trades import filter_trades, parse_time, require_known, resolve_vehicle, trades
 from v2vchain.identity.did import did_for
 
 
@@ -22,7 +25,7 @@ def ledger_of(db: Path) -> Ledger:
 
 
 def test_the_demo_trade_is_reported_as_it_happened(demo: Demo) -> None:
-    (trade,) = reports.trades(ledger_of(demo.db))
+    (trade,) = trades(ledger_of(demo.db))
     r = demo.result
     assert trade.trade_id == f"auction-{r['request_id']}" and trade.status == "settled"
     assert (trade.energy_wh, trade.delivered_wh, trade.price_per_wh) == (20_000, 19_500, r["price_per_wh"])
@@ -33,9 +36,9 @@ def test_the_demo_trade_is_reported_as_it_happened(demo: Demo) -> None:
 
 def test_statements_of_buyer_and_seller_match_their_wallets(demo: Demo) -> None:
     ledger = ledger_of(demo.db)
-    (trade,) = reports.trades(ledger)
-    seller = reports.statement(ledger, trade.seller, demo.chain.chain_id)
-    buyer = reports.statement(ledger, trade.buyer, demo.chain.chain_id)
+    (trade,) = trades(ledger)
+    seller = statement(ledger, trade.seller, demo.chain.chain_id)
+    buyer = statement(ledger, trade.buyer, demo.chain.chain_id)
     assert seller["sold"] == {
         "trades": 1,
         "energy_wh": 19_500,
@@ -51,7 +54,7 @@ def test_statements_of_buyer_and_seller_match_their_wallets(demo: Demo) -> None:
 
 def test_reconcile_of_the_demo_finds_the_books_balanced(demo: Demo) -> None:
     with Store.open(demo.db) as store:
-        result = reports.reconcile(Ledger.from_store(store), store)
+        result = reconcile(Ledger.from_store(store), store)
     market = demo.deployment["market"]
     on_chain = demo.chain.w3.eth.contract(address=market, abi=[s for s in demo.specs if s.name == "EnergyToken"][0].abi)
     token = demo.chain.w3.eth.contract(address=demo.deployment["token"], abi=on_chain.abi)
@@ -63,31 +66,31 @@ def test_reconcile_of_the_demo_finds_the_books_balanced(demo: Demo) -> None:
 
 def test_filters_select_by_vehicle_did_time_and_area(demo: Demo) -> None:
     ledger = ledger_of(demo.db)
-    all_trades = reports.trades(ledger)
+    all_trades = trades(ledger)
     (trade,) = all_trades
-    by_did = reports.resolve_vehicle(did_for(trade.seller, demo.chain.chain_id), ledger, demo.chain.chain_id)
-    assert reports.filter_trades(all_trades, vehicles=by_did) == all_trades
-    assert reports.filter_trades(all_trades, vehicles={Account.create().address}) == []
-    assert reports.filter_trades(all_trades, since=trade.awarded_at, until=trade.awarded_at) == all_trades
-    assert reports.filter_trades(all_trades, since=trade.awarded_at + 1) == []
-    assert reports.filter_trades(all_trades, area="u33") == all_trades  # the cell lies in the region
-    assert reports.filter_trades(all_trades, area="gcpv") == []
-    assert reports.filter_trades(all_trades, area=trade.area_id) == all_trades
-    assert reports.parse_time("1970-01-02", "since") == 86_400
-    assert reports.parse_time("1970-01-01T01:00:00+01:00", "since") == 0
+    by_did = resolve_vehicle(did_for(trade.seller, demo.chain.chain_id), ledger, demo.chain.chain_id)
+    assert filter_trades(all_trades, vehicles=by_did) == all_trades
+    assert filter_trades(all_trades, vehicles={Account.create().address}) == []
+    assert filter_trades(all_trades, since=trade.awarded_at, until=trade.awarded_at) == all_trades
+    assert filter_trades(all_trades, since=trade.awarded_at + 1) == []
+    assert filter_trades(all_trades, area="u33") == all_trades  # the cell lies in the region
+    assert filter_trades(all_trades, area="gcpv") == []
+    assert filter_trades(all_trades, area=trade.area_id) == all_trades
+    assert parse_time("1970-01-02", "since") == 86_400
+    assert parse_time("1970-01-01T01:00:00+01:00", "since") == 0
 
 
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda l: reports.resolve_vehicle("0x1234", l, 1), "neither a 0x address"),
-        (lambda l: reports.resolve_vehicle("did:pkh:eip155:1:0xZZ", l, 1), "not a did:pkh"),
-        (lambda l: reports.resolve_vehicle(did_for(Account.create().address, 5), l, 1), "names chain 5"),
-        (lambda l: reports.parse_time("yesterday", "since"), "--since 'yesterday' is neither unix seconds"),
-        (lambda l: reports.filter_trades([], since=10, until=5), "is after --until"),
-        (lambda l: reports.filter_trades([], area="u33a"), "is neither a 0x-prefixed 32-byte area id"),
-        (lambda l: reports.filter_trades([], mechanism="barter"), "one of auction"),
-        (lambda l: reports.render([], "xml"), "one of table, csv, json"),
+        (lambda l: resolve_vehicle("0x1234", l, 1), "neither a 0x address"),
+        (lambda l: resolve_vehicle("did:pkh:eip155:1:0xZZ", l, 1), "not a did:pkh"),
+        (lambda l: resolve_vehicle(did_for(Account.create().address, 5), l, 1), "names chain 5"),
+        (lambda l: parse_time("yesterday", "since"), "--since 'yesterday' is neither unix seconds"),
+        (lambda l: filter_trades([], since=10, until=5), "is after --until"),
+        (lambda l: filter_trades([], area="u33a"), "is neither a 0x-prefixed 32-byte area id"),
+        (lambda l: filter_trades([], mechanism="barter"), "one of auction"),
+        (lambda l: render([], "xml"), "one of table, csv, json"),
     ],
 )
 def test_malformed_filters_are_refused_with_what_was_expected(demo: Demo, call, message) -> None:
@@ -97,7 +100,7 @@ def test_malformed_filters_are_refused_with_what_was_expected(demo: Demo, call, 
 
 def test_an_address_never_seen_is_reported_unknown(demo: Demo) -> None:
     with Store.open(demo.db) as store, pytest.raises(UnknownAddress, match="appears in no indexed event"):
-        reports.require_known(store, {Account.create().address}, "that vehicle")
+        require_known(store, {Account.create().address}, "that vehicle")
 
 
 def tampered(demo: Demo, tmp_path: Path, sql: str) -> Path:
@@ -108,15 +111,15 @@ def tampered(demo: Demo, tmp_path: Path, sql: str) -> Path:
     return db
 
 
-def reconcile_db(db: Path) -> reports.Reconciliation:
+def reconcile_db(db: Path) -> Reconciliation:
     with Store.open(db) as store:
-        return reports.reconcile(Ledger.from_store(store), store)
+        return reconcile(Ledger.from_store(store), store)
 
 
 def test_a_deleted_delivery_confirmation_leaves_payments_without_settlement(demo: Demo, tmp_path: Path) -> None:
     db = tampered(demo, tmp_path, "DELETE FROM events WHERE event = 'Settled'")
     result = reconcile_db(db)
-    settle_tx = reports.trades(ledger_of(demo.db))[0].settle_tx
+    settle_tx = trades(ledger_of(demo.db))[0].settle_tx
     rules = {(f.rule, f.tx_hash) for f in result.violations}
     assert ("credit-without-settlement", settle_tx) in rules
     assert any(

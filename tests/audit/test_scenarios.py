@@ -8,10 +8,12 @@ from typer.testing import CliRunner
 
 from tests.support.audit import index, specs_of
 from tests.support.world import PARAMS, World
-from v2vchain.audit import reports
 from v2vchain.audit.decode import ContractSpec
 from v2vchain.audit.ledger.market import Ledger
+from v2vchain.audit.reconcile import reconcile
+from v2vchain.audit.statement import statement
 from v2vchain.audit.store import Store
+from v2vchain.audit.trades import trades
 from v2vchain.chain.compiler import Build
 from v2vchain.cli.audit import audit_app
 from v2vchain.deploy import deploy
@@ -100,7 +102,7 @@ def test_every_ending_is_indexed_and_every_statement_equals_the_contracts_state(
     index(world.chain, specs_of(world.system, build), db)
     with Store.open(db) as store:
         ledger = Ledger.from_store(store)
-        result = reports.reconcile(ledger, store)
+        result = reconcile(ledger, store)
     assert ledger.penalty_bps == PARAMS.penalty_bps
     assert result.violations == [] and result.warnings == []
     market = world.market
@@ -109,7 +111,7 @@ def test_every_ending_is_indexed_and_every_statement_equals_the_contracts_state(
     assert result.totals["escrows"] == market.escrowed()
     assert result.totals["rejected_signed_bids"] == 1
 
-    by_id = {int(t.trade_id.split("-")[1]): t for t in reports.trades(ledger)}
+    by_id = {int(t.trade_id.split("-")[1]): t for t in trades(ledger)}
     assert {k: by_id[v].status for k, v in ids.items() if v in by_id} == {
         "confirmed": "settled",
         "claimed": "settled",
@@ -125,19 +127,19 @@ def test_every_ending_is_indexed_and_every_statement_equals_the_contracts_state(
     assert by_id[ids["finalized"]].delivered_wh == 4_000 and by_id[ids["raised"]].delivered_wh == 8_000
 
     for account in world.accounts():
-        s = reports.statement(ledger, account, world.chain.chain_id)
+        s = statement(ledger, account, world.chain.chain_id)
         on_chain = market.account(account)
         assert (s["account"]["free"], s["account"]["locked"]) == (on_chain.free, on_chain.locked), account
         assert s["account"]["at_risk"] == on_chain.locked, account
-    seller0 = reports.statement(ledger, world.sellers[0].address, world.chain.chain_id)
+    seller0 = statement(ledger, world.sellers[0].address, world.chain.chain_id)
     assert [(o["request"], o["role"]) for o in seller0["open_obligations"]] == [(ids["pending"], "seller")]
-    seller1 = reports.statement(ledger, world.sellers[1].address, world.chain.chain_id)
+    seller1 = statement(ledger, world.sellers[1].address, world.chain.chain_id)
     assert [(o["request"], o["role"]) for o in seller1["open_obligations"]] == [(ids["open"], "seller")]
-    seller2 = reports.statement(ledger, world.sellers[2].address, world.chain.chain_id)
+    seller2 = statement(ledger, world.sellers[2].address, world.chain.chain_id)
     penalty = 10_000 * 90 * PARAMS.penalty_bps // 10_000
     assert seller2["sold"]["penalties_paid"] == seller2["account"]["forfeited"] == penalty
     assert [(o["request"], o["role"]) for o in seller2["open_obligations"]] == [(ids["pending_confirmation"], "seller")]
-    buyer = reports.statement(ledger, world.buyer.address, world.chain.chain_id)
+    buyer = statement(ledger, world.buyer.address, world.chain.chain_id)
     assert buyer["bought"]["energy_wh"] == 10_000 + 9_000 + 10_000 + 4_000 + 8_000
     assert {o["request"] for o in buyer["open_obligations"]} == {ids["pending"], ids["open"]}
 
@@ -150,7 +152,7 @@ def test_the_books_balance_without_knowing_penaltyBps(world: World, build: Build
     index(world.chain, specs_of(world.system, build), db)
     with Store.open(db) as store:
         ledger = Ledger.from_store(store)
-        result = reports.reconcile(ledger, store)
+        result = reconcile(ledger, store)
     assert ledger.penalty_bps is None and result.violations == []
     assert result.totals["token_balance"] == result.totals["books"]
 
@@ -192,7 +194,7 @@ def test_a_winner_revoked_in_the_audited_registry_before_its_bid_is_a_violation(
     db = tmp_path / "rogue.db"
     index(chain, specs, db)
     with Store.open(db) as store:
-        result = reports.reconcile(Ledger.from_store(store), store)
+        result = reconcile(Ledger.from_store(store), store)
     deposit, violation = result.violations  # the revoked seller could not even have deposited
     assert deposit.rule == "deposit-not-active" and "revoked at block" in deposit.message
     assert violation.rule == "winner-not-active" and "revoked at block" in violation.message

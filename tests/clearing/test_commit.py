@@ -10,7 +10,8 @@ from eth_account import Account as Keys
 from tests.support.desk import BUY, DEPOSIT, ENERGY, PRICE, SELL, Desk
 from v2vchain.contracts.vault import VaultAccount as Account
 from v2vchain.errors import InvalidInput
-from v2vchain.protocol.clearing import Shortfall, SignedOrder, TradeInput
+from v2vchain.protocol.clearing import Shortfall, TradeInput
+from v2vchain.protocol.orders import SignedOrder
 
 HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 SECP_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

@@ -22,7 +22,8 @@ from tests.support.desk import BUY, SELL, Desk
 from tests.support.world import catch_up_with_the_clock
 from v2vchain.chain.errors import ContractRevert
 from v2vchain.errors import InvalidInput
-from v2vchain.protocol.clearing import PreparedClearing, SignedOrder, TradeInput
+from v2vchain.protocol.clearing import PreparedClearing, TradeInput
+from v2vchain.protocol.orders import SignedOrder
 
 MAX_WH = 5_000
 

@@ -14,8 +14,8 @@ import pytest
 from node.api.routes.dashboard import AuditIndex
 from tests.support.fleet_nodes import Fleet, key_of
 from v2vchain.audit.ledger.market import Ledger
-from v2vchain.audit.reports import trades
 from v2vchain.audit.store import Store
+from v2vchain.audit.trades import trades
 from v2vchain.chain.anvil import free_port
 
 pytestmark = [pytest.mark.anvil, pytest.mark.timeout(240)]

@@ -19,7 +19,8 @@ from v2vchain.deploy import ClearingParams, System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, onboard
 from v2vchain.identity.registration import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
 from v2vchain.protocol.areas import area_id
-from v2vchain.protocol.clearing import ChainOrder, PreparedClearing, Receipt, SignedOrder, TradeInput
+from v2vchain.protocol.clearing import PreparedClearing, Receipt, TradeInput
+from v2vchain.protocol.orders import ChainOrder, SignedOrder
 
 TOKENS = 1_000_000_000  # 1,000 tokens each
 

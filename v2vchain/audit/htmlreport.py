@@ -6,10 +6,13 @@ import base64
 import html
 from pathlib import Path
 
+from v2vchain.audit.ledger.market import Ledger
+
 from . import plots
-from .ledger.market import Ledger
-from .reports import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH, TABLE_COLUMNS, reconcile, render, trade_rows, trades
+from .reconcile import reconcile
+from .render import render
 from .store import Store
+from .trades import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH, TABLE_COLUMNS, trade_rows, trades
 
 _STYLE = (
     "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"

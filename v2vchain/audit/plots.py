@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
-from .reports import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH, Trade
+from .trades import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH, Trade
 
 
 def _utc(ts: int) -> datetime:

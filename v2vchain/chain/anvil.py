@@ -10,8 +10,9 @@ from pathlib import Path
 
 from web3 import Web3
 
-from v2vchain.chain.errors import ChainUnavailable
 from v2vchain.paths import ANVIL_BINARY, state_dir
+
+from .errors import ChainUnavailable
 
 # anvil's first well-known dev account (mnemonic "test test ... junk"): public knowledge, dev chains only.
 ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"

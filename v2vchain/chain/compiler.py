@@ -23,8 +23,9 @@ from typing import Any
 import solcx
 from solcx.exceptions import SolcError
 
-from v2vchain.chain.errors import CompilationFailed, CompilerNotFound
 from v2vchain.paths import CONTRACTS_DIR, NODE_MODULES, SOLC_SHIM, TEST_CONTRACTS_DIR, state_dir
+
+from .errors import CompilationFailed, CompilerNotFound
 
 SOLC_VERSION = "0.8.28"
 # cancun: OpenZeppelin's ReentrancyGuardTransient needs transient storage (TSTORE/TLOAD, EIP-1153) and its

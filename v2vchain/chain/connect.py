@@ -10,10 +10,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import EthereumTesterProvider, Web3
 
-from v2vchain.chain.errors import ChainUnavailable
 from v2vchain.errors import ConfigError
 
 from .anvil import ANVIL_DEV_KEY, AnvilProcess, start_anvil
+from .errors import ChainUnavailable
 from .tx import Sender
 
 # eth-tester's first genesis account has private key 1: public knowledge, embedded chain only.

@@ -13,7 +13,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
-from v2vchain.chain.errors import ContractRevert, TransactionFailed
+from .errors import ContractRevert, TransactionFailed
 
 _ERRORS: dict[bytes, tuple[str, list[str], list[str]]] = {}
 _PANICS = {

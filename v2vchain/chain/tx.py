@@ -12,8 +12,7 @@ from web3 import Web3
 from web3.exceptions import TimeExhausted, TransactionNotFound
 from web3.types import TxReceipt
 
-from v2vchain.chain.errors import ChainUnavailable, TransactionFailed, TransactionTimeout
-
+from .errors import ChainUnavailable, TransactionFailed, TransactionTimeout
 from .reverts import as_revert
 
 FALLBACK_PRIORITY_FEE_WEI = 1_000_000_000

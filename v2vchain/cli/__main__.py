@@ -1,5 +1,5 @@
 """`python -m v2vchain.cli`: the same as the `v2v` command."""
 
-from v2vchain.cli.main import app
+from .main import app
 
 app()

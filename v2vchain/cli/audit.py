@@ -21,25 +21,24 @@ from v2vchain.audit.htmlreport import write_report
 from v2vchain.audit.indexer import DEFAULT_BATCH_BLOCKS, DEFAULT_CONFIRMATIONS, Indexer, IndexReport
 from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.order_watch import watch
-from v2vchain.audit.reports import (
+from v2vchain.audit.reconcile import reconcile as run_reconcile
+from v2vchain.audit.reconcile import reconciliation_text
+from v2vchain.audit.render import render
+from v2vchain.audit.rpc import HttpNode
+from v2vchain.audit.statement import statement, statement_text
+from v2vchain.audit.store import Store
+from v2vchain.audit.trades import (
     GRID_EXPORT_PER_WH,
     GRID_IMPORT_PER_WH,
     TABLE_COLUMNS,
     Trade,
     filter_trades,
     parse_time,
-    reconciliation_text,
-    render,
     require_known,
     resolve_vehicle,
-    statement,
-    statement_text,
     trade_rows,
     trades,
 )
-from v2vchain.audit.reports import reconcile as run_reconcile
-from v2vchain.audit.rpc import HttpNode
-from v2vchain.audit.store import Store
 from v2vchain.chain.compiler import compile_contracts
 from v2vchain.chain.connect import connect
 from v2vchain.deploy import deployments_file, load_recorded

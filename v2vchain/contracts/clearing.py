@@ -15,17 +15,9 @@ from web3.types import TxReceipt
 from v2vchain.matching.orders import Order as MatchingOrder
 from v2vchain.protocol import eip712
 from v2vchain.protocol.abi_values import uint
-from v2vchain.protocol.clearing import (
-    ZERO32,
-    ChainOrder,
-    PreparedClearing,
-    Receipt,
-    SignedOrder,
-    Trade,
-    TradeInput,
-    prepare_clearing,
-)
+from v2vchain.protocol.clearing import ZERO32, PreparedClearing, Receipt, Trade, TradeInput, prepare_clearing
 from v2vchain.protocol.eip712 import CLEARING_DOMAIN, ORDER_TYPES, TRADE_RECEIPT_TYPES
+from v2vchain.protocol.orders import ChainOrder, SignedOrder
 
 from .errors import ClearingDataUnavailable
 from .vault import VaultClient

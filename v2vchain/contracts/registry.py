@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from v2vchain.contracts.base import ContractClient
 from v2vchain.identity.registration import Credential
 from v2vchain.protocol.abi_values import bytes32, uint
+
+from .base import ContractClient
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from v2vchain.contracts.base import ContractClient
 from v2vchain.protocol.abi_values import uint
+
+from .base import ContractClient
 
 
 class TokenClient(ContractClient):

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from web3.types import TxReceipt
 
-from v2vchain.contracts.base import ContractClient
 from v2vchain.protocol.abi_values import uint
+
+from .base import ContractClient
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from v2vchain.protocol.signatures import recover_typed
+from .signatures import recover_typed
 
 REGISTRY_DOMAIN = ("V2V Registry", "1")
 MARKET_DOMAIN = ("V2V Market", "1")

@@ -21,9 +21,10 @@ from v2vchain.audit.decode import specs_from_deployment
 from v2vchain.audit.indexer import Indexer
 from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.ledger.market import Request as AuctionRequest
-from v2vchain.audit.reports import reconcile, trades
+from v2vchain.audit.reconcile import reconcile
 from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.store import Store
+from v2vchain.audit.trades import trades
 from v2vchain.errors import V2VError
 from v2vchain.protocol.areas import cell_of
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..store import Event
+from v2vchain.audit.store import Event
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store import Event, Store
+from v2vchain.audit.store import Event, Store
+
 from .vault import ZERO, VaultBooks
 
 ROLE_BUYER, ROLE_SELLER = 1, 2

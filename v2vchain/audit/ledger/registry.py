@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..store import Event
+from v2vchain.audit.store import Event
+
 from .core import LedgerCore
 
 

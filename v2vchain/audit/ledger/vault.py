@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any, Protocol
 
-from ..store import Event
+from v2vchain.audit.store import Event
+
 from .registry import RegistryBooks
 
 ZERO = "0x" + "00" * 20

@@ -1,0 +1,132 @@
+"""A vehicle's statement from the index alone: its registration, trades, money flows, account and open obligations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_utils import keccak
+
+from v2vchain.audit.ledger.market import Ledger
+from v2vchain.audit.trades import trades
+from v2vchain.identity.did import did_for
+
+
+def statement(ledger: Ledger, address: str, chain_id: int | None) -> dict[str, Any]:
+    mine = [t for t in trades(ledger) if address in (t.buyer, t.seller)]
+    bought = [t for t in mine if t.buyer == address]
+    sold = [t for t in mine if t.seller == address]
+    flows = ledger.flows[address]
+    state = ledger.vehicles.get(address)
+    did = did_for(address, chain_id) if chain_id else ""
+    registration: dict[str, Any] = {"status": "not registered"}
+    if state is not None:
+        now = ledger.last.timestamp if ledger.last else 0
+        registration = {
+            "status": ledger.not_active(address, state.roles, now) or "active",
+            "roles": state.roles,
+            "issuer": state.issuer,
+            "expiry": state.expiry,
+            "did_hash": state.did_hash,
+            "did": did if did and "0x" + keccak(text=did).hex() == state.did_hash else "",
+        }
+    return {
+        "vehicle": address,
+        "registration": registration,
+        "bought": {
+            "trades": len(bought),
+            "energy_wh": sum(t.delivered_wh for t in bought),
+            "paid": sum(t.paid for t in bought),
+        },
+        "sold": {
+            "trades": len(sold),
+            "energy_wh": sum(t.delivered_wh for t in sold),
+            "received": sum(t.paid for t in sold),
+            "penalties_paid": flows["penalties_paid"],
+        },
+        "account": {
+            "deposited": flows["deposited"],
+            "credited": flows["credited"],
+            "withdrawn": flows["withdrawn"],
+            "forfeited": flows["forfeited"],
+            "free": ledger.free[address],
+            "locked": ledger.locked[address],
+            "at_risk": ledger.locked_penalty(address),
+        },
+        "open_obligations": obligations(ledger, address),
+    }
+
+
+def obligations(ledger: Ledger, address: str) -> list[dict[str, Any]]:
+    out = []
+    for r in ledger.requests.values():
+        if r.buyer == address and r.status == "open":
+            out.append(
+                {
+                    "request": r.request_id,
+                    "role": "buyer",
+                    "what": "close the auction (escrow locked)",
+                    "amount": r.escrow,
+                    "due": r.deadline,
+                }
+            )
+        elif r.buyer == address and r.status == "awarded":
+            out.append(
+                {
+                    "request": r.request_id,
+                    "role": "buyer",
+                    "what": "confirm delivery",
+                    "amount": r.escrow,
+                    "due": r.delivery_end,
+                }
+            )
+        elif r.seller == address and r.status == "awarded":
+            out.append(
+                {
+                    "request": r.request_id,
+                    "role": "seller",
+                    "what": f"deliver {r.energy_wh} Wh",
+                    "amount": r.penalty,
+                    "due": r.delivery_end,
+                }
+            )
+        elif r.seller == address and r.status == "confirmed":
+            out.append(
+                {
+                    "request": r.request_id,
+                    "role": "seller",
+                    "what": "claim with a receipt for more than the "
+                    f"{r.confirmed.args['deliveredWh'] if r.confirmed else 0} Wh confirmed, or let it finalize",
+                    "amount": r.penalty,
+                    "due": r.delivery_end,
+                }
+            )
+        elif r.status == "open" and r.best is not None and r.best[0] == address:
+            out.append(
+                {
+                    "request": r.request_id,
+                    "role": "seller",
+                    "what": "best bid: deliver if it wins",
+                    "amount": r.best[1] * r.energy_wh,
+                    "due": r.deadline,
+                }
+            )
+    return out
+
+
+def statement_text(s: dict[str, Any]) -> str:
+    reg = s["registration"]
+    lines = [
+        f"vehicle {s['vehicle']}",
+        f"  registration: {reg['status']}"
+        + (f", roles {reg['roles']}, issuer {reg['issuer']}, expires {reg['expiry']}" if "roles" in reg else ""),
+    ]
+    if reg.get("did"):
+        lines.append(f"  DID: {reg['did']}")
+    for section in ("bought", "sold", "account"):
+        lines.append(f"  {section}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s[section].items()))
+    lines.append(f"  open obligations: {len(s['open_obligations'])}")
+    lines += [
+        f"    request {o['request']} as {o['role']}: {o['what']} (amount {o['amount']}) by {o['due']}"
+        for o in s["open_obligations"]
+    ]
+    return "\n".join(lines)
