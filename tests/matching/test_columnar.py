@@ -20,7 +20,8 @@ from v2vchain.matching.errors import (
     OwnerOnBothSides,
     PriceOutOfRange,
 )
-from v2vchain.protocol.clearing import ChainOrder, SignedOrder, TradeInput, trade_inputs
+from v2vchain.protocol.clearing import TradeInput, trade_inputs
+from v2vchain.protocol.orders import ChainOrder, SignedOrder
 
 PARAMS = ClearingParams()
 

@@ -13,7 +13,7 @@ from v2vchain.matching import Order, Side, columnar
 from v2vchain.matching.columnar_signatures import order_digests, signed_by_owner
 from v2vchain.matching.errors import OrderSignatureMismatch
 from v2vchain.matching.signing import clearing_domain, sign_order, verify_order
-from v2vchain.protocol.clearing import ChainOrder, order_digest
+from v2vchain.protocol.orders import ChainOrder, order_digest
 from v2vchain.protocol.signatures import malleate
 
 CHAIN_ID, CONTRACT = 31337, "0x" + "5f" * 20
