@@ -1,4 +1,4 @@
-"""Signed orders and bids recovered per second on one core: eth-account (v2vchain.signatures.recover_typed) beside
+"""Signed orders and bids recovered per second on one core: eth-account (v2vchain.protocol.signatures.recover_typed) beside
 the fast path (v2vchain.protocol.recover), on the same signatures in the same run.
 
     .venv/bin/python scripts/bench_recover.py [--signatures N]
