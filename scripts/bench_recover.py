@@ -1,5 +1,5 @@
-"""Signed orders and bids recovered per second on one core: eth-account (v2vchain.protocol.signatures.recover_typed) beside
-the fast path (v2vchain.protocol.recover), on the same signatures in the same run.
+"""Signed orders and bids recovered per second on one core: eth-account (protocol.signatures.recover_typed) beside the
+fast path (protocol.recover), on the same signatures in the same run.
 
     .venv/bin/python scripts/bench_recover.py [--signatures N]
 

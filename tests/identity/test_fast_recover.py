@@ -1,5 +1,5 @@
-"""The fast recovery path (v2vchain.protocol.recover) answers exactly as eth-account under the strict rule
-(v2vchain.protocol.signatures.recover_typed): the same digest, the same signer, the same refusals, for every signed type."""
+"""The fast recovery path (protocol.recover) answers exactly as eth-account under the strict rule
+(protocol.signatures.recover_typed): the same digest, the same signer, the same refusals, for every signed type."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """EIP-712 signature recovery at libsecp256k1's speed, under the one strict rule of protocol/signatures.py.
 
 eth-account re-parses the types, re-hashes the type string and the domain, and encodes every field through eth-abi
-for each signature: most of its ~1 ms per recovery. Here a `TypedHasher` computes the typeHash and the domain
+for each signature: most of its time per recovery. Here a `TypedHasher` computes the typeHash and the domain
 separator once per (type, domain), then hashes a struct as keccak(typeHash || 32-byte words) by hand; recovery is
-coincurve's libsecp256k1. The signature is first checked by signatures.split, the same function
-recover_typed uses, so both accept and refuse exactly the same signatures (high s, v not 27/28, r or s out of range)
+coincurve's libsecp256k1. The signature is first checked by signatures.split, the same function recover_typed
+uses, so both accept and refuse exactly the same signatures (high s, v not 27/28, r or s out of range)
 and return the same checksummed signer. Field types: address, uintN, bytes1..32 (the only ones the contracts sign);
 values as the project passes them (int; "0x" hex or 20 bytes for an address; bytes).
 """
