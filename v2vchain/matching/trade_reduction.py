@@ -24,6 +24,7 @@ from .crossing import segments
 from .orders import Order
 from .params import ClearingParams
 from .result import ClearingResult, Trade, assemble
+from .sorting import packed_prefix, sorted_rows
 
 MECHANISM = "mcafee-trade-reduction"
 
@@ -85,7 +86,10 @@ def _ration(side: SideBook, alloc: np.ndarray, volume: int) -> np.ndarray:
     share = np.array(scaled // total, dtype=np.int64)
     remainder = np.array(scaled % total, dtype=np.int64)  # < total, which fits
     leftover = volume - int(share.sum())
-    if leftover:
-        rank = np.lexsort((side.owner_key, side.nonce, -remainder))
+    if leftover:  # lexsort((position, owner_key, nonce, -remainder)), in one argsort unless remainders tie
+        rank = sorted_rows(
+            packed_prefix(-remainder, side.nonce, side.owner_key),
+            lambda at: (at, side.owner_key[at], side.nonce[at], -remainder[at]),
+        )
         share[rank[:leftover]] += 1  # leftover < number of orders with a remainder, which rank first
     return share

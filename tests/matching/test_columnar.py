@@ -1,0 +1,154 @@
+"""The columnar path (v2vchain.matching.columnar) gives the object path's results, trade for trade, and refuses what
+Order and make_book refuse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.support.columnar import as_keys, columnar_keys
+from tests.support.strategies import CELLS, FAST, T0, order, order_sets
+from v2vchain.errors import InvalidInput
+from v2vchain.matching import ClearingParams, Order, Side, columnar, double_auction, trade_reduction
+from v2vchain.matching.errors import (
+    DuplicateOrder,
+    InvalidArea,
+    InvalidSide,
+    InvalidWindow,
+    OwnerOnBothSides,
+    PriceOutOfRange,
+)
+from v2vchain.protocol.clearing import TradeInput, trade_inputs
+from v2vchain.protocol.orders import ChainOrder, SignedOrder
+
+PARAMS = ClearingParams()
+
+
+@st.composite
+def hard_books(draw: st.DrawFn) -> list[Order]:
+    """Books that defeat the packed sort key: owners sharing their first 8 bytes, nonces up to 2**64 - 1, prices
+    across the whole range."""
+    n = draw(st.integers(0, 14))
+    lows = draw(st.lists(st.integers(1, 2**96 - 1), min_size=n, max_size=n, unique=True))
+    orders = []
+    for k, low in enumerate(lows):
+        side = Side.BUY if k < n // 2 else Side.SELL
+        owner = (draw(st.integers(0, 2)) << 96) | low
+        price = draw(st.sampled_from((1, 2, 100, 10**9 - 1, 10**9)))
+        nonce = draw(st.sampled_from((0, 1, 2**33, 2**64 - 1)))
+        orders.append(order(owner, side, draw(st.integers(1, 5_000)), price, draw(st.sampled_from(CELLS)), nonce=nonce))
+    return orders
+
+
+@FAST
+@given(order_sets(max_buyers=12, max_sellers=12))
+def test_double_auction_trades_equal_the_object_path(orders: list[Order]) -> None:
+    cleared = columnar.double_auction(columnar.from_orders(orders), PARAMS)
+    assert columnar_keys(orders, cleared) == as_keys(double_auction(orders, PARAMS))
+
+
+@FAST
+@given(order_sets(max_buyers=12, max_sellers=12))
+def test_trade_reduction_trades_equal_the_object_path(orders: list[Order]) -> None:
+    cleared = columnar.trade_reduction(columnar.from_orders(orders), PARAMS)
+    assert columnar_keys(orders, cleared) == as_keys(trade_reduction(orders, PARAMS))
+
+
+@FAST
+@given(hard_books())
+def test_tie_breaks_on_shared_owner_prefixes_and_wide_nonces_equal_the_object_path(orders: list[Order]) -> None:
+    cols = columnar.from_orders(orders)
+    assert columnar_keys(orders, columnar.double_auction(cols, PARAMS)) == as_keys(double_auction(orders, PARAMS))
+    assert columnar_keys(orders, columnar.trade_reduction(cols, PARAMS)) == as_keys(trade_reduction(orders, PARAMS))
+
+
+@FAST
+@given(hard_books())
+def test_trades_index_the_orders_sorted_by_owner_and_nonce(orders: list[Order]) -> None:
+    cleared = columnar.double_auction(columnar.from_orders(orders), PARAMS)
+    listed = sorted(orders, key=lambda o: (int(o.owner, 16), o.nonce))  # Clearing.commit's order list
+    assert [orders[r] for r in cleared.order_rows.tolist()] == listed
+
+
+@FAST
+@given(order_sets())
+def test_a_file_round_trips_to_the_same_orders(tmp_path_factory: pytest.TempPathFactory, orders: list[Order]) -> None:
+    path = tmp_path_factory.mktemp("orders") / "book.npz"
+    columnar.write(path, columnar.from_orders(orders))
+    cols = columnar.read(path)
+    assert [columnar.to_order(cols, i) for i in range(len(cols))] == orders
+
+
+def test_trades_at_the_edge_are_the_object_paths_trades() -> None:
+    orders = [
+        order(1, Side.BUY, 3_000, 120),
+        order(2, Side.BUY, 2_000, 90, nonce=4),
+        order(3, Side.SELL, 4_000, 60),
+        order(4, Side.SELL, 2_000, 100),
+    ]
+    cols = columnar.from_orders(orders)
+    assert columnar.trades(cols, columnar.double_auction(cols, PARAMS)) == list(double_auction(orders, PARAMS).trades)
+
+
+def _written(tmp_path, orders: list[Order], **change: object):
+    cols = columnar.from_orders(orders)
+    for name, (row, value) in change.items():
+        getattr(cols, name)[row] = value
+    path = tmp_path / "book.npz"
+    columnar.write(path, cols)
+    return path
+
+
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        ({"price_per_wh": (1, 0)}, PriceOutOfRange),
+        ({"side": (0, 3)}, InvalidSide),
+        ({"window_end": (1, T0)}, InvalidWindow),
+        ({"cell": (0, 99)}, InvalidArea),
+        ({"cell_lat": (0, 91.0)}, InvalidArea),
+    ],
+)
+def test_read_refuses_a_row_order_refuses(tmp_path, change: dict, error: type) -> None:
+    path = _written(tmp_path, [order(1, Side.BUY), order(2, Side.SELL)], **change)
+    with pytest.raises(error):
+        columnar.read(path)
+
+
+def test_read_refuses_a_file_of_another_format(tmp_path) -> None:
+    path = tmp_path / "other.npz"
+    np.savez(path, format=np.array("something/1"))
+    with pytest.raises(InvalidInput):
+        columnar.read(path)
+
+
+def test_clearing_refuses_an_order_listed_twice() -> None:
+    cols = columnar.from_orders([order(1, Side.BUY, nonce=3), order(1, Side.BUY, price=90, nonce=3)])
+    with pytest.raises(DuplicateOrder):
+        columnar.double_auction(cols, PARAMS)
+
+
+def test_clearing_refuses_an_owner_on_both_sides() -> None:
+    cols = columnar.from_orders([order(1, Side.BUY, nonce=0), order(1, Side.SELL, nonce=1)])
+    with pytest.raises(OwnerOnBothSides):
+        columnar.trade_reduction(cols, PARAMS)
+
+
+@FAST
+@given(order_sets(max_buyers=10, max_sellers=10))
+def test_trade_columns_are_the_inputs_a_commit_takes(orders: list[Order]) -> None:
+    cleared = columnar.trade_reduction(columnar.from_orders(orders), PARAMS)
+    listed = [SignedOrder(ChainOrder.of(orders[r]), b"") for r in cleared.order_rows.tolist()]
+    expected = trade_inputs(listed, trade_reduction(orders, PARAMS).trades)
+    assert [
+        TradeInput(*row)
+        for row in zip(
+            cleared.buyer_order.tolist(),
+            cleared.seller_order.tolist(),
+            cleared.energy_wh.tolist(),
+            cleared.price_per_wh.tolist(),
+            cleared.seller_price_per_wh.tolist(),
+        )
+    ] == expected
