@@ -150,7 +150,8 @@ class EventDecoder:
         self._events: dict[bytes, _Event] = {}
         for item in abi:
             if item.get("type") == "event" and not item.get("anonymous"):
-                self._events[bytes(event_abi_to_log_topic(item))]  # type: ignore[arg-type]  # an ABI entry read from JSON = _Event(item["name"], tuple(item["inputs"]))
+                topic = bytes(event_abi_to_log_topic(item))  # type: ignore[arg-type]  # an ABI entry read from JSON
+                self._events[topic] = _Event(item["name"], tuple(item["inputs"]))
 
     def names(self) -> set[str]:
         return {e.name for e in self._events.values()}
