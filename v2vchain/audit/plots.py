@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from .trades import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH, Trade
 
@@ -20,7 +21,12 @@ def _utc(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
-def _png(fig: plt.Figure) -> bytes:
+def _date(ts: int) -> float:
+    """A Unix time as matplotlib's date number (days since its epoch), what a date axis plots."""
+    return float(mdates.date2num(_utc(ts)))  # type: ignore[no-untyped-call]  # matplotlib.dates has no annotations
+
+
+def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=100)
@@ -37,17 +43,17 @@ def price_over_time(
     for t in trades:
         by_mechanism[t.mechanism].append(t)
     for mechanism, group in sorted(by_mechanism.items()):
-        ax.scatter([_utc(t.awarded_at) for t in group], [t.price_per_wh for t in group], label=mechanism, zorder=3)
+        ax.scatter([_date(t.awarded_at) for t in group], [t.price_per_wh for t in group], label=mechanism, zorder=3)
     ax.axhline(grid_import, color="tab:red", linestyle="--", label=f"grid import ({grid_import}/Wh)")
     ax.axhline(grid_export, color="tab:green", linestyle="--", label=f"grid export ({grid_export}/Wh)")
     ax.set_ylabel("price (token units per Wh)")
     ax.set_title("V2V price over time (UTC)")
-    locator = mdates.AutoDateLocator()
+    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]  # matplotlib.dates has no annotations
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]  # matplotlib.dates has no annotations
     times = [t.awarded_at for t in trades]
     if times and max(times) - min(times) < 3600:  # one moment: show the hour around it, not years
-        ax.set_xlim(_utc(min(times) - 1800), _utc(max(times) + 1800))
+        ax.set_xlim(_date(min(times) - 1800), _date(max(times) + 1800))
     ax.legend(loc="best", fontsize="small")
     return _png(fig)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import InvalidFleet
 from .schema import Fleet, Prices, Station, Van
@@ -17,36 +18,38 @@ EARTH_RADIUS_M = 6_371_008.8
 N_CANDIDATES = 7  # provider leg start/end/middle, consumer leg start/end/middle, middle of the two middles
 MIN_CHUNK_WH = 500  # a split meeting delivers at least this much of the consumer's need
 
+IntOrArray = int | np.ndarray  # an integer rate or divisor, alone or one per grid cell
 
-def haversine_m(lat1, lon1, lat2, lon2) -> np.ndarray:
+
+def haversine_m(lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike, lon2: npt.ArrayLike) -> np.ndarray:
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
     h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
+    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0))))
 
 
-def ceil_div(a, b):
+def ceil_div(a: npt.ArrayLike, b: IntOrArray) -> np.ndarray:
     return -(-np.asarray(a, dtype=np.int64) // b)
 
 
-def iceil(x) -> np.ndarray:
+def iceil(x: npt.ArrayLike) -> np.ndarray:
     """Round metres/seconds/Wh up to integers, forgiving float noise of 1e-6."""
     return np.ceil(np.asarray(x, dtype=np.float64) - 1e-6).astype(np.int64)
 
 
-def energy_wh(dist_m, consumption_wh_per_km) -> np.ndarray:
+def energy_wh(dist_m: npt.ArrayLike, consumption_wh_per_km: IntOrArray) -> np.ndarray:
     return iceil(np.asarray(dist_m) * consumption_wh_per_km / 1_000)
 
 
-def drive_s(dist_m, speed_kmh) -> np.ndarray:
+def drive_s(dist_m: npt.ArrayLike, speed_kmh: IntOrArray) -> np.ndarray:
     return iceil(np.asarray(dist_m) * 3.6 / speed_kmh)
 
 
-def energy_money(wh, price_per_kwh: int) -> np.ndarray:
+def energy_money(wh: npt.ArrayLike, price_per_kwh: int) -> np.ndarray:
     return ceil_div(np.asarray(wh, dtype=np.int64) * price_per_kwh, 1_000)
 
 
-def time_money(seconds, price_per_h: int) -> np.ndarray:
+def time_money(seconds: npt.ArrayLike, price_per_h: int) -> np.ndarray:
     return ceil_div(np.asarray(seconds, dtype=np.int64) * price_per_h, 3_600)
 
 
@@ -79,7 +82,10 @@ def van_state(van: Van, road_factor: float) -> VanState:
     if van.parked:
         w = r[0]
         legs = Legs(
-            *(np.array([x]) for x in (w.lat, w.lon, w.lat, w.lon)),
+            np.array([w.lat]),
+            np.array([w.lon]),
+            np.array([w.lat]),
+            np.array([w.lon]),
             np.array([w.arrive_ts]),
             np.array([w.depart_ts]),
             np.array([0], dtype=np.int64),
@@ -156,7 +162,15 @@ class SideCosts:
     transfer_s: np.ndarray
 
 
-def meeting_costs(q_in, det_p_wh, det_p_s, det_c_s, eff_bps, power_w, prices: Prices) -> SideCosts:
+def meeting_costs(
+    q_in: npt.ArrayLike,
+    det_p_wh: IntOrArray,
+    det_p_s: IntOrArray,
+    det_c_s: IntOrArray,
+    eff_bps: IntOrArray,
+    power_w: IntOrArray,
+    prices: Prices,
+) -> SideCosts:
     """Each side's cost of a meeting delivering q_in Wh into the consumer. The provider pays its detour energy, the
     energy it discharges (replacement value at the fleet's energy price, losses included), its battery wear and its
     time (detour + transfer); the consumer pays its time (detour + transfer). The consumer's detour energy is part
@@ -222,7 +236,10 @@ class ProviderPool:
             return out
 
         valid = pad("t0", -1) >= 0
-        van = lambda attr: np.array([getattr(p.van, attr) for p in providers], dtype=np.int64)  # noqa: E731
+
+        def van(attr: str) -> np.ndarray:
+            return np.array([getattr(p.van, attr) for p in providers], dtype=np.int64)
+
         a_lat, a_lon, b_lat, b_lon = pad("a_lat", 0), pad("a_lon", 0), pad("b_lat", 0), pad("b_lon", 0)
         return ProviderPool(
             a_lat,
@@ -266,8 +283,13 @@ def pair_options(
         return []
     prices, road = fleet.prices, fleet.road_factor
     n, nl = len(ids), pool.valid.shape[1]
-    g = lambda arr: arr[ids][None, :, :, None]  # noqa: E731  (provider, leg) grid -> 4-d
-    pv = lambda arr: arr[ids][None, :, None, None]  # noqa: E731  per provider -> 4-d
+
+    def g(arr: np.ndarray) -> np.ndarray:  # (provider, leg) grid -> 4-d
+        return arr[ids][None, :, :, None]
+
+    def pv(arr: np.ndarray) -> np.ndarray:  # per provider -> 4-d
+        return arr[ids][None, :, None, None]
+
     valid = pool.valid[ids]
     # axes: (consumer leg k, provider n, provider leg l, candidate m)
     ap_lat, ap_lon, bp_lat, bp_lon = g(pool.a_lat), g(pool.a_lon), g(pool.b_lat), g(pool.b_lon)

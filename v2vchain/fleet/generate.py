@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 from .costs import haversine_m
 
@@ -30,7 +31,7 @@ def random_fleet(
     parked_share: float = 0.1,
     low_soc_share: float = 0.35,
     split_share: float = 0.3,
-) -> dict:
+) -> dict[str, Any]:
     rng = random.Random(seed)
     lat0, lon0 = CITIES[city]
     depot = _offset(lat0, lon0, rng, radius_km / 4)

@@ -146,16 +146,23 @@ def _solve(
     nv = nc + 2 * ne
     cost = np.zeros(nv)
     lo, hi = np.zeros(nv), np.ones(nv)
-    for ci, o in enumerate(outside):
-        cost[iz + ci] = o.cost
-    rows, cols, vals, lb, ub = [], [], [], [], []
+    for ci, station in enumerate(outside):
+        cost[iz + ci] = station.cost
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    lb: list[float] = []
+    ub: list[float] = []
     r = 0
 
     def add(entries: list[tuple[int, float]], low: float, high: float) -> None:
         nonlocal r
         for col, v in entries:
-            rows.append(r), cols.append(col), vals.append(v)
-        lb.append(low), ub.append(high)
+            rows.append(r)
+            cols.append(col)
+            vals.append(v)
+        lb.append(low)
+        ub.append(high)
         r += 1
 
     by_c: dict[int, list[int]] = {}
@@ -215,7 +222,15 @@ def _solve(
     return y, x, bool(res.status == 0), gap
 
 
-def _assemble(fleet: Fleet, consumers, providers, outside, edges, y, x) -> tuple[list[Meeting], list[StationOption]]:
+def _assemble(
+    fleet: Fleet,
+    consumers: list[VanState],
+    providers: list[VanState],
+    outside: list[StationOption],
+    edges: list[PairOption],
+    y: np.ndarray,
+    x: np.ndarray,
+) -> tuple[list[Meeting], list[StationOption]]:
     prices = fleet.prices
     chosen: dict[int, list[tuple[PairOption, int]]] = {}
     for e, o in enumerate(edges):

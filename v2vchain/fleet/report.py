@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from .plan import Plan
 
@@ -15,7 +16,7 @@ def _hm(ts: int) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%H:%M")
 
 
-def plan_to_json(plan: Plan) -> dict:
+def plan_to_json(plan: Plan) -> dict[str, Any]:
     return {
         "currency": plan.currency,
         "decimals": plan.decimals,

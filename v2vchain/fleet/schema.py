@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,7 @@ class Fleet:
         )
 
 
-def _get(obj: dict, key: str, path: str, default: Any = ...) -> Any:
+def _get(obj: dict[str, Any], key: str, path: str, default: Any = ...) -> Any:
     if key not in obj:
         if default is ...:
             raise MissingField(f"{path}.{key}" if path else key)
@@ -97,7 +98,7 @@ def _get(obj: dict, key: str, path: str, default: Any = ...) -> Any:
     return obj[key]
 
 
-def _int(obj: dict, key: str, path: str, lo: int, hi: int, default: Any = ...) -> int:
+def _int(obj: dict[str, Any], key: str, path: str, lo: int, hi: int, default: Any = ...) -> int:
     v = _get(obj, key, path, default)
     name = f"{path}.{key}" if path else key
     if isinstance(v, bool) or not isinstance(v, int):
@@ -107,7 +108,7 @@ def _int(obj: dict, key: str, path: str, lo: int, hi: int, default: Any = ...) -
     return v
 
 
-def _float(obj: dict, key: str, path: str, lo: float, hi: float, default: Any = ...) -> float:
+def _float(obj: dict[str, Any], key: str, path: str, lo: float, hi: float, default: Any = ...) -> float:
     v = _get(obj, key, path, default)
     name = f"{path}.{key}" if path else key
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
@@ -117,7 +118,7 @@ def _float(obj: dict, key: str, path: str, lo: float, hi: float, default: Any = 
     return float(v)
 
 
-def _str(obj: dict, key: str, path: str, default: Any = ...) -> str:
+def _str(obj: dict[str, Any], key: str, path: str, default: Any = ...) -> str:
     v = _get(obj, key, path, default)
     name = f"{path}.{key}" if path else key
     if not isinstance(v, str) or not v:
@@ -125,7 +126,7 @@ def _str(obj: dict, key: str, path: str, default: Any = ...) -> str:
     return v
 
 
-def _obj(v: Any, path: str) -> dict:
+def _obj(v: Any, path: str) -> dict[str, Any]:
     if not isinstance(v, dict):
         raise WrongType(path, v, "an object")
     return v
@@ -149,6 +150,7 @@ def _van(raw: Any, path: str) -> Van:
     vid = _str(d, "id", path)
     if ("route" in d) == ("place" in d):
         raise InvalidFleet(f"{path}.route", d.get("route"), "give exactly one of `route` (moving) or `place` (parked)")
+    route: tuple[Waypoint, ...]
     if "place" in d:
         route = (_waypoint(d["place"], f"{path}.place"),)
     else:
@@ -213,7 +215,8 @@ def parse_fleet(raw: Any) -> Fleet:
         raise WrongType("stations", st_raw, "a list")
     vans = tuple(_van(v, f"vans[{i}]") for i, v in enumerate(vans_raw))
     stations = tuple(_station(s, f"stations[{i}]") for i, s in enumerate(st_raw))
-    for kind, items in (("vans", vans), ("stations", stations)):
+    groups: tuple[tuple[str, Sequence[Van | Station]], ...] = (("vans", vans), ("stations", stations))
+    for kind, items in groups:
         seen: set[str] = set()
         for i, it in enumerate(items):
             if it.id in seen:
@@ -232,8 +235,8 @@ def load_fleet(path: str | Path) -> Fleet:
     return parse_fleet(raw)
 
 
-def fleet_to_json(fleet: Fleet) -> dict:
-    def wp(w: Waypoint) -> dict:
+def fleet_to_json(fleet: Fleet) -> dict[str, Any]:
+    def wp(w: Waypoint) -> dict[str, Any]:
         return {"lat": w.lat, "lon": w.lon, "arrive_ts": w.arrive_ts, "depart_ts": w.depart_ts}
 
     vans = []
