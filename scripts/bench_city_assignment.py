@@ -82,7 +82,7 @@ def main() -> None:
     print(f"city_{args.vehicles // 1000}k_assignment_over_sort={ratio:.0f}")
 
 
-def _timed(fn):  # type: ignore[no-untyped-def]
+def _timed(fn):
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out

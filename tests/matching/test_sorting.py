@@ -44,4 +44,4 @@ def test_rationing_gives_leftover_wh_in_the_lexsort_order_it_always_used(
         expected[np.lexsort((side.owner_key, side.nonce, -remainder))[: volume - int(expected.sum())]] += 1
     else:
         expected = alloc
-    assert _ration(side, alloc, volume).tolist() == expected.tolist()  # type: ignore[arg-type]
+    assert _ration(side, alloc, volume).tolist() == expected.tolist()
