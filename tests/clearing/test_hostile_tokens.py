@@ -10,6 +10,7 @@ import pytest
 from eth_utils import keccak
 
 from tests.support.assertions import reverts
+from tests.support.builders import deploy_test_token
 from tests.support.desk import PARAMS
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import connect
@@ -24,17 +25,12 @@ REENTRANCY = keccak(text="ReentrancyGuardReentrantCall()")[:4]
 def _world(build: Build, token_name: str) -> tuple[Any, ClearingClient, Any]:
     """A fresh chain whose Clearing is paid in token_name, and one registered buyer holding 1,000 of it."""
     chain = connect("embedded")
-    artifact = build[token_name]
-    constructor = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor()
-    token_address = chain.sender(chain.funder).send(
-        {"data": constructor.data_in_transaction}, action=f"deploy {token_name}"
-    )["contractAddress"]
-    system = deploy(chain, token_address=token_address, build=build, clearing=PARAMS)
+    token = deploy_test_token(chain, build, token_name)
+    system = deploy(chain, token_address=token.address, build=build, clearing=PARAMS)
     clearing = system.clearing
     assert clearing is not None
     buyer = onboard(system, add_issuer(system), "buyer", ROLE_BUYER, tokens=1_000_000_000)
     buyer.system.token.approve(clearing.address, 2**256 - 1)
-    token = chain.w3.eth.contract(address=token_address, abi=artifact.abi)
     return buyer, clearing.connect(chain.sender(buyer.account)), token
 
 

@@ -13,7 +13,8 @@ from eth_account import Account
 from eth_utils import keccak
 
 from tests.support.assertions import reverts
-from tests.support.world import AREA, PARAMS, STAKE, TOKENS, World
+from tests.support.builders import AREA
+from tests.support.world import PARAMS, STAKE, TOKENS, World
 from v2vchain import devnet
 from v2vchain.contracts.market import ZERO_ADDRESS, RequestStatus
 from v2vchain.devnet import GAS_MONEY_WEI, Vehicle

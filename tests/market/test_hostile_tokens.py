@@ -16,6 +16,7 @@ from eth_utils import keccak
 from web3.contract import Contract
 
 from tests.support.assertions import assert_books_balance, reverts
+from tests.support.builders import deploy_test_token
 from tests.support.world import PARAMS, STAKE, TOKENS, World, catch_up_with_the_clock
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import connect
@@ -33,18 +34,13 @@ def make_hostile_world(build: Build, token_name: str, *, stake: int) -> World:
     """A fresh chain whose Market is paid in `token_name`: an issuer, a buyer and one seller (with a deposit of
     `stake` if it can make one)."""
     chain = connect("embedded")
-    artifact = build[token_name]
-    constructor = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor()
-    token_address = chain.sender(chain.funder).send(
-        {"data": constructor.data_in_transaction}, action=f"deploy {token_name}"
-    )["contractAddress"]
-    system = deploy(chain, token_address=token_address, params=PARAMS, build=build)
+    token = deploy_test_token(chain, build, token_name)
+    system = deploy(chain, token_address=token.address, params=PARAMS, build=build)
     issuer = add_issuer(system)
     buyer = onboard(system, issuer, "buyer", ROLE_BUYER, tokens=TOKENS)
     seller = onboard(system, issuer, "seller", ROLE_SELLER, tokens=TOKENS, deposit=stake)
     nobody = Account.create()  # never funded: World wants an outsider, these tests need none
     outsider = Vehicle("outsider", nobody, credential=None, system=system.as_(chain.sender(nobody)))
-    token = chain.w3.eth.contract(address=token_address, abi=artifact.abi)
     return World(
         chain=chain, system=system, issuer=issuer, buyer=buyer, sellers=[seller], outsider=outsider, extra=[token]
     )

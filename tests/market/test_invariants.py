@@ -42,7 +42,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.support.market_bench import ACCESS, AREA, PARAMS, Bench, fresh, high_s, make_bench, raw_v
+from tests.support.builders import AREA
+from tests.support.market_bench import ACCESS, PARAMS, Bench, fresh, high_s, make_bench, raw_v
 from v2vchain.chain.compiler import compile_contracts
 from v2vchain.chain.errors import ContractRevert
 from v2vchain.contracts.market import RequestStatus, SignedBid

@@ -8,15 +8,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_account import Account
 from web3.types import TxReceipt
 
 from tests.support.assertions import reverts
+from tests.support.builders import outsider
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import Chain
 from v2vchain.contracts.clearing import ClearingClient
 from v2vchain.deploy import ClearingParams, System, deploy
-from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, onboard
+from v2vchain.devnet import Vehicle, add_issuer, onboard
 from v2vchain.identity.registration import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
 from v2vchain.protocol.areas import area_id
 from v2vchain.protocol.clearing import PreparedClearing, Receipt, TradeInput
@@ -226,13 +226,8 @@ def make_desk(chain: Chain, build: Build) -> Desk:
     rival = member("rival", ROLE_BOTH)
     buyers = [member(f"buyer{i}", ROLE_BUYER) for i in range(3)]
     sellers = [member(f"seller{i}", ROLE_SELLER) for i in range(3)]
-    outsider_account = Account.create()
-    chain.fund(outsider_account.address, GAS_MONEY_WEI)
-    system.token.mint(outsider_account.address, TOKENS)
-    outsider_system = system.as_(chain.sender(outsider_account))
-    outsider_system.token.approve(clearing.address, 2**256 - 1)
-    outsider = Vehicle("outsider", outsider_account, credential=None, system=outsider_system)
-    return Desk(chain, system, clearing, issuer, operator, rival, buyers, sellers, outsider)
+    stranger = outsider(chain, system, tokens=TOKENS, spender=clearing.address)
+    return Desk(chain, system, clearing, issuer, operator, rival, buyers, sellers, stranger)
 
 
 LEAD_S = 3_600  # default orders: delivery from now + 1 h for 2 h

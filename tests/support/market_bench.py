@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from tests.support.builders import deploy_test_token, open_request, outsider
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import MarketParams, System, deploy
@@ -36,7 +36,6 @@ PARAMS = MarketParams(
     max_delivery_window_s=2 * 86_400,
     relay_period_s=600,
 )
-AREA = keccak(text="cloak:geohash5:u33db")
 ACCESS = keccak(b"access")
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 CHAIN_AHEAD_OF_WALL_S = 86_400
@@ -97,16 +96,16 @@ class Bench:
         window_s: int = 3_600,
         relayer: str | None = None,
     ) -> int:
-        deadline = self.now() + bidding_s
-        return (buyer or self.buyers[0]).system.market.open(
+        return open_request(
+            (buyer or self.buyers[0]).system.market,
+            self.now(),
             energy_wh=energy_wh,
-            max_price_per_wh=max_price,
-            deadline_ts=deadline,
-            delivery_start_ts=deadline + lead_s,
-            delivery_end_ts=deadline + lead_s + window_s,
-            area_id=AREA,
-            access_hash=ACCESS,
+            max_price=max_price,
+            bidding_s=bidding_s,
+            lead_s=lead_s,
+            window_s=window_s,
             relayer=relayer,
+            access=ACCESS,
         )
 
     def awarded(self, *, price: int = 80, seller: int = 0, buyer: Vehicle | None = None, **kw: Any) -> int:
@@ -128,14 +127,8 @@ def make_bench(build: Build, *, token_fixture: str | None = None, cover: int = C
     """A fresh embedded chain; `token_fixture` names a test token (contracts/test/) to pay in instead of the dev
     token (kept in extra["token"])."""
     chain = connect("embedded")
-    token_address, fixture = None, None
-    if token_fixture is not None:
-        artifact = build[token_fixture]
-        factory = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        token_address = chain.sender(chain.funder).send(
-            {"data": factory.constructor().data_in_transaction}, action=f"deploy {token_fixture}"
-        )["contractAddress"]
-        fixture = chain.w3.eth.contract(address=token_address, abi=artifact.abi)
+    fixture = None if token_fixture is None else deploy_test_token(chain, build, token_fixture)
+    token_address = None if fixture is None else fixture.address
     system = deploy(chain, params=PARAMS, build=build, token_address=token_address)
     issuer = add_issuer(system)
     chain.fund(issuer.address, GAS_MONEY_WEI)
@@ -144,12 +137,7 @@ def make_bench(build: Build, *, token_fixture: str | None = None, cover: int = C
         onboard(system, issuer, "buyer1", ROLE_BOTH, tokens=TOKENS, stake=cover),
     ]
     sellers = [onboard(system, issuer, f"seller{i}", ROLE_SELLER, tokens=TOKENS, stake=cover) for i in range(3)]
-    nobody = Account.create()
-    chain.fund(nobody.address, GAS_MONEY_WEI)
-    system.token.mint(nobody.address, TOKENS)
-    own = system.as_(chain.sender(nobody))
-    own.token.approve(system.market.address, 2**256 - 1)
-    outsider = Vehicle("outsider", nobody, credential=None, system=own)
+    stranger = outsider(chain, system, tokens=TOKENS, spender=system.market.address)
     chain.advance_time(max(1, int(time.time()) + CHAIN_AHEAD_OF_WALL_S - chain.now()))
     return Bench(
         chain=chain,
@@ -158,7 +146,7 @@ def make_bench(build: Build, *, token_fixture: str | None = None, cover: int = C
         issuer_system=system.as_(chain.sender(issuer)),
         buyers=buyers,
         sellers=sellers,
-        outsider=outsider,
+        outsider=stranger,
         extra={"token": fixture},
     )
 

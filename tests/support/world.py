@@ -6,14 +6,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
 
+from tests.support.builders import open_request, outsider
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import Chain
 from v2vchain.deploy import MarketParams, System, deploy
-from v2vchain.devnet import GAS_MONEY_WEI, Vehicle, add_issuer, onboard
+from v2vchain.devnet import Vehicle, add_issuer, onboard
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 
 TOKENS = 1_000_000_000  # 1,000 VEC each
@@ -32,9 +31,6 @@ PARAMS = MarketParams(
     max_delivery_window_s=2 * 86_400,
     relay_period_s=600,
 )
-
-
-AREA = keccak(text="cloak:geohash5:u33db")
 
 
 @dataclass
@@ -87,15 +83,14 @@ class World:
         lead_s: int = 300,
         window_s: int = 3_600,
     ) -> int:
-        deadline = self.chain.now() + bidding_s
-        return (buyer or self.buyer).system.market.open(
+        return open_request(
+            (buyer or self.buyer).system.market,
+            self.chain.now(),
             energy_wh=energy_wh,
-            max_price_per_wh=max_price,
-            deadline_ts=deadline,
-            delivery_start_ts=deadline + lead_s,
-            delivery_end_ts=deadline + lead_s + window_s,
-            area_id=AREA,
-            access_hash=keccak(b"secret"),
+            max_price=max_price,
+            bidding_s=bidding_s,
+            lead_s=lead_s,
+            window_s=window_s,
         )
 
     def awarded(self, *, price: int = 80, seller: int = 0, **kw: Any) -> int:
@@ -118,13 +113,14 @@ def make_world(chain: Chain, build: Build) -> World:
     issuer = add_issuer(system)
     buyer = onboard(system, issuer, "buyer", ROLE_BUYER, tokens=TOKENS)
     sellers = [onboard(system, issuer, f"seller{i}", ROLE_SELLER, tokens=TOKENS, deposit=DEPOSIT) for i in range(3)]
-    outsider_account = Account.create()
-    chain.fund(outsider_account.address, GAS_MONEY_WEI)
-    system.token.mint(outsider_account.address, TOKENS)
-    outsider_system = system.as_(chain.sender(outsider_account))
-    outsider_system.token.approve(system.market.address, 2**256 - 1)
-    outsider = Vehicle("outsider", outsider_account, credential=None, system=outsider_system)
-    return World(chain=chain, system=system, issuer=issuer, buyer=buyer, sellers=sellers, outsider=outsider)
+    return World(
+        chain=chain,
+        system=system,
+        issuer=issuer,
+        buyer=buyer,
+        sellers=sellers,
+        outsider=outsider(chain, system, tokens=TOKENS, spender=system.market.address),
+    )
 
 
 def catch_up_with_the_clock(chain: Chain) -> None:
