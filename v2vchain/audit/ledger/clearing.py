@@ -188,7 +188,8 @@ class ClearingBooks(VaultBooks):
                     f"clearing {cid:#x}: its {count} trade(s) could not be read from the commit's calldata; "
                     f"its escrow of {total} is booked as a whole",
                 )
-            self._split = False
+            self._split = False  # who paid and who locked what is unknown: the whole moves as one pseudo-account's
+            self._move(-total, free=UNPUBLISHED)
             self._move(total, request=c.trades.setdefault(-1, ClearingTrade(cid, -1, e, e, funded=False)))
             return
         if len(published) != count:
@@ -380,6 +381,17 @@ class ClearingBooks(VaultBooks):
         self.flows[t.seller]["received"] += to_seller
         self.flows[operator]["spread"] += to_operator
 
+    def _on_Vault_Forfeited(self, e: Event, a: dict[str, Any]) -> None:
+        c = self.clearings.get(int(a["ref"]))
+        if c is None or -1 not in c.trades:
+            super()._on_Vault_Forfeited(e, a)
+            return
+        amount = int(a["amount"])  # a penalty of an unpublished clearing's trade: locked by the pseudo-account
+        self._move(-amount, free=UNPUBLISHED)
+        self._move(amount, sunk=True)
+        self._expected_forfeits.append((a["account"], c.clearing_id, amount))
+        self.flows[a["account"]]["forfeited"] += amount
+
     def _on_Vault_Withdrawn(self, e: Event, a: dict[str, Any]) -> None:
         if not self.free[UNPUBLISHED]:
             super()._on_Vault_Withdrawn(e, a)
@@ -417,7 +429,9 @@ class ClearingBooks(VaultBooks):
                 )
         if not self.split_known:
             return
-        for account in sorted(set(self.locked) | {t.seller for t in self.all_trades()}):
+        for account in sorted(
+            (set(self.free) | set(self.locked) | {t.seller for t in self.all_trades()}) - {UNPUBLISHED}
+        ):
             want = self.expected_locked(account)
             if self.locked[account] != want:
                 self._violate(
