@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from node.api.routes.dashboard import dashboard_data
 from tests.support.clearing_books import PAYMENT, PENALTY, WITHDRAWN, History, books_of, edited, play, rules
 from tests.support.desk import DEPOSIT, ENERGY, PRICE, Desk
 from v2vchain.audit.ledger.market import Ledger
+from v2vchain.audit.published import PENALTY_BPS_SELECTOR
 from v2vchain.audit.reconcile import reconcile, reconciliation_text
+from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.statement import statement, statement_text
 from v2vchain.audit.store import Event, Store
 from v2vchain.audit.trades import filter_trades, trades
@@ -278,3 +281,29 @@ def test_a_tampered_history_breaks_its_rule(history: History, rule: str, tamper:
 def test_an_open_trade_past_its_window_is_overdue(history: History) -> None:
     books = books_of(history.clearing, edited(history.events, closed(history, 0, 0)))
     assert [f.rule for f in books.warnings] == ["delivery-overdue"]
+
+
+def test_the_dashboard_shows_clearing_trades(history: History) -> None:
+    with Store.open(history.db) as store:
+        data = dashboard_data(store)
+    shown = [(t["mechanism"], t["status"]) for t in data["trades"]]
+    assert shown.count(("clearing/double-auction-k", "settled")) == 4 and len(shown) == 5
+    assert data["totals"]["books_balance"] and data["totals"]["violations"] == 0
+
+
+def test_a_json_rpc_node_reads_a_commits_input_and_the_penalty_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[tuple[str, list[object]]] = []
+    answers = {"eth_getTransactionByHash": {"input": "0xabcdef"}, "eth_call": "0x" + "00" * 31 + "07"}
+
+    def call(method: str, params: list[object]) -> object:
+        asked.append((method, params))
+        return answers[method]
+
+    node = HttpNode("http://127.0.0.1:1")
+    monkeypatch.setattr(node, "call", call)
+    assert node.tx_input("0x12") == "0xabcdef"
+    assert int(node.eth_call("0xC", PENALTY_BPS_SELECTOR, 5), 16) == 7
+    assert asked == [
+        ("eth_getTransactionByHash", ["0x12"]),
+        ("eth_call", [{"to": "0xC", "data": PENALTY_BPS_SELECTOR}, "0x5"]),
+    ]
