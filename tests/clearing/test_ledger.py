@@ -100,6 +100,19 @@ def test_trades_by_mechanism_from_the_command_line(history: History) -> None:
     assert filter_trades(everything, mechanism="clearing/mcafee-trade-reduction") == []
 
 
+def test_vehicle_reconcile_and_report_from_the_command_line(history: History, _desk: Desk, tmp_path: Path) -> None:
+    db = str(history.db)
+    seller = _desk.sellers[2].address
+    for fmt in ("table", "csv", "json"):
+        out = CliRunner().invoke(audit_app, ["vehicle", seller, "--db", db, "--format", fmt])
+        assert out.exit_code == 0 and "clearing_account" in out.output, out.output
+    done = CliRunner().invoke(audit_app, ["reconcile", "--db", db])
+    assert done.exit_code == 0 and "2 clearings, 5 funded clearing trades" in done.output, done.output
+    report = CliRunner().invoke(audit_app, ["report", "--db", db, "--out", str(tmp_path / "report")])
+    assert report.exit_code == 0, report.output
+    assert (tmp_path / "report" / "trades.csv").read_text().count("clearing/double-auction-k") == 5
+
+
 def test_a_vehicles_statement_holds_its_clearing_trades_and_account(history: History, _desk: Desk) -> None:
     seller = _desk.sellers[2]  # C1 trade 2 reclaimed (penalty sunk), C2 trade 2 finalized at 3,000 Wh
     s = statement(ledger_of(history.db), seller.address, _desk.chain.chain_id)
@@ -185,10 +198,11 @@ def committed(h: History, clearing: int) -> Pick:
     return is_("ClearingCommitted", clearingId=of(h, clearing))
 
 
-def put(events: list[Event], event: Event, *, after: Pick, **args: object) -> list[Event]:
-    """`event` (with new arguments) added to the transaction of the first event `after` accepts, just after it."""
+def put(events: list[Event], event: Event, *, after: Pick, before: bool = False, **args: object) -> list[Event]:
+    """`event` (with new arguments) added to the transaction of the first event `after` accepts, just after it (or
+    just before it)."""
     where = next(e for e in events if after(e))
-    at = events.index(where) + 1
+    at = events.index(where) + (0 if before else 1)
     clone = Event(
         **{
             **event.__dict__,
@@ -200,8 +214,8 @@ def put(events: list[Event], event: Event, *, after: Pick, **args: object) -> li
     return [*events[:at], clone, *events[at:]]
 
 
-def copied(events: list[Event], pick: Pick, *, after: Pick, **args: object) -> list[Event]:
-    return put(events, next(e for e in events if pick(e)), after=after, **args)
+def copied(events: list[Event], pick: Pick, *, after: Pick, before: bool = False, **args: object) -> list[Event]:
+    return put(events, next(e for e in events if pick(e)), after=after, before=before, **args)
 
 
 def registered(h: History, address: str) -> Pick:
@@ -212,8 +226,12 @@ def operator(h: History) -> str:
     return str(next(e for e in h.events if committed(h, 0)(e)).args["operator"])
 
 
-def forged(name: str, **args: object) -> Event:
-    return Event(0, 0, "", 0, 0, "Clearing", name, dict(args))
+def retimed(events: list[Event], pick: Pick, timestamp: int) -> list[Event]:
+    return [Event(**{**e.__dict__, "timestamp": timestamp}) if pick(e) else e for e in events]
+
+
+def forged(name: str, contract: str = "Clearing", **args: object) -> Event:
+    return Event(0, 0, "", 0, 0, contract, name, dict(args))
 
 
 Case = Callable[[History], list[Event]]
@@ -234,6 +252,25 @@ CASES: list[tuple[str, Case]] = [
             forged("Credited", account=h.first.trades[0].seller, ref=of(h, 0), amount=1),
             after=closed(h, 0, 0),
         ),
+    ),
+    (
+        "trader-not-active",
+        lambda h: put(
+            h.events, forged("VehicleRevoked", "Registry", vehicle=h.first.trades[0].buyer), after=is_("Deposited")
+        ),
+    ),
+    (
+        "trader-not-active",
+        lambda h: edited(h.events, registered(h, h.first.trades[0].seller), roles=1),  # a buyer only
+    ),
+    (
+        "nonce-floor-lowered",
+        lambda h: put(h.events, forged("NoncesCancelled", account=operator(h), nonceFloor=0), after=committed(h, 0)),
+    ),
+    ("reclaimed-early", lambda h: retimed(h.events, is_("TradeClosed", how=3), h.first.trades[2].delivery_end_ts - 1)),
+    (
+        "confirmed-twice",
+        lambda h: copied(h.events, is_("DeliveryConfirmed", 1), after=closed(h, 0, 0), before=True, tradeIndex=0),
     ),
     ("reclaim-without-forfeit", lambda h: edited(h.events, is_("Forfeited"))),
     ("forfeit-without-reclaim", lambda h: copied(h.events, is_("Forfeited"), after=closed(h, 0, 0))),
@@ -307,3 +344,23 @@ def test_a_json_rpc_node_reads_a_commits_input_and_the_penalty_rate(monkeypatch:
         ("eth_getTransactionByHash", ["0x12"]),
         ("eth_call", [{"to": "0xC", "data": PENALTY_BPS_SELECTOR}, "0x5"]),
     ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"buyerSide": 2}, "does not pair a buy order with a sell order"),
+        ({"seller": "BUYER"}, "trades with itself"),
+        ({"sellerPricePerWh": 0, "pricePerWh": 0}, "trades nothing"),
+        ({"sellerLimit": PRICE + 1}, "below the seller's limit"),
+        ({"deliveryEnd": 1}, "empty or over"),
+        ({"sellerExpiry": 1}, "the seller's order expired"),
+        ({"mechanismId": 3, "sellerPricePerWh": PRICE - 1}, "not uniform"),  # the rows say 3; the commit says 1
+    ],
+)
+def test_each_rule_of_a_trade_is_checked(history: History, edit: dict[str, object], message: str) -> None:
+    if edit.get("seller") == "BUYER":
+        edit = {"seller": history.first.trades[0].buyer}
+    books = books_of(history.clearing, edited(history.events, published(history, 0, 0), **edit))
+    found = [f.message for f in books.violations if f.rule == "trade-breaks-rule"]
+    assert any(message in m for m in found), found
