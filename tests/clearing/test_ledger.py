@@ -13,7 +13,18 @@ import pytest
 from typer.testing import CliRunner
 
 from node.api.routes.dashboard import dashboard_data
-from tests.support.clearing_books import PAYMENT, PENALTY, WITHDRAWN, History, books_of, edited, play, rules
+from tests.support.clearing_books import (
+    PAYMENT,
+    PENALTY,
+    REDUCED_PRICE,
+    REDUCED_SELLER_PRICE,
+    WITHDRAWN,
+    History,
+    books_of,
+    edited,
+    play,
+    rules,
+)
 from tests.support.desk import DEPOSIT, ENERGY, PRICE, Desk
 from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.published import PENALTY_BPS_SELECTOR
@@ -55,11 +66,16 @@ def test_reconcile_is_clean_and_every_account_matches_the_contract(history: Hist
     held = _desk.system.token.balance_of(_desk.clearing.address)
     assert (books.token_balance, books.escrows(), books.sunk) == (held, _desk.clearing.escrowed(), PENALTY)
     t = result.totals
-    assert (t["clearings"], t["clearing_trades"], t["trades"], t["requests"]) == (2, 5, 5, 0)
+    assert (t["clearings"], t["clearing_trades"], t["trades"], t["requests"]) == (3, 7, 7, 0)
     assert t["clearing_token_balance"] == t["clearing_books"] == 6 * DEPOSIT - WITHDRAWN
-    assert "clearing token balance 599998766 = free 599798766 + locked 0 + escrows 0 + sunk 200000" in (
-        reconciliation_text(result)
+    open_penalty = ENERGY * REDUCED_SELLER_PRICE * 2_000 // 10_000
+    assert (t["clearing_locked"], t["clearing_escrows"], t["clearing_sunk"]) == (
+        open_penalty,
+        ENERGY * REDUCED_PRICE,
+        PENALTY,
     )
+    assert books.free[operator_address(history)] == ENERGY * (REDUCED_PRICE - REDUCED_SELLER_PRICE)  # the spread
+    assert f"locked {open_penalty} + escrows {ENERGY * REDUCED_PRICE} + sunk {PENALTY}" in reconciliation_text(result)
 
 
 def test_every_funded_trade_is_a_row_with_its_outcome(history: History) -> None:
@@ -67,7 +83,8 @@ def test_every_funded_trade_is_a_row_with_its_outcome(history: History) -> None:
         (t.trade_id, t.mechanism, t.status, t.delivered_wh, t.paid, t.refund, t.payment, t.penalty)
         for t in trades(ledger_of(history.db))
     ]
-    first, second = (f"clearing-{p.clearing_id:#x}" for p in (history.first, history.second))
+    first, second, third = (f"clearing-{p.clearing_id:#x}" for p in (history.first, history.second, history.third))
+    reduced, penalty = ENERGY * REDUCED_PRICE, ENERGY * REDUCED_SELLER_PRICE * 2_000 // 10_000
     m = "clearing/double-auction-k"
     assert rows == [
         (f"{first}-0", m, "settled", ENERGY, PAYMENT, 0, PAYMENT, PENALTY),
@@ -75,6 +92,10 @@ def test_every_funded_trade_is_a_row_with_its_outcome(history: History) -> None:
         (f"{first}-2", m, "reclaimed", 0, 0, PAYMENT, PAYMENT, PENALTY),
         (f"{second}-0", m, "settled", ENERGY, PAYMENT, 0, PAYMENT, PENALTY),
         (f"{second}-2", m, "settled", 3_000, 3_000 * PRICE, 7_000 * PRICE, PAYMENT, PENALTY),
+        *sorted(
+            (f"{third}-{i}", "clearing/mcafee-trade-reduction", status, wh, wh * REDUCED_PRICE, 0, reduced, penalty)
+            for i, status, wh in third_outcomes(history)
+        ),
     ]
     (row,) = [t for t in trades(ledger_of(history.db)) if t.trade_id == f"{second}-2"]
     assert (row.buyer, row.seller, row.area, row.price_per_wh) == (
@@ -85,19 +106,34 @@ def test_every_funded_trade_is_a_row_with_its_outcome(history: History) -> None:
     )
 
 
+def third_outcomes(history: History) -> list[tuple[int, str, int]]:
+    """(index, status, delivered Wh) of the third clearing's trades: buyer1's settled in full, buyer0's open."""
+    limits = [o.order.limit_price_per_wh for o in history.third.orders if o.order.side == 1]
+    assert sorted(limits) == [130, 140, 150]
+    settled = {o.order.owner for o in history.third.orders if o.order.limit_price_per_wh == 140}
+    return [
+        (i, "settled", ENERGY) if t.buyer in settled else (i, "awarded", 0) for i, t in enumerate(history.third.trades)
+    ]
+
+
+def operator_address(history: History) -> str:
+    return str(next(e for e in history.events if e.event == "ClearingCommitted").args["operator"])
+
+
 def test_trades_by_mechanism_from_the_command_line(history: History) -> None:
     def run(*args: str) -> list[dict[str, object]]:
         out = CliRunner().invoke(audit_app, ["trades", "--db", str(history.db), "--format", "json", *args])
         assert out.exit_code == 0, out.output
         return list(json.loads(out.output))
 
-    assert len(run("--mechanism", "clearing")) == 5
+    assert len(run("--mechanism", "clearing")) == 7
     assert len(run("--mechanism", "clearing/double-auction-k")) == 5
+    assert len(run("--mechanism", "clearing/mcafee-trade-reduction")) == 2
     assert run("--mechanism", "auction") == []
     table = CliRunner().invoke(audit_app, ["trades", "--db", str(history.db)])
     assert table.output.splitlines()[0].startswith("mechanism") and "clearing/double-auction-k" in table.output
     everything = trades(ledger_of(history.db))
-    assert filter_trades(everything, mechanism="clearing/mcafee-trade-reduction") == []
+    assert filter_trades(everything, mechanism="clearing/gale-shapley-buyer-proposing") == []
 
 
 def test_vehicle_reconcile_and_report_from_the_command_line(history: History, _desk: Desk, tmp_path: Path) -> None:
@@ -107,7 +143,7 @@ def test_vehicle_reconcile_and_report_from_the_command_line(history: History, _d
         out = CliRunner().invoke(audit_app, ["vehicle", seller, "--db", db, "--format", fmt])
         assert out.exit_code == 0 and "clearing_account" in out.output, out.output
     done = CliRunner().invoke(audit_app, ["reconcile", "--db", db])
-    assert done.exit_code == 0 and "2 clearings, 5 funded clearing trades" in done.output, done.output
+    assert done.exit_code == 0 and "3 clearings, 7 funded clearing trades" in done.output, done.output
     report = CliRunner().invoke(audit_app, ["report", "--db", db, "--out", str(tmp_path / "report")])
     assert report.exit_code == 0, report.output
     assert (tmp_path / "report" / "trades.csv").read_text().count("clearing/double-auction-k") == 5
@@ -128,8 +164,14 @@ def test_a_vehicles_statement_holds_its_clearing_trades_and_account(history: His
         "at_risk": 0,
     }
     buyer = statement(ledger_of(history.db), _desk.buyers[0].address, _desk.chain.chain_id)
-    assert buyer["bought"] == {"trades": 2, "energy_wh": 2 * ENERGY, "paid": 2 * PAYMENT}
+    assert buyer["bought"] == {"trades": 3, "energy_wh": 2 * ENERGY, "paid": 2 * PAYMENT}  # one still open
     assert buyer["clearing_account"]["withdrawn"] == WITHDRAWN
+    (open_trade,) = buyer["open_obligations"]
+    assert (open_trade["role"], open_trade["what"], open_trade["amount"]) == (
+        "buyer",
+        "confirm delivery",
+        ENERGY * REDUCED_PRICE,
+    )
     assert "clearing_account: deposited" in statement_text(buyer)
 
 
@@ -324,7 +366,8 @@ def test_the_dashboard_shows_clearing_trades(history: History) -> None:
     with Store.open(history.db) as store:
         data = dashboard_data(store)
     shown = [(t["mechanism"], t["status"]) for t in data["trades"]]
-    assert shown.count(("clearing/double-auction-k", "settled")) == 4 and len(shown) == 5
+    assert shown.count(("clearing/double-auction-k", "settled")) == 4 and len(shown) == 7
+    assert shown.count(("clearing/mcafee-trade-reduction", "awarded")) == 1
     assert data["totals"]["books_balance"] and data["totals"]["violations"] == 0
 
 
@@ -364,3 +407,16 @@ def test_each_rule_of_a_trade_is_checked(history: History, edit: dict[str, objec
     books = books_of(history.clearing, edited(history.events, published(history, 0, 0), **edit))
     found = [f.message for f in books.violations if f.rule == "trade-breaks-rule"]
     assert any(message in m for m in found), found
+
+
+def test_two_commits_in_one_transaction_are_each_booked(history: History) -> None:
+    """As a contract operator could send them: the rival's commit moved into the transaction of the first."""
+    first = next(e for e in history.events if committed(history, 0)(e))
+    second_tx = next(e for e in history.events if committed(history, 1)(e)).tx_hash
+    moved = [e for e in history.events if e.tx_hash == second_tx]
+    rest = [e for e in history.events if e.tx_hash != second_tx]
+    at = max(i for i, e in enumerate(rest) if e.tx_hash == first.tx_hash) + 1
+    merged = [Event(**{**e.__dict__, "tx_hash": first.tx_hash, "block_number": first.block_number}) for e in moved]
+    books = books_of(history.clearing, [*rest[:at], *merged, *rest[at:]])
+    assert not books.violations, [(f.rule, f.message) for f in books.violations]
+    assert len(books.clearings) == 3 and sum(t.funded for t in books.all_trades()) == 7

@@ -102,9 +102,10 @@ class ClearingBooks(VaultBooks):
         self.next_seq: Counter[str] = Counter()
         self.filled: Counter[tuple[str, int]] = Counter()  # funded Wh per (owner, nonce), over every clearing
         self._split = True
-        self._published: list[Event] = []
-        self._unfunded: dict[int, str] = {}
-        self._commit: Event | None = None
+        # this transaction's commits, and their published trades and unfunded ones by clearing id
+        self._commits: list[Event] = []
+        self._published: dict[int, list[Event]] = {}
+        self._unfunded: dict[int, dict[int, str]] = {}
 
     @classmethod
     def from_store(cls, store: Store) -> ClearingBooks | None:
@@ -142,18 +143,22 @@ class ClearingBooks(VaultBooks):
     # ---------------------------------------------------------------- commit
 
     def _on_Clearing_TradeUnfunded(self, e: Event, a: dict[str, Any]) -> None:
-        self._unfunded[int(a["tradeIndex"])] = SHORTFALLS[int(a["reason"])]
+        reason = int(a["reason"])
+        why = SHORTFALLS[reason] if reason < len(SHORTFALLS) else str(reason)
+        self._unfunded.setdefault(int(a["clearingId"]), {})[int(a["tradeIndex"])] = why
 
     def _on_Clearing_ClearingCommitted(self, e: Event, a: dict[str, Any]) -> None:
-        self._commit = e
+        self._commits.append(e)
 
     def _on_Clearing_TradePublished(self, e: Event, a: dict[str, Any]) -> None:
-        self._published.append(e)
+        self._published.setdefault(int(a["clearingId"]), []).append(e)
 
     def _after_tx(self, first: Event) -> None:
-        if self._commit is not None:
-            self._committed(self._commit, self._published, self._unfunded)
-        self._commit, self._published, self._unfunded = None, [], {}
+        """A commit's trades are published after its event (the rows follow the logs): each is booked here."""
+        for commit in self._commits:
+            cid = int(commit.args["clearingId"])
+            self._committed(commit, self._published.get(cid, []), self._unfunded.get(cid, {}))
+        self._commits, self._published, self._unfunded = [], {}, {}
         super()._after_tx(first)
 
     def _committed(self, e: Event, published: list[Event], unfunded: dict[int, str]) -> None:
