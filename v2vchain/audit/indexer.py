@@ -12,12 +12,14 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from v2vchain.chain.errors import ChainUnavailable
 from v2vchain.errors import ConfigError
 
 from .decode import ContractSpec, EventDecoder, abi_json
 from .errors import ChainMismatch, RangeTooLarge, RpcError, RpcTimeout, UnknownAddress
+from .published import PENALTY_BPS_SELECTOR, publication_rows
 from .rpc import Header, Log, Node
 from .store import EventRow, Store
 
@@ -74,6 +76,8 @@ class Indexer:
         self.max_timeouts = max_timeouts
         self.progress = progress
         self._decoders: dict[str, tuple[str, EventDecoder]] = {}
+        self._abis: dict[str, list[dict[str, Any]]] = {}
+        self._penalty_bps: dict[str, int | None] = {}
 
     def run(self, *, to_block: int | None = None) -> IndexReport:
         """Index every final block not yet indexed (up to to_block if given), undoing reorganised ones first."""
@@ -119,6 +123,7 @@ class Indexer:
         if not contracts:
             raise ConfigError("nothing to index: give a deployment (token, registry, market addresses)")
         self._decoders = {c.address: (c.name, EventDecoder(c.abi)) for c in contracts}
+        self._abis = {c.address: c.abi for c in contracts}
 
     def _creation_block(self, spec: ContractSpec, head: int) -> int:
         """The first block with code at the address (binary search); the hint if the node keeps no history."""
@@ -265,4 +270,15 @@ class Indexer:
                     log.data,
                 )
             )
+            if event == "ClearingCommitted":
+                rows += publication_rows(log, name, args, self._abis[log.address], self.node.tx_input, self._bps)
         return rows
+
+    def _bps(self, address: str, block: int) -> int | None:
+        """The Clearing's penaltyBps (immutable: read once), None if the node cannot answer."""
+        if address not in self._penalty_bps:
+            try:
+                self._penalty_bps[address] = int(self.node.eth_call(address, PENALTY_BPS_SELECTOR, block), 16)
+            except (RpcError, RpcTimeout, ValueError):
+                self._penalty_bps[address] = None
+        return self._penalty_bps[address]

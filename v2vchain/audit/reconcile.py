@@ -38,7 +38,22 @@ def reconcile(ledger: Ledger, store: Store) -> Reconciliation:
         "first_block": store.first_block() or 0,
         "last_block": store.last_block() or 0,
     }
-    return Reconciliation(list(ledger.violations), list(ledger.warnings), totals)
+    violations, warnings = list(ledger.violations), list(ledger.warnings)
+    books = ledger.clearing
+    if books is not None and books.active:  # the Clearing's own Vault, checked alike
+        totals |= {
+            "clearings": len(books.clearings),
+            "clearing_trades": sum(1 for t in books.all_trades() if t.funded),
+            "clearing_token_balance": books.token_balance,
+            "clearing_escrows": books.escrows(),
+            "clearing_free": sum(books.free.values()),
+            "clearing_locked": sum(books.locked.values()),
+            "clearing_sunk": books.sunk,
+            "clearing_books": books.books(),
+        }
+        violations += books.violations
+        warnings += books.warnings
+    return Reconciliation(violations, warnings, totals)
 
 
 def reconciliation_text(result: Reconciliation) -> str:
@@ -49,6 +64,13 @@ def reconciliation_text(result: Reconciliation) -> str:
         f"market token balance {t['token_balance']} = free {t['free']} + locked {t['locked']} + escrows "
         f"{t['escrows']} + sunk {t['sunk']} ({t['books']}): {'yes' if t['token_balance'] == t['books'] else 'NO'}",
     ]
+    if "clearings" in t:
+        lines += [
+            f"{t['clearings']} clearings, {t['clearing_trades']} funded clearing trades",
+            f"clearing token balance {t['clearing_token_balance']} = free {t['clearing_free']} + locked "
+            f"{t['clearing_locked']} + escrows {t['clearing_escrows']} + sunk {t['clearing_sunk']} "
+            f"({t['clearing_books']}): {'yes' if t['clearing_token_balance'] == t['clearing_books'] else 'NO'}",
+        ]
     for kind, findings in (("VIOLATION", result.violations), ("warning", result.warnings)):
         lines += [f"{kind} [{f.rule}] block {f.block} tx {f.tx_hash}: {f.message}" for f in findings]
     lines.append(f"{len(result.violations)} violation(s), {len(result.warnings)} warning(s)")

@@ -57,6 +57,8 @@ class Node(Protocol):
     def headers(self, first: int, last: int) -> list[Header]: ...
     def logs(self, first: int, last: int, addresses: Sequence[str]) -> list[Log]: ...
     def has_code(self, address: str, block: int) -> bool: ...
+    def tx_input(self, tx_hash: str) -> str: ...
+    def eth_call(self, address: str, data: str, block: int) -> str: ...
 
 
 def _hex(value: Any) -> str:
@@ -182,6 +184,15 @@ class HttpNode:
     def has_code(self, address: str, block: int) -> bool:
         return len(self.call("eth_getCode", [address, hex(block)])) > 2
 
+    def tx_input(self, tx_hash: str) -> str:
+        tx = self.call("eth_getTransactionByHash", [tx_hash])
+        if tx is None:
+            raise RpcError(f"eth_getTransactionByHash: {tx_hash} not found")
+        return str(tx.get("input") or tx.get("data") or "0x")
+
+    def eth_call(self, address: str, data: str, block: int) -> str:
+        return str(self.call("eth_call", [{"to": address, "data": data}, hex(block)]))
+
 
 class Web3Node:
     """Any web3 provider through w3.eth: the embedded chain, IPC, websockets."""
@@ -212,6 +223,12 @@ class Web3Node:
 
     def has_code(self, address: str, block: int) -> bool:
         return len(self._do("eth_getCode", self.w3.eth.get_code, address, block)) > 0
+
+    def tx_input(self, tx_hash: str) -> str:
+        return _hex(self._do("eth_getTransactionByHash", self.w3.eth.get_transaction, tx_hash)["input"])
+
+    def eth_call(self, address: str, data: str, block: int) -> str:
+        return _hex(self._do("eth_call", self.w3.eth.call, {"to": address, "data": data}, block))
 
 
 def node_for(target: Any, *, timeout_s: float = 30.0) -> Node:

@@ -6,6 +6,7 @@ from typing import Any
 
 from eth_utils import keccak
 
+from v2vchain.audit.ledger.clearing import ClearingBooks
 from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.trades import trades
 from v2vchain.identity.did import did_for
@@ -29,7 +30,7 @@ def statement(ledger: Ledger, address: str, chain_id: int | None) -> dict[str, A
             "did_hash": state.did_hash,
             "did": did if did and "0x" + keccak(text=did).hex() == state.did_hash else "",
         }
-    return {
+    out: dict[str, Any] = {
         "vehicle": address,
         "registration": registration,
         "bought": {
@@ -54,6 +55,41 @@ def statement(ledger: Ledger, address: str, chain_id: int | None) -> dict[str, A
         },
         "open_obligations": obligations(ledger, address),
     }
+    books = ledger.clearing
+    if books is not None and books.active and (address in books.flows or address in books.free):
+        cflows = books.flows[address]
+        out["sold"]["penalties_paid"] += cflows["penalties_paid"]
+        out["clearing_account"] = {
+            "deposited": cflows["deposited"],
+            "withdrawn": cflows["withdrawn"],
+            "escrowed": cflows["escrowed"],
+            "spread": cflows["spread"],
+            "forfeited": cflows["forfeited"],
+            "free": books.free[address],
+            "locked": books.locked[address],
+            "at_risk": books.locked_penalty(address),
+        }
+        out["open_obligations"] += clearing_obligations(books, address)
+    return out
+
+
+def clearing_obligations(books: ClearingBooks, address: str) -> list[dict[str, Any]]:
+    """The Clearing's open trades: the buyer confirms, the seller delivers (or claims for more than confirmed)."""
+    out = []
+    for t in books.all_trades():
+        trade = f"clearing-{t.clearing_id:#x}-{t.index}"
+        if t.buyer == address and t.status == "awarded":
+            out.append(
+                {"trade": trade, "role": "buyer", "what": "confirm delivery", "amount": t.escrow, "due": t.delivery_end}
+            )
+        elif t.seller == address and t.status == "awarded":
+            what = f"deliver {t.energy_wh} Wh"
+            out.append({"trade": trade, "role": "seller", "what": what, "amount": t.penalty, "due": t.delivery_end})
+        elif t.seller == address and t.status == "confirmed":
+            figure = t.confirmed.args["deliveredWh"] if t.confirmed else 0
+            what = f"claim with a receipt for more than the {figure} Wh confirmed, or let it finalize"
+            out.append({"trade": trade, "role": "seller", "what": what, "amount": t.penalty, "due": t.delivery_end})
+    return out
 
 
 def obligations(ledger: Ledger, address: str) -> list[dict[str, Any]]:
@@ -122,11 +158,16 @@ def statement_text(s: dict[str, Any]) -> str:
     ]
     if reg.get("did"):
         lines.append(f"  DID: {reg['did']}")
-    for section in ("bought", "sold", "account"):
-        lines.append(f"  {section}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s[section].items()))
+    for section in ("bought", "sold", "account", "clearing_account"):
+        if section in s:
+            lines.append(f"  {section}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s[section].items()))
     lines.append(f"  open obligations: {len(s['open_obligations'])}")
     lines += [
-        f"    request {o['request']} as {o['role']}: {o['what']} (amount {o['amount']}) by {o['due']}"
+        f"    {_what(o)} as {o['role']}: {o['what']} (amount {o['amount']}) by {o['due']}"
         for o in s["open_obligations"]
     ]
     return "\n".join(lines)
+
+
+def _what(o: dict[str, Any]) -> str:
+    return str(o["trade"]) if "trade" in o else f"request {o['request']}"

@@ -13,15 +13,18 @@ from typing import Any
 
 from eth_utils import is_address, keccak, to_checksum_address
 
+from v2vchain.audit.ledger.clearing import RESOLUTIONS, ClearingTrade
 from v2vchain.audit.ledger.market import Ledger, Request
 from v2vchain.identity.did import parse_did
 from v2vchain.identity.errors import InvalidDid
 from v2vchain.protocol.areas import cell_of, within
+from v2vchain.protocol.clearing import MECHANISM_IDS
 
 from .errors import InvalidFilter, UnknownAddress
 from .store import Store
 
-MECHANISMS = ("auction",)  # the batch clearing adds "clearing"
+MECHANISMS = ("auction", "clearing")  # a clearing's trades name their mechanism too: clearing/<name>
+MECHANISM_NAMES = {v: k for k, v in MECHANISM_IDS.items()}
 # UK reference prices: grid import ~15 p/kWh, export ~5 p/kWh; with the dev token's 6 decimals,
 # 0.15 VEC/kWh is 150 token units per Wh.
 GRID_IMPORT_PER_WH = 150
@@ -78,8 +81,43 @@ def auction_trade(r: Request) -> Trade:
     )
 
 
+def clearing_trade(t: ClearingTrade) -> Trade:
+    """A funded trade of a batch clearing: opened at its commit, closed by TradeClosed. paid is what the buyer paid
+    (the seller's share and the operator's spread), refund what it got back."""
+    assert t.commit is not None
+    out = t.closed
+    settled = out is not None and RESOLUTIONS[int(out.args["how"])] != "Reclaimed"
+    mechanism_id = int(t.a["mechanismId"])
+    name = MECHANISM_NAMES.get(mechanism_id, f"mechanism-{mechanism_id}")
+    return Trade(
+        mechanism=f"clearing/{name}",
+        trade_id=f"clearing-{t.clearing_id:#x}-{t.index}",
+        buyer=t.buyer,
+        seller=t.seller,
+        area_id=str(t.a["areaId"]),
+        area=cell_of(bytes.fromhex(str(t.a["areaId"])[2:])),
+        energy_wh=t.energy_wh,
+        price_per_wh=t.price,
+        payment=t.payment,
+        penalty=t.penalty,
+        status=t.status,
+        delivered_wh=int(out.args["deliveredWh"]) if settled and out else 0,
+        paid=int(out.args["toSeller"]) + int(out.args["toOperator"]) if settled and out else 0,
+        refund=int(out.args["toBuyer"]) if out else 0,
+        opened_at=t.commit.timestamp,
+        awarded_at=t.commit.timestamp,
+        settled_at=out.timestamp if out else None,
+        award_tx=t.commit.tx_hash,
+        settle_tx=out.tx_hash if out else None,
+    )
+
+
 def trades(ledger: Ledger) -> list[Trade]:
-    return [auction_trade(r) for r in ledger.requests.values() if r.awarded is not None]
+    """The Market's awarded auctions, then the Clearing's funded trades (commit order, trade index)."""
+    out = [auction_trade(r) for r in ledger.requests.values() if r.awarded is not None]
+    if ledger.clearing is not None:
+        out += [clearing_trade(t) for t in ledger.clearing.all_trades() if t.funded]
+    return out
 
 
 # ---------------------------------------------------------------- filters
@@ -156,8 +194,9 @@ def filter_trades(
 ) -> list[Trade]:
     if since is not None and until is not None and since > until:
         raise InvalidFilter(f"--since {since} is after --until {until}")
-    if mechanism is not None and mechanism not in MECHANISMS:
-        raise InvalidFilter(f"--mechanism {mechanism!r}: one of {', '.join(MECHANISMS)}")
+    named = [f"clearing/{name}" for name in MECHANISM_IDS]
+    if mechanism is not None and mechanism not in MECHANISMS and mechanism not in named:
+        raise InvalidFilter(f"--mechanism {mechanism!r}: one of {', '.join(MECHANISMS)}, or clearing/<mechanism>")
     in_area = area_predicate(area) if area else None
     return [
         t
@@ -166,7 +205,7 @@ def filter_trades(
         and (since is None or t.awarded_at >= since)
         and (until is None or t.awarded_at <= until)
         and (in_area is None or in_area(t))
-        and (mechanism is None or t.mechanism == mechanism)
+        and (mechanism is None or t.mechanism == mechanism or t.mechanism.startswith(f"{mechanism}/"))
     ]
 
 
@@ -180,6 +219,7 @@ def filter_trades(
 
 
 TABLE_COLUMNS = (
+    "mechanism",
     "trade_id",
     "status",
     "buyer",

@@ -175,7 +175,9 @@ def trades_cmd(
     since: str = typer.Option(None, help="awarded at or after: unix seconds or ISO 8601"),
     until: str = typer.Option(None, help="awarded at or before: unix seconds or ISO 8601"),
     area: str = typer.Option(None, help="geohash cell or prefix of the cloaked area, or a 0x area id"),
-    mechanism: str = typer.Option(None, help="auction (the batch clearing adds clearing)"),
+    mechanism: str = typer.Option(
+        None, help="auction, clearing, or clearing/<mechanism> (e.g. clearing/double-auction-k)"
+    ),
     fmt: Format = FORMAT_OPTION,
     db: str = DB_OPTION,
 ) -> None:

@@ -127,11 +127,13 @@ def dashboard_data(store: Store) -> dict[str, Any]:
             "vehicles": len(ledger.vehicles),
             "violations": len(result.violations),
             "warnings": len(result.warnings),
-            "books_balance": result.totals["token_balance"] == result.totals["books"],
+            "books_balance": result.totals["token_balance"] == result.totals["books"]
+            and result.totals.get("clearing_token_balance") == result.totals.get("clearing_books"),
         },
         "trades": [
             {
-                "trade_id": t.trade_id,
+                "trade_id": t.trade_id,  # auction-<request> or clearing-<id>-<index>
+                "mechanism": t.mechanism,  # auction, or clearing/<mechanism>
                 "status": t.status,
                 "buyer": t.buyer,
                 "seller": t.seller,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from v2vchain.audit.store import Event
 
@@ -39,10 +40,13 @@ class LedgerCore:
         self._processing = tx
         for event in tx:
             self.last = event
-            handler = getattr(self, f"_on_{event.contract}_{event.event}", None)
+            handler = self._handler(event)
             if handler is not None:
                 handler(event, event.args)
         self._after_tx(tx[0])
+
+    def _handler(self, event: Event) -> Any:
+        return getattr(self, f"_on_{event.contract}_{event.event}", None)
 
     def _after_tx(self, first: Event) -> None:
         """The checks that need a whole transaction's events (what its transfers and credits add up to)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from v2vchain.audit.store import Event, Store
 
+from .clearing import ClearingBooks
 from .vault import ZERO, VaultBooks
 
 ROLE_BUYER, ROLE_SELLER = 1, 2
@@ -91,17 +92,20 @@ def infer_penalty_bps(events: Iterable[Event]) -> int | None:
 
 class Ledger(VaultBooks):
     def __init__(self, addresses: dict[str, str], *, penalty_bps: int | None = None) -> None:
-        super().__init__(addresses.get("Market", ""))
+        super().__init__(addresses.get("Market", ""), "Market")
         self.penalty_bps = penalty_bps
         self.requests: dict[int, Request] = {}
         self.rejected_bids: list[Event] = []
+        self.clearing: ClearingBooks | None = None  # the batch Clearing's books, when the index holds it
 
     @classmethod
     def from_store(cls, store: Store, *, penalty_bps: int | None = None) -> Ledger:
+        """The Market's books, with the Clearing's (its own Vault, its own instance) as `clearing`."""
         if penalty_bps is None:
             penalty_bps = infer_penalty_bps(store.events(["Awarded"]))
         ledger = cls({c.name: c.address for c in store.contracts()}, penalty_bps=penalty_bps)
         ledger.apply_all(store.events())
+        ledger.clearing = ClearingBooks.from_store(store)
         return ledger
 
     @property

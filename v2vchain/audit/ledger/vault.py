@@ -1,6 +1,10 @@
 """A venue's Vault rebuilt from its events: every account's free and locked balance, escrows, the sink of forfeited
 penalties and the venue's token balance, with the books checked after every transaction:
-token balance == sum(free + locked) + escrows + sunk."""
+token balance == sum(free + locked) + escrows + sunk.
+
+One instance per venue: `venue` is the contract's name in the index ("Market", "Clearing"), and the events Vault.sol
+emits for it (Deposited, Withdrawn, Credited, Forfeited, NoncesCancelled, Paused, Unpaused) go to the `_on_Vault_*`
+handlers here; the venue's own events to its subclass's `_on_<venue>_*` handlers."""
 
 from __future__ import annotations
 
@@ -19,9 +23,12 @@ class Escrow(Protocol):
 
 
 class VaultBooks(RegistryBooks):
-    def __init__(self, venue: str) -> None:
+    def __init__(self, address: str, venue: str = "Market") -> None:
         super().__init__()
-        self.market = venue
+        self.address = address
+        self.venue = venue
+        self.market = address  # the Market's name for its address
+        self._what = venue.lower()
         self.free: Counter[str] = Counter()
         self.locked: Counter[str] = Counter()
         self.nonce_floor: Counter[str] = Counter()
@@ -41,6 +48,12 @@ class VaultBooks(RegistryBooks):
         """Whether free and locked are known apart."""
         return True
 
+    def _handler(self, event: Event) -> Any:
+        handler = super()._handler(event)
+        if handler is None and event.contract == self.venue:
+            handler = getattr(self, f"_on_Vault_{event.event}", None)
+        return handler
+
     def _after_tx(self, first: Event) -> None:
         self._match_tokens(first)
         self._match_credits(first)
@@ -48,15 +61,15 @@ class VaultBooks(RegistryBooks):
         surplus = self.token_balance - books
         if surplus < 0 and surplus != self._surplus:
             self._violate(
-                "market-short",
+                f"{self._what}-short",
                 first,
-                f"the market holds {self.token_balance} token units but its books "
+                f"the {self._what} holds {self.token_balance} token units but its books "
                 f"(free + locked + escrows + sunk) need {books}",
             )
         self._surplus = surplus
 
     def books(self) -> int:
-        """What the market owes: every account's free + locked, open escrows and the sink, kept as a running total."""
+        """What the venue owes: every account's free + locked, open escrows and the sink, kept as a running total."""
         return self._books
 
     def _move(
@@ -79,54 +92,56 @@ class VaultBooks(RegistryBooks):
         self.locked[account] += amount
 
     def _on_EnergyToken_Transfer(self, e: Event, a: dict[str, Any]) -> None:
-        if a["to"] == self.market:
+        if a["to"] == self.address:
             self.token_balance += int(a["value"])
-        if a["from"] == self.market:
+        if a["from"] == self.address:
             self.token_balance -= int(a["value"])
 
     def _match_tokens(self, first: Event) -> None:
         moved_in = Counter(
             (e.args["from"], int(e.args["value"]))
             for e in self._tx_events("EnergyToken", "Transfer")
-            if e.args["to"] == self.market and e.args["from"] != self.market
+            if e.args["to"] == self.address and e.args["from"] != self.address
         )
         moved_out = Counter(
             (e.args["to"], int(e.args["value"]))
             for e in self._tx_events("EnergyToken", "Transfer")
-            if e.args["from"] == self.market and e.args["to"] != self.market
+            if e.args["from"] == self.address and e.args["to"] != self.address
         )
         expected_in, expected_out = Counter(self._expected_in), Counter(self._expected_out)
         for (who, amount), n in (expected_in - moved_in).items():
             self._violate(
                 "books-without-tokens",
                 first,
-                f"the market booked {amount} in from {who} but received no such transfer ({n}x)",
+                f"the {self._what} booked {amount} in from {who} but received no such transfer ({n}x)",
             )
         for (who, amount), n in (expected_out - moved_out).items():
             self._violate(
                 "books-without-tokens",
                 first,
-                f"the market booked {amount} out to {who} but sent no such transfer ({n}x)",
+                f"the {self._what} booked {amount} out to {who} but sent no such transfer ({n}x)",
             )
         for (who, amount), n in (moved_out - expected_out).items():
             self._violate(
                 "tokens-without-books",
                 first,
-                f"{amount} token units left the market to {who} with no withdrawal booked ({n}x)",
+                f"{amount} token units left the {self._what} to {who} with no withdrawal booked ({n}x)",
             )
         for (who, amount), _ in (moved_in - expected_in).items():
-            self._warn("unexplained-deposit", first, f"{who} sent the market {amount} outside any request or deposit")
+            self._warn(
+                "unexplained-deposit", first, f"{who} sent the {self._what} {amount} outside any request or deposit"
+            )
         self._expected_in, self._expected_out = [], []
 
     def _expect_credit(self, account: str, ref: int, amount: int) -> None:
         if amount:
             self._expected_credits.append((account, ref, amount))
 
-    def _on_Market_Credited(self, e: Event, a: dict[str, Any]) -> None:
+    def _on_Vault_Credited(self, e: Event, a: dict[str, Any]) -> None:
         self._move(int(a["amount"]), free=a["account"])
         self.flows[a["account"]]["credited"] += int(a["amount"])
 
-    def _on_Market_Forfeited(self, e: Event, a: dict[str, Any]) -> None:
+    def _on_Vault_Forfeited(self, e: Event, a: dict[str, Any]) -> None:
         who, amount = a["account"], int(a["amount"])
         if amount > self.locked[who]:
             self._violate("forfeit-beyond-locked", e, f"{who} forfeited {amount}; it had {self.locked[who]} locked")
@@ -137,7 +152,7 @@ class VaultBooks(RegistryBooks):
     def _match_credits(self, first: Event) -> None:
         credited = Counter(
             (e.args["account"], int(e.args["ref"]), int(e.args["amount"]))
-            for e in self._tx_events("Market", "Credited")
+            for e in self._tx_events(self.venue, "Credited")
         )
         expected = Counter(self._expected_credits)
         for (who, rid, amount), _ in (credited - expected).items():
@@ -153,7 +168,7 @@ class VaultBooks(RegistryBooks):
             )
         forfeited = Counter(
             (e.args["account"], int(e.args["ref"]), int(e.args["amount"]))
-            for e in self._tx_events("Market", "Forfeited")
+            for e in self._tx_events(self.venue, "Forfeited")
         )
         expected_forfeits = Counter(self._expected_forfeits)
         for (who, rid, amount), _ in (forfeited - expected_forfeits).items():
@@ -168,7 +183,7 @@ class VaultBooks(RegistryBooks):
             )
         self._expected_credits, self._expected_forfeits = [], []
 
-    def _on_Market_Deposited(self, e: Event, a: dict[str, Any]) -> None:
+    def _on_Vault_Deposited(self, e: Event, a: dict[str, Any]) -> None:
         who, amount = a["account"], int(a["amount"])
         if reason := self.not_active(who, 0, e.timestamp):
             self._violate("deposit-not-active", e, f"{who} deposited {amount} while {reason}")
@@ -176,7 +191,7 @@ class VaultBooks(RegistryBooks):
         self.flows[who]["deposited"] += amount
         self._expected_in.append((who, amount))
 
-    def _on_Market_Withdrawn(self, e: Event, a: dict[str, Any]) -> None:
+    def _on_Vault_Withdrawn(self, e: Event, a: dict[str, Any]) -> None:
         who, amount = a["account"], int(a["amount"])
         available = self.free[who] if self.split_known else self.free[who] + self.locked[who]
         if amount > available:
@@ -185,7 +200,7 @@ class VaultBooks(RegistryBooks):
         self.flows[who]["withdrawn"] += amount
         self._expected_out.append((who, amount))
 
-    def _on_Market_NoncesCancelled(self, e: Event, a: dict[str, Any]) -> None:
+    def _on_Vault_NoncesCancelled(self, e: Event, a: dict[str, Any]) -> None:
         who, floor = a["account"], int(a["nonceFloor"])
         if floor <= self.nonce_floor[who]:
             self._violate(
@@ -193,8 +208,8 @@ class VaultBooks(RegistryBooks):
             )
         self.nonce_floor[who] = floor
 
-    def _on_Market_Paused(self, e: Event, a: dict[str, Any]) -> None:
+    def _on_Vault_Paused(self, e: Event, a: dict[str, Any]) -> None:
         self.paused = True
 
-    def _on_Market_Unpaused(self, e: Event, a: dict[str, Any]) -> None:
+    def _on_Vault_Unpaused(self, e: Event, a: dict[str, Any]) -> None:
         self.paused = False

@@ -1,0 +1,131 @@
+"""A clearing's trades as the index keeps them: read from its commit's calldata (the publication), one row each.
+
+The Clearing's events name a commit's totals, not its trades: who traded with whom, how much, at what prices. Those
+are in the calldata of commitClearing, which the contract checked in full. The indexer reads the commit transaction's
+input when it meets a ClearingCommitted event and stores one `TradePublished` row per trade beside the real logs:
+contract "Clearing", the commit's block and transaction, a log index past every real one (PUBLISHED_BASE + the
+commit's log index x 4096 + the trade's index), empty topics and data "0x" (what tells them apart from logs). The
+seller's penalty (energy x seller price x penaltyBps / 10000, the contract's immutable penaltyBps read once) rides
+along, so the ledger knows what each trade locked. A commit made through another contract has no readable input:
+it gets no rows, and the ledger warns that its trades are unpublished.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_utils import function_abi_to_4byte_selector
+
+from .decode import _type, plain
+from .rpc import Log
+from .store import EventRow
+
+PUBLISHED = "TradePublished"
+PUBLISHED_BASE = 1 << 40
+BPS = 10_000
+COMMIT = "commitClearing"
+
+
+def _named(param: dict[str, Any], value: Any) -> Any:
+    """An ABI-decoded value with its tuples as dicts by component name."""
+    t = str(param["type"])
+    if t.startswith("tuple"):
+        if t.endswith("[]"):
+            inner = dict(param, type=t[:-2])
+            return [_named(inner, v) for v in value]
+        return {c["name"]: _named(c, v) for c, v in zip(param["components"], value)}
+    return plain(value)
+
+
+def decode_commit(abi: Sequence[dict[str, Any]], tx_input: str) -> dict[str, Any] | None:
+    """commitClearing's arguments (header, orders, trades) by name, or None if the input is not such a call."""
+    fn = next((f for f in abi if f.get("type") == "function" and f.get("name") == COMMIT), None)
+    raw = bytes.fromhex(tx_input[2:] if tx_input.startswith("0x") else tx_input)
+    if fn is None or raw[:4] != function_abi_to_4byte_selector(fn):  # type: ignore[arg-type]  # an ABI entry read from JSON
+        return None
+    try:
+        values = abi_decode([_type(p) for p in fn["inputs"]], raw[4:])
+    except Exception:  # a truncated or foreign input: unpublished
+        return None
+    return {p["name"]: _named(p, v) for p, v in zip(fn["inputs"], values)}
+
+
+def trade_args(
+    clearing_id: int, mechanism_id: int, call: dict[str, Any], penalty_bps: int | None
+) -> list[dict[str, Any]]:
+    """One TradePublished argument set per trade of the call, derived as the contract derives its Trade."""
+    orders = [o["order"] for o in call["orders"]]
+    out = []
+    for i, x in enumerate(call["trades"]):
+        b, s = orders[x["buyerOrder"]], orders[x["sellerOrder"]]
+        energy, seller_price = int(x["energyWh"]), int(x["sellerPricePerWh"])
+        out.append(
+            {
+                "clearingId": clearing_id,
+                "tradeIndex": i,
+                "mechanismId": mechanism_id,
+                "buyer": b["owner"],
+                "seller": s["owner"],
+                "buyerOrder": int(x["buyerOrder"]),
+                "sellerOrder": int(x["sellerOrder"]),
+                "buyerSide": int(b["side"]),
+                "sellerSide": int(s["side"]),
+                "buyerNonce": int(b["nonce"]),
+                "sellerNonce": int(s["nonce"]),
+                "buyerOrderWh": int(b["energyWh"]),
+                "sellerOrderWh": int(s["energyWh"]),
+                "buyerLimit": int(b["limitPricePerWh"]),
+                "sellerLimit": int(s["limitPricePerWh"]),
+                "buyerExpiry": int(b["expiry"]),
+                "sellerExpiry": int(s["expiry"]),
+                "areaId": b["areaId"],
+                "energyWh": energy,
+                "pricePerWh": int(x["pricePerWh"]),
+                "sellerPricePerWh": seller_price,
+                "deliveryStart": max(int(b["windowStart"]), int(s["windowStart"])),
+                "deliveryEnd": min(int(b["windowEnd"]), int(s["windowEnd"])),
+                "penalty": None if penalty_bps is None else energy * seller_price * penalty_bps // BPS,
+            }
+        )
+    return out
+
+
+PENALTY_BPS_SELECTOR = (
+    "0x" + function_abi_to_4byte_selector({"type": "function", "name": "penaltyBps", "inputs": []}).hex()
+)
+
+
+def publication_rows(
+    log: Log,
+    name: str,
+    args: dict[str, Any],
+    abi: Sequence[dict[str, Any]],
+    tx_input: Callable[[str], str],
+    penalty_bps: Callable[[str, int], int | None],
+) -> list[EventRow]:
+    """The TradePublished rows of one ClearingCommitted log (none if its transaction is not a direct commit)."""
+    call = decode_commit(abi, tx_input(log.tx_hash))
+    if call is None or int(call["header"]["clearingId"]) != int(args["clearingId"]):
+        return []
+    bps = penalty_bps(log.address, log.block_number)
+    rows: list[EventRow] = []
+    for a in trade_args(int(args["clearingId"]), int(args["mechanismId"]), call, bps):
+        rows.append(
+            (
+                log.block_number,
+                log.block_hash,
+                log.tx_hash,
+                log.tx_index,
+                PUBLISHED_BASE + log.log_index * 4096 + int(a["tradeIndex"]),
+                name,
+                log.address,
+                PUBLISHED,
+                json.dumps(a),
+                "[]",
+                "0x",
+            )
+        )
+    return rows
