@@ -8,11 +8,12 @@ from typing import Any
 import httpx
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from v2vchain.contracts.market import SignedBid
 from v2vchain.protocol import eip712, signatures
 from v2vchain.protocol.errors import BadSignature
+from v2vchain.protocol.orders import ChainOrder, SignedOrder
 
 from .errors import NodeError
 
@@ -135,4 +136,38 @@ def bid_from_row(row: dict[str, Any]) -> SignedBid:
         nonce=row["nonce"],
         expiry_ts=row["expiry_ts"],
         signature=bytes.fromhex(row["signature"]),
+    )
+
+
+def order_to_json(signed: SignedOrder) -> dict[str, Any]:
+    """A signed Clearing order as POST /p2p/orders carries it (and as the operator's store keeps it)."""
+    o = signed.order
+    return {
+        "owner": o.owner,
+        "side": o.side,
+        "energy_wh": o.energy_wh,
+        "limit_price_per_wh": o.limit_price_per_wh,
+        "area_id": "0x" + bytes(o.area_id).hex(),
+        "window_start_ts": o.window_start_ts,
+        "window_end_ts": o.window_end_ts,
+        "nonce": o.nonce,
+        "expiry_ts": o.expiry_ts,
+        "signature": "0x" + signed.signature.hex(),
+    }
+
+
+def order_from_json(data: dict[str, Any]) -> SignedOrder:
+    return SignedOrder(
+        ChainOrder(
+            owner=to_checksum_address(str(data["owner"])),
+            side=int(data["side"]),
+            energy_wh=int(data["energy_wh"]),
+            limit_price_per_wh=int(data["limit_price_per_wh"]),
+            area_id=bytes.fromhex(str(data["area_id"])[2:]),
+            window_start_ts=int(data["window_start_ts"]),
+            window_end_ts=int(data["window_end_ts"]),
+            nonce=int(data["nonce"]),
+            expiry_ts=int(data["expiry_ts"]),
+        ),
+        bytes.fromhex(str(data["signature"])[2:]),
     )

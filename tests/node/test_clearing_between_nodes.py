@@ -1,0 +1,157 @@
+"""Vehicle nodes trading through the batch Clearing: real node processes (an operator, a buyer, two sellers) on a
+real anvil. Intervals are triggered through the operator's owner API, never by waiting."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from eth_account import Account
+
+from tests.support.fleet_nodes import Fleet, key_of
+from v2vchain.chain.errors import ContractRevert
+from v2vchain.protocol import areas
+from v2vchain.protocol.clearing import MECHANISM_IDS, TradeInput
+from v2vchain.protocol.orders import ChainOrder
+
+pytestmark = pytest.mark.anvil
+
+
+def _order(fleet: Fleet, name: str, side: str, energy_wh: int, limit: int) -> dict:
+    return fleet.owner(name).post(
+        "/orders", {"side": side, "energy_wh": energy_wh, "limit_price_per_wh": limit, "window_lead_s": 300}
+    )
+
+
+def _run(fleet: Fleet) -> dict:
+    return fleet.owner("operator").post("/clearings/run")
+
+
+def _watched(fleet: Fleet, name: str) -> dict:
+    fleet.owner(name).post("/clearings/watch/run")
+    return fleet.owner(name).get("/clearings/watched")
+
+
+def test_a_full_interval_clears_orders_and_both_sides_see_and_deliver_the_trade(clearing_fleet: Fleet) -> None:
+    fleet = clearing_fleet
+    buy = _order(fleet, "buyer", "buy", 10_000, 150)
+    sell = _order(fleet, "seller-1", "sell", 10_000, 80)
+    assert buy["status"] == sell["status"] == "sent"
+    run = _run(fleet)
+    assert run["clearing_id"] is not None and run["opened"] == 1 and run["trades"] == 1
+    clearing_id = run["clearing_id"]
+    assert int(clearing_id) >> 96 == int(fleet.nodes["operator"].address, 16)  # ids are per operator
+
+    buyer_view, seller_view = _watched(fleet, "buyer"), _watched(fleet, "seller-1")
+    [bought] = [t for t in buyer_view["trades"] if t["clearing_id"] == clearing_id]
+    [sold] = [t for t in seller_view["trades"] if t["clearing_id"] == clearing_id]
+    assert bought["role"] == "buyer" and sold["role"] == "seller"
+    assert bought["counterparty"] == fleet.nodes["seller-1"].address
+    assert bought["energy_wh"] == sold["energy_wh"] == 10_000
+    assert 80 <= bought["price_per_wh"] <= 150
+    used = [o for o in fleet.owner("buyer").get("/orders") if o["nonce"] == buy["nonce"]]
+    assert used[0]["spent"] and used[0]["used_in"][0]["filled_wh"] == 10_000
+
+    fleet.chain.advance_time(bought["delivery_start_ts"] - fleet.chain.now() + 1)
+    confirmed = fleet.owner("buyer").post(
+        f"/clearings/{clearing_id}/trades/{bought['trade_index']}/confirm", {"delivered_wh": 10_000}
+    )
+    assert confirmed["status"] == "closed" and confirmed["receipt_delivered"]
+    seller_trades = fleet.owner("seller-1").get("/clearings/watched")["trades"]
+    [held] = [t for t in seller_trades if t["clearing_id"] == clearing_id]
+    assert held["receipt"]["delivered_wh"] == 10_000 and held["status"] == "closed"
+    free = fleet.owner("seller-1").get("/clearing/balances")["free"]
+    assert free >= 10_000 * bought["price_per_wh"]
+
+
+def test_a_late_order_is_cleared_in_the_next_interval(clearing_fleet: Fleet) -> None:
+    fleet = clearing_fleet
+    buy = _order(fleet, "buyer", "buy", 5_000, 140)
+    first = _run(fleet)
+    assert first["clearing_id"] is None  # nobody sells in this interval: the order waits
+    held = {(o["owner"], o["nonce"]): o for o in fleet.owner("operator").get("/clearings")["orders"]}
+    assert held[(buy["owner"].lower(), buy["nonce"])]["status"] == "pending"
+    sell = _order(fleet, "seller-2", "sell", 5_000, 90)  # after the first interval's cut
+    second = _run(fleet)
+    assert second["opened"] == 1 and second["cut"] > first["cut"]
+    orders = {(o["owner"], o["nonce"]): o for o in fleet.owner("operator").get("/clearings")["orders"]}
+    for o in (buy, sell):
+        assert orders[(o["owner"].lower(), o["nonce"])]["status"] == "used"
+        assert orders[(o["owner"].lower(), o["nonce"])]["clearing_id"] == second["clearing_id"]
+
+
+def test_an_operator_killed_mid_interval_recovers_its_orders(clearing_fleet: Fleet) -> None:
+    fleet = clearing_fleet
+    buy = _order(fleet, "buyer", "buy", 4_000, 150)
+    sell = _order(fleet, "seller-1", "sell", 4_000, 70)
+    fleet.restart("operator")  # killed without warning before the interval ran
+    run = _run(fleet)
+    assert run["opened"] == 1
+    trades = [t for t in _watched(fleet, "buyer")["trades"] if t["clearing_id"] == run["clearing_id"]]
+    assert [t["energy_wh"] for t in trades] == [4_000]
+    assert {buy["nonce"], sell["nonce"]} <= {
+        o["nonce"] for o in fleet.owner("operator").get("/clearings")["orders"] if o["status"] == "used"
+    }
+
+
+def test_a_forged_order_is_refused_and_the_victims_watch_shows_nothing(clearing_fleet: Fleet) -> None:
+    fleet = clearing_fleet
+    victim = fleet.nodes["buyer"].address
+    before = len(_watched(fleet, "buyer")["uses"])
+    now = fleet.chain.now()
+    forged = ChainOrder(
+        owner=victim,
+        side=1,
+        energy_wh=9_000,
+        limit_price_per_wh=1_000,
+        area_id=areas.area_id("u33db"),
+        window_start_ts=now + 300,
+        window_end_ts=now + 3_900,
+        nonce=10**6,
+        expiry_ts=now + 3_900,
+    )
+    clearing = fleet.system.clearing
+    assert clearing is not None
+    signed = clearing.sign_order(Account.create(), forged)  # the wrong key
+    body = {
+        "owner": victim,
+        "side": 1,
+        "energy_wh": 9_000,
+        "limit_price_per_wh": 1_000,
+        "area_id": "0x" + forged.area_id.hex(),
+        "window_start_ts": forged.window_start_ts,
+        "window_end_ts": forged.window_end_ts,
+        "nonce": forged.nonce,
+        "expiry_ts": forged.expiry_ts,
+        "signature": "0x" + signed.signature.hex(),
+    }
+    refused = httpx.post(f"{fleet.url('operator')}/p2p/orders", json=body, timeout=30)
+    assert refused.status_code == 401 and "signature" in refused.json()["detail"]
+    _order(fleet, "seller-2", "sell", 9_000, 60)
+    run = _run(fleet)
+    assert run["clearing_id"] is None  # the seller's order waits: the forged buy never entered the interval
+
+    # Committed directly, past any operator's check, the contract refuses the clearing outright.
+    operator = fleet.system.as_(fleet.chain.sender(key_of(fleet, "operator")))
+    assert operator.clearing is not None
+    honest = operator.clearing.sign_order(key_of(fleet, "seller-2"), _sell_order(fleet, now))
+    prepared = operator.clearing.prepare(
+        [signed, honest], [TradeInput(0, 1, 9_000, 100, 100)], mechanism_id=MECHANISM_IDS["double-auction-k"]
+    )
+    with pytest.raises(ContractRevert) as caught:
+        operator.clearing.commit(prepared)
+    assert caught.value.name == "InvalidOrderSignature"
+    assert len(_watched(fleet, "buyer")["uses"]) == before  # nothing used the victim's name
+
+
+def _sell_order(fleet: Fleet, now: int) -> ChainOrder:
+    return ChainOrder(
+        owner=fleet.nodes["seller-2"].address,
+        side=2,
+        energy_wh=9_000,
+        limit_price_per_wh=60,
+        area_id=areas.area_id("u33db"),
+        window_start_ts=now + 300,
+        window_end_ts=now + 3_900,
+        nonce=10**6,
+        expiry_ts=now + 3_900,
+    )
