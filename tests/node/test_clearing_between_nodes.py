@@ -3,12 +3,18 @@ real anvil. Intervals are triggered through the operator's owner API, never by w
 
 from __future__ import annotations
 
+import json
+import os
+
 import httpx
 import pytest
 from eth_account import Account
+from typer.testing import CliRunner
 
+from node.demo_fleet import PASSWORD_ENV
 from tests.support.fleet_nodes import Fleet, key_of
 from v2vchain.chain.errors import ContractRevert
+from v2vchain.cli.main import app
 from v2vchain.protocol import areas
 from v2vchain.protocol.clearing import MECHANISM_IDS, TradeInput
 from v2vchain.protocol.orders import ChainOrder
@@ -61,6 +67,36 @@ def test_a_full_interval_clears_orders_and_both_sides_see_and_deliver_the_trade(
     assert held["receipt"]["delivered_wh"] == 10_000 and held["status"] == "closed"
     free = fleet.owner("seller-1").get("/clearing/balances")["free"]
     assert free >= 10_000 * bought["price_per_wh"]
+
+
+def test_a_seller_claims_with_the_buyers_receipt_when_the_buyer_does_not_confirm(clearing_fleet: Fleet) -> None:
+    fleet = clearing_fleet
+    _order(fleet, "buyer", "buy", 6_000, 150)
+    _order(fleet, "seller-1", "sell", 6_000, 80)
+    run = _run(fleet)
+    clearing_id = run["clearing_id"]
+    [trade] = [t for t in _watched(fleet, "seller-1")["trades"] if t["clearing_id"] == clearing_id]
+    _watched(fleet, "buyer")
+    clearing = fleet.system.clearing
+    assert clearing is not None
+    receipt = clearing.sign_receipt(
+        key_of(fleet, "buyer"), clearing_id=int(clearing_id), trade_index=trade["trade_index"], delivered_wh=6_000
+    )
+    stranger = clearing.sign_receipt(
+        Account.create(), clearing_id=int(clearing_id), trade_index=trade["trade_index"], delivered_wh=6_000
+    )
+    body = {"clearing_id": clearing_id, "trade_index": trade["trade_index"], "delivered_wh": 6_000}
+    seller_url = fleet.url("seller-1")
+    refused = httpx.post(f"{seller_url}/p2p/clearing-receipts", json={**body, "signature": "0x" + stranger.hex()})
+    assert refused.status_code == 401
+    stored = httpx.post(f"{seller_url}/p2p/clearing-receipts", json={**body, "signature": "0x" + receipt.hex()})
+    assert stored.status_code == 200, stored.text
+    before = fleet.owner("seller-1").get("/clearing/balances")
+    fleet.chain.advance_time(trade["delivery_start_ts"] - fleet.chain.now() + 1)
+    claimed = fleet.owner("seller-1").post(f"/clearings/{clearing_id}/trades/{trade['trade_index']}/claim")
+    assert claimed["status"] == "closed"
+    after = fleet.owner("seller-1").get("/clearing/balances")
+    assert after["free"] - before["free"] >= 6_000 * trade["price_per_wh"]
 
 
 def test_a_late_order_is_cleared_in_the_next_interval(clearing_fleet: Fleet) -> None:
@@ -155,3 +191,84 @@ def _sell_order(fleet: Fleet, now: int) -> ChainOrder:
         nonce=10**6,
         expiry_ts=now + 3_900,
     )
+
+
+def test_the_clearing_cli_commits_a_file_of_orders_settles_and_reports_status(clearing_fleet: Fleet, tmp_path) -> None:
+    fleet = clearing_fleet
+    clearing = fleet.system.clearing
+    assert clearing is not None
+    now = fleet.chain.now()
+    buyer, seller = key_of(fleet, "buyer"), key_of(fleet, "seller-2")
+    orders = []
+    for key, side, limit in ((buyer, 1, 150), (seller, 2, 70), (Account.create(), 1, 500)):
+        owner = buyer.address if side == 1 else seller.address  # the third names the buyer, signed by a stranger
+        nonce = clearing.nonce_floor(owner) + 1_000
+        order = ChainOrder(
+            owner,
+            side,
+            3_000,
+            limit,
+            areas.area_id("u33db"),
+            now + 300,
+            now + 3_900,
+            nonce + (side == 1 and key is not buyer),
+            now + 3_900,
+        )
+        signed = clearing.sign_order(key, order)
+        orders.append({**_json(order), "signature": "0x" + signed.signature.hex()})
+    path = tmp_path / "orders.json"
+    path.write_text(json.dumps(orders))
+    chain_url = fleet.chain.anvil.url if fleet.chain.anvil else ""
+    deployment = str(fleet.workdir / "deployment.json")
+    env = {
+        **os.environ,
+        "V2V_PRIVATE_KEY": "0x" + bytes(key_of(fleet, "operator").key).hex(),
+        PASSWORD_ENV: fleet.env[PASSWORD_ENV],
+    }
+    runner = CliRunner()
+    committed = runner.invoke(
+        app, ["clearing", "commit", "--orders", str(path), "--chain", chain_url, "--deployment", deployment], env=env
+    )
+    assert committed.exit_code == 0, committed.output
+    assert "dropped order" in committed.output and "signature" in committed.output
+    assert "committed clearing" in committed.output and "1 of 1 trades opened" in committed.output
+
+    fleet.chain.advance_time(3_900 + clearing.grace_period_s() + 60)
+    config = str(fleet.specs["operator"]["config"])
+    settled = runner.invoke(app, ["clearing", "settle", "--config", config], env=env)
+    assert settled.exit_code == 0, settled.output
+    assert "reclaimed" in settled.output
+
+    status = runner.invoke(
+        app,
+        [
+            "clearing",
+            "status",
+            "--operator",
+            fleet.nodes["operator"].address,
+            "--chain",
+            chain_url,
+            "--deployment",
+            deployment,
+            "--json",
+        ],
+        env=env,
+    )
+    assert status.exit_code == 0, status.output
+    report = json.loads(status.output)
+    assert len(report) >= 5
+    assert all(t["state"] in ("closed", "unfunded") for c in report for t in c["trades"])
+
+
+def _json(order: ChainOrder) -> dict:
+    return {
+        "owner": order.owner,
+        "side": order.side,
+        "energy_wh": order.energy_wh,
+        "limit_price_per_wh": order.limit_price_per_wh,
+        "area_id": "0x" + order.area_id.hex(),
+        "window_start_ts": order.window_start_ts,
+        "window_end_ts": order.window_end_ts,
+        "nonce": order.nonce,
+        "expiry_ts": order.expiry_ts,
+    }

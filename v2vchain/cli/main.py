@@ -15,6 +15,7 @@ from v2vchain.deploy import deploy, deployments_file
 from v2vchain.errors import ConfigError
 
 from .audit import audit_app
+from .clearing import clearing_app
 from .common import CHAIN_HELP, address
 from .errors import Typer
 from .fleet import fleet_app
@@ -79,3 +80,4 @@ app.add_typer(node_app, name="node")
 app.add_typer(issuer_app, name="issuer")
 app.add_typer(audit_app, name="audit")
 app.add_typer(fleet_app, name="fleet")
+app.add_typer(clearing_app, name="clearing")
