@@ -24,7 +24,7 @@ from v2vchain.errors import V2VError
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.matching import MECHANISMS, ClearingParams
 from v2vchain.matching.orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH
-from v2vchain.protocol import areas, signatures
+from v2vchain.protocol import areas, eip712, signatures
 from v2vchain.protocol.clearing import MECHANISM_IDS, PreparedClearing, TradeInput, params_hash, trade_inputs
 from v2vchain.protocol.eip712 import ORDER_TYPES
 from v2vchain.protocol.errors import BadSignature
@@ -33,7 +33,7 @@ from v2vchain.protocol.orders import SignedOrder
 from .config import OperatorSettings
 from .core import NodeCore
 from .errors import NodeError
-from .peers import order_from_json, order_to_json
+from .peers import ENDPOINT_DOMAIN, ORDER_ENDPOINT_TYPES, order_endpoint_message, order_from_json, order_to_json
 
 log = logging.getLogger("v2vchain.node")
 
@@ -175,13 +175,25 @@ class OperatorRole(NodeCore):
             raise NodeError("the node's deployment record holds no batch Clearing", 404)
         return self.system.clearing
 
-    def receive_order(self, signed: SignedOrder, node_url: str) -> dict[str, Any]:
-        """Check a vehicle's signed order exactly as the contract will, then keep it for the next interval."""
+    def receive_order(self, signed: SignedOrder, node_url: str, endpoint_signature: bytes = b"") -> dict[str, Any]:
+        """Check a vehicle's signed order exactly as the contract will, then keep it for the next interval. A node
+        URL (where receipts for its trades go) is kept only when the owner signed it for this order."""
         self._settings()
         client = self._clearing()
         reason = signature_refusal(client, signed)
         if reason:
             raise NodeError(reason, 401)
+        if node_url:
+            message = order_endpoint_message(signed, self.chain.chain_id, client.address, node_url)
+            signer = self._signer(
+                ORDER_ENDPOINT_TYPES,
+                message,
+                endpoint_signature,
+                "node URL",
+                domain=eip712.domain(ENDPOINT_DOMAIN, self.chain.chain_id, client.address),
+            )
+            if signer.lower() != signed.order.owner.lower():
+                raise NodeError(f"the node URL {node_url} is not signed by the order's owner", 401)
         reason = chain_refusal(client, self.system.registry, signed, self.chain.now())
         if reason:
             status = 403 if "registered" in reason else 409 if "nonce" in reason else 400
@@ -196,6 +208,7 @@ class OperatorRole(NodeCore):
         settings = self._settings()
         client = self._clearing()
         with _RUN_LOCK:
+            self.recover_operator()  # an earlier commit whose receipt never came (a timeout): the chain says
             cut = self.store.last_order_seq()
             rows = self.store.collected_orders(status="pending", up_to=cut)
             orders = [order_from_json(r["payload"]) for r in rows]

@@ -13,7 +13,7 @@ from eth_utils import keccak, to_checksum_address
 from v2vchain.contracts.market import SignedBid
 from v2vchain.protocol import eip712, signatures
 from v2vchain.protocol.errors import BadSignature
-from v2vchain.protocol.orders import ChainOrder, SignedOrder
+from v2vchain.protocol.orders import ChainOrder, SignedOrder, order_digest
 
 from .errors import NodeError
 
@@ -27,6 +27,14 @@ ENDPOINT_TYPES = {
         {"name": "requestId", "type": "uint256"},
         {"name": "bidDigest", "type": "bytes32"},
         {"name": "sellerUrl", "type": "string"},
+    ]
+}
+# A vehicle's binding of its node URL to one of its Clearing orders (where the buyer's receipt for a trade of it goes):
+# without it anyone who sees the order could resend it first with their own URL.
+ORDER_ENDPOINT_TYPES = {
+    "OrderEndpoint": [
+        {"name": "orderDigest", "type": "bytes32"},
+        {"name": "nodeUrl", "type": "string"},
     ]
 }
 LISTING_TYPES = {
@@ -170,4 +178,20 @@ def order_from_json(data: dict[str, Any]) -> SignedOrder:
             expiry_ts=int(data["expiry_ts"]),
         ),
         bytes.fromhex(str(data["signature"])[2:]),
+    )
+
+
+def order_endpoint_message(signed: SignedOrder, chain_id: int, clearing: str, node_url: str) -> dict[str, Any]:
+    return {"orderDigest": order_digest(signed.order, chain_id, clearing), "nodeUrl": node_url}
+
+
+def sign_order_endpoint(
+    account: LocalAccount, chain_id: int, clearing: str, signed: SignedOrder, node_url: str
+) -> bytes:
+    """The owner's signature binding `node_url` to its order (POST /p2p/orders' endpoint_signature)."""
+    return eip712.sign(
+        account,
+        eip712.domain(ENDPOINT_DOMAIN, chain_id, clearing),
+        ORDER_ENDPOINT_TYPES,
+        order_endpoint_message(signed, chain_id, clearing, node_url),
     )

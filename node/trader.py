@@ -18,7 +18,7 @@ from v2vchain.protocol.orders import ChainOrder
 
 from .core import NodeCore
 from .errors import NodeError
-from .peers import order_to_json, peer_request
+from .peers import order_from_json, order_to_json, peer_request, sign_order_endpoint
 
 log = logging.getLogger("v2vchain.node")
 
@@ -72,8 +72,13 @@ class TraderRole(NodeCore):
         return self._send_order(nonce, payload, url)
 
     def _send_order(self, nonce: int, payload: dict[str, Any], url: str) -> dict[str, Any]:
+        client = self._clearing_client()
+        endpoint = sign_order_endpoint(
+            self.account, self.chain.chain_id, client.address, order_from_json(payload), self.config.url
+        )
+        body = {**payload, "node_url": self.config.url, "endpoint_signature": "0x" + endpoint.hex()}
         try:
-            answer = peer_request("POST", url, "/p2p/orders", {**payload, "node_url": self.config.url})
+            answer = peer_request("POST", url, "/p2p/orders", body)
         except NodeError as exc:
             self.store.update_own_order(nonce, "refused", str(exc)[:300])
             log.warning("order %s: the operator at %s did not take it: %s", nonce, url, exc)

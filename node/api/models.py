@@ -104,6 +104,7 @@ class SignedOrderIn(Strict):
     expiry_ts: int = Field(gt=0, le=2**40 - 1)
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
     node_url: str = Field(default="", max_length=200, pattern=r"^(https?://.+)?$")  # where its trades' receipts go
+    endpoint_signature: str = Field(default="", pattern=r"^(0x[0-9a-fA-F]{130})?$")  # the owner's, over order + URL
 
 
 class PlaceOrder(Strict):

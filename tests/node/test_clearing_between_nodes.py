@@ -12,6 +12,7 @@ from eth_account import Account
 from typer.testing import CliRunner
 
 from node.demo_fleet import PASSWORD_ENV
+from node.peers import sign_order_endpoint
 from tests.support.fleet_nodes import Fleet, key_of
 from v2vchain.chain.errors import ContractRevert
 from v2vchain.cli.main import app
@@ -129,6 +130,24 @@ def test_an_operator_killed_mid_interval_recovers_its_orders(clearing_fleet: Fle
     }
 
 
+def test_orders_whose_operator_is_gone_are_resent_to_another_and_cleared_there(clearing_fleet: Fleet) -> None:
+    """An order is signed for the Clearing, not for an operator: sent to a stopped one, it is resent elsewhere."""
+    fleet = clearing_fleet
+    gone = "http://127.0.0.1:9"  # nothing listens there: the stopped operator
+    body = {"energy_wh": 2_000, "window_lead_s": 300, "operator_url": gone}
+    buy = fleet.owner("buyer").post("/orders", {**body, "side": "buy", "limit_price_per_wh": 150})
+    sell = fleet.owner("seller-2").post("/orders", {**body, "side": "sell", "limit_price_per_wh": 60})
+    assert buy["status"] == sell["status"] == "refused"
+    for name in ("buyer", "seller-2"):
+        resent = fleet.owner(name).post("/orders/resend", {"operator_url": fleet.url("operator")})
+        assert [o["status"] for o in resent if o["operator_url"] == fleet.url("operator")]
+    run = _run(fleet)
+    assert run["opened"] >= 1
+    orders = {(o["owner"], o["nonce"]): o for o in fleet.owner("operator").get("/clearings")["orders"]}
+    for o in (buy, sell):
+        assert orders[(o["owner"].lower(), o["nonce"])]["status"] == "used"
+
+
 def test_a_forged_order_is_refused_and_the_victims_watch_shows_nothing(clearing_fleet: Fleet) -> None:
     fleet = clearing_fleet
     victim = fleet.nodes["buyer"].address
@@ -162,6 +181,18 @@ def test_a_forged_order_is_refused_and_the_victims_watch_shows_nothing(clearing_
     }
     refused = httpx.post(f"{fleet.url('operator')}/p2p/orders", json=body, timeout=30)
     assert refused.status_code == 401 and "signature" in refused.json()["detail"]
+    # The victim's own order resent by someone else with their node URL: the URL is not the owner's to claim.
+    genuine = clearing.sign_order(key_of(fleet, "buyer"), forged)
+    stranger_url = "http://127.0.0.1:9"
+    taken = sign_order_endpoint(Account.create(), fleet.chain.chain_id, clearing.address, genuine, stranger_url)
+    hijack = {
+        **body,
+        "signature": "0x" + genuine.signature.hex(),
+        "node_url": stranger_url,
+        "endpoint_signature": "0x" + taken.hex(),
+    }
+    refused = httpx.post(f"{fleet.url('operator')}/p2p/orders", json=hijack, timeout=30)
+    assert refused.status_code == 401 and "node URL" in refused.json()["detail"]
     _order(fleet, "seller-2", "sell", 9_000, 60)
     run = _run(fleet)
     assert run["clearing_id"] is None  # the seller's order waits: the forged buy never entered the interval

@@ -207,7 +207,7 @@ def list_orders(node: NodeDep) -> list[dict[str, Any]]:
 
 @router.post(
     "/orders/resend",
-    responses=errors(401, 404, 413, 422, 502),
+    responses=errors(400, 401, 404, 413, 422, 502),
     dependencies=OwnerOnly,
     summary="Send every unused order to another operator (the one it went to has stopped)",
 )

@@ -68,7 +68,8 @@ def point(request_id: RequestIdPath, body: SealedPoint, meetings: MeetingsDep) -
 @router.post("/orders", summary="Operator: receive a vehicle's signed order, checked as the Clearing will check it")
 def receive_order(body: SignedOrderIn, node: NodeDep) -> dict[str, Any]:
     data = body.model_dump()
-    return node.receive_order(order_from_json(data), data.pop("node_url"))
+    endpoint = bytes.fromhex(body.endpoint_signature[2:]) if body.endpoint_signature else b""
+    return node.receive_order(order_from_json(data), body.node_url, endpoint)
 
 
 @router.get("/clearings", summary="Operator: its committed clearings, their trades and the parties' node URLs")
