@@ -48,6 +48,27 @@ class PricingSettings(Strict):
     shade_pct: int = Field(default=50, ge=0, le=100)  # sealed bids: how far above the floor toward the maximum
 
 
+MECHANISM_NAMES = Literal[
+    "double-auction-k",
+    "mcafee-trade-reduction",
+    "max-welfare-assignment",
+    "gale-shapley-buyer-proposing",
+    "gale-shapley-seller-proposing",
+]
+
+
+class OperatorSettings(Strict):
+    """Present, the node is also a batch-clearing operator: it takes vehicles' signed orders at POST /p2p/orders and
+    clears them every interval_s seconds (0: only when its owner calls POST /clearings/run)."""
+
+    interval_s: int = Field(default=0, ge=0, le=86_400)
+    mechanism: MECHANISM_NAMES = "double-auction-k"
+    k: str = Field(default="1/2", pattern=r"^\d+(/\d+)?$")  # double auction: where the price splits the gap
+    nearest_areas: int = Field(default=8, ge=1, le=1000)
+    max_orders: int = Field(default=200, ge=2, le=10_000)
+    margin_s: int = Field(default=60, ge=0, le=86_400)  # an order expiring (or window ending) sooner waits out
+
+
 class NodeConfig(Strict):
     name: str = Field(min_length=1, max_length=64)
     chain: str  # an http(s) JSON-RPC URL: nodes are separate processes, so they share a real chain
@@ -68,6 +89,9 @@ class NodeConfig(Strict):
     battery_capacity_wh: int = Field(default=80_000, gt=0)
     known_positions: list[Position] = []  # other vehicles seen nearby: the crowd k-anonymity hides in
     audit_db: Path | None = None  # an audit index (v2vchain.audit) this node keeps and serves at /dashboard
+    operator: OperatorSettings | None = None  # this node also runs batch clearings
+    operator_url: str = Field(default="", pattern=r"^(https?://.*)?$")  # where this vehicle sends its signed orders
+    clearing_watch_s: int = Field(default=0, ge=0, le=86_400)  # how often the vehicle watches the clearings (0: off)
     audit_confirmations: int = Field(default=0, ge=0)  # the indexer undoes reorgs, so a live view may read the head
 
     @field_validator("chain")
@@ -98,7 +122,11 @@ def _problem(error: Any) -> str:
     where = ".".join(map(str, error["loc"]))
     if error["type"] != "extra_forbidden":
         return f"{where}: {error['msg']}"
-    known = {name for model in (NodeConfig, Position, CloakSettings, PricingSettings) for name in model.model_fields}
+    known = {
+        name
+        for model in (NodeConfig, Position, CloakSettings, PricingSettings, OperatorSettings)
+        for name in model.model_fields
+    }
     close = difflib.get_close_matches(str(error["loc"][-1]), sorted(known), n=1)
     return f"unknown key {where!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
 

@@ -62,9 +62,12 @@ def provision(
     peers: list[str],
     degradation: int,
     env: dict[str, str],
+    clearing_deposit: int = 0,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Key in an encrypted keystore, gas and tokens, a VC registered on-chain, the market approved, and for a seller
-    a deposit of penalty cover."""
+    a deposit of penalty cover; with clearing_deposit, that much in the batch Clearing too (a buyer's payments, a
+    seller's cover). `extra` adds config keys (an `operator` section, `operator_url`)."""
     chain = system.chain
     os.environ[PASSWORD_ENV] = env[PASSWORD_ENV]
     account = create_keystore(workdir / f"{name}.key.json", password_env=PASSWORD_ENV)
@@ -88,6 +91,9 @@ def provision(
     own.token.approve(system.market.address, 2**256 - 1)
     if roles & ROLE_SELLER:
         own.market.deposit(SELLER_DEPOSIT)
+    if clearing_deposit and own.clearing is not None:
+        own.token.approve(own.clearing.address, 2**256 - 1)
+        own.clearing.deposit(clearing_deposit)
     port = free_port()
     deployment = workdir / "deployment.json"  # this fleet's own copy: later deployments cannot change it
     if not deployment.exists():
@@ -105,6 +111,7 @@ def provision(
         "position": position,
         "peers": peers,
         "pricing": {"degradation_per_wh": degradation},
+        **(extra or {}),
     }
     path = workdir / f"{name}.json"
     path.write_text(json.dumps(config, indent=2))

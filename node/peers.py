@@ -8,11 +8,12 @@ from typing import Any
 import httpx
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from v2vchain.contracts.market import SignedBid
 from v2vchain.protocol import eip712, signatures
 from v2vchain.protocol.errors import BadSignature
+from v2vchain.protocol.orders import ChainOrder, SignedOrder, order_digest
 
 from .errors import NodeError
 
@@ -26,6 +27,14 @@ ENDPOINT_TYPES = {
         {"name": "requestId", "type": "uint256"},
         {"name": "bidDigest", "type": "bytes32"},
         {"name": "sellerUrl", "type": "string"},
+    ]
+}
+# A vehicle's binding of its node URL to one of its Clearing orders (where the buyer's receipt for a trade of it goes):
+# without it anyone who sees the order could resend it first with their own URL.
+ORDER_ENDPOINT_TYPES = {
+    "OrderEndpoint": [
+        {"name": "orderDigest", "type": "bytes32"},
+        {"name": "nodeUrl", "type": "string"},
     ]
 }
 LISTING_TYPES = {
@@ -135,4 +144,54 @@ def bid_from_row(row: dict[str, Any]) -> SignedBid:
         nonce=row["nonce"],
         expiry_ts=row["expiry_ts"],
         signature=bytes.fromhex(row["signature"]),
+    )
+
+
+def order_to_json(signed: SignedOrder) -> dict[str, Any]:
+    """A signed Clearing order as POST /p2p/orders carries it (and as the operator's store keeps it)."""
+    o = signed.order
+    return {
+        "owner": o.owner,
+        "side": o.side,
+        "energy_wh": o.energy_wh,
+        "limit_price_per_wh": o.limit_price_per_wh,
+        "area_id": "0x" + bytes(o.area_id).hex(),
+        "window_start_ts": o.window_start_ts,
+        "window_end_ts": o.window_end_ts,
+        "nonce": o.nonce,
+        "expiry_ts": o.expiry_ts,
+        "signature": "0x" + signed.signature.hex(),
+    }
+
+
+def order_from_json(data: dict[str, Any]) -> SignedOrder:
+    return SignedOrder(
+        ChainOrder(
+            owner=to_checksum_address(str(data["owner"])),
+            side=int(data["side"]),
+            energy_wh=int(data["energy_wh"]),
+            limit_price_per_wh=int(data["limit_price_per_wh"]),
+            area_id=bytes.fromhex(str(data["area_id"])[2:]),
+            window_start_ts=int(data["window_start_ts"]),
+            window_end_ts=int(data["window_end_ts"]),
+            nonce=int(data["nonce"]),
+            expiry_ts=int(data["expiry_ts"]),
+        ),
+        bytes.fromhex(str(data["signature"])[2:]),
+    )
+
+
+def order_endpoint_message(signed: SignedOrder, chain_id: int, clearing: str, node_url: str) -> dict[str, Any]:
+    return {"orderDigest": order_digest(signed.order, chain_id, clearing), "nodeUrl": node_url}
+
+
+def sign_order_endpoint(
+    account: LocalAccount, chain_id: int, clearing: str, signed: SignedOrder, node_url: str
+) -> bytes:
+    """The owner's signature binding `node_url` to its order (POST /p2p/orders' endpoint_signature)."""
+    return eip712.sign(
+        account,
+        eip712.domain(ENDPOINT_DOMAIN, chain_id, clearing),
+        ORDER_ENDPOINT_TYPES,
+        order_endpoint_message(signed, chain_id, clearing, node_url),
     )

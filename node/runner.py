@@ -34,6 +34,7 @@ def serve(config_path: str | Path) -> None:
     except BaseException:
         sock.close()
         raise
+    timers = node.timers()
     try:
         server = uvicorn.Server(
             uvicorn.Config(
@@ -42,8 +43,10 @@ def serve(config_path: str | Path) -> None:
         )  # no request paths in logs
         sock.listen(socket.SOMAXCONN)  # connections queue from here on; uvicorn accepts them once it runs
         typer.echo(f"node {config.name} ({node.address}) listening on http://{_host(config.host)}:{config.port}")
+        timers.start()
         server.run(sockets=[sock])
     finally:
+        timers.stop()
         sock.close()
         node.close_resources()
 

@@ -17,11 +17,14 @@ from v2vchain.deploy import Deployment, attach
 
 from .buyer import BuyerRole
 from .config import NodeConfig
+from .operator import OperatorRole
 from .seller import SellerRole
 from .store import Store
+from .timers import Timers
+from .trader import TraderRole
 
 
-class VehicleNode(BuyerRole, SellerRole):
+class VehicleNode(BuyerRole, SellerRole, OperatorRole, TraderRole):
     @classmethod
     def start(cls, config: NodeConfig, account: LocalAccount) -> VehicleNode:
         chain = connect(config.chain, account=account)
@@ -43,6 +46,16 @@ class VehicleNode(BuyerRole, SellerRole):
                 self._recover_bid(intent["key"], json.loads(intent["payload"]))
         for record in self.store.requests():
             self.refresh(int(record["request_id"]))
+        self.recover_operator()
+
+    def timers(self) -> Timers:
+        """The operator's intervals and the vehicle's clearing watch, each on its configured period."""
+        timers = Timers()
+        if self.config.operator is not None:
+            timers.every("clearing interval", self.config.operator.interval_s, self.run_interval)
+        if self.system.clearing is not None:
+            timers.every("clearing watch", self.config.clearing_watch_s, self.watch_once)
+        return timers
 
     def _recover_bid(self, key: str, record: dict[str, Any]) -> None:
         """A crash while a bid was being sent: the buyer may hold it and award it, so the seller record is kept (the

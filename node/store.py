@@ -36,6 +36,23 @@ CREATE TABLE IF NOT EXISTS intents (
     key TEXT PRIMARY KEY, payload TEXT NOT NULL, state TEXT NOT NULL, result TEXT, created_ts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS inbox (
     request_id INTEGER NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (request_id, kind));
+CREATE TABLE IF NOT EXISTS collected_orders (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, nonce INTEGER NOT NULL, payload TEXT NOT NULL,
+    node_url TEXT NOT NULL, status TEXT NOT NULL, clearing_id TEXT, reason TEXT, received_ts INTEGER NOT NULL,
+    UNIQUE (owner, nonce));
+CREATE TABLE IF NOT EXISTS clearings (
+    clearing_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, cut INTEGER NOT NULL, mechanism TEXT NOT NULL,
+    tx_hash TEXT NOT NULL, trades INTEGER NOT NULL, opened INTEGER NOT NULL, orders INTEGER NOT NULL,
+    unfunded TEXT NOT NULL, committed_ts INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS own_orders (
+    nonce INTEGER PRIMARY KEY, payload TEXT NOT NULL, operator_url TEXT NOT NULL, status TEXT NOT NULL,
+    answer TEXT, created_ts INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS order_uses (
+    clearing_id TEXT NOT NULL, order_index INTEGER NOT NULL, nonce INTEGER NOT NULL, payload TEXT NOT NULL,
+    PRIMARY KEY (clearing_id, order_index));
+CREATE TABLE IF NOT EXISTS clearing_trades (
+    clearing_id TEXT NOT NULL, trade_index INTEGER NOT NULL, role TEXT NOT NULL, payload TEXT NOT NULL,
+    status TEXT NOT NULL, receipt TEXT, PRIMARY KEY (clearing_id, trade_index));
 """
 
 
@@ -220,6 +237,121 @@ class Store:
         rows = self._run("SELECT payload FROM inbox WHERE request_id=? AND kind=?", (request_id, kind))
         return json.loads(rows[0]["payload"]) if rows else None
 
+    # ------------------------------------------------------------------ batch clearing: the operator's orders
+    # Clearing ids are (operator << 96 | seq): over SQLite's 64-bit INTEGER, so they are kept as decimal text.
+
+    def add_collected_order(self, owner: str, nonce: int, payload: dict[str, Any], node_url: str) -> int | None:
+        """Keep one received signed order, durably; its sequence number orders the intervals' cuts. None when this
+        (owner, nonce) is already held."""
+        with self._lock:
+            try:
+                cursor = self._db.execute(
+                    "INSERT INTO collected_orders (owner, nonce, payload, node_url, status, received_ts) "
+                    "VALUES (?,?,?,?,'pending',?)",
+                    (owner.lower(), nonce, json.dumps(payload), node_url, int(time.time())),
+                )
+            except sqlite3.IntegrityError:
+                return None
+            return int(cursor.lastrowid or 0)
+
+    def collected_orders(self, *, status: str | None = None, up_to: int | None = None) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM collected_orders WHERE 1=1", list[Any]()
+        if status is not None:
+            sql += " AND status=?"
+            args.append(status)
+        if up_to is not None:
+            sql += " AND seq<=?"
+            args.append(up_to)
+        return [{**dict(r), "payload": json.loads(r["payload"])} for r in self._run(sql + " ORDER BY seq", tuple(args))]
+
+    def last_order_seq(self) -> int:
+        rows = self._run("SELECT MAX(seq) AS m FROM collected_orders")
+        return int(rows[0]["m"] or 0)
+
+    def mark_order(
+        self, owner: str, nonce: int, status: str, *, clearing_id: int | None = None, reason: str = ""
+    ) -> None:
+        self._run(
+            "UPDATE collected_orders SET status=?, clearing_id=?, reason=? WHERE owner=? AND nonce=?",
+            (status, None if clearing_id is None else str(clearing_id), reason or None, owner.lower(), nonce),
+        )
+
+    def add_clearing(self, row: dict[str, Any]) -> None:
+        row = {**row, "clearing_id": str(row["clearing_id"]), "unfunded": json.dumps(list(row["unfunded"]))}
+        cols = ", ".join(row)
+        self._run(
+            f"INSERT OR REPLACE INTO clearings ({cols}) VALUES ({', '.join('?' for _ in row)})", tuple(row.values())
+        )
+
+    def clearings(self) -> list[dict[str, Any]]:
+        rows = self._run("SELECT * FROM clearings ORDER BY seq")
+        return [{**dict(r), "clearing_id": int(r["clearing_id"]), "unfunded": json.loads(r["unfunded"])} for r in rows]
+
+    # ------------------------------------------------------------------ batch clearing: the vehicle's side
+
+    def next_order_nonce(self, floor: int) -> int:
+        """A fresh order nonce, above every one this node signed and never below the Clearing's floor."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key='order_nonce'").fetchone()
+            nonce = max(floor, int(row[0]) + 1 if row else 0)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('order_nonce', ?)", (str(nonce),))
+            return nonce
+
+    def put_own_order(self, nonce: int, payload: dict[str, Any], operator_url: str, status: str) -> None:
+        self._run(
+            "INSERT OR REPLACE INTO own_orders VALUES (?,?,?,?,NULL,?)",
+            (nonce, json.dumps(payload), operator_url, status, int(time.time())),
+        )
+
+    def update_own_order(self, nonce: int, status: str, answer: Any = None) -> None:
+        self._run("UPDATE own_orders SET status=?, answer=? WHERE nonce=?", (status, json.dumps(answer), nonce))
+
+    def own_orders(self) -> list[dict[str, Any]]:
+        return [
+            {**dict(r), "payload": json.loads(r["payload"]), "answer": json.loads(r["answer"] or "null")}
+            for r in self._run("SELECT * FROM own_orders ORDER BY nonce")
+        ]
+
+    def put_order_use(self, clearing_id: int, order_index: int, nonce: int, payload: dict[str, Any]) -> bool:
+        """Keep one finding of the watch; True when it is new."""
+        with self._lock:
+            held = self._db.execute(
+                "SELECT 1 FROM order_uses WHERE clearing_id=? AND order_index=?", (str(clearing_id), order_index)
+            ).fetchone()
+            self._db.execute(
+                "INSERT OR REPLACE INTO order_uses VALUES (?,?,?,?)",
+                (str(clearing_id), order_index, nonce, json.dumps(payload)),
+            )
+            return held is None
+
+    def order_uses(self) -> list[dict[str, Any]]:
+        return [json.loads(r["payload"]) for r in self._run("SELECT payload FROM order_uses ORDER BY rowid")]
+
+    def put_clearing_trade(self, clearing_id: int, trade_index: int, role: str, payload: dict[str, Any]) -> None:
+        """Record a trade of this vehicle once; a later sighting never resets its status or receipt."""
+        self._run(
+            "INSERT OR IGNORE INTO clearing_trades VALUES (?,?,?,?,'open',NULL)",
+            (str(clearing_id), trade_index, role, json.dumps(payload)),
+        )
+
+    def update_clearing_trade(self, clearing_id: int, trade_index: int, **fields: Any) -> None:
+        if "receipt" in fields:
+            fields["receipt"] = json.dumps(fields["receipt"])
+        sets = ", ".join(f"{c}=?" for c in fields)
+        self._run(
+            f"UPDATE clearing_trades SET {sets} WHERE clearing_id=? AND trade_index=?",
+            (*fields.values(), str(clearing_id), trade_index),
+        )
+
+    def clearing_trade(self, clearing_id: int, trade_index: int) -> dict[str, Any] | None:
+        rows = self._run(
+            "SELECT * FROM clearing_trades WHERE clearing_id=? AND trade_index=?", (str(clearing_id), trade_index)
+        )
+        return _trade_row(rows[0]) if rows else None
+
+    def clearing_trades(self) -> list[dict[str, Any]]:
+        return [_trade_row(r) for r in self._run("SELECT * FROM clearing_trades ORDER BY rowid")]
+
     def begin(self, key: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         """Record an intent before acting; returns the earlier record if this key was already begun."""
         rows = self._run("SELECT * FROM intents WHERE key=?", (key,))
@@ -233,3 +365,14 @@ class Store:
 
     def pending_intents(self) -> Iterator[dict[str, Any]]:
         yield from (dict(r) for r in self._run("SELECT * FROM intents WHERE state='pending' ORDER BY created_ts"))
+
+
+def _trade_row(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        **json.loads(row["payload"]),
+        "clearing_id": int(row["clearing_id"]),
+        "trade_index": row["trade_index"],
+        "role": row["role"],
+        "status": row["status"],
+        "receipt": json.loads(row["receipt"]) if row["receipt"] else None,
+    }

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from tests.support.fleet_nodes import Fleet, running_fleet
+from tests.support.fleet_nodes import Fleet, running_clearing_fleet, running_fleet
 from tests.support.world import World, catch_up_with_the_clock, make_world
 from v2vchain.chain.compiler import Build, compile_contracts
 from v2vchain.chain.connect import connect
@@ -44,4 +44,11 @@ def world(_embedded_world: World) -> Iterator[World]:
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     """Real node processes on a real anvil, shared by the node and dashboard tests of one module."""
     with running_fleet(tmp_path_factory.mktemp("fleet")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def clearing_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    """An operator node, a buyer node and two seller nodes trading through the batch Clearing on a real anvil."""
+    with running_clearing_fleet(tmp_path_factory.mktemp("clearing-fleet")) as running:
         yield running

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -84,3 +84,45 @@ class Handshake(Strict):
 
 class SealedPoint(Strict):
     sealed: str = Field(pattern=r"^0x(?:[0-9a-fA-F]{2}){48,1000}$")  # whole bytes: an odd digit count is refused
+
+
+ClearingIdPath = Annotated[str, Path(pattern=r"^[0-9]{1,78}$")]  # operator << 96 | seq: beyond JSON's safe integers
+TradeIndexPath = Annotated[int, Path(ge=0, le=2**32 - 1)]
+
+
+class SignedOrderIn(Strict):
+    """A vehicle's order for the batch Clearing, signed under the Clearing's EIP-712 domain (POST /p2p/orders)."""
+
+    owner: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    side: int = Field(ge=1, le=2)  # 1 buy, 2 sell
+    energy_wh: int = Field(gt=0, le=MAX_ENERGY_WH)
+    limit_price_per_wh: int = Field(gt=0, le=UINT96)
+    area_id: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
+    window_start_ts: int = Field(gt=0, le=2**40 - 1)
+    window_end_ts: int = Field(gt=0, le=2**40 - 1)
+    nonce: int = Field(ge=0, le=INT64)
+    expiry_ts: int = Field(gt=0, le=2**40 - 1)
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+    node_url: str = Field(default="", max_length=200, pattern=r"^(https?://.+)?$")  # where its trades' receipts go
+    endpoint_signature: str = Field(default="", pattern=r"^(0x[0-9a-fA-F]{130})?$")  # the owner's, over order + URL
+
+
+class PlaceOrder(Strict):
+    side: Literal["buy", "sell"]
+    energy_wh: int = Field(gt=0, le=MAX_ENERGY_WH)
+    limit_price_per_wh: int = Field(gt=0, le=10**9)
+    window_lead_s: int = Field(default=300, ge=0, le=7 * 86_400)
+    window_s: int = Field(default=3_600, gt=0, le=2 * 86_400)
+    expiry_s: int | None = Field(default=None, gt=0, le=9 * 86_400)
+    operator_url: str = Field(default="", max_length=200, pattern=r"^(https?://.+)?$")
+
+
+class ResendOrders(Strict):
+    operator_url: str = Field(min_length=8, max_length=200, pattern=r"^https?://")
+
+
+class ClearingReceiptIn(Strict):
+    clearing_id: str = Field(pattern=r"^[0-9]{1,78}$")
+    trade_index: int = Field(ge=0, le=2**32 - 1)
+    delivered_wh: int = Field(ge=0, le=UINT64)
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")

@@ -77,3 +77,17 @@ def test_unknown_chain_name_is_refused_with_a_clear_message() -> None:
     result = run_cli("demo", "--chain", "mainnet-please")
     assert result.returncode == 1
     assert "unknown chain" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.anvil
+def test_the_clearing_demo_clears_delivers_conserves_and_refuses_a_forged_order() -> None:
+    """An operator node and two vehicle nodes through the batch Clearing, as `v2v demo --market clearing` runs it."""
+    result = run_cli("demo", "--chain", "anvil", "--nodes", "2", "--market", "clearing")
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = result.stdout
+    assert "1 of 1 trades opened" in out
+    assert "buyer-1 confirmed" in out and "receipt delivered" in out
+    assert ": conserved" in out
+    assert "POST /p2p/orders: 401" in out
+    assert "the contract reverts with InvalidOrderSignature" in out
+    assert "0 of the forged nonce" in out

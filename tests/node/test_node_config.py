@@ -147,3 +147,15 @@ def test_a_port_in_use_is_refused_before_unlocking(tmp_path: Path) -> None:
 def test_a_started_node_says_where_it_listens(fleet: Fleet) -> None:
     for name, node in fleet.nodes.items():
         assert f"listening on {node.url}" in node.log.read_text(), name
+
+
+def test_the_operator_section_is_strict_and_names_a_known_mechanism(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, operator={"interval_s": 30, "mechanism": "max-welfare-assignment"}))
+    assert config.operator is not None and config.operator.interval_s == 30
+    assert load_config(write_config(tmp_path)).operator is None  # no section: not an operator
+    with pytest.raises(ConfigError, match=r"unknown key 'operator.intervall_s' \(did you mean 'interval_s'\?\)"):
+        load_config(write_config(tmp_path, operator={"intervall_s": 30}))
+    with pytest.raises(ConfigError, match=r"operator.mechanism"):
+        load_config(write_config(tmp_path, operator={"mechanism": "first-come"}))
+    with pytest.raises(ConfigError, match=r"operator_url"):
+        load_config(write_config(tmp_path, operator_url="ftp://elsewhere"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from node import pricing
 from node.config import PricingSettings, load_config
 from node.peers import ENDPOINT_DOMAIN, check_listing, sign_listing
 from node.store import Store
+from node.timers import Timers
 from v2vchain.errors import ConfigError
 from v2vchain.protocol import eip712
 from v2vchain.protocol.errors import BadSignature
@@ -119,3 +121,38 @@ def test_item10_a_listing_passes_only_when_signed_by_the_buyer_for_the_url_asked
     for request_id, node_url, signature, expected in refused:
         with pytest.raises(BadSignature):
             check_listing(domain, request_id, node_url, signature, expected)
+
+
+def test_collected_orders_survive_reopening_and_the_cut_leaves_late_ones_for_the_next_interval(tmp_path: Path) -> None:
+    store = Store(tmp_path / "op.sqlite")
+    owner = Account.create().address
+    first = store.add_collected_order(owner, 1, {"nonce": 1}, "")
+    assert first is not None and store.add_collected_order(owner.upper().replace("0X", "0x"), 1, {}, "") is None
+    cut = store.last_order_seq()
+    store.add_collected_order(owner, 2, {"nonce": 2}, "")  # arrives after the cut
+    assert [r["nonce"] for r in store.collected_orders(status="pending", up_to=cut)] == [1]
+    store.mark_order(owner, 1, "used", clearing_id=2**200)
+    store.close()
+    reopened = Store(tmp_path / "op.sqlite")
+    rows = {r["nonce"]: r for r in reopened.collected_orders()}
+    assert rows[1]["status"] == "used" and int(rows[1]["clearing_id"]) == 2**200  # ids beyond SQLite's INTEGER
+    assert rows[2]["status"] == "pending"
+
+
+def test_order_nonces_are_never_reused_and_respect_the_clearings_floor(tmp_path: Path) -> None:
+    store = Store(tmp_path / "v.sqlite")
+    assert [store.next_order_nonce(0), store.next_order_nonce(0), store.next_order_nonce(10)] == [0, 1, 10]
+    assert store.next_nonce(0) == 0  # the Market's bid nonces count apart
+
+
+def test_the_timer_runs_each_task_on_its_period_and_survives_a_failing_one() -> None:
+    ran = threading.Event()
+    timers = Timers()
+    timers.every("failing", 0.01, lambda: 1 / 0)
+    timers.every("working", 0.01, ran.set)
+    timers.every("off", 0, lambda: 1 / 0)  # period 0: never scheduled
+    timers.start()
+    try:
+        assert ran.wait(timeout=60)
+    finally:
+        timers.stop()

@@ -86,3 +86,53 @@ def running_fleet(workdir: Path) -> Iterator[Fleet]:
         finally:
             for node in nodes.values():
                 node.process.kill()
+
+
+CLEARING_DEPOSIT = 50 * 10**6  # each vehicle's balance in the batch Clearing: payments and penalty cover
+
+
+@contextmanager
+def running_clearing_fleet(workdir: Path, *, sellers: int = 2) -> Iterator[Fleet]:
+    """A real anvil, the contracts, an operator node (orders cleared on POST /clearings/run), a buyer and
+    `sellers` sellers, each vehicle with a Clearing deposit and the operator's URL in its config."""
+    env = {**os.environ, PASSWORD_ENV: secrets.token_hex(16), TOKEN_ENV: secrets.token_hex(16)}
+    rng = random.Random(5)
+    with connect("anvil") as chain:
+        system = deploy(chain)
+        issuer = add_issuer(system)
+        operator = provision(
+            system,
+            issuer,
+            workdir,
+            "operator",
+            ROLE_BUYER,
+            position=_position(rng),
+            peers=[],
+            degradation=20,
+            env=env,
+            extra={"operator": {"interval_s": 0, "mechanism": "double-auction-k", "margin_s": 60}},
+        )
+        specs = {"operator": operator}
+        vehicles = [("buyer", ROLE_BUYER)] + [(f"seller-{i}", ROLE_SELLER) for i in range(1, sellers + 1)]
+        for name, roles in vehicles:
+            specs[name] = provision(
+                system,
+                issuer,
+                workdir,
+                name,
+                roles,
+                position=_position(rng),
+                peers=[],
+                degradation=20,
+                env=env,
+                clearing_deposit=CLEARING_DEPOSIT,
+                extra={"operator_url": operator["url"]},
+            )
+        nodes = {name: start_node(spec, env, workdir) for name, spec in specs.items()}
+        try:
+            for node in nodes.values():
+                wait_ready(node)
+            yield Fleet(chain, system, issuer, env, workdir, specs, nodes)  # its restarts replace entries of `nodes`
+        finally:
+            for node in nodes.values():
+                node.process.kill()

@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 import typer
 
+from node.demo_clearing import run_clearing_demo
 from node.demo_fleet import run_fleet_demo
 from v2vchain.chain.compiler import compile_contracts, find_compiler
 from v2vchain.chain.connect import connect
@@ -15,6 +16,7 @@ from v2vchain.deploy import deploy, deployments_file
 from v2vchain.errors import ConfigError
 
 from .audit import audit_app
+from .clearing import clearing_app
 from .common import CHAIN_HELP, address
 from .errors import Typer
 from .fleet import fleet_app
@@ -32,6 +34,9 @@ def demo(
     nodes: int = typer.Option(
         0, min=0, max=20, help="run N vehicle node processes trading over HTTP (needs --chain anvil)"
     ),
+    market: str = typer.Option(
+        "auction", help="with --nodes: auction (reverse auction) or clearing (an operator node and batch clearing)"
+    ),
 ) -> None:
     """Deploy everything and run one reverse auction to settlement, printing each step and every balance."""
     if nodes:
@@ -42,8 +47,15 @@ def demo(
         if nodes < 2:
             raise ConfigError("--nodes: a fleet needs one buyer and at least one seller (2 or more)")
 
+        if market not in ("auction", "clearing"):
+            raise ConfigError(f"--market {market!r}: use auction or clearing")
         with connect(chain) as connected:
-            run_fleet_demo(connected, nodes)
+            if market == "auction":
+                run_fleet_demo(connected, nodes)
+                return
+            result = run_clearing_demo(connected, nodes)
+        if result["held"] != result["owed"] or not result["forged_revert"] or result["forged_status"] < 400:
+            raise typer.Exit(code=2)
         return
 
     with connect(chain) as connected:
@@ -79,3 +91,4 @@ app.add_typer(node_app, name="node")
 app.add_typer(issuer_app, name="issuer")
 app.add_typer(audit_app, name="audit")
 app.add_typer(fleet_app, name="fleet")
+app.add_typer(clearing_app, name="clearing")

@@ -7,7 +7,20 @@ from typing import Any
 from fastapi import APIRouter
 
 from node.api.deps import MeetingsDep, NodeDep, OwnerOnly
-from node.api.models import AutoBid, Confirm, Deposit, Meet, OpenRequest, PlaceBid, RequestIdPath, Withdraw
+from node.api.models import (
+    AutoBid,
+    ClearingIdPath,
+    Confirm,
+    Deposit,
+    Meet,
+    OpenRequest,
+    PlaceBid,
+    PlaceOrder,
+    RequestIdPath,
+    ResendOrders,
+    TradeIndexPath,
+    Withdraw,
+)
 from node.api.problems import errors
 
 router = APIRouter()
@@ -162,3 +175,123 @@ def deposit(body: Deposit, node: NodeDep) -> dict[str, Any]:
 )
 def withdraw(node: NodeDep, body: Withdraw | None = None) -> dict[str, Any]:
     return node.withdraw(body.amount if body else None)
+
+
+@router.post(
+    "/orders",
+    responses=errors(400, 401, 404, 409, 413, 422, 502),
+    dependencies=OwnerOnly,
+    summary="Sign a batch-clearing order with this vehicle's key and send it to the operator",
+)
+def place_order(body: PlaceOrder, node: NodeDep) -> dict[str, Any]:
+    return node.place_order(
+        side=body.side,
+        energy_wh=body.energy_wh,
+        limit_price_per_wh=body.limit_price_per_wh,
+        window_lead_s=body.window_lead_s,
+        window_s=body.window_s,
+        expiry_s=body.expiry_s,
+        operator_url=body.operator_url,
+    )
+
+
+@router.get(
+    "/orders",
+    responses=errors(401, 404, 502),
+    dependencies=OwnerOnly,
+    summary="This vehicle's signed orders, and what the clearings made of each",
+)
+def list_orders(node: NodeDep) -> list[dict[str, Any]]:
+    return node.orders()
+
+
+@router.post(
+    "/orders/resend",
+    responses=errors(400, 401, 404, 413, 422, 502),
+    dependencies=OwnerOnly,
+    summary="Send every unused order to another operator (the one it went to has stopped)",
+)
+def resend_orders(body: ResendOrders, node: NodeDep) -> list[dict[str, Any]]:
+    return node.resend_orders(body.operator_url)
+
+
+@router.post(
+    "/clearings/run",
+    responses=errors(401, 404, 409, 502, 504),
+    dependencies=OwnerOnly,
+    summary="Operator: clear the orders received so far now (one interval), commit and record it",
+)
+def run_interval(node: NodeDep) -> dict[str, Any]:
+    return node.run_interval()
+
+
+@router.get(
+    "/clearings",
+    responses=errors(401, 404, 502),
+    dependencies=OwnerOnly,
+    summary="Operator: its clearings with their trades, and the orders it holds",
+)
+def operator_clearings(node: NodeDep) -> dict[str, Any]:
+    return {"clearings": node.operator_clearings(), "orders": node.collected()}
+
+
+@router.post(
+    "/clearings/watch/run",
+    responses=errors(401, 404, 502),
+    dependencies=OwnerOnly,
+    summary="Vehicle: watch the clearings now and keep the findings",
+)
+def watch_now(node: NodeDep) -> dict[str, Any]:
+    return node.watch_once()
+
+
+@router.get(
+    "/clearings/watched",
+    responses=errors(401, 404, 502),
+    dependencies=OwnerOnly,
+    summary="Vehicle: every clearing that used its orders (as last watched), and its cleared trades",
+)
+def watched(node: NodeDep) -> dict[str, Any]:
+    return node.watched()
+
+
+@router.post(
+    "/clearings/{clearing_id}/trades/{trade_index}/confirm",
+    responses=errors(400, 401, 404, 409, 413, 422, 502, 504),
+    dependencies=OwnerOnly,
+    summary="Buyer: confirm a cleared trade's delivered Wh on-chain and send the seller a signed receipt",
+)
+def confirm_trade(
+    clearing_id: ClearingIdPath, trade_index: TradeIndexPath, body: Confirm, node: NodeDep
+) -> dict[str, Any]:
+    return node.confirm_clearing_trade(int(clearing_id), trade_index, body.delivered_wh)
+
+
+@router.post(
+    "/clearings/{clearing_id}/trades/{trade_index}/claim",
+    responses=errors(401, 404, 409, 422, 502, 504),
+    dependencies=OwnerOnly,
+    summary="Seller: settle a cleared trade with the buyer's receipt",
+)
+def claim_trade(clearing_id: ClearingIdPath, trade_index: TradeIndexPath, node: NodeDep) -> dict[str, Any]:
+    return node.claim_clearing_trade(int(clearing_id), trade_index)
+
+
+@router.get(
+    "/clearing/balances",
+    dependencies=OwnerOnly,
+    responses=errors(401, 404, 502),
+    summary="Wallet, and the Clearing account: free, locked, nonce floor",
+)
+def clearing_balances(node: NodeDep) -> dict[str, Any]:
+    return node.clearing_balances()
+
+
+@router.post(
+    "/clearing/deposit",
+    responses=errors(400, 401, 404, 409, 413, 422, 502, 504),
+    dependencies=OwnerOnly,
+    summary="Move tokens into the Clearing's free balance",
+)
+def clearing_deposit(body: Deposit, node: NodeDep) -> dict[str, Any]:
+    return node.clearing_deposit(body.amount)

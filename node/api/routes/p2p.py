@@ -7,7 +7,16 @@ from typing import Any
 from fastapi import APIRouter
 
 from node.api.deps import MeetingsDep, NodeDep
-from node.api.models import Handshake, ReceiptIn, RequestIdPath, SealedPoint, SignedBidIn
+from node.api.models import (
+    ClearingReceiptIn,
+    Handshake,
+    ReceiptIn,
+    RequestIdPath,
+    SealedPoint,
+    SignedBidIn,
+    SignedOrderIn,
+)
+from node.peers import order_from_json
 from v2vchain.contracts.market import SignedBid
 
 router = APIRouter(prefix="/p2p")
@@ -54,3 +63,22 @@ def handshake(request_id: RequestIdPath, body: Handshake, meetings: MeetingsDep)
 @router.post("/meetings/{request_id}/point", summary="Seller: receive the sealed meeting point and access secret")
 def point(request_id: RequestIdPath, body: SealedPoint, meetings: MeetingsDep) -> dict[str, Any]:
     return meetings.receive_point(request_id, bytes.fromhex(body.sealed[2:]))
+
+
+@router.post("/orders", summary="Operator: receive a vehicle's signed order, checked as the Clearing will check it")
+def receive_order(body: SignedOrderIn, node: NodeDep) -> dict[str, Any]:
+    data = body.model_dump()
+    endpoint = bytes.fromhex(body.endpoint_signature[2:]) if body.endpoint_signature else b""
+    return node.receive_order(order_from_json(data), body.node_url, endpoint)
+
+
+@router.get("/clearings", summary="Operator: its committed clearings, their trades and the parties' node URLs")
+def clearings(node: NodeDep) -> list[dict[str, Any]]:
+    return node.operator_clearings()
+
+
+@router.post("/clearing-receipts", summary="Seller: receive the buyer's signed receipt for a cleared trade")
+def receive_clearing_receipt(body: ClearingReceiptIn, node: NodeDep) -> dict[str, Any]:
+    return node.receive_clearing_receipt(
+        int(body.clearing_id), body.trade_index, body.delivered_wh, bytes.fromhex(body.signature[2:])
+    )

@@ -1,0 +1,294 @@
+"""A vehicle's side of the batch clearing: sign an order with its key and hand it to an operator, watch where its
+orders went, and deliver its cleared trades (the buyer confirms on-chain and hands the seller a signed receipt; the
+seller claims with that receipt if the buyer does not confirm)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from v2vchain.audit.order_watch import watch
+from v2vchain.chain.errors import ContractRevert
+from v2vchain.contracts.clearing import ClearingClient
+from v2vchain.protocol import areas
+from v2vchain.protocol.clearing import PreparedClearing
+from v2vchain.protocol.eip712 import TRADE_RECEIPT_TYPES
+from v2vchain.protocol.orders import ChainOrder
+
+from .core import NodeCore
+from .errors import NodeError
+from .peers import order_from_json, order_to_json, peer_request, sign_order_endpoint
+
+log = logging.getLogger("v2vchain.node")
+
+SIDES = {"buy": 1, "sell": 2}
+RECEIPT_TIMEOUT_S = 5.0
+
+
+class TraderRole(NodeCore):
+    def _clearing_client(self) -> ClearingClient:
+        if self.system.clearing is None:
+            raise NodeError("the node's deployment record holds no batch Clearing", 404)
+        return self.system.clearing
+
+    # ------------------------------------------------------------------ orders
+
+    def place_order(
+        self,
+        *,
+        side: str,
+        energy_wh: int,
+        limit_price_per_wh: int,
+        window_lead_s: int,
+        window_s: int,
+        expiry_s: int | None = None,
+        operator_url: str = "",
+    ) -> dict[str, Any]:
+        """Sign an order for the Clearing (this vehicle's cloaked cell, a fresh nonce never below its floor), record
+        it, and send it to the operator. The record is kept whatever the operator answers: the signed order can be
+        resent to another operator (`resend_orders`)."""
+        client = self._clearing_client()
+        url = (operator_url or self.config.operator_url).rstrip("/")
+        if not url:
+            raise NodeError("no operator URL: set operator_url in the config or give one", 409)
+        now = self.chain.now()
+        start = now + window_lead_s
+        nonce = self.store.next_order_nonce(client.nonce_floor(self.address))
+        order = ChainOrder(
+            owner=self.address,
+            side=SIDES[side],
+            energy_wh=energy_wh,
+            limit_price_per_wh=limit_price_per_wh,
+            area_id=areas.area_id(self.cloak()),
+            window_start_ts=start,
+            window_end_ts=start + window_s,
+            nonce=nonce,
+            expiry_ts=min(start + window_s, now + expiry_s) if expiry_s else start + window_s,
+        )
+        signed = client.sign_order(self.account, order)
+        payload = order_to_json(signed)
+        self.store.put_own_order(nonce, payload, url, "signed")
+        return self._send_order(nonce, payload, url)
+
+    def _send_order(self, nonce: int, payload: dict[str, Any], url: str) -> dict[str, Any]:
+        client = self._clearing_client()
+        endpoint = sign_order_endpoint(
+            self.account, self.chain.chain_id, client.address, order_from_json(payload), self.config.url
+        )
+        body = {**payload, "node_url": self.config.url, "endpoint_signature": "0x" + endpoint.hex()}
+        try:
+            answer = peer_request("POST", url, "/p2p/orders", body)
+        except NodeError as exc:
+            self.store.update_own_order(nonce, "refused", str(exc)[:300])
+            log.warning("order %s: the operator at %s did not take it: %s", nonce, url, exc)
+            return {**payload, "status": "refused", "operator_url": url, "answer": str(exc)[:300]}
+        self.store.update_own_order(nonce, "sent", answer)
+        return {**payload, "status": "sent", "operator_url": url, "answer": answer}
+
+    def resend_orders(self, operator_url: str) -> list[dict[str, Any]]:
+        """Send every order not yet used (its nonce still at or above the floor) to another operator: the order is
+        signed for the Clearing, not for an operator, so any operator can commit it, and only once."""
+        floor = self._clearing_client().nonce_floor(self.address)
+        sent = []
+        for row in self.store.own_orders():
+            if row["nonce"] < floor or row["payload"]["expiry_ts"] <= self.chain.now():
+                continue
+            self.store.put_own_order(row["nonce"], row["payload"], operator_url.rstrip("/"), "signed")
+            sent.append(self._send_order(row["nonce"], row["payload"], operator_url.rstrip("/")))
+        return sent
+
+    def orders(self) -> list[dict[str, Any]]:
+        """This vehicle's orders, each with what the clearings made of it (from the last watch)."""
+        floor = self._clearing_client().nonce_floor(self.address)
+        uses: dict[int, list[dict[str, Any]]] = {}
+        for use in self.store.order_uses():
+            uses.setdefault(int(use["nonce"]), []).append(use)
+        return [
+            {
+                **row["payload"],
+                "status": row["status"],
+                "operator_url": row["operator_url"],
+                "spent": row["nonce"] < floor,
+                "used_in": uses.get(row["nonce"], []),
+            }
+            for row in self.store.own_orders()
+        ]
+
+    # ------------------------------------------------------------------ the watch
+
+    def watch_once(self) -> dict[str, Any]:
+        """Every commit that listed one of this vehicle's orders: kept in the store, and each opened trade recorded
+        for delivery. Returns the new findings."""
+        client = self._clearing_client()
+        new = []
+        published: dict[int, PreparedClearing] = {}
+        for use in watch(client, self.address, from_block=self.system.deployment.block):
+            finding = {**asdict(use), "clearing_id": str(use.clearing_id)}
+            if self.store.put_order_use(use.clearing_id, use.order_index, use.nonce, finding):
+                new.append(finding)
+            for index in use.trades:
+                if self.store.clearing_trade(use.clearing_id, index) is not None:
+                    continue
+                if use.clearing_id not in published:
+                    published[use.clearing_id] = client.published(
+                        use.clearing_id, from_block=self.system.deployment.block
+                    )
+                t = published[use.clearing_id].trades[index]
+                role = "buyer" if t.buyer.lower() == self.address.lower() else "seller"
+                self.store.put_clearing_trade(
+                    use.clearing_id,
+                    index,
+                    role,
+                    {
+                        "operator": use.operator,
+                        "counterparty": t.seller if role == "buyer" else t.buyer,
+                        "energy_wh": t.energy_wh,
+                        "price_per_wh": t.price_per_wh if role == "buyer" else t.seller_price_per_wh,
+                        "delivery_start_ts": t.delivery_start_ts,
+                        "delivery_end_ts": t.delivery_end_ts,
+                    },
+                )
+        return {"new": new, "uses": len(self.store.order_uses())}
+
+    def watched(self) -> dict[str, Any]:
+        return {"uses": self.store.order_uses(), "trades": self.clearing_trades()}
+
+    def clearing_trades(self) -> list[dict[str, Any]]:
+        """This vehicle's cleared trades, their status refreshed from the chain (open until settled or reclaimed)."""
+        client = self._clearing_client()
+        rows = []
+        for row in self.store.clearing_trades():
+            if row["status"] in ("open", "confirmed") and not client.is_trade_open(
+                row["clearing_id"], row["trade_index"]
+            ):
+                self.store.update_clearing_trade(row["clearing_id"], row["trade_index"], status="closed")
+                row["status"] = "closed"
+            rows.append({**row, "clearing_id": str(row["clearing_id"])})
+        return rows
+
+    # ------------------------------------------------------------------ delivery
+
+    def _own_trade(self, clearing_id: int, trade_index: int, role: str) -> dict[str, Any]:
+        row = self.store.clearing_trade(clearing_id, trade_index)
+        if row is None:
+            self.watch_once()
+            row = self.store.clearing_trade(clearing_id, trade_index)
+        if row is None or row["role"] != role:
+            raise NodeError(f"trade {trade_index} of clearing {clearing_id} is not one this node holds as {role}", 404)
+        return row
+
+    def confirm_clearing_trade(self, clearing_id: int, trade_index: int, delivered_wh: int) -> dict[str, Any]:
+        """Buyer: confirm what the meter delivered on-chain (with the trade's Merkle proof), then hand the seller a
+        signed receipt of the same figure, best effort (the seller's node URL from the operator's listing)."""
+        row = self._own_trade(clearing_id, trade_index, "buyer")
+        client = self._clearing_client()
+        prepared = client.published(clearing_id, from_block=self.system.deployment.block)
+        signature = client.sign_receipt(
+            self.account, clearing_id=clearing_id, trade_index=trade_index, delivered_wh=delivered_wh
+        )
+        client.confirm_delivery(prepared, trade_index, delivered_wh)  # on-chain first: never waits on the peer
+        receipt = {"delivered_wh": delivered_wh, "signature": "0x" + signature.hex()}
+        self.store.update_clearing_trade(clearing_id, trade_index, status="confirmed", receipt=receipt)
+        delivered = False
+        try:
+            seller_url = self._seller_url(row, clearing_id, trade_index)
+            peer_request(
+                "POST",
+                seller_url,
+                "/p2p/clearing-receipts",
+                {"clearing_id": str(clearing_id), "trade_index": trade_index, **receipt},
+                timeout=RECEIPT_TIMEOUT_S,
+            )
+            delivered = True
+        except NodeError as exc:
+            log.warning(
+                "clearing %s trade %s: confirmed; the receipt did not reach the seller: %s",
+                clearing_id,
+                trade_index,
+                exc,
+            )
+        trade = next(
+            t
+            for t in self.clearing_trades()
+            if t["trade_index"] == trade_index and t["clearing_id"] == str(clearing_id)
+        )
+        return {**trade, "receipt_delivered": delivered}
+
+    def _seller_url(self, row: dict[str, Any], clearing_id: int, trade_index: int) -> str:
+        """The seller's node URL, as the orders carried it to the operator that committed the clearing."""
+        url = self.config.operator_url
+        listing = peer_request("GET", url, "/p2p/clearings", timeout=RECEIPT_TIMEOUT_S) if url else []
+        for clearing in listing:
+            if str(clearing.get("clearing_id")) != str(clearing_id):
+                continue
+            for t in clearing.get("trade_list", []):
+                if (
+                    t.get("trade_index") == trade_index
+                    and str(t.get("seller", "")).lower() == row["counterparty"].lower()
+                ):
+                    return str(t.get("seller_url") or "")
+        raise NodeError(
+            f"the operator lists no node URL for the seller of clearing {clearing_id} trade {trade_index}", 404
+        )
+
+    def receive_clearing_receipt(
+        self, clearing_id: int, trade_index: int, delivered_wh: int, signature: bytes
+    ) -> dict[str, Any]:
+        """Seller: keep the buyer's signed receipt for a cleared trade, checked under the strict rule."""
+        row = self._own_trade(clearing_id, trade_index, "seller")
+        message = {"clearingId": clearing_id, "tradeIndex": trade_index, "deliveredWh": delivered_wh}
+        signer = self._signer(
+            TRADE_RECEIPT_TYPES, message, signature, "receipt", domain=self._clearing_client().domain()
+        )
+        if signer.lower() != row["counterparty"].lower():
+            raise NodeError(f"the receipt is signed by {signer}, not by the buyer", 401)
+        held = row.get("receipt") or {}
+        if held and int(held["delivered_wh"]) >= delivered_wh:
+            raise NodeError(f"a receipt for {held['delivered_wh']} Wh is already held", 409)
+        receipt = {"delivered_wh": delivered_wh, "signature": "0x" + signature.hex()}
+        self.store.update_clearing_trade(clearing_id, trade_index, receipt=receipt)
+        return {"stored": True, "delivered_wh": delivered_wh}
+
+    def claim_clearing_trade(self, clearing_id: int, trade_index: int) -> dict[str, Any]:
+        """Seller: settle with the buyer's receipt when the buyer has not confirmed (or confirmed less)."""
+        row = self._own_trade(clearing_id, trade_index, "seller")
+        receipt = row.get("receipt")
+        if not receipt:
+            raise NodeError(f"no receipt held for clearing {clearing_id} trade {trade_index}", 404)
+        client = self._clearing_client()
+        prepared = client.published(clearing_id, from_block=self.system.deployment.block)
+        try:
+            client.claim_with_receipt(
+                prepared, trade_index, int(receipt["delivered_wh"]), bytes.fromhex(receipt["signature"][2:])
+            )
+        except ContractRevert as exc:
+            if exc.name != "TradeNotOpen":
+                raise
+        self.store.update_clearing_trade(clearing_id, trade_index, status="closed")
+        return next(
+            t
+            for t in self.clearing_trades()
+            if t["trade_index"] == trade_index and t["clearing_id"] == str(clearing_id)
+        )
+
+    def clearing_balances(self) -> dict[str, Any]:
+        client = self._clearing_client()
+        account = client.account(self.address)
+        return {
+            "address": self.address,
+            "wallet": self.system.token.balance_of(self.address),
+            "free": account.free,
+            "locked": account.locked,
+            "nonce_floor": account.nonce_floor,
+        }
+
+    def clearing_deposit(self, amount: int) -> dict[str, Any]:
+        """Move tokens into the Clearing's free balance: a buyer's payments, a seller's penalty cover."""
+        client = self._clearing_client()
+        if amount > self.system.token.balance_of(self.address):
+            raise NodeError(f"the wallet holds less than {amount}", 409)
+        if self.system.token.allowance(self.address, client.address) < amount:
+            self.system.token.approve(client.address, 2**256 - 1)
+        client.deposit(amount)
+        return self.clearing_balances()
