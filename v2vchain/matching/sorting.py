@@ -20,7 +20,7 @@ def sorted_rows(prefix: np.ndarray, keys: Callable[[np.ndarray], tuple[np.ndarra
     packed = np.bitwise_and(prefix, ~low, dtype=np.uint64)
     packed |= np.arange(n, dtype=np.uint64)
     packed.sort()
-    index = np.bitwise_and(packed, low).view(np.int64)  # row indices < 2^63: the same bits as int64
+    index: np.ndarray = np.bitwise_and(packed, low).view(np.int64)  # row indices < 2^63: the same bits as int64
     packed &= ~low  # the kept prefix bits, in sorted order
     tie = packed[1:] == packed[:-1]
     if tie.any():
