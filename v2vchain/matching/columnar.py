@@ -17,14 +17,17 @@ one array per column; row i of every order column is order i, and `cell` indexes
     cell_lat      float64        and the centres the cost model sees
     cell_lon      float64
 
-`read` checks every rule Order checks, vectorised, and raises the error Order raises for the first bad row. The book
-and the crossing run the object path's own functions (crossing.py, double_auction.cross, trade_reduction.allocate)
-on columns sorted by the same canonical rule, so the trades are the same, in the same sequence. They come out as
-columns indexing the orders sorted by (owner, nonce): the order list Clearing.commit publishes.
+`read` takes each stored member with one readinto from its offset (numpy's reader for a compressed file), checks
+every rule Order checks, vectorised, and raises the error Order raises for the first bad row. The book and the
+crossing run the object path's own functions (crossing.py, double_auction.cross, trade_reduction.allocate) on columns
+sorted by the same canonical rule, so the trades are the same, in the same sequence. They come out as columns
+indexing the orders sorted by (owner, nonce): the order list Clearing.commit publishes.
 """
 
 from __future__ import annotations
 
+import struct
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -148,16 +151,64 @@ def write(path: str | Path, cols: OrderColumns) -> None:
 
 def read(path: str | Path) -> OrderColumns:
     """The orders in a file, checked as Order checks them (InvalidInput for a file that is not this format)."""
-    with np.load(path, allow_pickle=False) as archive:
-        if "format" not in archive.files or str(archive["format"]) != FORMAT:
-            raise InvalidInput(f"{path} is not a {FORMAT} order file")
-        arrays = {name: archive[name] for name in (*ORDER_COLUMNS, *CELL_COLUMNS) if name in archive.files}
+    arrays = _stored_arrays(path)
+    if arrays is None:  # compressed or otherwise unusual members: numpy's own reader
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {
+                name: archive[name] for name in ("format", *ORDER_COLUMNS, *CELL_COLUMNS) if name in archive.files
+            }
+    if "format" not in arrays or arrays["format"].dtype.kind != "U" or str(arrays["format"]) != FORMAT:
+        raise InvalidInput(f"{path} is not a {FORMAT} order file")
     for name, dtype in {**ORDER_COLUMNS, **CELL_COLUMNS}.items():
         if name not in arrays or arrays[name].dtype != np.dtype(dtype):
             raise InvalidInput(f"{path}: column {name} is missing or not {np.dtype(dtype)}")
+    del arrays["format"]
     cols = OrderColumns(**arrays)
     validate(cols)
     return cols
+
+
+def _stored_arrays(path: str | Path) -> dict[str, np.ndarray] | None:
+    """The columns of an .npz whose members are stored (np.savez), each read with one readinto from its offset into
+    an array of its own: no zip stream, no CRC pass (~20 ms at 1M orders; the Order checks still run on every row).
+    None when a member is compressed, Fortran-ordered, of an object dtype or not where its headers say."""
+    wanted = {f"{name}.npy": name for name in ("format", *ORDER_COLUMNS, *CELL_COLUMNS)}
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as archive, open(path, "rb", buffering=0) as f:
+            for info in archive.infolist():
+                name = wanted.get(info.filename)
+                if name is None:
+                    continue
+                if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 1:  # compressed or encrypted
+                    return None
+                f.seek(info.header_offset)
+                local = f.read(30)
+                if len(local) != 30 or local[:4] != b"PK\x03\x04":
+                    return None
+                name_len, extra_len = struct.unpack("<HH", local[26:30])
+                start = info.header_offset + 30 + name_len + extra_len
+                f.seek(start)
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    return None
+                array = np.empty(shape, dtype)
+                if fortran or dtype.hasobject or f.tell() - start + array.nbytes != info.file_size:
+                    return None
+                view, done = array.reshape(-1).view(np.uint8).data, 0
+                while done < array.nbytes:
+                    got = f.readinto(view[done:])
+                    if not got:
+                        return None
+                    done += got
+                arrays[name] = array
+    except (OSError, ValueError, zipfile.BadZipFile, struct.error) as error:
+        raise InvalidInput(f"{path} is not a {FORMAT} order file: {error}") from error
+    return arrays
 
 
 def validate(cols: OrderColumns) -> None:
