@@ -255,9 +255,9 @@ def _valid_cells(cols: OrderColumns) -> np.ndarray:
 class ColumnSide:
     """One side in canonical order, with SideBook's column names, so the object path's functions run on it."""
 
-    def __init__(self, cols: OrderColumns, rows: np.ndarray) -> None:
+    def __init__(self, cols: OrderColumns, rows: np.ndarray, price: np.ndarray, energy: np.ndarray) -> None:
         self.cols, self.rows = cols, rows  # rows: the file rows in canonical order
-        self.price, self.energy = cols.price_per_wh[rows], cols.energy_wh[rows]
+        self.price, self.energy = price, energy  # cols.price_per_wh[rows], cols.energy_wh[rows]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -303,15 +303,14 @@ def make_book(cols: OrderColumns) -> ColumnBook:
     commit_order = sorted_rows(cols.owner_key, lambda at: (cols.nonce[at], *owner(at)))
     _check_set(cols, commit_order)
     sides = []
+    buy = cols.side == Side.BUY
     for side in (Side.BUY, Side.SELL):
-        rows = np.flatnonzero(cols.side == side)
-        price = cols.price_per_wh[rows]
-        if side is Side.BUY:
-            price = MAX_PRICE_PER_WH - price
-        nonce = cols.nonce[rows]
-        prefix = packed_prefix(price, nonce, cols.owner_key[rows])
-        index = sorted_rows(prefix, lambda at: (*owner(rows[at]), nonce[at], price[at]))  # noqa: B023 (called now)
-        sides.append(ColumnSide(cols, rows[index]))
+        rows = np.flatnonzero(buy if side is Side.BUY else ~buy)  # side is 1 or 2: validate checked
+        price, energy, nonce = cols.price_per_wh[rows], cols.energy_wh[rows], cols.nonce[rows]  # in file order
+        key = MAX_PRICE_PER_WH - price if side is Side.BUY else price
+        prefix = packed_prefix(key, nonce, cols.owner_key[rows])
+        index = sorted_rows(prefix, lambda at: (*owner(rows[at]), nonce[at], key[at]))  # noqa: B023 (called now)
+        sides.append(ColumnSide(cols, rows[index], price[index], energy[index]))  # gathers within one side's rows
     return ColumnBook(sides[0], sides[1], commit_order)
 
 

@@ -14,8 +14,11 @@ def segments(buy_wh: np.ndarray, sell_wh: np.ndarray) -> tuple[np.ndarray, np.nd
     buy_cum, sell_cum = np.cumsum(buy_wh), np.cumsum(sell_wh)
     total = min(int(buy_cum[-1]), int(sell_cum[-1]))
     # every boundary up to the shorter total, tagged with its side in the low bit (buy 0, sell 1): one sort, and
-    # the orders ended by each boundary are running counts (no np.union1d, no searchsorted: 3x faster at 1M)
-    tagged = np.sort(np.concatenate((buy_cum[buy_cum <= total] << 1, (sell_cum[sell_cum <= total] << 1) | 1)))
+    # the orders ended by each boundary are running counts (no np.union1d, no searchsorted: 3x faster at 1M). Two
+    # sorted runs: the stable sort (timsort) merges them, twice as fast as the default sort at 1M
+    tagged = np.sort(
+        np.concatenate((buy_cum[buy_cum <= total] << 1, (sell_cum[sell_cum <= total] << 1) | 1)), kind="stable"
+    )
     ends, is_sell = tagged >> 1, tagged & 1
     last = np.ones(len(ends), dtype=bool)  # the last of each run of equal boundaries
     last[:-1] = ends[1:] != ends[:-1]
