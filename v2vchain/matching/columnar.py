@@ -46,7 +46,7 @@ from .errors import DuplicateOrder, InvalidArea, OwnerOnBothSides
 from .orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH, MAX_TS, MAX_WINDOW_S, Order, Side
 from .params import ClearingParams
 from .result import Trade
-from .sorting import packed_prefix, sorted_rows
+from .sorting import packed_prefix, sorted_rows, sorted_rows_and_ties
 from .trade_reduction import MECHANISM as TRADE_REDUCTION
 from .trade_reduction import allocate
 
@@ -300,8 +300,8 @@ def make_book(cols: OrderColumns) -> ColumnBook:
     def owner(rows: np.ndarray) -> tuple[np.ndarray, ...]:  # the full address, as lexsort keys (last primary)
         return _word(cols.owner[rows], 16, 20), _word(cols.owner[rows], 8, 16), cols.owner_key[rows]
 
-    commit_order = sorted_rows(cols.owner_key, lambda at: (cols.nonce[at], *owner(at)))
-    _check_set(cols, commit_order)
+    commit_order, pair = sorted_rows_and_ties(cols.owner_key, lambda at: (cols.nonce[at], *owner(at)))
+    _check_set(cols, commit_order, pair)
     sides = []
     buy = cols.side == Side.BUY
     for side in (Side.BUY, Side.SELL):
@@ -314,10 +314,10 @@ def make_book(cols: OrderColumns) -> ColumnBook:
     return ColumnBook(sides[0], sides[1], commit_order)
 
 
-def _check_set(cols: OrderColumns, commit_order: np.ndarray) -> None:
-    """book._check_set: no (owner, nonce) twice, no owner on both sides; rows of one owner are adjacent here."""
-    key = cols.owner_key[commit_order]
-    pair = np.flatnonzero(key[1:] == key[:-1])  # neighbours that may share an owner: few, unless owners repeat
+def _check_set(cols: OrderColumns, commit_order: np.ndarray, pair: np.ndarray) -> None:
+    """book._check_set: no (owner, nonce) twice, no owner on both sides; rows of one owner are adjacent here. pair:
+    the positions i where commit_order[i] and [i + 1] may share an owner (their sort prefixes tie): few, unless
+    owners repeat."""
     a, b = commit_order[pair], commit_order[pair + 1]
     same_owner = (cols.owner[a] == cols.owner[b]).all(axis=1)
     duplicate = same_owner & (cols.nonce[a] == cols.nonce[b])

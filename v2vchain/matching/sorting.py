@@ -14,6 +14,14 @@ def sorted_rows(prefix: np.ndarray, keys: Callable[[np.ndarray], tuple[np.ndarra
     of them, non-decreasing in their order. The prefix's top 64 - b bits (b = bits of a row index; still a prefix,
     so the order stays exact) are sorted with the row index in the low b bits: one np.sort, no argsort. Then a
     lexsort of only the rows the kept bits tie, whose full keys are the only ones built."""
+    return sorted_rows_and_ties(prefix, keys)[0]
+
+
+def sorted_rows_and_ties(
+    prefix: np.ndarray, keys: Callable[[np.ndarray], tuple[np.ndarray, ...]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """sorted_rows, and the positions i (ascending) where sorted rows i and i + 1 share the prefix's kept bits: every
+    pair of neighbours whose prefixes are equal is among them."""
     n = len(prefix)
     bits = max(1, (n - 1).bit_length())
     low = np.uint64((1 << bits) - 1)
@@ -23,14 +31,15 @@ def sorted_rows(prefix: np.ndarray, keys: Callable[[np.ndarray], tuple[np.ndarra
     index: np.ndarray = np.bitwise_and(packed, low).view(np.int64)  # row indices < 2^63: the same bits as int64
     packed &= ~low  # the kept prefix bits, in sorted order
     tie = packed[1:] == packed[:-1]
-    if tie.any():
-        member = np.zeros(n, dtype=bool)
-        member[1:] |= tie
-        member[:-1] |= tie
-        at = np.flatnonzero(member)
-        rows = index[at]
-        index[at] = rows[np.lexsort(keys(rows))]  # tied runs keep their places and sizes
-    return index
+    if not tie.any():
+        return index, np.zeros(0, dtype=np.int64)
+    member = np.zeros(n, dtype=bool)
+    member[1:] |= tie
+    member[:-1] |= tie
+    at = np.flatnonzero(member)
+    rows = index[at]
+    index[at] = rows[np.lexsort(keys(rows))]  # tied runs keep their places and sizes
+    return index, np.flatnonzero(tie)
 
 
 def packed_prefix(primary: np.ndarray, nonce: np.ndarray, owner_key: np.ndarray) -> np.ndarray:
