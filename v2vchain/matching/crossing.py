@@ -19,15 +19,18 @@ def segments(buy_wh: np.ndarray, sell_wh: np.ndarray) -> tuple[np.ndarray, np.nd
     tagged = np.sort(
         np.concatenate((buy_cum[buy_cum <= total] << 1, (sell_cum[sell_cum <= total] << 1) | 1)), kind="stable"
     )
-    ends, is_sell = tagged >> 1, tagged & 1
+    ends = tagged >> 1
     last = np.ones(len(ends), dtype=bool)  # the last of each run of equal boundaries
-    last[:-1] = ends[1:] != ends[:-1]
+    np.not_equal(ends[1:], ends[:-1], out=last[:-1])
     last &= ends > 0
-    if not last.any():
+    at = np.flatnonzero(last)
+    if not len(at):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
-    buys_ended, sells_ended = np.cumsum(1 - is_sell)[last], np.cumsum(is_sell)[last]
-    ends = ends[last]
+    tagged &= 1  # is_sell
+    sells_ended = np.cumsum(tagged)[at]
+    buys_ended = at + 1 - sells_ended  # boundaries up to and including at, less the sellers'
+    ends = ends[at]
     first_buy, first_sell = np.searchsorted(buy_cum, 0, "right"), np.searchsorted(sell_cum, 0, "right")  # 0 Wh
     return (
         np.concatenate(([first_buy], buys_ended[:-1])),
