@@ -225,20 +225,19 @@ def validate(cols: OrderColumns) -> None:
         row = int(np.argmax(cols.cell >= cells))
         raise InvalidArea(int(cols.cell[row]), None, None, f"row {row} names a cell beyond the {cells}-row table")
     start, end, expiry = cols.window_start, cols.window_end, cols.expiry
-    bad = (
-        ((cols.side != Side.BUY) & (cols.side != Side.SELL))
-        | (cols.energy_wh < 1)
-        | (cols.energy_wh > MAX_ENERGY_WH)
-        | (cols.price_per_wh < 1)
-        | (cols.price_per_wh > MAX_PRICE_PER_WH)
-        | ~_valid_cells(cols)[cols.cell]
-        | (start < 1)
-        | (end > MAX_TS)
-        | (start >= end)
-        | (end - start > MAX_WINDOW_S)
-        | (expiry < 1)
-        | (expiry > end)
-    )
+    # in place, one bool buffer for every test; x - 1 as uint64 > limit - 1 is x < 1 or x > limit (exact with wrap)
+    bad = (cols.side - np.uint8(1)) > 1  # neither BUY (1) nor SELL (2)
+    scratch, test = np.empty(n, dtype=np.int64), np.empty(n, dtype=bool)
+    for column, limit in ((cols.energy_wh, MAX_ENERGY_WH), (cols.price_per_wh, MAX_PRICE_PER_WH)):
+        np.subtract(column, 1, out=scratch)
+        bad |= np.greater(scratch.view(np.uint64), np.uint64(limit - 1), out=test)
+    bad |= np.logical_not(_valid_cells(cols)[cols.cell], out=test)
+    bad |= np.less(start, 1, out=test)
+    bad |= np.greater(end, MAX_TS, out=test)
+    bad |= np.greater_equal(start, end, out=test)
+    bad |= np.greater(np.subtract(end, start, out=scratch), MAX_WINDOW_S, out=test)
+    bad |= np.less(expiry, 1, out=test)
+    bad |= np.greater(expiry, end, out=test)
     if bad.any():
         to_order(cols, int(np.argmax(bad)))  # raises the object path's own error for that row
 
