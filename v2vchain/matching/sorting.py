@@ -25,10 +25,11 @@ def sorted_rows_and_ties(
     n = len(prefix)
     bits = max(1, (n - 1).bit_length())
     low = np.uint64((1 << bits) - 1)
+    index = np.arange(n, dtype=np.int64)  # its buffer then holds the permutation: one fresh array fewer
     packed = np.bitwise_and(prefix, ~low, dtype=np.uint64)
-    packed |= np.arange(n, dtype=np.uint64)
+    packed |= index.view(np.uint64)
     packed.sort()
-    index: np.ndarray = np.bitwise_and(packed, low).view(np.int64)  # row indices < 2^63: the same bits as int64
+    np.bitwise_and(packed, low, out=index.view(np.uint64))  # row indices < 2^63: the same bits as int64
     packed &= ~low  # the kept prefix bits, in sorted order
     tie = packed[1:] == packed[:-1]
     if not tie.any():
@@ -52,11 +53,14 @@ def packed_prefix(primary: np.ndarray, nonce: np.ndarray, owner_key: np.ndarray)
     primary = (primary - low).view(np.uint64) if primary.dtype == np.int64 else (primary - low).astype(np.uint64)
     primary_bits, nonce_bits = int(primary.max()).bit_length(), int(nonce.max()).bit_length()
     free = 64 - primary_bits - nonce_bits
+    packed = primary  # a fresh array: shifted and or-ed in place
+    if primary_bits:
+        packed <<= np.uint64(64 - primary_bits)
     if free < 0:
-        return primary << np.uint64(64 - primary_bits)  # primary_bits > 0 here
-    packed = primary << np.uint64(64 - primary_bits) if primary_bits else np.zeros(len(primary), dtype=np.uint64)
+        return packed
+    scratch = np.empty_like(packed)
     if nonce_bits:
-        packed |= nonce << np.uint64(free)
+        packed |= np.left_shift(nonce, np.uint64(free), out=scratch)
     if free:
-        packed |= owner_key >> np.uint64(64 - free)
+        packed |= np.right_shift(owner_key, np.uint64(64 - free), out=scratch)
     return packed
