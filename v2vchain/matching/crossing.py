@@ -47,5 +47,7 @@ def segments(buy_wh: np.ndarray, sell_wh: np.ndarray) -> tuple[np.ndarray, np.nd
 
 def filled(energy_wh: np.ndarray, volume: int) -> np.ndarray:
     """How much of each order (in book order) the first `volume` Wh of the curve cover."""
-    before = np.cumsum(energy_wh) - energy_wh
-    return np.asarray(np.clip(volume - before, 0, energy_wh))
+    out = np.cumsum(energy_wh)
+    out -= energy_wh  # the Wh before each order
+    np.subtract(volume, out, out=out)
+    return np.asarray(np.clip(out, 0, energy_wh, out=out))
