@@ -100,9 +100,12 @@ class OrderColumns:
 
 def _word(owner: np.ndarray, start: int, stop: int) -> np.ndarray:
     """Bytes [start, stop) of each address as a big-endian number, so numeric order is address order."""
-    padded = np.zeros((len(owner), 8), dtype=np.uint8)
+    padded = np.empty((len(owner), 8), dtype=np.uint8)
+    padded[:, : 8 - (stop - start)] = 0
     padded[:, 8 - (stop - start) :] = owner[:, start:stop]
-    return padded.view(">u8").ravel().astype(np.uint64)
+    word = padded.view(">u8").ravel()
+    word.byteswap(inplace=True)  # the same numbers in native byte order, in the same buffer (no second array)
+    return word.view(word.dtype.newbyteorder()).astype(np.uint64, copy=False)
 
 
 def from_orders(orders: Sequence[Order]) -> OrderColumns:
