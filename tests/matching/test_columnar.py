@@ -124,6 +124,25 @@ def test_read_refuses_a_file_of_another_format(tmp_path) -> None:
         columnar.read(path)
 
 
+def test_a_compressed_file_reads_as_the_stored_one(tmp_path) -> None:
+    orders = [order(1, Side.BUY), order(2, Side.SELL)]
+    stored = _written(tmp_path, orders)
+    packed = tmp_path / "packed.npz"
+    with np.load(stored) as archive:
+        np.savez_compressed(packed, **{name: archive[name] for name in archive.files})
+    cols = columnar.read(packed)
+    assert [columnar.to_order(cols, i) for i in range(len(cols))] == orders
+
+
+def test_read_refuses_a_truncated_or_foreign_file(tmp_path) -> None:
+    data = _written(tmp_path, [order(1, Side.BUY), order(2, Side.SELL)]).read_bytes()
+    for k, content in enumerate((data[: len(data) // 2], b"not a zip file")):
+        path = tmp_path / f"bad{k}.npz"
+        path.write_bytes(content)
+        with pytest.raises(InvalidInput):
+            columnar.read(path)
+
+
 def test_clearing_refuses_an_order_listed_twice() -> None:
     cols = columnar.from_orders([order(1, Side.BUY, nonce=3), order(1, Side.BUY, price=90, nonce=3)])
     with pytest.raises(DuplicateOrder):

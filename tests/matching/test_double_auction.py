@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from hypothesis import given
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.support.strategies import FAST, ask, bid, order_sets
 from v2vchain.matching import ClearingParams, Order, double_auction
+from v2vchain.matching.double_auction import cross
+from v2vchain.matching.pricing import k_price
 
 HALF = ClearingParams()
 
@@ -94,3 +98,41 @@ def test_traded_volume_is_the_most_the_curves_allow(orders: list[Order]) -> None
             for u in result.unmatched_buyers
             if u.order.limit_price_per_wh > p and any(v.order.limit_price_per_wh < p for v in result.unmatched_sellers)
         ]
+
+
+def _walk(bid: list[int], bid_wh: list[int], ask: list[int], ask_wh: list[int], k: Fraction) -> tuple:
+    """cross, Wh by Wh: every unit where the bid covers the ask trades; flows are runs of one (buyer, seller)."""
+    buyers = [i for i, wh in enumerate(bid_wh) for _ in range(wh)]
+    sellers = [j for j, wh in enumerate(ask_wh) for _ in range(wh)]
+    flows: list[list[int]] = []
+    volume = 0
+    for i, j in zip(buyers, sellers):
+        if bid[i] < ask[j]:
+            break
+        if flows and flows[-1][:2] == [i, j]:
+            flows[-1][2] += 1
+        else:
+            flows.append([i, j, 1])
+        volume += 1
+    if not volume:
+        return [], [], [], 0
+    low, high = ask[sellers[volume - 1]], bid[buyers[volume - 1]]
+    if volume < len(buyers):
+        low = max(low, bid[buyers[volume]])
+    if volume < len(sellers):
+        high = min(high, ask[sellers[volume]])
+    return [f[0] for f in flows], [f[1] for f in flows], [f[2] for f in flows], k_price(low, high, k)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 9), st.integers(0, 4)), max_size=8),
+    st.lists(st.tuples(st.integers(1, 9), st.integers(0, 4)), max_size=8),
+    st.sampled_from((Fraction(0), Fraction(1, 2), Fraction(1))),
+)
+def test_cross_is_the_wh_by_wh_walk(bids: list[tuple[int, int]], asks: list[tuple[int, int]], k: Fraction) -> None:
+    bids, asks = sorted(bids, key=lambda b: -b[0]), sorted(asks)
+    columns = [np.array([x[c] for x in side], dtype=np.int64) for side in (bids, asks) for c in (0, 1)]
+    buy_idx, sell_idx, energy, price = cross(*columns, k)
+    walked = _walk(*(c.tolist() for c in columns), k)
+    assert (buy_idx.tolist(), sell_idx.tolist(), energy.tolist(), price) == walked

@@ -14,26 +14,40 @@ def segments(buy_wh: np.ndarray, sell_wh: np.ndarray) -> tuple[np.ndarray, np.nd
     buy_cum, sell_cum = np.cumsum(buy_wh), np.cumsum(sell_wh)
     total = min(int(buy_cum[-1]), int(sell_cum[-1]))
     # every boundary up to the shorter total, tagged with its side in the low bit (buy 0, sell 1): one sort, and
-    # the orders ended by each boundary are running counts (no np.union1d, no searchsorted: 3x faster at 1M)
-    tagged = np.sort(np.concatenate((buy_cum[buy_cum <= total] << 1, (sell_cum[sell_cum <= total] << 1) | 1)))
-    ends, is_sell = tagged >> 1, tagged & 1
-    last = np.ones(len(ends), dtype=bool)  # the last of each run of equal boundaries
-    last[:-1] = ends[1:] != ends[:-1]
-    last &= ends > 0
-    if not last.any():
+    # the orders ended by each boundary are running counts (no np.union1d, no searchsorted: 3x faster at 1M). Two
+    # sorted runs: the stable sort (timsort) merges them, twice as fast as the default sort at 1M. In place where
+    # it can be: a fresh 8 MB array costs ~2,000 page faults
+    nb, ns = int(np.searchsorted(buy_cum, total, "right")), int(np.searchsorted(sell_cum, total, "right"))
+    tagged = np.empty(nb + ns, dtype=np.int64)
+    np.left_shift(buy_cum[:nb], 1, out=tagged[:nb])
+    np.left_shift(sell_cum[:ns], 1, out=tagged[nb:])
+    tagged[nb:] |= 1
+    tagged.sort(kind="stable")
+    ends = tagged >> 1
+    last = np.ones(len(ends), dtype=bool)  # the last of each run of equal boundaries, past 0 Wh
+    np.not_equal(ends[1:], ends[:-1], out=last[:-1])
+    last[: int(np.searchsorted(ends, 0, "right"))] = False
+    at = np.flatnonzero(last)
+    if not len(at):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
-    buys_ended, sells_ended = np.cumsum(1 - is_sell)[last], np.cumsum(is_sell)[last]
-    ends = ends[last]
-    first_buy, first_sell = np.searchsorted(buy_cum, 0, "right"), np.searchsorted(sell_cum, 0, "right")  # 0 Wh
-    return (
-        np.concatenate(([first_buy], buys_ended[:-1])),
-        np.concatenate(([first_sell], sells_ended[:-1])),
-        np.diff(ends, prepend=0),
-    )
+    tagged &= 1  # is_sell
+    sells_ended = np.cumsum(tagged, out=tagged)[at]
+    ends = ends[at]
+    buys_ended = np.subtract(at, sells_ended, out=at)
+    buys_ended += 1  # boundaries up to and including at, less the sellers'
+    m = len(ends)
+    buy_idx, sell_idx, energy = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+    buy_idx[0], sell_idx[0] = np.searchsorted(buy_cum, 0, "right"), np.searchsorted(sell_cum, 0, "right")  # 0 Wh
+    buy_idx[1:], sell_idx[1:] = buys_ended[:-1], sells_ended[:-1]
+    energy[0] = ends[0]
+    np.subtract(ends[1:], ends[:-1], out=energy[1:])
+    return buy_idx, sell_idx, energy
 
 
 def filled(energy_wh: np.ndarray, volume: int) -> np.ndarray:
     """How much of each order (in book order) the first `volume` Wh of the curve cover."""
-    before = np.cumsum(energy_wh) - energy_wh
-    return np.asarray(np.clip(volume - before, 0, energy_wh))
+    out = np.cumsum(energy_wh)
+    out -= energy_wh  # the Wh before each order
+    np.subtract(volume, out, out=out)
+    return np.asarray(np.clip(out, 0, energy_wh, out=out))

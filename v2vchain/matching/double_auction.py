@@ -48,18 +48,34 @@ def cross(
     bid: np.ndarray, bid_wh: np.ndarray, ask: np.ndarray, ask_wh: np.ndarray, k: Fraction
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """The flows (buyer index, seller index, Wh) and the uniform price, on columns already in book order."""
-    buy_idx, sell_idx, energy = segments(bid_wh, ask_wh)
-    crosses = bid[buy_idx] >= ask[sell_idx]  # True..True False..False: bids fall and asks rise along the curve
-    crossing = len(crosses) if crosses.all() else int(np.argmin(crosses))
-    if crossing == 0:
-        return buy_idx[:0], sell_idx[:0], energy[:0], 0
-    buy_idx, sell_idx, energy = buy_idx[:crossing], sell_idx[:crossing], energy[:crossing]
-    volume = int(energy.sum())
+    bid_cum, ask_cum = np.cumsum(bid_wh), np.cumsum(ask_wh)
+    total = min(int(bid_cum[-1]), int(ask_cum[-1])) if len(bid) and len(ask) else 0
+    # the traded volume: the first Wh where the bid no longer covers the ask. Bids fall and asks rise along the
+    # curve, so a binary search over Wh (~33 steps), and flows are laid out only up to it
+    volume, high_wh = 0, total
+    while volume < high_wh:
+        mid = (volume + high_wh) // 2
+        if bid[np.searchsorted(bid_cum, mid, "right")] >= ask[np.searchsorted(ask_cum, mid, "right")]:
+            volume = mid + 1
+        else:
+            high_wh = mid
+    if volume == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, 0
+    buy_idx, sell_idx, energy = segments(_up_to(bid_wh, bid_cum, volume), _up_to(ask_wh, ask_cum, volume))
     low, high = int(ask[sell_idx[-1]]), int(bid[buy_idx[-1]])
-    next_bid = np.searchsorted(np.cumsum(bid_wh), volume, "right")  # the first bid with energy left
-    next_ask = np.searchsorted(np.cumsum(ask_wh), volume, "right")
+    next_bid = np.searchsorted(bid_cum, volume, "right")  # the first bid with energy left
+    next_ask = np.searchsorted(ask_cum, volume, "right")
     if next_bid < len(bid):
         low = max(low, int(bid[next_bid]))
     if next_ask < len(ask):
         high = min(high, int(ask[next_ask]))
     return buy_idx, sell_idx, energy, k_price(low, high, k)
+
+
+def _up_to(energy_wh: np.ndarray, cum: np.ndarray, volume: int) -> np.ndarray:
+    """The curve's orders up to the one that reaches `volume` Wh (0 < volume <= its total), that one cut there."""
+    last = int(np.searchsorted(cum, volume, "left"))
+    out = np.array(energy_wh[: last + 1], dtype=np.int64)
+    out[last] -= int(cum[last]) - volume
+    return out

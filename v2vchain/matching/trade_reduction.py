@@ -86,7 +86,7 @@ def _ration(side: SideBook, alloc: np.ndarray, volume: int) -> np.ndarray:
     share = np.array(scaled // total, dtype=np.int64)
     remainder = np.array(scaled % total, dtype=np.int64)  # < total, which fits
     leftover = volume - int(share.sum())
-    if leftover:  # lexsort((position, owner_key, nonce, -remainder)), in one argsort unless remainders tie
+    if leftover:  # lexsort((position, owner_key, nonce, -remainder)), in one sort unless remainders tie
         rank = sorted_rows(
             packed_prefix(-remainder, side.nonce, side.owner_key),
             lambda at: (at, side.owner_key[at], side.nonce[at], -remainder[at]),
