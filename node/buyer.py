@@ -84,7 +84,7 @@ class BuyerRole(NodeCore):
             raise NodeError(f"request {bid.request_id} is not one of this node's requests", 404)
         if record["status"] != "open":
             raise NodeError(f"request {bid.request_id} is {record['status']}, not open", 409)
-        now = self.chain.now()
+        _, now = self.blocks.head()
         if now >= record["deadline_ts"]:
             raise NodeError(f"bidding on request {bid.request_id} closed at {record['deadline_ts']}", 409)
         if bid.expiry_ts < record["deadline_ts"]:
@@ -107,9 +107,9 @@ class BuyerRole(NodeCore):
         )
         if endpoint_signer != bid.seller:
             raise NodeError(f"the reply endpoint {seller_url} is not signed by the seller {bid.seller}", 401)
-        if bid.nonce < self.system.market.min_bid_nonce(bid.seller):
+        if bid.nonce < self.blocks.get(("floor", bid.seller), lambda: self.system.market.min_bid_nonce(bid.seller)):
             raise NodeError("the seller has cancelled this bid's nonce", 409)
-        if not self.system.registry.is_active(bid.seller, ROLE_SELLER):
+        if not self.blocks.get(("seller", bid.seller), lambda: self.system.registry.is_active(bid.seller, ROLE_SELLER)):
             raise NodeError(f"{bid.seller} is not an active registered seller", 403)
         refusal = self.store.put_seller_bid(
             {
@@ -221,18 +221,19 @@ class BuyerRole(NodeCore):
 
     def listed_requests(self, region: str = "") -> list[dict[str, Any]]:
         """This buyer's open requests (what GET /p2p/requests answers), each signed by this node's key over its
-        request id and this node's public URL, so a seller can check the lister is the request's buyer."""
+        request id and this node's public URL, so a seller can check the lister is the request's buyer. A listing's
+        signature never changes, so each is made once."""
         mine = {r["request_id"] for r in self.store.requests() if r["role"] == "buyer"}
         url = self.config.url.rstrip("/")
         return [
-            {
-                **r,
-                "bid_url": url,
-                "listing_signature": "0x"
-                + sign_listing(
-                    self.account, self.chain.chain_id, self.system.market.address, r["request_id"], url
-                ).hex(),
-            }
+            {**r, "bid_url": url, "listing_signature": self._listing_signature(r["request_id"], url)}
             for r in self.open_requests(region)
             if r["request_id"] in mine
         ]
+
+    def _listing_signature(self, request_id: int, url: str) -> str:
+        key = (request_id, url)
+        if key not in self.listing_signatures:
+            signature = sign_listing(self.account, self.chain.chain_id, self.system.market.address, request_id, url)
+            self.listing_signatures[key] = "0x" + signature.hex()
+        return self.listing_signatures[key]

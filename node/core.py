@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -21,6 +21,7 @@ from v2vchain.privacy.seal import public_bytes, x25519_key
 from v2vchain.protocol import areas, eip712, signatures
 from v2vchain.protocol.errors import BadSignature
 
+from .block_cache import BlockCache
 from .config import NodeConfig
 from .errors import NodeError
 from .peers import (
@@ -42,6 +43,11 @@ class NodeCore:
     system: System
     store: Store
     credential: dict[str, Any]
+    blocks: BlockCache = field(init=False, repr=False)
+    listing_signatures: dict[tuple[int, str], str] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.blocks = BlockCache(self.chain)
 
     def close_resources(self) -> None:
         self.store.close()
@@ -89,29 +95,37 @@ class NodeCore:
         return cell
 
     def open_requests(self, region: str = "") -> list[dict[str, Any]]:
-        """Requests open for bidding now, from the chain's own events, optionally within a cloaked region."""
+        """Requests open for bidding now, from the chain's own events, optionally within a cloaked region (read once
+        a block)."""
+        _, now = self.blocks.head()
+        rows = self.blocks.get("open", lambda: self._open_on_chain(now))
+        return [dict(row) for area, row in rows if not region or areas.within(area, region)]
+
+    def _open_on_chain(self, now: int) -> list[tuple[bytes, dict[str, Any]]]:
         market = self.system.market
         logs = market.contract.events.RequestOpened.get_logs(from_block=self.system.deployment.block)
-        now = self.chain.now()
         found = []
         for log in logs:
             args = log["args"]
-            if args["deadline"] <= now or (region and not areas.within(args["areaId"], region)):
+            if args["deadline"] <= now:
                 continue
             request = market.request(int(args["requestId"]))
             if request.status != RequestStatus.OPEN:
                 continue
             found.append(
-                {
-                    "request_id": request.request_id,
-                    "buyer": request.buyer,
-                    "energy_wh": request.energy_wh,
-                    "max_price_per_wh": request.max_price_per_wh,
-                    "deadline_ts": request.deadline_ts,
-                    "delivery_start_ts": request.delivery_start_ts,
-                    "delivery_end_ts": request.delivery_end_ts,
-                    "area": areas.cell_of(args["areaId"]),
-                }
+                (
+                    bytes(args["areaId"]),
+                    {
+                        "request_id": request.request_id,
+                        "buyer": request.buyer,
+                        "energy_wh": request.energy_wh,
+                        "max_price_per_wh": request.max_price_per_wh,
+                        "deadline_ts": request.deadline_ts,
+                        "delivery_start_ts": request.delivery_start_ts,
+                        "delivery_end_ts": request.delivery_end_ts,
+                        "area": areas.cell_of(args["areaId"]),
+                    },
+                )
             )
         return found
 

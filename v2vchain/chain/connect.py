@@ -30,10 +30,14 @@ class Chain:
     funder: LocalAccount
     anvil: AnvilProcess | None = None
     _senders: dict[str, Sender] = field(default_factory=dict)
+    _chain_id: int | None = None
 
     @property
     def chain_id(self) -> int:
-        return int(self.w3.eth.chain_id)
+        """Asked once: a connection never changes chains."""
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
 
     @property
     def genesis_hash(self) -> str:

@@ -16,10 +16,18 @@ class ContractClient:
     def __init__(self, contract: Contract, sender: Sender) -> None:
         self.contract = contract
         self.sender = sender
+        self._chain_id: int | None = None
 
     @property
     def address(self) -> str:
         return str(self.contract.address)
+
+    @property
+    def chain_id(self) -> int:
+        """The chain's id, asked once: a connection never changes chains, and every signature domain needs it."""
+        if self._chain_id is None:
+            self._chain_id = int(self.contract.w3.eth.chain_id)
+        return self._chain_id
 
     def connect(self, sender: Sender) -> Self:
         """The same contract, signing as another key."""

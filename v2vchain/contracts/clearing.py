@@ -41,7 +41,7 @@ class Commit:
 class ClearingClient(VaultClient):
     # ------------------------------------------------------------ orders and commit
     def domain(self) -> dict[str, Any]:
-        return eip712.domain(CLEARING_DOMAIN, int(self.contract.w3.eth.chain_id), self.address)
+        return eip712.domain(CLEARING_DOMAIN, self.chain_id, self.address)
 
     def sign_order(self, account: LocalAccount, order: MatchingOrder | ChainOrder) -> SignedOrder:
         chain_order = order if isinstance(order, ChainOrder) else ChainOrder.of(order)
@@ -61,7 +61,7 @@ class ClearingClient(VaultClient):
         """A clearing for this sender's next id (nobody else can take it; leaves are bound to it)."""
         return prepare_clearing(
             contract=self.address,
-            chain_id=int(self.contract.w3.eth.chain_id),
+            chain_id=self.chain_id,
             clearing_id=self.next_clearing_id() if clearing_id is None else clearing_id,
             orders=orders,
             trades=trades,
@@ -223,7 +223,7 @@ class ClearingClient(VaultClient):
         ]
         prepared = prepare_clearing(
             contract=self.address,
-            chain_id=int(self.contract.w3.eth.chain_id),
+            chain_id=self.chain_id,
             clearing_id=header["clearingId"],
             orders=orders,
             trades=inputs,

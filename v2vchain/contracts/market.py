@@ -164,7 +164,7 @@ class MarketClient(VaultClient):
         return SignedBid(**{**bid.__dict__, "signature": signature})
 
     def _domain(self) -> dict[str, Any]:
-        return eip712.domain(eip712.MARKET_DOMAIN, int(self.contract.w3.eth.chain_id), self.address)
+        return eip712.domain(eip712.MARKET_DOMAIN, self.chain_id, self.address)
 
     def confirm_delivery(self, request_id: int, delivered_wh: int) -> TxReceipt:
         return self._transact("confirmDelivery", uint("request_id", request_id), uint("delivered_wh", delivered_wh, 64))

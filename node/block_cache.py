@@ -1,0 +1,48 @@
+"""Chain reads that cannot change within a block, kept for the block they were read at.
+
+The peer endpoints ask the chain the same questions many times a block (is this seller active, what is its nonce
+floor, which requests are open); each answer costs a JSON-RPC round trip. Here each is asked once per block: the
+head is read once a call (one round trip for number and timestamp), and every answer read at an older head is
+dropped. A check made here is advisory like every check the node makes before the chain's own: the close re-checks
+each bid against the chain as it is then.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from v2vchain.chain.connect import Chain
+
+T = TypeVar("T")
+
+
+class BlockCache:
+    def __init__(self, chain: Chain) -> None:
+        self._chain = chain
+        self._lock = threading.Lock()
+        self._block = -1
+        self._values: dict[Hashable, Any] = {}
+
+    def head(self) -> tuple[int, int]:
+        """(number, timestamp) of the latest block; answers kept for an older block are forgotten."""
+        block = self._chain.w3.eth.get_block("latest")
+        number, timestamp = int(block["number"]), int(block["timestamp"])
+        with self._lock:
+            if number != self._block:
+                self._block, self._values = number, {}
+        return number, timestamp
+
+    def get(self, key: Hashable, read: Callable[[], T]) -> T:
+        """`read()` once per block for `key` (call head() first in each request)."""
+        with self._lock:
+            if key in self._values:
+                value: T = self._values[key]
+                return value
+            block = self._block
+        value = read()
+        with self._lock:
+            if self._block == block:
+                self._values[key] = value
+        return value
