@@ -3,13 +3,15 @@
 The peer endpoints ask the chain the same questions many times a block (is this seller active, what is its nonce
 floor, which requests are open); each answer costs a JSON-RPC round trip. Here each is asked once per block: the
 head is read once a call (one round trip for number and timestamp), and every answer read at an older head is
-dropped. A check made here is advisory like every check the node makes before the chain's own: the close re-checks
-each bid against the chain as it is then.
+dropped. The head itself is kept for HEAD_TTL_S, so a burst of requests costs one round trip. A check made here is
+advisory like every check the node makes before the chain's own: the close re-checks each bid against the chain as
+it is then, and a signed bid carries an expiry well past the deadline it is checked against.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
@@ -17,21 +19,30 @@ from v2vchain.chain.connect import Chain
 
 T = TypeVar("T")
 
+HEAD_TTL_S = 0.25
+
 
 class BlockCache:
     def __init__(self, chain: Chain) -> None:
         self._chain = chain
         self._lock = threading.Lock()
         self._block = -1
+        self._timestamp = 0
+        self._read_at = -HEAD_TTL_S
         self._values: dict[Hashable, Any] = {}
 
     def head(self) -> tuple[int, int]:
-        """(number, timestamp) of the latest block; answers kept for an older block are forgotten."""
+        """(number, timestamp) of the latest block, read at most every HEAD_TTL_S; answers kept for an older block are
+        forgotten."""
+        with self._lock:
+            if time.monotonic() - self._read_at < HEAD_TTL_S:
+                return self._block, self._timestamp
         block = self._chain.w3.eth.get_block("latest")
         number, timestamp = int(block["number"]), int(block["timestamp"])
         with self._lock:
             if number != self._block:
                 self._block, self._values = number, {}
+            self._timestamp, self._read_at = timestamp, time.monotonic()
         return number, timestamp
 
     def get(self, key: Hashable, read: Callable[[], T]) -> T:

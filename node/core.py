@@ -18,8 +18,9 @@ from v2vchain.deploy import System
 from v2vchain.identity.did import did_for, resolve_did
 from v2vchain.privacy import geohash, k_anonymous_cell, laplace_cloak
 from v2vchain.privacy.seal import public_bytes, x25519_key
-from v2vchain.protocol import areas, eip712, signatures
+from v2vchain.protocol import areas, eip712
 from v2vchain.protocol.errors import BadSignature
+from v2vchain.protocol.recover import TypedHasher
 
 from .block_cache import BlockCache
 from .config import NodeConfig
@@ -45,6 +46,7 @@ class NodeCore:
     credential: dict[str, Any]
     blocks: BlockCache = field(init=False, repr=False)
     listing_signatures: dict[tuple[int, str], str] = field(init=False, repr=False, default_factory=dict)
+    hashers: dict[tuple[Any, ...], TypedHasher] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.blocks = BlockCache(self.chain)
@@ -215,9 +217,16 @@ class NodeCore:
         what: str,
         domain: dict[str, Any] | None = None,
     ) -> str:
-        """The signer under the contracts' strict rule (v2vchain.signatures): anything else is refused."""
+        """The signer under the contracts' strict rule (v2vchain.signatures), recovered with libsecp256k1 through a
+        hasher made once per domain and type (protocol/recover.py, identical to eth-account): anything else is
+        refused."""
+        domain = domain or self.system.market._domain()
+        key = (tuple(sorted(domain.items())), eip712.type_string(types))
         try:
-            return signatures.recover_typed(domain or self.system.market._domain(), types, message, signature)
+            hasher = self.hashers.get(key)
+            if hasher is None:
+                hasher = self.hashers[key] = TypedHasher(domain, types)
+            return hasher.recover(message, signature)
         except BadSignature as exc:
             raise NodeError(f"the {what}'s signature is refused: {exc}", 401) from None
         except Exception:
