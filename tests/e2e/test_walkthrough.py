@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -34,6 +35,14 @@ def distinct_ports(n: int) -> list[int]:
     return sorted(ports)
 
 
+def node_logs(workdir: Path) -> str:
+    return "".join(
+        f"\n--- {name}\n{(workdir / name).read_text()[-3000:]}"
+        for name in ("buyer.log", "seller.log")
+        if (workdir / name).exists()
+    )
+
+
 @pytest.mark.anvil
 def test_the_readme_walkthrough_runs_verbatim_and_reconciles(tmp_path: Path) -> None:
     script = tmp_path / "walkthrough.sh"
@@ -60,28 +69,21 @@ def test_the_readme_walkthrough_runs_verbatim_and_reconciles(tmp_path: Path) -> 
         stderr=subprocess.STDOUT,
         start_new_session=True,  # anvil and both nodes share its process group: one killpg ends them all
     )
+    workdir = tmp_path / "walkthrough"
     try:
         output, _ = process.communicate(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
-        pytest.fail(f"the walkthrough took over {TIMEOUT_S}s:\n{output.decode()[-6000:]}")
+        pytest.fail(f"the walkthrough took over {TIMEOUT_S}s:\n{output.decode()[-6000:]}{node_logs(workdir)}")
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # the group is gone when the last command's kill ended it
             os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     log = output.decode()
-    workdir = tmp_path / "walkthrough"
-    logs = "".join(
-        f"\n--- {name}\n{(workdir / name).read_text()[-3000:]}"
-        for name in ("buyer.log", "seller.log")
-        if (workdir / name).exists()
-    )
-    assert process.returncode == 0, f"a step failed:\n{log[-8000:]}{logs}"
+    assert process.returncode == 0, f"a step failed:\n{log[-8000:]}{node_logs(workdir)}"
 
     assert re.search(r"deposited 20(\.0*)? VEC in the Market", log)
-    assert '"status"' in log and "registration: active" in log and "roles: seller" in log
+    assert '"status":"settled"' in log and "registration: active" in log and "roles: seller" in log
     reconciled = subprocess.run(
         [
             str(Path(bin_dir) / "v2v"),

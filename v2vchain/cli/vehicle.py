@@ -60,11 +60,11 @@ def _units(amount: str, token: TokenClient, option: str) -> int:
 
 
 def _human(units: int, token: TokenClient) -> str:
-    return f"{Decimal(units) / 10 ** token.decimals():f} {token.symbol()}"
+    return f"{(Decimal(units) / 10 ** token.decimals()).normalize():f} {token.symbol()}"
 
 
 def _eth(wei: int) -> str:
-    return f"{Decimal(wei) / 10**18:f} ETH"
+    return f"{(Decimal(wei) / 10**18).normalize():f} ETH"
 
 
 @vehicle_app.command("init")
