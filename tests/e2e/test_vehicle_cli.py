@@ -134,6 +134,7 @@ def test_node_config_is_one_node_run_accepts(world: dict[str, str]) -> None:
         str(folder / f"{vehicle}.vc.json"), "--out", str(folder / "other.node.json"),
     )  # fmt: skip
     assert_one_line_error(code, output, "was issued to", other)
+    assert not (folder / "other.node.json").exists()
 
 
 def test_status_of_a_stranger_and_a_funder_without_eth(world: dict[str, str]) -> None:

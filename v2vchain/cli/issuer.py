@@ -13,7 +13,7 @@ from v2vchain.identity.credentials import issue_vc, roles_from_names, verify_vc
 from v2vchain.identity.did import did_for
 from v2vchain.identity.keystore import create_keystore, load_keystore
 
-from .common import CHAIN_HELP, address, recorded
+from .common import CHAIN_HELP, address, eth, recorded
 from .errors import Typer
 
 issuer_app = Typer(help="The credential issuer (grid operator or platform).", no_args_is_help=True)
@@ -65,7 +65,7 @@ def issuer_issue(
         gas = int(connected.w3.eth.get_balance(issuer.address))
         if register and gas < REGISTER_GAS * int(connected.w3.eth.gas_price):
             raise ConfigError(
-                f"issuer {issuer.address} has {gas} wei, no gas to register the credential: fund it first "
+                f"issuer {issuer.address} has {eth(gas)}, no gas to register the credential: fund it first "
                 f"(e.g. `v2v vehicle fund --vehicle {issuer.address}`) or pass --no-register"
             )
         now = connected.now()

@@ -13,7 +13,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
-from node.config import credential_subject, load_config
+from node.config import NodeConfig, credential_subject, load_config
 from node.demo_fleet import PASSWORD_ENV, TOKEN_ENV, write_node_config
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.contracts.token import TokenClient
@@ -23,7 +23,7 @@ from v2vchain.identity.did import did_for
 from v2vchain.identity.keystore import create_keystore, load_keystore
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 
-from .common import address, recorded
+from .common import address, eth, recorded
 from .errors import Typer
 
 vehicle_app = Typer(
@@ -63,10 +63,6 @@ def _human(units: int, token: TokenClient) -> str:
     return f"{(Decimal(units) / 10 ** token.decimals()).normalize():f} {token.symbol()}"
 
 
-def _eth(wei: int) -> str:
-    return f"{(Decimal(wei) / 10**18).normalize():f} ETH"
-
-
 @vehicle_app.command("init")
 def vehicle_init(
     keystore: Path = typer.Option(..., help="where to write the vehicle's encrypted key"),
@@ -101,7 +97,7 @@ def vehicle_fund(
             )
         balance = int(connected.w3.eth.get_balance(funder.address))
         if balance < gas_wei + 200_000 * int(connected.w3.eth.gas_price):
-            raise ConfigError(f"the funder {funder.address} has {_eth(balance)}, too little to send {_eth(gas_wei)}")
+            raise ConfigError(f"the funder {funder.address} has {eth(balance)}, too little to send {eth(gas_wei)}")
         mint = bool(amount) and funder.address == system.deployment.admin
         if amount and not mint and system.token.balance_of(funder.address) < amount:
             raise ConfigError(
@@ -111,7 +107,7 @@ def vehicle_fund(
             )
         if gas_wei:
             connected.fund(vehicle, gas_wei)
-            typer.echo(f"sent {_eth(gas_wei)} to {vehicle}")
+            typer.echo(f"sent {eth(gas_wei)} to {vehicle}")
         if mint:
             system.token.mint(vehicle, amount)
         elif amount:
@@ -142,7 +138,7 @@ def vehicle_setup(
             raise ConfigError(f"vehicle {account.address} has a revoked credential")
         gas = int(connected.w3.eth.get_balance(account.address))
         if gas < SETUP_GAS * int(connected.w3.eth.gas_price):
-            raise ConfigError(f"vehicle {account.address} has {_eth(gas)}, no gas: `v2v vehicle fund` it first")
+            raise ConfigError(f"vehicle {account.address} has {eth(gas)}, no gas: `v2v vehicle fund` it first")
         held = system.token.balance_of(account.address)
         if held < amount:
             raise ConfigError(
@@ -178,6 +174,9 @@ def vehicle_node_config(
     if not isinstance(keyfile, dict) or "address" not in keyfile:
         raise ConfigError(f"keystore {keystore} has no address: is it from `v2v vehicle init`?")
     owner = address("0x" + str(keyfile["address"]).removeprefix("0x"), "keystore address")
+    subject = credential_subject(NodeConfig.model_construct(credential=credential))  # reads only the credential
+    if subject.lower() != owner.lower():
+        raise ConfigError(f"credential {credential} was issued to {subject}, not to this keystore's {owner}")
     with _reader(chain) as connected:
         system: System = recorded(connected, connected.funder)
         path = write_node_config(
@@ -192,9 +191,7 @@ def vehicle_node_config(
             password_env=password_env,
             api_token_env=api_token_env,
         )
-    subject = credential_subject(load_config(path))
-    if subject.lower() != owner.lower():
-        raise ConfigError(f"credential {credential} was issued to {subject}, not to this keystore's {owner}")
+    load_config(path)  # what `v2v node run` will read, checked as strictly
     typer.echo(f"node config for {owner} written to {path}; run it with `v2v node run --config {path}`")
 
 
@@ -220,7 +217,7 @@ def vehicle_status(
             typer.echo(f"  registration: {state}, issuer {record.issuer}, until {until}")
             typer.echo(f"  roles: {', '.join(roles)}")
         gas = int(connected.w3.eth.get_balance(to_checksum_address(vehicle)))
-        typer.echo(f"  wallet: {_eth(gas)}, {_human(token.balance_of(vehicle), token)}")
+        typer.echo(f"  wallet: {eth(gas)}, {_human(token.balance_of(vehicle), token)}")
         venues = [("Market", system.market)] + ([("Clearing", system.clearing)] if system.clearing else [])
         for name, venue in venues:
             funds = venue.account(vehicle)
