@@ -20,7 +20,7 @@ import httpx
 from v2vchain.chain.anvil import free_port
 from v2vchain.chain.connect import Chain
 from v2vchain.chain.errors import ChainUnavailable
-from v2vchain.deploy import System, deploy
+from v2vchain.deploy import Deployment, System, deploy
 from v2vchain.devnet import GAS_MONEY_WEI, add_issuer
 from v2vchain.identity.credentials import issue_vc, verify_vc
 from v2vchain.identity.did import did_for
@@ -49,6 +49,49 @@ def _position(rng: random.Random) -> dict[str, float]:
         "lat": round(BERLIN[0] + rng.uniform(-0.03, 0.03), 6),
         "lon": round(BERLIN[1] + rng.uniform(-0.05, 0.05), 6),
     }
+
+
+def write_node_config(
+    out: Path,
+    *,
+    chain_url: str,
+    deployment: Deployment,
+    keystore: Path,
+    credential: Path,
+    port: int,
+    position: dict[str, float],
+    peers: list[str],
+    pricing: dict[str, int] | None = None,
+    name: str = "",
+    password_env: str = PASSWORD_ENV,
+    api_token_env: str = TOKEN_ENV,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """A node config for `v2v node run` at `out` (named after its file unless `name` is given), with beside it a copy
+    of the deployment record (so later deployments cannot change it) and its database; every path absolute. `extra`
+    adds config keys (an `operator` section, `operator_url`)."""
+    out = out.resolve()
+    stem = out.name.removesuffix(".json")
+    record = out.with_name(f"{stem}.deployment.json")
+    record.write_text(json.dumps(asdict(deployment), indent=2))
+    config: dict[str, Any] = {
+        "name": name or stem,
+        "chain": chain_url,
+        "deployment": str(record),
+        "keystore": str(keystore.resolve()),
+        "credential": str(credential.resolve()),
+        "db": str(out.with_name(f"{stem}.sqlite")),
+        "port": port,
+        "password_env": password_env,
+        "api_token_env": api_token_env,
+        "position": position,
+        "peers": peers,
+    }
+    if pricing:
+        config["pricing"] = pricing
+    config.update(extra or {})
+    out.write_text(json.dumps(config, indent=2))
+    return out
 
 
 def provision(
@@ -95,26 +138,18 @@ def provision(
         own.token.approve(own.clearing.address, 2**256 - 1)
         own.clearing.deposit(clearing_deposit)
     port = free_port()
-    deployment = workdir / "deployment.json"  # this fleet's own copy: later deployments cannot change it
-    if not deployment.exists():
-        deployment.write_text(json.dumps(asdict(system.deployment), indent=2))
-    config = {
-        "name": name,
-        "chain": chain.anvil.url if chain.anvil else "",
-        "deployment": str(deployment),
-        "keystore": str(workdir / f"{name}.key.json"),
-        "credential": str(workdir / f"{name}.vc.json"),
-        "db": str(workdir / f"{name}.sqlite"),
-        "port": port,
-        "password_env": PASSWORD_ENV,
-        "api_token_env": TOKEN_ENV,
-        "position": position,
-        "peers": peers,
-        "pricing": {"degradation_per_wh": degradation},
-        **(extra or {}),
-    }
-    path = workdir / f"{name}.json"
-    path.write_text(json.dumps(config, indent=2))
+    path = write_node_config(
+        workdir / f"{name}.json",
+        chain_url=chain.anvil.url if chain.anvil else "",
+        deployment=system.deployment,
+        keystore=workdir / f"{name}.key.json",
+        credential=workdir / f"{name}.vc.json",
+        port=port,
+        position=position,
+        peers=peers,
+        pricing={"degradation_per_wh": degradation},
+        extra=extra,
+    )
     return {"name": name, "address": account.address, "config": path, "url": f"http://127.0.0.1:{port}"}
 
 

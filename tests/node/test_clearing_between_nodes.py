@@ -250,7 +250,7 @@ def test_the_clearing_cli_commits_a_file_of_orders_settles_and_reports_status(cl
     path = tmp_path / "orders.json"
     path.write_text(json.dumps(orders))
     chain_url = fleet.chain.anvil.url if fleet.chain.anvil else ""
-    deployment = str(fleet.workdir / "deployment.json")
+    deployment = str(fleet.workdir / "operator.deployment.json")
     env = {
         **os.environ,
         "V2V_PRIVATE_KEY": "0x" + bytes(key_of(fleet, "operator").key).hex(),

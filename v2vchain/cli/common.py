@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 
@@ -31,3 +33,8 @@ def recorded(chain: Chain, account: LocalAccount) -> System:
     if system is None:
         raise ConfigError(f"no deployment recorded for chain {chain.chain_id}: run `v2v deploy --chain ...` first")
     return system
+
+
+def eth(wei: int) -> str:
+    """An amount of wei in ETH, without trailing zeros."""
+    return f"{(Decimal(wei) / 10**18).normalize():f} ETH"

@@ -8,14 +8,16 @@ from pathlib import Path
 import typer
 
 from v2vchain.chain.connect import connect
+from v2vchain.errors import ConfigError
 from v2vchain.identity.credentials import issue_vc, roles_from_names, verify_vc
 from v2vchain.identity.did import did_for
 from v2vchain.identity.keystore import create_keystore, load_keystore
 
-from .common import CHAIN_HELP, address, recorded
+from .common import CHAIN_HELP, address, eth, recorded
 from .errors import Typer
 
 issuer_app = Typer(help="The credential issuer (grid operator or platform).", no_args_is_help=True)
+REGISTER_GAS = 200_000  # one Registry.register, with room to spare
 PASSWORD_ENV_HELP = "environment variable holding the keystore password (prompted when unset)"
 
 
@@ -55,6 +57,17 @@ def issuer_issue(
     issuer = load_keystore(keystore, password_env=password_env)
     with connect(chain, account=issuer) as connected:
         system = recorded(connected, issuer)
+        if not system.registry.is_issuer(issuer.address):
+            raise ConfigError(
+                f"issuer {issuer.address} is not authorised on registry {system.registry.address}: "
+                f"the admin runs `v2v issuer init --chain ...` (or Registry.addIssuer) first"
+            )
+        gas = int(connected.w3.eth.get_balance(issuer.address))
+        if register and gas < REGISTER_GAS * int(connected.w3.eth.gas_price):
+            raise ConfigError(
+                f"issuer {issuer.address} has {eth(gas)}, no gas to register the credential: fund it first "
+                f"(e.g. `v2v vehicle fund --vehicle {issuer.address}`) or pass --no-register"
+            )
         now = connected.now()
         vc = issue_vc(
             issuer,

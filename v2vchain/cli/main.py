@@ -22,6 +22,7 @@ from .errors import Typer
 from .fleet import fleet_app
 from .issuer import issuer_app
 from .node import node_app
+from .vehicle import vehicle_app
 
 app = Typer(help="Vehicle-to-vehicle energy trading on an EVM chain.", no_args_is_help=True)
 
@@ -91,4 +92,5 @@ app.add_typer(node_app, name="node")
 app.add_typer(issuer_app, name="issuer")
 app.add_typer(audit_app, name="audit")
 app.add_typer(fleet_app, name="fleet")
+app.add_typer(vehicle_app, name="vehicle")
 app.add_typer(clearing_app, name="clearing")

@@ -25,3 +25,9 @@ class TokenClient(ContractClient):
 
     def mint(self, to: str, amount: int) -> None:
         self._transact("mint", to, uint("amount", amount))
+
+    def decimals(self) -> int:
+        return int(self._call("decimals"))
+
+    def symbol(self) -> str:
+        return str(self._call("symbol"))
