@@ -3,9 +3,10 @@
 The peer endpoints ask the chain the same questions many times a block (is this seller active, what is its nonce
 floor, which requests are open); each answer costs a JSON-RPC round trip. Here each is asked once per block: the
 head is read once a call (one round trip for number and timestamp), and every answer read at an older head is
-dropped. The head itself is kept for HEAD_TTL_S, so a burst of requests costs one round trip. A check made here is
-advisory like every check the node makes before the chain's own: the close re-checks each bid against the chain as
-it is then, and a signed bid carries an expiry well past the deadline it is checked against.
+dropped. A signed bid's checks may use a head up to HEAD_TTL_S old, so a burst of bids costs one round trip; a
+listing always reads the head, so a request just opened is listed at once. A check made here is advisory like
+every check the node makes before the chain's own: the close re-checks each bid against the chain as it is then,
+and a signed bid carries an expiry well past the deadline it is checked against.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ class BlockCache:
         self._read_at = -HEAD_TTL_S
         self._values: dict[Hashable, Any] = {}
 
-    def head(self) -> tuple[int, int]:
-        """(number, timestamp) of the latest block, read at most every HEAD_TTL_S; answers kept for an older block are
-        forgotten."""
+    def head(self, max_age_s: float = 0.0) -> tuple[int, int]:
+        """(number, timestamp) of the latest block, or of the one read less than max_age_s ago; answers kept for an
+        older block are forgotten."""
         with self._lock:
-            if time.monotonic() - self._read_at < HEAD_TTL_S:
+            if time.monotonic() - self._read_at < max_age_s:
                 return self._block, self._timestamp
         block = self._chain.w3.eth.get_block("latest")
         number, timestamp = int(block["number"]), int(block["timestamp"])

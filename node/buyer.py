@@ -14,6 +14,7 @@ from v2vchain.identity.registration import ROLE_SELLER
 from v2vchain.protocol import areas, eip712, signatures
 from v2vchain.protocol.errors import BadSignature
 
+from .block_cache import HEAD_TTL_S
 from .core import NodeCore
 from .errors import NodeError
 from .peers import (
@@ -84,7 +85,7 @@ class BuyerRole(NodeCore):
             raise NodeError(f"request {bid.request_id} is not one of this node's requests", 404)
         if record["status"] != "open":
             raise NodeError(f"request {bid.request_id} is {record['status']}, not open", 409)
-        _, now = self.blocks.head()
+        _, now = self.blocks.head(max_age_s=HEAD_TTL_S)
         if now >= record["deadline_ts"]:
             raise NodeError(f"bidding on request {bid.request_id} closed at {record['deadline_ts']}", 409)
         if bid.expiry_ts < record["deadline_ts"]:
