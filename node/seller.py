@@ -22,6 +22,7 @@ from .peers import (
     offered_requests,
     sign_endpoint,
 )
+from .store import INT64
 
 log = logging.getLogger("v2vchain.node")
 
@@ -39,6 +40,12 @@ class SellerRole(NodeCore):
         if request.buyer.lower() == self.address.lower():
             raise NodeError(
                 f"self-bid refused: request {request_id} was opened by this node's own address {self.address}", 409
+            )
+        if max(request.max_price_per_wh, request.energy_wh) > INT64:
+            raise NodeError(
+                f"request {request_id} carries a price or energy beyond the 64-bit numbers this node stores: "
+                "not bid on",
+                409,
             )
         held = self.store.request(request_id)
         if held is not None and held["role"] != "seller":

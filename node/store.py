@@ -19,6 +19,8 @@ from v2vchain.errors import ConfigError
 
 from .errors import RecordConflict
 
+INT64 = 2**63 - 1  # the largest SQLite INTEGER: every stored number must fit
+
 SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

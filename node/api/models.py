@@ -7,10 +7,12 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from node.store import INT64
+
 UINT64 = 2**64 - 1
-# The node's store keeps request ids and bid nonces as SQLite INTEGER, a signed 64-bit number: larger ones are refused
-# with a 422 (on-chain ids are a counter from 1, a node's own nonces a counter too).
-INT64 = 2**63 - 1
+# The node's store keeps request ids, bid nonces, energies and prices as SQLite INTEGER, a signed 64-bit number: larger
+# ones are refused with a 422 (on-chain ids are a counter from 1, a node's own nonces a counter too, and no price per
+# Wh comes near 2**63 token units, though the contract would take 96 bits).
 RequestIdPath = Annotated[int, Path(gt=0, le=INT64)]
 UINT96 = 2**96 - 1
 MAX_ENERGY_WH = 1_000_000
@@ -22,7 +24,7 @@ class Strict(BaseModel):
 
 class OpenRequest(Strict):
     energy_wh: int = Field(gt=0, le=MAX_ENERGY_WH)
-    max_price_per_wh: int = Field(gt=0, le=UINT96)
+    max_price_per_wh: int = Field(gt=0, le=INT64)
     bidding_s: int = Field(gt=0, le=7 * 86_400)
     delivery_lead_s: int = Field(default=300, ge=0, le=7 * 86_400)
     delivery_window_s: int = Field(default=3_600, gt=0, le=2 * 86_400)
@@ -31,7 +33,7 @@ class OpenRequest(Strict):
 class PlaceBid(Strict):
     request_id: int = Field(gt=0, le=INT64)
     buyer_url: str = Field(min_length=8, max_length=200, pattern=r"^https?://")
-    price_per_wh: int | None = Field(default=None, gt=0, le=UINT96)
+    price_per_wh: int | None = Field(default=None, gt=0, le=INT64)
 
 
 class AutoBid(Strict):
@@ -55,7 +57,7 @@ class Withdraw(Strict):
 class SignedBidIn(Strict):
     request_id: int = Field(gt=0, le=INT64)
     seller: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
-    price_per_wh: int = Field(gt=0, le=UINT96)
+    price_per_wh: int = Field(gt=0, le=INT64)
     energy_wh: int = Field(gt=0, le=MAX_ENERGY_WH)
     nonce: int = Field(ge=0, le=INT64)
     expiry_ts: int = Field(gt=0, le=2**40 - 1)

@@ -8,7 +8,8 @@ import httpx
 import pytest
 from eth_account import Account
 
-from tests.support.fleet_nodes import Fleet
+from tests.support.builders import open_request as open_on_chain
+from tests.support.fleet_nodes import Fleet, key_of
 from tests.support.peers import REQUEST, post_bid, signed_bid
 
 
@@ -84,6 +85,7 @@ def test_malformed_json_is_refused_with_422(fleet: Fleet) -> None:
         ("energy_wh", -5),
         ("energy_wh", 0),
         ("max_price_per_wh", 2**200),
+        ("max_price_per_wh", 2**63),  # fits the contract's uint96, not the node's 64-bit store
         ("bidding_s", 10**9),
         ("energy_wh", "lots"),
         ("energy_wh", 1.5),
@@ -117,3 +119,20 @@ def test_a_chain_revert_comes_back_as_409_with_the_decoded_error_name(fleet: Fle
     again = httpx.post(f"{fleet.url('buyer')}/requests/{request['request_id']}/close", headers=buyer.headers)
     assert again.status_code == 409
     assert again.json()["error"] == "WrongStatus" and again.json()["arguments"]["requestId"] == request["request_id"]
+
+
+def test_a_request_beyond_the_nodes_64_bit_store_is_not_bid_on(fleet: Fleet) -> None:
+    """A buyer rich enough to escrow 2**64 per Wh opens on-chain directly: the seller's node refuses to bid rather
+    than send a bid it could not record."""
+    buyer = key_of(fleet, "buyer")
+    fleet.system.token.mint(buyer.address, 2**70)
+    own = fleet.system.as_(fleet.chain.sender(buyer))
+    request_id = open_on_chain(own.market, fleet.chain.now(), energy_wh=1, max_price=2**64)
+    owner = fleet.owner("seller-1")
+    response = httpx.post(
+        f"{fleet.url('seller-1')}/bids",
+        json={"request_id": request_id, "buyer_url": fleet.url("buyer")},
+        headers=owner.headers,
+        timeout=30,
+    )
+    assert response.status_code == 409 and "64-bit" in response.text
