@@ -53,11 +53,16 @@ def peer_request(
         raise NodeError(f"no address known for the counterparty of {path}", 409)
     try:
         response = httpx.request(method, f"{base_url}{path}", json=payload, timeout=timeout)
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError, ValueError) as exc:
+        raise NodeError(f"{str(base_url)[:200]!r} is not a usable node URL: {type(exc).__name__}", 400) from None
     except httpx.HTTPError as exc:
         raise NodeError(f"counterparty at {base_url} unreachable: {type(exc).__name__}", 502) from None
     if response.status_code >= 400:
         raise NodeError(f"counterparty refused {path}: {response.text[:300]}", 502)
-    return response.json()
+    try:
+        return response.json()
+    except ValueError:
+        raise NodeError(f"counterparty at {base_url} answered {path} with something that is not JSON", 502) from None
 
 
 def offered_requests(answer: Any) -> list[dict[str, Any]]:
