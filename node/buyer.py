@@ -101,7 +101,7 @@ class BuyerRole(NodeCore):
             raise NodeError(f"the bid is signed by {signer}, not by the seller {bid.seller}", 401)
         endpoint_signer = self._signer(
             ENDPOINT_TYPES,
-            endpoint_message(self.system.market._domain(), bid, seller_url),
+            endpoint_message(self._market_domain(), bid, seller_url),
             endpoint_signature,
             "reply endpoint",
             domain=self._endpoint_domain(),

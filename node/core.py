@@ -220,7 +220,7 @@ class NodeCore:
         """The signer under the contracts' strict rule (v2vchain.signatures), recovered with libsecp256k1 through a
         hasher made once per domain and type (protocol/recover.py, identical to eth-account): anything else is
         refused."""
-        domain = domain or self.system.market._domain()
+        domain = domain or self._market_domain()
         key = (tuple(sorted(domain.items())), eip712.type_string(types))
         try:
             hasher = self.hashers.get(key)
@@ -233,7 +233,14 @@ class NodeCore:
             raise NodeError(f"the {what}'s signature is malformed") from None
 
     def _endpoint_domain(self) -> dict[str, Any]:
-        return eip712.domain(ENDPOINT_DOMAIN, self.chain.chain_id, self.system.market.address)
+        """The "V2V Node" domain at the current chain id (read once a block: a chain can change its id)."""
+        return self.blocks.get(
+            "endpoint-domain", lambda: eip712.domain(ENDPOINT_DOMAIN, self.chain.chain_id, self.system.market.address)
+        )
+
+    def _market_domain(self) -> dict[str, Any]:
+        """The Market's EIP-712 domain at the current chain id (read once a block)."""
+        return self.blocks.get("market-domain", self.system.market._domain)
 
     def _post(self, base_url: str | None, path: str, payload: dict[str, Any]) -> Any:
         return peer_request("POST", base_url, path, payload)

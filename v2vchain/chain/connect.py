@@ -30,14 +30,11 @@ class Chain:
     funder: LocalAccount
     anvil: AnvilProcess | None = None
     _senders: dict[str, Sender] = field(default_factory=dict)
-    _chain_id: int | None = None
 
     @property
     def chain_id(self) -> int:
-        """Asked once: a connection never changes chains."""
-        if self._chain_id is None:
-            self._chain_id = int(self.w3.eth.chain_id)
-        return self._chain_id
+        """Asked each time: a chain can change its id (a split), and every signature domain must follow it."""
+        return int(self.w3.eth.chain_id)
 
     @property
     def genesis_hash(self) -> str:

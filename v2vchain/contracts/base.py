@@ -16,7 +16,6 @@ class ContractClient:
     def __init__(self, contract: Contract, sender: Sender) -> None:
         self.contract = contract
         self.sender = sender
-        self._chain_id: int | None = None
 
     @property
     def address(self) -> str:
@@ -24,10 +23,9 @@ class ContractClient:
 
     @property
     def chain_id(self) -> int:
-        """The chain's id, asked once: a connection never changes chains, and every signature domain needs it."""
-        if self._chain_id is None:
-            self._chain_id = int(self.contract.w3.eth.chain_id)
-        return self._chain_id
+        """The chain's id, asked each time: a chain can change its id (a split), and every signature domain must
+        follow it."""
+        return int(self.contract.w3.eth.chain_id)
 
     def connect(self, sender: Sender) -> Self:
         """The same contract, signing as another key."""
