@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,38 +18,45 @@ from eth_account import Account
 
 from v2vchain.chain.connect import Chain
 from v2vchain.chain.errors import ContractRevert
-from v2vchain.deploy import deploy
+from v2vchain.deploy import System, deploy
 from v2vchain.devnet import add_issuer
 from v2vchain.identity.keystore import load_keystore
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
-from v2vchain.paths import state_dir
 from v2vchain.protocol import areas
 from v2vchain.protocol.clearing import MECHANISM_IDS, TradeInput
 from v2vchain.protocol.orders import ChainOrder
 
-from .demo_fleet import PASSWORD_ENV, TOKEN_ENV, VEC, Owner, _position, provision, start_node, wait_ready
+from .demo_fleet import (
+    PASSWORD_ENV,
+    TOKEN_ENV,
+    VEC,
+    Owner,
+    _position,
+    demo_workdir,
+    fleet_env,
+    provision,
+    start_node,
+    wait_ready,
+)
 from .peers import order_from_json, order_to_json
 
 CLEARING_DEPOSIT = 40 * VEC
 RUSH_HOUR_UTC = 7 * 3600  # 08:00 in Berlin (CET)
 
 
-def run_clearing_demo(chain: Chain, n_vehicles: int, out: Callable[[str], None] = print) -> dict[str, Any]:
-    if n_vehicles < 2:
-        raise ValueError("a clearing needs at least one buyer and one seller")
-    rng = random.Random(11)
-    workdir = state_dir() / "clearing" / time.strftime("%Y%m%d-%H%M%S")
-    workdir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, PASSWORD_ENV: secrets.token_hex(16), TOKEN_ENV: secrets.token_hex(16)}
-    system = deploy(chain)
-    clearing = system.clearing
-    assert clearing is not None  # deploy() always deploys the Clearing
-    issuer = add_issuer(system)
-    now = chain.now()
-    rush = (now // 86_400) * 86_400 + RUSH_HOUR_UTC
-    chain.advance_time((rush if rush > now else rush + 86_400) - now)  # the chain's clock to the next rush hour
-    out(f"anvil {chain.anvil.url if chain.anvil else ''}, Clearing {clearing.address}; node files in {workdir}")
-    out(f"chain time {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(chain.now()))}: the morning rush in Berlin")
+def provision_clearing_fleet(
+    system: System,
+    issuer: Any,
+    workdir: Path,
+    env: dict[str, str],
+    rng: random.Random,
+    vehicles: list[tuple[str, int]],
+    *,
+    operator: dict[str, Any],
+    deposit: int,
+) -> dict[str, dict[str, Any]]:
+    """An operator node (its `operator` config section as given) and the vehicles, each with `deposit` in the
+    Clearing and the operator's URL in its config."""
     operator_spec = provision(
         system,
         issuer,
@@ -60,13 +67,11 @@ def run_clearing_demo(chain: Chain, n_vehicles: int, out: Callable[[str], None] 
         peers=[],
         degradation=20,
         env=env,
-        extra={"operator": {"interval_s": 0, "mechanism": "double-auction-k"}},
+        extra={"operator": operator},
     )
-    n_buyers = max(1, n_vehicles // 2)
-    names = [(f"buyer-{i}", ROLE_BUYER) for i in range(1, n_buyers + 1)]
-    names += [(f"seller-{i}", ROLE_SELLER) for i in range(1, n_vehicles - n_buyers + 1)]
-    specs = [operator_spec] + [
-        provision(
+    specs = {"operator": operator_spec}
+    for name, roles in vehicles:
+        specs[name] = provision(
             system,
             issuer,
             workdir,
@@ -76,12 +81,40 @@ def run_clearing_demo(chain: Chain, n_vehicles: int, out: Callable[[str], None] 
             peers=[],
             degradation=20,
             env=env,
-            clearing_deposit=CLEARING_DEPOSIT,
+            clearing_deposit=deposit,
             extra={"operator_url": operator_spec["url"]},
         )
-        for name, roles in names
-    ]
-    nodes = [start_node(spec, env, workdir) for spec in specs]
+    return specs
+
+
+def run_clearing_demo(chain: Chain, n_vehicles: int, out: Callable[[str], None] = print) -> dict[str, Any]:
+    if n_vehicles < 2:
+        raise ValueError("a clearing needs at least one buyer and one seller")
+    rng = random.Random(11)
+    workdir, env = demo_workdir("clearing"), fleet_env()
+    system = deploy(chain)
+    clearing = system.clearing
+    assert clearing is not None  # deploy() always deploys the Clearing
+    issuer = add_issuer(system)
+    now = chain.now()
+    rush = (now // 86_400) * 86_400 + RUSH_HOUR_UTC
+    chain.advance_time((rush if rush > now else rush + 86_400) - now)  # the chain's clock to the next rush hour
+    out(f"anvil {chain.anvil.url if chain.anvil else ''}, Clearing {clearing.address}; node files in {workdir}")
+    out(f"chain time {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(chain.now()))}: the morning rush in Berlin")
+    n_buyers = max(1, n_vehicles // 2)
+    names = [(f"buyer-{i}", ROLE_BUYER) for i in range(1, n_buyers + 1)]
+    names += [(f"seller-{i}", ROLE_SELLER) for i in range(1, n_vehicles - n_buyers + 1)]
+    specs = provision_clearing_fleet(
+        system,
+        issuer,
+        workdir,
+        env,
+        rng,
+        names,
+        operator={"interval_s": 0, "mechanism": "double-auction-k"},
+        deposit=CLEARING_DEPOSIT,
+    )
+    nodes = [start_node(spec, env, workdir) for spec in specs.values()]
     try:
         for node in nodes:
             wait_ready(node)

@@ -199,34 +199,51 @@ class Owner:
         return response.json()
 
 
-def run_fleet_demo(chain: Chain, n_nodes: int, out: Callable[[str], None] = print) -> dict[str, Any]:
-    if n_nodes < 2:
-        raise ValueError("a fleet needs one buyer and at least one seller")
-    rng = random.Random(7)
-    workdir = state_dir() / "fleet" / time.strftime("%Y%m%d-%H%M%S")
+def fleet_env() -> dict[str, str]:
+    """The environment every node of one fleet runs with: a fresh keystore password and API token."""
+    return {**os.environ, PASSWORD_ENV: secrets.token_hex(16), TOKEN_ENV: secrets.token_hex(16)}
+
+
+def demo_workdir(kind: str) -> Path:
+    """Where one demo run keeps its node files: .v2v/<kind>/<timestamp>."""
+    workdir = state_dir() / kind / time.strftime("%Y%m%d-%H%M%S")
     workdir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, PASSWORD_ENV: secrets.token_hex(16), TOKEN_ENV: secrets.token_hex(16)}
-    system = deploy(chain)
-    issuer = add_issuer(system)
-    out(f"anvil {chain.anvil.url if chain.anvil else ''}, market {system.market.address}; node files in {workdir}")
-    buyer_spec = provision(
+    return workdir
+
+
+def provision_auction_fleet(
+    system: System, issuer: Any, workdir: Path, env: dict[str, str], rng: random.Random, degradations: list[int]
+) -> dict[str, dict[str, Any]]:
+    """A buyer and one seller per degradation (seller-1, seller-2, ...), each seller peered with the buyer."""
+    buyer = provision(
         system, issuer, workdir, "buyer", ROLE_BUYER, position=_position(rng), peers=[], degradation=20, env=env
     )
-    specs = [buyer_spec] + [
-        provision(
+    specs = {"buyer": buyer}
+    for i, degradation in enumerate(degradations, start=1):
+        specs[f"seller-{i}"] = provision(
             system,
             issuer,
             workdir,
             f"seller-{i}",
             ROLE_SELLER,
             position=_position(rng),
-            peers=[buyer_spec["url"]],
-            degradation=10 + 7 * i,
+            peers=[buyer["url"]],
+            degradation=degradation,
             env=env,
         )
-        for i in range(1, n_nodes)
-    ]
-    nodes = [start_node(spec, env, workdir) for spec in specs]
+    return specs
+
+
+def run_fleet_demo(chain: Chain, n_nodes: int, out: Callable[[str], None] = print) -> dict[str, Any]:
+    if n_nodes < 2:
+        raise ValueError("a fleet needs one buyer and at least one seller")
+    rng = random.Random(7)
+    workdir, env = demo_workdir("fleet"), fleet_env()
+    system = deploy(chain)
+    issuer = add_issuer(system)
+    out(f"anvil {chain.anvil.url if chain.anvil else ''}, market {system.market.address}; node files in {workdir}")
+    specs = provision_auction_fleet(system, issuer, workdir, env, rng, [10 + 7 * i for i in range(1, n_nodes)])
+    nodes = [start_node(spec, env, workdir) for spec in specs.values()]
     try:
         for node in nodes:
             wait_ready(node)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from node.demo_fleet import PASSWORD_ENV, TOKEN_ENV, Owner, RunningNode, _position, provision, start_node, wait_ready
+from node.demo_clearing import provision_clearing_fleet
+from node.demo_fleet import (
+    PASSWORD_ENV,
+    TOKEN_ENV,
+    Owner,
+    RunningNode,
+    fleet_env,
+    provision_auction_fleet,
+    start_node,
+    wait_ready,
+)
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import System, deploy
 from v2vchain.devnet import add_issuer
@@ -57,27 +66,11 @@ def buyer_key(fleet: Fleet) -> Any:
 @contextmanager
 def running_fleet(workdir: Path) -> Iterator[Fleet]:
     """A real anvil, the contracts, and node processes for a buyer and two sellers, killed on exit."""
-    env = {**os.environ, PASSWORD_ENV: secrets.token_hex(16), TOKEN_ENV: secrets.token_hex(16)}
-    rng = random.Random(3)
+    env, rng = fleet_env(), random.Random(3)
     with connect("anvil") as chain:
         system = deploy(chain)
         issuer = add_issuer(system)
-        buyer = provision(
-            system, issuer, workdir, "buyer", ROLE_BUYER, position=_position(rng), peers=[], degradation=20, env=env
-        )
-        specs = {"buyer": buyer}
-        for i, degradation in ((1, 10), (2, 30)):
-            specs[f"seller-{i}"] = provision(
-                system,
-                issuer,
-                workdir,
-                f"seller-{i}",
-                ROLE_SELLER,
-                position=_position(rng),
-                peers=[buyer["url"]],
-                degradation=degradation,
-                env=env,
-            )
+        specs = provision_auction_fleet(system, issuer, workdir, env, rng, [10, 30])
         nodes = {name: start_node(spec, env, workdir) for name, spec in specs.items()}
         try:
             for node in nodes.values():
@@ -95,39 +88,21 @@ CLEARING_DEPOSIT = 50 * 10**6  # each vehicle's balance in the batch Clearing: p
 def running_clearing_fleet(workdir: Path, *, sellers: int = 2) -> Iterator[Fleet]:
     """A real anvil, the contracts, an operator node (orders cleared on POST /clearings/run), a buyer and
     `sellers` sellers, each vehicle with a Clearing deposit and the operator's URL in its config."""
-    env = {**os.environ, PASSWORD_ENV: secrets.token_hex(16), TOKEN_ENV: secrets.token_hex(16)}
-    rng = random.Random(5)
+    env, rng = fleet_env(), random.Random(5)
     with connect("anvil") as chain:
         system = deploy(chain)
         issuer = add_issuer(system)
-        operator = provision(
+        vehicles = [("buyer", ROLE_BUYER)] + [(f"seller-{i}", ROLE_SELLER) for i in range(1, sellers + 1)]
+        specs = provision_clearing_fleet(
             system,
             issuer,
             workdir,
-            "operator",
-            ROLE_BUYER,
-            position=_position(rng),
-            peers=[],
-            degradation=20,
-            env=env,
-            extra={"operator": {"interval_s": 0, "mechanism": "double-auction-k", "margin_s": 60}},
+            env,
+            rng,
+            vehicles,
+            operator={"interval_s": 0, "mechanism": "double-auction-k", "margin_s": 60},
+            deposit=CLEARING_DEPOSIT,
         )
-        specs = {"operator": operator}
-        vehicles = [("buyer", ROLE_BUYER)] + [(f"seller-{i}", ROLE_SELLER) for i in range(1, sellers + 1)]
-        for name, roles in vehicles:
-            specs[name] = provision(
-                system,
-                issuer,
-                workdir,
-                name,
-                roles,
-                position=_position(rng),
-                peers=[],
-                degradation=20,
-                env=env,
-                clearing_deposit=CLEARING_DEPOSIT,
-                extra={"operator_url": operator["url"]},
-            )
         nodes = {name: start_node(spec, env, workdir) for name, spec in specs.items()}
         try:
             for node in nodes.values():
