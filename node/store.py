@@ -345,6 +345,25 @@ class Store:
             (*fields.values(), str(clearing_id), trade_index),
         )
 
+    def put_clearing_receipt_if_larger(
+        self, clearing_id: int, trade_index: int, delivered_wh: int, signature_hex: str
+    ) -> tuple[bool, int]:
+        """As put_receipt_if_larger, for a cleared trade: one statement, so two receipts racing keep the larger.
+        Returns (whether this receipt was stored, the Wh of the receipt held afterwards)."""
+        receipt = json.dumps({"delivered_wh": delivered_wh, "signature": signature_hex})
+        with self._lock:
+            stored = self._db.execute(
+                "UPDATE clearing_trades SET receipt=? WHERE clearing_id=? AND trade_index=? "
+                "AND (receipt IS NULL OR json_extract(receipt, '$.delivered_wh') < ?)",
+                (receipt, str(clearing_id), trade_index, delivered_wh),
+            ).rowcount
+            row = self._db.execute(
+                "SELECT json_extract(receipt, '$.delivered_wh') FROM clearing_trades WHERE clearing_id=? "
+                "AND trade_index=?",
+                (str(clearing_id), trade_index),
+            ).fetchone()
+        return stored == 1, -1 if row is None or row[0] is None else int(row[0])
+
     def clearing_trade(self, clearing_id: int, trade_index: int) -> dict[str, Any] | None:
         rows = self._run(
             "SELECT * FROM clearing_trades WHERE clearing_id=? AND trade_index=?", (str(clearing_id), trade_index)

@@ -243,11 +243,11 @@ class TraderRole(NodeCore):
         )
         if signer.lower() != row["counterparty"].lower():
             raise NodeError(f"the receipt is signed by {signer}, not by the buyer", 401)
-        held = row.get("receipt") or {}
-        if held and int(held["delivered_wh"]) >= delivered_wh:
-            raise NodeError(f"a receipt for {held['delivered_wh']} Wh is already held", 409)
-        receipt = {"delivered_wh": delivered_wh, "signature": "0x" + signature.hex()}
-        self.store.update_clearing_trade(clearing_id, trade_index, receipt=receipt)
+        stored, kept = self.store.put_clearing_receipt_if_larger(
+            clearing_id, trade_index, delivered_wh, "0x" + signature.hex()
+        )
+        if not stored:
+            raise NodeError(f"a receipt for {kept} Wh is already held", 409)
         return {"stored": True, "delivered_wh": delivered_wh}
 
     def claim_clearing_trade(self, clearing_id: int, trade_index: int) -> dict[str, Any]:

@@ -156,3 +156,13 @@ def test_the_timer_runs_each_task_on_its_period_and_survives_a_failing_one() -> 
         assert ran.wait(timeout=60)
     finally:
         timers.stop()
+
+
+def test_a_cleared_trades_receipt_is_only_ever_replaced_by_a_larger_one(tmp_path: Path) -> None:
+    store = Store(tmp_path / "node.sqlite")
+    store.put_clearing_trade(7, 0, "seller", {"energy_wh": 1_000})
+    assert store.put_clearing_receipt_if_larger(7, 0, 600, "0x01") == (True, 600)
+    assert store.put_clearing_receipt_if_larger(7, 0, 400, "0x02") == (False, 600)
+    assert store.put_clearing_receipt_if_larger(7, 0, 600, "0x03") == (False, 600)
+    assert store.put_clearing_receipt_if_larger(7, 0, 900, "0x04") == (True, 900)
+    assert store.clearing_trade(7, 0)["receipt"]["signature"] == "0x04"
