@@ -83,6 +83,20 @@ def chain_refusal(
     return None
 
 
+def fair_share(orders: Sequence[SignedOrder], limit: int) -> list[SignedOrder]:
+    """At most `limit` orders, taken round-robin over owners (each owner's in arrival order), so an interval over
+    its capacity serves every owner before any owner's second order; the rest wait for the next interval."""
+    queues: dict[str, list[SignedOrder]] = {}
+    for signed in orders:
+        queues.setdefault(signed.order.owner.lower(), []).append(signed)
+    chosen: list[SignedOrder] = []
+    depth = 0
+    while len(chosen) < limit and any(len(q) > depth for q in queues.values()):
+        chosen.extend(q[depth] for q in queues.values() if len(q) > depth)
+        depth += 1
+    return chosen[:limit]
+
+
 @dataclass
 class Plan:
     """One interval's outcome before the commit: the clearing to send (None when nothing trades) and the orders
@@ -105,7 +119,7 @@ def plan_clearing(
     and prepare the clearing for this operator's next id. A forged, spent or expired order never reaches the commit,
     so no order can make it revert."""
     dropped: dict[tuple[str, int], str] = {}
-    candidates: list[SignedOrder] = []
+    valid: list[SignedOrder] = []
     seen: set[tuple[str, int]] = set()
     for signed in orders:
         key = signed.order.key
@@ -115,8 +129,9 @@ def plan_clearing(
         reason = signature_refusal(client, signed) or chain_refusal(client, registry, signed, now, settings.margin_s)
         if reason:
             dropped[key] = reason
-        elif len(candidates) < settings.max_orders:
-            candidates.append(signed)
+        else:
+            valid.append(signed)
+    candidates = fair_share(valid, settings.max_orders)
     if not candidates:
         return Plan(None, candidates, dropped)
     params = clearing_params(settings)
@@ -198,7 +213,13 @@ class OperatorRole(NodeCore):
         if reason:
             status = 403 if "registered" in reason else 409 if "nonce" in reason else 400
             raise NodeError(reason, status)
-        seq = self.store.add_collected_order(signed.order.owner, signed.order.nonce, order_to_json(signed), node_url)
+        seq = self.store.add_collected_order(
+            signed.order.owner,
+            signed.order.nonce,
+            order_to_json(signed),
+            node_url,
+            max_pending=self._settings().max_pending_per_owner,
+        )
         if seq is None:
             raise NodeError(f"order nonce {signed.order.nonce} of {signed.order.owner} is already held", 409)
         return {"accepted": True, "owner": signed.order.owner, "nonce": signed.order.nonce, "seq": seq}

@@ -17,7 +17,7 @@ from typing import Any
 
 from v2vchain.errors import ConfigError
 
-from .errors import RecordConflict
+from .errors import OwnerLimitReached, RecordConflict
 
 INT64 = 2**63 - 1  # the largest SQLite INTEGER: every stored number must fit
 
@@ -242,10 +242,21 @@ class Store:
     # ------------------------------------------------------------------ batch clearing: the operator's orders
     # Clearing ids are (operator << 96 | seq): over SQLite's 64-bit INTEGER, so they are kept as decimal text.
 
-    def add_collected_order(self, owner: str, nonce: int, payload: dict[str, Any], node_url: str) -> int | None:
+    def add_collected_order(
+        self, owner: str, nonce: int, payload: dict[str, Any], node_url: str, *, max_pending: int
+    ) -> int | None:
         """Keep one received signed order, durably; its sequence number orders the intervals' cuts. None when this
-        (owner, nonce) is already held."""
+        (owner, nonce) is already held; OwnerLimitReached when the owner already has `max_pending` waiting (counted
+        and inserted under one lock, so concurrent posts cannot pass the limit together)."""
         with self._lock:
+            waiting = self._db.execute(
+                "SELECT COUNT(*) FROM collected_orders WHERE owner=? AND status='pending'", (owner.lower(),)
+            ).fetchone()[0]
+            if waiting >= max_pending:
+                raise OwnerLimitReached(
+                    f"{owner} already has {waiting} orders waiting for a clearing (at most {max_pending} per "
+                    f"owner): send more after the next interval"
+                )
             try:
                 cursor = self._db.execute(
                     "INSERT INTO collected_orders (owner, nonce, payload, node_url, status, received_ts) "

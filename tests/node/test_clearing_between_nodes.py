@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from node.peers import sign_order_endpoint
 from tests.support.fleet_nodes import Fleet, key_of
 from v2vchain.chain.errors import ContractRevert
 from v2vchain.cli.main import app
+from v2vchain.matching.orders import MAX_PRICE_PER_WH
 from v2vchain.protocol import areas
 from v2vchain.protocol.clearing import MECHANISM_IDS, TradeInput
 from v2vchain.protocol.orders import ChainOrder
@@ -303,3 +305,33 @@ def _json(order: ChainOrder) -> dict:
         "nonce": order.nonce,
         "expiry_ts": order.expiry_ts,
     }
+
+
+def test_one_vehicle_cannot_hold_more_waiting_orders_at_the_operator_than_the_limit(clearing_fleet: Fleet) -> None:
+    """Signing nonce after nonce is free: without a limit per owner one vehicle could fill the operator's store and
+    its intervals. Sells priced above every buy, so they wait and never trade."""
+    fleet = clearing_fleet
+    clearing = fleet.system.clearing
+    assert clearing is not None
+    now = fleet.chain.now()
+    statuses, details = [], []
+    for i in range(17):
+        order = replace(_sell_order(fleet, now), limit_price_per_wh=MAX_PRICE_PER_WH, nonce=2 * 10**6 + i)
+        signed = clearing.sign_order(key_of(fleet, "seller-2"), order)
+        answer = httpx.post(
+            f"{fleet.url('operator')}/p2p/orders",
+            json={**_json(order), "signature": "0x" + signed.signature.hex()},
+            timeout=30,
+        )
+        statuses.append(answer.status_code)
+        details.append(answer.json().get("detail", ""))
+    accepted = statuses.count(200)
+    assert 1 <= accepted <= 16 and statuses == [200] * accepted + [429] * (17 - accepted)
+    assert "at most 16 per owner" in details[-1]
+    other = clearing.sign_order(key_of(fleet, "seller-1"), replace(order, owner=fleet.nodes["seller-1"].address))
+    answer = httpx.post(
+        f"{fleet.url('operator')}/p2p/orders",
+        json={**_json(other.order), "signature": "0x" + other.signature.hex()},
+        timeout=30,
+    )
+    assert answer.status_code == 200  # the limit is per owner: others still get in
