@@ -80,6 +80,9 @@ def chain_refusal(
     role = ROLE_BUYER if o.side == 1 else ROLE_SELLER
     if not registry.is_active(o.owner, role):
         return f"{o.owner} is not an active registered {'buyer' if role == ROLE_BUYER else 'seller'}"
+    expiry = registry.vehicle(o.owner).expiry
+    if expiry <= now + margin_s:  # the commit checks it when mined: expired by then, the whole clearing reverts
+        return f"{o.owner}'s credential expires at {expiry}, before a commit sent now is surely mined"
     return None
 
 
