@@ -257,14 +257,14 @@ def _assemble(
         if not ok:  # rounding made V2V dearer (or no meeting): the station is never worse
             fallbacks.append(opt)
             continue
-        shares_left, outside_left = c.need_wh, opt.cost
+        # the consumer's saving over its station, split by need share (the last share takes the remainder): each
+        # meeting's outside share is its cost plus its part of the saving, so no meeting leaves a side below zero
+        saving_left = opt.cost - total
         for n, (o, share, pc, cc, out, tr) in enumerate(drafts):
             used[o.p] = used.get(o.p, 0) + out + o.det_p_wh
-            # the consumer's station cost split by need share; the last share takes the remainder
-            part = outside_left if n == len(drafts) - 1 else opt.cost * share // c.need_wh
-            outside_left -= part
-            shares_left -= share
-            gain = part - pc - cc
+            gain = saving_left if n == len(drafts) - 1 else (opt.cost - total) * share // c.need_wh
+            saving_left -= gain
+            part = pc + cc + gain
             payment = pc + gain // 2
             meetings.append(
                 Meeting(
