@@ -88,7 +88,15 @@ def test_with_stations_each_sides_utility_is_net_of_its_waiting_during_the_trans
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("lat", 91.0), ("lon", float("nan")), ("price_per_wh", -1), ("power_w", 0), ("queue_s", 1.5), ("queue_s", True)],
+    [
+        ("id", ""),
+        ("lat", 91.0),
+        ("lon", float("nan")),
+        ("price_per_wh", -1),
+        ("power_w", 0),
+        ("queue_s", 1.5),
+        ("queue_s", True),
+    ],
 )
 def test_a_bad_station_field_raises_InvalidClearingParameter(field: str, value: object) -> None:
     fields: dict[str, object] = {"id": "s", "lat": HERE[0], "lon": HERE[1], "price_per_wh": 150, field: value}

@@ -33,6 +33,8 @@ class Station:
     queue_s: int = 0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id:
+            raise InvalidClearingParameter("station.id", self.id, "must be a non-empty string")
         for name, limit in (("lat", 90.0), ("lon", 180.0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or abs(v) > limit:
