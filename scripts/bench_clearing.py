@@ -29,7 +29,7 @@ from v2vchain.matching.crossing import segments
 from v2vchain.matching.double_auction import clear_double_auction, cross
 from v2vchain.matching.outside import Station, reservation_limit
 from v2vchain.matching.pairs import candidate_pairs
-from v2vchain.matching.report import summarise
+from v2vchain.matching.report import ranked, summarise
 from v2vchain.matching.stable import clear_stable_matching
 from v2vchain.matching.trade_reduction import allocate, clear_trade_reduction
 from v2vchain.matching.venues import clear_by_venue, geohash_parent
@@ -194,12 +194,13 @@ def rush_hour(n: int, params: ClearingParams, rng: random.Random, station_price:
     runs["max-welfare-assignment, limits only (no stations)"] = lambda: MECHANISMS["max-welfare-assignment"](
         orders, params
     )
-    rows = []
+    summaries, satisfaction = [], {}
     for name, run in runs.items():
         result = run()
-        rows.append((name, summarise(result, with_stations), result.satisfaction))
-    rows.sort(key=lambda r: -r[1].welfare)
-    for rank, (name, s, sat) in enumerate(rows, 1):
+        summaries.append(replace(summarise(result, with_stations), mechanism=name))
+        satisfaction[name] = result.satisfaction
+    for rank, s in enumerate(ranked(summaries), 1):
+        name, sat = s.mechanism, satisfaction[s.mechanism]
         ranks = f"{sat.mean_buyer_rank:.2f}/{sat.mean_seller_rank:.2f}" if sat else "-"
         worse = f"{s.buyers_worse_off}/{s.sellers_worse_off}"
         print(

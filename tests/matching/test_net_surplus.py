@@ -16,7 +16,7 @@ from v2vchain.matching.areas import geohash_centre
 from v2vchain.matching.costs import distance_m, pair_costs
 from v2vchain.matching.double_auction import double_auction
 from v2vchain.matching.outside import Station, buyer_saving
-from v2vchain.matching.report import net_surpluses, summarise
+from v2vchain.matching.report import net_surpluses, ranked, summarise
 
 PARAMS = ClearingParams(nearest_areas=3)
 COST_AWARE = sorted(m for m in MECHANISMS if m.startswith(("max-welfare", "gale-shapley")))
@@ -121,3 +121,12 @@ def test_summary_counts_the_sides_left_below_their_outside_option() -> None:
     seller = ask(2, 50, 10_000, cell="u33d8x", start=T0 + 7_200, end=T0 + 9_000)
     s = summarise(double_auction([buyer, seller], PARAMS), PARAMS)
     assert (s.buyers_worse_off, s.sellers_worse_off) == (1, 1) and s.welfare < 0
+
+
+def test_a_clearing_with_negative_welfare_ranks_below_one_that_trades_nothing() -> None:
+    buyer = bid(1, 150, 10_000, cell="u33dc0", end=T0 + 600)
+    seller = ask(2, 50, 10_000, cell="u33d8x", start=T0 + 7_200, end=T0 + 9_000)
+    busy = summarise(double_auction([buyer, seller], PARAMS), PARAMS)  # trades 10 kWh, delivers nothing
+    idle = summarise(MECHANISMS["max-welfare-assignment"]([buyer, seller], PARAMS), PARAMS)
+    assert busy.trades > idle.trades == 0
+    assert ranked([busy, idle]) == [idle, busy]

@@ -127,6 +127,11 @@ def summarise(result: ClearingResult, params: ClearingParams) -> Summary:
     )
 
 
+def ranked(summaries: list[Summary]) -> list[Summary]:
+    """Best clearing first: by welfare against the outside options (never by volume), then by mechanism name."""
+    return sorted(summaries, key=lambda s: (-s.welfare, s.mechanism))
+
+
 def _by_order(keys: list[OrderKey], values: np.ndarray) -> dict[OrderKey, int]:
     out: dict[OrderKey, int] = {}
     for k, v in zip(keys, values.tolist()):
