@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
 
-from tests.support.strategies import ask, bid
-from v2vchain.matching import ClearingParams, pair_terms
+from tests.support.columnar import as_keys, columnar_keys
+from tests.support.strategies import FAST, ask, bid, city_stations, order_sets
+from v2vchain.matching import ClearingParams, Order, city_assignment, columnar, pair_terms, welfare_assignment
 from v2vchain.matching.areas import geohash_centre
 from v2vchain.matching.costs import CostParams
 from v2vchain.matching.errors import InvalidClearingParameter
@@ -107,3 +109,18 @@ def test_a_bad_station_field_raises_InvalidClearingParameter(field: str, value: 
 def test_clearing_params_refuse_stations_that_are_not_a_tuple_of_Station() -> None:
     with pytest.raises(InvalidClearingParameter, match="stations"):
         ClearingParams(stations=[at(HERE, 150)])  # type: ignore[arg-type]  # a list, not a tuple
+
+
+def test_reservation_limit_of_no_need_raises_InvalidClearingParameter() -> None:
+    with pytest.raises(InvalidClearingParameter, match="need_wh"):
+        reservation_limit(*HERE, 0, (at(HERE, 150),), COSTS, 150)
+
+
+@FAST
+@given(order_sets(max_buyers=10, max_sellers=10, prices=(40, 700)), city_stations())
+def test_the_city_scale_assignment_honours_stations_as_the_object_path_does(
+    orders: list[Order], stations: tuple[Station, ...]
+) -> None:
+    params = ClearingParams(nearest_areas=3, stations=stations)
+    cleared = city_assignment.welfare_assignment(columnar.from_orders(orders), params)
+    assert columnar_keys(orders, cleared) == as_keys(welfare_assignment(orders, params))
