@@ -33,6 +33,7 @@ from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.statement import statement, statement_text
 from v2vchain.audit.store import Event, Store
 from v2vchain.audit.trades import filter_trades, trades
+from v2vchain.audit.units import TokenUnits, energy
 from v2vchain.chain.compiler import Build
 from v2vchain.cli.audit import audit_app
 
@@ -47,6 +48,9 @@ def history(_desk: Desk, build: Build, tmp_path_factory: pytest.TempPathFactory)
         _desk.chain.revert(snapshot)
 
 
+VEC = TokenUnits(6, "VEC")  # the dev token's units, as the indexer reads them
+
+
 def ledger_of(db: Path) -> Ledger:
     with Store.open(db) as store:
         return Ledger.from_store(store)
@@ -56,7 +60,7 @@ def test_reconcile_is_clean_and_every_account_matches_the_contract(history: Hist
     with Store.open(history.db) as store:
         ledger = Ledger.from_store(store)
         result = reconcile(ledger, store)
-    assert result.ok and not result.warnings, reconciliation_text(result)
+    assert result.ok and not result.warnings, reconciliation_text(result, VEC)
     books = ledger.clearing
     assert books is not None
     for v in _desk.everyone:
@@ -75,7 +79,9 @@ def test_reconcile_is_clean_and_every_account_matches_the_contract(history: Hist
         PENALTY,
     )
     assert books.free[operator_address(history)] == ENERGY * (REDUCED_PRICE - REDUCED_SELLER_PRICE)  # the spread
-    assert f"locked {open_penalty} + escrows {ENERGY * REDUCED_PRICE} + sunk {PENALTY}" in reconciliation_text(result)
+    a = VEC.amount
+    shown = f"locked {a(open_penalty)} + escrows {a(ENERGY * REDUCED_PRICE)} + sunk {a(PENALTY)}"
+    assert shown in reconciliation_text(result, VEC)
 
 
 def test_every_funded_trade_is_a_row_with_its_outcome(history: History) -> None:
@@ -172,7 +178,7 @@ def test_a_vehicles_statement_holds_its_clearing_trades_and_account(history: His
         "confirm delivery",
         ENERGY * REDUCED_PRICE,
     )
-    assert "clearing_account: deposited" in statement_text(buyer)
+    assert "clearing_account: deposited" in statement_text(buyer, VEC)
 
 
 def test_open_trades_are_obligations_and_locked_penalties(history: History, _desk: Desk) -> None:
@@ -187,7 +193,11 @@ def test_open_trades_are_obligations_and_locked_penalties(history: History, _des
     ledger.clearing = books
     s = statement(ledger, seller, None)
     (obligation,) = s["open_obligations"]
-    assert (obligation["role"], obligation["what"], obligation["amount"]) == ("seller", f"deliver {ENERGY} Wh", PENALTY)
+    assert (obligation["role"], obligation["what"], obligation["amount"]) == (
+        "seller",
+        f"deliver {energy(ENERGY)}",
+        PENALTY,
+    )
 
 
 def test_a_forfeit_dropped_from_the_store_is_found(history: History, tmp_path: Path) -> None:
