@@ -12,10 +12,12 @@ import httpx
 import pytest
 
 from node.api.routes.dashboard import AuditIndex
+from node.store import Store as NodeStore
 from tests.support.fleet_nodes import Fleet, key_of
 from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.store import Store
 from v2vchain.audit.trades import trades
+from v2vchain.audit.units import TokenUnits, energy, index_units
 from v2vchain.chain.anvil import free_port
 
 pytestmark = [pytest.mark.anvil, pytest.mark.timeout(240)]
@@ -45,10 +47,12 @@ def _trade(fleet: Fleet, energy_wh: int, delivered_wh: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def market(fleet: Fleet) -> dict[str, Any]:
-    """Two settled trades, a third request still open with an on-chain bid; then the buyer's node restarted with
-    an audit index, as an operator would turn the dashboard on."""
+    """Two settled trades, a third request still open with signed bids held by the buyer's node and an on-chain
+    bid; then the buyer's node restarted with an audit index, as an operator would turn the dashboard on."""
     closed = [_trade(fleet, 20_000, 20_000), _trade(fleet, 8_000, 6_500)]
     live = fleet.owner("buyer").post("/requests", {**REQUEST, "energy_wh": 5_000})
+    for name in ("seller-1", "seller-2"):  # gasless signed bids, held by the buyer's node until the close
+        fleet.owner(name).post("/bids/auto", {"region": ""})
     seller = fleet.system.market.connect(fleet.chain.sender(key_of(fleet, "seller-2")))
     seller.bid(live["request_id"], OPEN_BID_PER_WH)
     db = fleet.workdir / "buyer-audit.db"
@@ -93,24 +97,38 @@ def test_the_dashboard_shows_the_indexers_trades_and_totals_and_no_position(
     with Store.open(market["db"]) as store:
         expected = sorted(trades(Ledger.from_store(store)), key=lambda t: t.awarded_at)
         indexed_to = store.last_block()
+        units = index_units(store)
     assert str(indexed_to) == page.get_attribute("body", "data-last-block")
     assert [t.price_per_wh for t in expected] == [c["price_per_wh"] for c in market["closed"]]
+    assert units == TokenUnits(6, "VEC")
 
     assert _number(page.inner_text("#total-trades")) == len(expected) == 2
-    assert _number(page.inner_text("#total-energy")) == sum(t.energy_wh for t in expected) == 28_000
-    assert _number(page.inner_text("#total-delivered")) == sum(t.delivered_wh for t in expected) == 26_500
+    assert page.inner_text("#total-energy") == energy(sum(t.energy_wh for t in expected)) == "28 kWh"
+    assert page.inner_text("#total-delivered") == energy(sum(t.delivered_wh for t in expected)) == "26.5 kWh"
+    assert page.inner_text("#total-refunded") == units.amount(sum(t.refund for t in expected))
     shown = {
-        row.get_attribute("data-trade-id"): (
-            _number(row.query_selector(".price").inner_text()),
-            _number(row.query_selector(".energy").inner_text()),
-        )
+        row.get_attribute("data-trade-id"): tuple(row.query_selector(c).inner_text() for c in (".price", ".energy"))
         for row in page.query_selector_all("#trades-table tr[data-trade-id]")
     }
-    assert shown == {t.trade_id: (t.price_per_wh, t.energy_wh) for t in expected}
+    assert shown == {t.trade_id: (units.price_per_kwh(t.price_per_wh), energy(t.energy_wh)) for t in expected}
 
+    node_store = NodeStore(json.loads(Path(fleet.specs["buyer"]["config"]).read_text())["db"])
+    try:
+        held = node_store.signed_bids(market["live"]["request_id"])
+    finally:
+        node_store.close()
+    assert len(held) == 2
     live = page.query_selector(f"#auctions-table tr[data-request-id='{market['live']['request_id']}']")
-    assert live is not None and _number(live.query_selector(".best-price").inner_text()) == OPEN_BID_PER_WH
+    assert live is not None and _number(live.query_selector(".held-bids").inner_text()) == len(held)
+    best = min(OPEN_BID_PER_WH, held[0]["price_per_wh"])
+    assert live.query_selector(".best-price").inner_text() == units.price_per_kwh(best)
     assert page.query_selector_all(".ladder") and page.query_selector_all("#area-map .cell")
+
+    first = expected[0]
+    page.click(f"#trades-table tr[data-trade-id='{first.trade_id}'] .seller a")
+    page.wait_for_selector(f"table.statement[data-vehicle='{first.seller}']", timeout=30_000)
+    statement = page.inner_text("#statement-body")
+    assert "roles seller" in statement and first.trade_id in statement
     assert all(u.startswith(url) for u in requested), f"the page fetched from elsewhere: {requested}"
     assert not errors, f"the page logged errors: {errors}"
 
@@ -131,10 +149,12 @@ def test_a_node_without_an_audit_index_says_how_to_turn_the_dashboard_on(fleet: 
     assert answer.status_code == 404 and "audit_db" in answer.json()["detail"]
 
 
-def test_with_the_chain_away_the_data_is_the_index_as_it_was_marked_stale(fleet: Fleet, market: dict[str, Any]) -> None:
+def test_with_the_chain_away_the_data_is_the_index_as_it_was_marked_stale(
+    fleet: Fleet, market: dict[str, Any], tmp_path: Path
+) -> None:
     httpx.get(f"{fleet.url('buyer')}/dashboard/data", timeout=60).raise_for_status()  # the index, filled by the node
     config = SimpleNamespace(chain=f"http://127.0.0.1:{free_port()}", audit_confirmations=0)
-    node = SimpleNamespace(config=config, system=fleet.system)
+    node = SimpleNamespace(config=config, system=fleet.system, store=NodeStore(tmp_path / "node.db"))
     data = AuditIndex(node, market["db"]).read()
     assert not data["refresh"]["ok"] and "cannot reach" in data["refresh"]["error"]
     assert data["totals"]["trades"] == 2
