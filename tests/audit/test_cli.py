@@ -16,7 +16,9 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
+from node.api.routes.dashboard import dashboard_data
 from tests.support.audit import Demo, deployment_on, index
+from v2vchain.audit.store import Store
 from v2vchain.chain.connect import connect
 from v2vchain.cli.audit import audit_app
 from v2vchain.demo import run_demo
@@ -179,6 +181,9 @@ def test_a_token_without_decimals_is_shown_in_raw_units_with_the_reason(demo: De
     assert "amounts in raw token units" in statement.output
     report = audit("report", "--out", str(tmp_path / "report"), "--db", str(db))
     assert report.exit_code == 0 and "raw token units" in (tmp_path / "report" / "index.html").read_text()
+    with Store.open(db) as store:
+        data = dashboard_data(store)
+    assert data["units"]["known"] is False and data["trades"][0]["shown"]["paid"] == "1,755,000 units"
 
 
 def test_the_report_links_each_trades_vehicles_to_their_statements(demo: Demo, tmp_path: Path) -> None:

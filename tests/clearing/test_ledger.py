@@ -381,6 +381,31 @@ def test_the_dashboard_shows_clearing_trades(history: History) -> None:
     assert data["totals"]["books_balance"] and data["totals"]["violations"] == 0
 
 
+def test_the_dashboard_draws_each_clearings_supply_and_demand_at_its_price(history: History) -> None:
+    with Store.open(history.db) as store:
+        newest, rivals, first = dashboard_data(store)["clearings"]
+    assert [c["clearing_id"] for c in (newest, rivals, first)] == [
+        str(p.clearing_id) for p in (history.third, history.second, history.first)
+    ]
+    assert newest["mechanism"] == "mcafee-trade-reduction"
+    assert [(o["limit_per_wh"], o["energy_wh"]) for o in newest["demand"]] == [(150, ENERGY), (140, ENERGY)]
+    assert [(o["limit_per_wh"], o["energy_wh"]) for o in newest["supply"]] == [(50, ENERGY), (60, ENERGY)]
+    assert (newest["clearing_price_per_wh"], newest["seller_price_per_wh"], newest["traded_wh"]) == (
+        REDUCED_PRICE,
+        REDUCED_SELLER_PRICE,
+        2 * ENERGY,
+    )
+    assert newest["shown"]["clearing_price"] == VEC.price_per_kwh(REDUCED_PRICE)
+    assert newest["shown"]["traded"] == energy(2 * ENERGY)
+
+
+def test_a_clearings_curves_hold_its_unfunded_trades_orders_but_count_only_funded_energy(history: History) -> None:
+    with Store.open(history.db) as store:
+        _, rivals, _ = dashboard_data(store)["clearings"]
+    assert (len(rivals["demand"]), len(rivals["supply"]), rivals["trades"], rivals["funded"]) == (3, 3, 3, 2)
+    assert (rivals["traded_wh"], rivals["clearing_price_per_wh"]) == (2 * ENERGY, PRICE)
+
+
 def test_a_json_rpc_node_reads_a_commits_input_and_the_penalty_rate(monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[tuple[str, list[object]]] = []
     answers = {"eth_getTransactionByHash": {"input": "0xabcdef"}, "eth_call": "0x" + "00" * 31 + "07"}

@@ -158,3 +158,20 @@ def test_with_the_chain_away_the_data_is_the_index_as_it_was_marked_stale(
     data = AuditIndex(node, market["db"]).read()
     assert not data["refresh"]["ok"] and "cannot reach" in data["refresh"]["error"]
     assert data["totals"]["trades"] == 2
+
+
+def test_the_data_keeps_raw_integers_beside_the_text_a_person_reads(fleet: Fleet, market: dict[str, Any]) -> None:
+    data = httpx.get(f"{fleet.url('buyer')}/dashboard/data", timeout=60).json()
+    assert data["units"] == {"decimals": 6, "symbol": "VEC", "known": True, "label": "VEC (6 decimals)"}
+    trade = data["trades"][0]
+    assert (trade["energy_wh"], trade["shown"]["energy"]) == (20_000, "20 kWh")
+    assert trade["shown"]["paid"] == TokenUnits(6, "VEC").amount(trade["paid"])
+    (live,) = data["auctions"]
+    assert live["held_bids"]["count"] == 2 and live["bids"] == 1
+
+
+def test_a_statement_is_refused_for_an_address_never_indexed_or_malformed(fleet: Fleet, market: dict[str, Any]) -> None:
+    url = f"{fleet.url('buyer')}/dashboard/vehicles"
+    unknown = httpx.get(f"{url}/0x{'12' * 20}", timeout=60)
+    assert unknown.status_code == 404 and "appears in no indexed event" in unknown.json()["detail"]
+    assert httpx.get(f"{url}/bob", timeout=60).status_code == 422
