@@ -97,12 +97,12 @@ prices per kWh, times UTC.</p>
 {a(t["escrows"])} + sunk {a(t["sunk"])} = {a(t["books"])}.</p>{verdict}
 <h2>Money in flight and forfeited</h2>
 {_table([_money(all_trades, t, open_escrow, units)], ("paid", "refunded", "open escrow", "penalties forfeited"))}
-<h2>Price over time</h2>{_img(plots.price_over_time(all_trades, grid_import, grid_export), "price over time")}
+<h2>Price over time</h2>{_img(plots.price_over_time(all_trades, units, grid_import, grid_export), "price over time")}
 <h2>Volume per day</h2>{_img(plots.volume_per_day(all_trades), "volume per day")}
 <h2>Savings per vehicle</h2>
 <p>Against the grid: a buyer saves (import {units.price_per_kwh(grid_import)} - price) per kWh delivered, a seller
 gains (price - export {units.price_per_kwh(grid_export)}) per kWh.</p>
-{_img(plots.savings_per_vehicle(all_trades, grid_import, grid_export), "savings per vehicle")}
+{_img(plots.savings_per_vehicle(all_trades, units, grid_import, grid_export), "savings per vehicle")}
 {_table([{"vehicle": v, "saving": a(s)} for v, s in saved], ("vehicle", "saving"), {"vehicle": VEHICLES + "/{}.html"})}
 <h2>Trades</h2>
 {_table(table_rows(all_trades, units), TABLE_COLUMNS, {c: VEHICLES + "/{}.html" for c in ("buyer", "seller")})}
