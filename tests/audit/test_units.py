@@ -12,6 +12,7 @@ from v2vchain.audit.units import (
     DECIMALS_CALL,
     SYMBOL_CALL,
     TokenUnits,
+    checked_units,
     energy,
     from_meta,
     read_token_units,
@@ -128,3 +129,9 @@ def test_the_index_record_round_trips_and_a_missing_or_tampered_one_is_raw() -> 
     assert not from_meta('{"decimals": 99, "symbol": "VEC"}').known
     assert not from_meta('{"decimals": 6, "symbol": "<b>\\n"}').known
     assert not from_meta("not json").known
+
+
+def test_what_a_token_client_read_is_checked_as_the_indexs_answers_are() -> None:
+    assert checked_units(6, "VEC") == VEC
+    assert "decimals() returned 77" in checked_units(77, "VEC").label
+    assert "symbol() returned" in checked_units(6, "\x07").label

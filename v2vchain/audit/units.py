@@ -156,6 +156,14 @@ def read_token_units(call: Callable[[str], str]) -> TokenUnits:
     return TokenUnits(decimals, symbol)
 
 
+def checked_units(decimals: int, symbol: str) -> TokenUnits:
+    """What a token client read, checked as the index's answers are: raw units, with the reason, if absurd."""
+    try:
+        return TokenUnits(_sane_decimals(decimals), _sane_symbol(symbol))
+    except ValueError as exc:
+        return TokenUnits.raw(f"the token's {exc}")
+
+
 def to_meta(units: TokenUnits) -> str:
     return json.dumps({"decimals": units.decimals, "symbol": units.symbol, "problem": units.problem})
 
