@@ -14,16 +14,15 @@ from eth_utils import to_checksum_address
 
 from node.config import NodeConfig, credential_subject, load_config
 from node.demo_fleet import PASSWORD_ENV, TOKEN_ENV, write_node_config
-from v2vchain.audit.units import TokenUnits, checked_units, roles, when
+from v2vchain.audit.units import roles, when
 from v2vchain.chain.connect import Chain, connect
-from v2vchain.chain.errors import ContractRevert
 from v2vchain.contracts.token import TokenClient
 from v2vchain.deploy import System
 from v2vchain.errors import ConfigError, InvalidInput
 from v2vchain.identity.did import did_for
 from v2vchain.identity.keystore import create_keystore, load_keystore
 
-from .common import address, eth, recorded
+from .common import address, eth, recorded, token_units
 from .errors import Typer
 
 vehicle_app = Typer(
@@ -59,12 +58,7 @@ def _units(amount: str, token: TokenClient, option: str) -> int:
 
 
 def _human(units: int, token: TokenClient) -> str:
-    """Exact at any size (v2vchain.audit.units); a token that reverts or answers nonsense shows raw units."""
-    try:
-        shown = checked_units(token.decimals(), token.symbol())
-    except ContractRevert as exc:
-        shown = TokenUnits.raw(f"the token refused: {exc}")
-    return shown.amount(units)
+    return token_units(token).amount(units)
 
 
 @vehicle_app.command("init")
