@@ -175,3 +175,45 @@ def test_a_statement_is_refused_for_an_address_never_indexed_or_malformed(fleet:
     unknown = httpx.get(f"{url}/0x{'12' * 20}", timeout=60)
     assert unknown.status_code == 404 and "appears in no indexed event" in unknown.json()["detail"]
     assert httpx.get(f"{url}/bob", timeout=60).status_code == 422
+
+
+CLEARING = {  # one McAfee clearing as /dashboard/data carries it (see tests/clearing for the index's own)
+    "clearing_id": "1",
+    "operator": "0x" + "ab" * 20,
+    "mechanism": "mcafee-trade-reduction",
+    "committed_at": 1_800_000_000,
+    "trades": 2,
+    "funded": 2,
+    "traded_wh": 20_000,
+    "clearing_price_per_wh": 130,
+    "seller_price_per_wh": 70,
+    "prices_per_wh": [130],
+    "demand": [{"owner": "0x" + "01" * 20, "limit_per_wh": 150, "energy_wh": 10_000}] * 2,
+    "supply": [{"owner": "0x" + "02" * 20, "limit_per_wh": 50, "energy_wh": 10_000}] * 2,
+    "shown": {
+        "traded": "20 kWh",
+        "clearing_price": "0.13 VEC/kWh",
+        "seller_price": "0.07 VEC/kWh",
+        "committed_at": "2027-01-15T08:00:00Z",
+    },
+}
+
+
+def test_the_page_draws_a_clearings_curves_and_its_price(fleet: Fleet, market: dict[str, Any], browser: Any) -> None:
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def with_a_clearing(route: Any) -> None:
+        data = route.fetch().json()
+        route.fulfill(json={**data, "clearings": [CLEARING]})
+
+    page.route("**/dashboard/data", with_a_clearing)
+    page.goto(f"{fleet.url('buyer')}/dashboard")
+    page.wait_for_selector("body[data-state=ready]", timeout=60_000)
+    drawn = page.query_selector(".clearing[data-clearing-id='1']")
+    assert drawn is not None and drawn.query_selector("path.demand") and drawn.query_selector("path.supply")
+    assert drawn.query_selector(".clearing-price").inner_text() == "0.13 VEC/kWh"
+    assert "sellers get 0.07 VEC/kWh" in drawn.inner_text() and "20 kWh traded" in drawn.inner_text()
+    assert not errors, errors
+    page.close()
