@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from node.demo_fleet import PASSWORD_ENV
 from node.peers import sign_order_endpoint
 from tests.support.fleet_nodes import Fleet, key_of
+from v2vchain.audit.units import TokenUnits, energy
 from v2vchain.chain.errors import ContractRevert
 from v2vchain.cli.main import app
 from v2vchain.matching.orders import MAX_PRICE_PER_WH
@@ -291,6 +292,23 @@ def test_the_clearing_cli_commits_a_file_of_orders_settles_and_reports_status(cl
     report = json.loads(status.output)
     assert len(report) >= 5
     assert all(t["state"] in ("closed", "unfunded") for c in report for t in c["trades"])
+    text = runner.invoke(
+        app,
+        [
+            "clearing",
+            "status",
+            "--operator",
+            fleet.nodes["operator"].address,
+            "--chain",
+            chain_url,
+            "--deployment",
+            deployment,
+        ],
+        env=env,
+    ).output
+    trade = report[-1]["trades"][0]
+    shown = f"{energy(trade['energy_wh'])} at {TokenUnits(6, 'VEC').price_per_kwh(trade['price_per_wh'])}, closed"
+    assert shown in text and "double-auction-k" in text  # kWh, the token per kWh, the mechanism by name
 
 
 def _json(order: ChainOrder) -> dict:

@@ -22,6 +22,7 @@ from v2vchain.protocol.clearing import MECHANISM_IDS
 
 from .errors import InvalidFilter, UnknownAddress
 from .store import Store
+from .units import TokenUnits, energy, when
 
 MECHANISMS = ("auction", "clearing")  # a clearing's trades name their mechanism too: clearing/<name>
 MECHANISM_NAMES = {v: k for k, v in MECHANISM_IDS.items()}
@@ -209,12 +210,6 @@ def filter_trades(
     ]
 
 
-# ---------------------------------------------------------------- a vehicle's statement
-
-
-# ---------------------------------------------------------------- reconciliation
-
-
 # ---------------------------------------------------------------- output
 
 
@@ -225,14 +220,36 @@ TABLE_COLUMNS = (
     "buyer",
     "seller",
     "area",
-    "energy_wh",
-    "delivered_wh",
-    "price_per_wh",
+    "energy",
+    "delivered",
+    "price",
     "paid",
+    "refund",
+    "penalty",
     "awarded_at",
     "award_tx",
 )
 
 
 def trade_rows(selected: Sequence[Trade]) -> list[dict[str, Any]]:
+    """The machine form (CSV, JSON): every field, raw integers."""
     return [asdict(t) for t in selected]
+
+
+def table_rows(selected: Sequence[Trade], units: TokenUnits) -> list[dict[str, Any]]:
+    """The form a person reads (TABLE_COLUMNS): kWh, the token's units, prices per kWh, ISO 8601 UTC."""
+    return [
+        {
+            **asdict(t),
+            "energy": energy(t.energy_wh),
+            "delivered": energy(t.delivered_wh),
+            "price": units.price_per_kwh(t.price_per_wh),
+            "payment": units.amount(t.payment),
+            "paid": units.amount(t.paid),
+            "refund": units.amount(t.refund),
+            "penalty": units.amount(t.penalty),
+            "awarded_at": when(t.awarded_at),
+            "settled_at": when(t.settled_at),
+        }
+        for t in selected
+    ]
