@@ -14,17 +14,13 @@ from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.protocol.areas import area_id
 
 from .deploy import System, deploy
-from .devnet import Vehicle, add_issuer, onboard
+from .devnet import DEV_UNITS, VEC, Vehicle, add_issuer, onboard
 
-VEC = 10**6  # token units per VEC (6 decimals)
 BIDDING_S = 600
 BID_PLAN = ((0, 120), (1, 100), (2, 95), (0, 90))  # (seller index, price in units/Wh), sent in this order
 DELIVERY_LEAD_S = 300
 DELIVERY_WINDOW_S = 2 * 3600
-
-
-def _vec(units: int) -> str:
-    return f"{units / VEC:,.6f} VEC"
+_vec = DEV_UNITS.amount  # exact, in the dev token's decimals and symbol
 
 
 def min_bidding_s(block_interval_s: int) -> int:
@@ -123,7 +119,7 @@ def run_demo(
     for index, price in BID_PLAN:
         seller = sellers[index]
         seller.system.market.bid(request_id, price)
-        out(f"  bid {seller.name}: {price} units/Wh ({price / 1000:.3f} VEC/kWh)")
+        out(f"  bid {seller.name}: {price} units/Wh ({DEV_UNITS.price_per_kwh(price)})")
 
     wait_until(chain, clock, deadline, "the bidding deadline")
     buyer.system.market.close(request_id)  # the buyer closes: during the relay period only it (or its relayer) may

@@ -25,8 +25,8 @@ def _assert_complete_trade(result: subprocess.CompletedProcess[str]) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "award: seller-A at 90 units/Wh" in out
-    assert "seller-A withdraws 1.755000 VEC" in out
-    assert "buyer withdraws 1.245000 VEC" in out
+    assert "seller-A withdraws 1.755 VEC" in out
+    assert "buyer withdraws 1.245 VEC" in out
     assert ": conserved" in out
 
 

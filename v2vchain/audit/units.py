@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 from eth_utils import function_signature_to_4byte_selector
 
 from v2vchain.audit.store import Store
+from v2vchain.chain.clock import utc
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 
 MAX_DECIMALS = 36  # no real token has more; a larger answer is hostile or broken
@@ -88,12 +88,7 @@ def energy(wh: int | None) -> str:
 
 def when(timestamp: int | None) -> str:
     """Unix seconds as ISO 8601 UTC: '2026-11-30T10:20:14Z'; '-' for none; out of range said so, not raised."""
-    if timestamp is None:
-        return "-"
-    try:
-        return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, OSError, ValueError):
-        return f"unix {timestamp} (out of range)"
+    return "-" if timestamp is None else utc(timestamp)
 
 
 def roles(flags: int) -> str:

@@ -30,7 +30,7 @@ MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z: the last instant a 4-di
 def utc(ts: int) -> str:
     """ISO 8601 UTC for a chain timestamp; a hostile chain's absurd one is shown raw, never raised on."""
     if not 0 <= ts <= MAX_TIMESTAMP:
-        return f"@{ts}"
+        return f"unix {ts} (out of range)"
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
