@@ -42,7 +42,9 @@ def clear_trade_reduction(book: Book, params: ClearingParams) -> ClearingResult:
         Trade(buys[i], sells[j], q, buyer_price, seller_price)
         for i, j, q in zip(buy_idx[keep].tolist(), sell_idx[keep].tolist(), energy[keep].tolist())
     ]
-    return assemble(MECHANISM, book, trades, buy_alloc, sell_alloc, params.grid)
+    at = marginal_position(book.buys.price, book.sells.price)
+    marginal = None if at is None else (buys[at], sells[at])
+    return assemble(MECHANISM, book, trades, buy_alloc, sell_alloc, params.grid, marginal=marginal)
 
 
 def allocate(book: Book) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -66,6 +68,13 @@ def mcafee_prices(bid: np.ndarray, ask: np.ndarray) -> tuple[int, int, int]:
         if s_k <= p0 <= b_k:
             return k, p0, p0
     return k - 1, b_k, s_k
+
+
+def marginal_position(bid: np.ndarray, ask: np.ndarray) -> int | None:
+    """The book position (the same on both sides) of the marginal pair McAfee drops, whose limits are the two prices
+    and which Clearing.commit must name; None when no spread needs it (all k pairs trade at p0, or b_k = s_k)."""
+    traders, buyer_price, seller_price = mcafee_prices(bid, ask)
+    return traders if buyer_price != seller_price else None
 
 
 def _first(side: SideBook, traders: int) -> np.ndarray:
