@@ -57,6 +57,21 @@ def test_trade_reduction_trades_equal_the_object_path(orders: list[Order]) -> No
 
 
 @FAST
+@given(order_sets(max_buyers=12, max_sellers=12))
+def test_trade_reductions_marginal_pair_is_the_object_paths(orders: list[Order]) -> None:
+    cleared = columnar.trade_reduction(columnar.from_orders(orders), PARAMS)
+    expected = trade_reduction(orders, PARAMS).marginal
+    listed = cleared.order_rows.tolist()
+    named = None if cleared.marginal is None else tuple(orders[listed[i]] for i in cleared.marginal)
+    assert named == expected
+
+
+def test_a_double_auction_names_no_marginal_pair() -> None:
+    cols = columnar.from_orders([order(1, Side.BUY, price=100), order(2, Side.SELL, price=50)])
+    assert columnar.double_auction(cols, PARAMS).marginal is None
+
+
+@FAST
 @given(hard_books())
 def test_tie_breaks_on_shared_owner_prefixes_and_wide_nonces_equal_the_object_path(orders: list[Order]) -> None:
     cols = columnar.from_orders(orders)
