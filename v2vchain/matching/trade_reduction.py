@@ -95,10 +95,13 @@ def _ration(side: SideBook, alloc: np.ndarray, volume: int) -> np.ndarray:
     share = np.array(scaled // total, dtype=np.int64)
     remainder = np.array(scaled % total, dtype=np.int64)  # < total, which fits
     leftover = volume - int(share.sum())
-    if leftover:  # lexsort((position, owner_key, nonce, -remainder)), in one sort unless remainders tie
+    if leftover:  # leftover < the number of orders with a remainder: only they can get a Wh
+        owed = np.flatnonzero(remainder)  # the others (most of a long side, at remainder 0) would all tie
+        owed_remainder, nonce, owner_key = remainder[owed], side.nonce[owed], side.owner_key[owed]
+        # lexsort((position, owner_key, nonce, -remainder)), in one sort unless remainders tie
         rank = sorted_rows(
-            packed_prefix(-remainder, side.nonce, side.owner_key),
-            lambda at: (at, side.owner_key[at], side.nonce[at], -remainder[at]),
+            packed_prefix(-owed_remainder, nonce, owner_key),
+            lambda at: (owed[at], owner_key[at], nonce[at], -owed_remainder[at]),
         )
-        share[rank[:leftover]] += 1  # leftover < number of orders with a remainder, which rank first
+        share[owed[rank[:leftover]]] += 1
     return share
