@@ -68,6 +68,7 @@ CELL_COLUMNS: dict[str, np.dtype[Any]] = {
     "cell_lat": np.dtype(np.float64),
     "cell_lon": np.dtype(np.float64),
 }
+_CHECK_CHUNK = 1 << 17  # rows per chunk of the range checks: ~1 MiB per int64 column, within the L2 cache
 _ENERGY_BITS = MAX_ENERGY_WH.bit_length()  # 20: a price (< 2**30) and an energy pack into one int64
 _GEOHASH_BYTE = np.zeros(256, dtype=bool)
 _GEOHASH_BYTE[np.frombuffer(BASE32.encode(), np.uint8)] = True
@@ -244,27 +245,34 @@ def validate(cols: OrderColumns) -> None:
 
 
 def _all_rows_valid(cols: OrderColumns) -> bool:
-    """Every Order rule as a range test on whole columns: minima and maxima (SIMD reductions, no mask per rule) and
-    one scratch array for the two window differences. Each test runs only if the ones before it held, so the
+    """Every Order rule as a range test on whole columns: minima and maxima (SIMD reductions, no mask per rule),
+    a chunk of rows at a time, so each chunk is read from cache by its second reduction and the window differences
+    go to one small scratch buffer. Within a chunk each test runs only if the ones before it held, so the
     differences cannot overflow (1 <= start, expiry and end <= MAX_TS)."""
-    start, end, expiry = cols.window_start, cols.window_end, cols.expiry
-    ranges = (
-        (cols.side, 1, 2),
-        (cols.energy_wh, 1, MAX_ENERGY_WH),
-        (cols.price_per_wh, 1, MAX_PRICE_PER_WH),
-        (start, 1, MAX_TS),
-        (end, 1, MAX_TS),
-        (expiry, 1, MAX_TS),
-    )
-    if not all(int(column.min()) >= low and int(column.max()) <= high for column, low, high in ranges):
-        return False
     valid_cells = _valid_cells(cols)
     if not (valid_cells.all() or valid_cells[cols.cell].all()):
         return False
-    scratch = np.subtract(end, start)
-    if not (int(scratch.min()) >= 1 and int(scratch.max()) <= MAX_WINDOW_S):
-        return False
-    return int(np.subtract(end, expiry, out=scratch).min()) >= 0
+    n = len(cols)
+    scratch = np.empty(min(n, _CHECK_CHUNK), dtype=np.int64)
+    for chunk in range(0, n, _CHECK_CHUNK):
+        rows = slice(chunk, chunk + _CHECK_CHUNK)
+        start, end, expiry = cols.window_start[rows], cols.window_end[rows], cols.expiry[rows]
+        ranges = (
+            (cols.side[rows], 1, 2),
+            (cols.energy_wh[rows], 1, MAX_ENERGY_WH),
+            (cols.price_per_wh[rows], 1, MAX_PRICE_PER_WH),
+            (start, 1, MAX_TS),
+            (end, 1, MAX_TS),
+            (expiry, 1, MAX_TS),
+        )
+        if not all(int(column.min()) >= low and int(column.max()) <= high for column, low, high in ranges):
+            return False
+        window = np.subtract(end, start, out=scratch[: len(end)])
+        if not (int(window.min()) >= 1 and int(window.max()) <= MAX_WINDOW_S):
+            return False
+        if int(np.subtract(end, expiry, out=window).min()) < 0:
+            return False
+    return True
 
 
 def _raise_for_first_bad_row(cols: OrderColumns) -> None:
