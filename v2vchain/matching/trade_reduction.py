@@ -102,6 +102,7 @@ def _ration(side: SideBook, alloc: np.ndarray, volume: int) -> np.ndarray:
         rank = sorted_rows(
             packed_prefix(-owed_remainder, nonce, owner_key),
             lambda at: (owed[at], owner_key[at], nonce[at], -owed_remainder[at]),
+            overwrite=True,
         )
         share[owed[rank[:leftover]]] += 1
     return share
