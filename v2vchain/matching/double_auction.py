@@ -16,7 +16,7 @@ from fractions import Fraction
 import numpy as np
 
 from .book import Book, make_book
-from .crossing import filled, segments
+from .crossing import filled, segments_of_curves
 from .orders import Order
 from .params import ClearingParams
 from .pricing import k_price
@@ -62,7 +62,7 @@ def cross(
     if volume == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, 0
-    buy_idx, sell_idx, energy = segments(_up_to(bid_wh, bid_cum, volume), _up_to(ask_wh, ask_cum, volume))
+    buy_idx, sell_idx, energy = segments_of_curves(bid_cum, ask_cum, volume)
     low, high = int(ask[sell_idx[-1]]), int(bid[buy_idx[-1]])
     next_bid = np.searchsorted(bid_cum, volume, "right")  # the first bid with energy left
     next_ask = np.searchsorted(ask_cum, volume, "right")
@@ -71,11 +71,3 @@ def cross(
     if next_ask < len(ask):
         high = min(high, int(ask[next_ask]))
     return buy_idx, sell_idx, energy, k_price(low, high, k)
-
-
-def _up_to(energy_wh: np.ndarray, cum: np.ndarray, volume: int) -> np.ndarray:
-    """The curve's orders up to the one that reaches `volume` Wh (0 < volume <= its total), that one cut there."""
-    last = int(np.searchsorted(cum, volume, "left"))
-    out = np.array(energy_wh[: last + 1], dtype=np.int64)
-    out[last] -= int(cum[last]) - volume
-    return out
