@@ -40,7 +40,7 @@ import numpy as np
 from v2vchain.errors import InvalidInput
 from v2vchain.privacy.geohash import BASE32
 
-from .crossing import filled, segments
+from .crossing import segments
 from .double_auction import MECHANISM as DOUBLE_AUCTION
 from .double_auction import cross
 from .errors import DuplicateOrder, InvalidArea, OwnerOnBothSides
@@ -425,21 +425,10 @@ class ClearedColumns:
 def double_auction(cols: OrderColumns, params: ClearingParams) -> ClearedColumns:
     """double_auction.clear_double_auction on columns."""
     book = make_book(cols)
-    buy_idx, sell_idx, energy, price = cross(
+    buy_idx, sell_idx, energy, price, buy_filled, sell_filled = cross(
         book.buys.price, book.buys.energy, book.sells.price, book.sells.energy, params.k
     )
-    volume = int(energy.sum())
-    return cleared(
-        DOUBLE_AUCTION,
-        book,
-        buy_idx,
-        sell_idx,
-        energy,
-        price,
-        price,
-        filled(book.buys.energy, volume),
-        filled(book.sells.energy, volume),
-    )
+    return cleared(DOUBLE_AUCTION, book, buy_idx, sell_idx, energy, price, price, buy_filled, sell_filled)
 
 
 def trade_reduction(cols: OrderColumns, params: ClearingParams) -> ClearedColumns:

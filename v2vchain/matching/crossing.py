@@ -55,9 +55,9 @@ def segments_of_curves(
     return buy_idx, sell_idx, energy
 
 
-def filled(energy_wh: np.ndarray, volume: int) -> np.ndarray:
-    """How much of each order (in book order) the first `volume` Wh of the curve cover."""
-    out = np.cumsum(energy_wh)
-    out -= energy_wh  # the Wh before each order
-    np.subtract(volume, out, out=out)
-    return np.asarray(np.clip(out, 0, energy_wh, out=out))
+def filled(cum: np.ndarray, energy_wh: np.ndarray, volume: int) -> np.ndarray:
+    """How much of each order (in book order) the first `volume` Wh of the curve cover, computed in the buffer of
+    the curve's running sums `cum`, which it overwrites (no fresh array, no second sum)."""
+    cum -= energy_wh  # the Wh before each order
+    np.subtract(volume, cum, out=cum)
+    return np.asarray(np.clip(cum, 0, energy_wh, out=cum))
