@@ -396,7 +396,8 @@ class ClearedColumns:
     """A clearing as columns: trade i delivers energy_wh[i] from seller_order[i] to buyer_order[i], both indices into
     the commit's order list (the file rows `order_rows`, sorted by (owner, nonce)); `marginal`, for trade reduction,
     the (buyer, seller) indices in that list of the dropped pair the commit names. What each order traded is kept
-    in book order, and laid out per file row (`traded_wh`) only when asked: a commit does not need it."""
+    in book order, and laid out per file row (`traded_wh`) only when asked: a commit does not need it. A uniform
+    price comes as a read-only broadcast of the one price."""
 
     mechanism: str
     order_rows: np.ndarray
@@ -480,8 +481,8 @@ def cleared(
         buyer_order=position[book.buys.rows[buy_idx]].astype(np.int64),
         seller_order=position[book.sells.rows[sell_idx]].astype(np.int64),
         energy_wh=energy,
-        price_per_wh=np.broadcast_to(np.asarray(price, dtype=np.int64), energy.shape).copy(),
-        seller_price_per_wh=np.broadcast_to(np.asarray(seller_price, dtype=np.int64), energy.shape).copy(),
+        price_per_wh=np.broadcast_to(np.asarray(price, dtype=np.int64), energy.shape),  # read-only: one price,
+        seller_price_per_wh=np.broadcast_to(np.asarray(seller_price, dtype=np.int64), energy.shape),  # no copies
         marginal=marginal,
         book=book,
         buy_traded=buy_traded,
