@@ -9,7 +9,6 @@ would cost every trade calldata), so the buyer commits to it off-chain instead: 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -21,9 +20,7 @@ from v2vchain.protocol import eip712
 from .errors import NodeError
 from .peers import ENDPOINT_DOMAIN
 from .service import VehicleNode
-
-# A presentation of this node's credential answering `challenge` for the verifier whose DID is given.
-Presenter = Callable[[str, str], dict[str, Any]]
+from .trader import Presenter
 
 ACCESS_TYPES = {
     "TradeAccess": [

@@ -7,6 +7,7 @@ counterparty's signature binding it to its order."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -268,10 +269,7 @@ class TraderRole(NodeCore):
         published = client.published(clearing_id, from_block=self.system.deployment.block)
         trade = published.trades[trade_index]
         order = published.orders[trade.seller_order if row["role"] == "buyer" else trade.buyer_order]
-        try:
-            raw = bytes.fromhex(signature[2:]) if signature.startswith("0x") else b""
-        except ValueError:
-            raw = b""
+        raw = bytes.fromhex(signature[2:]) if re.fullmatch(r"0x[0-9a-fA-F]{130}", signature) else b""
         domain = eip712.domain(ENDPOINT_DOMAIN, self.chain.chain_id, client.address)
         message = order_endpoint_message(order, self.chain.chain_id, client.address, url)
         try:
