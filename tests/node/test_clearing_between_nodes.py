@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 
 import httpx
 import pytest
@@ -136,6 +137,29 @@ def test_a_third_party_gets_neither_the_node_urls_nor_the_meeting_point(clearing
     assert pushed.status_code == 403 and "not been verified" in pushed.json()["detail"]
     [held] = [t for t in _watched(fleet, "seller-1")["trades"] if t["clearing_id"] == clearing_id]
     assert held["meeting"] is None
+
+
+def test_a_node_url_the_operator_altered_is_refused_by_the_buyer(clearing_fleet: Fleet) -> None:
+    """The operator can withhold a URL but not substitute one: the buyer checks the seller's own signature on it."""
+    fleet = clearing_fleet
+    _order(fleet, "buyer", "buy", 2_000, 150)
+    sell = _order(fleet, "seller-2", "sell", 2_000, 80)
+    clearing_id = _run(fleet)["clearing_id"]
+    [trade] = [t for t in _watched(fleet, "buyer")["trades"] if t["clearing_id"] == clearing_id]
+    with sqlite3.connect(fleet.workdir / "operator.sqlite") as db:  # the operator's own records, rewritten
+        changed = db.execute(
+            "UPDATE collected_orders SET node_url='http://127.0.0.1:9' WHERE owner=? AND nonce=?",
+            (sell["owner"].lower(), sell["nonce"]),
+        ).rowcount
+    assert changed == 1
+    buyer = fleet.owner("buyer")
+    met = httpx.post(
+        f"{fleet.url('buyer')}/clearings/{clearing_id}/trades/{trade['trade_index']}/meet",
+        json={},
+        headers=buyer.headers,
+        timeout=60,
+    )
+    assert met.status_code == 502 and "not by " + fleet.nodes["seller-2"].address in met.json()["detail"]
 
 
 def _challenge(url: str) -> str:
