@@ -147,7 +147,10 @@ def run_clearing_demo(chain: Chain, n_vehicles: int, out: Callable[[str], None] 
                 f"{t['energy_wh']} Wh at {t['price_per_wh']}/Wh ({'opened' if t['opened'] else 'unfunded'})"
             )
 
-        out("\ndelivery: each buyer confirms on-chain and hands its seller a signed receipt")
+        out(
+            "\ndelivery: each buyer meets its seller (presentations both ways, the point and access secret sealed to "
+            "it), confirms on-chain and hands it a signed receipt"
+        )
         for name, _ in names:
             owners[name].post("/clearings/watch/run")
         start = min(t["delivery_start_ts"] for t in listing["trade_list"])
@@ -156,10 +159,13 @@ def run_clearing_demo(chain: Chain, n_vehicles: int, out: Callable[[str], None] 
             for trade in owners[name].get("/clearings/watched")["trades"]:
                 if trade["role"] != "buyer" or trade["status"] != "open":
                     continue
-                done = owners[name].post(
-                    f"/clearings/{trade['clearing_id']}/trades/{trade['trade_index']}/confirm",
-                    {"delivered_wh": trade["energy_wh"]},
+                path = f"/clearings/{trade['clearing_id']}/trades/{trade['trade_index']}"
+                met = owners[name].post(f"{path}/meet")
+                out(
+                    f"  {name} met {by_address[met['seller']]}: seller verified {met['seller_verified']}, "
+                    f"sealed point sent {met['point_sent']}"
                 )
+                done = owners[name].post(f"{path}/confirm", {"delivered_wh": trade["energy_wh"]})
                 out(
                     f"  {name} confirmed {trade['energy_wh']} Wh from {by_address[trade['counterparty']]}: "
                     f"{done['status']}, receipt {'delivered' if done['receipt_delivered'] else 'not delivered'}"

@@ -221,6 +221,7 @@ class OperatorRole(NodeCore):
             signed.order.nonce,
             order_to_json(signed),
             node_url,
+            "0x" + endpoint_signature.hex() if node_url else "",
             max_pending=self._settings().max_pending_per_owner,
         )
         if seq is None:
@@ -303,11 +304,10 @@ class OperatorRole(NodeCore):
                 self.store.finish(intent["key"], "not-sent")
 
     def operator_clearings(self) -> list[dict[str, Any]]:
-        """This operator's recorded clearings, each with its trades and the parties' node URLs (as the orders
-        carried them), so a buyer's node can find its seller's."""
+        """This operator's recorded clearings, each with its trades, as the chain publishes them. The parties' node
+        URLs are not in it: each party asks for its counterparty's (`operator_contact`)."""
         self._settings()
         client = self._clearing()
-        urls = {(r["owner"], r["nonce"]): r["node_url"] for r in self.store.collected_orders()}
         result = []
         for record in self.store.clearings():
             try:
@@ -319,8 +319,6 @@ class OperatorRole(NodeCore):
                     "trade_index": i,
                     "buyer": t.buyer,
                     "seller": t.seller,
-                    "buyer_url": urls.get((t.buyer.lower(), t.buyer_nonce), ""),
-                    "seller_url": urls.get((t.seller.lower(), t.seller_nonce), ""),
                     "energy_wh": t.energy_wh,
                     "price_per_wh": t.price_per_wh,
                     "seller_price_per_wh": t.seller_price_per_wh,
@@ -332,6 +330,34 @@ class OperatorRole(NodeCore):
             ]
             result.append({**record, "clearing_id": str(record["clearing_id"]), "trade_list": trades})
         return result
+
+    def operator_trade_parties(self, clearing_id: int, trade_index: int) -> tuple[str, str]:
+        """(buyer, seller) of an opened trade of one of this operator's recorded clearings, else NodeError 404."""
+        self._settings()
+        record = next((c for c in self.store.clearings() if c["clearing_id"] == clearing_id), None)
+        if record is None or trade_index in record["unfunded"]:
+            raise NodeError(f"clearing {clearing_id} has no opened trade {trade_index} committed by this operator", 404)
+        trades = self._clearing().published(clearing_id, from_block=self.system.deployment.block).trades
+        if trade_index >= len(trades):
+            raise NodeError(f"clearing {clearing_id} has no trade {trade_index}", 404)
+        return trades[trade_index].buyer, trades[trade_index].seller
+
+    def operator_contact(self, clearing_id: int, trade_index: int, party: str) -> dict[str, Any]:
+        """For `party` of a trade (already authenticated by the caller): its counterparty's node URL with the
+        counterparty's own signature binding it to the order that traded, which the party checks. The operator
+        cannot put another URL there, and gives it to nobody else."""
+        trade = self._clearing().published(clearing_id, from_block=self.system.deployment.block).trades[trade_index]
+        buyer = party.lower() == trade.buyer.lower()
+        counterparty, nonce = (trade.seller, trade.seller_nonce) if buyer else (trade.buyer, trade.buyer_nonce)
+        held = self.store.collected_order(counterparty, nonce)
+        if held is None or not held["node_url"] or not held["endpoint_signature"]:
+            raise NodeError(f"the operator holds no node URL signed by {counterparty} for its order {nonce}", 404)
+        return {
+            "counterparty": counterparty,
+            "nonce": nonce,
+            "node_url": held["node_url"],
+            "endpoint_signature": held["endpoint_signature"],
+        }
 
     def collected(self) -> list[dict[str, Any]]:
         self._settings()

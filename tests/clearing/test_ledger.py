@@ -25,7 +25,7 @@ from tests.support.clearing_books import (
     play,
     rules,
 )
-from tests.support.desk import DEPOSIT, ENERGY, PRICE, Desk
+from tests.support.desk import DEPOSIT, ENERGY, GRACE, PRICE, Desk
 from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.published import PENALTY_BPS_SELECTOR
 from v2vchain.audit.reconcile import reconcile, reconciliation_text
@@ -321,6 +321,16 @@ CASES: list[tuple[str, Case]] = [
     ),
     ("reclaimed-early", lambda h: retimed(h.events, is_("TradeClosed", how=3), h.first.trades[2].delivery_end_ts - 1)),
     (
+        "reclaimed-in-grace",
+        lambda h: retimed(h.events, is_("TradeClosed", how=3), h.first.trades[2].delivery_end_ts + GRACE - 1),
+    ),
+    (
+        "finalized-in-grace",
+        lambda h: retimed(h.events, is_("TradeClosed", how=2), h.second.trades[2].delivery_end_ts + GRACE - 1),
+    ),
+    ("receipt-after-grace", lambda h: retimed(h.events, closed(h, 0, 1), h.first.trades[1].delivery_end_ts + GRACE)),
+    ("wrong-penalty", lambda h: edited(h.events, published(h, 0, 0), penalty=PENALTY - 1)),
+    (
         "confirmed-twice",
         lambda h: copied(h.events, is_("DeliveryConfirmed", 1), after=closed(h, 0, 0), before=True, tradeIndex=0),
     ),
@@ -359,6 +369,11 @@ CASES: list[tuple[str, Case]] = [
 def test_the_untampered_history_is_clean(history: History) -> None:
     books = books_of(history.clearing, history.events)
     assert not books.violations and not books.warnings
+
+
+def test_the_penalty_rate_and_grace_period_come_from_the_clearings_construction_event(history: History) -> None:
+    books = books_of(history.clearing, history.events)
+    assert (books.penalty_bps, books.grace_period) == (2_000, GRACE)
 
 
 @pytest.mark.parametrize(("rule", "tamper"), CASES, ids=[f"{rule}-{i}" for i, (rule, _) in enumerate(CASES)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from dataclasses import replace
 
 import httpx
@@ -13,13 +14,17 @@ from eth_account import Account
 from typer.testing import CliRunner
 
 from node.demo_fleet import PASSWORD_ENV
-from node.peers import sign_order_endpoint
+from node.meeting_venues import ACCESS_TYPES
+from node.peers import ENDPOINT_DOMAIN, sign_order_endpoint
 from tests.support.fleet_nodes import Fleet, key_of
+from tests.support.peers import presentation, vc_of
 from v2vchain.audit.units import TokenUnits, energy
 from v2vchain.chain.errors import ContractRevert
 from v2vchain.cli.main import app
+from v2vchain.identity.did import did_for
 from v2vchain.matching.orders import MAX_PRICE_PER_WH
-from v2vchain.protocol import areas
+from v2vchain.privacy.seal import seal
+from v2vchain.protocol import areas, eip712
 from v2vchain.protocol.clearing import MECHANISM_IDS, TradeInput
 from v2vchain.protocol.orders import ChainOrder
 
@@ -41,7 +46,7 @@ def _watched(fleet: Fleet, name: str) -> dict:
     return fleet.owner(name).get("/clearings/watched")
 
 
-def test_a_full_interval_clears_orders_and_both_sides_see_and_deliver_the_trade(clearing_fleet: Fleet) -> None:
+def test_a_full_interval_clears_orders_and_both_sides_meet_and_deliver_the_trade(clearing_fleet: Fleet) -> None:
     fleet = clearing_fleet
     buy = _order(fleet, "buyer", "buy", 10_000, 150)
     sell = _order(fleet, "seller-1", "sell", 10_000, 80)
@@ -61,16 +66,107 @@ def test_a_full_interval_clears_orders_and_both_sides_see_and_deliver_the_trade(
     used = [o for o in fleet.owner("buyer").get("/orders") if o["nonce"] == buy["nonce"]]
     assert used[0]["spent"] and used[0]["used_in"][0]["filled_wh"] == 10_000
 
+    # The meeting: the seller's URL from the operator (signed by the seller), presentations both ways, then the
+    # exact point and the access secret sealed to the seller, which checks the secret against the buyer's commitment.
+    trade_path = f"/clearings/{clearing_id}/trades/{bought['trade_index']}"
+    met = fleet.owner("buyer").post(f"{trade_path}/meet", {"lat": 52.5219, "lon": 13.4132})
+    assert met["seller"] == fleet.nodes["seller-1"].address and met["seller_verified"] and met["point_sent"]
+    [sold] = [t for t in _watched(fleet, "seller-1")["trades"] if t["clearing_id"] == clearing_id]
+    [bought] = [t for t in _watched(fleet, "buyer")["trades"] if t["clearing_id"] == clearing_id]
+    assert (sold["meeting"]["lat"], sold["meeting"]["lon"]) == (52.5219, 13.4132)
+    assert sold["meeting"]["access_secret"] == bought["meeting"]["access_secret"]
+
     fleet.chain.advance_time(bought["delivery_start_ts"] - fleet.chain.now() + 1)
-    confirmed = fleet.owner("buyer").post(
-        f"/clearings/{clearing_id}/trades/{bought['trade_index']}/confirm", {"delivered_wh": 10_000}
-    )
+    confirmed = fleet.owner("buyer").post(f"{trade_path}/confirm", {"delivered_wh": 10_000})
     assert confirmed["status"] == "closed" and confirmed["receipt_delivered"]
     seller_trades = fleet.owner("seller-1").get("/clearings/watched")["trades"]
     [held] = [t for t in seller_trades if t["clearing_id"] == clearing_id]
     assert held["receipt"]["delivered_wh"] == 10_000 and held["status"] == "closed"
     free = fleet.owner("seller-1").get("/clearing/balances")["free"]
     assert free >= 10_000 * bought["price_per_wh"]
+
+
+def test_a_third_party_gets_neither_the_node_urls_nor_the_meeting_point(clearing_fleet: Fleet) -> None:
+    """seller-2 is a registered vehicle with a valid credential, but no party of the buyer's trade with seller-1."""
+    fleet = clearing_fleet
+    _order(fleet, "buyer", "buy", 3_000, 150)
+    _order(fleet, "seller-1", "sell", 3_000, 80)
+    clearing_id = _run(fleet)["clearing_id"]
+    [trade] = [t for t in _watched(fleet, "seller-1")["trades"] if t["clearing_id"] == clearing_id]
+    path = f"/p2p/clearings/{clearing_id}/trades/{trade['trade_index']}"
+    operator_url, seller_url = fleet.url("operator"), fleet.url("seller-1")
+
+    listing = httpx.get(f"{operator_url}/p2p/clearings", timeout=30)
+    assert listing.status_code == 200
+    assert all(not k.endswith("_url") for c in listing.json() for t in c["trade_list"] for k in t)
+    assert fleet.url("buyer") not in listing.text and seller_url not in listing.text
+
+    operator_did = did_for(fleet.nodes["operator"].address, fleet.chain.chain_id)
+    stranger, stranger_vc = key_of(fleet, "seller-2"), vc_of(fleet, "seller-2")
+    asked = presentation(
+        fleet, holder=stranger, vc=stranger_vc, challenge=_challenge(operator_url), domain=operator_did
+    )
+    refused = httpx.post(f"{operator_url}{path}/contact", json={"presentation": asked}, timeout=30)
+    assert refused.status_code == 403 and "counterparty" in refused.json()["detail"]
+    own = presentation(
+        fleet,
+        holder=key_of(fleet, "buyer"),
+        vc=vc_of(fleet, "buyer"),
+        challenge=_challenge(operator_url),
+        domain=operator_did,
+    )
+    answered = httpx.post(f"{operator_url}{path}/contact", json={"presentation": own}, timeout=30)
+    assert answered.status_code == 200 and answered.json()["node_url"] == seller_url  # the trade's buyer may
+
+    clearing = fleet.system.clearing
+    assert clearing is not None
+    commitment = eip712.sign(
+        stranger,
+        eip712.domain(ENDPOINT_DOMAIN, fleet.chain.chain_id, clearing.address),
+        ACCESS_TYPES,
+        {"clearingId": int(clearing_id), "tradeIndex": trade["trade_index"], "accessHash": b"\x22" * 32},
+    )
+    posing = {
+        "presentation": presentation(fleet, holder=stranger, vc=stranger_vc, challenge=_challenge(seller_url)),
+        "challenge": "0x" + "ab" * 32,
+        "access_hash": "0x" + "22" * 32,
+        "access_signature": "0x" + commitment.hex(),
+    }
+    handshake = httpx.post(f"{seller_url}{path}/handshake", json=posing, timeout=30)
+    assert handshake.status_code == 401 and "not by the trade's buyer" in handshake.json()["detail"]
+    seal_key = bytes.fromhex(httpx.get(f"{seller_url}/identity").json()["seal_public_key"][2:])
+    sealed = seal(seal_key, json.dumps({"lat": 1.0, "lon": 2.0, "access_secret": "22" * 32}).encode(), 1)
+    pushed = httpx.post(f"{seller_url}{path}/point", json={"sealed": "0x" + sealed.hex()}, timeout=30)
+    assert pushed.status_code == 403 and "not been verified" in pushed.json()["detail"]
+    [held] = [t for t in _watched(fleet, "seller-1")["trades"] if t["clearing_id"] == clearing_id]
+    assert held["meeting"] is None
+
+
+def test_a_node_url_the_operator_altered_is_refused_by_the_buyer(clearing_fleet: Fleet) -> None:
+    """The operator can withhold a URL but not substitute one: the buyer checks the seller's own signature on it."""
+    fleet = clearing_fleet
+    _order(fleet, "buyer", "buy", 2_000, 150)
+    sell = _order(fleet, "seller-2", "sell", 2_000, 80)
+    clearing_id = _run(fleet)["clearing_id"]
+    [trade] = [t for t in _watched(fleet, "buyer")["trades"] if t["clearing_id"] == clearing_id]
+    with sqlite3.connect(fleet.workdir / "operator.sqlite") as db:  # the operator's own records, rewritten
+        changed = db.execute(
+            "UPDATE collected_orders SET node_url='http://127.0.0.1:9' WHERE owner=? AND nonce=?",
+            (sell["owner"].lower(), sell["nonce"]),
+        ).rowcount
+    assert changed == 1
+    buyer = fleet.owner("buyer")
+    met = httpx.post(
+        f"{fleet.url('buyer')}/clearings/{clearing_id}/trades/{trade['trade_index']}/meet",
+        json={},
+        headers=buyer.headers,
+        timeout=60,
+    )
+    assert met.status_code == 502 and "not by " + fleet.nodes["seller-2"].address in met.json()["detail"]
+
+
+def _challenge(url: str) -> str:
+    return str(httpx.get(f"{url}/p2p/challenge", timeout=30).json()["challenge"])
 
 
 def test_a_seller_claims_with_the_buyers_receipt_when_the_buyer_does_not_confirm(clearing_fleet: Fleet) -> None:

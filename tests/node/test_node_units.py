@@ -145,6 +145,30 @@ def test_collected_orders_survive_reopening_and_the_cut_leaves_late_ones_for_the
     assert rows[2]["status"] == "pending"
 
 
+def test_an_operator_store_from_before_signed_urls_were_kept_gains_the_column_and_keeps_its_orders(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "op.sqlite"
+    store = Store(path)
+    owner = Account.create().address
+    store.add_collected_order(owner, 1, {"nonce": 1}, "http://old.example", max_pending=16)
+    store._db.execute("ALTER TABLE collected_orders DROP COLUMN endpoint_signature")  # the earlier schema
+    store.close()
+    reopened = Store(path)
+    [kept] = reopened.collected_orders()
+    assert (kept["nonce"], kept["node_url"], kept["endpoint_signature"]) == (1, "http://old.example", "")
+    reopened.add_collected_order(owner, 2, {"nonce": 2}, "http://new.example", "0x" + "ab" * 65, max_pending=16)
+    assert (reopened.collected_order(owner, 2) or {})["endpoint_signature"] == "0x" + "ab" * 65
+
+
+def test_a_buyers_access_secret_for_a_cleared_trade_is_made_once(tmp_path: Path) -> None:
+    store = Store(tmp_path / "v.sqlite")
+    first = store.keep_meeting_record(2**200, 3, "access_secret", {"access_secret": "aa"})
+    again = store.keep_meeting_record(2**200, 3, "access_secret", {"access_secret": "bb"})
+    assert first == again == {"access_secret": "aa"}
+    assert store.meeting_record(2**200, 4, "access_secret") is None  # per trade
+
+
 def test_order_nonces_are_never_reused_and_respect_the_clearings_floor(tmp_path: Path) -> None:
     store = Store(tmp_path / "v.sqlite")
     assert [store.next_order_nonce(0), store.next_order_nonce(0), store.next_order_nonce(10)] == [0, 1, 10]
