@@ -78,11 +78,19 @@ def test_ids_are_the_operators_address_and_its_own_sequence(desk: Desk) -> None:
 
 
 def test_orders_out_of_order_are_refused_with_OrdersNotSorted(desk: Desk) -> None:
+    """The orders listed by (owner, nonce) descending: whatever the desk's random addresses, index 1 is the first
+    out of order."""
     orders, trades = desk.pairs(2)
-    prepared = desk.prepare(orders, trades, sort_orders=False)
-    keys = [(int(o.order.owner, 16), o.order.nonce) for o in orders]
-    first_bad = next(k for k in range(1, 4) if keys[k] <= keys[k - 1])
-    with desk.reverts("OrdersNotSorted", orderIndex=first_bad):
+    descending = sorted(orders, key=lambda o: (int(o.order.owner, 16), o.order.nonce), reverse=True)
+    at = {o.order.key: i for i, o in enumerate(descending)}
+    moved = [
+        dataclasses.replace(
+            t, buyer_order=at[orders[t.buyer_order].order.key], seller_order=at[orders[t.seller_order].order.key]
+        )
+        for t in trades
+    ]
+    prepared = desk.prepare(descending, moved, sort_orders=False)
+    with desk.reverts("OrdersNotSorted", orderIndex=1):
         desk.as_(desk.operator).commit(prepared)
 
 
