@@ -268,3 +268,17 @@ def test_both_roles_round_trip(issuer: LocalAccount, vehicle: LocalAccount) -> N
     vc = make_vc(issuer, vehicle, roles=ROLE_BOTH)
     assert vc["credentialSubject"]["roles"] == ["buyer", "seller"]
     assert verify_vc(vc, now=NOW).roles == ROLE_BOTH
+
+
+def test_a_signed_credential_without_a_context_is_refused(vc: dict[str, Any], issuer: LocalAccount) -> None:
+    with pytest.raises(UnknownContext):
+        verify_vc(resigned(issuer, vc, lambda document: document.pop("@context")), now=NOW)
+
+
+def test_a_claim_nesting_objects_deeper_than_any_credential_is_malformed(vc: dict[str, Any]) -> None:
+    nested: dict[str, Any] = {"leaf": "x"}
+    for _ in range(10_000):
+        nested = {"deeper": nested}
+    vc["credentialSubject"]["nested"] = nested
+    with pytest.raises(MalformedCredential, match="nests objects"):
+        verify_vc(vc, now=NOW)

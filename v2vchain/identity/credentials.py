@@ -131,7 +131,7 @@ def verify_vc(vc: Any, *, now: int, chain_id: int | None = None, registry: str |
     signer_did, domain, _ = verify_document(
         vc, primary=PRIMARY_TYPE, purpose="assertionMethod", bad=MalformedCredential, forged=ForgedCredential
     )
-    check_context(vc["@context"])
+    check_context(vc.get("@context"))
     issuer, did, roles, valid_from, valid_until, battery, power, registration_signature = _credential_fields(vc)
     if canonical_did(signer_did) != canonical_did(issuer):
         raise ForgedCredential(f"the proof is by {signer_did}, not by the issuer {issuer}")

@@ -174,7 +174,7 @@ class Verifier:
         signer_did, signed_domain, _ = verify_document(
             vp, primary=PRIMARY_TYPE, purpose="authentication", bad=MalformedPresentation, forged=ForgedPresentation
         )
-        check_context(vp["@context"])
+        check_context(vp.get("@context"))
         if set(vp) != _MEMBERS or vp["type"] != VP_TYPE or set(proof) != _PROOF_MEMBERS:
             raise MalformedPresentation(f"a presentation holds exactly {sorted(_MEMBERS)}, of type {VP_TYPE}")
         parse_date_time_stamp(proof["created"], MalformedPresentation)
@@ -186,7 +186,8 @@ class Verifier:
         if holder != canonical_did(signer_did):
             raise ForgedPresentation(f"the proof is by {signer_did}, not by the holder {vp['holder']!r}")
         vc = open_envelope(vp["verifiableCredential"])
-        subject = vc.get("credentialSubject", {}).get("id") if isinstance(vc, dict) else None
+        subject_claims = vc.get("credentialSubject") if isinstance(vc, dict) else None
+        subject = subject_claims.get("id") if isinstance(subject_claims, dict) else None
         if not isinstance(subject, str) or holder != _canonical_or_none(subject):
             raise SubjectMismatch(f"holder {vp['holder']!r} is not the credential subject {subject!r}")
         credential = verify_vc(vc, now=now, chain_id=self.chain_id, registry=self.registry)

@@ -26,6 +26,7 @@ DOMAIN_TYPES = [
     {"name": "chainId", "type": "uint256"},
     {"name": "verifyingContract", "type": "address"},
 ]
+MAX_DEPTH = 4  # objects within objects: the documents here nest two deep, a hostile one must not exhaust the stack
 MAX_JSON_INTEGER = 2**53 - 1  # the largest integer every JSON parser reads exactly (I-JSON, RFC 7493)
 _SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
 _UNSIGNED_PROOF_MEMBERS = ("proofValue", "eip712")
@@ -34,19 +35,21 @@ _UNSIGNED_PROOF_MEMBERS = ("proofValue", "eip712")
 def generate_types(message: dict[str, Any], primary: str, bad: type[CredentialError]) -> dict[str, Any]:
     """The suite's types for `message` with `primary` as its type, plus EIP712Domain; `bad` for what has no type."""
     types: dict[str, Any] = {"EIP712Domain": DOMAIN_TYPES}
-    _struct(message, primary, types, bad)
+    _struct(message, primary, types, bad, 0)
     return types
 
 
-def _struct(value: dict[str, Any], name: str, types: dict[str, Any], bad: type[CredentialError]) -> None:
+def _struct(value: dict[str, Any], name: str, types: dict[str, Any], bad: type[CredentialError], depth: int) -> None:
     if not value:
         raise bad(f"{name} is an empty object, which has no EIP-712 type")
-    fields = [{"name": key, "type": _field_type(key, value[key], types, bad)} for key in sorted(value)]
+    if depth > MAX_DEPTH:
+        raise bad(f"{name} nests objects more than {MAX_DEPTH} deep")
+    fields = [{"name": key, "type": _field_type(key, value[key], types, bad, depth)} for key in sorted(value)]
     if types.setdefault(name, fields) != fields:
         raise bad(f"two different objects would both be the EIP-712 struct {name}")
 
 
-def _field_type(key: str, value: Any, types: dict[str, Any], bad: type[CredentialError]) -> str:
+def _field_type(key: str, value: Any, types: dict[str, Any], bad: type[CredentialError], depth: int) -> str:
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
@@ -59,7 +62,7 @@ def _field_type(key: str, value: Any, types: dict[str, Any], bad: type[Credentia
         return "string[]"
     if isinstance(value, dict):
         name = key[:1].upper() + key[1:]
-        _struct(value, name, types, bad)
+        _struct(value, name, types, bad, depth + 1)
         return name
     raise bad(f"{key} has no EIP-712 type in this suite (strings, integers, booleans, objects, lists of strings)")
 
