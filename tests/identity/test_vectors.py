@@ -4,7 +4,10 @@ implementation from their JSON alone, and broken by a change to any one of their
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,6 +76,25 @@ def test_eth_account_recovers_the_issuer_from_the_credential_json_alone() -> Non
 
 def test_eth_account_recovers_the_holder_from_the_presentation_json_alone() -> None:
     assert _recovered_independently(read("presentation.json")) == HOLDER.address
+
+
+def test_metamask_eth_sig_util_recovers_the_signers_from_the_vectors_json_alone() -> None:
+    """A second EIP-712 implementation, in another language (the one Veramo verifies these proofs with)."""
+    changed = read("credential.json")
+    changed["credentialSubject"]["batteryCapacityWh"] += 1
+    documents = [read("credential.json"), read("presentation.json"), changed]
+    recovered = json.loads(
+        subprocess.run(
+            ["node", str(Path(__file__).parents[1] / "support" / "eip712_recover.js")],
+            input=json.dumps(documents),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    )
+    assert recovered[:2] == [ISSUER.address.lower(), HOLDER.address.lower()]
+    assert recovered[2] not in (ISSUER.address.lower(), HOLDER.address.lower())
 
 
 def _leaves(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
