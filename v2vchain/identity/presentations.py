@@ -139,7 +139,7 @@ class Verifier:
         clock: Callable[[], float] = time.time,
         max_spent: int = MAX_SPENT,
     ) -> None:
-        self.did = did
+        self.did = canonical_did(did)  # InvalidDid now, not at the first presentation
         self.chain_id = chain_id
         self.registry = registry
         self._registry_facts = registry_facts
@@ -178,7 +178,7 @@ class Verifier:
         if set(vp) != _MEMBERS or vp["type"] != VP_TYPE or set(proof) != _PROOF_MEMBERS:
             raise MalformedPresentation(f"a presentation holds exactly {sorted(_MEMBERS)}, of type {VP_TYPE}")
         parse_date_time_stamp(proof["created"], MalformedPresentation)
-        if _canonical_or_none(proof["domain"]) != canonical_did(self.did):
+        if _canonical_or_none(proof["domain"]) != self.did:
             raise WrongDomain(
                 f"presentation was made for {proof['domain']!r}, not for {self.did!r}", domain=proof["domain"]
             )
