@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_utils import is_address, keccak, to_checksum_address
+from eth_utils import is_address, to_checksum_address
 
 from v2vchain.audit.ledger.clearing import RESOLUTIONS, ClearingTrade
 from v2vchain.audit.ledger.market import Ledger, Request
-from v2vchain.identity.did import parse_did
+from v2vchain.identity.did import did_hash, parse_did
 from v2vchain.identity.errors import InvalidDid
 from v2vchain.protocol.areas import cell_of, within
 from v2vchain.protocol.clearing import MECHANISM_IDS
@@ -152,8 +152,8 @@ def resolve_vehicle(text: str, ledger: Ledger, chain_id: int | None) -> set[str]
             raise InvalidFilter(str(exc)) from None
         if chain_id is not None and did_chain != chain_id:
             raise InvalidFilter(f"{text} names chain {did_chain}; this index is of chain {chain_id}")
-        did_hash = "0x" + keccak(text=text).hex()
-        return {address} | {v for v, state in ledger.vehicles.items() if state.did_hash == did_hash}
+        hashed = "0x" + did_hash(text).hex()  # any spelling of the DID names the canonical one registered
+        return {address} | {v for v, state in ledger.vehicles.items() if state.did_hash == hashed}
     if not is_address(text):
         raise InvalidFilter(
             f"{text!r} is neither a 0x address (40 hex digits, valid EIP-55 checksum if mixed-case) "
