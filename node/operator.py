@@ -23,9 +23,9 @@ from v2vchain.contracts.registry import RegistryClient
 from v2vchain.errors import V2VError
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.matching import MECHANISMS, ClearingParams
-from v2vchain.matching.orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH
+from v2vchain.matching.orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH, Order
 from v2vchain.protocol import areas, eip712, signatures
-from v2vchain.protocol.clearing import MECHANISM_IDS, PreparedClearing, TradeInput, params_hash, trade_inputs
+from v2vchain.protocol.clearing import MECHANISM_IDS, PreparedClearing, params_hash, trade_inputs
 from v2vchain.protocol.eip712 import ORDER_TYPES
 from v2vchain.protocol.errors import BadSignature
 from v2vchain.protocol.orders import SignedOrder
@@ -152,7 +152,7 @@ def plan_clearing(
     if not kept:
         return Plan(None, candidates, dropped)
     inputs = trade_inputs(candidates, kept)
-    marginal = _marginal_pair(candidates, inputs) if settings.mechanism == "mcafee-trade-reduction" else None
+    marginal = _marginal_pair(candidates, result.marginal)
     prepared = client.prepare(
         candidates,
         inputs,
@@ -163,23 +163,13 @@ def plan_clearing(
     return Plan(prepared, candidates, dropped)
 
 
-def _marginal_pair(orders: Sequence[SignedOrder], inputs: Sequence[TradeInput]) -> tuple[int, int] | None:
-    """Trade reduction's dropped marginal (buy, sell) orders: untraded, their limits the two prices."""
-    first = inputs[0]
-    if first.price_per_wh == first.seller_price_per_wh:
+def _marginal_pair(orders: Sequence[SignedOrder], marginal: tuple[Order, Order] | None) -> tuple[int, int] | None:
+    """Trade reduction's dropped marginal (buy, sell), as the mechanism named them, by their index in the list."""
+    if marginal is None:
         return None
-    used = {i for x in inputs for i in (x.buyer_order, x.seller_order)}
-    buy = next(
-        k
-        for k, o in enumerate(orders)
-        if k not in used and o.order.side == 1 and o.order.limit_price_per_wh == first.price_per_wh
-    )
-    sell = next(
-        k
-        for k, o in enumerate(orders)
-        if k not in used and o.order.side == 2 and o.order.limit_price_per_wh == first.seller_price_per_wh
-    )
-    return buy, sell
+    at = {(o.order.owner.lower(), o.order.nonce): k for k, o in enumerate(orders)}
+    buy, sell = marginal
+    return at[(buy.owner, buy.nonce)], at[(sell.owner, sell.nonce)]
 
 
 class OperatorRole(NodeCore):
