@@ -1,5 +1,5 @@
-"""Write the identity test vectors (tests/identity/vectors/credential.json, presentation.json) from their fixed
-inputs; run it only after a deliberate change of the credential format, and review the diff."""
+"""Write the identity test vectors (tests/identity/vectors/credential.json, credential-vc1.json, presentation.json)
+from their fixed inputs; run it only after a deliberate change of the credential format, and review the diff."""
 
 from __future__ import annotations
 
@@ -8,12 +8,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' vector inputs, not an installed module
 
-from tests.support.identity_vectors import VECTORS, as_file, credential, presentation
+from tests.support.identity_vectors import VECTORS, as_file, credential, credential_v1, presentation
 
 
 def main() -> None:
     VECTORS.mkdir(exist_ok=True)
-    for name, document in (("credential.json", credential()), ("presentation.json", presentation())):
+    documents = {
+        "credential.json": credential(),
+        "credential-vc1.json": credential_v1(),
+        "presentation.json": presentation(),
+    }
+    for name, document in documents.items():
         (VECTORS / name).write_text(as_file(document), encoding="utf-8")
         print(f"wrote {VECTORS / name}")
 

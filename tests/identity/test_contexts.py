@@ -17,6 +17,10 @@ BASE_TERMS = {
     "id", "type", "issuer", "validFrom", "validUntil", "credentialSubject", "credentialStatus", "proof", "holder",
     "verifiableCredential", "VerifiableCredential", "VerifiablePresentation", "EnvelopedVerifiableCredential",
 }  # fmt: skip
+# The same in the VC 1.1 base context (https://www.w3.org/2018/credentials/v1), which names the validity period so.
+BASE_TERMS_V1 = BASE_TERMS - {"validFrom", "validUntil", "EnvelopedVerifiableCredential"} | {
+    "issuanceDate", "expirationDate"
+}  # fmt: skip
 # Inside a proof: the terms the EthereumEip712Signature2021 type's own scoped context defines.
 PROOF_TERMS = {"created", "proofPurpose", "verificationMethod", "proofValue", "eip712", "challenge", "domain"}
 
@@ -50,13 +54,16 @@ def test_the_loader_refuses_a_context_it_does_not_ship(url: Any) -> None:
         load_context(url)
 
 
-@pytest.mark.parametrize("name", ["credential.json", "presentation.json"])
-def test_every_term_a_document_uses_is_defined_by_a_context_it_names(name: str) -> None:
+@pytest.mark.parametrize(
+    "name, base_terms",
+    [("credential.json", BASE_TERMS), ("presentation.json", BASE_TERMS), ("credential-vc1.json", BASE_TERMS_V1)],
+)
+def test_every_term_a_document_uses_is_defined_by_a_context_it_names(name: str, base_terms: set[str]) -> None:
     context = load_context(V2V_CONTEXT)["@context"]
     proof_context = context["EthereumEip712Signature2021"]["@context"]
     status_context = context["V2VRegistryStatus"]["@context"]
     for term, in_proof in _terms(read(name)):
-        defined = term in BASE_TERMS or term in context or term in status_context
+        defined = term in base_terms or term in context or term in status_context
         assert defined or (in_proof and term in proof_context), f"{term} is defined by no context of {name}"
 
 

@@ -12,7 +12,7 @@ from eth_utils import keccak
 
 from tests.support.credentials import CHAIN_ID, NOW, REGISTRY, VALID_UNTIL, make_vc, resigned
 from v2vchain.errors import InvalidInput
-from v2vchain.identity.contexts import V2V_CONTEXT
+from v2vchain.identity.contexts import CREDENTIAL_CONTEXT, CREDENTIAL_CONTEXT_V1, V2V_CONTEXT
 from v2vchain.identity.credentials import verify_vc
 from v2vchain.identity.dates import iso
 from v2vchain.identity.did import did_for
@@ -183,10 +183,45 @@ def test_a_signed_credential_naming_an_unknown_context_is_refused(vc: dict[str, 
     assert info.value.values == {"url": unknown}
 
 
-def test_a_signed_credential_with_the_v1_context_is_refused(vc: dict[str, Any], issuer: LocalAccount) -> None:
+def test_a_signed_credential_with_the_v1_base_context_alone_is_refused(
+    vc: dict[str, Any], issuer: LocalAccount
+) -> None:
     v1 = resigned(issuer, vc, _set(("@context",), ["https://www.w3.org/2018/credentials/v1"]))
     with pytest.raises(UnknownContext):
         verify_vc(v1, now=NOW)
+
+
+def test_the_issuer_emits_the_same_credential_in_the_vc_1_1_data_model(
+    vc: dict[str, Any], issuer: LocalAccount, vehicle: LocalAccount
+) -> None:
+    v1 = make_vc(issuer, vehicle, data_model="1.1")
+    assert v1["@context"] == ["https://www.w3.org/2018/credentials/v1", V2V_CONTEXT]
+    assert (v1["issuanceDate"], v1["expirationDate"]) == (vc["validFrom"], vc["validUntil"])
+    assert {key: v1[key] for key in ("type", "issuer", "credentialSubject", "credentialStatus")} == {
+        key: vc[key] for key in ("type", "issuer", "credentialSubject", "credentialStatus")
+    }
+    assert verify_vc(v1, now=NOW) == verify_vc(vc, now=NOW)
+
+
+def test_a_vc_1_1_credential_is_expired_at_its_expirationDate(issuer: LocalAccount, vehicle: LocalAccount) -> None:
+    v1 = make_vc(issuer, vehicle, data_model="1.1")
+    verify_vc(v1, now=VALID_UNTIL - 1)
+    with pytest.raises(CredentialExpired):
+        verify_vc(v1, now=VALID_UNTIL)
+
+
+def _relabel(context: list[str]) -> Callable[[dict[str, Any]], None]:
+    return lambda document: document.update({"@context": context})
+
+
+def test_validity_members_of_the_other_data_model_are_malformed(
+    vc: dict[str, Any], issuer: LocalAccount, vehicle: LocalAccount
+) -> None:
+    with pytest.raises(MalformedCredential):
+        verify_vc(resigned(issuer, vc, _relabel(CREDENTIAL_CONTEXT_V1)), now=NOW)
+    v1 = make_vc(issuer, vehicle, data_model="1.1")
+    with pytest.raises(MalformedCredential):
+        verify_vc(resigned(issuer, v1, _relabel(CREDENTIAL_CONTEXT)), now=NOW)
 
 
 SIGNED_NONSENSE = {
@@ -257,7 +292,14 @@ def test_malformed_credential_is_rejected_with_a_typed_error(
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"roles": 0}, {"roles": 4}, {"valid_until": NOW - 120}, {"battery_capacity_wh": -1}, {"max_v2v_power_w": 2**53}],
+    [
+        {"roles": 0},
+        {"roles": 4},
+        {"valid_until": NOW - 120},
+        {"battery_capacity_wh": -1},
+        {"max_v2v_power_w": 2**53},
+        {"data_model": "1.0"},
+    ],
 )
 def test_issuing_nonsense_is_refused(issuer: LocalAccount, vehicle: LocalAccount, overrides: dict[str, Any]) -> None:
     with pytest.raises(InvalidInput):

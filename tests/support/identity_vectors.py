@@ -28,6 +28,11 @@ def credential() -> dict[str, Any]:
     return make_vc(ISSUER, HOLDER)
 
 
+def credential_v1() -> dict[str, Any]:
+    """The same credential in the VC 1.1 data model, for verifiers that read only 1.1 (didkit 0.3)."""
+    return make_vc(ISSUER, HOLDER, data_model="1.1")
+
+
 def presentation() -> dict[str, Any]:
     return present(HOLDER, credential(), challenge=CHALLENGE, domain=VERIFIER_DID, seal_key=SEAL_KEY, now=NOW)
 

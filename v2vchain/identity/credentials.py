@@ -6,6 +6,10 @@ carries the issuer's separate EIP-712 `Credential` signature that registers it t
 expiry): the Registry checks that one on-chain, the document proof covers it like any other field. What only the
 chain knows (issuer still authorised, revoked, registered expiry) comes in as plain facts through
 `check_registry_facts`; the node wires those to the Registry.
+
+The issuer can emit the same credential in the VC 1.1 data model (`data_model="1.1"`: the 1.1 base context, and
+`issuanceDate`/`expirationDate` for `validFrom`/`validUntil`) for verifiers that read only 1.1, such as didkit 0.3;
+`verify_vc` reads either, by the data model its `@context` names.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from eth_utils import to_checksum_address
 from v2vchain.errors import InvalidInput
 from v2vchain.protocol import eip712
 
-from .contexts import CREDENTIAL_CONTEXT, check_context
+from .contexts import DATA_MODELS, data_model_of
 from .dates import MAX_TIMESTAMP, iso, parse_date_time_stamp
 from .did import address_of, canonical_did, did_for, did_hash
 from .errors import (
@@ -45,7 +49,8 @@ PRIMARY_TYPE = "VerifiableCredential"
 CREDENTIAL_DOMAIN = ("V2V Vehicle Credential", "1")
 STATUS_TYPE = "V2VRegistryStatus"
 ROLE_NAMES = {ROLE_BUYER: "buyer", ROLE_SELLER: "seller"}
-_MEMBERS = {"@context", "type", "issuer", "validFrom", "validUntil", "credentialSubject", "credentialStatus", "proof"}
+_MEMBERS = {"@context", "type", "issuer", "credentialSubject", "credentialStatus", "proof"}
+VALIDITY_MEMBERS = {"2.0": ("validFrom", "validUntil"), "1.1": ("issuanceDate", "expirationDate")}
 _SUBJECT_MEMBERS = {"id", "batteryCapacityWh", "maxV2vPowerW", "roles"}
 _STATUS_MEMBERS = {"id", "type", "registrationSignature"}
 _SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
@@ -77,8 +82,12 @@ def issue_vc(
     max_v2v_power_w: int,
     valid_from: int,
     valid_until: int,
+    data_model: str = "2.0",
 ) -> dict[str, Any]:
-    """A VehicleCredential for `vehicle_did`, signed by `issuer` for the Registry at `registry` on `chain_id`."""
+    """A VehicleCredential for `vehicle_did`, signed by `issuer` for the Registry at `registry` on `chain_id`, in
+    the VC `data_model` "2.0" or "1.1"."""
+    if data_model not in DATA_MODELS:
+        raise InvalidInput(f"data_model must be one of {sorted(DATA_MODELS)}, got {data_model!r}")
     role_names(roles)
     if not 0 <= valid_from < valid_until <= MAX_TIMESTAMP:
         raise InvalidInput(f"need 0 <= validFrom < validUntil <= {MAX_TIMESTAMP}, got {valid_from}, {valid_until}")
@@ -96,12 +105,13 @@ def issue_vc(
         expiry=valid_until,
     )
     issuer_did = did_for(issuer.address, chain_id)
+    from_member, until_member = VALIDITY_MEMBERS[data_model]
     document = {
-        "@context": CREDENTIAL_CONTEXT,
+        "@context": DATA_MODELS[data_model],
         "type": VC_TYPE,
         "issuer": issuer_did,
-        "validFrom": iso(valid_from),
-        "validUntil": iso(valid_until),
+        from_member: iso(valid_from),
+        until_member: iso(valid_until),
         "credentialSubject": {
             "id": vehicle_did,
             "batteryCapacityWh": battery_capacity_wh,
@@ -131,7 +141,6 @@ def verify_vc(vc: Any, *, now: int, chain_id: int | None = None, registry: str |
     signer_did, domain, _ = verify_document(
         vc, primary=PRIMARY_TYPE, purpose="assertionMethod", bad=MalformedCredential, forged=ForgedCredential
     )
-    check_context(vc.get("@context"))
     issuer, did, roles, valid_from, valid_until, battery, power, registration_signature = _credential_fields(vc)
     if canonical_did(signer_did) != canonical_did(issuer):
         raise ForgedCredential(f"the proof is by {signer_did}, not by the issuer {issuer}")
@@ -236,11 +245,13 @@ def roles_from_names(names: Any) -> int:
 
 
 def _credential_fields(vc: dict[str, Any]) -> tuple[str, str, int, int, int, int, int, bytes]:
-    """(issuer DID, subject DID, roles, validFrom, validUntil, battery Wh, power W, registration signature)."""
+    """(issuer DID, subject DID, roles, valid from, valid until, battery Wh, power W, registration signature)."""
     bad = MalformedCredential
     subject, status = vc.get("credentialSubject"), vc.get("credentialStatus")
-    if set(vc) != _MEMBERS or vc["type"] != VC_TYPE:
-        raise bad(f"not a VehicleCredential: its members must be {sorted(_MEMBERS)} and its type {VC_TYPE}")
+    from_member, until_member = VALIDITY_MEMBERS[data_model_of(vc.get("@context"))]
+    members = _MEMBERS | {from_member, until_member}
+    if set(vc) != members or vc["type"] != VC_TYPE:
+        raise bad(f"not a VehicleCredential: its members must be {sorted(members)} and its type {VC_TYPE}")
     if not isinstance(subject, dict) or set(subject) != _SUBJECT_MEMBERS:
         raise bad(f"credentialSubject must hold exactly {sorted(_SUBJECT_MEMBERS)}")
     if not isinstance(status, dict) or set(status) != _STATUS_MEMBERS or status["type"] != STATUS_TYPE:
@@ -257,8 +268,8 @@ def _credential_fields(vc: dict[str, Any]) -> tuple[str, str, int, int, int, int
         vc["issuer"],
         subject["id"],
         roles_from_names(subject["roles"]),
-        parse_date_time_stamp(vc["validFrom"]),
-        parse_date_time_stamp(vc["validUntil"]),
+        parse_date_time_stamp(vc[from_member]),
+        parse_date_time_stamp(vc[until_member]),
         _json_integer(subject, "batteryCapacityWh"),
         _json_integer(subject, "maxV2vPowerW"),
         bytes.fromhex(signature[2:]),
