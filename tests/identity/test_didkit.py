@@ -20,8 +20,10 @@ import pytest
 
 from tests.support.credentials import CHAIN_ID, NOW, REGISTRY
 from tests.support.identity_vectors import HOLDER, ISSUER, credential_v1, read
+from v2vchain.identity.contexts import CREDENTIAL_CONTEXT_V1
 from v2vchain.identity.credentials import verify_vc
 from v2vchain.identity.did import did_for
+from v2vchain.identity.suite import sign_document
 
 ASSERTION = {"proofPurpose": "assertionMethod"}
 
@@ -94,3 +96,16 @@ def test_didkit_0_3_cannot_parse_a_vc_2_0_document(name: str, verify: Any) -> No
     """Not a verdict on the proof: ssi's VC 1.1 parser stops at the 2.0 base context before any check."""
     with pytest.raises(ValueError, match="Invalid context"):
         _run(verify, read(name), {})
+
+
+def test_didkit_0_3_reads_a_string_credential_in_a_1_1_presentation_as_a_jws() -> None:
+    """Why no 1.1 presentation: in 1.1 `verifiableCredential` is an embedded credential (whose proof.eip712.types,
+    lists of objects, the suite's types generation refuses) or a string, which ssi parses as a JWS. Shown on the
+    presentation vector relabelled 1.1 with its envelope's data: URL as the string, signed by the holder."""
+    vp = read("presentation.json")
+    document = {key: value for key, value in vp.items() if key != "proof"}
+    document.update({"@context": CREDENTIAL_CONTEXT_V1, "verifiableCredential": vp["verifiableCredential"]["id"]})
+    options = {key: value for key, value in vp["proof"].items() if key not in ("proofValue", "eip712")}
+    signed = sign_document(HOLDER, document, options, vp["proof"]["eip712"]["domain"], "VerifiablePresentation")
+    with pytest.raises(ValueError, match="Invalid JWS"):
+        _run(didkit.verify_presentation, signed, {"proofPurpose": "authentication"})
