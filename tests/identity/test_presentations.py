@@ -67,6 +67,14 @@ def test_genuine_presentation_is_accepted_with_the_holder_and_its_seal_key(
     assert result.credential.max_v2v_power_w == 30_000
 
 
+def test_a_vc_1_1_credential_is_presented_and_verified_like_a_2_0_one(
+    issuer: LocalAccount, vehicle: LocalAccount
+) -> None:
+    verifier = make_verifier()
+    result = verifier.verify(answer(verifier, vehicle, make_vc(issuer, vehicle, data_model="1.1")))
+    assert (result.holder, result.credential.valid_until) == (vehicle.address, VALID_UNTIL)
+
+
 def test_presentation_signed_by_another_key_is_forged(vc: dict[str, Any], stranger: LocalAccount) -> None:
     verifier = make_verifier()
     with pytest.raises(ForgedPresentation, match="recovers to") as info:
