@@ -16,6 +16,8 @@ from v2vchain.errors import ConfigError, V2VError
 from v2vchain.identity.did import address_of
 from v2vchain.privacy import DEFAULT_EPSILON_PER_M
 
+from .transport import fingerprint_of, pinned_url, split_url
+
 
 class Strict(BaseModel):
     """Every config section refuses keys it does not know: a misspelt key would otherwise be ignored silently."""
@@ -84,7 +86,13 @@ class NodeConfig(Strict):
     cloak: CloakSettings = CloakSettings()
     pricing: PricingSettings = PricingSettings()
     peers: list[str] = []
-    public_url: str = ""  # where other nodes reach this one; defaults to http://host:port
+    public_url: str = ""  # where other nodes reach this one; defaults to https://host:port (the pin is appended)
+    # "tls" (the default): the API is served over TLS with the node's self-signed certificate, whose fingerprint its
+    # URL carries, and peer traffic goes only to pinned https URLs. "plain-http" is an explicit opt-in that sends
+    # sealed-bid prices, receipts and presentations in clear to anyone on the path (see README, "Transport").
+    transport: Literal["tls", "plain-http"] = "tls"
+    tls_cert: Path | None = None  # default: beside the database, <db>.tls-cert.pem (created at first start)
+    tls_key: Path | None = None  # default: <db>.tls-key.pem, file mode 0600
     auto_bid: bool = False
     battery_capacity_wh: int = Field(default=80_000, gt=0)
     known_positions: list[Position] = []  # other vehicles seen nearby: the crowd k-anonymity hides in
@@ -102,8 +110,30 @@ class NodeConfig(Strict):
         return value
 
     @property
+    def tls(self) -> bool:
+        return self.transport == "tls"
+
+    @property
+    def tls_files(self) -> tuple[Path, Path]:
+        """(certificate, private key) the node serves TLS with."""
+        stem = self.db.with_suffix("")
+        return (
+            self.tls_cert or stem.with_name(f"{stem.name}.tls-cert.pem"),
+            self.tls_key or stem.with_name(f"{stem.name}.tls-key.pem"),
+        )
+
+    @property
     def url(self) -> str:
-        return self.public_url or f"http://{self.host}:{self.port}"
+        """Where other nodes reach this one: with TLS, https and the pin of this node's certificate, which must exist
+        (`ensure_certificate` makes it at first start)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if not self.tls:
+            return self.public_url or f"http://{host}:{self.port}"
+        base, _ = split_url(self.public_url or f"https://{host}:{self.port}")
+        cert = self.tls_files[0]
+        if not cert.exists():
+            raise ConfigError(f"the node's TLS certificate {cert} does not exist yet (`v2v node run` creates it)")
+        return pinned_url(base, fingerprint_of(cert))
 
 
 def load_config(path: str | Path) -> NodeConfig:

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from eth_account import Account
 
 from v2vchain.chain.connect import Chain
@@ -34,6 +33,7 @@ from .demo_fleet import (
     _position,
     demo_workdir,
     fleet_env,
+    node_call,
     provision,
     start_node,
     wait_ready,
@@ -218,8 +218,8 @@ def _forged_interval(
         expiry_ts=now + 4_200,
     )
     signed = clearing.sign_order(Account.create(), forged)
-    answer = httpx.post(
-        f"{owners['operator'].node.url}/p2p/orders", json={**order_to_json(signed), "node_url": ""}, timeout=30
+    answer = node_call(
+        owners["operator"].node.url, "POST", "/p2p/orders", json={**order_to_json(signed), "node_url": ""}, timeout=30
     )
     out(f"  operator's POST /p2p/orders: {answer.status_code} {answer.json().get('detail', '')[:90]}")
     seller = owners["seller-1"].post(

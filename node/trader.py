@@ -18,7 +18,7 @@ from v2vchain.protocol.orders import ChainOrder
 
 from .core import NodeCore
 from .errors import NodeError
-from .peers import order_from_json, order_to_json, peer_request, sign_order_endpoint
+from .peers import order_from_json, order_to_json, sign_order_endpoint
 
 log = logging.getLogger("v2vchain.node")
 
@@ -78,7 +78,7 @@ class TraderRole(NodeCore):
         )
         body = {**payload, "node_url": self.config.url, "endpoint_signature": "0x" + endpoint.hex()}
         try:
-            answer = peer_request("POST", url, "/p2p/orders", body)
+            answer = self._peer("POST", url, "/p2p/orders", body)
         except NodeError as exc:
             self.store.update_own_order(nonce, "refused", str(exc)[:300])
             log.warning("order %s: the operator at %s did not take it: %s", nonce, url, exc)
@@ -193,7 +193,7 @@ class TraderRole(NodeCore):
         delivered = False
         try:
             seller_url = self._seller_url(row, clearing_id, trade_index)
-            peer_request(
+            self._peer(
                 "POST",
                 seller_url,
                 "/p2p/clearing-receipts",
@@ -218,7 +218,7 @@ class TraderRole(NodeCore):
     def _seller_url(self, row: dict[str, Any], clearing_id: int, trade_index: int) -> str:
         """The seller's node URL, as the orders carried it to the operator that committed the clearing."""
         url = self.config.operator_url
-        listing = peer_request("GET", url, "/p2p/clearings", timeout=RECEIPT_TIMEOUT_S) if url else []
+        listing = self._peer("GET", url, "/p2p/clearings", timeout=RECEIPT_TIMEOUT_S) if url else []
         for clearing in listing:
             if str(clearing.get("clearing_id")) != str(clearing_id):
                 continue

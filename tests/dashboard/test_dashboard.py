@@ -8,7 +8,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import pytest
 
 from node.api.routes.dashboard import AuditIndex
@@ -117,7 +116,7 @@ def test_the_dashboard_shows_the_indexers_trades_and_totals_and_no_position(
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
-    data = httpx.get(f"{url}/dashboard/data", timeout=60).text
+    data = fleet.http.get(f"{url}/dashboard/data", timeout=60).text
     visible, dom = page.inner_text("body"), page.content()
     for text in _position_texts(fleet):
         assert text not in visible, f"an exact coordinate {text} is shown on the page"
@@ -127,12 +126,14 @@ def test_the_dashboard_shows_the_indexers_trades_and_totals_and_no_position(
 
 
 def test_a_node_without_an_audit_index_says_how_to_turn_the_dashboard_on(fleet: Fleet) -> None:
-    answer = httpx.get(f"{fleet.url('seller-1')}/dashboard/data", timeout=30)
+    answer = fleet.http.get(f"{fleet.url('seller-1')}/dashboard/data", timeout=30)
     assert answer.status_code == 404 and "audit_db" in answer.json()["detail"]
 
 
 def test_with_the_chain_away_the_data_is_the_index_as_it_was_marked_stale(fleet: Fleet, market: dict[str, Any]) -> None:
-    httpx.get(f"{fleet.url('buyer')}/dashboard/data", timeout=60).raise_for_status()  # the index, filled by the node
+    fleet.http.get(
+        f"{fleet.url('buyer')}/dashboard/data", timeout=60
+    ).raise_for_status()  # the index, filled by the node
     config = SimpleNamespace(chain=f"http://127.0.0.1:{free_port()}", audit_confirmations=0)
     node = SimpleNamespace(config=config, system=fleet.system)
     data = AuditIndex(node, market["db"]).read()

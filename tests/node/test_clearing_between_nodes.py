@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 
-import httpx
 import pytest
 from eth_account import Account
 from typer.testing import CliRunner
@@ -88,9 +87,9 @@ def test_a_seller_claims_with_the_buyers_receipt_when_the_buyer_does_not_confirm
     )
     body = {"clearing_id": clearing_id, "trade_index": trade["trade_index"], "delivered_wh": 6_000}
     seller_url = fleet.url("seller-1")
-    refused = httpx.post(f"{seller_url}/p2p/clearing-receipts", json={**body, "signature": "0x" + stranger.hex()})
+    refused = fleet.http.post(f"{seller_url}/p2p/clearing-receipts", json={**body, "signature": "0x" + stranger.hex()})
     assert refused.status_code == 401
-    stored = httpx.post(f"{seller_url}/p2p/clearing-receipts", json={**body, "signature": "0x" + receipt.hex()})
+    stored = fleet.http.post(f"{seller_url}/p2p/clearing-receipts", json={**body, "signature": "0x" + receipt.hex()})
     assert stored.status_code == 200, stored.text
     before = fleet.owner("seller-1").get("/clearing/balances")
     fleet.chain.advance_time(trade["delivery_start_ts"] - fleet.chain.now() + 1)
@@ -139,8 +138,8 @@ def test_orders_whose_operator_is_gone_are_resent_to_another_and_cleared_there(c
     sell = fleet.owner("seller-2").post("/orders", {**body, "side": "sell", "limit_price_per_wh": 60})
     assert buy["status"] == sell["status"] == "refused"
     for name in ("buyer", "seller-2"):
-        resent = fleet.owner(name).post("/orders/resend", {"operator_url": fleet.url("operator")})
-        assert [o["status"] for o in resent if o["operator_url"] == fleet.url("operator")]
+        resent = fleet.owner(name).post("/orders/resend", {"operator_url": fleet.address("operator")})
+        assert [o["status"] for o in resent if o["operator_url"] == fleet.address("operator")]
     run = _run(fleet)
     assert run["opened"] >= 1
     orders = {(o["owner"], o["nonce"]): o for o in fleet.owner("operator").get("/clearings")["orders"]}
@@ -179,7 +178,7 @@ def test_a_forged_order_is_refused_and_the_victims_watch_shows_nothing(clearing_
         "expiry_ts": forged.expiry_ts,
         "signature": "0x" + signed.signature.hex(),
     }
-    refused = httpx.post(f"{fleet.url('operator')}/p2p/orders", json=body, timeout=30)
+    refused = fleet.http.post(f"{fleet.url('operator')}/p2p/orders", json=body, timeout=30)
     assert refused.status_code == 401 and "signature" in refused.json()["detail"]
     # The victim's own order resent by someone else with their node URL: the URL is not the owner's to claim.
     genuine = clearing.sign_order(key_of(fleet, "buyer"), forged)
@@ -191,7 +190,7 @@ def test_a_forged_order_is_refused_and_the_victims_watch_shows_nothing(clearing_
         "node_url": stranger_url,
         "endpoint_signature": "0x" + taken.hex(),
     }
-    refused = httpx.post(f"{fleet.url('operator')}/p2p/orders", json=hijack, timeout=30)
+    refused = fleet.http.post(f"{fleet.url('operator')}/p2p/orders", json=hijack, timeout=30)
     assert refused.status_code == 401 and "node URL" in refused.json()["detail"]
     _order(fleet, "seller-2", "sell", 9_000, 60)
     run = _run(fleet)

@@ -6,9 +6,11 @@ import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from node.demo_clearing import provision_clearing_fleet
 from node.demo_fleet import (
@@ -21,11 +23,33 @@ from node.demo_fleet import (
     start_node,
     wait_ready,
 )
+from node.transport import pinned_context, split_url
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import System, deploy
 from v2vchain.devnet import add_issuer
 from v2vchain.identity.keystore import load_keystore
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
+
+
+class FleetHttp:
+    """httpx calls (as `httpx.get`/`httpx.post`) to the fleet's nodes over TLS, their certificates pinned as a
+    peer's node pins them."""
+
+    def __init__(self, pins: list[str]) -> None:
+        self.context = pinned_context(*sorted(pins))
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(verify=self.context, **kwargs)
+
+    def request(self, method: str, url: str, *, timeout: float = 5, **kwargs: Any) -> httpx.Response:
+        with self.client(timeout=timeout) as client:
+            return client.request(method, url, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
 
 
 @dataclass
@@ -37,6 +61,10 @@ class Fleet:
     workdir: Path
     specs: dict[str, dict[str, Any]]
     nodes: dict[str, RunningNode]
+    http: FleetHttp = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.http = FleetHttp([pin for spec in self.specs.values() if (pin := split_url(spec["url"])[1])])
 
     def owner(self, name: str) -> Owner:
         return Owner(self.nodes[name], self.env[TOKEN_ENV])
@@ -49,6 +77,11 @@ class Fleet:
         wait_ready(self.nodes[name])
 
     def url(self, name: str) -> str:
+        """The node's base URL, to put paths after (its pin dropped: `http` pins every node of the fleet)."""
+        return split_url(self.nodes[name].url)[0]
+
+    def address(self, name: str) -> str:
+        """The node's URL as peers know it and sign it: https with its certificate's pin."""
         return self.nodes[name].url
 
 
