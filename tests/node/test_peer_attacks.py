@@ -6,7 +6,7 @@ import dataclasses
 import json
 import random
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from node.demo_fleet import SELLER_DEPOSIT, TOKEN_ENV, Owner, _position, provisi
 from node.errors import RecordConflict
 from node.peers import bid_to_json, sign_endpoint, sign_listing
 from node.store import Store
+from node.transport import pinned_url, split_url
 from tests.support.fleet_nodes import Fleet, key_of
 from tests.support.peers import (
     REQUEST,
@@ -28,7 +29,7 @@ from tests.support.peers import (
     signed_bid,
     vc_of,
 )
-from tests.support.tls_peers import serve_tls
+from tests.support.tls_peers import ListingPeer, RecordingRelay, serve_listing_peer, serve_tls
 from v2vchain.identity.credentials import issue_vc
 from v2vchain.identity.did import did_for
 from v2vchain.identity.registration import ROLE_SELLER
@@ -458,41 +459,14 @@ def test_issue10_a_chunked_body_over_the_limit_is_refused_while_it_streams(fleet
 # ---------------------------------------------------------------- 10: only the buyer lists its request
 
 
-class _ListingPeer(BaseHTTPRequestHandler):
-    """A peer that lists another buyer's request: GET answers `server.listing`, POSTs are recorded."""
-
-    def do_GET(self) -> None:
-        body = json.dumps(self.server.listing).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        self.server.posts.append((self.path, self.rfile.read(length)))
-        body = b'{"accepted": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 LISTING_FORMS = ("missing", "forged", "own-key", "replayed-buyer-signature", "malleated-buyer-signature")
 
 
 @pytest.fixture
-def listing_peers() -> Iterator[dict[str, HTTPServer]]:
+def listing_peers() -> Iterator[dict[str, ListingPeer]]:
     servers = {}
     for form in LISTING_FORMS:
-        server, url = serve_tls(_ListingPeer)
-        server.listing, server.posts, server.url = [], [], url
-        servers[form] = server
+        servers[form] = serve_listing_peer()
     try:
         yield servers
     finally:
@@ -501,11 +475,11 @@ def listing_peers() -> Iterator[dict[str, HTTPServer]]:
 
 
 def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
-    fleet: Fleet, listing_peers: dict[str, HTTPServer]
+    fleet: Fleet, listing_peers: dict[str, ListingPeer]
 ) -> None:
 
-    def url_of(server: HTTPServer) -> str:
-        return str(server.url)  # type: ignore[attr-defined]  # set by the fixture
+    def url_of(server: ListingPeer) -> str:
+        return server.url
 
     fakes = [url_of(s) for s in listing_peers.values()]
     spec = provision(
@@ -554,3 +528,81 @@ def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
         assert log_text.count(b"skipped: the listing is not signed by the request's buyer") == len(LISTING_FORMS)
     finally:
         node.process.kill()
+
+
+# ---------------------------------------------------------------- 14: confidential, pinned transport
+
+
+def test_item14_a_man_in_the_middle_without_the_buyers_key_receives_no_bid(fleet: Fleet) -> None:
+    """A manual bid to the buyer's pin at an impostor's address: the seller's node refuses the TLS handshake, so the
+    impostor never sees a request, let alone a price."""
+    request = fleet.owner("buyer").post("/requests", REQUEST)
+    impostor = serve_listing_peer()
+    try:
+        genuine = fleet.http.get(f"{fleet.url('buyer')}/p2p/requests", timeout=30).json()
+        impostor.listing = [r for r in genuine if r["request_id"] == request["request_id"]]
+        buyer_pin = split_url(fleet.address("buyer"))[1]
+        response = fleet.http.post(
+            f"{fleet.url('seller-1')}/bids",
+            headers=fleet.owner("seller-1").headers,
+            json={"request_id": request["request_id"], "buyer_url": pinned_url(split_url(impostor.url)[0], buyer_pin)},
+            timeout=60,
+        )
+        assert response.status_code == 502 and "pins" in response.json()["detail"], response.text
+        assert impostor.seen == []
+    finally:
+        impostor.shutdown()
+
+
+def test_item10_a_manual_bid_goes_only_to_a_url_the_requests_buyer_signed_its_listing_for(fleet: Fleet) -> None:
+    """A peer replaying the buyer's genuine listing (signed for the buyer's URL, not the peer's) gets no bid from
+    an owner who names it in POST /bids; the buyer's own URL does."""
+    request = fleet.owner("buyer").post("/requests", REQUEST)
+    copier = serve_listing_peer()
+    try:
+        genuine = fleet.http.get(f"{fleet.url('buyer')}/p2p/requests", timeout=30).json()
+        listed = next(r for r in genuine if r["request_id"] == request["request_id"])
+        copier.listing = [{**listed, "bid_url": copier.url}]  # the buyer's signature, the copier's URL
+        seller = fleet.owner("seller-1")
+        refused = fleet.http.post(
+            f"{fleet.url('seller-1')}/bids",
+            headers=seller.headers,
+            json={"request_id": request["request_id"], "buyer_url": copier.url},
+            timeout=60,
+        )
+        assert refused.status_code == 409 and "not signed by the request's buyer" in refused.json()["detail"]
+        assert copier.posts == []
+        placed = seller.post("/bids", {"request_id": request["request_id"], "buyer_url": fleet.address("buyer")})
+        assert placed["request_id"] == request["request_id"]
+    finally:
+        copier.shutdown()
+
+
+def test_item14_bids_presentations_and_receipts_are_unreadable_on_the_wire(fleet: Fleet) -> None:
+    """Buyer and winning seller each behind a relay recording every byte: a whole trade (listing, sealed bid,
+    meeting with presentations and the sealed point, receipt) crosses, and none of it is readable."""
+    relays = [
+        fleet.move_behind(name, lambda outer, inner: RecordingRelay(("127.0.0.1", inner), port=outer))
+        for name in ("buyer", "seller-1")
+    ]  # they stay, relaying (a router on the path) for the rest of the module
+    request_id = awarded_to_seller_1(fleet)
+    buyer = fleet.owner("buyer")
+    assert buyer.post(f"/requests/{request_id}/meet")["point_sent"]
+    request = fleet.system.market.request(request_id)
+    fleet.chain.advance_time(request.delivery_start_ts - fleet.chain.now())
+    assert buyer.post(f"/requests/{request_id}/confirm", {"delivered_wh": 9_000})["receipt_delivered"]
+    seller = fleet.specs["seller-1"]["address"]
+    wire = b"".join(bytes(r.seen) for r in relays)
+    assert len(wire) > 10_000  # the trade crossed the relays
+    for needle in (
+        b"p2p/",
+        b"price_per_wh",
+        b"seller_url",
+        b"presentation",
+        b"did:pkh",
+        b"sealed",
+        b"delivered_wh",
+        seller[2:].lower().encode(),
+        seller[2:].encode(),
+    ):
+        assert needle not in wire, f"{needle!r} is readable on the wire"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -24,11 +26,14 @@ from node.demo_fleet import (
     wait_ready,
 )
 from node.transport import pinned_context, split_url
+from v2vchain.chain.anvil import free_port
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import System, deploy
 from v2vchain.devnet import add_issuer
 from v2vchain.identity.keystore import load_keystore
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
+
+T = TypeVar("T")
 
 
 class FleetHttp:
@@ -79,6 +84,23 @@ class Fleet:
     def url(self, name: str) -> str:
         """The node's base URL, to put paths after (its pin dropped: `http` pins every node of the fleet)."""
         return split_url(self.nodes[name].url)[0]
+
+    def move_behind(self, name: str, relay: Callable[[int, int], T]) -> T:
+        """Restart the node on a fresh port with `relay(its URL's port, the fresh port)` between them: its URL, and
+        every signature over it, stay the same, and every byte to it crosses the relay."""
+        node = self.nodes[name]
+        node.process.kill()
+        node.process.wait()
+        base = split_url(node.url)[0]
+        outer, inner = urlsplit(base).port or 0, free_port()
+        config_path = Path(self.specs[name]["config"])
+        config = json.loads(config_path.read_text())
+        config.update(port=inner, public_url=base)
+        config_path.write_text(json.dumps(config))
+        between = relay(outer, inner)
+        self.nodes[name] = start_node(self.specs[name], self.env, self.workdir)
+        wait_ready(self.nodes[name])
+        return between
 
     def address(self, name: str) -> str:
         """The node's URL as peers know it and sign it: https with its certificate's pin."""
