@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import ipaddress
 import os
+import secrets
 import ssl
 from functools import lru_cache
 from pathlib import Path
@@ -59,7 +60,8 @@ def _fingerprint(cert: Path, _mtime_ns: int) -> str:
 
 def _create(cert: Path, key: Path, host: str) -> None:
     private = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "v2vchain node")])
+    # a name of its own: a client trusting several nodes' certificates (curl --cacert a bundle) looks them up by name
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"v2vchain node {secrets.token_hex(8)}")])
     now = datetime.datetime.now(datetime.UTC)
     names: list[x509.GeneralName] = [x509.DNSName("localhost")]
     try:
