@@ -5,11 +5,12 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from v2vchain.deploy import Deployment
 from v2vchain.errors import ConfigError, V2VError
@@ -17,6 +18,8 @@ from v2vchain.identity.did import address_of
 from v2vchain.privacy import DEFAULT_EPSILON_PER_M
 
 from .transport import fingerprint_of, pinned_url, split_url
+
+PINNED_URL = re.compile(r"^https://[^#\s]+#sha256=[0-9a-f]{64}$")
 
 
 class Strict(BaseModel):
@@ -108,6 +111,20 @@ class NodeConfig(Strict):
         if not value.startswith(("http://", "https://")):
             raise ValueError("chain must be an http(s) JSON-RPC URL")
         return value
+
+    @model_validator(mode="after")
+    def _pinned_peers(self) -> NodeConfig:
+        """With TLS, every peer this config names must carry its certificate pin: there is nothing else to check the
+        peer by, and the node sends nothing to an unpinned URL."""
+        if self.tls:
+            named = [*((f"peers[{i}]", url) for i, url in enumerate(self.peers)), ("operator_url", self.operator_url)]
+            for where, url in named:
+                if url and not PINNED_URL.match(url):
+                    raise ValueError(
+                        f"{where} {url[:120]!r} is not a pinned node URL (https://host:port#sha256=<64 hex>, as "
+                        '`v2v vehicle node-config` prints it); plain HTTP needs "transport": "plain-http"'
+                    )
+        return self
 
     @property
     def tls(self) -> bool:

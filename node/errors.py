@@ -18,3 +18,10 @@ class RecordConflict(NodeError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, 409)
+
+
+class UnpinnedPeer(NodeError):
+    """A peer URL this node will not send to: https without a certificate pin, or plain http without the opt-in."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 400)

@@ -26,17 +26,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from .errors import NodeError
+from .errors import UnpinnedPeer
 
 PIN = "#sha256="
 CERT_VALIDITY_DAYS = 3650  # the pin, not the dates, is what a peer checks; a new key is a new pin
-
-
-class UnpinnedPeer(NodeError):
-    """A peer URL this node will not send to: https without a pin, or plain http without the opt-in."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, 400)
 
 
 def ensure_certificate(cert: Path, key: Path, host: str) -> str:

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from node.config import NodeConfig
-from node.errors import NodeError
+from node.errors import NodeError, UnpinnedPeer
 from node.peers import peer_request
-from node.transport import UnpinnedPeer, ensure_certificate, pinned_url, split_url
+from node.transport import ensure_certificate, pinned_url, split_url
 from tests.support.tls_peers import serve_listing_peer
 
 
@@ -48,6 +49,15 @@ def test_a_node_url_is_https_with_its_certificates_pin_unless_plain_http_is_chos
     behind_nat = _config(tmp_path, public_url="https://car.example:443")
     assert behind_nat.url == f"https://car.example:443#sha256={pin}"
     assert _config(tmp_path, transport="plain-http").url == "http://127.0.0.1:8701"
+
+
+def test_a_tls_config_refuses_a_peer_or_operator_without_a_certificate_pin(tmp_path: Path) -> None:
+    for field, value in (("peers", ["http://127.0.0.1:8702"]), ("operator_url", "https://127.0.0.1:8800")):
+        with pytest.raises(ValidationError, match="not a pinned node URL"):
+            _config(tmp_path, **{field: value})
+        assert _config(tmp_path, transport="plain-http", **{field: value}).transport == "plain-http"
+    pinned = pinned_url("https://127.0.0.1:8702", "ab" * 32)
+    assert _config(tmp_path, peers=[pinned], operator_url=pinned).peers == [pinned]
 
 
 def test_a_tls_node_sends_nothing_to_a_plain_http_or_unpinned_url() -> None:
