@@ -29,7 +29,11 @@ from node.demo_fleet import TOKEN_ENV
 from tests.support.fleet_nodes import Fleet
 from tests.support.peers import post_bid, signed_bid
 
-pytestmark = pytest.mark.anvil
+pytestmark = [
+    pytest.mark.anvil,
+    # the fuzz run reaches the node over TLS unpinned (verify=False); test_transport and test_peer_attacks pin it
+    pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning"),
+]
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MAX_EXAMPLES = 25
