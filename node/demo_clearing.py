@@ -1,7 +1,8 @@
 """`v2v demo --chain anvil --nodes N --market clearing`: an operator node and N vehicle nodes (buyers and sellers
-around Berlin's Alexanderplatz at the morning rush hour) trading through the batch Clearing over HTTP: signed orders,
-one interval, the commit, delivery with receipts, balances and the Clearing's books; then a forged order injected in
-a second interval, refused by the operator and by the contract, and the victim's watch showing nothing in its name."""
+around Berlin's Alexanderplatz at the morning rush hour) trading through the batch Clearing over pinned TLS: signed
+orders, one interval, the commit, delivery with receipts, balances and the Clearing's books; then a forged order
+injected in a second interval, refused by the operator and by the contract, and the victim's watch showing nothing in
+its name."""
 
 from __future__ import annotations
 

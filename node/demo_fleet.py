@@ -1,5 +1,5 @@
 """`v2v demo --nodes N`: an anvil chain and N vehicle node processes (one buyer, N-1 sellers, in Berlin) that
-trade with each other over HTTP, driven here exactly as their owners would drive them."""
+trade with each other over pinned TLS, driven here exactly as their owners would drive them."""
 
 from __future__ import annotations
 
