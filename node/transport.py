@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from v2vchain.errors import ConfigError
+
 from .errors import UnpinnedPeer
 
 PIN = "#sha256="
@@ -37,6 +39,8 @@ def ensure_certificate(cert: Path, key: Path, host: str) -> str:
     they do not exist yet. An existing pair is kept: peers have its fingerprint pinned."""
     if not cert.exists() or not key.exists():
         _create(cert, key, host)
+    if key.stat().st_mode & 0o077:
+        raise ConfigError(f"the TLS key {key} is readable by others than its owner: `chmod 600 {key}`")
     return fingerprint_of(cert)
 
 

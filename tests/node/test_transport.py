@@ -15,6 +15,7 @@ from node.errors import NodeError, UnpinnedPeer
 from node.peers import peer_request
 from node.transport import ensure_certificate, pinned_url, split_url
 from tests.support.tls_peers import serve_listing_peer
+from v2vchain.errors import ConfigError
 
 
 def _config(tmp_path: Path, **extra: Any) -> NodeConfig:
@@ -39,6 +40,14 @@ def test_the_certificate_is_made_once_with_a_private_key_only_its_owner_reads(tm
     assert ensure_certificate(cert, key, "127.0.0.1") == first  # kept: peers have it pinned
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert len(first) == 64 and int(first, 16) >= 0
+
+
+def test_a_tls_key_others_can_read_is_refused(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    ensure_certificate(cert, key, "127.0.0.1")
+    key.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        ensure_certificate(cert, key, "127.0.0.1")
 
 
 def test_a_node_url_is_https_with_its_certificates_pin_unless_plain_http_is_chosen(tmp_path: Path) -> None:
