@@ -57,6 +57,7 @@ contract Clearing is TradeSettlement {
         ) revert BadConfig();
         maxTrades = maxTrades_;
         maxOrders = maxOrders_;
+        emit ClearingConfigured(penaltyBps_, gracePeriod_, maxTrades_, maxOrders_);
     }
 
     // ---------------------------------------------------------------- commit

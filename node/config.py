@@ -71,6 +71,8 @@ class OperatorSettings(Strict):
     k: str = Field(default="1/2", pattern=r"^\d+(/\d+)?$")  # double auction: where the price splits the gap
     nearest_areas: int = Field(default=8, ge=1, le=1000)
     max_orders: int = Field(default=200, ge=2, le=10_000)
+    # orders one owner may have waiting: a vehicle signing nonce after nonce cannot fill the store or the intervals
+    max_pending_per_owner: int = Field(default=16, ge=1, le=1000)
     margin_s: int = Field(default=60, ge=0, le=86_400)  # an order expiring (or window ending) sooner waits out
 
 

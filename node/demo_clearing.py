@@ -19,7 +19,7 @@ from eth_account import Account
 from v2vchain.chain.connect import Chain
 from v2vchain.chain.errors import ContractRevert
 from v2vchain.deploy import System, deploy
-from v2vchain.devnet import add_issuer
+from v2vchain.devnet import DEV_UNITS, VEC, add_issuer
 from v2vchain.identity.keystore import load_keystore
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.protocol import areas
@@ -29,7 +29,6 @@ from v2vchain.protocol.orders import ChainOrder
 from .demo_fleet import (
     PASSWORD_ENV,
     TOKEN_ENV,
-    VEC,
     Owner,
     _position,
     demo_workdir,
@@ -149,7 +148,10 @@ def run_clearing_demo(chain: Chain, n_vehicles: int, out: Callable[[str], None] 
                 f"{t['energy_wh']} Wh at {t['price_per_wh']}/Wh ({'opened' if t['opened'] else 'unfunded'})"
             )
 
-        out("\ndelivery: each buyer confirms on-chain and hands its seller a signed receipt")
+        out(
+            "\ndelivery: each buyer meets its seller (presentations both ways, the point and access secret sealed to "
+            "it), confirms on-chain and hands it a signed receipt"
+        )
         for name, _ in names:
             owners[name].post("/clearings/watch/run")
         start = min(t["delivery_start_ts"] for t in listing["trade_list"])
@@ -158,24 +160,27 @@ def run_clearing_demo(chain: Chain, n_vehicles: int, out: Callable[[str], None] 
             for trade in owners[name].get("/clearings/watched")["trades"]:
                 if trade["role"] != "buyer" or trade["status"] != "open":
                     continue
-                done = owners[name].post(
-                    f"/clearings/{trade['clearing_id']}/trades/{trade['trade_index']}/confirm",
-                    {"delivered_wh": trade["energy_wh"]},
+                path = f"/clearings/{trade['clearing_id']}/trades/{trade['trade_index']}"
+                met = owners[name].post(f"{path}/meet")
+                out(
+                    f"  {name} met {by_address[met['seller']]}: seller verified {met['seller_verified']}, "
+                    f"sealed point sent {met['point_sent']}"
                 )
+                done = owners[name].post(f"{path}/confirm", {"delivered_wh": trade["energy_wh"]})
                 out(
                     f"  {name} confirmed {trade['energy_wh']} Wh from {by_address[trade['counterparty']]}: "
                     f"{done['status']}, receipt {'delivered' if done['receipt_delivered'] else 'not delivered'}"
                 )
 
-        out("\nbalances in the Clearing (VEC):")
+        out("\nbalances in the Clearing:")
         for name, _ in names:
             b = owners[name].get("/clearing/balances")
-            out(f"  {name:<9} free {b['free'] / VEC:>10.6f} locked {b['locked'] / VEC:>9.6f}")
+            out(f"  {name:<9} free {DEV_UNITS.amount(b['free']):>16} locked {DEV_UNITS.amount(b['locked']):>14}")
         accounts = [n.address for n in nodes]
         held = system.token.balance_of(clearing.address)
         owed = clearing.books(accounts)
         out(
-            f"books: token balance {held / VEC:.6f} == accounts + escrow + sink {owed / VEC:.6f}: "
+            f"books: token balance {DEV_UNITS.amount(held)} == accounts + escrow + sink {DEV_UNITS.amount(owed)}: "
             f"{'conserved' if held == owed else 'NOT CONSERVED'}"
         )
 

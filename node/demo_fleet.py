@@ -23,7 +23,7 @@ from v2vchain.chain.anvil import free_port
 from v2vchain.chain.connect import Chain
 from v2vchain.chain.errors import ChainUnavailable
 from v2vchain.deploy import Deployment, System, deploy
-from v2vchain.devnet import GAS_MONEY_WEI, add_issuer
+from v2vchain.devnet import DEV_UNITS, GAS_MONEY_WEI, VEC, add_issuer
 from v2vchain.identity.credentials import issue_vc, verify_vc
 from v2vchain.identity.did import did_for
 from v2vchain.identity.keystore import create_keystore
@@ -31,7 +31,6 @@ from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.paths import state_dir
 
 BERLIN = (52.5219, 13.4132)  # Alexanderplatz
-VEC = 10**6
 SELLER_DEPOSIT = 20 * VEC  # penalty cover each seller node deposits at provisioning
 PASSWORD_ENV = "V2V_KEY_PASSWORD"
 TOKEN_ENV = "V2V_API_TOKEN"
@@ -311,8 +310,8 @@ def run_fleet_demo(chain: Chain, n_nodes: int, out: Callable[[str], None] = prin
         refund = buyer.post("/withdraw")["withdrawn"]
         balances = owners[winner.name].get("/balances")
         out(
-            f"  {winner.name} withdrew {paid / VEC:.6f} VEC and keeps {balances['free'] / VEC:.6f} VEC free as "
-            f"penalty cover; buyer withdrew its refund {refund / VEC:.6f} VEC"
+            f"  {winner.name} withdrew {DEV_UNITS.amount(paid)} and keeps {DEV_UNITS.amount(balances['free'])} free "
+            f"as penalty cover; buyer withdrew its refund {DEV_UNITS.amount(refund)}"
         )
         out("\ntrades as each node records them:")
         for n in nodes:

@@ -25,3 +25,10 @@ class UnpinnedPeer(NodeError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, 400)
+
+
+class OwnerLimitReached(NodeError):
+    """One sender already holds as many waiting messages here as the node keeps per sender."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 429)

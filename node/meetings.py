@@ -1,5 +1,6 @@
 """The meeting of two matched vehicles: mutual presentations bound to fresh challenges, then the exact meeting
 point and the access secret sealed to the counterparty's key. Nothing here is sent to anyone but the counterparty.
+The same flow serves a Market request and a cleared trade; what differs by venue is in node/meeting_venues.py.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from v2vchain.identity.presentations import VerifiedPresentation, Verifier, pres
 from v2vchain.privacy.seal import open_sealed, public_bytes, seal, x25519_key
 
 from .errors import NodeError
+from .meeting_venues import ClearingVenue, MarketVenue, TradeRef, Venue
 from .service import VehicleNode
 
 
@@ -34,6 +36,7 @@ class Meetings:
             registry_facts=self._registry_facts,
             clock=node.chain.now,
         )
+        self.venues: dict[str, Venue] = {"market": MarketVenue(node), "clearing": ClearingVenue(node)}
 
     @property
     def seal_public(self) -> bytes:
@@ -54,15 +57,18 @@ class Meetings:
             now=self.node.chain.now(),
         )
 
-    def verify(self, presentation: Any, expected_holder: str) -> VerifiedPresentation:
+    def verify(self, presentation: Any, *expected_holders: str) -> VerifiedPresentation:
+        """The presentation verified, and by one of `expected_holders` (the counterparty, or a trade's parties)."""
         try:
             verified = self.verifier.verify(presentation)
         except CredentialError as exc:
             raise NodeError(f"{type(exc).__name__}: {exc}", 401) from None
         except (KeyError, TypeError, ValueError) as exc:
             raise NodeError(f"malformed presentation: {exc}", 400) from None
-        if verified.holder != expected_holder:
-            raise NodeError(f"presentation is by {verified.holder}, the counterparty is {expected_holder}", 403)
+        if verified.holder.lower() not in {h.lower() for h in expected_holders}:
+            raise NodeError(
+                f"presentation is by {verified.holder}, the counterparty is {' or '.join(expected_holders)}", 403
+            )
         self._check_registration(verified.credential)
         return verified
 
@@ -85,72 +91,58 @@ class Meetings:
 
     # ------------------------------------------------------------------ buyer side
 
-    def meet(self, request_id: int, meeting_point: tuple[float, float]) -> dict[str, Any]:
+    def meet(self, ref: TradeRef, meeting_point: tuple[float, float]) -> dict[str, Any]:
         """Buyer: authenticate the winner and be authenticated, then seal the point and access secret to it."""
-        node = self.node
-        record = node._own_request(request_id, "buyer")
-        if record["status"] not in ("awarded",):
-            raise NodeError(f"request {request_id} is {record['status']}: there is no winner to meet", 409)
-        seller_url = record.get("seller_url")
-        seller_did = did_for(record["seller"], node.chain.chain_id)
-        their_challenge = self._get(seller_url, "/p2p/challenge")["challenge"]
+        side = self.venues[ref.venue].buyer_side(ref, self.present_to)
+        seller_did = did_for(side.seller, self.node.chain.chain_id)
+        their_challenge = self._get(side.seller_url, "/p2p/challenge")["challenge"]
         my_challenge = self.verifier.challenge()
         answer = self._post(
-            seller_url,
-            f"/p2p/meetings/{request_id}/handshake",
-            {"presentation": self.present_to(their_challenge, seller_did), "challenge": my_challenge},
+            side.seller_url,
+            f"{ref.p2p}/handshake",
+            {
+                "presentation": self.present_to(their_challenge, seller_did),
+                "challenge": my_challenge,
+                **side.handshake,
+            },
         )
-        seller = self.verify(answer["presentation"], record["seller"])
-        secret = node.store.secret(request_id)
-        if secret is None:
-            raise NodeError(f"the access secret of request {request_id} is missing", 500)
-        plaintext = json.dumps({"lat": meeting_point[0], "lon": meeting_point[1], "access_secret": secret[1]})
-        sealed = seal(seller.seal_key, plaintext.encode(), request_id)
-        self._post(seller_url, f"/p2p/meetings/{request_id}/point", {"sealed": "0x" + sealed.hex()})
-        return {"request_id": request_id, "seller": seller.holder, "seller_verified": True, "point_sent": True}
+        seller = self.verify(answer["presentation"], side.seller)
+        plaintext = json.dumps({"lat": meeting_point[0], "lon": meeting_point[1], "access_secret": side.secret_hex})
+        sealed = seal(seller.seal_key, plaintext.encode(), ref.seal_id)
+        self._post(side.seller_url, f"{ref.p2p}/point", {"sealed": "0x" + sealed.hex()})
+        return {**ref.as_json(), "seller": seller.holder, "seller_verified": True, "point_sent": True}
 
     # ------------------------------------------------------------------ seller side
 
-    def handshake(self, request_id: int, presentation: Any, challenge: str) -> dict[str, Any]:
-        """Seller: verify the buyer of our awarded request, then answer its challenge."""
-        record = self.node._own_request(request_id, "seller")
-        if record["status"] != "awarded" or record.get("seller") != self.node.address:
-            raise NodeError(f"request {request_id} is not awarded to this vehicle", 409)
-        self.verify(presentation, record["buyer"])
-        self.node.store.put_inbox(request_id, "buyer_verified", {"ok": True})
-        buyer_did = did_for(record["buyer"], self.node.chain.chain_id)
-        return {"presentation": self.present_to(challenge, buyer_did)}
+    def handshake(
+        self, ref: TradeRef, presentation: Any, challenge: str, extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Seller: verify the buyer of our trade, then answer its challenge."""
+        venue = self.venues[ref.venue]
+        buyer, kept = venue.seller_side(ref, extra or {})
+        self.verify(presentation, buyer)
+        venue.put(ref, "buyer_verified", kept)
+        return {"presentation": self.present_to(challenge, did_for(buyer, self.node.chain.chain_id))}
 
-    def receive_point(self, request_id: int, sealed: bytes) -> dict[str, Any]:
-        """Seller: open the sealed point and check the access secret against the buyer's on-chain commitment."""
-        node = self.node
-        if node.store.inbox(request_id, "buyer_verified") is None:
-            raise NodeError("the buyer has not been verified for this request", 403)
+    def receive_point(self, ref: TradeRef, sealed: bytes) -> dict[str, Any]:
+        """Seller: open the sealed point and check the access secret against the buyer's commitment."""
+        venue = self.venues[ref.venue]
+        verified = venue.get(ref, "buyer_verified")
+        if verified is None:
+            raise NodeError("the buyer has not been verified for this trade", 403)
         try:
-            content = json.loads(open_sealed(self.seal_key, sealed, request_id))
+            content = json.loads(open_sealed(self.seal_key, sealed, ref.seal_id))
             secret = bytes.fromhex(content["access_secret"])
         except Exception:
             raise NodeError("the sealed meeting point could not be opened", 400) from None
-        committed = self._committed_access_hash(request_id)
         try:
-            check_access(secret, committed)
+            check_access(secret, venue.committed_access_hash(ref, verified))
         except CredentialError:
-            raise NodeError("the access secret does not match the buyer's on-chain commitment", 403) from None
-        node.store.put_inbox(
-            request_id,
-            "meeting",
-            {"lat": content["lat"], "lon": content["lon"], "access_secret": content["access_secret"]},
+            raise NodeError("the access secret does not match the buyer's commitment", 403) from None
+        venue.put(
+            ref, "meeting", {"lat": content["lat"], "lon": content["lon"], "access_secret": content["access_secret"]}
         )
         return {"stored": True, "access_verified": True}
-
-    def _committed_access_hash(self, request_id: int) -> bytes:
-        system = self.node.system
-        logs = system.market.contract.events.RequestOpened.get_logs(
-            from_block=system.deployment.block, argument_filters={"requestId": request_id}
-        )
-        if not logs:
-            raise NodeError(f"no RequestOpened event for request {request_id}", 404)
-        return bytes(logs[0]["args"]["accessHash"])
 
     def _get(self, base: str | None, path: str) -> Any:
         return self.node._peer("GET", base, path)

@@ -23,9 +23,9 @@ from v2vchain.contracts.registry import RegistryClient
 from v2vchain.errors import V2VError
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.matching import MECHANISMS, ClearingParams
-from v2vchain.matching.orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH
+from v2vchain.matching.orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH, Order
 from v2vchain.protocol import areas, eip712, signatures
-from v2vchain.protocol.clearing import MECHANISM_IDS, PreparedClearing, TradeInput, params_hash, trade_inputs
+from v2vchain.protocol.clearing import MECHANISM_IDS, PreparedClearing, params_hash, trade_inputs
 from v2vchain.protocol.eip712 import ORDER_TYPES
 from v2vchain.protocol.errors import BadSignature
 from v2vchain.protocol.orders import SignedOrder
@@ -80,7 +80,24 @@ def chain_refusal(
     role = ROLE_BUYER if o.side == 1 else ROLE_SELLER
     if not registry.is_active(o.owner, role):
         return f"{o.owner} is not an active registered {'buyer' if role == ROLE_BUYER else 'seller'}"
+    expiry = registry.vehicle(o.owner).expiry
+    if expiry <= now + margin_s:  # the commit checks it when mined: expired by then, the whole clearing reverts
+        return f"{o.owner}'s credential expires at {expiry}, before a commit sent now is surely mined"
     return None
+
+
+def fair_share(orders: Sequence[SignedOrder], limit: int) -> list[SignedOrder]:
+    """At most `limit` orders, taken round-robin over owners (each owner's in arrival order), so an interval over
+    its capacity serves every owner before any owner's second order; the rest wait for the next interval."""
+    queues: dict[str, list[SignedOrder]] = {}
+    for signed in orders:
+        queues.setdefault(signed.order.owner.lower(), []).append(signed)
+    chosen: list[SignedOrder] = []
+    depth = 0
+    while len(chosen) < limit and any(len(q) > depth for q in queues.values()):
+        chosen.extend(q[depth] for q in queues.values() if len(q) > depth)
+        depth += 1
+    return chosen[:limit]
 
 
 @dataclass
@@ -105,7 +122,7 @@ def plan_clearing(
     and prepare the clearing for this operator's next id. A forged, spent or expired order never reaches the commit,
     so no order can make it revert."""
     dropped: dict[tuple[str, int], str] = {}
-    candidates: list[SignedOrder] = []
+    valid: list[SignedOrder] = []
     seen: set[tuple[str, int]] = set()
     for signed in orders:
         key = signed.order.key
@@ -115,8 +132,9 @@ def plan_clearing(
         reason = signature_refusal(client, signed) or chain_refusal(client, registry, signed, now, settings.margin_s)
         if reason:
             dropped[key] = reason
-        elif len(candidates) < settings.max_orders:
-            candidates.append(signed)
+        else:
+            valid.append(signed)
+    candidates = fair_share(valid, settings.max_orders)
     if not candidates:
         return Plan(None, candidates, dropped)
     params = clearing_params(settings)
@@ -134,7 +152,7 @@ def plan_clearing(
     if not kept:
         return Plan(None, candidates, dropped)
     inputs = trade_inputs(candidates, kept)
-    marginal = _marginal_pair(candidates, inputs) if settings.mechanism == "mcafee-trade-reduction" else None
+    marginal = _marginal_pair(candidates, result.marginal)
     prepared = client.prepare(
         candidates,
         inputs,
@@ -145,23 +163,13 @@ def plan_clearing(
     return Plan(prepared, candidates, dropped)
 
 
-def _marginal_pair(orders: Sequence[SignedOrder], inputs: Sequence[TradeInput]) -> tuple[int, int] | None:
-    """Trade reduction's dropped marginal (buy, sell) orders: untraded, their limits the two prices."""
-    first = inputs[0]
-    if first.price_per_wh == first.seller_price_per_wh:
+def _marginal_pair(orders: Sequence[SignedOrder], marginal: tuple[Order, Order] | None) -> tuple[int, int] | None:
+    """Trade reduction's dropped marginal (buy, sell), as the mechanism named them, by their index in the list."""
+    if marginal is None:
         return None
-    used = {i for x in inputs for i in (x.buyer_order, x.seller_order)}
-    buy = next(
-        k
-        for k, o in enumerate(orders)
-        if k not in used and o.order.side == 1 and o.order.limit_price_per_wh == first.price_per_wh
-    )
-    sell = next(
-        k
-        for k, o in enumerate(orders)
-        if k not in used and o.order.side == 2 and o.order.limit_price_per_wh == first.seller_price_per_wh
-    )
-    return buy, sell
+    at = {(o.order.owner.lower(), o.order.nonce): k for k, o in enumerate(orders)}
+    buy, sell = marginal
+    return at[(buy.owner, buy.nonce)], at[(sell.owner, sell.nonce)]
 
 
 class OperatorRole(NodeCore):
@@ -198,7 +206,14 @@ class OperatorRole(NodeCore):
         if reason:
             status = 403 if "registered" in reason else 409 if "nonce" in reason else 400
             raise NodeError(reason, status)
-        seq = self.store.add_collected_order(signed.order.owner, signed.order.nonce, order_to_json(signed), node_url)
+        seq = self.store.add_collected_order(
+            signed.order.owner,
+            signed.order.nonce,
+            order_to_json(signed),
+            node_url,
+            "0x" + endpoint_signature.hex() if node_url else "",
+            max_pending=self._settings().max_pending_per_owner,
+        )
         if seq is None:
             raise NodeError(f"order nonce {signed.order.nonce} of {signed.order.owner} is already held", 409)
         return {"accepted": True, "owner": signed.order.owner, "nonce": signed.order.nonce, "seq": seq}
@@ -279,11 +294,10 @@ class OperatorRole(NodeCore):
                 self.store.finish(intent["key"], "not-sent")
 
     def operator_clearings(self) -> list[dict[str, Any]]:
-        """This operator's recorded clearings, each with its trades and the parties' node URLs (as the orders
-        carried them), so a buyer's node can find its seller's."""
+        """This operator's recorded clearings, each with its trades, as the chain publishes them. The parties' node
+        URLs are not in it: each party asks for its counterparty's (`operator_contact`)."""
         self._settings()
         client = self._clearing()
-        urls = {(r["owner"], r["nonce"]): r["node_url"] for r in self.store.collected_orders()}
         result = []
         for record in self.store.clearings():
             try:
@@ -295,8 +309,6 @@ class OperatorRole(NodeCore):
                     "trade_index": i,
                     "buyer": t.buyer,
                     "seller": t.seller,
-                    "buyer_url": urls.get((t.buyer.lower(), t.buyer_nonce), ""),
-                    "seller_url": urls.get((t.seller.lower(), t.seller_nonce), ""),
                     "energy_wh": t.energy_wh,
                     "price_per_wh": t.price_per_wh,
                     "seller_price_per_wh": t.seller_price_per_wh,
@@ -308,6 +320,34 @@ class OperatorRole(NodeCore):
             ]
             result.append({**record, "clearing_id": str(record["clearing_id"]), "trade_list": trades})
         return result
+
+    def operator_trade_parties(self, clearing_id: int, trade_index: int) -> tuple[str, str]:
+        """(buyer, seller) of an opened trade of one of this operator's recorded clearings, else NodeError 404."""
+        self._settings()
+        record = next((c for c in self.store.clearings() if c["clearing_id"] == clearing_id), None)
+        if record is None or trade_index in record["unfunded"]:
+            raise NodeError(f"clearing {clearing_id} has no opened trade {trade_index} committed by this operator", 404)
+        trades = self._clearing().published(clearing_id, from_block=self.system.deployment.block).trades
+        if trade_index >= len(trades):
+            raise NodeError(f"clearing {clearing_id} has no trade {trade_index}", 404)
+        return trades[trade_index].buyer, trades[trade_index].seller
+
+    def operator_contact(self, clearing_id: int, trade_index: int, party: str) -> dict[str, Any]:
+        """For `party` of a trade (already authenticated by the caller): its counterparty's node URL with the
+        counterparty's own signature binding it to the order that traded, which the party checks. The operator
+        cannot put another URL there, and gives it to nobody else."""
+        trade = self._clearing().published(clearing_id, from_block=self.system.deployment.block).trades[trade_index]
+        buyer = party.lower() == trade.buyer.lower()
+        counterparty, nonce = (trade.seller, trade.seller_nonce) if buyer else (trade.buyer, trade.buyer_nonce)
+        held = self.store.collected_order(counterparty, nonce)
+        if held is None or not held["node_url"] or not held["endpoint_signature"]:
+            raise NodeError(f"the operator holds no node URL signed by {counterparty} for its order {nonce}", 404)
+        return {
+            "counterparty": counterparty,
+            "nonce": nonce,
+            "node_url": held["node_url"],
+            "endpoint_signature": held["endpoint_signature"],
+        }
 
     def collected(self) -> list[dict[str, Any]]:
         self._settings()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from pathlib import Path
 
 import typer
 import uvicorn
 
 from node.api.app import create_app
+from v2vchain.chain.clock import stale_head_warning
 from v2vchain.errors import ConfigError
 from v2vchain.identity.keystore import load_keystore
 
@@ -53,6 +55,9 @@ def serve(config_path: str | Path) -> None:
         )
         sock.listen(socket.SOMAXCONN)  # connections queue from here on; uvicorn accepts them once it runs
         typer.echo(f"node {config.name} ({node.address}) listening on {config.url}")
+        warning = stale_head_warning(node.chain.now(), int(time.time()))
+        if warning:
+            typer.echo(warning, err=True)
         timers.start()
         server.run(sockets=[sock])
     finally:

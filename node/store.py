@@ -17,7 +17,7 @@ from typing import Any
 
 from v2vchain.errors import ConfigError
 
-from .errors import RecordConflict
+from .errors import OwnerLimitReached, RecordConflict
 
 INT64 = 2**63 - 1  # the largest SQLite INTEGER: every stored number must fit
 
@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS order_uses (
 CREATE TABLE IF NOT EXISTS clearing_trades (
     clearing_id TEXT NOT NULL, trade_index INTEGER NOT NULL, role TEXT NOT NULL, payload TEXT NOT NULL,
     status TEXT NOT NULL, receipt TEXT, PRIMARY KEY (clearing_id, trade_index));
+CREATE TABLE IF NOT EXISTS clearing_meetings (
+    clearing_id TEXT NOT NULL, trade_index INTEGER NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL,
+    PRIMARY KEY (clearing_id, trade_index, kind));
 """
 
 
@@ -75,6 +78,9 @@ class Store:
             self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(version[0]) != SCHEMA_VERSION:
             raise ConfigError(f"{self.path} has schema version {version[0]}; this node needs {SCHEMA_VERSION}")
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(collected_orders)")}
+        if "endpoint_signature" not in columns:  # a store from before the owners' signatures were kept
+            self._db.execute("ALTER TABLE collected_orders ADD COLUMN endpoint_signature TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         self._db.close()
@@ -242,19 +248,42 @@ class Store:
     # ------------------------------------------------------------------ batch clearing: the operator's orders
     # Clearing ids are (operator << 96 | seq): over SQLite's 64-bit INTEGER, so they are kept as decimal text.
 
-    def add_collected_order(self, owner: str, nonce: int, payload: dict[str, Any], node_url: str) -> int | None:
-        """Keep one received signed order, durably; its sequence number orders the intervals' cuts. None when this
-        (owner, nonce) is already held."""
+    def add_collected_order(
+        self,
+        owner: str,
+        nonce: int,
+        payload: dict[str, Any],
+        node_url: str,
+        endpoint_signature: str = "",
+        *,
+        max_pending: int,
+    ) -> int | None:
+        """Keep one received signed order, durably, with the node URL its owner signed for it; its sequence number
+        orders the intervals' cuts. None when this (owner, nonce) is already held; OwnerLimitReached when the owner
+        already has `max_pending` waiting (counted and inserted under one lock, so concurrent posts cannot pass the
+        limit together)."""
         with self._lock:
+            waiting = self._db.execute(
+                "SELECT COUNT(*) FROM collected_orders WHERE owner=? AND status='pending'", (owner.lower(),)
+            ).fetchone()[0]
+            if waiting >= max_pending:
+                raise OwnerLimitReached(
+                    f"{owner} already has {waiting} orders waiting for a clearing (at most {max_pending} per "
+                    f"owner): send more after the next interval"
+                )
             try:
                 cursor = self._db.execute(
-                    "INSERT INTO collected_orders (owner, nonce, payload, node_url, status, received_ts) "
-                    "VALUES (?,?,?,?,'pending',?)",
-                    (owner.lower(), nonce, json.dumps(payload), node_url, int(time.time())),
+                    "INSERT INTO collected_orders (owner, nonce, payload, node_url, status, received_ts, "
+                    "endpoint_signature) VALUES (?,?,?,?,'pending',?,?)",
+                    (owner.lower(), nonce, json.dumps(payload), node_url, int(time.time()), endpoint_signature),
                 )
             except sqlite3.IntegrityError:
                 return None
             return int(cursor.lastrowid or 0)
+
+    def collected_order(self, owner: str, nonce: int) -> dict[str, Any] | None:
+        rows = self._run("SELECT * FROM collected_orders WHERE owner=? AND nonce=?", (owner.lower(), nonce))
+        return {**dict(rows[0]), "payload": json.loads(rows[0]["payload"])} if rows else None
 
     def collected_orders(self, *, status: str | None = None, up_to: int | None = None) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM collected_orders WHERE 1=1", list[Any]()
@@ -372,6 +401,37 @@ class Store:
 
     def clearing_trades(self) -> list[dict[str, Any]]:
         return [_trade_row(r) for r in self._run("SELECT * FROM clearing_trades ORDER BY rowid")]
+
+    def put_meeting_record(self, clearing_id: int, trade_index: int, kind: str, payload: dict[str, Any]) -> None:
+        """One record of a cleared trade's meeting (the buyer verified, the sealed point opened, the counterparty's
+        signed URL), as the inbox keeps a request's."""
+        self._run(
+            "INSERT OR REPLACE INTO clearing_meetings VALUES (?,?,?,?)",
+            (str(clearing_id), trade_index, kind, json.dumps(payload)),
+        )
+
+    def keep_meeting_record(
+        self, clearing_id: int, trade_index: int, kind: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The record held for this kind, or `payload` stored first: a buyer's access secret is made once per trade,
+        written before anything is sent, and never replaced."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO clearing_meetings VALUES (?,?,?,?)",
+                (str(clearing_id), trade_index, kind, json.dumps(payload)),
+            )
+            row = self._db.execute(
+                "SELECT payload FROM clearing_meetings WHERE clearing_id=? AND trade_index=? AND kind=?",
+                (str(clearing_id), trade_index, kind),
+            ).fetchone()
+        return dict(json.loads(row["payload"]))
+
+    def meeting_record(self, clearing_id: int, trade_index: int, kind: str) -> dict[str, Any] | None:
+        rows = self._run(
+            "SELECT payload FROM clearing_meetings WHERE clearing_id=? AND trade_index=? AND kind=?",
+            (str(clearing_id), trade_index, kind),
+        )
+        return dict(json.loads(rows[0]["payload"])) if rows else None
 
     def begin(self, key: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         """Record an intent before acting; returns the earlier record if this key was already begun."""

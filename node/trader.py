@@ -1,29 +1,45 @@
 """A vehicle's side of the batch clearing: sign an order with its key and hand it to an operator, watch where its
-orders went, and deliver its cleared trades (the buyer confirms on-chain and hands the seller a signed receipt; the
-seller claims with that receipt if the buyer does not confirm)."""
+orders went, and deliver its cleared trades (the two meet as after an auction, node/meetings.py; the buyer confirms
+on-chain and hands the seller a signed receipt; the seller claims with that receipt if the buyer does not confirm).
+Each party learns the other's node URL from the operator, as an authenticated party of the trade, and only with the
+counterparty's signature binding it to its order."""
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
+
+from eth_utils import to_checksum_address
 
 from v2vchain.audit.order_watch import watch
 from v2vchain.chain.errors import ContractRevert
 from v2vchain.contracts.clearing import ClearingClient
-from v2vchain.protocol import areas
+from v2vchain.identity.did import did_for
+from v2vchain.protocol import areas, eip712
 from v2vchain.protocol.clearing import PreparedClearing
 from v2vchain.protocol.eip712 import TRADE_RECEIPT_TYPES
 from v2vchain.protocol.orders import ChainOrder
 
 from .core import NodeCore
 from .errors import NodeError
-from .peers import order_from_json, order_to_json, sign_order_endpoint
+from .peers import (
+    ENDPOINT_DOMAIN,
+    ORDER_ENDPOINT_TYPES,
+    order_endpoint_message,
+    order_from_json,
+    order_to_json,
+    sign_order_endpoint,
+)
 
 log = logging.getLogger("v2vchain.node")
 
 SIDES = {"buy": 1, "sell": 2}
 RECEIPT_TIMEOUT_S = 5.0
+# A presentation of this node's credential answering `challenge` for the verifier whose DID is given.
+Presenter = Callable[[str, str], dict[str, Any]]
 
 
 class TraderRole(NodeCore):
@@ -142,6 +158,7 @@ class TraderRole(NodeCore):
                     role,
                     {
                         "operator": use.operator,
+                        "nonce": use.nonce,
                         "counterparty": t.seller if role == "buyer" else t.buyer,
                         "energy_wh": t.energy_wh,
                         "price_per_wh": t.price_per_wh if role == "buyer" else t.seller_price_per_wh,
@@ -164,7 +181,9 @@ class TraderRole(NodeCore):
             ):
                 self.store.update_clearing_trade(row["clearing_id"], row["trade_index"], status="closed")
                 row["status"] = "closed"
-            rows.append({**row, "clearing_id": str(row["clearing_id"])})
+            met = "meeting" if row["role"] == "seller" else "access_secret"  # the seller's point, the buyer's secret
+            meeting = self.store.meeting_record(row["clearing_id"], row["trade_index"], met)
+            rows.append({**row, "clearing_id": str(row["clearing_id"]), "meeting": meeting})
         return rows
 
     # ------------------------------------------------------------------ delivery
@@ -178,10 +197,12 @@ class TraderRole(NodeCore):
             raise NodeError(f"trade {trade_index} of clearing {clearing_id} is not one this node holds as {role}", 404)
         return row
 
-    def confirm_clearing_trade(self, clearing_id: int, trade_index: int, delivered_wh: int) -> dict[str, Any]:
+    def confirm_clearing_trade(
+        self, clearing_id: int, trade_index: int, delivered_wh: int, present: Presenter
+    ) -> dict[str, Any]:
         """Buyer: confirm what the meter delivered on-chain (with the trade's Merkle proof), then hand the seller a
-        signed receipt of the same figure, best effort (the seller's node URL from the operator's listing)."""
-        row = self._own_trade(clearing_id, trade_index, "buyer")
+        signed receipt of the same figure, best effort (at the seller's URL, as `counterparty_url` learns it)."""
+        self._own_trade(clearing_id, trade_index, "buyer")
         client = self._clearing_client()
         prepared = client.published(clearing_id, from_block=self.system.deployment.block)
         signature = client.sign_receipt(
@@ -192,7 +213,7 @@ class TraderRole(NodeCore):
         self.store.update_clearing_trade(clearing_id, trade_index, status="confirmed", receipt=receipt)
         delivered = False
         try:
-            seller_url = self._seller_url(row, clearing_id, trade_index)
+            seller_url = self.counterparty_url(clearing_id, trade_index, present)
             self._peer(
                 "POST",
                 seller_url,
@@ -215,22 +236,47 @@ class TraderRole(NodeCore):
         )
         return {**trade, "receipt_delivered": delivered}
 
-    def _seller_url(self, row: dict[str, Any], clearing_id: int, trade_index: int) -> str:
-        """The seller's node URL, as the orders carried it to the operator that committed the clearing."""
-        url = self.config.operator_url
-        listing = self._peer("GET", url, "/p2p/clearings", timeout=RECEIPT_TIMEOUT_S) if url else []
-        for clearing in listing:
-            if str(clearing.get("clearing_id")) != str(clearing_id):
-                continue
-            for t in clearing.get("trade_list", []):
-                if (
-                    t.get("trade_index") == trade_index
-                    and str(t.get("seller", "")).lower() == row["counterparty"].lower()
-                ):
-                    return str(t.get("seller_url") or "")
-        raise NodeError(
-            f"the operator lists no node URL for the seller of clearing {clearing_id} trade {trade_index}", 404
+    def counterparty_url(self, clearing_id: int, trade_index: int, present: Presenter) -> str:
+        """The counterparty's node URL for a cleared trade, kept once learned. Asked of the operator that committed
+        the clearing (at the URL this vehicle sent its order to), authenticated by a presentation answering the
+        operator's challenge, and taken only with the counterparty's signature binding it to its traded order."""
+        held = self.store.meeting_record(clearing_id, trade_index, "counterparty")
+        if held is not None:
+            return str(held["node_url"])
+        row = self.store.clearing_trade(clearing_id, trade_index)
+        if row is None:
+            raise NodeError(f"trade {trade_index} of clearing {clearing_id} is not one this node holds", 404)
+        sent_to = {o["nonce"]: o["operator_url"] for o in self.store.own_orders()}
+        operator_url = sent_to.get(row.get("nonce"), "") or self.config.operator_url
+        operator_did = did_for(to_checksum_address((clearing_id >> 96).to_bytes(20, "big")), self.chain.chain_id)
+        challenge = self._peer("GET", operator_url, "/p2p/challenge", timeout=RECEIPT_TIMEOUT_S)["challenge"]
+        contact = self._peer(
+            "POST",
+            operator_url,
+            f"/p2p/clearings/{clearing_id}/trades/{trade_index}/contact",
+            {"presentation": present(str(challenge), operator_did)},
+            timeout=RECEIPT_TIMEOUT_S,
         )
+        url = str(contact.get("node_url", ""))
+        self._check_contact(clearing_id, trade_index, row, url, str(contact.get("endpoint_signature", "")))
+        self.store.put_meeting_record(clearing_id, trade_index, "counterparty", {"node_url": url})
+        return url
+
+    def _check_contact(self, clearing_id: int, trade_index: int, row: dict[str, Any], url: str, signature: str) -> None:
+        """NodeError 502 unless `signature` is the counterparty's over its order in this trade and `url`."""
+        client = self._clearing_client()
+        published = client.published(clearing_id, from_block=self.system.deployment.block)
+        trade = published.trades[trade_index]
+        order = published.orders[trade.seller_order if row["role"] == "buyer" else trade.buyer_order]
+        raw = bytes.fromhex(signature[2:]) if re.fullmatch(r"0x[0-9a-fA-F]{130}", signature) else b""
+        domain = eip712.domain(ENDPOINT_DOMAIN, self.chain.chain_id, client.address)
+        message = order_endpoint_message(order, self.chain.chain_id, client.address, url)
+        try:
+            signer = self._signer(ORDER_ENDPOINT_TYPES, message, raw, "counterparty's node URL", domain=domain)
+        except NodeError as exc:
+            raise NodeError(f"the operator's answer is refused: {exc}", 502) from None
+        if signer.lower() != row["counterparty"].lower():
+            raise NodeError(f"the node URL {url[:100]} is signed by {signer}, not by {row['counterparty']}", 502)
 
     def receive_clearing_receipt(
         self, clearing_id: int, trade_index: int, delivered_wh: int, signature: bytes

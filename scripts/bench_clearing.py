@@ -1,6 +1,6 @@
 """Clearing time against book size for each mechanism, and one rush-hour clearing compared across mechanisms.
 
-    .venv/bin/python scripts/bench_clearing.py [--quick] [--seed N]
+    .venv/bin/python scripts/bench_clearing.py [--quick] [--seed N] [--rush-hour-only]
 
 The city: vehicles uniformly within 15 km of central Berlin (52.52 N, 13.405 E), each revealing only its geohash-6
 cell (~1.2 x 0.6 km); delivery windows of 20-90 min starting 07:00-08:30; buyers want 5-30 kWh, sellers offer
@@ -17,6 +17,7 @@ import math
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,8 +27,9 @@ from v2vchain.matching.assignment import clear_welfare_assignment
 from v2vchain.matching.book import Book
 from v2vchain.matching.crossing import segments
 from v2vchain.matching.double_auction import clear_double_auction, cross
+from v2vchain.matching.outside import Station, reservation_limit
 from v2vchain.matching.pairs import candidate_pairs
-from v2vchain.matching.report import summarise
+from v2vchain.matching.report import ranked, summarise
 from v2vchain.matching.stable import clear_stable_matching
 from v2vchain.matching.trade_reduction import allocate, clear_trade_reduction
 from v2vchain.matching.venues import clear_by_venue, geohash_parent
@@ -35,6 +37,7 @@ from v2vchain.matching.venues import clear_by_venue, geohash_parent
 BERLIN = (52.52, 13.405)
 RADIUS_KM = 15.0
 KM_PER_DEG_LAT = 111.195
+RUSH_HOUR_STATIONS = 40
 RUSH_HOUR_TS = int(datetime(2025, 6, 3, 7, 0, tzinfo=UTC).timestamp())
 
 
@@ -149,34 +152,61 @@ def matching_rows(sizes: list[int], params: ClearingParams, rng: random.Random) 
             )
 
 
-def rush_hour(n: int, params: ClearingParams, rng: random.Random) -> None:
-    orders = city(n, rng)
+def city_stations(n: int, rng: random.Random, price_per_wh: int) -> tuple[Station, ...]:
+    """n public chargers spread over the city: 50 kW (DOMAIN), queues of 0-10 minutes."""
+    return tuple(
+        Station(f"s{i}", *_random_cell(rng)[1], price_per_wh=price_per_wh, queue_s=rng.randrange(0, 601))
+        for i in range(n)
+    )
+
+
+def limit_from_station(order: Order, params: ClearingParams) -> Order:
+    """A buyer bids what its cheapest station would charge it per Wh (its outside option); sellers keep their asks."""
+    if order.side is Side.SELL:
+        return order
+    limit = reservation_limit(
+        order.area_lat, order.area_lon, order.energy_wh, params.stations, params.costs, params.grid.import_per_wh
+    )
+    return replace(order, limit_price_per_wh=limit)
+
+
+def rush_hour(n: int, params: ClearingParams, rng: random.Random, station_price: int) -> None:
+    with_stations = replace(params, stations=city_stations(RUSH_HOUR_STATIONS, rng, station_price))
+    orders = [limit_from_station(o, with_stations) for o in city(n, rng)]
     print(
-        f"\n## One rush-hour clearing: {n:,} vehicles, {sum(o.side is Side.BUY for o in orders):,} buyers "
-        f"(money in tokens; welfare = sum of q x (bid - ask) minus every trade's pair costs)"
+        f"\n## One rush-hour clearing: {n:,} vehicles, {sum(o.side is Side.BUY for o in orders):,} buyers, "
+        f"{RUSH_HOUR_STATIONS} stations at {station_price} units/Wh (tokens; net surplus against each side's "
+        "outside option: the buyer's cheapest station, which is also its limit price; the seller's grid export; "
+        "ranked by welfare = buyers + sellers + operator)"
     )
     print(
-        f"| {'mechanism':<35} | {'trades':>6} | {'MWh':>6} | {'welfare':>9} | {'buyers save':>11} | "
-        f"{'sellers save':>12} | {'operator':>8} | {'detour km':>9} | {'infeasible':>10} | {'ranks b/s':>9} |"
+        f"| {'#':>2} | {'mechanism':<50} | {'trades':>6} | {'MWh in':>6} | {'infeasible':>10} | {'detour km':>9} | "
+        f"{'buyers net':>10} | {'sellers net':>11} | {'operator':>8} | {'welfare':>9} | {'worse off b/s':>13} | "
+        f"{'ranks b/s':>9} |"
     )
-    print(
-        f"|{'-' * 37}|{'-' * 8}|{'-' * 8}|{'-' * 11}|{'-' * 13}|{'-' * 14}|{'-' * 10}|{'-' * 11}|{'-' * 12}|{'-' * 11}|"
-    )
-    runs = {name: (lambda m: lambda: m(orders, params))(m) for name, m in MECHANISMS.items()}
+    widths = (2, 50, 6, 6, 10, 9, 10, 11, 8, 9, 13, 9)
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    runs = {name: (lambda m: lambda: m(orders, with_stations))(m) for name, m in MECHANISMS.items()}
     for name in ("double-auction-k", "mcafee-trade-reduction"):  # one venue per geohash-5 district (~5 x 5 km)
         runs[f"{name} by district"] = (lambda m: lambda: clear_by_venue(m, orders, params, geohash_parent(5)))(
             MECHANISMS[name]
         )
+    runs["max-welfare-assignment, limits only (no stations)"] = lambda: MECHANISMS["max-welfare-assignment"](
+        orders, params
+    )
+    summaries, satisfaction = [], {}
     for name, run in runs.items():
         result = run()
-        s = summarise(result, params)
-        sat = result.satisfaction
+        summaries.append(replace(summarise(result, with_stations), mechanism=name))
+        satisfaction[name] = result.satisfaction
+    for rank, s in enumerate(ranked(summaries), 1):
+        name, sat = s.mechanism, satisfaction[s.mechanism]
         ranks = f"{sat.mean_buyer_rank:.2f}/{sat.mean_seller_rank:.2f}" if sat else "-"
+        worse = f"{s.buyers_worse_off}/{s.sellers_worse_off}"
         print(
-            f"| {name:<35} | {s.trades:>6,} | {s.energy_wh / 1e6:>6.2f} | {s.welfare / 1e6:>9,.2f} | "
-            f"{s.buyers_saving / 1e6:>11,.2f} | {s.sellers_saving / 1e6:>12,.2f} | "
-            f"{s.operator_surplus / 1e6:>8,.2f} | {s.mean_detour_km:>9.2f} | {s.infeasible_trades:>10,} | "
-            f"{ranks:>9} |"
+            f"| {rank:>2} | {name:<50} | {s.trades:>6,} | {s.delivered_wh / 1e6:>6.2f} | {s.infeasible_trades:>10,} | "
+            f"{s.mean_detour_km:>9.2f} | {s.buyers_net / 1e6:>10,.2f} | {s.sellers_net / 1e6:>11,.2f} | "
+            f"{s.operator_surplus / 1e6:>8,.2f} | {s.welfare / 1e6:>9,.2f} | {worse:>13} | {ranks:>9} |"
         )
 
 
@@ -184,6 +214,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
     parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--rush-hour-only", action="store_true", help="only the rush-hour tables")
+    parser.add_argument(
+        "--station-prices",
+        type=int,
+        nargs="+",
+        default=[150, 500],
+        help="one rush-hour table per station price, units per Wh (150 = the grid import price, the cheapest "
+        "conceivable charger; 500 = 50 p/kWh, our assumption for a public one)",
+    )
     args = parser.parse_args()
     params = ClearingParams()
     rng = random.Random(args.seed)
@@ -191,9 +230,11 @@ def main() -> None:
         f"params: k={params.k}, nearest_areas={params.nearest_areas}, grid import/export "
         f"{params.grid.import_per_wh}/{params.grid.export_per_wh} units per Wh, {params.costs}\n"
     )
-    auction_rows([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000], params, rng)
-    matching_rows([100, 1_000] if args.quick else [100, 1_000, 5_000, 10_000], params, rng)
-    rush_hour(1_000 if args.quick else 2_000, params, rng)
+    if not args.rush_hour_only:
+        auction_rows([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000], params, rng)
+        matching_rows([100, 1_000] if args.quick else [100, 1_000, 5_000, 10_000], params, rng)
+    for price in args.station_prices:  # the same city and stations each time: only the price changes
+        rush_hour(1_000 if args.quick else 2_000, params, random.Random(args.seed), price)
 
 
 if __name__ == "__main__":

@@ -36,11 +36,9 @@ from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.store import Store
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.deploy import System, deploy
-from v2vchain.devnet import add_issuer, onboard
+from v2vchain.devnet import VEC, add_issuer, onboard
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.protocol.areas import area_id
-
-VEC = 10**6
 
 
 def trades(chain: Chain, system: System, count: int) -> None:

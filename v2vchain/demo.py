@@ -3,37 +3,55 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 
 from eth_utils import keccak
 
+from v2vchain.chain.clock import BLOCK_PATIENCE_S, ChainClock, utc
 from v2vchain.chain.connect import Chain
+from v2vchain.errors import ConfigError
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 from v2vchain.protocol.areas import area_id
 
 from .deploy import System, deploy
-from .devnet import Vehicle, add_issuer, onboard
+from .devnet import DEV_UNITS, VEC, Vehicle, add_issuer, onboard
 
-VEC = 10**6  # token units per VEC (6 decimals)
 BIDDING_S = 600
+BID_PLAN = ((0, 120), (1, 100), (2, 95), (0, 90))  # (seller index, price in units/Wh), sent in this order
 DELIVERY_LEAD_S = 300
 DELIVERY_WINDOW_S = 2 * 3600
+_vec = DEV_UNITS.amount  # exact, in the dev token's decimals and symbol
 
 
-def _vec(units: int) -> str:
-    return f"{units / VEC:,.6f} VEC"
+def min_bidding_s(block_interval_s: int) -> int:
+    """The demo's bids are sent one after another, each waiting for its block, after the request's own block."""
+    return (len(BID_PLAN) + 3) * block_interval_s + 5
 
 
-def wait_until(chain: Chain, ts: int) -> None:
-    """Dev chains jump their clock; a real chain is waited for."""
-    if chain.now() >= ts:
-        return
+def bidding_time(
+    chain: Chain, requested_s: int | None, out: Callable[[str], None], block_wait_s: int = BLOCK_PATIENCE_S
+) -> tuple[int, ChainClock | None]:
+    """Dev chains jump their clock; on a URL chain the block interval decides the shortest safe bidding time."""
     if chain.is_dev:
+        return (BIDDING_S if requested_s is None else requested_s), None
+    clock = ChainClock(chain, out=out, patience_s=block_wait_s)
+    shortest = min_bidding_s(clock.block_interval())
+    if requested_s is None:
+        out(f"bidding time: {shortest} s, the shortest safe at this block interval (--bidding-seconds sets it)")
+        return shortest, clock
+    if requested_s < shortest:
+        raise ConfigError(
+            f"--bidding-seconds {requested_s} is too short for this chain: the demo's {len(BID_PLAN)} bids each wait "
+            f"for a block, so bidding needs at least {shortest} s here; pass --bidding-seconds {shortest} or more"
+        )
+    return requested_s, clock
+
+
+def wait_until(chain: Chain, clock: ChainClock | None, ts: int, what: str) -> None:
+    if clock is not None:
+        clock.wait_until(ts, what)
+    elif chain.now() < ts:
         chain.advance_time(ts - chain.now())
-        return
-    while chain.now() < ts:
-        time.sleep(2)
 
 
 def _balances(system: System, parties: list[Vehicle]) -> dict[str, tuple[int, int, int]]:
@@ -57,10 +75,16 @@ def _print_balances(
 
 
 def run_demo(
-    chain: Chain, out: Callable[[str], None] = print, *, bidding_s: int = BIDDING_S, lead_s: int = DELIVERY_LEAD_S
+    chain: Chain,
+    out: Callable[[str], None] = print,
+    *,
+    bidding_s: int | None = None,
+    lead_s: int = DELIVERY_LEAD_S,
+    block_wait_s: int = BLOCK_PATIENCE_S,
 ) -> dict[str, int]:
     """Deploy, credential one buyer and three sellers, run one auction to settlement; returns key figures."""
     out(f"chain: {chain.kind} (chain id {chain.chain_id})")
+    bidding_s, clock = bidding_time(chain, bidding_s, out, block_wait_s)
     system = deploy(chain)
     d = system.deployment
     out(f"deployed with solc {d.compiler}: token {d.token}, registry {d.registry}, market {d.market}")
@@ -89,14 +113,15 @@ def run_demo(
     )
     out(
         f"\nrequest #{request_id}: {energy_wh:,} Wh, max {max_price} units/Wh, escrow {_vec(energy_wh * max_price)}, "
-        f"bidding closes at {deadline}, area u33db (geohash cell)"
+        f"bidding closes at {utc(deadline)}, area u33db (geohash cell)"
     )
 
-    for seller, price in ((sellers[0], 120), (sellers[1], 100), (sellers[2], 95), (sellers[0], 90)):
+    for index, price in BID_PLAN:
+        seller = sellers[index]
         seller.system.market.bid(request_id, price)
-        out(f"  bid {seller.name}: {price} units/Wh ({price / 1000:.3f} VEC/kWh)")
+        out(f"  bid {seller.name}: {price} units/Wh ({DEV_UNITS.price_per_kwh(price)})")
 
-    wait_until(chain, deadline)
+    wait_until(chain, clock, deadline, "the bidding deadline")
     buyer.system.market.close(request_id)  # the buyer closes: during the relay period only it (or its relayer) may
     awarded = system.market.request(request_id)
     winner = next(s for s in sellers if s.address == awarded.seller)
@@ -106,7 +131,7 @@ def run_demo(
         f"penalty {_vec(system.market.penalty_for(energy_wh, awarded.price_per_wh))} locked from its deposit"
     )
 
-    wait_until(chain, awarded.delivery_start_ts)
+    wait_until(chain, clock, awarded.delivery_start_ts, "the delivery window")
     delivered_wh = 19_500
     receipt = system.market.sign_receipt(
         buyer.account, request_id=request_id, seller=winner.address, delivered_wh=delivered_wh

@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from v2vchain.audit.units import TokenUnits
 from v2vchain.identity.did import did_for
 from v2vchain.identity.registration import Credential, issue_credential
 
 from .deploy import System
+
+VEC = 10**6  # token units per VEC: the dev token has 6 decimals
+DEV_UNITS = TokenUnits(6, "VEC")  # how demos print the dev token, exactly
 
 GAS_MONEY_WEI = 10**18
 CREDENTIAL_LIFETIME_S = 365 * 86_400

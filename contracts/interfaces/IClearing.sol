@@ -120,6 +120,9 @@ interface IClearing {
     /// otherwise settle with a lower, earlier receipt the buyer signed during delivery.
     error ShortReceiptNotFromSeller(uint256 tradeIndex, uint64 deliveredWh, uint64 energyWh);
 
+    /// @dev Emitted once, by the constructor: the immutables an audit needs to judge penalties and settlement times
+    /// (a reclaim or finalize before a window's end plus gracePeriod) from events alone.
+    event ClearingConfigured(uint256 penaltyBps, uint256 gracePeriod, uint256 maxTrades, uint256 maxOrders);
     /// @dev Every trade not reported by TradeUnfunded in the same transaction opened in escrow.
     event ClearingCommitted(
         uint256 indexed clearingId,

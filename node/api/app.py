@@ -34,8 +34,11 @@ P2P_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/p2p/receipts"): (400, 401, 404, 409, 413, 422, 502),
     ("POST", "/p2p/meetings/{request_id}/handshake"): (400, 401, 403, 404, 409, 413, 422, 502),
     ("POST", "/p2p/meetings/{request_id}/point"): (400, 403, 404, 409, 413, 422, 500),
-    ("POST", "/p2p/orders"): (400, 401, 403, 404, 409, 413, 422, 502),
+    ("POST", "/p2p/orders"): (400, 401, 403, 404, 409, 413, 422, 429, 502),
     ("GET", "/p2p/clearings"): (404, 502),
+    ("POST", "/p2p/clearings/{clearing_id}/trades/{trade_index}/contact"): (400, 401, 403, 404, 413, 422, 502),
+    ("POST", "/p2p/clearings/{clearing_id}/trades/{trade_index}/handshake"): (400, 401, 403, 404, 409, 413, 422, 502),
+    ("POST", "/p2p/clearings/{clearing_id}/trades/{trade_index}/point"): (400, 403, 404, 409, 413, 422, 500, 502),
     ("POST", "/p2p/clearing-receipts"): (400, 401, 404, 409, 413, 422, 502),
 }
 

@@ -84,6 +84,19 @@ class Handshake(Strict):
     challenge: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
 
 
+class ClearingHandshake(Handshake):
+    """A cleared trade's handshake also carries the buyer's commitment to the access secret (no order holds it)."""
+
+    access_hash: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
+    access_signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")  # the buyer's TradeAccess signature
+
+
+class ContactRequest(Strict):
+    """A party's presentation, answering the operator's challenge (GET /p2p/challenge)."""
+
+    presentation: dict[str, Any]
+
+
 class SealedPoint(Strict):
     sealed: str = Field(pattern=r"^0x(?:[0-9a-fA-F]{2}){48,1000}$")  # whole bytes: an odd digit count is refused
 

@@ -28,6 +28,7 @@ WHY = {
     404: "No such request, receipt or configured feature on this node.",
     409: "The request's state does not allow this now, or the contract reverted (its custom error in `error`).",
     413: "The request body is over the node's size limit.",
+    429: "The sender already has as many messages waiting here as the node keeps per sender; retry later.",
     422: "The body or a parameter does not match the schema (`errors` lists each field).",
     500: "The node's own records are inconsistent.",
     502: "The chain or the counterparty's node could not be reached or gave an unusable answer.",

@@ -8,8 +8,10 @@ import pytest
 from eth_account import Account as Keys
 
 from tests.support.desk import BUY, DEPOSIT, ENERGY, PRICE, SELL, Desk
+from v2vchain.audit.clearing_audit import matching_order
 from v2vchain.contracts.vault import VaultAccount as Account
 from v2vchain.errors import InvalidInput
+from v2vchain.matching import ClearingParams, columnar
 from v2vchain.protocol.clearing import Shortfall, TradeInput
 from v2vchain.protocol.orders import SignedOrder
 
@@ -76,11 +78,19 @@ def test_ids_are_the_operators_address_and_its_own_sequence(desk: Desk) -> None:
 
 
 def test_orders_out_of_order_are_refused_with_OrdersNotSorted(desk: Desk) -> None:
+    """The orders listed by (owner, nonce) descending: whatever the desk's random addresses, index 1 is the first
+    out of order."""
     orders, trades = desk.pairs(2)
-    prepared = desk.prepare(orders, trades, sort_orders=False)
-    keys = [(int(o.order.owner, 16), o.order.nonce) for o in orders]
-    first_bad = next(k for k in range(1, 4) if keys[k] <= keys[k - 1])
-    with desk.reverts("OrdersNotSorted", orderIndex=first_bad):
+    descending = sorted(orders, key=lambda o: (int(o.order.owner, 16), o.order.nonce), reverse=True)
+    at = {o.order.key: i for i, o in enumerate(descending)}
+    moved = [
+        dataclasses.replace(
+            t, buyer_order=at[orders[t.buyer_order].order.key], seller_order=at[orders[t.seller_order].order.key]
+        )
+        for t in trades
+    ]
+    prepared = desk.prepare(descending, moved, sort_orders=False)
+    with desk.reverts("OrdersNotSorted", orderIndex=1):
         desk.as_(desk.operator).commit(prepared)
 
 
@@ -324,6 +334,18 @@ def test_trade_reduction_with_the_marginal_pair_published_keeps_the_spread_for_t
     orders, trades, marginal = _reduction(desk)
     desk.commit(orders, trades, mechanism_id=2, marginal=marginal)
     assert desk.clearing.account(desk.buyers[0].address).free == DEPOSIT - ENERGY * 120
+
+
+def test_a_columnar_trade_reduction_commits_as_it_comes_out_with_its_marginal_pair(desk: Desk) -> None:
+    """Buyers 150, 140, 130 and sellers 50, 60, 70: McAfee drops buyer 130 and seller 70 and prices at their limits."""
+    signed = [desk.sign(desk.buyers[i], desk.order(desk.buyers[i], BUY, limit=150 - 10 * i)) for i in range(3)]
+    signed += [desk.sign(desk.sellers[i], desk.order(desk.sellers[i], SELL, limit=50 + 10 * i)) for i in range(3)]
+    cleared = columnar.trade_reduction(columnar.from_orders([matching_order(o) for o in signed]), ClearingParams())
+    listed = [signed[r] for r in cleared.order_rows.tolist()]
+    columns = (cleared.buyer_order, cleared.seller_order, cleared.energy_wh, cleared.price_per_wh)
+    trades = [TradeInput(*row) for row in zip(*(c.tolist() for c in (*columns, cleared.seller_price_per_wh)))]
+    desk.commit(listed, trades, mechanism_id=2, marginal=cleared.marginal, sort_orders=False)
+    assert desk.clearing.account(desk.buyers[0].address).free == DEPOSIT - ENERGY * 130
 
 
 def test_trade_reduction_prices_must_be_the_marginal_pairs_limits(desk: Desk) -> None:

@@ -25,7 +25,7 @@ from tests.support.clearing_books import (
     play,
     rules,
 )
-from tests.support.desk import DEPOSIT, ENERGY, PRICE, Desk
+from tests.support.desk import DEPOSIT, ENERGY, GRACE, PRICE, Desk
 from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.published import PENALTY_BPS_SELECTOR
 from v2vchain.audit.reconcile import reconcile, reconciliation_text
@@ -33,6 +33,7 @@ from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.statement import statement, statement_text
 from v2vchain.audit.store import Event, Store
 from v2vchain.audit.trades import filter_trades, trades
+from v2vchain.audit.units import TokenUnits, energy
 from v2vchain.chain.compiler import Build
 from v2vchain.cli.audit import audit_app
 
@@ -47,6 +48,9 @@ def history(_desk: Desk, build: Build, tmp_path_factory: pytest.TempPathFactory)
         _desk.chain.revert(snapshot)
 
 
+VEC = TokenUnits(6, "VEC")  # the dev token's units, as the indexer reads them
+
+
 def ledger_of(db: Path) -> Ledger:
     with Store.open(db) as store:
         return Ledger.from_store(store)
@@ -56,7 +60,7 @@ def test_reconcile_is_clean_and_every_account_matches_the_contract(history: Hist
     with Store.open(history.db) as store:
         ledger = Ledger.from_store(store)
         result = reconcile(ledger, store)
-    assert result.ok and not result.warnings, reconciliation_text(result)
+    assert result.ok and not result.warnings, reconciliation_text(result, VEC)
     books = ledger.clearing
     assert books is not None
     for v in _desk.everyone:
@@ -75,7 +79,9 @@ def test_reconcile_is_clean_and_every_account_matches_the_contract(history: Hist
         PENALTY,
     )
     assert books.free[operator_address(history)] == ENERGY * (REDUCED_PRICE - REDUCED_SELLER_PRICE)  # the spread
-    assert f"locked {open_penalty} + escrows {ENERGY * REDUCED_PRICE} + sunk {PENALTY}" in reconciliation_text(result)
+    a = VEC.amount
+    shown = f"locked {a(open_penalty)} + escrows {a(ENERGY * REDUCED_PRICE)} + sunk {a(PENALTY)}"
+    assert shown in reconciliation_text(result, VEC)
 
 
 def test_every_funded_trade_is_a_row_with_its_outcome(history: History) -> None:
@@ -172,7 +178,7 @@ def test_a_vehicles_statement_holds_its_clearing_trades_and_account(history: His
         "confirm delivery",
         ENERGY * REDUCED_PRICE,
     )
-    assert "clearing_account: deposited" in statement_text(buyer)
+    assert "clearing_account: deposited" in statement_text(buyer, VEC)
 
 
 def test_open_trades_are_obligations_and_locked_penalties(history: History, _desk: Desk) -> None:
@@ -187,7 +193,11 @@ def test_open_trades_are_obligations_and_locked_penalties(history: History, _des
     ledger.clearing = books
     s = statement(ledger, seller, None)
     (obligation,) = s["open_obligations"]
-    assert (obligation["role"], obligation["what"], obligation["amount"]) == ("seller", f"deliver {ENERGY} Wh", PENALTY)
+    assert (obligation["role"], obligation["what"], obligation["amount"]) == (
+        "seller",
+        f"deliver {energy(ENERGY)}",
+        PENALTY,
+    )
 
 
 def test_a_forfeit_dropped_from_the_store_is_found(history: History, tmp_path: Path) -> None:
@@ -311,6 +321,16 @@ CASES: list[tuple[str, Case]] = [
     ),
     ("reclaimed-early", lambda h: retimed(h.events, is_("TradeClosed", how=3), h.first.trades[2].delivery_end_ts - 1)),
     (
+        "reclaimed-in-grace",
+        lambda h: retimed(h.events, is_("TradeClosed", how=3), h.first.trades[2].delivery_end_ts + GRACE - 1),
+    ),
+    (
+        "finalized-in-grace",
+        lambda h: retimed(h.events, is_("TradeClosed", how=2), h.second.trades[2].delivery_end_ts + GRACE - 1),
+    ),
+    ("receipt-after-grace", lambda h: retimed(h.events, closed(h, 0, 1), h.first.trades[1].delivery_end_ts + GRACE)),
+    ("wrong-penalty", lambda h: edited(h.events, published(h, 0, 0), penalty=PENALTY - 1)),
+    (
         "confirmed-twice",
         lambda h: copied(h.events, is_("DeliveryConfirmed", 1), after=closed(h, 0, 0), before=True, tradeIndex=0),
     ),
@@ -351,6 +371,11 @@ def test_the_untampered_history_is_clean(history: History) -> None:
     assert not books.violations and not books.warnings
 
 
+def test_the_penalty_rate_and_grace_period_come_from_the_clearings_construction_event(history: History) -> None:
+    books = books_of(history.clearing, history.events)
+    assert (books.penalty_bps, books.grace_period) == (2_000, GRACE)
+
+
 @pytest.mark.parametrize(("rule", "tamper"), CASES, ids=[f"{rule}-{i}" for i, (rule, _) in enumerate(CASES)])
 def test_a_tampered_history_breaks_its_rule(history: History, rule: str, tamper: Case) -> None:
     books = books_of(history.clearing, tamper(history))
@@ -369,6 +394,31 @@ def test_the_dashboard_shows_clearing_trades(history: History) -> None:
     assert shown.count(("clearing/double-auction-k", "settled")) == 4 and len(shown) == 7
     assert shown.count(("clearing/mcafee-trade-reduction", "awarded")) == 1
     assert data["totals"]["books_balance"] and data["totals"]["violations"] == 0
+
+
+def test_the_dashboard_draws_each_clearings_supply_and_demand_at_its_price(history: History) -> None:
+    with Store.open(history.db) as store:
+        newest, rivals, first = dashboard_data(store)["clearings"]
+    assert [c["clearing_id"] for c in (newest, rivals, first)] == [
+        str(p.clearing_id) for p in (history.third, history.second, history.first)
+    ]
+    assert newest["mechanism"] == "mcafee-trade-reduction"
+    assert [(o["limit_per_wh"], o["energy_wh"]) for o in newest["demand"]] == [(150, ENERGY), (140, ENERGY)]
+    assert [(o["limit_per_wh"], o["energy_wh"]) for o in newest["supply"]] == [(50, ENERGY), (60, ENERGY)]
+    assert (newest["clearing_price_per_wh"], newest["seller_price_per_wh"], newest["traded_wh"]) == (
+        REDUCED_PRICE,
+        REDUCED_SELLER_PRICE,
+        2 * ENERGY,
+    )
+    assert newest["shown"]["clearing_price"] == VEC.price_per_kwh(REDUCED_PRICE)
+    assert newest["shown"]["traded"] == energy(2 * ENERGY)
+
+
+def test_a_clearings_curves_hold_its_unfunded_trades_orders_but_count_only_funded_energy(history: History) -> None:
+    with Store.open(history.db) as store:
+        _, rivals, _ = dashboard_data(store)["clearings"]
+    assert (len(rivals["demand"]), len(rivals["supply"]), rivals["trades"], rivals["funded"]) == (3, 3, 3, 2)
+    assert (rivals["traded_wh"], rivals["clearing_price_per_wh"]) == (2 * ENERGY, PRICE)
 
 
 def test_a_json_rpc_node_reads_a_commits_input_and_the_penalty_rate(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ from v2vchain.audit.reconcile import reconcile, reconciliation_text
 from v2vchain.audit.rpc import HttpNode, node_for
 from v2vchain.audit.store import Store
 from v2vchain.audit.trades import trades
+from v2vchain.audit.units import TokenUnits
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import connect
 
@@ -30,7 +31,7 @@ def test_a_clearing_indexed_over_json_rpc_reconciles(build: Build, tmp_path: Pat
     with Store.open(tmp_path / "index.db") as store:
         ledger = Ledger.from_store(store)
         result = reconcile(ledger, store)
-    assert result.ok and not result.warnings, reconciliation_text(result)
+    assert result.ok and not result.warnings, reconciliation_text(result, TokenUnits(6, "VEC"))
     rows = [(t.status, t.delivered_wh, t.paid, t.penalty) for t in trades(ledger)]
     penalty = ENERGY * PRICE * 2_000 // 10_000
     assert rows == [("settled", ENERGY, ENERGY * PRICE, penalty), ("awarded", 0, 0, penalty)]

@@ -9,6 +9,8 @@ from eth_account import Account
 from node.config import OperatorSettings
 from node.operator import chain_refusal, plan_clearing, signature_refusal
 from tests.support.desk import BUY, SELL, Desk
+from v2vchain.devnet import Vehicle, credential_for
+from v2vchain.identity.registration import ROLE_SELLER
 from v2vchain.protocol.clearing import MECHANISM_IDS
 
 
@@ -63,3 +65,18 @@ def test_orders_that_cannot_meet_plan_no_clearing(desk: Desk) -> None:
     sell = desk.sign(desk.sellers[0], desk.order(desk.sellers[0], SELL, start=now + 2_000, end=now + 3_000))
     plan = plan_clearing(client, desk.system.registry, [buy, sell], OperatorSettings(), now)
     assert plan.prepared is None and len(plan.candidates) == 2  # disjoint windows: the contract would refuse it
+
+
+def test_an_order_whose_owner_s_credential_expires_within_the_margin_is_dropped(desk: Desk) -> None:
+    """The contract checks each owner's registration when the commit is mined: one credential expiring on the way
+    would revert the whole clearing, so it waits out instead."""
+    account = Account.create()
+    desk.chain.fund(account.address, 10**18)
+    credential = credential_for(desk.system, desk.issuer, account, ROLE_SELLER, lifetime_s=30)
+    desk.system.registry.register(credential)
+    short_lived = Vehicle(name="short-lived", account=account, credential=credential, system=desk.system)
+    now = desk.chain.now()
+    order = desk.sign(short_lived, desk.order(short_lived, SELL, nonce=1))
+    assert chain_refusal(desk.clearing, desk.system.registry, order, now) is None  # margin 0: still fine
+    reason = chain_refusal(desk.clearing, desk.system.registry, order, now, margin_s=60)
+    assert reason is not None and "credential expires" in reason

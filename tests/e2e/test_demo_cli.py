@@ -25,8 +25,8 @@ def _assert_complete_trade(result: subprocess.CompletedProcess[str]) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "award: seller-A at 90 units/Wh" in out
-    assert "seller-A withdraws 1.755000 VEC" in out
-    assert "buyer withdraws 1.245000 VEC" in out
+    assert "seller-A withdraws 1.755 VEC" in out
+    assert "buyer withdraws 1.245 VEC" in out
     assert ": conserved" in out
 
 
@@ -58,6 +58,37 @@ def test_demo_runs_against_a_plain_json_rpc_url_waiting_in_real_time() -> None:
         anvil.stop()
     _assert_complete_trade(result)
     assert "chain: rpc" in result.stdout
+    assert "clock: a block every ~1 s" in result.stdout
+    assert "waiting for the bidding deadline at " in result.stdout
+
+
+@pytest.mark.anvil
+def test_demo_on_an_automining_url_chain_stops_and_says_how_to_start_the_chain() -> None:
+    """A plain anvil mines only on transactions: its clock stands still and no deadline would ever pass."""
+    anvil = start_anvil()
+    try:
+        result = run_cli(
+            "demo", "--chain", anvil.url, "--block-wait-seconds", "2", env={"V2V_PRIVATE_KEY": ANVIL_DEV_KEY}
+        )
+    finally:
+        anvil.stop()
+    assert result.returncode == 1, result.stdout
+    assert "its clock does not move" in result.stderr and "`anvil --block-time 1`" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "clock: waiting up to 2 s for a new block" in result.stdout
+
+
+@pytest.mark.anvil
+def test_demo_refuses_a_bidding_time_too_short_for_its_own_bids_before_deploying() -> None:
+    anvil = start_anvil(extra_args=("--block-time", "1"))
+    try:
+        result = run_cli("demo", "--chain", anvil.url, "--bidding-seconds", "3", env={"V2V_PRIVATE_KEY": ANVIL_DEV_KEY})
+    finally:
+        anvil.stop()
+    assert result.returncode == 1
+    assert "--bidding-seconds 3 is too short for this chain" in result.stderr
+    assert "at least 12 s" in result.stderr and "Traceback" not in result.stderr
+    assert "deployed" not in result.stdout
 
 
 def test_url_chain_without_a_key_is_refused_with_a_clear_message() -> None:
@@ -86,6 +117,7 @@ def test_the_clearing_demo_clears_delivers_conserves_and_refuses_a_forged_order(
     assert result.returncode == 0, result.stderr + result.stdout
     out = result.stdout
     assert "1 of 1 trades opened" in out
+    assert "buyer-1 met seller-1: seller verified True, sealed point sent True" in out
     assert "buyer-1 confirmed" in out and "receipt delivered" in out
     assert ": conserved" in out
     assert "POST /p2p/orders: 401" in out

@@ -4,6 +4,7 @@ anything is sent; what works prints in the token's units."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,6 +113,7 @@ def test_setup_before_registration_then_without_gas_then_with_too_few_tokens(wor
     status = ok("vehicle", "status", "--chain", url, "--vehicle", vehicle)
     assert "registration: active" in status and "roles: seller" in status
     assert "3 VEC" in status and "Market: free 2.5 VEC, locked 0 VEC (approved)" in status
+    assert re.search(r"until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n", status)  # ISO 8601 UTC, as the audit prints
 
 
 def test_node_config_is_one_node_run_accepts(world: dict[str, str]) -> None:

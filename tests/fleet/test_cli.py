@@ -54,3 +54,10 @@ def test_a_bad_fleet_exits_2_naming_the_field(tmp_path):
     r = runner.invoke(fleet_app, ["plan", str(write(tmp_path, d))])
     assert r.exit_code == 2
     assert "vans[0].soc_wh" in r.output
+
+
+def test_meetings_per_leg_option_reaches_the_plan(tmp_path):
+    r = runner.invoke(fleet_app, ["plan", str(write(tmp_path, two_vans())), "--json", "--meetings-per-leg", "3"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["meetings_per_leg"] == 3 and d["meetings"][0]["provider_leg"] == 0

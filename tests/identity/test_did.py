@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from eth_account import Account
+from eth_utils import keccak
 
 from v2vchain.errors import InvalidInput
-from v2vchain.identity.did import address_of, did_for, parse_did, resolve_did
+from v2vchain.identity.did import address_of, canonical_did, did_for, did_hash, parse_did, resolve_did
 from v2vchain.identity.errors import InvalidDid
 
 ADDRESS = Account.from_key(b"\x01" * 32).address
@@ -65,3 +66,23 @@ def test_mixed_case_address_with_wrong_checksum_is_rejected() -> None:
     with pytest.raises(InvalidDid, match="checksum") as info:
         parse_did(f"did:pkh:eip155:1:0x{flipped}")
     assert isinstance(info.value, InvalidInput)
+
+
+def test_did_for_spells_the_address_with_its_eip55_checksum() -> None:
+    assert did_for(ADDRESS.lower(), 31337) == did_for(ADDRESS.upper().replace("0X", "0x"), 31337) == DID
+    assert DID.endswith(ADDRESS)
+
+
+@pytest.mark.parametrize("spelling", [ADDRESS, ADDRESS.lower(), "0x" + ADDRESS[2:].upper()])
+def test_every_spelling_of_an_account_has_the_one_canonical_did(spelling: str) -> None:
+    assert canonical_did(f"did:pkh:eip155:31337:{spelling}") == DID
+
+
+@pytest.mark.parametrize("spelling", [ADDRESS.lower(), "0x" + ADDRESS[2:].upper()])
+def test_the_registry_hash_of_any_spelling_is_that_of_the_canonical_did(spelling: str) -> None:
+    assert did_hash(f"did:pkh:eip155:31337:{spelling}") == keccak(text=DID)
+
+
+def test_a_did_that_does_not_parse_has_no_hash() -> None:
+    with pytest.raises(InvalidDid):
+        did_hash(f"did:ethr:{ADDRESS}")

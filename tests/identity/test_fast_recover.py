@@ -1,9 +1,12 @@
-"""The fast recovery path (protocol.recover) answers exactly as eth-account under the strict rule
-(protocol.signatures.recover_typed): the same digest, the same signer, the same refusals, for every signed type."""
+"""The fast recovery path (protocol.recover: a TypedHasher, and recover_typed, which every verifier goes through)
+answers exactly as eth-account under the strict rule (tests/support/eth_account_recover.py): the same digest, the
+same signer, the same refusals, for every signed type."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +16,7 @@ from eth_utils import keccak, to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.eth_account_recover import eth_account_signer
 from v2vchain.errors import InvalidInput
 from v2vchain.protocol import eip712, signatures
 from v2vchain.protocol.errors import BadSignature
@@ -55,10 +59,10 @@ def outcome(recover: Callable[[], str]) -> str:
 
 
 def both(domain: dict, types: dict, message: dict, signature: bytes) -> tuple[str, str]:
-    return (
-        outcome(lambda: TypedHasher(domain, types).recover(message, signature)),
-        outcome(lambda: signatures.recover_typed(domain, types, message, signature)),
-    )
+    """(the fast paths' answer, eth-account's), after checking the hasher and recover_typed agree."""
+    hasher = outcome(lambda: TypedHasher(domain, types).recover(message, signature))
+    assert outcome(lambda: signatures.recover_typed(domain, types, message, signature)) == hasher
+    return hasher, outcome(lambda: eth_account_signer(domain, types, message, signature))
 
 
 def variants(sig: bytes, r_other: int) -> list[bytes]:
@@ -158,3 +162,63 @@ def test_a_value_outside_its_type_is_refused(field: str, value: Any) -> None:
 def test_a_field_type_the_contracts_never_sign_is_refused_up_front() -> None:
     with pytest.raises(InvalidInput, match="not supported"):
         TypedHasher(eip712.domain(eip712.MARKET_DOMAIN, 1, "0x" + "11" * 20), {"T": [{"name": "x", "type": "int8"}]})
+
+
+BID_DOMAIN = eip712.domain(eip712.MARKET_DOMAIN, 31337, "0x" + "11" * 20)
+BID = {"requestId": 7, "seller": "0x" + "22" * 20, "pricePerWh": 90, "energyWh": 5_000, "nonce": 1, "expiry": 1}
+SIGNER = Account.from_key(b"\x42" * 32)
+
+
+@pytest.mark.parametrize(
+    "field, spelling",
+    [("requestId", "7"), ("requestId", "0x7"), ("seller", "22" * 20), ("seller", bytes.fromhex("22" * 20))],
+)
+def test_recover_typed_takes_every_spelling_eth_account_takes(field: str, spelling: Any) -> None:
+    sig = eip712.sign(SIGNER, BID_DOMAIN, eip712.BID_TYPES, BID)
+    message = {**BID, field: spelling}
+    assert signatures.recover_typed(BID_DOMAIN, eip712.BID_TYPES, message, sig) == SIGNER.address
+    assert eth_account_signer(BID_DOMAIN, eip712.BID_TYPES, message, sig) == SIGNER.address
+
+
+def test_recover_typed_recovers_a_nested_type_as_eth_account_does() -> None:
+    types = {
+        "Mail": [{"name": "from", "type": "Person"}, {"name": "contents", "type": "string"}],
+        "Person": [{"name": "name", "type": "string"}, {"name": "wallets", "type": "address[]"}],
+    }
+    message = {"from": {"name": "Cow", "wallets": ["0x" + "33" * 20]}, "contents": "Hello"}
+    sig = Account.sign_typed_data(SIGNER.key, domain_data=BID_DOMAIN, message_types=types, message_data=message)
+    signature = bytes(sig.signature)
+    assert signatures.recover_typed(BID_DOMAIN, types, message, signature) == SIGNER.address
+    assert eth_account_signer(BID_DOMAIN, types, message, signature) == SIGNER.address
+    with pytest.raises(BadSignature, match="not canonical"):
+        signatures.recover_typed(BID_DOMAIN, types, message, signatures.malleate(signature))
+
+
+@pytest.mark.parametrize("change", [{"nonce": -1}, {"energyWh": 2**64}, {"seller": "0x1234"}])
+def test_recover_typed_refuses_a_malformed_message_as_eth_account_does(change: dict) -> None:
+    sig = eip712.sign(SIGNER, BID_DOMAIN, eip712.BID_TYPES, BID)
+    message = {**BID, **change}
+    with pytest.raises(Exception) as eth:
+        eth_account_signer(BID_DOMAIN, eip712.BID_TYPES, message, sig)
+    with pytest.raises(type(eth.value)):
+        signatures.recover_typed(BID_DOMAIN, eip712.BID_TYPES, message, sig)
+
+
+def test_a_missing_field_is_refused_as_eth_account_refuses_it() -> None:
+    sig = eip712.sign(SIGNER, BID_DOMAIN, eip712.BID_TYPES, BID)
+    message = {k: v for k, v in BID.items() if k != "nonce"}
+    with pytest.raises(ValueError, match="Missing value for field `nonce`"):
+        signatures.recover_typed(BID_DOMAIN, eip712.BID_TYPES, message, sig)
+
+
+def test_no_verifier_in_the_library_or_the_node_calls_eth_accounts_recovery() -> None:
+    root = Path(__file__).resolve().parents[2]
+    calls = re.compile(r"Account\.recover|recover_message|recover_typed_data|_recover_hash")
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for package in ("v2vchain", "node")
+        for path in sorted((root / package).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if calls.search(line)
+    ]
+    assert found == []

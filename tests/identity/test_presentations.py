@@ -29,7 +29,8 @@ from v2vchain.identity.errors import (
     WrongDeployment,
     WrongDomain,
 )
-from v2vchain.identity.presentations import Verifier, present
+from v2vchain.identity.presentations import Verifier, open_envelope, present
+from v2vchain.identity.suite import proof_options, sign_document
 
 SEAL_KEY = bytes(range(32))
 REGISTERED = (True, False, VALID_UNTIL)  # issuer authorised, not revoked, registered expiry
@@ -74,11 +75,11 @@ def test_presentation_signed_by_another_key_is_forged(vc: dict[str, Any], strang
 
 
 def test_presentation_by_someone_else_as_holder_is_a_subject_mismatch(
-    vc: dict[str, Any], stranger: LocalAccount
+    vc: dict[str, Any], vehicle: LocalAccount, stranger: LocalAccount
 ) -> None:
     verifier = make_verifier()
-    vp = answer(verifier, stranger, vc)
-    vp["holder"] = did_for(stranger.address, CHAIN_ID)
+    vp = resigned(stranger, answer(verifier, vehicle, vc), lambda document: None)
+    assert vp["holder"] == did_for(stranger.address, CHAIN_ID)
     with pytest.raises(SubjectMismatch):
         verifier.verify(vp)
 
@@ -87,7 +88,7 @@ def test_swapped_seal_key_breaks_the_signature(vc: dict[str, Any], vehicle: Loca
     """A relay cannot substitute its own key to read the meeting point."""
     verifier = make_verifier()
     vp = answer(verifier, vehicle, vc)
-    vp["proof"]["sealKey"] = "0x" + "ee" * 32
+    vp["sealKey"] = "0x" + "ee" * 32
     with pytest.raises(ForgedPresentation):
         verifier.verify(vp)
 
@@ -187,7 +188,7 @@ def test_registry_facts_are_asked_for_the_subject(vc: dict[str, Any], vehicle: L
     assert asked == [vehicle.address]
 
 
-@pytest.mark.parametrize("field", ["challenge", "sealKey", "domain"])
+@pytest.mark.parametrize("field", ["challenge", "domain"])
 def test_presentation_missing_a_proof_field_is_malformed(vc: dict[str, Any], vehicle: LocalAccount, field: str) -> None:
     verifier = make_verifier()
     vp = answer(verifier, vehicle, vc)
@@ -199,9 +200,59 @@ def test_presentation_missing_a_proof_field_is_malformed(vc: dict[str, Any], veh
 def test_presentation_with_two_credentials_is_malformed(vc: dict[str, Any], vehicle: LocalAccount) -> None:
     verifier = make_verifier()
     vp = answer(verifier, vehicle, vc)
-    vp["verifiableCredential"].append(copy.deepcopy(vc))
+    envelope = vp["verifiableCredential"]
+    vp = resigned(
+        vehicle, vp, lambda document: document.update(verifiableCredential={"first": envelope, "second": envelope})
+    )
     with pytest.raises(MalformedPresentation):
         verifier.verify(vp)
+
+
+def test_a_presentation_without_its_seal_key_is_forged(vc: dict[str, Any], vehicle: LocalAccount) -> None:
+    verifier = make_verifier()
+    vp = answer(verifier, vehicle, vc)
+    del vp["sealKey"]
+    with pytest.raises(ForgedPresentation):
+        verifier.verify(vp)
+
+
+def test_an_envelope_of_another_media_type_is_malformed(vc: dict[str, Any], vehicle: LocalAccount) -> None:
+    verifier = make_verifier()
+    vp = resigned(
+        vehicle,
+        answer(verifier, vehicle, vc),
+        lambda document: document["verifiableCredential"].update(id="data:application/vc+jwt,eyJhbGciOiJub25lIn0"),
+    )
+    with pytest.raises(MalformedPresentation, match="EnvelopedVerifiableCredential"):
+        verifier.verify(vp)
+
+
+def test_the_enveloped_credential_is_the_issuers_json(vc: dict[str, Any], vehicle: LocalAccount) -> None:
+    vp = answer(make_verifier(), vehicle, vc)
+    assert vp["verifiableCredential"]["type"] == "EnvelopedVerifiableCredential"
+    assert open_envelope(vp["verifiableCredential"]) == vc
+
+
+def test_a_verifier_did_spelled_in_lowercase_is_the_same_domain(vc: dict[str, Any], vehicle: LocalAccount) -> None:
+    verifier = make_verifier()
+    vp = answer(verifier, vehicle, vc, domain=verifier.did.lower())
+    assert verifier.verify(vp).holder == vehicle.address
+
+
+def resigned(holder: LocalAccount, vp: dict[str, Any], mutate: Any) -> dict[str, Any]:
+    """`vp` changed by `mutate`, signed again by `holder` as its holder with the same proof options."""
+    document = copy.deepcopy({key: value for key, value in vp.items() if key != "proof"})
+    holder_did = did_for(holder.address, CHAIN_ID)
+    document["holder"] = holder_did
+    mutate(document)
+    options = proof_options(
+        holder_did,
+        "authentication",
+        vp["proof"]["created"],
+        challenge=vp["proof"]["challenge"],
+        domain=vp["proof"]["domain"],
+    )
+    return sign_document(holder, document, options, vp["proof"]["eip712"]["domain"], "VerifiablePresentation")
 
 
 def _leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -82,7 +82,7 @@ def test_a_credential_with_a_malleated_issuer_proof_is_forged() -> None:
         valid_until=10_000,
     )
     verify_vc(vc, now=200)
-    proof = vc["proof"][0]
+    proof = vc["proof"]
     proof["proofValue"] = "0x" + signatures.malleate(bytes.fromhex(proof["proofValue"][2:])).hex()
     with pytest.raises(ForgedCredential):
         verify_vc(vc, now=200)

@@ -3,6 +3,8 @@ Order and make_book refuse."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -10,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.support.columnar import as_keys, columnar_keys
 from tests.support.strategies import CELLS, FAST, T0, order, order_sets
-from v2vchain.errors import InvalidInput
+from v2vchain.errors import InvalidInput, V2VError
 from v2vchain.matching import ClearingParams, Order, Side, columnar, double_auction, trade_reduction
 from v2vchain.matching.errors import (
     DuplicateOrder,
@@ -20,6 +22,7 @@ from v2vchain.matching.errors import (
     OwnerOnBothSides,
     PriceOutOfRange,
 )
+from v2vchain.matching.orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH, MAX_TS, MAX_WINDOW_S
 from v2vchain.protocol.clearing import TradeInput, trade_inputs
 from v2vchain.protocol.orders import ChainOrder, SignedOrder
 
@@ -54,6 +57,21 @@ def test_double_auction_trades_equal_the_object_path(orders: list[Order]) -> Non
 def test_trade_reduction_trades_equal_the_object_path(orders: list[Order]) -> None:
     cleared = columnar.trade_reduction(columnar.from_orders(orders), PARAMS)
     assert columnar_keys(orders, cleared) == as_keys(trade_reduction(orders, PARAMS))
+
+
+@FAST
+@given(order_sets(max_buyers=12, max_sellers=12))
+def test_trade_reductions_marginal_pair_is_the_object_paths(orders: list[Order]) -> None:
+    cleared = columnar.trade_reduction(columnar.from_orders(orders), PARAMS)
+    expected = trade_reduction(orders, PARAMS).marginal
+    listed = cleared.order_rows.tolist()
+    named = None if cleared.marginal is None else tuple(orders[listed[i]] for i in cleared.marginal)
+    assert named == expected
+
+
+def test_a_double_auction_names_no_marginal_pair() -> None:
+    cols = columnar.from_orders([order(1, Side.BUY, price=100), order(2, Side.SELL, price=50)])
+    assert columnar.double_auction(cols, PARAMS).marginal is None
 
 
 @FAST
@@ -115,6 +133,45 @@ def test_read_refuses_a_row_order_refuses(tmp_path, change: dict, error: type) -
     path = _written(tmp_path, [order(1, Side.BUY), order(2, Side.SELL)], **change)
     with pytest.raises(error):
         columnar.read(path)
+
+
+EDGES = {
+    "side": (0, 1, 2, 3, 255),
+    "energy_wh": (-1, 0, 1, MAX_ENERGY_WH, MAX_ENERGY_WH + 1, -(2**63)),
+    "price_per_wh": (-1, 0, 1, MAX_PRICE_PER_WH, MAX_PRICE_PER_WH + 1, 2**63 - 1),
+    "window_start": (-(2**63), 0, 1, T0 - MAX_WINDOW_S, T0, T0 + 7_199, T0 + 7_200, MAX_TS, 2**63 - 1),
+    "window_end": (-(2**63), 0, 1, T0, T0 + 1, T0 + MAX_WINDOW_S, T0 + MAX_WINDOW_S + 1, MAX_TS, MAX_TS + 1),
+    "expiry": (-(2**63), 0, 1, T0, T0 + 7_200, T0 + 7_201, MAX_TS + 1, 2**63 - 1),
+}
+
+
+def _error_of(check: Callable[[], object]) -> type | None:
+    try:
+        check()
+    except V2VError as error:
+        return type(error)
+    return None
+
+
+@FAST
+@given(st.sampled_from(sorted(EDGES)), st.integers(0, 2), st.data())
+def test_the_column_checks_refuse_exactly_what_order_refuses(name: str, row: int, data: st.DataObject) -> None:
+    cols = columnar.from_orders([order(1, Side.BUY), order(2, Side.SELL), order(3, Side.BUY)])
+    getattr(cols, name)[row] = data.draw(st.sampled_from(EDGES[name]))
+    assert _error_of(lambda: columnar.validate(cols)) == _error_of(lambda: columnar.to_order(cols, row))
+
+
+def test_a_bad_row_past_the_first_chunk_of_checks_is_refused() -> None:
+    one = columnar.from_orders([order(1, Side.BUY)])
+    n = 2**17 + 2
+    cols = columnar.OrderColumns(
+        **{name: np.repeat(getattr(one, name), n, axis=0) for name in columnar.ORDER_COLUMNS},
+        **{name: getattr(one, name) for name in columnar.CELL_COLUMNS},
+    )
+    columnar.validate(cols)
+    cols.price_per_wh[n - 1] = 0
+    with pytest.raises(PriceOutOfRange):
+        columnar.validate(cols)
 
 
 def test_read_refuses_a_file_of_another_format(tmp_path) -> None:

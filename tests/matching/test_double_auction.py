@@ -133,6 +133,6 @@ def _walk(bid: list[int], bid_wh: list[int], ask: list[int], ask_wh: list[int], 
 def test_cross_is_the_wh_by_wh_walk(bids: list[tuple[int, int]], asks: list[tuple[int, int]], k: Fraction) -> None:
     bids, asks = sorted(bids, key=lambda b: -b[0]), sorted(asks)
     columns = [np.array([x[c] for x in side], dtype=np.int64) for side in (bids, asks) for c in (0, 1)]
-    buy_idx, sell_idx, energy, price = cross(*columns, k)
+    buy_idx, sell_idx, energy, price, _, _ = cross(*columns, k)
     walked = _walk(*(c.tolist() for c in columns), k)
     assert (buy_idx.tolist(), sell_idx.tolist(), energy.tolist(), price) == walked

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.strategies import ask, bid, order_sets
-from v2vchain.matching import ClearingParams, Order, trade_reduction
+from v2vchain.matching import ClearingParams, Order, Side, trade_reduction
 
 PARAMS = ClearingParams()
 
@@ -33,6 +33,34 @@ def test_p0_outside_drops_the_marginal_pair_and_prices_each_side_at_it() -> None
     result = trade_reduction(book, PARAMS)
     assert prices(book) == [(1_000, 80, 70)] * 2
     assert result.operator_surplus == 2 * 1_000 * 10
+
+
+def test_the_dropped_marginal_pair_is_named_and_its_limits_are_the_two_prices() -> None:
+    book = [bid(1, 100), bid(2, 90), bid(3, 80), bid(4, 40), ask(5, 30), ask(6, 50), ask(7, 70), ask(8, 95)]
+    result = trade_reduction(book, PARAMS)
+    assert result.marginal == (book[2], book[6])  # the third buyer (80) and the third seller (70)
+
+
+def test_no_marginal_pair_is_named_when_all_k_pairs_trade_at_p0() -> None:
+    book = [bid(1, 100), bid(2, 90), bid(3, 80), bid(4, 60), ask(5, 30), ask(6, 50), ask(7, 55), ask(8, 95)]
+    assert trade_reduction(book, PARAMS).marginal is None
+
+
+@given(order_sets())
+def test_the_marginal_pair_is_what_the_commit_checks_untraded_with_the_two_prices_as_limits(
+    orders: list[Order],
+) -> None:
+    result = trade_reduction(orders, PARAMS)
+    if result.marginal is None:
+        assert all(t.price_per_wh == t.seller_price_per_wh for t in result.trades)
+        return
+    buyer, seller = result.marginal
+    assert (buyer.side, seller.side) == (Side.BUY, Side.SELL)
+    assert not {buyer.key, seller.key} & {o.key for t in result.trades for o in (t.buyer, t.seller)}
+    assert all(
+        (t.price_per_wh, t.seller_price_per_wh) == (buyer.limit_price_per_wh, seller.limit_price_per_wh)
+        for t in result.trades
+    )
 
 
 def test_without_a_next_pair_the_marginal_pair_is_dropped() -> None:

@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+from dataclasses import replace
 
 import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
 from node.demo_fleet import PASSWORD_ENV
-from node.peers import sign_order_endpoint
+from node.meeting_venues import ACCESS_TYPES
+from node.peers import ENDPOINT_DOMAIN, sign_order_endpoint
 from tests.support.fleet_nodes import Fleet, key_of
+from tests.support.peers import presentation, vc_of
+from v2vchain.audit.units import TokenUnits, energy
 from v2vchain.chain.errors import ContractRevert
 from v2vchain.cli.main import app
-from v2vchain.protocol import areas
+from v2vchain.identity.did import did_for
+from v2vchain.matching.orders import MAX_PRICE_PER_WH
+from v2vchain.privacy.seal import seal
+from v2vchain.protocol import areas, eip712
 from v2vchain.protocol.clearing import MECHANISM_IDS, TradeInput
 from v2vchain.protocol.orders import ChainOrder
 
@@ -37,7 +45,7 @@ def _watched(fleet: Fleet, name: str) -> dict:
     return fleet.owner(name).get("/clearings/watched")
 
 
-def test_a_full_interval_clears_orders_and_both_sides_see_and_deliver_the_trade(clearing_fleet: Fleet) -> None:
+def test_a_full_interval_clears_orders_and_both_sides_meet_and_deliver_the_trade(clearing_fleet: Fleet) -> None:
     fleet = clearing_fleet
     buy = _order(fleet, "buyer", "buy", 10_000, 150)
     sell = _order(fleet, "seller-1", "sell", 10_000, 80)
@@ -57,16 +65,107 @@ def test_a_full_interval_clears_orders_and_both_sides_see_and_deliver_the_trade(
     used = [o for o in fleet.owner("buyer").get("/orders") if o["nonce"] == buy["nonce"]]
     assert used[0]["spent"] and used[0]["used_in"][0]["filled_wh"] == 10_000
 
+    # The meeting: the seller's URL from the operator (signed by the seller), presentations both ways, then the
+    # exact point and the access secret sealed to the seller, which checks the secret against the buyer's commitment.
+    trade_path = f"/clearings/{clearing_id}/trades/{bought['trade_index']}"
+    met = fleet.owner("buyer").post(f"{trade_path}/meet", {"lat": 52.5219, "lon": 13.4132})
+    assert met["seller"] == fleet.nodes["seller-1"].address and met["seller_verified"] and met["point_sent"]
+    [sold] = [t for t in _watched(fleet, "seller-1")["trades"] if t["clearing_id"] == clearing_id]
+    [bought] = [t for t in _watched(fleet, "buyer")["trades"] if t["clearing_id"] == clearing_id]
+    assert (sold["meeting"]["lat"], sold["meeting"]["lon"]) == (52.5219, 13.4132)
+    assert sold["meeting"]["access_secret"] == bought["meeting"]["access_secret"]
+
     fleet.chain.advance_time(bought["delivery_start_ts"] - fleet.chain.now() + 1)
-    confirmed = fleet.owner("buyer").post(
-        f"/clearings/{clearing_id}/trades/{bought['trade_index']}/confirm", {"delivered_wh": 10_000}
-    )
+    confirmed = fleet.owner("buyer").post(f"{trade_path}/confirm", {"delivered_wh": 10_000})
     assert confirmed["status"] == "closed" and confirmed["receipt_delivered"]
     seller_trades = fleet.owner("seller-1").get("/clearings/watched")["trades"]
     [held] = [t for t in seller_trades if t["clearing_id"] == clearing_id]
     assert held["receipt"]["delivered_wh"] == 10_000 and held["status"] == "closed"
     free = fleet.owner("seller-1").get("/clearing/balances")["free"]
     assert free >= 10_000 * bought["price_per_wh"]
+
+
+def test_a_third_party_gets_neither_the_node_urls_nor_the_meeting_point(clearing_fleet: Fleet) -> None:
+    """seller-2 is a registered vehicle with a valid credential, but no party of the buyer's trade with seller-1."""
+    fleet = clearing_fleet
+    _order(fleet, "buyer", "buy", 3_000, 150)
+    _order(fleet, "seller-1", "sell", 3_000, 80)
+    clearing_id = _run(fleet)["clearing_id"]
+    [trade] = [t for t in _watched(fleet, "seller-1")["trades"] if t["clearing_id"] == clearing_id]
+    path = f"/p2p/clearings/{clearing_id}/trades/{trade['trade_index']}"
+    operator_url, seller_url = fleet.url("operator"), fleet.url("seller-1")
+
+    listing = fleet.http.get(f"{operator_url}/p2p/clearings", timeout=30)
+    assert listing.status_code == 200
+    assert all(not k.endswith("_url") for c in listing.json() for t in c["trade_list"] for k in t)
+    assert fleet.url("buyer") not in listing.text and seller_url not in listing.text
+
+    operator_did = did_for(fleet.nodes["operator"].address, fleet.chain.chain_id)
+    stranger, stranger_vc = key_of(fleet, "seller-2"), vc_of(fleet, "seller-2")
+    asked = presentation(
+        fleet, holder=stranger, vc=stranger_vc, challenge=_challenge(fleet, operator_url), domain=operator_did
+    )
+    refused = fleet.http.post(f"{operator_url}{path}/contact", json={"presentation": asked}, timeout=30)
+    assert refused.status_code == 403 and "counterparty" in refused.json()["detail"]
+    own = presentation(
+        fleet,
+        holder=key_of(fleet, "buyer"),
+        vc=vc_of(fleet, "buyer"),
+        challenge=_challenge(fleet, operator_url),
+        domain=operator_did,
+    )
+    answered = fleet.http.post(f"{operator_url}{path}/contact", json={"presentation": own}, timeout=30)
+    assert answered.status_code == 200 and answered.json()["node_url"] == fleet.address("seller-1")  # the buyer may
+
+    clearing = fleet.system.clearing
+    assert clearing is not None
+    commitment = eip712.sign(
+        stranger,
+        eip712.domain(ENDPOINT_DOMAIN, fleet.chain.chain_id, clearing.address),
+        ACCESS_TYPES,
+        {"clearingId": int(clearing_id), "tradeIndex": trade["trade_index"], "accessHash": b"\x22" * 32},
+    )
+    posing = {
+        "presentation": presentation(fleet, holder=stranger, vc=stranger_vc, challenge=_challenge(fleet, seller_url)),
+        "challenge": "0x" + "ab" * 32,
+        "access_hash": "0x" + "22" * 32,
+        "access_signature": "0x" + commitment.hex(),
+    }
+    handshake = fleet.http.post(f"{seller_url}{path}/handshake", json=posing, timeout=30)
+    assert handshake.status_code == 401 and "not by the trade's buyer" in handshake.json()["detail"]
+    seal_key = bytes.fromhex(fleet.http.get(f"{seller_url}/identity").json()["seal_public_key"][2:])
+    sealed = seal(seal_key, json.dumps({"lat": 1.0, "lon": 2.0, "access_secret": "22" * 32}).encode(), 1)
+    pushed = fleet.http.post(f"{seller_url}{path}/point", json={"sealed": "0x" + sealed.hex()}, timeout=30)
+    assert pushed.status_code == 403 and "not been verified" in pushed.json()["detail"]
+    [held] = [t for t in _watched(fleet, "seller-1")["trades"] if t["clearing_id"] == clearing_id]
+    assert held["meeting"] is None
+
+
+def test_a_node_url_the_operator_altered_is_refused_by_the_buyer(clearing_fleet: Fleet) -> None:
+    """The operator can withhold a URL but not substitute one: the buyer checks the seller's own signature on it."""
+    fleet = clearing_fleet
+    _order(fleet, "buyer", "buy", 2_000, 150)
+    sell = _order(fleet, "seller-2", "sell", 2_000, 80)
+    clearing_id = _run(fleet)["clearing_id"]
+    [trade] = [t for t in _watched(fleet, "buyer")["trades"] if t["clearing_id"] == clearing_id]
+    with sqlite3.connect(fleet.workdir / "operator.sqlite") as db:  # the operator's own records, rewritten
+        changed = db.execute(
+            "UPDATE collected_orders SET node_url='http://127.0.0.1:9' WHERE owner=? AND nonce=?",
+            (sell["owner"].lower(), sell["nonce"]),
+        ).rowcount
+    assert changed == 1
+    buyer = fleet.owner("buyer")
+    met = fleet.http.post(
+        f"{fleet.url('buyer')}/clearings/{clearing_id}/trades/{trade['trade_index']}/meet",
+        json={},
+        headers=buyer.headers,
+        timeout=60,
+    )
+    assert met.status_code == 502 and "not by " + fleet.nodes["seller-2"].address in met.json()["detail"]
+
+
+def _challenge(fleet: Fleet, url: str) -> str:
+    return str(fleet.http.get(f"{url}/p2p/challenge", timeout=30).json()["challenge"])
 
 
 def test_a_seller_claims_with_the_buyers_receipt_when_the_buyer_does_not_confirm(clearing_fleet: Fleet) -> None:
@@ -288,6 +387,23 @@ def test_the_clearing_cli_commits_a_file_of_orders_settles_and_reports_status(cl
     report = json.loads(status.output)
     assert len(report) >= 5
     assert all(t["state"] in ("closed", "unfunded") for c in report for t in c["trades"])
+    text = runner.invoke(
+        app,
+        [
+            "clearing",
+            "status",
+            "--operator",
+            fleet.nodes["operator"].address,
+            "--chain",
+            chain_url,
+            "--deployment",
+            deployment,
+        ],
+        env=env,
+    ).output
+    trade = report[-1]["trades"][0]
+    shown = f"{energy(trade['energy_wh'])} at {TokenUnits(6, 'VEC').price_per_kwh(trade['price_per_wh'])}, closed"
+    assert shown in text and "double-auction-k" in text  # kWh, the token per kWh, the mechanism by name
 
 
 def _json(order: ChainOrder) -> dict:
@@ -302,3 +418,33 @@ def _json(order: ChainOrder) -> dict:
         "nonce": order.nonce,
         "expiry_ts": order.expiry_ts,
     }
+
+
+def test_one_vehicle_cannot_hold_more_waiting_orders_at_the_operator_than_the_limit(clearing_fleet: Fleet) -> None:
+    """Signing nonce after nonce is free: without a limit per owner one vehicle could fill the operator's store and
+    its intervals. Sells priced above every buy, so they wait and never trade."""
+    fleet = clearing_fleet
+    clearing = fleet.system.clearing
+    assert clearing is not None
+    now = fleet.chain.now()
+    statuses, details = [], []
+    for i in range(17):
+        order = replace(_sell_order(fleet, now), limit_price_per_wh=MAX_PRICE_PER_WH, nonce=2 * 10**6 + i)
+        signed = clearing.sign_order(key_of(fleet, "seller-2"), order)
+        answer = fleet.http.post(
+            f"{fleet.url('operator')}/p2p/orders",
+            json={**_json(order), "signature": "0x" + signed.signature.hex()},
+            timeout=30,
+        )
+        statuses.append(answer.status_code)
+        details.append(answer.json().get("detail", ""))
+    accepted = statuses.count(200)
+    assert 1 <= accepted <= 16 and statuses == [200] * accepted + [429] * (17 - accepted)
+    assert "at most 16 per owner" in details[-1]
+    other = clearing.sign_order(key_of(fleet, "seller-1"), replace(order, owner=fleet.nodes["seller-1"].address))
+    answer = fleet.http.post(
+        f"{fleet.url('operator')}/p2p/orders",
+        json={**_json(other.order), "signature": "0x" + other.signature.hex()},
+        timeout=30,
+    )
+    assert answer.status_code == 200  # the limit is per owner: others still get in

@@ -11,12 +11,15 @@ from eth_account import Account
 
 from node import pricing
 from node.config import PricingSettings, load_config
+from node.errors import OwnerLimitReached
+from node.operator import fair_share
 from node.peers import ENDPOINT_DOMAIN, check_listing, sign_listing
 from node.store import Store
 from node.timers import Timers
 from v2vchain.errors import ConfigError
 from v2vchain.protocol import eip712
 from v2vchain.protocol.errors import BadSignature
+from v2vchain.protocol.orders import ChainOrder, SignedOrder
 from v2vchain.protocol.signatures import malleate
 
 
@@ -126,10 +129,13 @@ def test_item10_a_listing_passes_only_when_signed_by_the_buyer_for_the_url_asked
 def test_collected_orders_survive_reopening_and_the_cut_leaves_late_ones_for_the_next_interval(tmp_path: Path) -> None:
     store = Store(tmp_path / "op.sqlite")
     owner = Account.create().address
-    first = store.add_collected_order(owner, 1, {"nonce": 1}, "")
-    assert first is not None and store.add_collected_order(owner.upper().replace("0X", "0x"), 1, {}, "") is None
+    first = store.add_collected_order(owner, 1, {"nonce": 1}, "", max_pending=16)
+    assert (
+        first is not None
+        and store.add_collected_order(owner.upper().replace("0X", "0x"), 1, {}, "", max_pending=16) is None
+    )
     cut = store.last_order_seq()
-    store.add_collected_order(owner, 2, {"nonce": 2}, "")  # arrives after the cut
+    store.add_collected_order(owner, 2, {"nonce": 2}, "", max_pending=16)  # arrives after the cut
     assert [r["nonce"] for r in store.collected_orders(status="pending", up_to=cut)] == [1]
     store.mark_order(owner, 1, "used", clearing_id=2**200)
     store.close()
@@ -137,6 +143,30 @@ def test_collected_orders_survive_reopening_and_the_cut_leaves_late_ones_for_the
     rows = {r["nonce"]: r for r in reopened.collected_orders()}
     assert rows[1]["status"] == "used" and int(rows[1]["clearing_id"]) == 2**200  # ids beyond SQLite's INTEGER
     assert rows[2]["status"] == "pending"
+
+
+def test_an_operator_store_from_before_signed_urls_were_kept_gains_the_column_and_keeps_its_orders(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "op.sqlite"
+    store = Store(path)
+    owner = Account.create().address
+    store.add_collected_order(owner, 1, {"nonce": 1}, "http://old.example", max_pending=16)
+    store._db.execute("ALTER TABLE collected_orders DROP COLUMN endpoint_signature")  # the earlier schema
+    store.close()
+    reopened = Store(path)
+    [kept] = reopened.collected_orders()
+    assert (kept["nonce"], kept["node_url"], kept["endpoint_signature"]) == (1, "http://old.example", "")
+    reopened.add_collected_order(owner, 2, {"nonce": 2}, "http://new.example", "0x" + "ab" * 65, max_pending=16)
+    assert (reopened.collected_order(owner, 2) or {})["endpoint_signature"] == "0x" + "ab" * 65
+
+
+def test_a_buyers_access_secret_for_a_cleared_trade_is_made_once(tmp_path: Path) -> None:
+    store = Store(tmp_path / "v.sqlite")
+    first = store.keep_meeting_record(2**200, 3, "access_secret", {"access_secret": "aa"})
+    again = store.keep_meeting_record(2**200, 3, "access_secret", {"access_secret": "bb"})
+    assert first == again == {"access_secret": "aa"}
+    assert store.meeting_record(2**200, 4, "access_secret") is None  # per trade
 
 
 def test_order_nonces_are_never_reused_and_respect_the_clearings_floor(tmp_path: Path) -> None:
@@ -166,3 +196,31 @@ def test_a_cleared_trades_receipt_is_only_ever_replaced_by_a_larger_one(tmp_path
     assert store.put_clearing_receipt_if_larger(7, 0, 600, "0x03") == (False, 600)
     assert store.put_clearing_receipt_if_larger(7, 0, 900, "0x04") == (True, 900)
     assert store.clearing_trade(7, 0)["receipt"]["signature"] == "0x04"
+
+
+def test_an_owner_holds_at_most_the_limit_of_waiting_orders_and_a_cleared_one_frees_a_place(tmp_path: Path) -> None:
+    store = Store(tmp_path / "op.sqlite")
+    flooder, other = Account.create().address, Account.create().address
+    for nonce in range(3):
+        assert store.add_collected_order(flooder, nonce, {"nonce": nonce}, "", max_pending=3) is not None
+    with pytest.raises(OwnerLimitReached, match="already has 3 orders waiting") as refused:
+        store.add_collected_order(flooder, 3, {"nonce": 3}, "", max_pending=3)
+    assert refused.value.status == 429
+    assert store.add_collected_order(other, 0, {"nonce": 0}, "", max_pending=3) is not None  # others unaffected
+    store.mark_order(flooder, 0, "used", clearing_id=1)
+    assert store.add_collected_order(flooder, 3, {"nonce": 3}, "", max_pending=3) is not None
+    assert len(store.collected_orders(status="pending")) == 4  # the refused order left nothing behind
+
+
+def _signed(owner: str, nonce: int) -> SignedOrder:
+    order = ChainOrder(owner, 1, 1_000, 100, b"\x00" * 32, 0, 1, nonce, 2)
+    return SignedOrder(order, b"\x00" * 65)
+
+
+def test_an_interval_over_capacity_takes_every_owner_s_first_order_before_any_second() -> None:
+    flooder, a, b = (Account.create().address for _ in range(3))
+    orders = [_signed(flooder, n) for n in range(10)] + [_signed(a, 0), _signed(b, 0), _signed(a, 1)]
+    chosen = [(o.order.owner, o.order.nonce) for o in fair_share(orders, 5)]
+    assert chosen == [(flooder, 0), (a, 0), (b, 0), (flooder, 1), (a, 1)]
+    assert [o.order.nonce for o in fair_share(orders, 100)][:3] == [0, 0, 0]
+    assert len(fair_share(orders, 100)) == len(orders)

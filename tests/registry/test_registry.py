@@ -638,7 +638,7 @@ def test_expired_vehicle_may_re_register_with_a_new_credential(world: World) -> 
 def test_expired_vehicle_re_registering_under_a_new_did_releases_the_old_one(world: World) -> None:
     old = world.buyer.credential.did_hash
     mine_at(world, world.buyer.credential.expiry)
-    cred = credential(world, world.buyer.address, did="did:example:buyer-renewed", roles=ROLE_BUYER)
+    cred = credential(world, world.buyer.address, did=f"did:pkh:eip155:1:{world.buyer.address}", roles=ROLE_BUYER)
     world.system.registry.register(cred)
     registry = world.system.registry
     assert registry._call("vehicleOfDid", old) == ZERO_ADDRESS

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from typing import Any
 
 from eth_account import Account
@@ -10,6 +12,7 @@ from eth_account.signers.local import LocalAccount
 from v2vchain.identity.credentials import issue_vc
 from v2vchain.identity.did import did_for
 from v2vchain.identity.registration import ROLE_SELLER
+from v2vchain.identity.suite import proof_options, sign_document
 
 CHAIN_ID = 31337
 REGISTRY = Account.from_key(b"\x0f" * 32).address  # any address: no chain is involved
@@ -30,3 +33,12 @@ def make_vc(issuer: LocalAccount, holder: LocalAccount, **overrides: Any) -> dic
     )
     arguments.update(overrides)
     return issue_vc(issuer, **arguments)
+
+
+def resigned(signer: LocalAccount, vc: dict[str, Any], mutate: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """`vc` changed by `mutate` and signed again by `signer` (as its issuer): a well-signed credential whose content
+    the verifier must judge on its own."""
+    document = copy.deepcopy({key: value for key, value in vc.items() if key != "proof"})
+    mutate(document)
+    options = proof_options(did_for(signer.address, CHAIN_ID), "assertionMethod", vc["proof"]["created"])
+    return sign_document(signer, document, options, vc["proof"]["eip712"]["domain"], "VerifiableCredential")

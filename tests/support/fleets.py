@@ -79,6 +79,7 @@ def check_plan(f: Fleet, plan: Plan) -> None:
             assert m.end_ts + int(drive_s(from_m, v.speed_kmh)) <= t1, (vid, m)
         used[m.provider] = used.get(m.provider, 0) + m.discharged_wh + m.provider_detour_wh
         got[m.consumer] = got.get(m.consumer, 0) + m.energy_wh
+    check_itineraries(f, plan)
     for p, wh in used.items():
         assert wh <= plan.spares[p], (p, wh, plan.spares[p])
     fallback = {o.consumer for o in plan.stations}
@@ -88,6 +89,22 @@ def check_plan(f: Fleet, plan: Plan) -> None:
             assert got[c] >= need
     assert plan.cost_v2v <= plan.cost_stations_only
     assert all(m.cost <= m.outside_share for m in plan.meetings)
+
+
+def check_itineraries(f: Fleet, plan: Plan) -> None:
+    """A provider meeting several consumers on one leg drives from each meeting to the next in time; a consumer
+    meets at most one provider per leg."""
+    vans = {v.id: v for v in f.vans}
+    legs: dict[tuple[str, int], list] = {}
+    for m in plan.meetings:
+        legs.setdefault((m.provider, m.provider_leg), []).append(m)
+    for (vid, _), ms in legs.items():
+        ms.sort(key=lambda m: m.start_ts)
+        for a, b in zip(ms, ms[1:]):
+            gap_m = haversine_m(a.lat, a.lon, b.lat, b.lon) * f.road_factor
+            assert a.end_ts + int(drive_s(gap_m, vans[vid].speed_kmh)) <= b.start_ts, (vid, a, b)
+    seen = [(m.consumer, m.consumer_leg) for m in plan.meetings]
+    assert len(seen) == len(set(seen)), seen
 
 
 def two_vans(provider_window_end: int = T + 36_000, consumer_arrival: int = T + 10_800) -> dict:

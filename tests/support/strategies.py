@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from v2vchain.matching import Order, Side
 from v2vchain.matching.areas import geohash_centre
+from v2vchain.matching.outside import Station
 
 T0 = 1_750_000_000  # a morning in 2025
 # ~20 ms an example goes to drawing the orders, so properties run fewer examples than Hypothesis's 100
@@ -90,3 +91,23 @@ def order_sets(
 @cache
 def _centre(cell: str) -> tuple[float, float]:
     return geohash_centre(cell)
+
+
+@st.composite
+def city_stations(draw: st.DrawFn, max_stations: int = 3) -> tuple[Station, ...]:
+    """Charging stations in the test cells, priced from below the grid import price to well above it."""
+    n = draw(st.integers(1, max_stations))
+    out = []
+    for i in range(n):
+        lat, lon = _centre(draw(st.sampled_from(CELLS)))
+        out.append(
+            Station(
+                f"s{i}",
+                lat,
+                lon,
+                price_per_wh=draw(st.integers(50, 600)),
+                power_w=draw(st.integers(7_000, 150_000)),
+                queue_s=draw(st.integers(0, 900)),
+            )
+        )
+    return tuple(out)

@@ -22,6 +22,9 @@ from .errors import ChainMismatch, RangeTooLarge, RpcError, RpcTimeout, UnknownA
 from .published import PENALTY_BPS_SELECTOR, publication_rows
 from .rpc import Header, Log, Node
 from .store import EventRow, Store
+from .units import DECIMALS_CALL, META_KEY, from_meta, read_token_units, to_meta
+
+TOKEN = "EnergyToken"  # the name the index gives the venues' token, a dev token or an external ERC-20
 
 DEFAULT_BATCH_BLOCKS = 2_000
 DEFAULT_CONFIRMATIONS = 6
@@ -84,7 +87,9 @@ class Indexer:
         started = time.perf_counter()
         report = IndexReport(chain_id=self.node.chain_id())
         self.store.bind_chain(report.chain_id)
-        self._register(self.node.head())
+        head = self.node.head()
+        self._register(head)
+        self._read_token_units(head)
         for _ in range(MAX_RESTARTS):
             try:
                 self._run_once(report, to_block)
@@ -124,6 +129,29 @@ class Indexer:
             raise ConfigError("nothing to index: give a deployment (token, registry, market addresses)")
         self._decoders = {c.address: (c.name, EventDecoder(c.abi)) for c in contracts}
         self._abis = {c.address: c.abi for c in contracts}
+
+    def _read_token_units(self, head: int) -> None:
+        """The token's decimals and symbol, for every reader of the index to show amounts in; asked again on each
+        run until the token gives sane answers (a refusal is kept with its reason, an unreachable node leaves the
+        question open)."""
+        if from_meta(self.store.meta(META_KEY)).known:
+            return
+        token = next((c.address for c in self.store.contracts() if c.name == TOKEN), None)
+        if token is None:
+            return
+
+        def call(data: str) -> str:
+            try:
+                return self.node.eth_call(token, data, head)
+            except RpcError as exc:
+                name = "decimals()" if data == DECIMALS_CALL else "symbol()"
+                raise ValueError(f"{name} call was refused ({exc})") from None
+
+        try:
+            units = read_token_units(call)
+        except RpcTimeout:
+            return
+        self.store.set_meta(META_KEY, to_meta(units))
 
     def _creation_block(self, spec: ContractSpec, head: int) -> int:
         """The first block with code at the address (binary search); the hint if the node keeps no history."""

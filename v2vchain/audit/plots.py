@@ -15,6 +15,12 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from .trades import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH, Trade
+from .units import WH_PER_KWH, TokenUnits
+
+
+def _scaled(units_amount: int, units: TokenUnits) -> float:
+    """An amount as a coordinate in the token's own units. Drawing only: every figure printed as text is exact."""
+    return float(units_amount / 10 ** (units.decimals or 0))
 
 
 def _utc(ts: int) -> datetime:
@@ -35,18 +41,23 @@ def _png(fig: Figure) -> bytes:
 
 
 def price_over_time(
-    trades: Sequence[Trade], grid_import: int = GRID_IMPORT_PER_WH, grid_export: int = GRID_EXPORT_PER_WH
+    trades: Sequence[Trade],
+    units: TokenUnits,
+    grid_import: int = GRID_IMPORT_PER_WH,
+    grid_export: int = GRID_EXPORT_PER_WH,
 ) -> bytes:
-    """Each trade's price at its award, between the grid's import and export prices."""
+    """Each trade's price per kWh at its award, between the grid's import and export prices."""
     fig, ax = plt.subplots(figsize=(8, 4))
     by_mechanism: dict[str, list[Trade]] = defaultdict(list)
     for t in trades:
         by_mechanism[t.mechanism].append(t)
     for mechanism, group in sorted(by_mechanism.items()):
-        ax.scatter([_date(t.awarded_at) for t in group], [t.price_per_wh for t in group], label=mechanism, zorder=3)
-    ax.axhline(grid_import, color="tab:red", linestyle="--", label=f"grid import ({grid_import}/Wh)")
-    ax.axhline(grid_export, color="tab:green", linestyle="--", label=f"grid export ({grid_export}/Wh)")
-    ax.set_ylabel("price (token units per Wh)")
+        prices = [_scaled(t.price_per_wh * WH_PER_KWH, units) for t in group]
+        ax.scatter([_date(t.awarded_at) for t in group], prices, label=mechanism, zorder=3)
+    for price, color, name in ((grid_import, "tab:red", "import"), (grid_export, "tab:green", "export")):
+        label = f"grid {name} ({units.price_per_kwh(price)})"
+        ax.axhline(_scaled(price * WH_PER_KWH, units), color=color, linestyle="--", label=label)
+    ax.set_ylabel(f"price ({units.symbol} per kWh)")
     ax.set_title("V2V price over time (UTC)")
     locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]  # matplotlib.dates has no annotations
     ax.xaxis.set_major_locator(locator)
@@ -91,12 +102,15 @@ def savings(
 
 
 def savings_per_vehicle(
-    trades: Sequence[Trade], grid_import: int = GRID_IMPORT_PER_WH, grid_export: int = GRID_EXPORT_PER_WH
+    trades: Sequence[Trade],
+    units: TokenUnits,
+    grid_import: int = GRID_IMPORT_PER_WH,
+    grid_export: int = GRID_EXPORT_PER_WH,
 ) -> bytes:
     per = sorted(savings(trades, grid_import, grid_export).items(), key=lambda kv: -kv[1])
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.4 * len(per) + 1)))
-    ax.barh([f"{a[:6]}..{a[-4:]}" for a, _ in per], [v for _, v in per], color="tab:blue")
+    ax.barh([f"{a[:6]}..{a[-4:]}" for a, _ in per], [_scaled(v, units) for _, v in per], color="tab:blue")
     ax.invert_yaxis()
-    ax.set_xlabel("saving against the grid (token units)")
+    ax.set_xlabel(f"saving against the grid ({units.symbol})")
     ax.set_title("Savings per vehicle")
     return _png(fig)

@@ -9,6 +9,7 @@ from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.trades import trades
 
 from .store import Store
+from .units import TokenUnits
 
 
 @dataclass(frozen=True)
@@ -56,22 +57,25 @@ def reconcile(ledger: Ledger, store: Store) -> Reconciliation:
     return Reconciliation(violations, warnings, totals)
 
 
-def reconciliation_text(result: Reconciliation) -> str:
-    t = result.totals
+def reconciliation_text(result: Reconciliation, units: TokenUnits) -> str:
+    t, a = result.totals, units.amount
     lines = [
         f"blocks {t['first_block']}..{t['last_block']}: {t['events']} events, {t['requests']} requests, "
         f"{t['trades']} trades",
-        f"market token balance {t['token_balance']} = free {t['free']} + locked {t['locked']} + escrows "
-        f"{t['escrows']} + sunk {t['sunk']} ({t['books']}): {'yes' if t['token_balance'] == t['books'] else 'NO'}",
+        f"market token balance {a(t['token_balance'])} = free {a(t['free'])} + locked {a(t['locked'])} + escrows "
+        f"{a(t['escrows'])} + sunk {a(t['sunk'])} ({a(t['books'])}): "
+        f"{'yes' if t['token_balance'] == t['books'] else 'NO'}",
     ]
     if "clearings" in t:
         lines += [
             f"{t['clearings']} clearings, {t['clearing_trades']} funded clearing trades",
-            f"clearing token balance {t['clearing_token_balance']} = free {t['clearing_free']} + locked "
-            f"{t['clearing_locked']} + escrows {t['clearing_escrows']} + sunk {t['clearing_sunk']} "
-            f"({t['clearing_books']}): {'yes' if t['clearing_token_balance'] == t['clearing_books'] else 'NO'}",
+            f"clearing token balance {a(t['clearing_token_balance'])} = free {a(t['clearing_free'])} + locked "
+            f"{a(t['clearing_locked'])} + escrows {a(t['clearing_escrows'])} + sunk {a(t['clearing_sunk'])} "
+            f"({a(t['clearing_books'])}): {'yes' if t['clearing_token_balance'] == t['clearing_books'] else 'NO'}",
         ]
     for kind, findings in (("VIOLATION", result.violations), ("warning", result.warnings)):
         lines += [f"{kind} [{f.rule}] block {f.block} tx {f.tx_hash}: {f.message}" for f in findings]
     lines.append(f"{len(result.violations)} violation(s), {len(result.warnings)} warning(s)")
+    if not units.known:
+        lines.append(f"amounts in {units.label}")
     return "\n".join(lines)

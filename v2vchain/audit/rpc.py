@@ -207,6 +207,10 @@ class Web3Node:
             raise RpcTimeout(f"{method}: the node did not answer in time") from None
         except (ValueError, RuntimeError, Web3Exception) as exc:  # eth-tester raises its own ValueErrors
             raise classify(method, str(exc)) from None
+        except Exception as exc:  # eth-tester's TransactionFailed (a plain Exception) is a revert like any other
+            if "execution reverted" not in str(exc):
+                raise
+            raise classify(method, str(exc)) from None
 
     def chain_id(self) -> int:
         return int(self._do("eth_chainId", lambda: self.w3.eth.chain_id))

@@ -9,6 +9,7 @@ from eth_utils import keccak
 from v2vchain.audit.ledger.clearing import ClearingBooks
 from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.trades import trades
+from v2vchain.audit.units import TokenUnits, energy, roles, when
 from v2vchain.identity.did import did_for
 
 
@@ -53,12 +54,17 @@ def statement(ledger: Ledger, address: str, chain_id: int | None) -> dict[str, A
             "locked": ledger.locked[address],
             "at_risk": ledger.locked_penalty(address),
         },
+        "escrow": {
+            "refunded": sum(t.refund for t in bought),
+            "open": sum(r.escrow for r in ledger.requests.values() if r.buyer == address),
+        },
         "open_obligations": obligations(ledger, address),
     }
     books = ledger.clearing
     if books is not None and books.active and (address in books.flows or address in books.free):
         cflows = books.flows[address]
         out["sold"]["penalties_paid"] += cflows["penalties_paid"]
+        out["escrow"]["open"] += sum(t.escrow for t in books.all_trades() if t.buyer == address)
         out["clearing_account"] = {
             "deposited": cflows["deposited"],
             "withdrawn": cflows["withdrawn"],
@@ -83,11 +89,11 @@ def clearing_obligations(books: ClearingBooks, address: str) -> list[dict[str, A
                 {"trade": trade, "role": "buyer", "what": "confirm delivery", "amount": t.escrow, "due": t.delivery_end}
             )
         elif t.seller == address and t.status == "awarded":
-            what = f"deliver {t.energy_wh} Wh"
+            what = f"deliver {energy(t.energy_wh)}"
             out.append({"trade": trade, "role": "seller", "what": what, "amount": t.penalty, "due": t.delivery_end})
         elif t.seller == address and t.status == "confirmed":
             figure = t.confirmed.args["deliveredWh"] if t.confirmed else 0
-            what = f"claim with a receipt for more than the {figure} Wh confirmed, or let it finalize"
+            what = f"claim with a receipt for more than the {energy(figure)} confirmed, or let it finalize"
             out.append({"trade": trade, "role": "seller", "what": what, "amount": t.penalty, "due": t.delivery_end})
     return out
 
@@ -120,18 +126,18 @@ def obligations(ledger: Ledger, address: str) -> list[dict[str, Any]]:
                 {
                     "request": r.request_id,
                     "role": "seller",
-                    "what": f"deliver {r.energy_wh} Wh",
+                    "what": f"deliver {energy(r.energy_wh)}",
                     "amount": r.penalty,
                     "due": r.delivery_end,
                 }
             )
         elif r.seller == address and r.status == "confirmed":
+            figure = int(r.confirmed.args["deliveredWh"]) if r.confirmed else 0
             out.append(
                 {
                     "request": r.request_id,
                     "role": "seller",
-                    "what": "claim with a receipt for more than the "
-                    f"{r.confirmed.args['deliveredWh'] if r.confirmed else 0} Wh confirmed, or let it finalize",
+                    "what": f"claim with a receipt for more than the {energy(figure)} confirmed, or let it finalize",
                     "amount": r.penalty,
                     "due": r.delivery_end,
                 }
@@ -149,24 +155,37 @@ def obligations(ledger: Ledger, address: str) -> list[dict[str, Any]]:
     return out
 
 
-def statement_text(s: dict[str, Any]) -> str:
+def statement_text(s: dict[str, Any], units: TokenUnits) -> str:
+    """The statement as a person reads it: kWh, the token's units, role names, ISO 8601 UTC."""
     reg = s["registration"]
-    lines = [
-        f"vehicle {s['vehicle']}",
-        f"  registration: {reg['status']}"
-        + (f", roles {reg['roles']}, issuer {reg['issuer']}, expires {reg['expiry']}" if "roles" in reg else ""),
-    ]
+    lines = [f"vehicle {s['vehicle']}", f"  registration: {reg['status']}"]
+    if "roles" in reg:
+        lines[-1] += f", roles {roles(reg['roles'])}, issuer {reg['issuer']}, expires {when(reg['expiry'])}"
     if reg.get("did"):
         lines.append(f"  DID: {reg['did']}")
-    for section in ("bought", "sold", "account", "clearing_account"):
+    for section in ("bought", "sold", "escrow", "account", "clearing_account"):
         if section in s:
-            lines.append(f"  {section}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s[section].items()))
+            lines.append(f"  {section}: " + ", ".join(_field(k, v, units) for k, v in s[section].items()))
     lines.append(f"  open obligations: {len(s['open_obligations'])}")
     lines += [
-        f"    {_what(o)} as {o['role']}: {o['what']} (amount {o['amount']}) by {o['due']}"
+        f"    {_what(o)} as {o['role']}: {o['what']} ({units.amount(o['amount'])}) by {when(o['due'])}"
         for o in s["open_obligations"]
     ]
+    if not units.known:
+        lines.append(f"  amounts in {units.label}")
     return "\n".join(lines)
+
+
+def _field(key: str, value: int, units: TokenUnits) -> str:
+    name = key[: -len("_wh")] if key.endswith("_wh") else key
+    return f"{name.replace('_', ' ')} {shown(key, value, units)}"
+
+
+def shown(key: str, value: int, units: TokenUnits) -> str:
+    """A statement figure as text: a count, energy (keys ending _wh) in kWh, or an amount in the token's units."""
+    if key == "trades":
+        return str(value)
+    return energy(value) if key.endswith("_wh") else units.amount(value)
 
 
 def _what(o: dict[str, Any]) -> str:

@@ -11,17 +11,18 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_utils import is_address, keccak, to_checksum_address
+from eth_utils import is_address, to_checksum_address
 
 from v2vchain.audit.ledger.clearing import RESOLUTIONS, ClearingTrade
 from v2vchain.audit.ledger.market import Ledger, Request
-from v2vchain.identity.did import parse_did
+from v2vchain.identity.did import did_hash, parse_did
 from v2vchain.identity.errors import InvalidDid
 from v2vchain.protocol.areas import cell_of, within
 from v2vchain.protocol.clearing import MECHANISM_IDS
 
 from .errors import InvalidFilter, UnknownAddress
 from .store import Store
+from .units import TokenUnits, energy, when
 
 MECHANISMS = ("auction", "clearing")  # a clearing's trades name their mechanism too: clearing/<name>
 MECHANISM_NAMES = {v: k for k, v in MECHANISM_IDS.items()}
@@ -151,8 +152,8 @@ def resolve_vehicle(text: str, ledger: Ledger, chain_id: int | None) -> set[str]
             raise InvalidFilter(str(exc)) from None
         if chain_id is not None and did_chain != chain_id:
             raise InvalidFilter(f"{text} names chain {did_chain}; this index is of chain {chain_id}")
-        did_hash = "0x" + keccak(text=text).hex()
-        return {address} | {v for v, state in ledger.vehicles.items() if state.did_hash == did_hash}
+        hashed = "0x" + did_hash(text).hex()  # any spelling of the DID names the canonical one registered
+        return {address} | {v for v, state in ledger.vehicles.items() if state.did_hash == hashed}
     if not is_address(text):
         raise InvalidFilter(
             f"{text!r} is neither a 0x address (40 hex digits, valid EIP-55 checksum if mixed-case) "
@@ -209,12 +210,6 @@ def filter_trades(
     ]
 
 
-# ---------------------------------------------------------------- a vehicle's statement
-
-
-# ---------------------------------------------------------------- reconciliation
-
-
 # ---------------------------------------------------------------- output
 
 
@@ -225,14 +220,36 @@ TABLE_COLUMNS = (
     "buyer",
     "seller",
     "area",
-    "energy_wh",
-    "delivered_wh",
-    "price_per_wh",
+    "energy",
+    "delivered",
+    "price",
     "paid",
+    "refund",
+    "penalty",
     "awarded_at",
     "award_tx",
 )
 
 
 def trade_rows(selected: Sequence[Trade]) -> list[dict[str, Any]]:
+    """The machine form (CSV, JSON): every field, raw integers."""
     return [asdict(t) for t in selected]
+
+
+def table_rows(selected: Sequence[Trade], units: TokenUnits) -> list[dict[str, Any]]:
+    """The form a person reads (TABLE_COLUMNS): kWh, the token's units, prices per kWh, ISO 8601 UTC."""
+    return [
+        {
+            **asdict(t),
+            "energy": energy(t.energy_wh),
+            "delivered": energy(t.delivered_wh),
+            "price": units.price_per_kwh(t.price_per_wh),
+            "payment": units.amount(t.payment),
+            "paid": units.amount(t.paid),
+            "refund": units.amount(t.refund),
+            "penalty": units.amount(t.penalty),
+            "awarded_at": when(t.awarded_at),
+            "settled_at": when(t.settled_at),
+        }
+        for t in selected
+    ]

@@ -43,3 +43,7 @@ def _render(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()
     return repr(value) if isinstance(value, str) else str(value)
+
+
+class ClockStopped(V2VError):
+    """A JSON-RPC chain mined no block for longer than a program waiting on its clock can wait."""

@@ -36,9 +36,11 @@ from v2vchain.audit.trades import (
     parse_time,
     require_known,
     resolve_vehicle,
+    table_rows,
     trade_rows,
     trades,
 )
+from v2vchain.audit.units import index_units
 from v2vchain.chain.compiler import compile_contracts
 from v2vchain.chain.connect import connect
 from v2vchain.deploy import deployments_file, load_recorded
@@ -197,9 +199,14 @@ def trades_cmd(
             area=area,
             mechanism=mechanism,
         )
-        rows = trade_rows(selected)
-        columns = TABLE_COLUMNS if fmt is Format.table else [f.name for f in fields(Trade)]
-        typer.echo(render(rows, fmt.value, columns) if rows or fmt is not Format.table else "no trades match")
+        if fmt is not Format.table:
+            typer.echo(render(trade_rows(selected), fmt.value, [f.name for f in fields(Trade)]))
+        elif not selected:
+            typer.echo("no trades match")
+        else:
+            units = index_units(store)
+            typer.echo(render(table_rows(selected, units), "table", TABLE_COLUMNS))
+            typer.echo(f"amounts in {units.label}, energy in kWh, prices per kWh, times UTC")
 
 
 @audit_app.command(name="vehicle")
@@ -220,7 +227,7 @@ def vehicle_cmd(
         elif fmt is Format.csv:
             typer.echo(render([row for s in statements for row in _flatten(s)], "csv", ["vehicle", "field", "value"]))
         else:
-            typer.echo("\n".join(statement_text(s) for s in statements))
+            typer.echo("\n".join(statement_text(s, index_units(store)) for s in statements))
 
 
 def _flatten(s: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -260,7 +267,7 @@ def reconcile(fmt: Format = FORMAT_OPTION, db: str = DB_OPTION) -> None:
             ]
             typer.echo(render(rows, "csv", ["kind", "rule", "block", "tx_hash", "message"]))
         else:
-            typer.echo(reconciliation_text(result))
+            typer.echo(reconciliation_text(result, index_units(store)))
     if not result.ok:
         raise typer.Exit(code=2)
 

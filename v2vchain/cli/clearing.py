@@ -15,6 +15,8 @@ from node.config import OperatorSettings, load_config
 from node.operator import plan_clearing
 from node.peers import order_from_json
 from node.service import VehicleNode
+from v2vchain.audit.trades import MECHANISM_NAMES
+from v2vchain.audit.units import energy
 from v2vchain.chain.connect import connect
 from v2vchain.chain.errors import ContractRevert
 from v2vchain.contracts.clearing import ClearingClient
@@ -23,7 +25,7 @@ from v2vchain.errors import ConfigError, InvalidInput
 from v2vchain.identity.keystore import load_keystore
 from v2vchain.protocol.clearing import Receipt
 
-from .common import address
+from .common import address, token_units
 from .errors import Typer
 
 clearing_app = Typer(help="An operator's batch clearings: status, commit one interval, settle.", no_args_is_help=True)
@@ -80,6 +82,7 @@ def status_cmd(
     with _system(config, chain, signing=not who, deployment=deployment) as (system, account):
         client = _client(system)
         who = who or account.address
+        units = token_units(system.token)
         report: list[dict[str, Any]] = []
         for commit in client.commits(from_block=system.deployment.block):
             if commit.operator.lower() != who.lower():
@@ -118,14 +121,15 @@ def status_cmd(
         return
     typer.echo(f"operator {who}: {len(report)} clearing(s)")
     for c in report:
+        mechanism = MECHANISM_NAMES.get(c["mechanism_id"], f"mechanism {c['mechanism_id']}")
         typer.echo(
-            f"clearing #{c['seq']} ({c['clearing_id']}): mechanism {c['mechanism_id']}, {c['orders']} orders, "
-            f"{c['opened']} of {len(c['trades'])} trades opened, {c['escrowed']} escrowed, tx {c['tx']}"
+            f"clearing #{c['seq']} ({c['clearing_id']}): {mechanism}, {c['orders']} orders, "
+            f"{c['opened']} of {len(c['trades'])} trades opened, {units.amount(c['escrowed'])} escrowed, tx {c['tx']}"
         )
         for t in c["trades"]:
             typer.echo(
-                f"  trade {t['trade_index']}: {t['seller']} -> {t['buyer']} {t['energy_wh']} Wh at "
-                f"{t['price_per_wh']}/Wh, {t['state']}"
+                f"  trade {t['trade_index']}: {t['seller']} -> {t['buyer']} {energy(t['energy_wh'])} at "
+                f"{units.price_per_kwh(t['price_per_wh'])}, {t['state']}"
             )
 
 

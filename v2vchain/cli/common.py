@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 
+from v2vchain.audit.units import TokenUnits, checked_units
 from v2vchain.chain.connect import Chain
+from v2vchain.chain.errors import ContractRevert
+from v2vchain.contracts.token import TokenClient
 from v2vchain.deploy import System, load_recorded
 from v2vchain.errors import ConfigError, InvalidInput
 
@@ -36,5 +37,14 @@ def recorded(chain: Chain, account: LocalAccount) -> System:
 
 
 def eth(wei: int) -> str:
-    """An amount of wei in ETH, without trailing zeros."""
-    return f"{(Decimal(wei) / 10**18).normalize():f} ETH"
+    """An amount of wei in ETH, exact, without trailing zeros."""
+    return TokenUnits(18, "ETH").amount(wei)
+
+
+def token_units(token: TokenClient) -> TokenUnits:
+    """The token's display units as its client reads them, checked as the audit index's are: a token that reverts
+    or answers nonsense is shown in raw units with the reason."""
+    try:
+        return checked_units(token.decimals(), token.symbol())
+    except ContractRevert as exc:
+        return TokenUnits.raw(f"the token refused: {exc}")

@@ -1,4 +1,5 @@
-"""`v2v fleet plan FLEET.json [--json] [--map out.png] [--k-best K]`: the fleet's V2V plan against stations only."""
+"""`v2v fleet plan FLEET.json [--json] [--map out.png] [--k-best K] [--meetings-per-leg M]`: the fleet's V2V plan
+against stations only."""
 
 from __future__ import annotations
 
@@ -30,11 +31,14 @@ def plan_cmd(
     map_out: Path | None = typer.Option(None, "--map", help="draw routes, meetings and stations (PNG)"),
     k_best: int | None = typer.Option(None, "--k-best", min=1, help="keep only the K cheapest providers per consumer"),
     time_limit: float = typer.Option(60.0, "--time-limit", help="MILP time limit in seconds"),
+    meetings_per_leg: int = typer.Option(
+        1, "--meetings-per-leg", min=1, max=16, help="how many consumers a provider may meet on one leg of its route"
+    ),
 ) -> None:
     """Match providers and consumers (cheapest meetings within both time windows) or send consumers to stations."""
     try:
         fleet = load_fleet(fleet_file)
-        plan = plan_fleet(fleet, k_best=k_best, time_limit_s=time_limit)
+        plan = plan_fleet(fleet, k_best=k_best, time_limit_s=time_limit, meetings_per_leg=meetings_per_leg)
     except InvalidFleet as e:
         typer.echo(f"invalid fleet: {e}", err=True)
         raise typer.Exit(2) from None

@@ -9,6 +9,7 @@ import typer
 
 from node.demo_clearing import run_clearing_demo
 from node.demo_fleet import run_fleet_demo
+from v2vchain.chain.clock import BLOCK_PATIENCE_S
 from v2vchain.chain.compiler import compile_contracts, find_compiler
 from v2vchain.chain.connect import connect
 from v2vchain.demo import run_demo
@@ -30,8 +31,18 @@ app = Typer(help="Vehicle-to-vehicle energy trading on an EVM chain.", no_args_i
 @app.command()
 def demo(
     chain: str = typer.Option("embedded", help=CHAIN_HELP),
-    bidding_seconds: int = typer.Option(600, min=1, help="bidding time; a real chain is waited for"),
+    bidding_seconds: int | None = typer.Option(
+        None,
+        min=1,
+        help="bidding time (default 600 on dev chains, whose clock the demo advances; on a URL chain, the shortest "
+        "safe time at its measured block interval, and a shorter one is refused)",
+    ),
     lead_seconds: int = typer.Option(300, min=0, help="from the bidding deadline to the delivery start"),
+    block_wait_seconds: int = typer.Option(
+        BLOCK_PATIENCE_S,
+        min=1,
+        help="on a URL chain: how long it may go without a block before the demo says its clock does not move",
+    ),
     nodes: int = typer.Option(
         0, min=0, max=20, help="run N vehicle node processes trading over HTTP (needs --chain anvil)"
     ),
@@ -60,7 +71,7 @@ def demo(
         return
 
     with connect(chain) as connected:
-        result = run_demo(connected, bidding_s=bidding_seconds, lead_s=lead_seconds)
+        result = run_demo(connected, bidding_s=bidding_seconds, lead_s=lead_seconds, block_wait_s=block_wait_seconds)
     if result["supply"] != result["held"]:
         raise typer.Exit(code=2)
 

@@ -4,7 +4,6 @@ config, status."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -15,15 +14,15 @@ from eth_utils import to_checksum_address
 
 from node.config import NodeConfig, credential_subject, load_config
 from node.demo_fleet import PASSWORD_ENV, TOKEN_ENV, write_node_config
+from v2vchain.audit.units import roles, when
 from v2vchain.chain.connect import Chain, connect
 from v2vchain.contracts.token import TokenClient
 from v2vchain.deploy import System
 from v2vchain.errors import ConfigError, InvalidInput
 from v2vchain.identity.did import did_for
 from v2vchain.identity.keystore import create_keystore, load_keystore
-from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
 
-from .common import address, eth, recorded
+from .common import address, eth, recorded, token_units
 from .errors import Typer
 
 vehicle_app = Typer(
@@ -33,7 +32,6 @@ PASSWORD_HELP = "environment variable holding the vehicle's keystore password (p
 URL_HELP = "the chain's http(s) JSON-RPC URL"
 MAX_APPROVAL = 2**256 - 1
 SETUP_GAS = 400_000  # two approvals and a deposit, with room to spare
-ROLE_NAMES = {ROLE_BUYER: "buyer", ROLE_SELLER: "seller"}
 
 
 def _url(chain: str) -> str:
@@ -60,7 +58,7 @@ def _units(amount: str, token: TokenClient, option: str) -> int:
 
 
 def _human(units: int, token: TokenClient) -> str:
-    return f"{(Decimal(units) / 10 ** token.decimals()).normalize():f} {token.symbol()}"
+    return token_units(token).amount(units)
 
 
 @vehicle_app.command("init")
@@ -221,11 +219,9 @@ def vehicle_status(
         if record.expiry == 0:
             typer.echo("  registration: not registered")
         else:
-            roles = [name for bit, name in ROLE_NAMES.items() if record.roles & bit] or ["none"]
-            until = datetime.fromtimestamp(record.expiry, UTC).strftime("%Y-%m-%d %H:%M UTC")
             state = "revoked" if record.revoked else ("expired" if record.expiry <= connected.now() else "active")
-            typer.echo(f"  registration: {state}, issuer {record.issuer}, until {until}")
-            typer.echo(f"  roles: {', '.join(roles)}")
+            typer.echo(f"  registration: {state}, issuer {record.issuer}, until {when(record.expiry)}")
+            typer.echo(f"  roles: {roles(record.roles)}")
         gas = int(connected.w3.eth.get_balance(to_checksum_address(vehicle)))
         typer.echo(f"  wallet: {eth(gas)}, {_human(token.balance_of(vehicle), token)}")
         venues = [("Market", system.market)] + ([("Clearing", system.clearing)] if system.clearing else [])

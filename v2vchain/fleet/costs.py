@@ -6,7 +6,7 @@ Rounding is always up (ceil) against the plan: a detour costs at least what it s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +65,36 @@ class Legs:
     t0: np.ndarray  # leaves a (int s)
     t1: np.ndarray  # must be at b (int s)
     before_wh: np.ndarray  # route energy spent before the leg starts
+
+
+def slot_legs(legs: Legs, slots: int, speed_kmh: int, road_factor: float) -> Legs:
+    """Each leg cut into `slots` consecutive sub-legs, so a provider may hold one meeting in each: equal parts of
+    the leg's straight line, each with its own drive time plus an equal share of the leg's slack. A van on time at
+    every sub-leg's end is on time at the leg's end, so meetings in different sub-legs never interact and each
+    meeting's own check stays exact. A parked van's window is cut into equal slots at its place."""
+    if slots == 1:
+        return legs
+    n = len(legs.t0)
+    f = np.arange(slots + 1) / slots
+    lat = legs.a_lat[:, None] + f[None, :] * (legs.b_lat - legs.a_lat)[:, None]
+    lon = legs.a_lon[:, None] + f[None, :] * (legs.b_lon - legs.a_lon)[:, None]
+    drive = drive_s(haversine_m(lat[:, :-1], lon[:, :-1], lat[:, 1:], lon[:, 1:]) * road_factor, speed_kmh)
+    slack = legs.t1 - legs.t0 - drive.sum(axis=1)
+    at = np.concatenate([np.zeros((n, 1), dtype=np.int64), np.cumsum(drive, axis=1)], axis=1)
+    tau = legs.t0[:, None] + at + np.arange(slots + 1)[None, :] * slack[:, None] // slots  # tau[:, -1] == t1
+    return Legs(
+        lat[:, :-1].ravel(),
+        lon[:, :-1].ravel(),
+        lat[:, 1:].ravel(),
+        lon[:, 1:].ravel(),
+        tau[:, :-1].ravel(),
+        tau[:, 1:].ravel(),
+        np.repeat(legs.before_wh, slots),
+    )
+
+
+def _concat(a: Legs, b: Legs) -> Legs:
+    return Legs(*(np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in fields(Legs)))
 
 
 @dataclass(frozen=True)
@@ -223,16 +253,23 @@ class ProviderPool:
     power: np.ndarray
     spare: np.ndarray
     dab: np.ndarray  # each leg's own (road) length
+    n_legs: np.ndarray  # each provider's route legs
+    slots: int = 1
 
     @staticmethod
-    def build(providers: list[VanState], road_factor: float) -> ProviderPool:
-        n, nl = len(providers), max((len(p.legs.t0) for p in providers), default=1)
+    def build(providers: list[VanState], road_factor: float, slots: int = 1) -> ProviderPool:
+        """With slots > 1, a provider's columns are its whole legs, then each leg's `slots` sub-legs (slot_legs): a
+        meeting may use a whole leg (as with one slot) or one sub-leg, so more slots never remove an option."""
+        legs = [p.legs for p in providers]
+        if slots > 1:
+            legs = [_concat(x, slot_legs(x, slots, p.van.speed_kmh, road_factor)) for x, p in zip(legs, providers)]
+        n, nl = len(providers), max((len(x.t0) for x in legs), default=1)
 
         def pad(attr: str, fill: float) -> np.ndarray:
             out = np.full((n, nl), fill, dtype=np.float64 if attr.endswith(("lat", "lon")) else np.int64)
-            for i, p in enumerate(providers):
-                x = getattr(p.legs, attr)
-                out[i, : len(x)] = x
+            for i, x in enumerate(legs):
+                col = getattr(x, attr)
+                out[i, : len(col)] = col
             return out
 
         valid = pad("t0", -1) >= 0
@@ -255,7 +292,16 @@ class ProviderPool:
             van("v2v_power_w"),
             np.array([p.spare_wh for p in providers], dtype=np.int64),
             haversine_m(a_lat, a_lon, b_lat, b_lon) * road_factor,
+            np.array([len(p.legs.t0) for p in providers], dtype=np.int64),
+            slots,
         )
+
+    def leg_slot(self, p: int, column: int) -> tuple[int, int | None]:
+        """(route leg, slot) of a provider's column; slot None for the whole leg."""
+        n_legs = int(self.n_legs[p])
+        if column < n_legs:
+            return column, None
+        return (column - n_legs) // self.slots, (column - n_legs) % self.slots
 
     def nearest(self, c: VanState, k: int) -> np.ndarray:
         """The k providers whose leg ends come nearest the consumer's waypoints (a cheap pre-filter)."""

@@ -2,9 +2,10 @@
 
 Each consumer is served either by V2V (one provider, or several if its `split` flag allows) or by its best station.
 A provider may serve several consumers within its spare energy; each leg of a van (the gap between two waypoints)
-holds at most one meeting, so the time windows of different meetings never interact and each meeting's own check is
-exact. Large fleets are pruned (`k_best`): each consumer looks only at the max(5k, 40) providers whose waypoints come
-nearest its own, and keeps the k cheapest of those.
+holds at most one meeting per slot (`meetings_per_leg` slots per provider leg, costs.slot_legs; one per consumer
+leg), so the time windows of different meetings never interact and each meeting's own check is exact. Large fleets
+are pruned (`k_best`): each consumer looks only at the max(5k, 40) providers whose waypoints come nearest its own,
+and keeps the k cheapest of those.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .costs import (
     time_money,
     van_state,
 )
+from .errors import OutOfRange
 from .schema import Fleet
 
 
@@ -51,6 +53,7 @@ class Meeting:
     payment: int  # consumer to provider: the provider's cost plus half the pair's saving
     provider_surplus: int
     consumer_surplus: int
+    provider_slot: int | None = None  # which of the provider leg's slots; None: the whole leg
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Plan:
     mip_gap: float = 0.0  # HiGHS's relative gap at the end (0 when proven optimal)
     currency: str = "CNY"
     decimals: int = 2
+    meetings_per_leg: int = 1
 
     @property
     def saving(self) -> int:
@@ -84,7 +88,11 @@ class Plan:
         return round(100 * self.saving / r, 2) if r else 0.0
 
 
-def plan_fleet(fleet: Fleet, *, k_best: int | None = None, time_limit_s: float = 60.0) -> Plan:
+def plan_fleet(
+    fleet: Fleet, *, k_best: int | None = None, time_limit_s: float = 60.0, meetings_per_leg: int = 1
+) -> Plan:
+    if isinstance(meetings_per_leg, bool) or not isinstance(meetings_per_leg, int) or not 1 <= meetings_per_leg <= 16:
+        raise OutOfRange("meetings_per_leg", meetings_per_leg, "must be an int in 1..16")
     t_start = time.perf_counter()
     fleet = fleet.canonical()
     prices = fleet.prices
@@ -98,7 +106,7 @@ def plan_fleet(fleet: Fleet, *, k_best: int | None = None, time_limit_s: float =
     )
     outside = [station_option(c, fleet.stations, prices, fleet.road_factor) for c in consumers]
     edges: list[PairOption] = []
-    pool = ProviderPool.build(providers, fleet.road_factor)
+    pool = ProviderPool.build(providers, fleet.road_factor, meetings_per_leg)
     for ci, c in enumerate(consumers):
         near = pool.nearest(c, max(5 * k_best, 40)) if k_best else None
         opts = [o for o in pair_options(ci, c, pool, fleet, near) if o.cost_full < outside[ci].cost or c.van.split]
@@ -109,8 +117,8 @@ def plan_fleet(fleet: Fleet, *, k_best: int | None = None, time_limit_s: float =
             keep = set(sorted(rank, key=rank.__getitem__)[:k_best])
             opts = [o for o in opts if o.p in keep]
         edges.extend(opts)
-    y, x, optimal, gap = _solve(consumers, providers, outside, edges, time_limit_s)
-    meetings, fallbacks = _assemble(fleet, consumers, providers, outside, edges, y, x)
+    y, x, optimal, gap = _solve(consumers, providers, outside, edges, pool, time_limit_s)
+    meetings, fallbacks = _assemble(fleet, consumers, providers, outside, edges, y, x, pool)
     stations_only = base + sum(o.cost for o in outside)
     v2v = base + sum(m.cost for m in meetings) + sum(o.cost for o in fallbacks)
     return Plan(
@@ -128,6 +136,7 @@ def plan_fleet(fleet: Fleet, *, k_best: int | None = None, time_limit_s: float =
         gap,
         prices.currency,
         prices.decimals,
+        meetings_per_leg,
     )
 
 
@@ -136,6 +145,7 @@ def _solve(
     providers: list[VanState],
     outside: list[StationOption],
     edges: list[PairOption],
+    pool: ProviderPool,
     time_limit_s: float,
 ) -> tuple[np.ndarray, np.ndarray, bool, float]:
     """Variables: z_c (consumer c goes to its station), y_e (meeting e happens), x_e (Wh of the need through e)."""
@@ -171,7 +181,9 @@ def _solve(
     for e, o in enumerate(edges):
         by_c.setdefault(o.c, []).append(e)
         by_p.setdefault(o.p, []).append(e)
-        by_leg.setdefault(("p", o.p, o.leg_p), []).append(e)
+        leg, slot = pool.leg_slot(o.p, o.leg_p)  # a whole-leg meeting excludes every slot of its leg
+        for part in range(pool.slots) if slot is None else (slot,):
+            by_leg.setdefault(("p", o.p, leg * pool.slots + part), []).append(e)
         by_leg.setdefault(("c", o.c, o.leg_c), []).append(e)
         # cost = fixed * y + var * x, exact for x = cap (the unsplit case) and at x = 0
         var = (o.cost_full - o.cost_zero) / o.cap_wh
@@ -230,6 +242,7 @@ def _assemble(
     edges: list[PairOption],
     y: np.ndarray,
     x: np.ndarray,
+    pool: ProviderPool,
 ) -> tuple[list[Meeting], list[StationOption]]:
     prices = fleet.prices
     chosen: dict[int, list[tuple[PairOption, int]]] = {}
@@ -257,14 +270,14 @@ def _assemble(
         if not ok:  # rounding made V2V dearer (or no meeting): the station is never worse
             fallbacks.append(opt)
             continue
-        shares_left, outside_left = c.need_wh, opt.cost
+        # the consumer's saving over its station, split by need share (the last share takes the remainder): each
+        # meeting's outside share is its cost plus its part of the saving, so no meeting leaves a side below zero
+        saving_left = opt.cost - total
         for n, (o, share, pc, cc, out, tr) in enumerate(drafts):
             used[o.p] = used.get(o.p, 0) + out + o.det_p_wh
-            # the consumer's station cost split by need share; the last share takes the remainder
-            part = outside_left if n == len(drafts) - 1 else opt.cost * share // c.need_wh
-            outside_left -= part
-            shares_left -= share
-            gain = part - pc - cc
+            gain = saving_left if n == len(drafts) - 1 else (opt.cost - total) * share // c.need_wh
+            saving_left -= gain
+            part = pc + cc + gain
             payment = pc + gain // 2
             meetings.append(
                 Meeting(
@@ -277,7 +290,7 @@ def _assemble(
                     energy_wh=share + o.det_c_wh,
                     discharged_wh=out,
                     provider_detour_wh=o.det_p_wh,
-                    provider_leg=o.leg_p,
+                    provider_leg=pool.leg_slot(o.p, o.leg_p)[0],
                     consumer_leg=o.leg_c,
                     cost=pc + cc,
                     provider_cost=pc,
@@ -286,6 +299,7 @@ def _assemble(
                     payment=payment,
                     provider_surplus=payment - pc,
                     consumer_surplus=part - cc - payment,
+                    provider_slot=pool.leg_slot(o.p, o.leg_p)[1],
                 )
             )
     meetings.sort(key=lambda m: (m.start_ts, m.provider, m.consumer))

@@ -30,6 +30,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "mip_gap": plan.mip_gap,
         "solve_s": round(plan.solve_s, 3),
         "candidate_pairs": plan.n_edges,
+        "meetings_per_leg": plan.meetings_per_leg,
         "needs_wh": plan.needs,
         "spares_wh": plan.spares,
         "meetings": [
@@ -43,6 +44,9 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "energy_wh": m.energy_wh,
                 "discharged_wh": m.discharged_wh,
                 "provider_detour_wh": m.provider_detour_wh,
+                "provider_leg": m.provider_leg,
+                "provider_slot": m.provider_slot,
+                "consumer_leg": m.consumer_leg,
                 "cost": m.cost,
                 "provider_cost": m.provider_cost,
                 "consumer_cost": m.consumer_cost,

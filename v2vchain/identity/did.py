@@ -1,4 +1,9 @@
-"""did:pkh identifiers: a vehicle's DID is its account, resolved from the DID alone."""
+"""did:pkh identifiers: a vehicle's DID is its account, resolved from the DID alone.
+
+One account has one DID string: the address in its EIP-55 checksummed spelling. Parsing accepts an all-lower or
+all-upper address too (a mixed-case one must carry a valid checksum), but every DID this package produces, hashes for
+the Registry or compares is the canonical one.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,18 @@ from .errors import InvalidDid
 
 def did_for(address: str, chain_id: int) -> str:
     """did:pkh (CAIP-10): the DID is the account itself, so resolving it needs no registry of documents."""
+    return f"did:pkh:eip155:{chain_id}:{to_checksum_address(address)}"
+
+
+def canonical_did(did: str) -> str:
+    """The one spelling of `did`: its address EIP-55 checksummed; InvalidDid if it is not a did:pkh DID."""
+    chain_id, address = parse_did(did)
     return f"did:pkh:eip155:{chain_id}:{address}"
 
 
 def did_hash(did: str) -> bytes:
-    return keccak(text=did)
+    """What the Registry binds to an address: keccak of the canonical DID, so no other spelling binds a second time."""
+    return keccak(text=canonical_did(did))
 
 
 # CAIP-2 eip155 references are decimal chain ids; CAIP-10 account ids are 0x-addresses.

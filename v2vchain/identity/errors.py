@@ -27,6 +27,10 @@ class MalformedPresentation(CredentialError, InvalidInput):
     """The presentation JSON is not the expected shape."""
 
 
+class UnknownContext(CredentialError, InvalidInput):
+    """A document names a JSON-LD context this package does not ship: its terms could mean anything."""
+
+
 class ForgedCredential(CredentialError):
     """An issuer proof does not recover to the credential's issuer."""
 

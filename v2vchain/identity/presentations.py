@@ -1,11 +1,19 @@
-"""Presentations at the meeting: the holder signs the credential's hash, a single-use challenge and the verifier's
-DID, so a presentation cannot be replayed or shown to anyone else. The verifier's challenges are stateless.
+"""Presentations at the meeting: the holder signs, with the EthereumEip712Signature2021 suite, a document holding
+the whole credential, its X25519 seal key, and in the proof a single-use challenge and the verifier's DID as domain,
+so a presentation cannot be replayed, shown to anyone else, or given another credential or key. The verifier's
+challenges are stateless.
+
+The credential travels as a VC 2.0 EnvelopedVerifiableCredential (a data: URL of its JSON), so the presentation is
+a flat document the suite's types cover, and the credential inside is verified byte for byte as the issuer signed it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import hmac
+import json
 import secrets
 import threading
 import time
@@ -18,11 +26,14 @@ from eth_account.signers.local import LocalAccount
 from v2vchain.errors import InvalidInput
 from v2vchain.protocol import eip712
 
+from .contexts import CREDENTIAL_CONTEXT, VC_BASE_CONTEXT, check_context
 from .credentials import VerifiedCredential, check_registry_facts, verify_vc
+from .dates import iso, parse_date_time_stamp
+from .did import canonical_did
 from .errors import (
     ChallengeExpired,
     ForgedPresentation,
-    MalformedCredential,
+    InvalidDid,
     MalformedPresentation,
     ReplayedChallenge,
     SubjectMismatch,
@@ -31,27 +42,24 @@ from .errors import (
     WrongDeployment,
     WrongDomain,
 )
-from .proofs import (
-    VC_CONTEXT,
-    bytes32_field,
-    check_signed,
-    credential_hash,
-    make_proof,
-    parse_iso,
-    proof_domain,
-    same_deployment,
-)
+from .proofs import bytes32_field, same_deployment
+from .suite import proof_options, sign_document, verify_document
 
 VP_TYPE = ["VerifiablePresentation"]
+PRIMARY_TYPE = "VerifiablePresentation"
 PRESENTATION_DOMAIN = ("V2V Presentation", "1")
-PRESENTATION_TYPES = {
-    "Presentation": [
-        {"name": "credentialHash", "type": "bytes32"},
-        {"name": "challenge", "type": "bytes32"},
-        {"name": "domain", "type": "string"},
-        {"name": "sealKey", "type": "bytes32"},  # the holder's X25519 key, so the meeting point is sealed to it
-        {"name": "issuedAt", "type": "uint64"},
-    ]
+ENVELOPE_TYPE = "EnvelopedVerifiableCredential"
+ENVELOPE_PREFIX = "data:application/vc;base64,"
+_MEMBERS = {"@context", "type", "holder", "verifiableCredential", "sealKey", "proof"}
+_PROOF_MEMBERS = {
+    "type",
+    "created",
+    "proofPurpose",
+    "verificationMethod",
+    "challenge",
+    "domain",
+    "proofValue",
+    "eip712",
 }
 RegistryFacts = Callable[[str], "tuple[bool, bool, int]"]
 
@@ -69,21 +77,45 @@ def present(
     """The holder's presentation of `vc` to the verifier whose DID is `domain`, answering its `challenge`."""
     if len(seal_key) != 32:
         raise InvalidInput(f"the seal key is a 32-byte X25519 public key, got {len(seal_key)} bytes")
-    signed_domain = _presentation_domain(vc)
-    message = {
-        "credentialHash": credential_hash(vc),
-        "challenge": bytes32_field(challenge, InvalidInput, "challenge"),
-        "domain": domain,
-        "sealKey": seal_key,
-        "issuedAt": now,
+    bytes32_field(challenge, InvalidInput, "challenge")
+    holder_did = canonical_did(vc["credentialSubject"]["id"])
+    document = {
+        "@context": CREDENTIAL_CONTEXT,
+        "type": VP_TYPE,
+        "holder": holder_did,
+        "verifiableCredential": envelope(vc),
+        "sealKey": "0x" + seal_key.hex(),
     }
-    holder_did = vc["credentialSubject"]["id"]
-    signature = eip712.sign(holder, signed_domain, PRESENTATION_TYPES, message)
-    proof = make_proof(holder_did, "authentication", now, signature, signed_domain, PRESENTATION_TYPES)
-    proof.update(challenge=challenge, domain=domain, sealKey="0x" + seal_key.hex())
-    return copy.deepcopy(
-        {"@context": VC_CONTEXT, "type": VP_TYPE, "holder": holder_did, "verifiableCredential": [vc], "proof": proof}
-    )
+    options = proof_options(holder_did, "authentication", iso(now), challenge=challenge, domain=domain)
+    signed_domain = eip712.domain(PRESENTATION_DOMAIN, *_deployment_of(vc))
+    return copy.deepcopy(sign_document(holder, document, options, signed_domain, PRIMARY_TYPE))
+
+
+def envelope(vc: dict[str, Any]) -> dict[str, Any]:
+    """A VC 2.0 EnvelopedVerifiableCredential: the credential's JSON in a base64 data: URL."""
+    encoded = json.dumps(vc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return {
+        "@context": VC_BASE_CONTEXT,
+        "id": ENVELOPE_PREFIX + base64.b64encode(encoded).decode(),
+        "type": ENVELOPE_TYPE,
+    }
+
+
+def open_envelope(value: Any) -> Any:
+    """The credential inside an EnvelopedVerifiableCredential, or MalformedPresentation."""
+    url = value.get("id") if isinstance(value, dict) else None
+    if (
+        not isinstance(value, dict)
+        or set(value) != {"@context", "id", "type"}
+        or (value["@context"], value["type"]) != (VC_BASE_CONTEXT, ENVELOPE_TYPE)
+        or not isinstance(url, str)
+        or not url.startswith(ENVELOPE_PREFIX)
+    ):
+        raise MalformedPresentation(f"verifiableCredential must be one {ENVELOPE_TYPE} with a {ENVELOPE_PREFIX} id")
+    try:
+        return json.loads(base64.b64decode(url.removeprefix(ENVELOPE_PREFIX), validate=True))
+    except (binascii.Error, ValueError):
+        raise MalformedPresentation(f"the {ENVELOPE_TYPE} does not hold a credential's JSON") from None
 
 
 class Verifier:
@@ -107,7 +139,7 @@ class Verifier:
         clock: Callable[[], float] = time.time,
         max_spent: int = MAX_SPENT,
     ) -> None:
-        self.did = did
+        self.did = canonical_did(did)  # InvalidDid now, not at the first presentation
         self.chain_id = chain_id
         self.registry = registry
         self._registry_facts = registry_facts
@@ -137,35 +169,37 @@ class Verifier:
         """Verify once: the challenge is spent on the first attempt, so even a failed one cannot be retried."""
         now = int(self._clock())
         self._forget_expired(now)
-        vc, proof = _presentation_parts(vp)
+        proof = _proof_of(vp)
         self._spend(proof["challenge"].lower(), now)
-        if proof["domain"] != self.did:
+        signer_did, signed_domain, _ = verify_document(
+            vp, primary=PRIMARY_TYPE, purpose="authentication", bad=MalformedPresentation, forged=ForgedPresentation
+        )
+        check_context(vp.get("@context"))
+        if set(vp) != _MEMBERS or vp["type"] != VP_TYPE or set(proof) != _PROOF_MEMBERS:
+            raise MalformedPresentation(f"a presentation holds exactly {sorted(_MEMBERS)}, of type {VP_TYPE}")
+        parse_date_time_stamp(proof["created"], MalformedPresentation)
+        if _canonical_or_none(proof["domain"]) != self.did:
             raise WrongDomain(
                 f"presentation was made for {proof['domain']!r}, not for {self.did!r}", domain=proof["domain"]
             )
-        subject = vc["credentialSubject"].get("id")
-        if vp["holder"] != subject:
+        holder = _canonical_or_none(vp["holder"])
+        if holder != canonical_did(signer_did):
+            raise ForgedPresentation(f"the proof is by {signer_did}, not by the holder {vp['holder']!r}")
+        vc = open_envelope(vp["verifiableCredential"])
+        subject_claims = vc.get("credentialSubject") if isinstance(vc, dict) else None
+        subject = subject_claims.get("id") if isinstance(subject_claims, dict) else None
+        if not isinstance(subject, str) or holder != _canonical_or_none(subject):
             raise SubjectMismatch(f"holder {vp['holder']!r} is not the credential subject {subject!r}")
         credential = verify_vc(vc, now=now, chain_id=self.chain_id, registry=self.registry)
-        signed_domain = proof_domain(
-            proof, PRESENTATION_DOMAIN, PRESENTATION_TYPES, MalformedPresentation, "authentication"
-        )
+        if (signed_domain["name"], signed_domain["version"]) != PRESENTATION_DOMAIN:
+            raise MalformedPresentation(f"the proof's EIP-712 domain must be {PRESENTATION_DOMAIN}")
         if not same_deployment(signed_domain, self.chain_id, self.registry):
             raise WrongDeployment(
                 f"presentation signed for chain {signed_domain['chainId']} registry "
                 f"{signed_domain['verifyingContract']}",
                 signed_domain=signed_domain,
             )
-        seal_key = bytes.fromhex(proof["sealKey"][2:])
-        issued_at = parse_iso(proof.get("created"), MalformedPresentation)
-        message = {
-            "credentialHash": credential_hash(vc),
-            "challenge": bytes.fromhex(proof["challenge"][2:]),
-            "domain": proof["domain"],
-            "sealKey": seal_key,
-            "issuedAt": issued_at,
-        }
-        check_signed(proof, vp["holder"], signed_domain, PRESENTATION_TYPES, message, ForgedPresentation, "holder")
+        seal_key = bytes32_field(vp["sealKey"], MalformedPresentation, "sealKey")
         issuer_authorised, revoked, expiry = self._registry_facts(credential.vehicle)
         check_registry_facts(
             credential.vehicle,
@@ -203,22 +237,28 @@ class Verifier:
                 del self._spent[challenge]
 
 
-def _presentation_parts(vp: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    bad = MalformedPresentation
-    if not isinstance(vp, dict) or vp.get("@context") != VC_CONTEXT or vp.get("type") != VP_TYPE:
-        raise bad("not a VerifiablePresentation: @context or type is wrong")
-    credentials, proof = vp.get("verifiableCredential"), vp.get("proof")
-    if not isinstance(credentials, list) or len(credentials) != 1 or not isinstance(proof, dict):
-        raise bad("a presentation carries exactly one credential and one proof")
-    if not isinstance(credentials[0], dict) or not isinstance(credentials[0].get("credentialSubject"), dict):
-        raise bad("the presented credential has no credentialSubject")
-    bytes32_field(proof.get("challenge"), bad, "challenge")
-    bytes32_field(proof.get("sealKey"), bad, "sealKey")
+def _proof_of(vp: Any) -> dict[str, Any]:
+    """The proof, once its challenge is a well-formed one to spend."""
+    proof = vp.get("proof") if isinstance(vp, dict) else None
+    if not isinstance(proof, dict):
+        raise MalformedPresentation("not a VerifiablePresentation with one proof")
+    bytes32_field(proof.get("challenge"), MalformedPresentation, "challenge")
     if not isinstance(proof.get("domain"), str) or not isinstance(vp.get("holder"), str):
-        raise bad("proof.domain and holder must be strings")
-    return credentials[0], proof
+        raise MalformedPresentation("proof.domain and holder must be strings")
+    return proof
 
 
-def _presentation_domain(vc: dict[str, Any]) -> dict[str, Any]:
-    domain = proof_domain(vc["proof"][0], eip712.REGISTRY_DOMAIN, eip712.CREDENTIAL_TYPES, MalformedCredential)
-    return eip712.domain(PRESENTATION_DOMAIN, domain["chainId"], domain["verifyingContract"])
+def _canonical_or_none(did: str) -> str | None:
+    try:
+        return canonical_did(did)
+    except InvalidDid:
+        return None
+
+
+def _deployment_of(vc: dict[str, Any]) -> tuple[int, str]:
+    """The chain and Registry the credential was issued for: the presentation is signed for the same."""
+    try:
+        domain = vc["proof"]["eip712"]["domain"]
+        return int(domain["chainId"]), str(domain["verifyingContract"])
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInput("the credential has no EthereumEip712Signature2021 proof naming its deployment") from None

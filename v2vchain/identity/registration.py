@@ -8,7 +8,7 @@ from eth_account.signers.local import LocalAccount
 
 from v2vchain.protocol import eip712
 
-from .did import did_hash
+from .did import canonical_did, did_hash
 
 ROLE_BUYER = 1
 ROLE_SELLER = 2
@@ -32,6 +32,8 @@ class Credential:
 def issue_credential(
     issuer: LocalAccount, *, registry: str, chain_id: int, vehicle: str, did: str, roles: int, expiry: int
 ) -> Credential:
+    """The issuer's authorisation for Registry.register; the DID is hashed in its canonical spelling."""
+    did = canonical_did(did)
     message = {"vehicle": vehicle, "didHash": did_hash(did), "roles": roles, "expiry": expiry}
     domain = eip712.domain(eip712.REGISTRY_DOMAIN, chain_id, registry)
     signature = eip712.sign(issuer, domain, eip712.CREDENTIAL_TYPES, message)

@@ -12,6 +12,7 @@ from .book import Book, make_book
 from .costs import CostParams
 from .double_auction import double_auction
 from .orders import Order, Side
+from .outside import Station
 from .pairs import PairTerms, pair_terms
 from .params import ClearingParams, GridPrices
 from .result import ClearingResult, Satisfaction, Trade, Unmatched
@@ -39,6 +40,7 @@ __all__ = [
     "PairTerms",
     "Satisfaction",
     "Side",
+    "Station",
     "Trade",
     "Unmatched",
     "double_auction",

@@ -12,42 +12,52 @@ def segments(buy_wh: np.ndarray, sell_wh: np.ndarray) -> tuple[np.ndarray, np.nd
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
     buy_cum, sell_cum = np.cumsum(buy_wh), np.cumsum(sell_wh)
-    total = min(int(buy_cum[-1]), int(sell_cum[-1]))
-    # every boundary up to the shorter total, tagged with its side in the low bit (buy 0, sell 1): one sort, and
-    # the orders ended by each boundary are running counts (no np.union1d, no searchsorted: 3x faster at 1M). Two
-    # sorted runs: the stable sort (timsort) merges them, twice as fast as the default sort at 1M. In place where
-    # it can be: a fresh 8 MB array costs ~2,000 page faults
-    nb, ns = int(np.searchsorted(buy_cum, total, "right")), int(np.searchsorted(sell_cum, total, "right"))
-    tagged = np.empty(nb + ns, dtype=np.int64)
+    return segments_of_curves(buy_cum, sell_cum, min(int(buy_cum[-1]), int(sell_cum[-1])))
+
+
+def segments_of_curves(
+    buy_cum: np.ndarray, sell_cum: np.ndarray, total: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """segments, given both curves (the running sums of the energies, non-empty) and the Wh to lay out (at most
+    either curve's total): the orders past `total` are never copied, cut or summed again."""
+    # every boundary below total, and total itself once per side, tagged with its side in the low bit (buy 0,
+    # sell 1): one sort, and the orders ended by each boundary are running counts (no np.union1d, no searchsorted:
+    # 3x faster at 1M). Two sorted runs: the stable sort (timsort) merges them, twice as fast as the default sort at
+    # 1M. In place where it can be: a fresh 8 MB array costs ~2,000 page faults. (The counts at the last boundary,
+    # total, end no flow, so whether an order ends exactly there does not matter.)
+    nb, ns = int(np.searchsorted(buy_cum, total, "left")), int(np.searchsorted(sell_cum, total, "left"))
+    tagged = np.empty(nb + ns + 2, dtype=np.int64)
     np.left_shift(buy_cum[:nb], 1, out=tagged[:nb])
-    np.left_shift(sell_cum[:ns], 1, out=tagged[nb:])
-    tagged[nb:] |= 1
+    tagged[nb] = total << 1
+    np.left_shift(sell_cum[:ns], 1, out=tagged[nb + 1 : -1])
+    tagged[-1] = total << 1
+    tagged[nb + 1 :] |= 1
     tagged.sort(kind="stable")
-    ends = tagged >> 1
+    sells_ended = np.cumsum(tagged.view(np.uint8)[::8] & 1, dtype=np.int64)  # the low byte holds the tag
+    ends = np.right_shift(tagged, 1, out=tagged)
     last = np.ones(len(ends), dtype=bool)  # the last of each run of equal boundaries, past 0 Wh
     np.not_equal(ends[1:], ends[:-1], out=last[:-1])
     last[: int(np.searchsorted(ends, 0, "right"))] = False
     at = np.flatnonzero(last)
-    if not len(at):
+    m = len(at)
+    if not m:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
-    tagged &= 1  # is_sell
-    sells_ended = np.cumsum(tagged, out=tagged)[at]
-    ends = ends[at]
-    buys_ended = np.subtract(at, sells_ended, out=at)
-    buys_ended += 1  # boundaries up to and including at, less the sellers'
-    m = len(ends)
+    # written straight into the three outputs (and sells_ended's buffer reused): 30% fewer bytes to fault in
     buy_idx, sell_idx, energy = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
     buy_idx[0], sell_idx[0] = np.searchsorted(buy_cum, 0, "right"), np.searchsorted(sell_cum, 0, "right")  # 0 Wh
-    buy_idx[1:], sell_idx[1:] = buys_ended[:-1], sells_ended[:-1]
-    energy[0] = ends[0]
-    np.subtract(ends[1:], ends[:-1], out=energy[1:])
+    np.take(sells_ended, at[:-1], out=sell_idx[1:], mode="clip")  # in range; "raise" copies
+    np.subtract(at[:-1], sell_idx[1:], out=buy_idx[1:])
+    buy_idx[1:] += 1  # boundaries up to and including at, less the sellers'
+    boundary = np.take(ends, at, out=sells_ended[:m], mode="clip")
+    energy[0] = boundary[0]
+    np.subtract(boundary[1:], boundary[:-1], out=energy[1:])
     return buy_idx, sell_idx, energy
 
 
-def filled(energy_wh: np.ndarray, volume: int) -> np.ndarray:
-    """How much of each order (in book order) the first `volume` Wh of the curve cover."""
-    out = np.cumsum(energy_wh)
-    out -= energy_wh  # the Wh before each order
-    np.subtract(volume, out, out=out)
-    return np.asarray(np.clip(out, 0, energy_wh, out=out))
+def filled(cum: np.ndarray, energy_wh: np.ndarray, volume: int) -> np.ndarray:
+    """How much of each order (in book order) the first `volume` Wh of the curve cover, computed in the buffer of
+    the curve's running sums `cum`, which it overwrites (no fresh array, no second sum)."""
+    cum -= energy_wh  # the Wh before each order
+    np.subtract(volume, cum, out=cum)
+    return np.asarray(np.clip(cum, 0, energy_wh, out=cum))

@@ -16,7 +16,7 @@ from fractions import Fraction
 import numpy as np
 
 from .book import Book, make_book
-from .crossing import filled, segments
+from .crossing import filled, segments_of_curves
 from .orders import Order
 from .params import ClearingParams
 from .pricing import k_price
@@ -30,24 +30,22 @@ def double_auction(orders: Iterable[Order], params: ClearingParams) -> ClearingR
 
 
 def clear_double_auction(book: Book, params: ClearingParams) -> ClearingResult:
-    buy_idx, sell_idx, energy, price = cross(
+    buy_idx, sell_idx, energy, price, buy_filled, sell_filled = cross(
         book.buys.price, book.buys.energy, book.sells.price, book.sells.energy, params.k
     )
-    volume = int(energy.sum())
     buys, sells = book.buys.orders, book.sells.orders
     trades = [
         Trade(buys[i], sells[j], q, price, price)
         for i, j, q in zip(buy_idx.tolist(), sell_idx.tolist(), energy.tolist())
     ]
-    return assemble(
-        MECHANISM, book, trades, filled(book.buys.energy, volume), filled(book.sells.energy, volume), params.grid
-    )
+    return assemble(MECHANISM, book, trades, buy_filled, sell_filled, params.grid)
 
 
 def cross(
     bid: np.ndarray, bid_wh: np.ndarray, ask: np.ndarray, ask_wh: np.ndarray, k: Fraction
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """The flows (buyer index, seller index, Wh) and the uniform price, on columns already in book order."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
+    """The flows (buyer index, seller index, Wh), the uniform price and how much of each bid and ask trades, on
+    columns already in book order."""
     bid_cum, ask_cum = np.cumsum(bid_wh), np.cumsum(ask_wh)
     total = min(int(bid_cum[-1]), int(ask_cum[-1])) if len(bid) and len(ask) else 0
     # the traded volume: the first Wh where the bid no longer covers the ask. Bids fall and asks rise along the
@@ -61,8 +59,8 @@ def cross(
             high_wh = mid
     if volume == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty, 0
-    buy_idx, sell_idx, energy = segments(_up_to(bid_wh, bid_cum, volume), _up_to(ask_wh, ask_cum, volume))
+        return empty, empty, empty, 0, np.zeros(len(bid), dtype=np.int64), np.zeros(len(ask), dtype=np.int64)
+    buy_idx, sell_idx, energy = segments_of_curves(bid_cum, ask_cum, volume)
     low, high = int(ask[sell_idx[-1]]), int(bid[buy_idx[-1]])
     next_bid = np.searchsorted(bid_cum, volume, "right")  # the first bid with energy left
     next_ask = np.searchsorted(ask_cum, volume, "right")
@@ -70,12 +68,5 @@ def cross(
         low = max(low, int(bid[next_bid]))
     if next_ask < len(ask):
         high = min(high, int(ask[next_ask]))
-    return buy_idx, sell_idx, energy, k_price(low, high, k)
-
-
-def _up_to(energy_wh: np.ndarray, cum: np.ndarray, volume: int) -> np.ndarray:
-    """The curve's orders up to the one that reaches `volume` Wh (0 < volume <= its total), that one cut there."""
-    last = int(np.searchsorted(cum, volume, "left"))
-    out = np.array(energy_wh[: last + 1], dtype=np.int64)
-    out[last] -= int(cum[last]) - volume
-    return out
+    price = k_price(low, high, k)
+    return buy_idx, sell_idx, energy, price, filled(bid_cum, bid_wh, volume), filled(ask_cum, ask_wh, volume)

@@ -5,7 +5,9 @@ costs: the drive is shared (they meet halfway: the buyer carries floor(half)), t
 battery wear are its own. The pair price first covers each side's cost share, then splits what is left by k:
 price = k_price(ask + ceil(seller share / q), bid - ceil(buyer share / q)); so an acceptable pair (feasible: the
 windows overlap for the drive plus the transfer; that interval non-empty; welfare > 0) leaves neither side worse
-off than its own limit, and the price always lies in [ask, bid].
+off than its own limit, and the price always lies in [ask, bid]. With stations in the parameters (outside.py) the
+limits are capped by each side's outside option (trade_values), so no acceptable pair leaves a side worse off than
+its station or the grid export.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .areas import unit_vectors
 from .book import Book, SideBook
 from .costs import PairCosts, distance_m, pair_costs, window_overlap_s
 from .orders import Order, Side
+from .outside import buyer_saving, waiting_cost
 from .params import ClearingParams, GridPrices
 from .pricing import k_price
 from .result import ClearingResult, Satisfaction, Trade, assemble
@@ -34,7 +37,7 @@ class Edges:
     price_per_wh: np.ndarray
     net_low: np.ndarray  # ask + the seller's cost share per Wh (rounded up)
     net_high: np.ndarray  # bid - the buyer's cost share per Wh (rounded up)
-    gain: np.ndarray  # q x (bid - ask): the gains from trade before costs
+    gain: np.ndarray  # buyer's value - seller's value (q x (bid - ask) without stations), before the pair's costs
     costs: PairCosts
     overlap_s: np.ndarray
     buyer_utility: np.ndarray
@@ -92,8 +95,9 @@ def edge_terms(buys: SideBook, sells: SideBook, buyer: np.ndarray, seller: np.nd
     energy = np.minimum(buys.energy[buyer], sells.energy[seller])
     dist = distance_m(buys.lat[buyer], buys.lon[buyer], sells.lat[seller], sells.lon[seller])
     costs = pair_costs(dist, energy, params.costs)
-    low = ask + -(-costs.seller_share // energy)
-    high = bid - -(-costs.buyer_share // energy)
+    buyer_value, seller_value = trade_values(buys, buyer, energy, bid, ask, costs, params)
+    low = -(-(seller_value + costs.seller_share) // energy)
+    high = (buyer_value - costs.buyer_share) // energy
     price = k_price(low, np.maximum(low, high), params.k)  # an empty interval is never acceptable anyway
     overlap = window_overlap_s(buys.start[buyer], buys.end[buyer], sells.start[seller], sells.end[seller])
     return Edges(
@@ -103,12 +107,36 @@ def edge_terms(buys: SideBook, sells: SideBook, buyer: np.ndarray, seller: np.nd
         price_per_wh=price,
         net_low=low,
         net_high=high,
-        gain=energy * (bid - ask),
+        gain=buyer_value - seller_value,
         costs=costs,
         overlap_s=overlap,
-        buyer_utility=energy * (bid - price) - costs.buyer_share,
-        seller_utility=energy * (price - ask) - costs.seller_share,
+        buyer_utility=buyer_value - energy * price - costs.buyer_share,
+        seller_utility=energy * price - seller_value - costs.seller_share,
     )
+
+
+def trade_values(
+    buys: SideBook,
+    buyer: np.ndarray,
+    energy: np.ndarray,
+    bid: np.ndarray,
+    ask: np.ndarray,
+    costs: PairCosts,
+    params: ClearingParams,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What q Wh by V2V is worth to the buyer, and costs the seller, before the pair's travel and losses.
+
+    Without stations, the limits: q x bid and q x ask. With stations (outside.py), each side's outside option binds
+    too: the buyer never values the energy above what its station would charge for it (the saving), the seller never
+    below the grid export it forgoes, and each side's time during the transfer is costed."""
+    stations = params.stations
+    if not stations:
+        return energy * bid, energy * ask
+    saving = buyer_saving(
+        buys.lat[buyer], buys.lon[buyer], buys.energy[buyer], energy, stations, params.costs, params.grid.import_per_wh
+    )
+    wait = waiting_cost(costs.transfer_s, stations, params.costs)
+    return np.minimum(energy * bid, saving) - wait, np.maximum(energy * ask, energy * params.grid.export_per_wh) + wait
 
 
 def candidate_edges(book: Book, params: ClearingParams) -> Edges:

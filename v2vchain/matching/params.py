@@ -7,6 +7,7 @@ from fractions import Fraction
 
 from .costs import CostParams
 from .errors import InvalidClearingParameter
+from .outside import Station
 from .units import GRID_EXPORT_PER_WH, GRID_IMPORT_PER_WH
 
 
@@ -27,12 +28,14 @@ class GridPrices:
 @dataclass(frozen=True)
 class ClearingParams:
     """k splits a price gap (k = 1 gives all of it to sellers: price = bid); nearest_areas bounds the pairs
-    the cost-aware mechanisms consider (each buyer's k nearest seller areas)."""
+    the cost-aware mechanisms consider (each buyer's k nearest seller areas); stations are the buyers' outside
+    option (none: the grid import price at the buyer's door)."""
 
     k: Fraction = Fraction(1, 2)
     grid: GridPrices = field(default_factory=GridPrices)
     costs: CostParams = field(default_factory=CostParams)
     nearest_areas: int = 8
+    stations: tuple[Station, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.k, bool) or not isinstance(self.k, (int, Fraction)) or not 0 <= self.k <= 1:
@@ -40,3 +43,5 @@ class ClearingParams:
         object.__setattr__(self, "k", Fraction(self.k))
         if not isinstance(self.nearest_areas, int) or isinstance(self.nearest_areas, bool) or self.nearest_areas < 1:
             raise InvalidClearingParameter("nearest_areas", self.nearest_areas, "must be an int >= 1")
+        if not isinstance(self.stations, tuple) or not all(isinstance(s, Station) for s in self.stations):
+            raise InvalidClearingParameter("stations", self.stations, "must be a tuple of Station")

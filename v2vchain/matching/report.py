@@ -1,4 +1,13 @@
-"""One line of numbers per clearing, costed with the same pair model whatever the mechanism: for comparisons."""
+"""Each side's net surplus against its outside option, costed with one pair model whatever the mechanism: for
+comparing clearings.
+
+A buyer's net surplus is what its station (outside.py; the grid import price without stations) would have charged
+for the energy it received, minus what it paid, its share of the drives and its time waiting; a seller's is what it
+received minus the grid export it forwent, its share of the drives, its losses, wear and waiting. A trade whose
+windows cannot fit the drive and the transfer (mechanisms blind to windows) delivers nothing and moves no money, but
+both sides still drive and the buyer still buys at its station. Welfare is the sum of the net surpluses and the
+operator's spread, so a clearing that leaves its users worse off than their outside options scores below zero.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +17,48 @@ from typing import Any
 import numpy as np
 
 from .costs import distance_m, pair_costs, window_overlap_s
+from .outside import buyer_saving, waiting_cost
 from .params import ClearingParams
 from .result import ClearingResult
+
+OrderKey = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class NetSurplus:
+    """Per order (by (owner, nonce)) that traded: its net surplus against its outside option, in token units."""
+
+    buyers: dict[OrderKey, int]
+    sellers: dict[OrderKey, int]
+    operator: int  # trade reduction's spread on delivered trades
+    delivered_wh: int
+    infeasible_trades: int
+    mean_detour_km: float
+
+    @property
+    def welfare(self) -> int:
+        return sum(self.buyers.values()) + sum(self.sellers.values()) + self.operator
 
 
 @dataclass(frozen=True)
 class Summary:
     mechanism: str
     trades: int
-    energy_wh: int
-    gains: int  # sum of q x (bid - ask)
-    pair_costs: int  # every trade is one meeting, costed by the pair model
-    buyers_saving: int
-    sellers_saving: int
-    operator_surplus: int
+    delivered_wh: int
+    infeasible_trades: int  # windows too short for drive + transfer: nothing delivered
     mean_detour_km: float
-    infeasible_trades: int  # windows too short for drive + transfer (mechanisms blind to windows)
+    buyers_net: int
+    sellers_net: int
+    operator_surplus: int
+    buyers_worse_off: int  # buyers left below their outside option
+    sellers_worse_off: int
 
     @property
     def welfare(self) -> int:
-        return self.gains - self.pair_costs
+        return self.buyers_net + self.sellers_net + self.operator_surplus
 
 
-def summarise(result: ClearingResult, params: ClearingParams) -> Summary:
+def net_surpluses(result: ClearingResult, params: ClearingParams) -> NetSurplus:
     t = result.trades
     q = _column([x.energy_wh for x in t])
     dist = distance_m(
@@ -40,25 +68,75 @@ def summarise(result: ClearingResult, params: ClearingParams) -> Summary:
         _column([x.seller.area_lon for x in t], np.float64),
     )
     costs = pair_costs(dist, q, params.costs)
-    overlap = window_overlap_s(
+    ok = window_overlap_s(
         _column([x.buyer.window_start_ts for x in t]),
         _column([x.buyer.window_end_ts for x in t]),
         _column([x.seller.window_start_ts for x in t]),
         _column([x.seller.window_end_ts for x in t]),
+    ) >= np.asarray(costs.required_s)
+    delivered = np.where(ok, q, 0)
+    wait = waiting_cost(costs.transfer_s, params.stations, params.costs)
+    payment = np.where(ok, q * _column([x.price_per_wh for x in t]), 0)
+    receipt = np.where(ok, q * _column([x.seller_price_per_wh for x in t]), 0)
+    buyer_drive = costs.buyer_share
+    buyer_net = -payment - buyer_drive - np.where(ok, wait, 0)
+    seller_net = np.where(
+        ok,
+        receipt - q * params.grid.export_per_wh - costs.seller_share - wait,
+        -(costs.travel_cost - buyer_drive),  # no transfer: no losses, no wear, only its drive
     )
-    gains = sum(x.energy_wh * (x.buyer.limit_price_per_wh - x.seller.limit_price_per_wh) for x in t)
+    buyers = _by_order([x.buyer.key for x in t], buyer_net)
+    sellers = _by_order([x.seller.key for x in t], seller_net)
+    served = _by_order([x.buyer.key for x in t], delivered)
+    first = {x.buyer.key: x.buyer for x in reversed(t)}
+    keys = list(served)
+    saving = buyer_saving(
+        _column([first[k].area_lat for k in keys], np.float64),
+        _column([first[k].area_lon for k in keys], np.float64),
+        _column([first[k].energy_wh for k in keys]),
+        _column([served[k] for k in keys]),
+        params.stations,
+        params.costs,
+        params.grid.import_per_wh,
+    )
+    for k, s in zip(keys, saving.tolist()):
+        buyers[k] += s
+    return NetSurplus(
+        buyers=buyers,
+        sellers=sellers,
+        operator=int((payment - receipt).sum()),
+        delivered_wh=int(delivered.sum()),
+        infeasible_trades=int((~ok).sum()),
+        mean_detour_km=float(dist.mean()) / 1000 if len(t) else 0.0,
+    )
+
+
+def summarise(result: ClearingResult, params: ClearingParams) -> Summary:
+    n = net_surpluses(result, params)
     return Summary(
         mechanism=result.mechanism,
-        trades=len(t),
-        energy_wh=result.energy_wh,
-        gains=gains,
-        pair_costs=int(costs.total.sum()),
-        buyers_saving=result.buyers_saving,
-        sellers_saving=result.sellers_saving,
-        operator_surplus=result.operator_surplus,
-        mean_detour_km=float(dist.mean()) / 1000 if len(t) else 0.0,
-        infeasible_trades=int((overlap < costs.required_s).sum()),
+        trades=len(result.trades),
+        delivered_wh=n.delivered_wh,
+        infeasible_trades=n.infeasible_trades,
+        mean_detour_km=n.mean_detour_km,
+        buyers_net=sum(n.buyers.values()),
+        sellers_net=sum(n.sellers.values()),
+        operator_surplus=n.operator,
+        buyers_worse_off=sum(v < 0 for v in n.buyers.values()),
+        sellers_worse_off=sum(v < 0 for v in n.sellers.values()),
     )
+
+
+def ranked(summaries: list[Summary]) -> list[Summary]:
+    """Best clearing first: by welfare against the outside options (never by volume), then by mechanism name."""
+    return sorted(summaries, key=lambda s: (-s.welfare, s.mechanism))
+
+
+def _by_order(keys: list[OrderKey], values: np.ndarray) -> dict[OrderKey, int]:
+    out: dict[OrderKey, int] = {}
+    for k, v in zip(keys, values.tolist()):
+        out[k] = out.get(k, 0) + v
+    return out
 
 
 def _column(values: list[Any], dtype: type = np.int64) -> np.ndarray:

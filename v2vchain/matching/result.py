@@ -64,6 +64,7 @@ class ClearingResult:
     unmatched_sellers: tuple[Unmatched, ...]
     grid: GridPrices
     satisfaction: Satisfaction | None = None
+    marginal: tuple[Order, Order] | None = None  # trade reduction's dropped (buyer, seller): the commit names them
 
     @property
     def energy_wh(self) -> int:
@@ -101,6 +102,7 @@ def assemble(
     sell_traded: np.ndarray,
     grid: GridPrices,
     satisfaction: Satisfaction | None = None,
+    marginal: tuple[Order, Order] | None = None,
 ) -> ClearingResult:
     """The result, with each order's untraded rest (its energy minus what it traded, aligned with the book)."""
     return ClearingResult(
@@ -110,6 +112,7 @@ def assemble(
         unmatched_sellers=_rests(book.sells.orders, book.sells.energy - sell_traded, grid.export_per_wh),
         grid=grid,
         satisfaction=satisfaction,
+        marginal=marginal,
     )
 
 

@@ -9,16 +9,19 @@ from collections.abc import Callable
 import numpy as np
 
 
-def sorted_rows(prefix: np.ndarray, keys: Callable[[np.ndarray], tuple[np.ndarray, ...]]) -> np.ndarray:
+def sorted_rows(
+    prefix: np.ndarray, keys: Callable[[np.ndarray], tuple[np.ndarray, ...]], *, overwrite: bool = False
+) -> np.ndarray:
     """np.lexsort of the full keys (keys(positions): last key primary; they tell rows apart), given a uint64 prefix
     of them, non-decreasing in their order. The prefix's top 64 - b bits (b = bits of a row index; still a prefix,
     so the order stays exact) are sorted with the row index in the low b bits: one np.sort, no argsort. Then a
-    lexsort of only the rows the kept bits tie, whose full keys are the only ones built."""
-    return sorted_rows_and_ties(prefix, keys)[0]
+    lexsort of only the rows the kept bits tie, whose full keys are the only ones built. overwrite: the prefix is
+    a throwaway, so it is packed and sorted in its own buffer (one fresh array fewer)."""
+    return sorted_rows_and_ties(prefix, keys, overwrite=overwrite)[0]
 
 
 def sorted_rows_and_ties(
-    prefix: np.ndarray, keys: Callable[[np.ndarray], tuple[np.ndarray, ...]]
+    prefix: np.ndarray, keys: Callable[[np.ndarray], tuple[np.ndarray, ...]], *, overwrite: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """sorted_rows, and the positions i (ascending) where sorted rows i and i + 1 share the prefix's kept bits: every
     pair of neighbours whose prefixes are equal is among them."""
@@ -26,7 +29,7 @@ def sorted_rows_and_ties(
     bits = max(1, (n - 1).bit_length())
     low = np.uint64((1 << bits) - 1)
     index = np.arange(n, dtype=np.int64)  # its buffer then holds the permutation: one fresh array fewer
-    packed = np.bitwise_and(prefix, ~low, dtype=np.uint64)
+    packed = np.bitwise_and(prefix, ~low, out=prefix if overwrite else None, dtype=np.uint64)
     packed |= index.view(np.uint64)
     packed.sort()
     np.bitwise_and(packed, low, out=index.view(np.uint64))  # row indices < 2^63: the same bits as int64

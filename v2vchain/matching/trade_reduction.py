@@ -42,7 +42,9 @@ def clear_trade_reduction(book: Book, params: ClearingParams) -> ClearingResult:
         Trade(buys[i], sells[j], q, buyer_price, seller_price)
         for i, j, q in zip(buy_idx[keep].tolist(), sell_idx[keep].tolist(), energy[keep].tolist())
     ]
-    return assemble(MECHANISM, book, trades, buy_alloc, sell_alloc, params.grid)
+    at = marginal_position(book.buys.price, book.sells.price)
+    marginal = None if at is None else (buys[at], sells[at])
+    return assemble(MECHANISM, book, trades, buy_alloc, sell_alloc, params.grid, marginal=marginal)
 
 
 def allocate(book: Book) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -68,6 +70,13 @@ def mcafee_prices(bid: np.ndarray, ask: np.ndarray) -> tuple[int, int, int]:
     return k - 1, b_k, s_k
 
 
+def marginal_position(bid: np.ndarray, ask: np.ndarray) -> int | None:
+    """The book position (the same on both sides) of the marginal pair McAfee drops, whose limits are the two prices
+    and which Clearing.commit must name; None when no spread needs it (all k pairs trade at p0, or b_k = s_k)."""
+    traders, buyer_price, seller_price = mcafee_prices(bid, ask)
+    return traders if buyer_price != seller_price else None
+
+
 def _first(side: SideBook, traders: int) -> np.ndarray:
     alloc = np.zeros(len(side), dtype=np.int64)
     alloc[:traders] = side.energy[:traders]
@@ -86,10 +95,14 @@ def _ration(side: SideBook, alloc: np.ndarray, volume: int) -> np.ndarray:
     share = np.array(scaled // total, dtype=np.int64)
     remainder = np.array(scaled % total, dtype=np.int64)  # < total, which fits
     leftover = volume - int(share.sum())
-    if leftover:  # lexsort((position, owner_key, nonce, -remainder)), in one sort unless remainders tie
+    if leftover:  # leftover < the number of orders with a remainder: only they can get a Wh
+        owed = np.flatnonzero(remainder)  # the others (most of a long side, at remainder 0) would all tie
+        owed_remainder, nonce, owner_key = remainder[owed], side.nonce[owed], side.owner_key[owed]
+        # lexsort((position, owner_key, nonce, -remainder)), in one sort unless remainders tie
         rank = sorted_rows(
-            packed_prefix(-remainder, side.nonce, side.owner_key),
-            lambda at: (at, side.owner_key[at], side.nonce[at], -remainder[at]),
+            packed_prefix(-owed_remainder, nonce, owner_key),
+            lambda at: (owed[at], owner_key[at], nonce[at], -owed_remainder[at]),
+            overwrite=True,
         )
-        share[rank[:leftover]] += 1  # leftover < number of orders with a remainder, which rank first
+        share[owed[rank[:leftover]]] += 1
     return share

@@ -8,7 +8,8 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from .signatures import recover_typed
+from .recover import recover_typed
+from .recover import type_string as type_string  # defined beside the hasher that uses it; named here too
 
 REGISTRY_DOMAIN = ("V2V Registry", "1")
 MARKET_DOMAIN = ("V2V Market", "1")
@@ -72,11 +73,5 @@ def sign(account: LocalAccount, domain_data: dict[str, Any], types: dict[str, An
 
 
 def recover(domain_data: dict[str, Any], types: dict[str, Any], message: dict[str, Any], signature: bytes) -> str:
-    """The signer under the contracts' strict rule (v2vchain.signatures): BadSignature for high s, v not 27/28."""
-
+    """The signer under the contracts' strict rule (protocol.recover): BadSignature for high s, v not 27/28."""
     return recover_typed(domain_data, types, message, signature)
-
-
-def type_string(types: dict[str, Any]) -> str:
-    ((name, fields),) = types.items()
-    return f"{name}({','.join(f['type'] + ' ' + f['name'] for f in fields)})"

@@ -1,12 +1,14 @@
-"""EIP-712 signature recovery at libsecp256k1's speed, under the one strict rule of protocol/signatures.py.
+"""EIP-712 signature recovery at libsecp256k1's speed, under the one strict rule: the contracts' own (OpenZeppelin
+ECDSA): 65 bytes r || s || v, 0 < r < n, 0 < s <= n/2 (canonical), v of 27 or 28, a recovered signer not zero.
 
 eth-account re-parses the types, re-hashes the type string and the domain, and encodes every field through eth-abi
 for each signature: most of its time per recovery. Here a `TypedHasher` computes the typeHash and the domain
 separator once per (type, domain), then hashes a struct as keccak(typeHash || 32-byte words) by hand; recovery is
-coincurve's libsecp256k1. The signature is first checked by signatures.split, the same function recover_typed
-uses, so both accept and refuse exactly the same signatures (high s, v not 27/28, r or s out of range)
-and return the same checksummed signer. Field types: address, uintN, bytes1..32 (the only ones the contracts sign);
-values as the project passes them (int; "0x" hex or 20 bytes for an address; bytes).
+coincurve's libsecp256k1. Field types: address, uintN, bytes1..32, string (every type the project signs); values as
+the project passes them (int; "0x" hex or 20 bytes for an address; bytes). `recover_typed`, which every verifier
+goes through (protocol.signatures, eip712.recover), keeps a hasher per (domain, types) and hashes anything a hasher
+does not take (another field type, a value in another spelling such as "7" for a uint) with eth-account's encoder,
+so it answers exactly as eth-account under the rule, signer for signer and refusal for refusal.
 """
 
 from __future__ import annotations
@@ -16,12 +18,36 @@ from typing import Any
 
 from coincurve import PublicKey
 from Crypto.Hash import keccak as _keccak
+from eth_account.messages import encode_typed_data
 
 from v2vchain.errors import InvalidInput
 
-from .eip712 import type_string
 from .errors import BadSignature
-from .signatures import split
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+HALF_N = SECP256K1_N // 2
+_HASHERS_KEPT = 256  # (domain, types) pairs: a verifier sees a handful; documents can name any, so it is bounded
+
+
+def split(signature: bytes) -> tuple[int, int, int]:
+    """(v, r, s) of a signature that meets the rule, or BadSignature."""
+    if not isinstance(signature, (bytes, bytearray)) or len(signature) != 65:
+        raise BadSignature(f"a signature is 65 bytes, got {len(signature) if hasattr(signature, '__len__') else '?'}")
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:64], "big")
+    v = signature[64]
+    if not 0 < r < SECP256K1_N:
+        raise BadSignature("signature r is out of range")
+    if not 0 < s <= HALF_N:
+        raise BadSignature("signature s is not canonical (s must be at most secp256k1n/2)")
+    if v not in (27, 28):
+        raise BadSignature(f"signature v must be 27 or 28, got {v}")
+    return v, r, s
+
+
+def type_string(types: Mapping[str, Any]) -> str:
+    ((name, fields),) = types.items()
+    return f"{name}({','.join(f['type'] + ' ' + f['name'] for f in fields)})"
 
 
 def keccak(data: bytes) -> bytes:
@@ -116,6 +142,47 @@ class TypedHasher:
     def recover(self, message: Mapping[str, Any], signature: bytes) -> str:
         """signatures.recover_typed(domain, types, message, signature), at libsecp256k1 speed."""
         return recover_digest(self.digest(message), signature)
+
+
+_hashers: dict[Any, TypedHasher | None] = {}  # None: a type no hasher takes (eth-account's encoder hashes it)
+
+
+def typed_digest(domain: Mapping[str, Any], types: Mapping[str, Any], message: Mapping[str, Any]) -> bytes:
+    """What the signer of `message` signed: the (domain, types) hasher's digest, or eth-account's for a type or a
+    value spelling the hasher does not take (eth-account then raises what it raises for a malformed message)."""
+    try:
+        key = (
+            tuple((name, type(value), value) for name, value in domain.items()),
+            tuple((name, tuple((f["name"], f["type"]) for f in fields)) for name, fields in types.items()),
+        )
+        hash(key)
+    except (TypeError, KeyError, AttributeError):  # unhashable or malformed: eth-account judges it
+        key = None
+    hasher = _hashers.get(key) if key is not None else None
+    if key is not None and key not in _hashers:
+        try:
+            hasher = TypedHasher(domain, types)
+        except (InvalidInput, ValueError, TypeError, KeyError):  # a type outside the fast encoders, or malformed
+            hasher = None
+        if len(_hashers) >= _HASHERS_KEPT:
+            _hashers.clear()
+        _hashers[key] = hasher
+    if hasher is not None:
+        try:
+            return hasher.digest(message)
+        except (InvalidInput, KeyError):  # a value spelled otherwise, or missing: eth-account's answer is the rule
+            pass
+    signable = encode_typed_data(domain_data=dict(domain), message_types=dict(types), message_data=dict(message))
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
+def recover_typed(
+    domain: Mapping[str, Any], types: Mapping[str, Any], message: Mapping[str, Any], signature: bytes
+) -> str:
+    """The checksummed signer of EIP-712 typed data under the strict rule (the signature is checked before the
+    message is hashed); BadSignature for a refused signature, never the zero address."""
+    split(bytes(signature))
+    return recover_digest(typed_digest(domain, types, message), signature)
 
 
 def recover_digest(digest: bytes, signature: bytes) -> str:

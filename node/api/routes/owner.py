@@ -22,6 +22,7 @@ from node.api.models import (
     Withdraw,
 )
 from node.api.problems import errors
+from node.meeting_venues import TradeRef
 
 router = APIRouter()
 
@@ -74,7 +75,7 @@ def close(request_id: RequestIdPath, node: NodeDep) -> dict[str, Any]:
 def meet(request_id: RequestIdPath, body: Meet, node: NodeDep, meetings: MeetingsDep) -> dict[str, Any]:
     own = node.config.position
     point = (own.lat, own.lon) if body.lat is None or body.lon is None else (body.lat, body.lon)
-    return meetings.meet(request_id, point)
+    return meetings.meet(TradeRef("market", request_id), point)
 
 
 @router.post(
@@ -262,9 +263,24 @@ def watched(node: NodeDep) -> dict[str, Any]:
     summary="Buyer: confirm a cleared trade's delivered Wh on-chain and send the seller a signed receipt",
 )
 def confirm_trade(
-    clearing_id: ClearingIdPath, trade_index: TradeIndexPath, body: Confirm, node: NodeDep
+    clearing_id: ClearingIdPath, trade_index: TradeIndexPath, body: Confirm, node: NodeDep, meetings: MeetingsDep
 ) -> dict[str, Any]:
-    return node.confirm_clearing_trade(int(clearing_id), trade_index, body.delivered_wh)
+    return node.confirm_clearing_trade(int(clearing_id), trade_index, body.delivered_wh, meetings.present_to)
+
+
+@router.post(
+    "/clearings/{clearing_id}/trades/{trade_index}/meet",
+    responses=errors(400, 401, 403, 404, 409, 413, 422, 500, 502),
+    dependencies=OwnerOnly,
+    summary="Buyer of a cleared trade: the seller's URL from the operator (signed by the seller), mutual "
+    "presentations, then the meeting point and access secret sealed to the seller",
+)
+def meet_trade(
+    clearing_id: ClearingIdPath, trade_index: TradeIndexPath, body: Meet, node: NodeDep, meetings: MeetingsDep
+) -> dict[str, Any]:
+    own = node.config.position
+    point = (own.lat, own.lon) if body.lat is None or body.lon is None else (body.lat, body.lon)
+    return meetings.meet(TradeRef("clearing", trade_index, int(clearing_id)), point)
 
 
 @router.post(

@@ -8,14 +8,19 @@ from fastapi import APIRouter
 
 from node.api.deps import MeetingsDep, NodeDep
 from node.api.models import (
+    ClearingHandshake,
+    ClearingIdPath,
     ClearingReceiptIn,
+    ContactRequest,
     Handshake,
     ReceiptIn,
     RequestIdPath,
     SealedPoint,
     SignedBidIn,
     SignedOrderIn,
+    TradeIndexPath,
 )
+from node.meeting_venues import TradeRef
 from node.peers import order_from_json
 from v2vchain.contracts.market import SignedBid
 
@@ -57,12 +62,12 @@ def challenge(meetings: MeetingsDep) -> dict[str, str]:
 
 @router.post("/meetings/{request_id}/handshake", summary="Seller: verify the buyer, answer its challenge")
 def handshake(request_id: RequestIdPath, body: Handshake, meetings: MeetingsDep) -> dict[str, Any]:
-    return meetings.handshake(request_id, body.presentation, body.challenge)
+    return meetings.handshake(TradeRef("market", request_id), body.presentation, body.challenge)
 
 
 @router.post("/meetings/{request_id}/point", summary="Seller: receive the sealed meeting point and access secret")
 def point(request_id: RequestIdPath, body: SealedPoint, meetings: MeetingsDep) -> dict[str, Any]:
-    return meetings.receive_point(request_id, bytes.fromhex(body.sealed[2:]))
+    return meetings.receive_point(TradeRef("market", request_id), bytes.fromhex(body.sealed[2:]))
 
 
 @router.post("/orders", summary="Operator: receive a vehicle's signed order, checked as the Clearing will check it")
@@ -72,9 +77,45 @@ def receive_order(body: SignedOrderIn, node: NodeDep) -> dict[str, Any]:
     return node.receive_order(order_from_json(data), body.node_url, endpoint)
 
 
-@router.get("/clearings", summary="Operator: its committed clearings, their trades and the parties' node URLs")
+@router.get("/clearings", summary="Operator: its committed clearings and their trades (no node URLs)")
 def clearings(node: NodeDep) -> list[dict[str, Any]]:
     return node.operator_clearings()
+
+
+@router.post(
+    "/clearings/{clearing_id}/trades/{trade_index}/contact",
+    summary="Operator: to a party of the trade only (its presentation answering this node's challenge), the "
+    "counterparty's node URL with the counterparty's signature over it",
+)
+def contact(
+    clearing_id: ClearingIdPath, trade_index: TradeIndexPath, body: ContactRequest, node: NodeDep, meetings: MeetingsDep
+) -> dict[str, Any]:
+    parties = node.operator_trade_parties(int(clearing_id), trade_index)
+    party = meetings.verify(body.presentation, *parties).holder
+    return node.operator_contact(int(clearing_id), trade_index, party)
+
+
+@router.post(
+    "/clearings/{clearing_id}/trades/{trade_index}/handshake",
+    summary="Seller of a cleared trade: verify the buyer and its access commitment, answer its challenge",
+)
+def clearing_handshake(
+    clearing_id: ClearingIdPath, trade_index: TradeIndexPath, body: ClearingHandshake, meetings: MeetingsDep
+) -> dict[str, Any]:
+    extra = {"access_hash": body.access_hash, "access_signature": body.access_signature}
+    return meetings.handshake(
+        TradeRef("clearing", trade_index, int(clearing_id)), body.presentation, body.challenge, extra
+    )
+
+
+@router.post(
+    "/clearings/{clearing_id}/trades/{trade_index}/point",
+    summary="Seller of a cleared trade: receive the sealed meeting point and access secret",
+)
+def clearing_point(
+    clearing_id: ClearingIdPath, trade_index: TradeIndexPath, body: SealedPoint, meetings: MeetingsDep
+) -> dict[str, Any]:
+    return meetings.receive_point(TradeRef("clearing", trade_index, int(clearing_id)), bytes.fromhex(body.sealed[2:]))
 
 
 @router.post("/clearing-receipts", summary="Seller: receive the buyer's signed receipt for a cleared trade")

@@ -7,6 +7,9 @@ seller's penalty (energy x seller price x penaltyBps / 10000) moves from its fre
 releases the escrow: delivered x seller price to the seller with its penalty unlocked, delivered x (price - seller
 price) to the operator, the rest back to the buyer; a reclaim returns the whole payment and sinks the penalty
 (Forfeited, ref = the clearing id). None of these moves emits Credited: a Credited from the Clearing is unexplained.
+The contract's constructor emits ClearingConfigured (penaltyBps, gracePeriod): each trade's penalty and every
+settlement that must wait for a window's end plus grace (a reclaim, a finalize, a receipt above a pending
+confirmation only before it) is judged against them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ TRADE_REDUCTION = 2
 MAX_MECHANISM = 5
 RESOLUTIONS = ("Confirmed", "Receipt", "Finalized", "Reclaimed")
 UNPUBLISHED = "(parties of unpublished clearings)"
+BPS = 10_000
 SHORTFALLS = ("None", "BuyerFree", "SellerCover", "BuyerOrderSpent", "SellerOrderSpent")
 
 
@@ -102,6 +106,8 @@ class ClearingBooks(VaultBooks):
         self.next_seq: Counter[str] = Counter()
         self.filled: Counter[tuple[str, int]] = Counter()  # funded Wh per (owner, nonce), over every clearing
         self._split = True
+        self.penalty_bps: int | None = None  # from ClearingConfigured: unknown until the index holds it
+        self.grace_period: int | None = None
         # this transaction's commits, and their published trades and unfunded ones by clearing id
         self._commits: list[Event] = []
         self._published: dict[int, list[Event]] = {}
@@ -139,6 +145,13 @@ class ClearingBooks(VaultBooks):
                 "unknown-trade", e, f"{e.event} for trade {index} of clearing {clearing_id:#x}, never committed"
             )
         return t
+
+    def _on_Clearing_ClearingConfigured(self, e: Event, a: dict[str, Any]) -> None:
+        self.penalty_bps, self.grace_period = int(a["penaltyBps"]), int(a["gracePeriod"])
+
+    def _settleable_from(self, t: ClearingTrade) -> int | None:
+        """When the window plus grace of `t` ends (reclaim and finalize from then on), if the grace is known."""
+        return None if self.grace_period is None else t.delivery_end + self.grace_period
 
     # ---------------------------------------------------------------- commit
 
@@ -253,6 +266,17 @@ class ClearingBooks(VaultBooks):
                     problems.append(f"the {side}'s order expired at {a[f'{side}Expiry']}")
             for msg in problems:
                 self._violate("trade-breaks-rule", e, f"{where}: {msg}")
+            bps = self.penalty_bps
+            if (
+                bps is not None
+                and a.get("penalty") is not None
+                and t.penalty != t.energy_wh * t.seller_price * bps // BPS
+            ):
+                self._violate(
+                    "wrong-penalty",
+                    e,
+                    f"{where}: penalty {t.penalty}, not energy x seller price x {bps} bps (rounded down)",
+                )
             for side in ("buyer", "seller"):
                 order = int(a[f"{side}Order"])
                 filled[order] += t.energy_wh
@@ -343,8 +367,15 @@ class ClearingBooks(VaultBooks):
                     e,
                     f"{where} reclaimed although the buyer confirmed {pending.args['deliveredWh']} Wh",
                 )
+            allowed_from = self._settleable_from(t)
             if e.timestamp < t.delivery_end:
                 self._violate("reclaimed-early", e, f"{where} reclaimed before its window ended at {t.delivery_end}")
+            elif allowed_from is not None and e.timestamp < allowed_from:
+                self._violate(
+                    "reclaimed-in-grace",
+                    e,
+                    f"{where} reclaimed at {e.timestamp}, inside the grace period: allowed from {allowed_from}",
+                )
             if (delivered, to_seller, to_operator, to_buyer) != (0, 0, 0, t.payment):
                 self._violate("wrong-amount", e, f"{where}: reclaimed {to_buyer}, the payment was {t.payment}")
             self._move(-t.escrow, request=t)
@@ -369,6 +400,20 @@ class ClearingBooks(VaultBooks):
         if how == "Finalized" and (pending is None or delivered != int(pending.args["deliveredWh"])):
             figure = pending.args["deliveredWh"] if pending else "nothing"
             self._violate("wrong-amount", e, f"{where} finalized at {delivered} Wh; the buyer confirmed {figure}")
+        final_from = self._settleable_from(t)
+        if how == "Finalized" and final_from is not None and e.timestamp < final_from:
+            self._violate(
+                "finalized-in-grace",
+                e,
+                f"{where} finalized at {e.timestamp}, inside the grace period: from {final_from}",
+            )
+        if how == "Receipt" and pending is not None and final_from is not None and e.timestamp >= final_from:
+            self._violate(
+                "receipt-after-grace",
+                e,
+                f"{where}: a receipt settled above the pending confirmation at {e.timestamp}, after the grace period "
+                f"ended at {final_from}",
+            )
         if how == "Receipt" and pending is not None and delivered <= int(pending.args["deliveredWh"]):
             self._violate(
                 "receipt-not-above-confirmation",

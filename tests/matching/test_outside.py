@@ -1,0 +1,126 @@
+"""The outside option: a buyer's cheapest station (or the grid at its door), a seller's grid export, and the
+cost-aware mechanisms' pairs bounded by both."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from tests.support.columnar import as_keys, columnar_keys
+from tests.support.strategies import FAST, ask, bid, city_stations, order_sets
+from v2vchain.matching import ClearingParams, Order, city_assignment, columnar, pair_terms, welfare_assignment
+from v2vchain.matching.areas import geohash_centre
+from v2vchain.matching.costs import CostParams
+from v2vchain.matching.errors import InvalidClearingParameter
+from v2vchain.matching.outside import Station, buyer_saving, reservation_limit, station_cost
+
+COSTS = CostParams()
+HERE = geohash_centre("u33dc0")
+FAR = geohash_centre("u33d8x")  # ~3 km away
+
+
+def at(place: tuple[float, float], price: int, **kw: int) -> Station:
+    return Station("s", place[0], place[1], price_per_wh=price, **kw)
+
+
+def cost(station: Station, energy_wh: int, place: tuple[float, float] = HERE) -> int:
+    one = np.zeros(1, dtype=np.int64)
+    return int(station_cost(one, np.array([place[0]]), np.array([place[1]]), [energy_wh], (station,), COSTS)[0])
+
+
+def saving(stations: tuple[Station, ...], need: int, served: int) -> int:
+    lat, lon = np.array([HERE[0]]), np.array([HERE[1]])
+    return int(buyer_saving(lat, lon, np.array([need]), np.array([served]), stations, COSTS, 150)[0])
+
+
+def test_station_cost_is_queue_and_charging_time_plus_the_energy() -> None:
+    # 10 kWh at 50 kW: 720 s charging + 600 s queue = 1,320 s at 5 tokens/h, rounded up; 10,000 Wh x 150
+    assert cost(at(HERE, 150, queue_s=600), 10_000) == 1_833_334 + 1_500_000
+
+
+def test_a_farther_station_costs_its_drive_too() -> None:
+    assert cost(at(FAR, 150), 10_000) > cost(at(HERE, 150), 10_000)
+
+
+def test_no_energy_needs_no_trip() -> None:
+    assert cost(at(FAR, 150, queue_s=600), 0) == 0
+
+
+def test_a_buyer_uses_the_station_cheapest_for_its_whole_need() -> None:
+    near_dear, far_cheap = at(HERE, 400), at(FAR, 100)
+    assert saving((near_dear, far_cheap), 20_000, 20_000) == min(cost(near_dear, 20_000), cost(far_cheap, 20_000))
+
+
+def test_a_partial_fill_saves_the_energy_but_not_the_trip() -> None:
+    station = at(FAR, 150, queue_s=600)
+    assert saving((station,), 20_000, 5_000) == cost(station, 20_000) - cost(station, 15_000)
+    assert saving((station,), 20_000, 5_000) < cost(station, 5_000)
+
+
+def test_without_stations_the_outside_option_is_the_grid_import_at_the_door() -> None:
+    assert saving((), 20_000, 5_000) == 5_000 * 150
+
+
+def test_reservation_limit_is_the_station_cost_per_wh_rounded_down() -> None:
+    station = at(HERE, 150, queue_s=600)
+    assert reservation_limit(*HERE, 10_000, (station,), COSTS, 150) == (1_833_334 + 1_500_000) // 10_000
+
+
+def test_a_pair_dearer_than_the_buyers_station_is_not_acceptable() -> None:
+    buyer, seller = bid(1, 150, 10_000, cell="u33dc0"), ask(2, 50, 10_000, cell="u33d8x")
+    assert pair_terms(buyer, seller, ClearingParams()).acceptable
+    cheap_next_door = ClearingParams(stations=(at(HERE, 60),))
+    assert not pair_terms(buyer, seller, cheap_next_door).acceptable
+
+
+def test_a_seller_asking_below_the_grid_export_is_paid_at_least_the_export_price() -> None:
+    buyer, seller = bid(1, 600, 10_000), ask(2, 1, 10_000)
+    terms = pair_terms(buyer, seller, ClearingParams(stations=(at(FAR, 600),)))
+    assert terms.acceptable and terms.price_per_wh >= ClearingParams().grid.export_per_wh
+
+
+def test_with_stations_each_sides_utility_is_net_of_its_waiting_during_the_transfer() -> None:
+    buyer, seller = bid(1, 600, 10_000), ask(2, 50, 10_000)
+    limits_only = pair_terms(buyer, seller, ClearingParams())
+    with_station = pair_terms(buyer, seller, ClearingParams(stations=(at(FAR, 600),)))
+    waiting = 2 * -(-limits_only.required_s * COSTS.time_cost_per_h // 3_600)  # same cell: no drive, only transfer
+    assert limits_only.welfare - with_station.welfare == waiting
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("id", ""),
+        ("lat", 91.0),
+        ("lon", float("nan")),
+        ("price_per_wh", -1),
+        ("power_w", 0),
+        ("queue_s", 1.5),
+        ("queue_s", True),
+    ],
+)
+def test_a_bad_station_field_raises_InvalidClearingParameter(field: str, value: object) -> None:
+    fields: dict[str, object] = {"id": "s", "lat": HERE[0], "lon": HERE[1], "price_per_wh": 150, field: value}
+    with pytest.raises(InvalidClearingParameter, match=f"station.{field}"):
+        Station(**fields)  # type: ignore[arg-type]  # the bad value is the point
+
+
+def test_clearing_params_refuse_stations_that_are_not_a_tuple_of_Station() -> None:
+    with pytest.raises(InvalidClearingParameter, match="stations"):
+        ClearingParams(stations=[at(HERE, 150)])  # type: ignore[arg-type]  # a list, not a tuple
+
+
+def test_reservation_limit_of_no_need_raises_InvalidClearingParameter() -> None:
+    with pytest.raises(InvalidClearingParameter, match="need_wh"):
+        reservation_limit(*HERE, 0, (at(HERE, 150),), COSTS, 150)
+
+
+@FAST
+@given(order_sets(max_buyers=10, max_sellers=10, prices=(40, 700)), city_stations())
+def test_the_city_scale_assignment_honours_stations_as_the_object_path_does(
+    orders: list[Order], stations: tuple[Station, ...]
+) -> None:
+    params = ClearingParams(nearest_areas=3, stations=stations)
+    cleared = city_assignment.welfare_assignment(columnar.from_orders(orders), params)
+    assert columnar_keys(orders, cleared) == as_keys(welfare_assignment(orders, params))
