@@ -169,6 +169,8 @@ def load_config(path: str | Path) -> NodeConfig:
 
 def _problem(error: Any) -> str:
     where = ".".join(map(str, error["loc"]))
+    if not where:  # a check over the whole config (it names the keys itself)
+        return str(error["msg"]).removeprefix("Value error, ")
     if error["type"] != "extra_forbidden":
         return f"{where}: {error['msg']}"
     known = {

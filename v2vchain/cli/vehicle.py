@@ -12,7 +12,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
-from node.config import NodeConfig, credential_subject, load_config
+from node.config import PINNED_URL, NodeConfig, credential_subject, load_config
 from node.demo_fleet import PASSWORD_ENV, TOKEN_ENV, write_node_config
 from v2vchain.audit.units import roles, when
 from v2vchain.chain.connect import Chain, connect
@@ -183,6 +183,12 @@ def vehicle_node_config(
     subject = credential_subject(NodeConfig.model_construct(credential=credential))  # reads only the credential
     if subject.lower() != owner.lower():
         raise ConfigError(f"credential {credential} was issued to {subject}, not to this keystore's {owner}")
+    unpinned = [p for p in peer if not PINNED_URL.match(p)]
+    if unpinned and not plain_http:
+        raise InvalidInput(
+            f"--peer {unpinned[0]!r} is not a pinned node URL (https://host:port#sha256=<64 hex>, as the peer's "
+            "`v2v vehicle node-config` printed it)"
+        )
     with _reader(chain) as connected:
         system: System = recorded(connected, connected.funder)
         path = write_node_config(
