@@ -21,7 +21,6 @@ from .peers import (
     ENDPOINT_TYPES,
     bid_from_row,
     endpoint_message,
-    peer_request,
     sign_listing,
 )
 
@@ -208,7 +207,7 @@ class BuyerRole(NodeCore):
         self.system.market.confirm_delivery(request_id, delivered_wh)  # on-chain first: never waits on the peer
         delivered = True
         try:
-            peer_request(
+            self._peer(
                 "POST",
                 record.get("seller_url"),
                 "/p2p/receipts",

@@ -5,16 +5,21 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from v2vchain.deploy import Deployment
 from v2vchain.errors import ConfigError, V2VError
 from v2vchain.identity.did import address_of
 from v2vchain.privacy import DEFAULT_EPSILON_PER_M
+
+from .transport import fingerprint_of, pinned_url, split_url
+
+PINNED_URL = re.compile(r"^https://[^#\s]+#sha256=[0-9a-f]{64}$")
 
 
 class Strict(BaseModel):
@@ -86,7 +91,13 @@ class NodeConfig(Strict):
     cloak: CloakSettings = CloakSettings()
     pricing: PricingSettings = PricingSettings()
     peers: list[str] = []
-    public_url: str = ""  # where other nodes reach this one; defaults to http://host:port
+    public_url: str = ""  # where other nodes reach this one; defaults to https://host:port (the pin is appended)
+    # "tls" (the default): the API is served over TLS with the node's self-signed certificate, whose fingerprint its
+    # URL carries, and peer traffic goes only to pinned https URLs. "plain-http" is an explicit opt-in that sends
+    # sealed-bid prices, receipts and presentations in clear to anyone on the path (see README, "Transport").
+    transport: Literal["tls", "plain-http"] = "tls"
+    tls_cert: Path | None = None  # default: beside the database, <db>.tls-cert.pem (created at first start)
+    tls_key: Path | None = None  # default: <db>.tls-key.pem, file mode 0600
     auto_bid: bool = False
     battery_capacity_wh: int = Field(default=80_000, gt=0)
     known_positions: list[Position] = []  # other vehicles seen nearby: the crowd k-anonymity hides in
@@ -103,9 +114,45 @@ class NodeConfig(Strict):
             raise ValueError("chain must be an http(s) JSON-RPC URL")
         return value
 
+    @model_validator(mode="after")
+    def _pinned_peers(self) -> NodeConfig:
+        """With TLS, every peer this config names must carry its certificate pin: there is nothing else to check the
+        peer by, and the node sends nothing to an unpinned URL."""
+        if self.tls:
+            named = [*((f"peers[{i}]", url) for i, url in enumerate(self.peers)), ("operator_url", self.operator_url)]
+            for where, url in named:
+                if url and not PINNED_URL.match(url):
+                    raise ValueError(
+                        f"{where} {url[:120]!r} is not a pinned node URL (https://host:port#sha256=<64 hex>, as "
+                        '`v2v vehicle node-config` prints it); plain HTTP needs "transport": "plain-http"'
+                    )
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.transport == "tls"
+
+    @property
+    def tls_files(self) -> tuple[Path, Path]:
+        """(certificate, private key) the node serves TLS with."""
+        stem = self.db.with_suffix("")
+        return (
+            self.tls_cert or stem.with_name(f"{stem.name}.tls-cert.pem"),
+            self.tls_key or stem.with_name(f"{stem.name}.tls-key.pem"),
+        )
+
     @property
     def url(self) -> str:
-        return self.public_url or f"http://{self.host}:{self.port}"
+        """Where other nodes reach this one: with TLS, https and the pin of this node's certificate, which must exist
+        (`ensure_certificate` makes it at first start)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if not self.tls:
+            return self.public_url or f"http://{host}:{self.port}"
+        base, _ = split_url(self.public_url or f"https://{host}:{self.port}")
+        cert = self.tls_files[0]
+        if not cert.exists():
+            raise ConfigError(f"the node's TLS certificate {cert} does not exist yet (`v2v node run` creates it)")
+        return pinned_url(base, fingerprint_of(cert))
 
 
 def load_config(path: str | Path) -> NodeConfig:
@@ -122,6 +169,8 @@ def load_config(path: str | Path) -> NodeConfig:
 
 def _problem(error: Any) -> str:
     where = ".".join(map(str, error["loc"]))
+    if not where:  # a check over the whole config (it names the keys itself)
+        return str(error["msg"]).removeprefix("Value error, ")
     if error["type"] != "extra_forbidden":
         return f"{where}: {error['msg']}"
     known = {

@@ -242,5 +242,18 @@ class NodeCore:
         """The Market's EIP-712 domain at the current chain id (read once a block)."""
         return self.blocks.get("market-domain", self.system.market._domain)
 
+    def _peer(
+        self,
+        method: str,
+        url: str | None,
+        path: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        timeout: float = 30,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        """One call to another node: over TLS pinned by its URL, or plain HTTP only under the "plain-http" opt-in."""
+        return peer_request(method, url, path, payload, allow_plain=not self.config.tls, timeout=timeout, params=params)
+
     def _post(self, base_url: str | None, path: str, payload: dict[str, Any]) -> Any:
-        return peer_request("POST", base_url, path, payload)
+        return self._peer("POST", base_url, path, payload)

@@ -1,7 +1,8 @@
 """`v2v demo --chain anvil --nodes N --market clearing`: an operator node and N vehicle nodes (buyers and sellers
-around Berlin's Alexanderplatz at the morning rush hour) trading through the batch Clearing over HTTP: signed orders,
-one interval, the commit, delivery with receipts, balances and the Clearing's books; then a forged order injected in
-a second interval, refused by the operator and by the contract, and the victim's watch showing nothing in its name."""
+around Berlin's Alexanderplatz at the morning rush hour) trading through the batch Clearing over pinned TLS: signed
+orders, one interval, the commit, delivery with receipts, balances and the Clearing's books; then a forged order
+injected in a second interval, refused by the operator and by the contract, and the victim's watch showing nothing in
+its name."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from eth_account import Account
 
 from v2vchain.chain.connect import Chain
@@ -33,6 +33,7 @@ from .demo_fleet import (
     _position,
     demo_workdir,
     fleet_env,
+    node_call,
     provision,
     start_node,
     wait_ready,
@@ -223,8 +224,8 @@ def _forged_interval(
         expiry_ts=now + 4_200,
     )
     signed = clearing.sign_order(Account.create(), forged)
-    answer = httpx.post(
-        f"{owners['operator'].node.url}/p2p/orders", json={**order_to_json(signed), "node_url": ""}, timeout=30
+    answer = node_call(
+        owners["operator"].node.url, "POST", "/p2p/orders", json={**order_to_json(signed), "node_url": ""}, timeout=30
     )
     out(f"  operator's POST /p2p/orders: {answer.status_code} {answer.json().get('detail', '')[:90]}")
     seller = owners["seller-1"].post(

@@ -1,5 +1,5 @@
 """`v2v demo --nodes N`: an anvil chain and N vehicle node processes (one buyer, N-1 sellers, in Berlin) that
-trade with each other over HTTP, driven here exactly as their owners would drive them."""
+trade with each other over pinned TLS, driven here exactly as their owners would drive them."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from node.config import load_config
+from node.transport import client_for, ensure_certificate
 from v2vchain.chain.anvil import free_port
 from v2vchain.chain.connect import Chain
 from v2vchain.chain.errors import ChainUnavailable
@@ -65,10 +67,12 @@ def write_node_config(
     password_env: str = PASSWORD_ENV,
     api_token_env: str = TOKEN_ENV,
     extra: dict[str, Any] | None = None,
+    plain_http: bool = False,
 ) -> Path:
     """A node config for `v2v node run` at `out` (named after its file unless `name` is given), with beside it a copy
-    of the deployment record (so later deployments cannot change it) and its database; every path absolute. `extra`
-    adds config keys (an `operator` section, `operator_url`)."""
+    of the deployment record (so later deployments cannot change it), its database and, unless `plain_http` opts
+    out of TLS, its TLS key and self-signed certificate, made now so the node's pinned URL can be handed to peers
+    before it first starts; every path absolute. `extra` adds config keys (an `operator` section, `operator_url`)."""
     out = out.resolve()
     stem = out.name.removesuffix(".json")
     record = out.with_name(f"{stem}.deployment.json")
@@ -88,8 +92,13 @@ def write_node_config(
     }
     if pricing:
         config["pricing"] = pricing
+    if plain_http:
+        config["transport"] = "plain-http"
     config.update(extra or {})
     out.write_text(json.dumps(config, indent=2))
+    written = load_config(out)
+    if written.tls:
+        ensure_certificate(*written.tls_files, written.host)
     return out
 
 
@@ -149,7 +158,7 @@ def provision(
         pricing={"degradation_per_wh": degradation},
         extra=extra,
     )
-    return {"name": name, "address": account.address, "config": path, "url": f"http://127.0.0.1:{port}"}
+    return {"name": name, "address": account.address, "config": path, "url": load_config(path).url}
 
 
 def start_node(spec: dict[str, Any], env: dict[str, str], workdir: Path) -> RunningNode:
@@ -171,12 +180,20 @@ def wait_ready(node: RunningNode, timeout_s: float = 90) -> None:
         if node.process.poll() is not None:
             raise ChainUnavailable(f"node {node.name} exited: {node.log.read_text()[-2000:]}")
         try:
-            if httpx.get(f"{node.url}/identity", timeout=2).status_code == 200:
+            if node_call(node.url, "GET", "/identity", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
     raise ChainUnavailable(f"node {node.name} did not answer within {timeout_s}s; log {node.log}")
+
+
+def node_call(url: str, method: str, path: str, *, timeout: float = 30, **kwargs: Any) -> httpx.Response:
+    """One HTTP call to a node at its URL: over TLS pinned to the certificate the URL names (or plain HTTP when
+    the node was configured so)."""
+    client, base = client_for(url, allow_plain=True, timeout=timeout)
+    with client:
+        return client.request(method, f"{base}{path}", **kwargs)
 
 
 class Owner:
@@ -187,10 +204,10 @@ class Owner:
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def get(self, path: str) -> Any:
-        return self._check(httpx.get(f"{self.node.url}{path}", headers=self.headers, timeout=60))
+        return self._check(node_call(self.node.url, "GET", path, headers=self.headers, timeout=60))
 
     def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self._check(httpx.post(f"{self.node.url}{path}", json=body or {}, headers=self.headers, timeout=120))
+        return self._check(node_call(self.node.url, "POST", path, json=body or {}, headers=self.headers, timeout=120))
 
     def _check(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:

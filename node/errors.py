@@ -20,6 +20,13 @@ class RecordConflict(NodeError):
         super().__init__(message, 409)
 
 
+class UnpinnedPeer(NodeError):
+    """A peer URL this node will not send to: https without a certificate pin, or plain http without the opt-in."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 400)
+
+
 class OwnerLimitReached(NodeError):
     """One sender already holds as many waiting messages here as the node keeps per sender."""
 

@@ -19,7 +19,6 @@ from v2vchain.privacy.seal import open_sealed, public_bytes, seal, x25519_key
 
 from .errors import NodeError
 from .meeting_venues import ClearingVenue, MarketVenue, TradeRef, Venue
-from .peers import peer_request
 from .service import VehicleNode
 
 
@@ -146,7 +145,7 @@ class Meetings:
         return {"stored": True, "access_verified": True}
 
     def _get(self, base: str | None, path: str) -> Any:
-        return peer_request("GET", base, path)
+        return self.node._peer("GET", base, path)
 
     def _post(self, base: str | None, path: str, payload: dict[str, Any]) -> Any:
-        return peer_request("POST", base, path, payload)
+        return self.node._peer("POST", base, path, payload)

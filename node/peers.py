@@ -3,6 +3,7 @@ endpoints, bids as JSON, and one HTTP call helper whose failures come back as No
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from v2vchain.protocol.errors import BadSignature
 from v2vchain.protocol.orders import ChainOrder, SignedOrder, order_digest
 
 from .errors import NodeError
+from .transport import client_for
 
 MAX_OFFERS_PER_PEER = 100  # discovery answers beyond this are a malformed peer
 
@@ -46,23 +48,50 @@ LISTING_TYPES = {
 
 
 def peer_request(
-    method: str, base_url: str | None, path: str, payload: dict[str, Any] | None = None, *, timeout: float = 30
+    method: str,
+    url: str | None,
+    path: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    allow_plain: bool = False,
+    timeout: float = 30,
+    params: dict[str, str] | None = None,
 ) -> Any:
-    """One call to another vehicle's node; its refusals come back as NodeError 502 with the reason it gave."""
-    if not base_url:
+    """One call to another vehicle's node, over TLS pinned to the certificate its URL names (node/transport.py);
+    its refusals come back as NodeError 502 with the reason it gave."""
+    if not url:
         raise NodeError(f"no address known for the counterparty of {path}", 409)
     try:
-        response = httpx.request(method, f"{base_url}{path}", json=payload, timeout=timeout)
+        client, base = client_for(url, allow_plain=allow_plain, timeout=timeout)
+        with client:
+            response = client.request(method, f"{base}{path}", json=payload, params=params)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError, ValueError) as exc:
-        raise NodeError(f"{str(base_url)[:200]!r} is not a usable node URL: {type(exc).__name__}", 400) from None
+        raise NodeError(f"{str(url)[:200]!r} is not a usable node URL: {type(exc).__name__}", 400) from None
+    except httpx.ConnectError as exc:
+        if _pin_refused(exc):
+            raise NodeError(
+                f"counterparty at {url} refused: its certificate is not the one its URL pins", 502
+            ) from None
+        raise NodeError(f"counterparty at {url} unreachable: {type(exc).__name__}", 502) from None
     except httpx.HTTPError as exc:
-        raise NodeError(f"counterparty at {base_url} unreachable: {type(exc).__name__}", 502) from None
+        raise NodeError(f"counterparty at {url} unreachable: {type(exc).__name__}", 502) from None
     if response.status_code >= 400:
         raise NodeError(f"counterparty refused {path}: {response.text[:300]}", 502)
     try:
         return response.json()
     except ValueError:
-        raise NodeError(f"counterparty at {base_url} answered {path} with something that is not JSON", 502) from None
+        raise NodeError(f"counterparty at {url} answered {path} with something that is not JSON", 502) from None
+
+
+def _pin_refused(exc: BaseException) -> bool:
+    """Whether a connection failed because the server's certificate is not the pinned one (httpx wraps httpcore's
+    error, which wraps the ssl module's)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def offered_requests(answer: Any) -> list[dict[str, Any]]:

@@ -17,12 +17,15 @@ from v2vchain.identity.keystore import load_keystore
 
 from .config import NodeConfig, check_before_unlock, check_own_credential, load_config
 from .service import VehicleNode
+from .transport import ensure_certificate
 
 
 def build(config: NodeConfig) -> tuple[VehicleNode, str]:
     token = os.environ.get(config.api_token_env, "")
     if len(token) < 16:
         raise ConfigError(f"set {config.api_token_env} to the API bearer token (at least 16 characters)")
+    if config.tls:
+        ensure_certificate(*config.tls_files, config.host)  # first start: the node's key and certificate
     account = load_keystore(config.keystore, password_env=config.password_env)
     check_own_credential(config, account.address)
     return VehicleNode.start(config, account), token
@@ -38,13 +41,20 @@ def serve(config_path: str | Path) -> None:
         raise
     timers = node.timers()
     try:
+        cert, key = config.tls_files if config.tls else (None, None)
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(node, token), host=config.host, port=config.port, log_level="warning", access_log=False
+                create_app(node, token),
+                host=config.host,
+                port=config.port,
+                log_level="warning",
+                access_log=False,  # no request paths in logs
+                ssl_certfile=cert,
+                ssl_keyfile=key,
             )
-        )  # no request paths in logs
+        )
         sock.listen(socket.SOMAXCONN)  # connections queue from here on; uvicorn accepts them once it runs
-        typer.echo(f"node {config.name} ({node.address}) listening on http://{_host(config.host)}:{config.port}")
+        typer.echo(f"node {config.name} ({node.address}) listening on {config.url}")
         warning = stale_head_warning(node.chain.now(), int(time.time()))
         if warning:
             typer.echo(warning, err=True)
@@ -54,7 +64,3 @@ def serve(config_path: str | Path) -> None:
         timers.stop()
         sock.close()
         node.close_resources()
-
-
-def _host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host

@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
-
 from v2vchain.contracts.market import RequestStatus
 from v2vchain.errors import V2VError
 from v2vchain.protocol import eip712
@@ -30,12 +28,16 @@ SIGNED_BID_LIFETIME_S = 3_600
 
 
 class SellerRole(NodeCore):
-    def bid(self, request_id: int, buyer_url: str, price_per_wh: int | None = None) -> dict[str, Any]:
+    def bid(
+        self, request_id: int, buyer_url: str, price_per_wh: int | None = None, *, vouched: bool = False
+    ) -> dict[str, Any]:
         """Sign a bid (never below this vehicle's cost floor) and send it to the buyer's node.
 
-        A bid on a request this node opened itself is refused before anything is signed, sent or stored. The bid is
-        recorded only once the buyer's node accepted it: a failed send leaves no record (its intent is marked
-        failed), so automatic bidding tries that request again later."""
+        A bid on a request this node opened itself is refused before anything is signed, sent or stored. Unless the
+        caller has already checked it (`vouched`, automatic bidding), `buyer_url` must list the request with the
+        on-chain buyer's signature over that very URL, as automatic bidding requires: an owner's mistyped or planted
+        URL never receives a sealed price. The bid is recorded only once the buyer's node accepted it: a failed send
+        leaves no record (its intent is marked failed), so automatic bidding tries that request again later."""
         request = self.system.market.request(request_id)
         if request.buyer.lower() == self.address.lower():
             raise NodeError(
@@ -61,6 +63,8 @@ class SellerRole(NodeCore):
                 )
         elif price_per_wh < floor:
             raise NodeError(f"price {price_per_wh}/Wh is below this vehicle's cost floor {floor}/Wh")
+        if not vouched:
+            self._check_vouched(request_id, buyer_url)
         nonce = self.store.next_nonce(self.system.market.min_bid_nonce(self.address))
         signed = self.system.market.sign_bid(
             self.account,
@@ -102,6 +106,17 @@ class SellerRole(NodeCore):
         self.store.finish(key, "done", request_id)
         return {"request_id": request_id, "price_per_wh": price_per_wh, "nonce": nonce, "buyer": answer}
 
+    def _check_vouched(self, request_id: int, buyer_url: str) -> None:
+        """NodeError 409 unless the node at `buyer_url` lists `request_id` signed by its on-chain buyer for that URL."""
+        try:
+            offers = offered_requests(self._peer("GET", buyer_url, "/p2p/requests", timeout=10))
+        except ValueError as exc:
+            raise NodeError(f"{buyer_url[:200]} answered its listing with something unusable: {exc}", 502) from None
+        offer = next((o for o in offers if o["request_id"] == request_id), None)
+        refusal = self._listing_refusal(buyer_url, offer) if offer else f"it does not list request {request_id}"
+        if refusal:
+            raise NodeError(f"no bid sent to {buyer_url[:200]}: {refusal}", 409)
+
     def _listing_refusal(self, peer: str, offer: dict[str, Any]) -> str | None:
         """Why a peer's listing of a request is not the request's buyer vouching for that peer, or None."""
         request_id = offer["request_id"]
@@ -122,10 +137,10 @@ class SellerRole(NodeCore):
         placed = []
         for peer in self.config.peers:
             try:
-                response = httpx.get(f"{peer}/p2p/requests", params={"region": region}, timeout=10)
-                response.raise_for_status()
-                offers = offered_requests(response.json())
-            except (httpx.HTTPError, ValueError) as exc:  # one malformed or silent peer never stops the others
+                offers = offered_requests(
+                    self._peer("GET", peer, "/p2p/requests", params={"region": region}, timeout=10)
+                )
+            except (NodeError, ValueError) as exc:  # one malformed, silent or unverifiable peer never stops the others
                 log.warning("peer %s skipped: its discovery answer is unusable (%s)", peer, str(exc)[:200])
                 continue
             for offer in offers:
@@ -141,7 +156,7 @@ class SellerRole(NodeCore):
                     log.warning("listing of request %s by peer %s skipped: %s", request_id, peer, refusal)
                     continue
                 try:
-                    placed.append(self.bid(request_id, peer))
+                    placed.append(self.bid(request_id, peer, vouched=True))
                 except V2VError as exc:
                     log.info("no bid on request %s of peer %s: %s", request_id, peer, str(exc)[:200])
                     continue

@@ -31,7 +31,6 @@ from .peers import (
     order_endpoint_message,
     order_from_json,
     order_to_json,
-    peer_request,
     sign_order_endpoint,
 )
 
@@ -95,7 +94,7 @@ class TraderRole(NodeCore):
         )
         body = {**payload, "node_url": self.config.url, "endpoint_signature": "0x" + endpoint.hex()}
         try:
-            answer = peer_request("POST", url, "/p2p/orders", body)
+            answer = self._peer("POST", url, "/p2p/orders", body)
         except NodeError as exc:
             self.store.update_own_order(nonce, "refused", str(exc)[:300])
             log.warning("order %s: the operator at %s did not take it: %s", nonce, url, exc)
@@ -215,7 +214,7 @@ class TraderRole(NodeCore):
         delivered = False
         try:
             seller_url = self.counterparty_url(clearing_id, trade_index, present)
-            peer_request(
+            self._peer(
                 "POST",
                 seller_url,
                 "/p2p/clearing-receipts",
@@ -250,8 +249,8 @@ class TraderRole(NodeCore):
         sent_to = {o["nonce"]: o["operator_url"] for o in self.store.own_orders()}
         operator_url = sent_to.get(row.get("nonce"), "") or self.config.operator_url
         operator_did = did_for(to_checksum_address((clearing_id >> 96).to_bytes(20, "big")), self.chain.chain_id)
-        challenge = peer_request("GET", operator_url, "/p2p/challenge", timeout=RECEIPT_TIMEOUT_S)["challenge"]
-        contact = peer_request(
+        challenge = self._peer("GET", operator_url, "/p2p/challenge", timeout=RECEIPT_TIMEOUT_S)["challenge"]
+        contact = self._peer(
             "POST",
             operator_url,
             f"/p2p/clearings/{clearing_id}/trades/{trade_index}/contact",

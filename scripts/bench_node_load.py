@@ -1,10 +1,10 @@
 """Requests per second and latency of a live vehicle node, beside a bare FastAPI endpoint served the same way.
 
 A real anvil, the contracts and node processes (a buyer and two sellers, as the node tests run them); a bare FastAPI
-app in its own uvicorn process on loopback. Each endpoint is driven by the same client: CONCURRENCY threads with
-keep-alive connections, REQUESTS calls in all. The signed bids are made before the clock starts: each is valid and
-accepted (each is a seller's first bid on its own request). Ratios are within one run,
-so a busy machine slows both sides alike. Last line: valid_bids_over_bare=<ratio>.
+app in its own uvicorn process on loopback, over TLS as the nodes are. Each endpoint is driven by the same client:
+CONCURRENCY threads with keep-alive connections, REQUESTS calls in all. The signed bids are made before the clock
+starts: each is valid and accepted (each is a seller's first bid on its own request). Ratios are within one run, so
+a busy machine slows both sides alike. Last line: valid_bids_over_bare=<ratio>.
 
     .venv/bin/python scripts/bench_node_load.py [--requests 400] [--concurrency 8]
 """
@@ -29,6 +29,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' fleet helper, not an installed module
 
 from node.peers import bid_to_json, sign_endpoint
+from node.transport import ensure_certificate, pinned_context
 from tests.support.fleet_nodes import Fleet, key_of, running_fleet
 from v2vchain.chain.anvil import free_port
 
@@ -48,15 +49,19 @@ BARE_APP = textwrap.dedent(
 )
 
 
-def drive(calls: list[Callable[[httpx.Client], httpx.Response]], concurrency: int) -> tuple[float, list[float]]:
-    """(requests per second, latencies in seconds) of the calls spread over `concurrency` threads."""
+def drive(
+    calls: list[Callable[[httpx.Client], httpx.Response]], concurrency: int, verify: Any = True
+) -> tuple[float, list[float]]:
+    """(requests per second, latencies in seconds) of the calls spread over `concurrency` threads, each on one
+    kept-alive connection (`verify`: the nodes' pinned TLS context)."""
     latencies: list[float] = []
     failures: list[str] = []
     lock = threading.Lock()
     chunks = [calls[i::concurrency] for i in range(concurrency)]
 
     def worker(chunk: list[Callable[[httpx.Client], httpx.Response]]) -> None:
-        with httpx.Client(timeout=60, transport=httpx.HTTPTransport(socket_options=NODELAY)) as client:
+        transport = httpx.HTTPTransport(socket_options=NODELAY, verify=verify)
+        with httpx.Client(timeout=60, transport=transport) as client:
             for call in chunk:
                 start = time.perf_counter()
                 response = call(client)
@@ -86,7 +91,7 @@ def report(name: str, rate: float, latencies: list[float]) -> None:
 def valid_bids(fleet: Fleet, n: int) -> list[dict[str, Any]]:
     """n bids by seller-1, each the first on its own fresh request: each is accepted, in whatever order they arrive."""
     account = key_of(fleet, "seller-1")
-    url = fleet.url("seller-1")
+    url = fleet.address("seller-1")
     market = fleet.system.market
     bodies = []
     for i in range(n):
@@ -116,18 +121,21 @@ def main() -> None:
         app = Path(tmp) / "bare_app.py"
         app.write_text(BARE_APP)
         port = free_port()
+        pin = ensure_certificate(Path(tmp) / "cert.pem", Path(tmp) / "key.pem", "127.0.0.1")
+        bare_tls = pinned_context(pin)  # served over TLS as the nodes are
+        tls_args = ["--ssl-certfile", "cert.pem", "--ssl-keyfile", "key.pem"]
         bare = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(port), "--log-level", "warning"],
+            [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(port), "--log-level", "warning", *tls_args],
             cwd=tmp,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         try:
-            bare_url = f"http://127.0.0.1:{port}/bare"
+            bare_url = f"https://127.0.0.1:{port}/bare"
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    httpx.get(bare_url, timeout=1)
+                    httpx.get(bare_url, timeout=1, verify=bare_tls)
                     break
                 except httpx.HTTPError:
                     if time.monotonic() > deadline:
@@ -137,14 +145,15 @@ def main() -> None:
                 buyer = fleet.url("buyer")
                 bodies = valid_bids(fleet, n)
                 print(f"{n} requests per endpoint, {c} concurrent clients, one uvicorn worker each")
-                bare_rate, bare_lat = drive([lambda cl: cl.get(bare_url)] * n, c)
+                bare_rate, bare_lat = drive([lambda cl: cl.get(bare_url)] * n, c, bare_tls)
                 report("bare FastAPI GET /bare", bare_rate, bare_lat)
-                rate, lat = drive([lambda cl: cl.get(f"{buyer}/identity")] * n, c)
+                tls = fleet.http.context
+                rate, lat = drive([lambda cl: cl.get(f"{buyer}/identity")] * n, c, tls)
                 report("node GET /identity", rate, lat)
-                rate, lat = drive([lambda cl: cl.get(f"{buyer}/p2p/requests")] * n, c)
+                rate, lat = drive([lambda cl: cl.get(f"{buyer}/p2p/requests")] * n, c, tls)
                 report("node GET /p2p/requests", rate, lat)
                 bids_rate, lat = drive(
-                    [lambda cl, body=body: cl.post(f"{buyer}/p2p/bids", json=body) for body in bodies], c
+                    [lambda cl, body=body: cl.post(f"{buyer}/p2p/bids", json=body) for body in bodies], c, tls
                 )
                 report("node POST /p2p/bids (valid)", bids_rate, lat)
         finally:

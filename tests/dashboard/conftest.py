@@ -36,6 +36,7 @@ def browser() -> Iterator[Any]:
             executable_path=str(CHROMIUM),
             headless=True,
             args=CHROMIUM_ARGS,
+            ignore_https_errors=True,  # the nodes' self-signed certificates; peers pin them, the browser cannot
             viewport={"width": 1360, "height": 900},
         )
         try:

@@ -8,7 +8,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import pytest
 
 from node.api.routes.dashboard import AuditIndex
@@ -135,7 +134,7 @@ def test_the_dashboard_shows_the_indexers_trades_and_totals_and_no_position(
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
-    data = httpx.get(f"{url}/dashboard/data", timeout=60).text
+    data = fleet.http.get(f"{url}/dashboard/data", timeout=60).text
     visible, dom = page.inner_text("body"), page.content()
     for text in _position_texts(fleet):
         assert text not in visible, f"an exact coordinate {text} is shown on the page"
@@ -145,14 +144,16 @@ def test_the_dashboard_shows_the_indexers_trades_and_totals_and_no_position(
 
 
 def test_a_node_without_an_audit_index_says_how_to_turn_the_dashboard_on(fleet: Fleet) -> None:
-    answer = httpx.get(f"{fleet.url('seller-1')}/dashboard/data", timeout=30)
+    answer = fleet.http.get(f"{fleet.url('seller-1')}/dashboard/data", timeout=30)
     assert answer.status_code == 404 and "audit_db" in answer.json()["detail"]
 
 
 def test_with_the_chain_away_the_data_is_the_index_as_it_was_marked_stale(
     fleet: Fleet, market: dict[str, Any], tmp_path: Path
 ) -> None:
-    httpx.get(f"{fleet.url('buyer')}/dashboard/data", timeout=60).raise_for_status()  # the index, filled by the node
+    fleet.http.get(
+        f"{fleet.url('buyer')}/dashboard/data", timeout=60
+    ).raise_for_status()  # the index, filled by the node
     config = SimpleNamespace(chain=f"http://127.0.0.1:{free_port()}", audit_confirmations=0)
     node = SimpleNamespace(config=config, system=fleet.system, store=NodeStore(tmp_path / "node.db"))
     data = AuditIndex(node, market["db"]).read()
@@ -161,7 +162,7 @@ def test_with_the_chain_away_the_data_is_the_index_as_it_was_marked_stale(
 
 
 def test_the_data_keeps_raw_integers_beside_the_text_a_person_reads(fleet: Fleet, market: dict[str, Any]) -> None:
-    data = httpx.get(f"{fleet.url('buyer')}/dashboard/data", timeout=60).json()
+    data = fleet.http.get(f"{fleet.url('buyer')}/dashboard/data", timeout=60).json()
     assert data["units"] == {"decimals": 6, "symbol": "VEC", "known": True, "label": "VEC (6 decimals)"}
     trade = data["trades"][0]
     assert (trade["energy_wh"], trade["shown"]["energy"]) == (20_000, "20 kWh")
@@ -172,9 +173,9 @@ def test_the_data_keeps_raw_integers_beside_the_text_a_person_reads(fleet: Fleet
 
 def test_a_statement_is_refused_for_an_address_never_indexed_or_malformed(fleet: Fleet, market: dict[str, Any]) -> None:
     url = f"{fleet.url('buyer')}/dashboard/vehicles"
-    unknown = httpx.get(f"{url}/0x{'12' * 20}", timeout=60)
+    unknown = fleet.http.get(f"{url}/0x{'12' * 20}", timeout=60)
     assert unknown.status_code == 404 and "appears in no indexed event" in unknown.json()["detail"]
-    assert httpx.get(f"{url}/bob", timeout=60).status_code == 422
+    assert fleet.http.get(f"{url}/bob", timeout=60).status_code == 422
 
 
 CLEARING = {  # one McAfee clearing as /dashboard/data carries it (see tests/clearing for the index's own)

@@ -26,6 +26,7 @@ ENV = {
     "V2V_ISSUER_PASSWORD": "issuer-password",
     "V2V_KEY_PASSWORD": "vehicle-password",
 }
+PEER = "https://127.0.0.1:8798#sha256=" + "ab" * 32  # another node's URL as its node-config printed it
 
 
 def v2v(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -125,10 +126,10 @@ def test_node_config_is_one_node_run_accepts(world: dict[str, str]) -> None:
     out = folder / "configured.node.json"
     ok(
         "vehicle", "node-config", "--chain", url, "--keystore", str(keystore), "--credential",
-        str(folder / f"{vehicle}.vc.json"), "--out", str(out), "--port", "8799", "--peer", "http://127.0.0.1:8798",
+        str(folder / f"{vehicle}.vc.json"), "--out", str(out), "--port", "8799", "--peer", PEER,
     )  # fmt: skip
     config = json.loads(out.read_text())
-    assert config["chain"] == url and config["port"] == 8799 and config["peers"] == ["http://127.0.0.1:8798"]
+    assert config["chain"] == url and config["port"] == 8799 and config["peers"] == [PEER]
     assert Path(config["deployment"]).exists()
     other, _ = new_vehicle(world, "other")
     code, output = v2v(
@@ -137,6 +138,19 @@ def test_node_config_is_one_node_run_accepts(world: dict[str, str]) -> None:
     )  # fmt: skip
     assert_one_line_error(code, output, "was issued to", other)
     assert not (folder / "other.node.json").exists()
+
+
+def test_node_config_refuses_a_peer_without_a_certificate_pin(world: dict[str, str]) -> None:
+    vehicle, keystore = new_vehicle(world, "unpinned")
+    ok("vehicle", "fund", "--chain", world["url"], "--vehicle", world["issuer"])
+    assert issue(world, vehicle)[0] == 0
+    folder = Path(world["folder"])
+    code, output = v2v(
+        "vehicle", "node-config", "--chain", world["url"], "--keystore", str(keystore), "--credential",
+        str(folder / f"{vehicle}.vc.json"), "--out", str(folder / "unpinned.node.json"), "--peer", "http://127.0.0.1:8798",
+    )  # fmt: skip
+    assert_one_line_error(code, output, "not a pinned node URL", "http://127.0.0.1:8798")
+    assert not (folder / "unpinned.node.json").exists()
 
 
 def test_status_of_a_stranger_and_a_funder_without_eth(world: dict[str, str]) -> None:

@@ -8,7 +8,6 @@ import os
 import sqlite3
 from dataclasses import replace
 
-import httpx
 import pytest
 from eth_account import Account
 from typer.testing import CliRunner
@@ -96,7 +95,7 @@ def test_a_third_party_gets_neither_the_node_urls_nor_the_meeting_point(clearing
     path = f"/p2p/clearings/{clearing_id}/trades/{trade['trade_index']}"
     operator_url, seller_url = fleet.url("operator"), fleet.url("seller-1")
 
-    listing = httpx.get(f"{operator_url}/p2p/clearings", timeout=30)
+    listing = fleet.http.get(f"{operator_url}/p2p/clearings", timeout=30)
     assert listing.status_code == 200
     assert all(not k.endswith("_url") for c in listing.json() for t in c["trade_list"] for k in t)
     assert fleet.url("buyer") not in listing.text and seller_url not in listing.text
@@ -104,19 +103,19 @@ def test_a_third_party_gets_neither_the_node_urls_nor_the_meeting_point(clearing
     operator_did = did_for(fleet.nodes["operator"].address, fleet.chain.chain_id)
     stranger, stranger_vc = key_of(fleet, "seller-2"), vc_of(fleet, "seller-2")
     asked = presentation(
-        fleet, holder=stranger, vc=stranger_vc, challenge=_challenge(operator_url), domain=operator_did
+        fleet, holder=stranger, vc=stranger_vc, challenge=_challenge(fleet, operator_url), domain=operator_did
     )
-    refused = httpx.post(f"{operator_url}{path}/contact", json={"presentation": asked}, timeout=30)
+    refused = fleet.http.post(f"{operator_url}{path}/contact", json={"presentation": asked}, timeout=30)
     assert refused.status_code == 403 and "counterparty" in refused.json()["detail"]
     own = presentation(
         fleet,
         holder=key_of(fleet, "buyer"),
         vc=vc_of(fleet, "buyer"),
-        challenge=_challenge(operator_url),
+        challenge=_challenge(fleet, operator_url),
         domain=operator_did,
     )
-    answered = httpx.post(f"{operator_url}{path}/contact", json={"presentation": own}, timeout=30)
-    assert answered.status_code == 200 and answered.json()["node_url"] == seller_url  # the trade's buyer may
+    answered = fleet.http.post(f"{operator_url}{path}/contact", json={"presentation": own}, timeout=30)
+    assert answered.status_code == 200 and answered.json()["node_url"] == fleet.address("seller-1")  # the buyer may
 
     clearing = fleet.system.clearing
     assert clearing is not None
@@ -127,16 +126,16 @@ def test_a_third_party_gets_neither_the_node_urls_nor_the_meeting_point(clearing
         {"clearingId": int(clearing_id), "tradeIndex": trade["trade_index"], "accessHash": b"\x22" * 32},
     )
     posing = {
-        "presentation": presentation(fleet, holder=stranger, vc=stranger_vc, challenge=_challenge(seller_url)),
+        "presentation": presentation(fleet, holder=stranger, vc=stranger_vc, challenge=_challenge(fleet, seller_url)),
         "challenge": "0x" + "ab" * 32,
         "access_hash": "0x" + "22" * 32,
         "access_signature": "0x" + commitment.hex(),
     }
-    handshake = httpx.post(f"{seller_url}{path}/handshake", json=posing, timeout=30)
+    handshake = fleet.http.post(f"{seller_url}{path}/handshake", json=posing, timeout=30)
     assert handshake.status_code == 401 and "not by the trade's buyer" in handshake.json()["detail"]
-    seal_key = bytes.fromhex(httpx.get(f"{seller_url}/identity").json()["seal_public_key"][2:])
+    seal_key = bytes.fromhex(fleet.http.get(f"{seller_url}/identity").json()["seal_public_key"][2:])
     sealed = seal(seal_key, json.dumps({"lat": 1.0, "lon": 2.0, "access_secret": "22" * 32}).encode(), 1)
-    pushed = httpx.post(f"{seller_url}{path}/point", json={"sealed": "0x" + sealed.hex()}, timeout=30)
+    pushed = fleet.http.post(f"{seller_url}{path}/point", json={"sealed": "0x" + sealed.hex()}, timeout=30)
     assert pushed.status_code == 403 and "not been verified" in pushed.json()["detail"]
     [held] = [t for t in _watched(fleet, "seller-1")["trades"] if t["clearing_id"] == clearing_id]
     assert held["meeting"] is None
@@ -156,7 +155,7 @@ def test_a_node_url_the_operator_altered_is_refused_by_the_buyer(clearing_fleet:
         ).rowcount
     assert changed == 1
     buyer = fleet.owner("buyer")
-    met = httpx.post(
+    met = fleet.http.post(
         f"{fleet.url('buyer')}/clearings/{clearing_id}/trades/{trade['trade_index']}/meet",
         json={},
         headers=buyer.headers,
@@ -165,8 +164,8 @@ def test_a_node_url_the_operator_altered_is_refused_by_the_buyer(clearing_fleet:
     assert met.status_code == 502 and "not by " + fleet.nodes["seller-2"].address in met.json()["detail"]
 
 
-def _challenge(url: str) -> str:
-    return str(httpx.get(f"{url}/p2p/challenge", timeout=30).json()["challenge"])
+def _challenge(fleet: Fleet, url: str) -> str:
+    return str(fleet.http.get(f"{url}/p2p/challenge", timeout=30).json()["challenge"])
 
 
 def test_a_seller_claims_with_the_buyers_receipt_when_the_buyer_does_not_confirm(clearing_fleet: Fleet) -> None:
@@ -187,9 +186,9 @@ def test_a_seller_claims_with_the_buyers_receipt_when_the_buyer_does_not_confirm
     )
     body = {"clearing_id": clearing_id, "trade_index": trade["trade_index"], "delivered_wh": 6_000}
     seller_url = fleet.url("seller-1")
-    refused = httpx.post(f"{seller_url}/p2p/clearing-receipts", json={**body, "signature": "0x" + stranger.hex()})
+    refused = fleet.http.post(f"{seller_url}/p2p/clearing-receipts", json={**body, "signature": "0x" + stranger.hex()})
     assert refused.status_code == 401
-    stored = httpx.post(f"{seller_url}/p2p/clearing-receipts", json={**body, "signature": "0x" + receipt.hex()})
+    stored = fleet.http.post(f"{seller_url}/p2p/clearing-receipts", json={**body, "signature": "0x" + receipt.hex()})
     assert stored.status_code == 200, stored.text
     before = fleet.owner("seller-1").get("/clearing/balances")
     fleet.chain.advance_time(trade["delivery_start_ts"] - fleet.chain.now() + 1)
@@ -238,8 +237,8 @@ def test_orders_whose_operator_is_gone_are_resent_to_another_and_cleared_there(c
     sell = fleet.owner("seller-2").post("/orders", {**body, "side": "sell", "limit_price_per_wh": 60})
     assert buy["status"] == sell["status"] == "refused"
     for name in ("buyer", "seller-2"):
-        resent = fleet.owner(name).post("/orders/resend", {"operator_url": fleet.url("operator")})
-        assert [o["status"] for o in resent if o["operator_url"] == fleet.url("operator")]
+        resent = fleet.owner(name).post("/orders/resend", {"operator_url": fleet.address("operator")})
+        assert [o["status"] for o in resent if o["operator_url"] == fleet.address("operator")]
     run = _run(fleet)
     assert run["opened"] >= 1
     orders = {(o["owner"], o["nonce"]): o for o in fleet.owner("operator").get("/clearings")["orders"]}
@@ -278,7 +277,7 @@ def test_a_forged_order_is_refused_and_the_victims_watch_shows_nothing(clearing_
         "expiry_ts": forged.expiry_ts,
         "signature": "0x" + signed.signature.hex(),
     }
-    refused = httpx.post(f"{fleet.url('operator')}/p2p/orders", json=body, timeout=30)
+    refused = fleet.http.post(f"{fleet.url('operator')}/p2p/orders", json=body, timeout=30)
     assert refused.status_code == 401 and "signature" in refused.json()["detail"]
     # The victim's own order resent by someone else with their node URL: the URL is not the owner's to claim.
     genuine = clearing.sign_order(key_of(fleet, "buyer"), forged)
@@ -290,7 +289,7 @@ def test_a_forged_order_is_refused_and_the_victims_watch_shows_nothing(clearing_
         "node_url": stranger_url,
         "endpoint_signature": "0x" + taken.hex(),
     }
-    refused = httpx.post(f"{fleet.url('operator')}/p2p/orders", json=hijack, timeout=30)
+    refused = fleet.http.post(f"{fleet.url('operator')}/p2p/orders", json=hijack, timeout=30)
     assert refused.status_code == 401 and "node URL" in refused.json()["detail"]
     _order(fleet, "seller-2", "sell", 9_000, 60)
     run = _run(fleet)
@@ -432,7 +431,7 @@ def test_one_vehicle_cannot_hold_more_waiting_orders_at_the_operator_than_the_li
     for i in range(17):
         order = replace(_sell_order(fleet, now), limit_price_per_wh=MAX_PRICE_PER_WH, nonce=2 * 10**6 + i)
         signed = clearing.sign_order(key_of(fleet, "seller-2"), order)
-        answer = httpx.post(
+        answer = fleet.http.post(
             f"{fleet.url('operator')}/p2p/orders",
             json={**_json(order), "signature": "0x" + signed.signature.hex()},
             timeout=30,
@@ -443,7 +442,7 @@ def test_one_vehicle_cannot_hold_more_waiting_orders_at_the_operator_than_the_li
     assert 1 <= accepted <= 16 and statuses == [200] * accepted + [429] * (17 - accepted)
     assert "at most 16 per owner" in details[-1]
     other = clearing.sign_order(key_of(fleet, "seller-1"), replace(order, owner=fleet.nodes["seller-1"].address))
-    answer = httpx.post(
+    answer = fleet.http.post(
         f"{fleet.url('operator')}/p2p/orders",
         json={**_json(other.order), "signature": "0x" + other.signature.hex()},
         timeout=30,

@@ -66,13 +66,15 @@ def test_a_valid_vehicle_that_is_not_this_trades_buyer_is_refused(fleet: Fleet) 
 
 
 def _seal_to_seller(fleet: Fleet, request_id: int, secret_hex: str) -> httpx.Response:
-    identity = httpx.get(f"{fleet.url('seller-1')}/identity").json()
+    identity = fleet.http.get(f"{fleet.url('seller-1')}/identity").json()
     sealed = seal(
         bytes.fromhex(identity["seal_public_key"][2:]),
         json.dumps({"lat": 52.5, "lon": 13.4, "access_secret": secret_hex}).encode(),
         request_id,
     )
-    return httpx.post(f"{fleet.url('seller-1')}/p2p/meetings/{request_id}/point", json={"sealed": "0x" + sealed.hex()})
+    return fleet.http.post(
+        f"{fleet.url('seller-1')}/p2p/meetings/{request_id}/point", json={"sealed": "0x" + sealed.hex()}
+    )
 
 
 def test_a_sealed_point_before_the_buyer_is_verified_is_refused(fleet: Fleet) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from node.demo_fleet import SELLER_DEPOSIT, TOKEN_ENV, Owner, _position, provisi
 from node.errors import RecordConflict
 from node.peers import bid_to_json, sign_endpoint, sign_listing
 from node.store import Store
+from node.transport import pinned_url, split_url
 from tests.support.fleet_nodes import Fleet, key_of
 from tests.support.peers import (
     REQUEST,
@@ -29,6 +29,7 @@ from tests.support.peers import (
     signed_bid,
     vc_of,
 )
+from tests.support.tls_peers import ListingPeer, RecordingRelay, serve_listing_peer, serve_tls
 from v2vchain.identity.credentials import issue_vc
 from v2vchain.identity.did import did_for
 from v2vchain.identity.registration import ROLE_SELLER
@@ -95,19 +96,21 @@ def test_item4_a_copied_bid_with_another_url_is_refused_and_the_seller_keeps_its
     assert own.status_code == 401 and "not signed by the seller" in own.json()["detail"]
     # the copier reuses the seller's endpoint signature with another URL
     genuine_sig = sign_endpoint(
-        key_of(fleet, "seller-1"), fleet.chain.chain_id, fleet.system.market.address, bid, fleet.url("seller-1")
+        key_of(fleet, "seller-1"), fleet.chain.chain_id, fleet.system.market.address, bid, fleet.address("seller-1")
     )
-    swapped = httpx.post(
+    swapped = fleet.http.post(
         f"{fleet.url('buyer')}/p2p/bids",
         json={**bid_to_json(bid), "seller_url": copier_url, "endpoint_signature": "0x" + genuine_sig.hex()},
         timeout=30,
     )
     assert swapped.status_code == 401
     # no endpoint signature at all
-    bare = httpx.post(f"{fleet.url('buyer')}/p2p/bids", json={**bid_to_json(bid), "seller_url": copier_url}, timeout=30)
+    bare = fleet.http.post(
+        f"{fleet.url('buyer')}/p2p/bids", json={**bid_to_json(bid), "seller_url": copier_url}, timeout=30
+    )
     assert bare.status_code == 422
     assert post_bid(fleet, bid).status_code == 200
-    assert [b["seller_url"] for b in held_bids(fleet, request["request_id"])] == [fleet.url("seller-1")]
+    assert [b["seller_url"] for b in held_bids(fleet, request["request_id"])] == [fleet.address("seller-1")]
 
 
 # ---------------------------------------------------------------- 2: a close that converges
@@ -128,7 +131,7 @@ def test_item2_stale_bids_never_crowd_out_a_valid_one_and_a_caught_seller_is_dro
                 {
                     **{k: v for k, v in bid.__dict__.items() if k != "signature"},
                     "signature": bid.signature.hex(),
-                    "seller_url": fleet.url("seller-2"),
+                    "seller_url": fleet.address("seller-2"),
                 }
             )
     finally:
@@ -157,7 +160,7 @@ def test_item2_a_seller_without_free_cover_is_dropped_before_the_close(fleet: Fl
     assert post_bid(fleet, signed_bid(fleet, request, price=145, nonce=90_000)).status_code == 200
     poor = fleet.owner("seller-2")
     bid = signed_bid(fleet, request, seller="seller-2", price=60, nonce=90_001)
-    assert post_bid(fleet, bid, seller_url=fleet.url("seller-2")).status_code == 200
+    assert post_bid(fleet, bid, seller_url=fleet.address("seller-2")).status_code == 200
     poor.post("/withdraw")
     try:
         fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
@@ -181,7 +184,7 @@ def _receipt(fleet: Fleet, request_id: int, delivered_wh: int, *, malleated: boo
     )
     if malleated:
         sig = malleate(sig)
-    return httpx.post(
+    return fleet.http.post(
         f"{fleet.url('seller-1')}/p2p/receipts",
         timeout=30,
         json={"request_id": request_id, "delivered_wh": delivered_wh, "signature": "0x" + sig.hex()},
@@ -239,7 +242,7 @@ def test_item8_a_self_issued_credential_with_the_registered_expiry_is_refused(fl
 def test_item12_many_challenges_leave_a_fresh_one_usable(fleet: Fleet) -> None:
     request_id = awarded_to_seller_1(fleet)  # first: it moves the chain's clock past a challenge's lifetime
     url = fleet.url("seller-1")
-    with httpx.Client(timeout=30) as client:
+    with fleet.http.client(timeout=30) as client:
         issued = [client.get(f"{url}/p2p/challenge").json()["challenge"] for _ in range(300)]
     assert len(set(issued)) == 300
     vp = presentation(fleet, holder=key_of(fleet, "buyer"), vc=vc_of(fleet, "buyer"), challenge=issued[0])
@@ -252,9 +255,11 @@ def test_item12_many_challenges_leave_a_fresh_one_usable(fleet: Fleet) -> None:
 @pytest.mark.parametrize("path", ["/trades", "/balances"])
 def test_item13_trades_and_balances_need_the_bearer_token(fleet: Fleet, path: str) -> None:
     url = fleet.url("seller-1")
-    assert httpx.get(f"{url}{path}", timeout=30).status_code == 401
-    assert httpx.get(f"{url}{path}", headers={"Authorization": "Bearer " + "x" * 32}, timeout=30).status_code == 401
-    assert httpx.get(f"{url}{path}", headers=fleet.owner("seller-1").headers, timeout=60).status_code == 200
+    assert fleet.http.get(f"{url}{path}", timeout=30).status_code == 401
+    assert (
+        fleet.http.get(f"{url}{path}", headers={"Authorization": "Bearer " + "x" * 32}, timeout=30).status_code == 401
+    )
+    assert fleet.http.get(f"{url}{path}", headers=fleet.owner("seller-1").headers, timeout=60).status_code == 200
 
 
 # ---------------------------------------------------------------- 9: one malformed peer never stops the others
@@ -275,11 +280,9 @@ class _ObjectPeer(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def object_peer() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), _ObjectPeer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server, url = serve_tls(_ObjectPeer)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield url
     finally:
         server.shutdown()
 
@@ -295,7 +298,7 @@ def test_item9_a_peer_answering_discovery_with_an_object_is_skipped_and_the_othe
         "seller-3",
         ROLE_SELLER,
         position=_position(random.Random(9)),
-        peers=[object_peer, fleet.url("buyer")],
+        peers=[object_peer, fleet.address("buyer")],
         degradation=10,
         env=fleet.env,
     )
@@ -344,11 +347,11 @@ def test_issue10_a_self_bid_on_the_buyers_own_node_is_refused_and_its_request_su
     request = open_request(fleet)
     request_id = request["request_id"]
     owner = fleet.owner("buyer")
-    response = httpx.post(
+    response = fleet.http.post(
         f"{fleet.url('buyer')}/bids",
         headers=owner.headers,
         timeout=60,
-        json={"request_id": request_id, "buyer_url": fleet.url("buyer"), "price_per_wh": 120},
+        json={"request_id": request_id, "buyer_url": fleet.address("buyer"), "price_per_wh": 120},
     )
     assert response.status_code == 409 and "self-bid" in response.json()["detail"], response.text
     record = buyer_record(fleet, request_id)
@@ -410,19 +413,19 @@ def test_issue10_a_failed_send_leaves_no_bid_record_and_auto_bidding_retries_it(
     request = open_request(fleet)
     request_id = request["request_id"]
     seller = fleet.owner("seller-1")
-    response = httpx.post(
+    response = fleet.http.post(
         f"{fleet.url('seller-1')}/bids",
         headers=seller.headers,
         timeout=60,
-        json={"request_id": request_id, "buyer_url": "http://127.0.0.1:9"},
+        json={"request_id": request_id, "buyer_url": "https://127.0.0.1:9#sha256=" + "00" * 32},
     )
     assert response.status_code == 502, response.text
     record, intents = seller_records(fleet, request_id)
-    assert record is None and intents == ["failed"]
+    assert record is None and intents == []  # the buyer URL's listing could not be checked: nothing signed or sent
     placed = seller.post("/bids/auto", {"region": ""})
     assert request_id in {p["request_id"] for p in placed}
     record, intents = seller_records(fleet, request_id)
-    assert record is not None and record["role"] == "seller" and sorted(intents) == ["done", "failed"]
+    assert record is not None and record["role"] == "seller" and intents == ["done"]
     assert [b["seller"] for b in held_bids(fleet, request_id)] == [fleet.specs["seller-1"]["address"]]
 
 
@@ -445,53 +448,25 @@ def test_issue10_a_chunked_body_over_the_limit_is_refused_while_it_streams(fleet
             yield chunk
 
     before = rss_kib(fleet, "buyer")
-    response = httpx.post(
+    response = fleet.http.post(
         f"{fleet.url('buyer')}/p2p/bids", content=body(), headers={"content-type": "application/json"}, timeout=60
     )
     assert response.status_code == 413 and "request body over" in response.json()["detail"], response.text
     assert rss_kib(fleet, "buyer") - before < 16 * 1024  # never buffered whole
-    assert httpx.get(f"{fleet.url('buyer')}/identity", timeout=10).status_code == 200  # still responsive
+    assert fleet.http.get(f"{fleet.url('buyer')}/identity", timeout=10).status_code == 200  # still responsive
 
 
 # ---------------------------------------------------------------- 10: only the buyer lists its request
-
-
-class _ListingPeer(BaseHTTPRequestHandler):
-    """A peer that lists another buyer's request: GET answers `server.listing`, POSTs are recorded."""
-
-    def do_GET(self) -> None:
-        body = json.dumps(self.server.listing).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        self.server.posts.append((self.path, self.rfile.read(length)))
-        body = b'{"accepted": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 LISTING_FORMS = ("missing", "forged", "own-key", "replayed-buyer-signature", "malleated-buyer-signature")
 
 
 @pytest.fixture
-def listing_peers() -> Iterator[dict[str, HTTPServer]]:
+def listing_peers() -> Iterator[dict[str, ListingPeer]]:
     servers = {}
     for form in LISTING_FORMS:
-        server = HTTPServer(("127.0.0.1", 0), _ListingPeer)
-        server.listing, server.posts = [], []
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers[form] = server
+        servers[form] = serve_listing_peer()
     try:
         yield servers
     finally:
@@ -500,11 +475,11 @@ def listing_peers() -> Iterator[dict[str, HTTPServer]]:
 
 
 def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
-    fleet: Fleet, listing_peers: dict[str, HTTPServer]
+    fleet: Fleet, listing_peers: dict[str, ListingPeer]
 ) -> None:
 
-    def url_of(server: HTTPServer) -> str:
-        return f"http://127.0.0.1:{server.server_address[1]}"
+    def url_of(server: ListingPeer) -> str:
+        return server.url
 
     fakes = [url_of(s) for s in listing_peers.values()]
     spec = provision(
@@ -514,7 +489,7 @@ def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
         "seller-4",
         ROLE_SELLER,
         position=_position(random.Random(10)),
-        peers=[*fakes, fleet.url("buyer")],
+        peers=[*fakes, fleet.address("buyer")],
         degradation=10,
         env=fleet.env,
     )
@@ -523,7 +498,7 @@ def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
         wait_ready(node)
         request = open_request(fleet)
         request_id = request["request_id"]
-        genuine = httpx.get(f"{fleet.url('buyer')}/p2p/requests", timeout=30).json()
+        genuine = fleet.http.get(f"{fleet.url('buyer')}/p2p/requests", timeout=30).json()
         listed = next(r for r in genuine if r["request_id"] == request_id)
         chain_id, market = fleet.chain.chain_id, fleet.system.market.address
         for form, server in listing_peers.items():
@@ -553,3 +528,81 @@ def test_item10_a_peer_listing_another_buyers_request_gets_no_bid(
         assert log_text.count(b"skipped: the listing is not signed by the request's buyer") == len(LISTING_FORMS)
     finally:
         node.process.kill()
+
+
+# ---------------------------------------------------------------- 14: confidential, pinned transport
+
+
+def test_item14_a_man_in_the_middle_without_the_buyers_key_receives_no_bid(fleet: Fleet) -> None:
+    """A manual bid to the buyer's pin at an impostor's address: the seller's node refuses the TLS handshake, so the
+    impostor never sees a request, let alone a price."""
+    request = fleet.owner("buyer").post("/requests", REQUEST)
+    impostor = serve_listing_peer()
+    try:
+        genuine = fleet.http.get(f"{fleet.url('buyer')}/p2p/requests", timeout=30).json()
+        impostor.listing = [r for r in genuine if r["request_id"] == request["request_id"]]
+        buyer_pin = split_url(fleet.address("buyer"))[1]
+        response = fleet.http.post(
+            f"{fleet.url('seller-1')}/bids",
+            headers=fleet.owner("seller-1").headers,
+            json={"request_id": request["request_id"], "buyer_url": pinned_url(split_url(impostor.url)[0], buyer_pin)},
+            timeout=60,
+        )
+        assert response.status_code == 502 and "pins" in response.json()["detail"], response.text
+        assert impostor.seen == []
+    finally:
+        impostor.shutdown()
+
+
+def test_item10_a_manual_bid_goes_only_to_a_url_the_requests_buyer_signed_its_listing_for(fleet: Fleet) -> None:
+    """A peer replaying the buyer's genuine listing (signed for the buyer's URL, not the peer's) gets no bid from
+    an owner who names it in POST /bids; the buyer's own URL does."""
+    request = fleet.owner("buyer").post("/requests", REQUEST)
+    copier = serve_listing_peer()
+    try:
+        genuine = fleet.http.get(f"{fleet.url('buyer')}/p2p/requests", timeout=30).json()
+        listed = next(r for r in genuine if r["request_id"] == request["request_id"])
+        copier.listing = [{**listed, "bid_url": copier.url}]  # the buyer's signature, the copier's URL
+        seller = fleet.owner("seller-1")
+        refused = fleet.http.post(
+            f"{fleet.url('seller-1')}/bids",
+            headers=seller.headers,
+            json={"request_id": request["request_id"], "buyer_url": copier.url},
+            timeout=60,
+        )
+        assert refused.status_code == 409 and "not signed by the request's buyer" in refused.json()["detail"]
+        assert copier.posts == []
+        placed = seller.post("/bids", {"request_id": request["request_id"], "buyer_url": fleet.address("buyer")})
+        assert placed["request_id"] == request["request_id"]
+    finally:
+        copier.shutdown()
+
+
+def test_item14_bids_presentations_and_receipts_are_unreadable_on_the_wire(fleet: Fleet) -> None:
+    """Buyer and winning seller each behind a relay recording every byte: a whole trade (listing, sealed bid,
+    meeting with presentations and the sealed point, receipt) crosses, and none of it is readable."""
+    relays = [
+        fleet.move_behind(name, lambda outer, inner: RecordingRelay(("127.0.0.1", inner), port=outer))
+        for name in ("buyer", "seller-1")
+    ]  # they stay, relaying (a router on the path) for the rest of the module
+    request_id = awarded_to_seller_1(fleet)
+    buyer = fleet.owner("buyer")
+    assert buyer.post(f"/requests/{request_id}/meet")["point_sent"]
+    request = fleet.system.market.request(request_id)
+    fleet.chain.advance_time(request.delivery_start_ts - fleet.chain.now())
+    assert buyer.post(f"/requests/{request_id}/confirm", {"delivered_wh": 9_000})["receipt_delivered"]
+    seller = fleet.specs["seller-1"]["address"]
+    wire = b"".join(bytes(r.seen) for r in relays)
+    assert len(wire) > 10_000  # the trade crossed the relays
+    for needle in (
+        b"p2p/",
+        b"price_per_wh",
+        b"seller_url",
+        b"presentation",
+        b"did:pkh",
+        b"sealed",
+        b"delivered_wh",
+        seller[2:].lower().encode(),
+        seller[2:].encode(),
+    ):
+        assert needle not in wire, f"{needle!r} is readable on the wire"

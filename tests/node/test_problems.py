@@ -27,18 +27,18 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
 
 
 def test_401_without_the_owner_token_is_a_problem_with_its_challenge(fleet: Fleet) -> None:
-    response = httpx.post(f"{fleet.url('buyer')}/requests", json={}, timeout=30)
+    response = fleet.http.post(f"{fleet.url('buyer')}/requests", json={}, timeout=30)
     assert "bearer token" in assert_problem(response, 401)["detail"]
     assert response.headers["www-authenticate"] == "Bearer"
 
 
 def test_422_lists_each_bad_field(fleet: Fleet) -> None:
-    body = assert_problem(httpx.post(f"{fleet.url('buyer')}/p2p/bids", json={"request_id": -1}, timeout=30), 422)
+    body = assert_problem(fleet.http.post(f"{fleet.url('buyer')}/p2p/bids", json={"request_id": -1}, timeout=30), 422)
     assert {"request_id", "seller"} <= {e["loc"][-1] for e in body["errors"]}
 
 
 def test_413_over_the_body_limit(fleet: Fleet) -> None:
-    response = httpx.post(
+    response = fleet.http.post(
         f"{fleet.url('buyer')}/p2p/bids",
         content=b"{" + b" " * 70_000 + b"}",
         headers={"content-type": "application/json"},
@@ -48,25 +48,27 @@ def test_413_over_the_body_limit(fleet: Fleet) -> None:
 
 
 def test_404_and_502_from_the_node_keep_their_statuses(fleet: Fleet) -> None:
-    missing = httpx.post(f"{fleet.url('buyer')}/requests/987654/finalize", headers=owner_headers(fleet), timeout=30)
+    missing = fleet.http.post(
+        f"{fleet.url('buyer')}/requests/987654/finalize", headers=owner_headers(fleet), timeout=30
+    )
     assert "not one this node holds" in assert_problem(missing, 404)["detail"]
-    opened = httpx.post(
+    opened = fleet.http.post(
         f"{fleet.url('buyer')}/requests",
         headers=owner_headers(fleet),
         timeout=60,
         json={"energy_wh": 10_000, "max_price_per_wh": 150, "bidding_s": 600},
     ).json()
-    unreachable = httpx.post(
+    unreachable = fleet.http.post(
         f"{fleet.url('seller-1')}/bids",
         headers=owner_headers(fleet),
         timeout=60,
-        json={"request_id": opened["request_id"], "buyer_url": "http://127.0.0.1:9"},
+        json={"request_id": opened["request_id"], "buyer_url": "https://127.0.0.1:9#sha256=" + "00" * 32},
     )
     assert "unreachable" in assert_problem(unreachable, 502)["detail"]
 
 
 def test_every_status_is_documented_as_a_problem_on_the_routes_that_return_it(fleet: Fleet) -> None:
-    schema = httpx.get(f"{fleet.url('buyer')}/openapi.json", timeout=30).json()
+    schema = fleet.http.get(f"{fleet.url('buyer')}/openapi.json", timeout=30).json()
     paths = schema["paths"]
     assert set(paths["/p2p/bids"]["post"]["responses"]) >= {"400", "401", "403", "404", "409", "413", "422", "502"}
     assert set(paths["/requests"]["post"]["responses"]) >= {"400", "401", "409", "413", "422", "502"}
@@ -93,8 +95,8 @@ def test_docs_are_served_from_the_node_itself(fleet: Fleet) -> None:
         ("/docs", "/static-offline-docs/swagger-ui-bundle.js"),
         ("/redoc", "/static-offline-docs/redoc.standalone.js"),
     ):
-        html = httpx.get(base + page, timeout=30)
+        html = fleet.http.get(base + page, timeout=30)
         assert html.status_code == 200 and asset in html.text
         assert "cdn." not in html.text and "fonts.googleapis" not in html.text, page
-        script = httpx.get(base + asset, timeout=30)
+        script = fleet.http.get(base + asset, timeout=30)
         assert script.status_code == 200 and len(script.content) > 100_000

@@ -8,7 +8,6 @@ import struct
 from pathlib import Path
 from typing import Any
 
-import httpx
 from eth_utils import keccak
 
 from node.demo_fleet import SELLER_DEPOSIT
@@ -103,7 +102,9 @@ def test_a_seller_node_restarted_after_award_still_holds_its_trade_and_a_partial
     assert buyer.post(f"/requests/{request_id}/confirm", {"delivered_wh": 10_000})["status"] == "confirmed"
     seller = fleet.owner("seller-1")
     assert {t["request_id"]: t for t in seller.get("/trades")}[request_id]["status"] == "confirmed"
-    early = httpx.post(f"{fleet.url('seller-1')}/requests/{request_id}/finalize", headers=seller.headers, timeout=60)
+    early = fleet.http.post(
+        f"{fleet.url('seller-1')}/requests/{request_id}/finalize", headers=seller.headers, timeout=60
+    )
     assert early.status_code == 409 and "finalized from" in early.json()["detail"]
     grace_end = request["delivery_end_ts"] + fleet.system.market.grace_period_s()
     fleet.chain.advance_time(grace_end - fleet.chain.now())
@@ -123,7 +124,7 @@ def test_a_seller_settles_with_the_buyers_receipt_when_the_buyer_never_confirms(
     signature = fleet.system.market.sign_receipt(
         buyer_key(fleet), request_id=request_id, seller=seller, delivered_wh=15_000
     )
-    answer = httpx.post(
+    answer = fleet.http.post(
         f"{fleet.url('seller-1')}/p2p/receipts",
         json={"request_id": request_id, "delivered_wh": 15_000, "signature": "0x" + signature.hex()},
     )
@@ -188,7 +189,7 @@ def test_zz_no_exact_position_reaches_the_chain_the_public_api_or_the_logs(fleet
     for name in fleet.specs:
         url = fleet.url(name)
         for path in ("/identity", "/p2p/requests", "/requests/open", "/trades", "/openapi.json"):
-            public += httpx.get(f"{url}{path}", headers=fleet.owner(name).headers, timeout=30).content
+            public += fleet.http.get(f"{url}{path}", headers=fleet.owner(name).headers, timeout=30).content
         public += fleet.nodes[name].log.read_bytes()
     for name, forms in _coordinate_needles(fleet).items():
         for form in forms:

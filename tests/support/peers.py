@@ -42,11 +42,11 @@ def presentation(
 
 
 def challenge(fleet: Fleet) -> str:
-    return str(httpx.get(f"{fleet.url('seller-1')}/p2p/challenge").json()["challenge"])
+    return str(fleet.http.get(f"{fleet.url('seller-1')}/p2p/challenge").json()["challenge"])
 
 
 def handshake(fleet: Fleet, request_id: int, vp: dict[str, Any]) -> httpx.Response:
-    return httpx.post(
+    return fleet.http.post(
         f"{fleet.url('seller-1')}/p2p/meetings/{request_id}/handshake",
         json={"presentation": vp, "challenge": "0x" + "ab" * 32},
         timeout=30,
@@ -91,9 +91,9 @@ def post_bid(
     fleet: Fleet, bid: SignedBid, *, account: Any = None, seller_url: str | None = None, **override: Any
 ) -> httpx.Response:
     """POST the bid as a seller's node does: with its reply endpoint signed by the seller's key (`account`)."""
-    url = seller_url or fleet.url("seller-1")
+    url = seller_url or fleet.address("seller-1")
     endpoint = sign_endpoint(
         account or seller_key(fleet, bid), fleet.chain.chain_id, fleet.system.market.address, bid, url
     )
     body = {**bid_to_json(bid), "seller_url": url, "endpoint_signature": "0x" + endpoint.hex(), **override}
-    return httpx.post(f"{fleet.url('buyer')}/p2p/bids", json=body, timeout=30)
+    return fleet.http.post(f"{fleet.url('buyer')}/p2p/bids", json=body, timeout=30)

@@ -12,7 +12,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
-from node.config import NodeConfig, credential_subject, load_config
+from node.config import PINNED_URL, NodeConfig, credential_subject, load_config
 from node.demo_fleet import PASSWORD_ENV, TOKEN_ENV, write_node_config
 from v2vchain.audit.units import roles, when
 from v2vchain.chain.connect import Chain, connect
@@ -160,13 +160,21 @@ def vehicle_node_config(
     credential: Path = typer.Option(..., exists=True, dir_okay=False, help="the VC from `v2v issuer issue`"),
     out: Path = typer.Option(..., help="the node config JSON to write"),
     port: int = typer.Option(8700, min=1, max=65535),
-    peer: list[str] = typer.Option([], help="another node's URL (repeat for more)"),
+    peer: list[str] = typer.Option(
+        [], help="another node's URL as its node-config printed it, https://host:port#sha256=... (repeat for more)"
+    ),
     lat: float = typer.Option(52.5219, min=-90, max=90, help="the vehicle's position: stays on its node"),
     lon: float = typer.Option(13.4132, min=-180, max=180),
     password_env: str = typer.Option(PASSWORD_ENV, help="the variable `v2v node run` reads the key password from"),
     api_token_env: str = typer.Option(TOKEN_ENV, help="the variable `v2v node run` reads the owner API token from"),
+    plain_http: bool = typer.Option(
+        False,
+        "--plain-http",
+        help="UNSAFE: serve and talk to peers in clear (bid prices, receipts and presentations readable on the path)",
+    ),
 ) -> None:
-    """Write a node config for `v2v node run` (and beside it the deployment record and the node's database)."""
+    """Write a node config for `v2v node run` (and beside it the deployment record, the node's database and its TLS
+    key and self-signed certificate, whose fingerprint is in the node URL printed for its peers)."""
 
     keyfile = json.loads(keystore.read_text())
     if not isinstance(keyfile, dict) or "address" not in keyfile:
@@ -175,6 +183,12 @@ def vehicle_node_config(
     subject = credential_subject(NodeConfig.model_construct(credential=credential))  # reads only the credential
     if subject.lower() != owner.lower():
         raise ConfigError(f"credential {credential} was issued to {subject}, not to this keystore's {owner}")
+    unpinned = [p for p in peer if not PINNED_URL.match(p)]
+    if unpinned and not plain_http:
+        raise InvalidInput(
+            f"--peer {unpinned[0]!r} is not a pinned node URL (https://host:port#sha256=<64 hex>, as the peer's "
+            "`v2v vehicle node-config` printed it)"
+        )
     with _reader(chain) as connected:
         system: System = recorded(connected, connected.funder)
         path = write_node_config(
@@ -188,9 +202,11 @@ def vehicle_node_config(
             peers=peer,
             password_env=password_env,
             api_token_env=api_token_env,
+            plain_http=plain_http,
         )
-    load_config(path)  # what `v2v node run` will read, checked as strictly
+    config = load_config(path)  # what `v2v node run` will read, checked as strictly
     typer.echo(f"node config for {owner} written to {path}; run it with `v2v node run --config {path}`")
+    typer.echo(f"its peers reach it at {config.url}")
 
 
 @vehicle_app.command("status")
