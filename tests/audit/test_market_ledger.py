@@ -4,6 +4,7 @@ when the events are."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -11,11 +12,14 @@ import pytest
 from tests.support.clearing_books import edited, retimed
 from tests.support.market_books import MarketHistory, market_books_of, play
 from tests.support.world import PARAMS, World, catch_up_with_the_clock
+from v2vchain.audit.closers import closer_rows
 from v2vchain.audit.ledger.market import MarketConfig, infer_penalty_bps
+from v2vchain.audit.rpc import Log
 from v2vchain.audit.store import Event
 from v2vchain.chain.compiler import Build
 
 GRACE, MAX_LEAD, MAX_WINDOW = PARAMS.grace_period_s, PARAMS.max_lead_time_s, PARAMS.max_delivery_window_s
+STRANGER = "0x" + "11" * 20
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +126,7 @@ CASES: list[tuple[str, Case]] = [
         ),
     ),
     ("closed-early", lambda h: retimed(h.events, of(h, "Expired", "expired"), opened(h, "expired")["deadline"] - 1)),
+    ("closed-in-relay-period", lambda h: edited(h.events, of(h, "ClosedBy", "expired"), caller=STRANGER)),
 ]
 
 
@@ -156,3 +161,25 @@ def test_a_market_deployed_before_its_configuration_event_still_balances_on_the_
     ledger = market_books_of(history, events, penalty_bps=infer_penalty_bps(events))
     assert (ledger.config, ledger.penalty_bps) == (None, PARAMS.penalty_bps)
     assert not ledger.violations, ledger.violations
+
+
+def test_the_index_names_the_caller_of_every_close(history: MarketHistory) -> None:
+    closes = [int(e.args["requestId"]) for e in history.events if e.event in ("Awarded", "Expired")]
+    callers = [(int(e.args["requestId"]), e.args["caller"]) for e in history.events if e.event == "ClosedBy"]
+    buyer = opened(history, "confirmed")["buyer"]
+    assert callers == [(rid, buyer) for rid in closes] and len(closes) == 9
+
+
+def test_anyone_may_close_once_the_relay_period_is_over(history: MarketHistory) -> None:
+    late = opened(history, "expired")["deadline"] + PARAMS.relay_period_s
+    stranger = edited(history.events, of(history, "ClosedBy", "expired"), caller=STRANGER)
+    ledger = market_books_of(history, retimed(stranger, of(history, "ClosedBy", "expired"), late))
+    assert not ledger.violations, ledger.violations
+
+
+def test_a_close_made_through_another_contract_gets_no_caller_row(history: MarketHistory) -> None:
+    """Its msg.sender is the calling contract, which the transaction does not name: the close goes unjudged."""
+    log = Log(history.addresses["Market"], (), "0x", 1, "0x01", "0x02", 0, 3)
+    assert closer_rows(log, "Market", {"requestId": 1}, lambda tx: (STRANGER, "0x" + "22" * 20)) == []
+    (row,) = closer_rows(log, "Market", {"requestId": 1}, lambda tx: (STRANGER, history.addresses["Market"]))
+    assert (row[7], json.loads(row[8])) == ("ClosedBy", {"requestId": 1, "caller": STRANGER})

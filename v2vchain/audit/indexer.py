@@ -17,6 +17,7 @@ from typing import Any
 from v2vchain.chain.errors import ChainUnavailable
 from v2vchain.errors import ConfigError
 
+from .closers import CLOSES, closer_rows
 from .decode import ContractSpec, EventDecoder, abi_json
 from .errors import ChainMismatch, RangeTooLarge, RpcError, RpcTimeout, UnknownAddress
 from .published import CONFIGURED, publication_rows
@@ -300,6 +301,8 @@ class Indexer:
             )
             if event == CONFIGURED:
                 self._penalty_bps[log.address] = int(args["penaltyBps"])
+            if name == "Market" and event in CLOSES:
+                rows += closer_rows(log, name, args, self.node.tx_parties)
             if event == "ClearingCommitted":
                 bps = self._bps(log.address, name)
                 rows += publication_rows(log, name, args, self._abis[log.address], self.node.tx_input, bps)

@@ -7,8 +7,8 @@ window, and the settlements that wait for a window's end plus grace (a reclaim, 
 than the award settling at once). A Market deployed before that event existed has none: penaltyBps is then inferred
 from its Awarded events (each names its payment and penalty) and the timing rules are skipped; without penaltyBps the
 split between free and locked of a best bidder is unknown until its award, and the checks that need it are skipped.
-Who closed an auction is in no event, so the relay period (only the buyer or its relayer closes before the deadline
-plus relayPeriod) is not checked.
+Who closed an auction is in no event: the indexer adds it (ClosedBy rows, audit/closers.py), so the relay period is
+judged too (only the buyer or the relayer it named closes before the deadline plus relayPeriod).
 """
 
 from __future__ import annotations
@@ -382,6 +382,19 @@ class Ledger(VaultBooks):
             r.best = None
         self._expect_credit(r.buyer, r.request_id, r.escrow)
         self._move(-r.escrow, request=r)
+
+    def _on_Market_ClosedBy(self, e: Event, a: dict[str, Any]) -> None:
+        r = self._request(e, int(a["requestId"]))
+        if r is None or self.config is None:
+            return
+        caller, open_from = a["caller"], r.deadline + self.config.relay_period
+        if e.timestamp < open_from and caller not in (r.buyer, r.relayer):
+            self._violate(
+                "closed-in-relay-period",
+                e,
+                f"request {r.request_id} closed at {e.timestamp} by {caller}, neither its buyer nor its relayer, "
+                f"before the relay period ended at {open_from}",
+            )
 
     def _on_Market_DeliveryConfirmed(self, e: Event, a: dict[str, Any]) -> None:
         r = self._request(e, int(a["requestId"]))
