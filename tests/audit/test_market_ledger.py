@@ -1,6 +1,6 @@
 """The Market's configuration is read from its construction event, and every rule that depends on it (the penalty
-rate, each request's deadline and window, the settlements that wait for a window's end plus grace) is found broken
-when the events are."""
+rate, each request's deadline and window, the settlements that wait for a window's end plus grace, who may close in
+the relay period) is found broken when the events are."""
 
 from __future__ import annotations
 

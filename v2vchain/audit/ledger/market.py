@@ -14,7 +14,7 @@ judged too (only the buyer or the relayer it named closes before the deadline pl
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from v2vchain.audit.store import Event, Store
@@ -91,12 +91,8 @@ class MarketConfig:
 
     @classmethod
     def of(cls, a: dict[str, Any]) -> MarketConfig:
-        return cls(*(int(a[_camel(f.name)]) for f in fields(cls)))
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(w.title() for w in rest)
+        names = ("penaltyBps", "gracePeriod", "maxLeadTime", "maxDeliveryWindow", "relayPeriod")
+        return cls(*(int(a[name]) for name in names))
 
 
 def infer_penalty_bps(events: Iterable[Event]) -> int | None:
