@@ -31,6 +31,7 @@ class BlockCache:
         self._timestamp = 0
         self._read_at = -HEAD_TTL_S
         self._values: dict[Hashable, Any] = {}
+        self._reading: dict[Hashable, threading.Lock] = {}
 
     def head(self, max_age_s: float = 0.0) -> tuple[int, int]:
         """(number, timestamp) of the latest block, or of the one read less than max_age_s ago; answers kept for an
@@ -47,14 +48,26 @@ class BlockCache:
         return number, timestamp
 
     def get(self, key: Hashable, read: Callable[[], T]) -> T:
-        """`read()` once per block for `key` (call head() first in each request)."""
+        """`read()` once per block for `key` (call head() first in each request). Concurrent callers missing the
+        same key wait for the first one's read instead of all reading (a burst of listings after a new block would
+        otherwise build the list once per thread)."""
         with self._lock:
             if key in self._values:
                 value: T = self._values[key]
                 return value
-            block = self._block
-        value = read()
-        with self._lock:
-            if self._block == block:
-                self._values[key] = value
+            reading = self._reading.setdefault(key, threading.Lock())
+        with reading:
+            try:
+                with self._lock:
+                    if key in self._values:
+                        value = self._values[key]
+                        return value
+                    block = self._block
+                value = read()
+                with self._lock:
+                    if self._block == block:
+                        self._values[key] = value
+            finally:
+                with self._lock:
+                    self._reading.pop(key, None)
         return value
