@@ -29,7 +29,13 @@ from tests.support.peers import (
     signed_bid,
     vc_of,
 )
-from tests.support.tls_peers import ListingPeer, RecordingRelay, serve_listing_peer, serve_tls
+from tests.support.tls_peers import (
+    ListingPeer,
+    RecordingRelay,
+    serve_answering_peer,
+    serve_listing_peer,
+    serve_tls,
+)
 from v2vchain.identity.credentials import issue_vc
 from v2vchain.identity.did import did_for
 from v2vchain.identity.registration import ROLE_SELLER
@@ -313,6 +319,34 @@ def test_item9_a_peer_answering_discovery_with_an_object_is_skipped_and_the_othe
         assert b"skipped" in node.log.read_bytes()
     finally:
         node.process.kill()
+
+
+def test_a_peer_answering_discovery_with_json_nested_200000_deep_is_skipped_and_the_node_lives(fleet: Fleet) -> None:
+    """Redteam: json's recursion ran past the C stack (py_ecc raises Python's recursion limit to 100,000) and the
+    seller's node died with SIGSEGV on one listed peer's 400 kB answer."""
+    deep = serve_answering_peer(b"[" * 200_000 + b"]" * 200_000)
+    spec = provision(
+        fleet.system,
+        fleet.issuer,
+        fleet.workdir,
+        "seller-4",
+        ROLE_SELLER,
+        position=_position(random.Random(11)),
+        peers=[deep.url, fleet.address("buyer")],
+        degradation=10,
+        env=fleet.env,
+    )
+    node = start_node(spec, fleet.env, fleet.workdir)
+    try:
+        wait_ready(node)
+        request = open_request(fleet)
+        placed = Owner(node, fleet.env[TOKEN_ENV]).post("/bids/auto", {"region": ""})
+        assert request["request_id"] in {p["request_id"] for p in placed}
+        assert node.process.poll() is None
+        assert b"nested more than 64 deep" in node.log.read_bytes()
+    finally:
+        node.process.kill()
+        deep.shutdown()
 
 
 # ---------------------------------------------------------------- 5: confirm never waits on the seller's node
