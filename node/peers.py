@@ -85,6 +85,13 @@ def peer_request(
         raise NodeError(f"counterparty at {url} answered {path} with something that is not JSON: {exc}", 502) from None
 
 
+def answer_field(answer: Any, key: str, path: str) -> Any:
+    """`key` of a peer's answer to `path`, or NodeError 502 when the answer is no JSON object holding it."""
+    if not isinstance(answer, dict) or key not in answer:
+        raise NodeError(f"counterparty answered {path} without {key!r}: {str(answer)[:100]}", 502)
+    return answer[key]
+
+
 def _bounded_body(response: httpx.Response, url: str, path: str) -> bytes:
     """The answer's body, read only up to MAX_ANSWER_BYTES (decompressed): a peer cannot fill this node's memory."""
     too_big = NodeError(f"counterparty at {url} answered {path} with more than {MAX_ANSWER_BYTES} bytes", 502)

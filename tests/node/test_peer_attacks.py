@@ -349,6 +349,26 @@ def test_a_peer_answering_discovery_with_json_nested_200000_deep_is_skipped_and_
         deep.shutdown()
 
 
+def test_a_winner_whose_node_answers_a_list_for_its_challenge_gets_the_buyer_a_502_not_a_server_error(
+    fleet: Fleet,
+) -> None:
+    """Redteam: the buyer's meet indexed the winner node's answer as an object; `[]` made it a 500 (TypeError)."""
+    hostile = serve_answering_peer(b"[]")
+    try:
+        request = open_request(fleet)
+        assert post_bid(fleet, signed_bid(fleet, request), seller_url=hostile.url).status_code == 200
+        fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
+        buyer = fleet.owner("buyer")
+        assert buyer.post(f"/requests/{request['request_id']}/close")["seller"] == fleet.specs["seller-1"]["address"]
+        met = fleet.http.post(
+            f"{fleet.url('buyer')}/requests/{request['request_id']}/meet", json={}, headers=buyer.headers, timeout=60
+        )
+        assert met.status_code == 502, met.text
+        assert "/p2p/challenge without 'challenge'" in met.json()["detail"]
+    finally:
+        hostile.shutdown()
+
+
 # ---------------------------------------------------------------- 5: confirm never waits on the seller's node
 
 
