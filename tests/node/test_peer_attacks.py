@@ -329,7 +329,7 @@ def test_a_peer_answering_discovery_with_json_nested_200000_deep_is_skipped_and_
         fleet.system,
         fleet.issuer,
         fleet.workdir,
-        "seller-4",
+        "seller-5",
         ROLE_SELLER,
         position=_position(random.Random(11)),
         peers=[deep.url, fleet.address("buyer")],
