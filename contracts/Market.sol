@@ -41,6 +41,7 @@ contract Market is IMarket, Vault {
         maxLeadTime = maxLeadTime_;
         maxDeliveryWindow = maxDeliveryWindow_;
         relayPeriod = relayPeriod_;
+        emit MarketConfigured(penaltyBps_, gracePeriod_, maxLeadTime_, maxDeliveryWindow_, relayPeriod_);
     }
 
     // ---------------------------------------------------------------- auction

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -22,7 +23,7 @@ from v2vchain.protocol import areas, eip712
 from v2vchain.protocol.errors import BadSignature
 from v2vchain.protocol.recover import TypedHasher
 
-from .block_cache import BlockCache
+from .block_cache import HEAD_TTL_S, BlockCache
 from .config import NodeConfig
 from .errors import NodeError
 from .peers import (
@@ -61,7 +62,14 @@ class NodeCore:
 
     @property
     def did(self) -> str:
-        return did_for(self.address, self.chain.chain_id)
+        """At the current chain id, read once a block (a chain can change its id)."""
+        self.blocks.head(max_age_s=HEAD_TTL_S)
+        return self.blocks.get("did", lambda: did_for(self.address, self.chain.chain_id))
+
+    @cached_property
+    def seal_public_key(self) -> str:
+        """The X25519 key counterparties seal meeting points to: derived from the vehicle key, so derived once."""
+        return "0x" + public_bytes(x25519_key(bytes(self.account.key))).hex()
 
     def identity(self) -> dict[str, Any]:
 
@@ -71,7 +79,7 @@ class NodeCore:
             "address": self.address,
             "did_document": resolve_did(self.did),
             "credential": self.credential,
-            "seal_public_key": "0x" + public_bytes(x25519_key(bytes(self.account.key))).hex(),
+            "seal_public_key": self.seal_public_key,
             "url": self.config.url,
         }
 

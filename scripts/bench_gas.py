@@ -12,6 +12,7 @@ Two ways to fund a trade, both measured:
   trade carries 1/PERIOD of one deposit and one withdrawal), so open moves no tokens.
 Both in a steady state: another request stays open throughout, so the market's escrow total is never zero (a
 market that returns to empty between trades would pay ~15k more per open for re-creating that slot).
+The Market's and the Clearing's deployment gas come first (deploy_market, deploy_clearing).
 Run: .venv/bin/python scripts/bench_gas.py [--chains embedded,anvil]
 """
 
@@ -44,7 +45,10 @@ def measure(chain: Chain, funding: str) -> dict[str, int]:
     issuer = add_issuer(system)
     buyer = onboard(system, issuer, "buyer", ROLE_BUYER, tokens=10**12)
     sellers = [onboard(system, issuer, f"s{i}", ROLE_SELLER, tokens=10**12) for i in range(max(BIDDERS))]
-    steps: dict[str, int] = {}
+    steps: dict[str, int] = {
+        "deploy_market": deployment_gas(chain, system.deployment.market),
+        "deploy_clearing": deployment_gas(chain, str(system.deployment.clearing)),
+    }
 
     extra = Account.create()
     steps["register"] = gas(
@@ -105,6 +109,16 @@ def measure(chain: Chain, funding: str) -> dict[str, int]:
         if n == 5:
             steps["close_5_signed"] = one["close"]
     return {**steps, **results}
+
+
+def deployment_gas(chain: Chain, address: str) -> int:
+    """Gas of the transaction that created `address` (the venues' constructors emit their configuration events)."""
+    for number in range(1, chain.w3.eth.block_number + 1):
+        for tx in chain.w3.eth.get_block(number)["transactions"]:
+            receipt = chain.w3.eth.get_transaction_receipt(tx)
+            if receipt["contractAddress"] == address:
+                return gas(receipt)
+    raise LookupError(f"no creation of {address} on this chain")
 
 
 def open_request(chain: Chain, market: Any) -> tuple[int, int, int]:

@@ -66,6 +66,12 @@ interface IMarket {
         bytes signature;
     }
 
+    /// @dev Emitted once, by the constructor: the immutables an audit needs to judge from events alone each penalty
+    /// (penaltyBps), each settlement's time (a reclaim or finalize only from a window's end plus gracePeriod, a short
+    /// confirmation pending until then) and each request's deadline and window (maxLeadTime, maxDeliveryWindow).
+    event MarketConfigured(
+        uint256 penaltyBps, uint256 gracePeriod, uint256 maxLeadTime, uint256 maxDeliveryWindow, uint256 relayPeriod
+    );
     event RequestOpened(
         uint256 indexed requestId,
         address indexed buyer,

@@ -7,12 +7,14 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from node.api.routes.dashboard import dashboard_data
+from tests.support.audit import CallRecordingNode, index, specs_of
 from tests.support.clearing_books import (
     PAYMENT,
     PENALTY,
@@ -23,17 +25,17 @@ from tests.support.clearing_books import (
     books_of,
     edited,
     play,
+    retimed,
     rules,
 )
 from tests.support.desk import DEPOSIT, ENERGY, GRACE, PRICE, Desk
 from v2vchain.audit.ledger.market import Ledger
-from v2vchain.audit.published import PENALTY_BPS_SELECTOR
 from v2vchain.audit.reconcile import reconcile, reconciliation_text
-from v2vchain.audit.rpc import HttpNode
+from v2vchain.audit.rpc import HttpNode, node_for
 from v2vchain.audit.statement import statement, statement_text
 from v2vchain.audit.store import Event, Store
 from v2vchain.audit.trades import filter_trades, trades
-from v2vchain.audit.units import TokenUnits, energy
+from v2vchain.audit.units import DECIMALS_CALL, TokenUnits, energy
 from v2vchain.chain.compiler import Build
 from v2vchain.cli.audit import audit_app
 
@@ -278,10 +280,6 @@ def operator(h: History) -> str:
     return str(next(e for e in h.events if committed(h, 0)(e)).args["operator"])
 
 
-def retimed(events: list[Event], pick: Pick, timestamp: int) -> list[Event]:
-    return [Event(**{**e.__dict__, "timestamp": timestamp}) if pick(e) else e for e in events]
-
-
 def forged(name: str, contract: str = "Clearing", **args: object) -> Event:
     return Event(0, 0, "", 0, 0, contract, name, dict(args))
 
@@ -376,6 +374,38 @@ def test_the_penalty_rate_and_grace_period_come_from_the_clearings_construction_
     assert (books.penalty_bps, books.grace_period) == (2_000, GRACE)
 
 
+def published_penalties(db: Path) -> list[tuple[int, int, int]]:
+    """(energy, seller price, penalty) of every published trade in the index at db."""
+    with Store.open(db) as store:
+        return [
+            (int(e.args["energyWh"]), int(e.args["sellerPricePerWh"]), e.args["penalty"])
+            for e in store.events(["TradePublished"])
+        ]
+
+
+def test_an_index_resumed_after_the_clearings_construction_prices_penalties_from_its_event_not_an_eth_call(
+    history: History, _desk: Desk, build: Build, tmp_path: Path
+) -> None:
+    node = CallRecordingNode(node_for(_desk.chain))
+    db = tmp_path / "resumed.db"
+    constructed = next(e for e in history.events if e.event == "ClearingConfigured").block_number
+    index(node, specs_of(_desk.system, build), db, to_block=constructed)
+    index(node, specs_of(_desk.system, build), db)
+    penalties = published_penalties(db)
+    assert len(penalties) == 8 and all(p == wh * price * 2_000 // 10_000 for wh, price, p in penalties)
+    assert history.clearing not in node.called
+
+
+def test_published_trades_without_a_penalty_are_priced_at_the_configured_rate(history: History) -> None:
+    """A backfill reads older blocks top down, so it may publish a commit before it meets ClearingConfigured."""
+    unpriced = [
+        replace(e, args={**e.args, "penalty": None}) if e.event == "TradePublished" else e for e in history.events
+    ]
+    books, priced = books_of(history.clearing, unpriced), books_of(history.clearing, history.events)
+    assert not books.violations and books.split_known
+    assert (books.locked, books.free) == (priced.locked, priced.free)
+
+
 @pytest.mark.parametrize(("rule", "tamper"), CASES, ids=[f"{rule}-{i}" for i, (rule, _) in enumerate(CASES)])
 def test_a_tampered_history_breaks_its_rule(history: History, rule: str, tamper: Case) -> None:
     books = books_of(history.clearing, tamper(history))
@@ -421,7 +451,7 @@ def test_a_clearings_curves_hold_its_unfunded_trades_orders_but_count_only_funde
     assert (rivals["traded_wh"], rivals["clearing_price_per_wh"]) == (2 * ENERGY, PRICE)
 
 
-def test_a_json_rpc_node_reads_a_commits_input_and_the_penalty_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_json_rpc_node_reads_a_commits_input_and_calls_a_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[tuple[str, list[object]]] = []
     answers = {"eth_getTransactionByHash": {"input": "0xabcdef"}, "eth_call": "0x" + "00" * 31 + "07"}
 
@@ -432,10 +462,10 @@ def test_a_json_rpc_node_reads_a_commits_input_and_the_penalty_rate(monkeypatch:
     node = HttpNode("http://127.0.0.1:1")
     monkeypatch.setattr(node, "call", call)
     assert node.tx_input("0x12") == "0xabcdef"
-    assert int(node.eth_call("0xC", PENALTY_BPS_SELECTOR, 5), 16) == 7
+    assert int(node.eth_call("0xC", DECIMALS_CALL, 5), 16) == 7
     assert asked == [
         ("eth_getTransactionByHash", ["0x12"]),
-        ("eth_call", [{"to": "0xC", "data": PENALTY_BPS_SELECTOR}, "0x5"]),
+        ("eth_call", [{"to": "0xC", "data": DECIMALS_CALL}, "0x5"]),
     ]
 
 

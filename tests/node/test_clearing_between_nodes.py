@@ -368,39 +368,13 @@ def test_the_clearing_cli_commits_a_file_of_orders_settles_and_reports_status(cl
     assert settled.exit_code == 0, settled.output
     assert "reclaimed" in settled.output
 
-    status = runner.invoke(
-        app,
-        [
-            "clearing",
-            "status",
-            "--operator",
-            fleet.nodes["operator"].address,
-            "--chain",
-            chain_url,
-            "--deployment",
-            deployment,
-            "--json",
-        ],
-        env=env,
-    )
+    status_args = ["clearing", "status", "--operator", fleet.nodes["operator"].address, "--chain", chain_url]
+    status = runner.invoke(app, [*status_args, "--deployment", deployment, "--json"], env=env)
     assert status.exit_code == 0, status.output
     report = json.loads(status.output)
     assert len(report) >= 5
     assert all(t["state"] in ("closed", "unfunded") for c in report for t in c["trades"])
-    text = runner.invoke(
-        app,
-        [
-            "clearing",
-            "status",
-            "--operator",
-            fleet.nodes["operator"].address,
-            "--chain",
-            chain_url,
-            "--deployment",
-            deployment,
-        ],
-        env=env,
-    ).output
+    text = runner.invoke(app, [*status_args, "--deployment", deployment], env=env).output
     trade = report[-1]["trades"][0]
     shown = f"{energy(trade['energy_wh'])} at {TokenUnits(6, 'VEC').price_per_kwh(trade['price_per_wh'])}, closed"
     assert shown in text and "double-auction-k" in text  # kWh, the token per kWh, the mechanism by name

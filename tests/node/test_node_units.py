@@ -224,3 +224,19 @@ def test_an_interval_over_capacity_takes_every_owner_s_first_order_before_any_se
     assert chosen == [(flooder, 0), (a, 0), (b, 0), (flooder, 1), (a, 1)]
     assert [o.order.nonce for o in fair_share(orders, 100)][:3] == [0, 0, 0]
     assert len(fair_share(orders, 100)) == len(orders)
+
+
+def test_a_received_bid_skips_the_fsync_but_every_other_write_stays_fully_synced(tmp_path: Path) -> None:
+    """Only the peer's re-sendable bid is committed without an fsync; the connection is back to FULL right after,
+    for the node's own intents, secrets and receipts."""
+    store = Store(tmp_path / "node.sqlite")
+
+    def synchronous() -> int:
+        return int(store._db.execute("PRAGMA synchronous").fetchone()[0])
+
+    assert synchronous() == 2  # FULL
+    bid = {"request_id": 1, "seller": "0xA", "nonce": 3, "price_per_wh": 90, "energy_wh": 10, "expiry_ts": 99}
+    assert store.put_seller_bid({**bid, "signature": "00", "seller_url": "http://x"}) is None
+    assert synchronous() == 2
+    store.close()
+    assert Store(tmp_path / "node.sqlite").signed_bids(1)[0]["price_per_wh"] == 90

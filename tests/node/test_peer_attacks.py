@@ -502,10 +502,17 @@ def test_issue10_a_chunked_body_over_the_limit_is_refused_while_it_streams(fleet
             yield chunk
 
     before = rss_kib(fleet, "buyer")
-    response = fleet.http.post(
-        f"{fleet.url('buyer')}/p2p/bids", content=body(), headers={"content-type": "application/json"}, timeout=60
-    )
-    assert response.status_code == 413 and "request body over" in response.json()["detail"], response.text
+    try:
+        response = fleet.http.post(
+            f"{fleet.url('buyer')}/p2p/bids", content=body(), headers={"content-type": "application/json"}, timeout=60
+        )
+    except (httpx.RemoteProtocolError, httpx.WriteError, httpx.ReadError):
+        # The node answers 413 and closes while the client still sends: TCP may then drop the answer with the
+        # unread bytes (a reset), so the client sees the connection closed instead. Either way it stopped reading.
+        response = None
+    if response is not None:
+        assert response.status_code == 413 and "request body over" in response.json()["detail"], response.text
+    assert sent < 64 << 20  # the node stopped taking the body long before its end
     assert rss_kib(fleet, "buyer") - before < 16 * 1024  # never buffered whole
     assert fleet.http.get(f"{fleet.url('buyer')}/identity", timeout=10).status_code == 200  # still responsive
 

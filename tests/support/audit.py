@@ -98,3 +98,18 @@ class FaultyNode:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.node, name)
+
+
+class CallRecordingNode:
+    """A real node that records the address of every eth_call made through it."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.called: list[str] = []
+
+    def eth_call(self, address: str, data: str, block: int) -> str:
+        self.called.append(address)
+        return self.node.eth_call(address, data, block)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.node, name)

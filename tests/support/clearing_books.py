@@ -123,3 +123,8 @@ def edited(events: list[Event], pick: Any, **args: Any) -> list[Event]:
         out.append(e)
     assert done, "nothing to edit"
     return out
+
+
+def retimed(events: list[Event], pick: Any, timestamp: int) -> list[Event]:
+    """The events with every one `pick` accepts stamped `timestamp` instead of its block's time."""
+    return [Event(**{**e.__dict__, "timestamp": timestamp}) if pick(e) else e for e in events]

@@ -17,9 +17,10 @@ from typing import Any
 from v2vchain.chain.errors import ChainUnavailable
 from v2vchain.errors import ConfigError
 
+from .closers import CLOSES, closer_rows
 from .decode import ContractSpec, EventDecoder, abi_json
 from .errors import ChainMismatch, RangeTooLarge, RpcError, RpcTimeout, UnknownAddress
-from .published import PENALTY_BPS_SELECTOR, publication_rows
+from .published import CONFIGURED, publication_rows
 from .rpc import Header, Log, Node
 from .store import EventRow, Store
 from .units import DECIMALS_CALL, META_KEY, from_meta, read_token_units, to_meta
@@ -80,7 +81,7 @@ class Indexer:
         self.progress = progress
         self._decoders: dict[str, tuple[str, EventDecoder]] = {}
         self._abis: dict[str, list[dict[str, Any]]] = {}
-        self._penalty_bps: dict[str, int | None] = {}
+        self._penalty_bps: dict[str, int | None] = {}  # each Clearing's, from its ClearingConfigured log
 
     def run(self, *, to_block: int | None = None) -> IndexReport:
         """Index every final block not yet indexed (up to to_block if given), undoing reorganised ones first."""
@@ -298,15 +299,21 @@ class Indexer:
                     log.data,
                 )
             )
+            if event == CONFIGURED:
+                self._penalty_bps[log.address] = int(args["penaltyBps"])
+            if name == "Market" and event in CLOSES:
+                rows += closer_rows(log, name, args, self.node.tx_parties)
             if event == "ClearingCommitted":
-                rows += publication_rows(log, name, args, self._abis[log.address], self.node.tx_input, self._bps)
+                bps = self._bps(log.address, name)
+                rows += publication_rows(log, name, args, self._abis[log.address], self.node.tx_input, bps)
         return rows
 
-    def _bps(self, address: str, block: int) -> int | None:
-        """The Clearing's penaltyBps (immutable: read once), None if the node cannot answer."""
+    def _bps(self, address: str, name: str) -> int | None:
+        """The Clearing's penaltyBps from its construction event: met in this run's logs, or in the index from an
+        earlier run. None when the index does not hold it (a backfill reading older blocks top down meets the commit
+        first; a Clearing deployed before the event existed never emits it): the ledger then takes the rate from the
+        event itself, or leaves free and locked unsplit."""
         if address not in self._penalty_bps:
-            try:
-                self._penalty_bps[address] = int(self.node.eth_call(address, PENALTY_BPS_SELECTOR, block), 16)
-            except (RpcError, RpcTimeout, ValueError):
-                self._penalty_bps[address] = None
+            stored = next((e for e in self.store.events([CONFIGURED]) if e.contract == name), None)
+            self._penalty_bps[address] = None if stored is None else int(stored.args["penaltyBps"])
         return self._penalty_bps[address]

@@ -5,9 +5,9 @@ are in the calldata of commitClearing, which the contract checked in full. The i
 input when it meets a ClearingCommitted event and stores one `TradePublished` row per trade beside the real logs:
 contract "Clearing", the commit's block and transaction, a log index past every real one (PUBLISHED_BASE + the
 commit's log index x 4096 + the trade's index), empty topics and data "0x" (what tells them apart from logs). The
-seller's penalty (energy x seller price x penaltyBps / 10000, the contract's immutable penaltyBps read once) rides
-along, so the ledger knows what each trade locked. A commit made through another contract has no readable input:
-it gets no rows, and the ledger warns that its trades are unpublished.
+seller's penalty (energy x seller price x penaltyBps / 10000, the rate from the Clearing's ClearingConfigured event,
+emitted once by its constructor) rides along, so the ledger knows what each trade locked. A commit made through
+another contract has no readable input: it gets no rows, and the ledger warns that its trades are unpublished.
 """
 
 from __future__ import annotations
@@ -93,9 +93,7 @@ def trade_args(
     return out
 
 
-PENALTY_BPS_SELECTOR = (
-    "0x" + function_abi_to_4byte_selector({"type": "function", "name": "penaltyBps", "inputs": []}).hex()
-)
+CONFIGURED = "ClearingConfigured"  # the constructor's event: the penalty rate and grace period
 
 
 def publication_rows(
@@ -104,15 +102,14 @@ def publication_rows(
     args: dict[str, Any],
     abi: Sequence[dict[str, Any]],
     tx_input: Callable[[str], str],
-    penalty_bps: Callable[[str, int], int | None],
+    penalty_bps: int | None,
 ) -> list[EventRow]:
     """The TradePublished rows of one ClearingCommitted log (none if its transaction is not a direct commit)."""
     call = decode_commit(abi, tx_input(log.tx_hash))
     if call is None or int(call["header"]["clearingId"]) != int(args["clearingId"]):
         return []
-    bps = penalty_bps(log.address, log.block_number)
     rows: list[EventRow] = []
-    for a in trade_args(int(args["clearingId"]), int(args["mechanismId"]), call, bps):
+    for a in trade_args(int(args["clearingId"]), int(args["mechanismId"]), call, penalty_bps):
         rows.append(
             (
                 log.block_number,

@@ -59,6 +59,7 @@ class Node(Protocol):
     def logs(self, first: int, last: int, addresses: Sequence[str]) -> list[Log]: ...
     def has_code(self, address: str, block: int) -> bool: ...
     def tx_input(self, tx_hash: str) -> str: ...
+    def tx_parties(self, tx_hash: str) -> tuple[str, str]: ...
     def eth_call(self, address: str, data: str, block: int) -> str: ...
 
 
@@ -87,6 +88,12 @@ def _log(raw: Any) -> Log:
         tx_index=_int(raw["transactionIndex"]),
         log_index=_int(raw["logIndex"]),
     )
+
+
+def _parties(tx: Any) -> tuple[str, str]:
+    """(sender, recipient) of a transaction, checksummed; the recipient empty for a contract creation."""
+    to = tx.get("to")
+    return checksum(_hex(tx["from"])), checksum(_hex(to)) if to else ""
 
 
 def classify(method: str, message: str) -> Exception:
@@ -191,6 +198,12 @@ class HttpNode:
             raise RpcError(f"eth_getTransactionByHash: {tx_hash} not found")
         return str(tx.get("input") or tx.get("data") or "0x")
 
+    def tx_parties(self, tx_hash: str) -> tuple[str, str]:
+        tx = self.call("eth_getTransactionByHash", [tx_hash])
+        if tx is None:
+            raise RpcError(f"eth_getTransactionByHash: {tx_hash} not found")
+        return _parties(tx)
+
     def eth_call(self, address: str, data: str, block: int) -> str:
         return str(self.call("eth_call", [{"to": address, "data": data}, hex(block)]))
 
@@ -231,6 +244,9 @@ class Web3Node:
 
     def tx_input(self, tx_hash: str) -> str:
         return _hex(self._do("eth_getTransactionByHash", self.w3.eth.get_transaction, tx_hash)["input"])
+
+    def tx_parties(self, tx_hash: str) -> tuple[str, str]:
+        return _parties(self._do("eth_getTransactionByHash", self.w3.eth.get_transaction, tx_hash))
 
     def eth_call(self, address: str, data: str, block: int) -> str:
         return _hex(self._do("eth_call", self.w3.eth.call, {"to": address, "data": data}, block))

@@ -236,20 +236,21 @@ def trade_rows(selected: Sequence[Trade]) -> list[dict[str, Any]]:
     return [asdict(t) for t in selected]
 
 
+def trade_shown(t: Trade, units: TokenUnits) -> dict[str, str]:
+    """A trade's amounts, energies and times as a person reads them: kWh, the token's units, ISO 8601 UTC."""
+    return {
+        "energy": energy(t.energy_wh),
+        "delivered": energy(t.delivered_wh),
+        "price": units.price_per_kwh(t.price_per_wh),
+        "payment": units.amount(t.payment),
+        "paid": units.amount(t.paid),
+        "refund": units.amount(t.refund),
+        "penalty": units.amount(t.penalty),
+        "awarded_at": when(t.awarded_at),
+        "settled_at": when(t.settled_at),
+    }
+
+
 def table_rows(selected: Sequence[Trade], units: TokenUnits) -> list[dict[str, Any]]:
-    """The form a person reads (TABLE_COLUMNS): kWh, the token's units, prices per kWh, ISO 8601 UTC."""
-    return [
-        {
-            **asdict(t),
-            "energy": energy(t.energy_wh),
-            "delivered": energy(t.delivered_wh),
-            "price": units.price_per_kwh(t.price_per_wh),
-            "payment": units.amount(t.payment),
-            "paid": units.amount(t.paid),
-            "refund": units.amount(t.refund),
-            "penalty": units.amount(t.penalty),
-            "awarded_at": when(t.awarded_at),
-            "settled_at": when(t.settled_at),
-        }
-        for t in selected
-    ]
+    """The form a person reads (TABLE_COLUMNS)."""
+    return [{**asdict(t), **trade_shown(t, units)} for t in selected]

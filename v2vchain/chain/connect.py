@@ -9,6 +9,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
+from web3.providers.base import BaseProvider
 from web3.types import RPCResponse
 
 from v2vchain import boundedjson
@@ -126,18 +127,28 @@ def connect(
 ) -> Chain:
     """`embedded`, `anvil`, or an http(s) URL paying with `account` or else the key in $V2V_PRIVATE_KEY."""
     if target == "embedded":
-        w3 = Web3(EthereumTesterProvider())
+        w3 = _web3(EthereumTesterProvider())
         return Chain(w3=w3, kind="embedded", funder=Account.from_key(EMBEDDED_DEV_KEY))
     if target == "anvil":
         anvil = start_anvil(extra_args=anvil_args)
-        w3 = Web3(BoundedHTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
+        w3 = _web3(BoundedHTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
         return Chain(w3=w3, kind="anvil", funder=Account.from_key(ANVIL_DEV_KEY), anvil=anvil)
     if target.startswith(("http://", "https://")):
         funder = account or _key_from_env(target)
-        w3 = Web3(BoundedHTTPProvider(target, request_kwargs={"timeout": 30}))
+        w3 = _web3(BoundedHTTPProvider(target, request_kwargs={"timeout": 30}))
         _probe(w3, target)
         return Chain(w3=w3, kind="rpc", funder=funder)
     raise ConfigError(f"unknown chain {target!r}: use embedded, anvil, or an http(s) JSON-RPC URL")
+
+
+def _web3(provider: BaseProvider) -> Web3:
+    """web3.py's validation middleware asks the node for its chain id before AND after every eth_call and gas
+    estimate (two extra round trips per contract read) to check a `chainId` field that no call of ours carries:
+    every transaction is signed here with the chain id read when it is built. Without it, a read is one round trip,
+    and a PoA chain's long block extraData is not refused either."""
+    w3 = Web3(provider)
+    w3.middleware_onion.remove("validation")
+    return w3
 
 
 def _probe(w3: Web3, target: str) -> None:

@@ -30,7 +30,7 @@ from v2vchain.audit.reconcile import reconcile
 from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.statement import shown, statement
 from v2vchain.audit.store import Store
-from v2vchain.audit.trades import Trade, trades
+from v2vchain.audit.trades import Trade, trade_shown, trades
 from v2vchain.audit.units import WH_PER_KWH, TokenUnits, energy, index_units, roles, when
 from v2vchain.errors import V2VError
 from v2vchain.protocol.areas import cell_of
@@ -217,17 +217,7 @@ def _trade(t: Trade, units: TokenUnits) -> dict[str, Any]:
         "awarded_at": t.awarded_at,
         "settled_at": t.settled_at,
         "award_tx": t.award_tx,
-        "shown": {
-            "energy": energy(t.energy_wh),
-            "delivered": energy(t.delivered_wh),
-            "price": units.price_per_kwh(t.price_per_wh),
-            "payment": units.amount(t.payment),
-            "paid": units.amount(t.paid),
-            "refund": units.amount(t.refund),
-            "penalty": units.amount(t.penalty),
-            "awarded_at": when(t.awarded_at),
-            "settled_at": when(t.settled_at),
-        },
+        "shown": trade_shown(t, units),
     }
 
 

@@ -15,7 +15,7 @@ confirmation only before it) is judged against them.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from v2vchain.audit.store import Event, Store
@@ -149,6 +149,10 @@ class ClearingBooks(VaultBooks):
     def _on_Clearing_ClearingConfigured(self, e: Event, a: dict[str, Any]) -> None:
         self.penalty_bps, self.grace_period = int(a["penaltyBps"]), int(a["gracePeriod"])
 
+    def _penalty(self, a: dict[str, Any]) -> int:
+        """A published trade's penalty at the configured rate (energy x seller price x bps / 10000, rounded down)."""
+        return int(a["energyWh"]) * int(a["sellerPricePerWh"]) * (self.penalty_bps or 0) // BPS
+
     def _settleable_from(self, t: ClearingTrade) -> int | None:
         """When the window plus grace of `t` ends (reclaim and finalize from then on), if the grace is known."""
         return None if self.grace_period is None else t.delivery_end + self.grace_period
@@ -213,6 +217,8 @@ class ClearingBooks(VaultBooks):
         if len(published) != count:
             self._violate("wrong-count", e, f"clearing {cid:#x}: {count} trades committed, {len(published)} published")
         for p in published:
+            if p.args.get("penalty") is None and self.penalty_bps is not None:  # indexed before the rate was met
+                p = replace(p, args={**p.args, "penalty": self._penalty(p.args)})
             t = ClearingTrade(cid, int(p.args["tradeIndex"]), p, e)
             c.trades[t.index] = t
             if p.args.get("penalty") is None:
@@ -267,11 +273,7 @@ class ClearingBooks(VaultBooks):
             for msg in problems:
                 self._violate("trade-breaks-rule", e, f"{where}: {msg}")
             bps = self.penalty_bps
-            if (
-                bps is not None
-                and a.get("penalty") is not None
-                and t.penalty != t.energy_wh * t.seller_price * bps // BPS
-            ):
+            if bps is not None and a.get("penalty") is not None and t.penalty != self._penalty(a):
                 self._violate(
                     "wrong-penalty",
                     e,

@@ -1,8 +1,14 @@
 """The Market's books rebuilt from indexed events alone, with every rule of its reverse auctions checked.
 
-Penalties locked by bids are energy x price x penaltyBps / 10000; penaltyBps is not in any event, so it is passed in
-or inferred from the Awarded events (each names its payment and penalty). Without it the split between free and locked
-of a best bidder is unknown until its award, and the checks that need the split are skipped.
+The Market's constructor emits MarketConfigured (penaltyBps, gracePeriod, maxLeadTime, maxDeliveryWindow,
+relayPeriod), its first event, so the rules that depend on them are judged from events too: each penalty locked by a
+bid or an award (energy x price x penaltyBps / 10000, rounded down, never zero), each request's deadline and delivery
+window, and the settlements that wait for a window's end plus grace (a reclaim, a finalize, a confirmation of less
+than the award settling at once). A Market deployed before that event existed has none: penaltyBps is then inferred
+from its Awarded events (each names its payment and penalty) and the timing rules are skipped; without penaltyBps the
+split between free and locked of a best bidder is unknown until its award, and the checks that need it are skipped.
+Who closed an auction is in no event: the indexer adds it (ClosedBy rows, audit/closers.py), so the relay period is
+judged too (only the buyer or the relayer it named closes before the deadline plus relayPeriod).
 """
 
 from __future__ import annotations
@@ -73,6 +79,22 @@ class Request:
         return int(self.awarded.args["penalty"]) if self.awarded else 0
 
 
+@dataclass(frozen=True)
+class MarketConfig:
+    """The Market's immutables, as its constructor's MarketConfigured event states them."""
+
+    penalty_bps: int
+    grace_period: int
+    max_lead_time: int
+    max_delivery_window: int
+    relay_period: int
+
+    @classmethod
+    def of(cls, a: dict[str, Any]) -> MarketConfig:
+        names = ("penaltyBps", "gracePeriod", "maxLeadTime", "maxDeliveryWindow", "relayPeriod")
+        return cls(*(int(a[name]) for name in names))
+
+
 def infer_penalty_bps(events: Iterable[Event]) -> int | None:
     """The one penaltyBps consistent with every Awarded(payment, penalty) seen: penalty = payment x bps / 10000
     rounded down. None when the awards seen leave it open."""
@@ -94,14 +116,16 @@ class Ledger(VaultBooks):
     def __init__(self, addresses: dict[str, str], *, penalty_bps: int | None = None) -> None:
         super().__init__(addresses.get("Market", ""), "Market")
         self.penalty_bps = penalty_bps
+        self.config: MarketConfig | None = None  # from MarketConfigured; None for a Market deployed before it
         self.requests: dict[int, Request] = {}
         self.rejected_bids: list[Event] = []
         self.clearing: ClearingBooks | None = None  # the batch Clearing's books, when the index holds it
 
     @classmethod
     def from_store(cls, store: Store, *, penalty_bps: int | None = None) -> Ledger:
-        """The Market's books, with the Clearing's (its own Vault, its own instance) as `clearing`."""
-        if penalty_bps is None:
+        """The Market's books, with the Clearing's (its own Vault, its own instance) as `clearing`. penaltyBps comes
+        from MarketConfigured; inferred from the awards only for a Market that never emitted it."""
+        if penalty_bps is None and not any(e.contract == "Market" for e in store.events(["MarketConfigured"])):
             penalty_bps = infer_penalty_bps(store.events(["Awarded"]))
         ledger = cls({c.name: c.address for c in store.contracts()}, penalty_bps=penalty_bps)
         ledger.apply_all(store.events())
@@ -126,6 +150,42 @@ class Ledger(VaultBooks):
         if self.paused:
             self._violate("traded-while-paused", e, f"{what} while the market was paused")
 
+    def settleable_from(self, r: Request) -> int | None:
+        """When `r`'s window plus grace ends (reclaim, finalize, a short confirmation settling at once), if known."""
+        return None if self.config is None else r.delivery_end + self.config.grace_period
+
+    def _on_Market_MarketConfigured(self, e: Event, a: dict[str, Any]) -> None:
+        self.config = MarketConfig.of(a)
+        self.penalty_bps = self.config.penalty_bps
+
+    def _check_times(self, e: Event, r: Request) -> None:
+        """What open checks of the deadline and the delivery window against maxLeadTime and maxDeliveryWindow."""
+        c = self.config
+        if c is None:
+            return
+        if not e.timestamp < r.deadline <= e.timestamp + c.max_lead_time:
+            self._violate(
+                "bad-deadline",
+                e,
+                f"request {r.request_id} opened at {e.timestamp} with deadline {r.deadline}: not in the future or "
+                f"more than maxLeadTime {c.max_lead_time} s away",
+            )
+        start, end = r.delivery_start, r.delivery_end
+        if start < r.deadline or end <= start or start > r.deadline + c.max_lead_time:
+            self._violate(
+                "bad-delivery-window",
+                e,
+                f"request {r.request_id}: window {start}..{end} does not start between its deadline {r.deadline} "
+                f"and maxLeadTime {c.max_lead_time} s after it, or is empty",
+            )
+        elif end - start > c.max_delivery_window:
+            self._violate(
+                "bad-delivery-window",
+                e,
+                f"request {r.request_id}: window of {end - start} s, longer than maxDeliveryWindow "
+                f"{c.max_delivery_window} s",
+            )
+
     def _on_Market_RequestOpened(self, e: Event, a: dict[str, Any]) -> None:
         rid = int(a["requestId"])
         if rid in self.requests:
@@ -144,6 +204,7 @@ class Ledger(VaultBooks):
         )
         self.requests[rid] = r
         self._not_while_paused(e, f"request {rid} opened")
+        self._check_times(e, r)
         escrow = r.energy_wh * r.max_price
         if self.split_known or not self.locked[r.buyer]:
             from_free = max(0, min(self.free[r.buyer], escrow))
@@ -272,11 +333,14 @@ class Ledger(VaultBooks):
             )
         if payment != r.energy_wh * price:
             self._violate("wrong-amount", e, f"request {r.request_id}: payment {payment} != {r.energy_wh} Wh x {price}")
-        if self.penalty_bps is not None and penalty != self.penalty_for(r.energy_wh, price):
+        if self.penalty_bps is not None and (
+            penalty != self.penalty_for(r.energy_wh, price) or (penalty == 0 and self.penalty_bps != 0)
+        ):
             self._violate(
-                "wrong-amount",
+                "wrong-penalty",
                 e,
-                f"request {r.request_id}: penalty {penalty} != {r.energy_wh} Wh x {price} x {self.penalty_bps} bps",
+                f"request {r.request_id}: penalty {penalty}, not {r.energy_wh} Wh x {price} x {self.penalty_bps} bps "
+                f"(rounded down, never zero)",
             )
         if r.best is not None:  # the on-chain best's lock moves to the winner's award (the same lock if it won)
             self._lock(r.best[0], -r.best[2])
@@ -300,6 +364,10 @@ class Ledger(VaultBooks):
             self._violate("closed-twice", e, f"request {r.request_id} expired while {r.status}")
             return
         r.expired = e
+        if e.timestamp < r.deadline:
+            self._violate(
+                "closed-early", e, f"request {r.request_id} expired at {e.timestamp}, before its deadline {r.deadline}"
+            )
         live = [b for b in r.bids if not b.void]
         if live:
             self._violate("expired-with-bids", e, f"request {r.request_id} expired although {len(live)} bid(s) came")
@@ -311,6 +379,19 @@ class Ledger(VaultBooks):
         self._expect_credit(r.buyer, r.request_id, r.escrow)
         self._move(-r.escrow, request=r)
 
+    def _on_Market_ClosedBy(self, e: Event, a: dict[str, Any]) -> None:
+        r = self._request(e, int(a["requestId"]))
+        if r is None or self.config is None:
+            return
+        caller, open_from = a["caller"], r.deadline + self.config.relay_period
+        if e.timestamp < open_from and caller not in (r.buyer, r.relayer):
+            self._violate(
+                "closed-in-relay-period",
+                e,
+                f"request {r.request_id} closed at {e.timestamp} by {caller}, neither its buyer nor its relayer, "
+                f"before the relay period ended at {open_from}",
+            )
+
     def _on_Market_DeliveryConfirmed(self, e: Event, a: dict[str, Any]) -> None:
         r = self._request(e, int(a["requestId"]))
         if r is None:
@@ -320,6 +401,20 @@ class Ledger(VaultBooks):
             return
         if int(a["deliveredWh"]) >= r.energy_wh:
             self._violate("wrong-amount", e, f"request {r.request_id}: the full {a['deliveredWh']} Wh left pending")
+        final_from = self.settleable_from(r)
+        if final_from is not None and e.timestamp >= final_from:
+            self._violate(
+                "confirmed-after-grace",
+                e,
+                f"request {r.request_id}: {a['deliveredWh']} Wh left pending at {e.timestamp}, after the grace period "
+                f"ended at {final_from} (it settles at once then)",
+            )
+        if final_from is not None and int(a["finalFrom"]) != final_from:
+            self._violate(
+                "wrong-final-from",
+                e,
+                f"request {r.request_id}: pending until {a['finalFrom']}, not its window's end plus grace {final_from}",
+            )
         r.confirmed = e
 
     def _finalise(self, e: Event, request_id: int) -> Request | None:
@@ -354,24 +449,7 @@ class Ledger(VaultBooks):
                 f"request {r.request_id}: {delivered} Wh of {r.energy_wh} at {r.price}/Wh "
                 f"settled as paid {paid}, refund {refund}",
             )
-        by = a["settledBy"]
-        if confirmed is not None:
-            figure = int(confirmed.args["deliveredWh"])
-            if by == r.seller and delivered <= figure:
-                self._violate(
-                    "wrong-amount",
-                    e,
-                    f"request {r.request_id}: the seller's receipt for {delivered} Wh "
-                    f"does not exceed the buyer's pending {figure} Wh",
-                )
-            elif by != r.seller and delivered != figure:
-                self._violate(
-                    "wrong-amount",
-                    e,
-                    f"request {r.request_id} finalized at {delivered} Wh; the buyer confirmed {figure} Wh",
-                )
-        elif by not in (r.buyer, r.seller):
-            self._violate("settled-by-stranger", e, f"request {r.request_id} settled by {by}")
+        self._check_settlement(e, r, confirmed, a["settledBy"], delivered)
         seller = r.seller or ZERO
         self._lock(seller, -r.penalty)
         self._expect_credit(seller, r.request_id, paid)
@@ -379,6 +457,51 @@ class Ledger(VaultBooks):
         self.flows[r.buyer]["paid"] += paid
         self.flows[seller]["received"] += paid
         self._move(-r.escrow, request=r)
+
+    def _check_settlement(self, e: Event, r: Request, confirmed: Event | None, by: str, delivered: int) -> None:
+        """Who settled, how and when: a receipt (the seller, from the window's start, above any pending confirmation),
+        a finalize (anyone, at the pending figure, from the window's end plus grace) or the buyer's confirmation (less
+        than the award settles at once only from then on)."""
+        final_from = self.settleable_from(r)
+        after_grace = final_from is not None and e.timestamp >= final_from
+        figure = None if confirmed is None else int(confirmed.args["deliveredWh"])
+        receipt = by == r.seller and not (delivered == figure and after_grace)  # the seller may finalize too
+        if receipt and e.timestamp < r.delivery_start:
+            self._violate(
+                "claimed-before-window",
+                e,
+                f"request {r.request_id}: the seller's receipt settled at {e.timestamp}, before the window opened at "
+                f"{r.delivery_start}",
+            )
+        if figure is None:
+            if by not in (r.buyer, r.seller):
+                self._violate("settled-by-stranger", e, f"request {r.request_id} settled by {by}")
+            elif by == r.buyer and delivered < r.energy_wh and final_from is not None and not after_grace:
+                self._violate(
+                    "short-settled-in-grace",
+                    e,
+                    f"request {r.request_id}: the buyer's {delivered} of {r.energy_wh} Wh settled at once at "
+                    f"{e.timestamp}; it stays pending until {final_from}",
+                )
+        elif receipt and delivered <= figure:
+            self._violate(
+                "wrong-amount",
+                e,
+                f"request {r.request_id}: the seller's receipt for {delivered} Wh "
+                f"does not exceed the buyer's pending {figure} Wh",
+            )
+        elif not receipt and delivered != figure:
+            self._violate(
+                "wrong-amount",
+                e,
+                f"request {r.request_id} finalized at {delivered} Wh; the buyer confirmed {figure} Wh",
+            )
+        elif not receipt and final_from is not None and not after_grace:
+            self._violate(
+                "finalized-in-grace",
+                e,
+                f"request {r.request_id} finalized at {e.timestamp}, inside the grace period: from {final_from}",
+            )
 
     def _on_Market_Reclaimed(self, e: Event, a: dict[str, Any]) -> None:
         pending = self.requests.get(int(a["requestId"]))
@@ -406,6 +529,13 @@ class Ledger(VaultBooks):
                 e,
                 f"request {r.request_id} reclaimed at {e.timestamp}, before its "
                 f"delivery window ended at {r.delivery_end}",
+            )
+        elif (allowed_from := self.settleable_from(r)) is not None and e.timestamp < allowed_from:
+            self._violate(
+                "reclaimed-in-grace",
+                e,
+                f"request {r.request_id} reclaimed at {e.timestamp}, inside the grace period: allowed from "
+                f"{allowed_from}",
             )
         self._expect_credit(r.buyer, r.request_id, refund)
         if penalty:
