@@ -19,6 +19,7 @@ from v2vchain.privacy.seal import open_sealed, public_bytes, seal, x25519_key
 
 from .errors import NodeError
 from .meeting_venues import ClearingVenue, MarketVenue, TradeRef, Venue
+from .peers import answer_field
 from .service import VehicleNode
 
 
@@ -95,7 +96,7 @@ class Meetings:
         """Buyer: authenticate the winner and be authenticated, then seal the point and access secret to it."""
         side = self.venues[ref.venue].buyer_side(ref, self.present_to)
         seller_did = did_for(side.seller, self.node.chain.chain_id)
-        their_challenge = self._get(side.seller_url, "/p2p/challenge")["challenge"]
+        their_challenge = answer_field(self._get(side.seller_url, "/p2p/challenge"), "challenge", "/p2p/challenge")
         my_challenge = self.verifier.challenge()
         answer = self._post(
             side.seller_url,
@@ -106,7 +107,7 @@ class Meetings:
                 **side.handshake,
             },
         )
-        seller = self.verify(answer["presentation"], side.seller)
+        seller = self.verify(answer_field(answer, "presentation", f"{ref.p2p}/handshake"), side.seller)
         plaintext = json.dumps({"lat": meeting_point[0], "lon": meeting_point[1], "access_secret": side.secret_hex})
         sealed = seal(seller.seal_key, plaintext.encode(), ref.seal_id)
         self._post(side.seller_url, f"{ref.p2p}/point", {"sealed": "0x" + sealed.hex()})

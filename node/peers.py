@@ -11,6 +11,7 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
+from v2vchain import boundedjson
 from v2vchain.contracts.market import SignedBid
 from v2vchain.protocol import eip712, signatures
 from v2vchain.protocol.errors import BadSignature
@@ -20,6 +21,7 @@ from .errors import NodeError
 from .transport import client_for
 
 MAX_OFFERS_PER_PEER = 100  # discovery answers beyond this are a malformed peer
+MAX_ANSWER_BYTES = 1 << 20  # a peer's largest honest answer (100 signed listings) is under 100 kB
 
 # The seller's binding of its reply endpoint to its bid: signed with the seller's key, checked by the buyer, never
 # on-chain. Without it anyone who sees a bid could resend it with their own URL and receive the meeting.
@@ -63,8 +65,8 @@ def peer_request(
         raise NodeError(f"no address known for the counterparty of {path}", 409)
     try:
         client, base = client_for(url, allow_plain=allow_plain, timeout=timeout)
-        with client:
-            response = client.request(method, f"{base}{path}", json=payload, params=params)
+        with client, client.stream(method, f"{base}{path}", json=payload, params=params) as response:
+            body = _bounded_body(response, url, path)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError, ValueError) as exc:
         raise NodeError(f"{str(url)[:200]!r} is not a usable node URL: {type(exc).__name__}", 400) from None
     except httpx.ConnectError as exc:
@@ -76,11 +78,34 @@ def peer_request(
     except httpx.HTTPError as exc:
         raise NodeError(f"counterparty at {url} unreachable: {type(exc).__name__}", 502) from None
     if response.status_code >= 400:
-        raise NodeError(f"counterparty refused {path}: {response.text[:300]}", 502)
+        raise NodeError(f"counterparty refused {path}: {body[:300].decode(errors='replace')}", 502)
     try:
-        return response.json()
-    except ValueError:
-        raise NodeError(f"counterparty at {url} answered {path} with something that is not JSON", 502) from None
+        return boundedjson.loads(body)
+    except ValueError as exc:
+        raise NodeError(f"counterparty at {url} answered {path} with something that is not JSON: {exc}", 502) from None
+
+
+def answer_field(answer: Any, key: str, path: str) -> Any:
+    """`key` of a peer's answer to `path`, or NodeError 502 when the answer is no JSON object holding it."""
+    if not isinstance(answer, dict) or key not in answer:
+        raise NodeError(f"counterparty answered {path} without {key!r}: {str(answer)[:100]}", 502)
+    return answer[key]
+
+
+def _bounded_body(response: httpx.Response, url: str, path: str) -> bytes:
+    """The answer's body, read only up to MAX_ANSWER_BYTES (decompressed): a peer cannot fill this node's memory."""
+    too_big = NodeError(f"counterparty at {url} answered {path} with more than {MAX_ANSWER_BYTES} bytes", 502)
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise too_big
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in response.iter_bytes():
+        total += len(chunk)
+        if total > MAX_ANSWER_BYTES:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _pin_refused(exc: BaseException) -> bool:

@@ -28,6 +28,7 @@ from .errors import NodeError
 from .peers import (
     ENDPOINT_DOMAIN,
     ORDER_ENDPOINT_TYPES,
+    answer_field,
     order_endpoint_message,
     order_from_json,
     order_to_json,
@@ -249,16 +250,13 @@ class TraderRole(NodeCore):
         sent_to = {o["nonce"]: o["operator_url"] for o in self.store.own_orders()}
         operator_url = sent_to.get(row.get("nonce"), "") or self.config.operator_url
         operator_did = did_for(to_checksum_address((clearing_id >> 96).to_bytes(20, "big")), self.chain.chain_id)
-        challenge = self._peer("GET", operator_url, "/p2p/challenge", timeout=RECEIPT_TIMEOUT_S)["challenge"]
-        contact = self._peer(
-            "POST",
-            operator_url,
-            f"/p2p/clearings/{clearing_id}/trades/{trade_index}/contact",
-            {"presentation": present(str(challenge), operator_did)},
-            timeout=RECEIPT_TIMEOUT_S,
-        )
-        url = str(contact.get("node_url", ""))
-        self._check_contact(clearing_id, trade_index, row, url, str(contact.get("endpoint_signature", "")))
+        asked = self._peer("GET", operator_url, "/p2p/challenge", timeout=RECEIPT_TIMEOUT_S)
+        challenge = answer_field(asked, "challenge", "/p2p/challenge")
+        path = f"/p2p/clearings/{clearing_id}/trades/{trade_index}/contact"
+        presented = {"presentation": present(str(challenge), operator_did)}
+        contact = self._peer("POST", operator_url, path, presented, timeout=RECEIPT_TIMEOUT_S)
+        url = str(answer_field(contact, "node_url", path))
+        self._check_contact(clearing_id, trade_index, row, url, str(answer_field(contact, "endpoint_signature", path)))
         self.store.put_meeting_record(clearing_id, trade_index, "counterparty", {"node_url": url})
         return url
 

@@ -74,3 +74,30 @@ def test_a_head_far_older_than_the_wall_clock_gets_a_warning_and_a_recent_one_no
 def test_an_absurd_chain_timestamp_is_shown_raw_not_raised_on() -> None:
     assert utc(2**64) == f"unix {2**64} (out of range)"
     assert utc(0) == "1970-01-01T00:00:00Z"
+
+
+class _FrozenTimeChain:
+    """A hostile or broken JSON-RPC server: a new block each second, every one at the same timestamp."""
+
+    def __init__(self) -> None:
+        self.number, self.now = 0, 0.0
+        self.w3 = self
+        self.eth = self
+
+    def get_block(self, _which: str) -> dict[str, int]:
+        self.number += 1
+        self.now += 1  # the wall clock moves between calls; the chain's does not
+        return {"number": self.number, "timestamp": 1_700_000_000}
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_blocks_that_keep_coming_at_one_timestamp_are_a_stopped_clock_not_a_wait_forever() -> None:
+    """Redteam: each new block reset the patience, so a chain whose blocks never moved its time was waited on
+    forever."""
+    chain = _FrozenTimeChain()
+    clock = ChainClock(chain, out=lambda _: None, patience_s=30, sleep=chain.sleep, monotonic=lambda: chain.now)  # type: ignore[arg-type]  # a stand-in for Chain: only w3.eth.get_block is read
+    with pytest.raises(ClockStopped, match="blocks keep coming .* the delivery window never comes"):
+        clock.wait_until(1_700_000_060, "the delivery window")
+    assert 30 < chain.now < 35

@@ -4,6 +4,9 @@ never a traceback. Run through the real `v2v` command (typer's CliRunner on the 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -19,9 +22,11 @@ from v2vchain.cli.main import app
 class _NotJsonRpc(BaseHTTPRequestHandler):
     """Answers every request with JSON that is no JSON-RPC response (a web app on the port the user typed)."""
 
+    body = json.dumps({"hello": "world"}).encode()
+
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
-        body = json.dumps({"hello": "world"}).encode()
+        body = self.body
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
@@ -34,9 +39,24 @@ class _NotJsonRpc(BaseHTTPRequestHandler):
         pass
 
 
+class _DeepJson(_NotJsonRpc):
+    """A hostile JSON-RPC server: every answer is JSON nested 200,000 deep (400 kB)."""
+
+    body = b"[" * 200_000 + b"]" * 200_000
+
+
 @pytest.fixture(scope="module")
 def not_json_rpc() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), _NotJsonRpc)
+    yield from _serve(_NotJsonRpc)
+
+
+@pytest.fixture(scope="module")
+def deep_json_rpc() -> Iterator[str]:
+    yield from _serve(_DeepJson)
+
+
+def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -70,6 +90,30 @@ def test_deploy_against_a_server_that_is_not_json_rpc(not_json_rpc: str) -> None
 def test_audit_index_against_a_server_that_is_not_json_rpc(not_json_rpc: str, tmp_path: Path) -> None:
     code, output = v2v("audit", "index", "--chain", not_json_rpc, "--db", str(tmp_path / "audit.db"))
     assert_one_line_error(code, output, not_json_rpc, "not a JSON-RPC response")
+
+
+def v2v_process(*args: str) -> tuple[int, str]:
+    """The `v2v` command in its own process: a crash shows as its exit status instead of taking pytest down."""
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("v2v")), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **KEY_ENV},
+        timeout=120,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [("deploy", "--chain"), ("audit", "index", "--db", "audit.db", "--chain")], ids=["deploy", "index"]
+)
+def test_a_json_rpc_answer_nested_200000_deep_is_one_line_not_a_crash(
+    deep_json_rpc: str, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Redteam: json's recursion ran past the C stack (py_ecc raises Python's recursion limit to 100,000), so a
+    hostile chain URL killed `v2v` (and a node) with SIGSEGV, exit 139."""
+    arguments = [str(tmp_path / a) if a == "audit.db" else a for a in command]
+    assert_one_line_error(*v2v_process(*arguments, deep_json_rpc), deep_json_rpc, "JSON")
 
 
 def test_reconcile_of_the_empty_index_a_failed_index_left_is_refused(not_json_rpc: str, tmp_path: Path) -> None:

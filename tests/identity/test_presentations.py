@@ -109,15 +109,17 @@ def test_replayed_challenge_is_rejected(vc: dict[str, Any], vehicle: LocalAccoun
         verifier.verify(vp)
 
 
-def test_a_failed_attempt_also_spends_the_challenge(
+def test_a_failed_attempt_leaves_the_challenge_to_its_genuine_answer_which_spends_it(
     vc: dict[str, Any], vehicle: LocalAccount, stranger: LocalAccount
 ) -> None:
     verifier = make_verifier()
     challenge = verifier.challenge()
     with pytest.raises(ForgedPresentation):
         verifier.verify(answer(verifier, stranger, vc, challenge=challenge))
+    genuine = answer(verifier, vehicle, vc, challenge=challenge)
+    verifier.verify(genuine)
     with pytest.raises(ReplayedChallenge):
-        verifier.verify(answer(verifier, vehicle, vc, challenge=challenge))
+        verifier.verify(genuine)
 
 
 def test_unknown_challenge_is_rejected(vc: dict[str, Any], vehicle: LocalAccount) -> None:
@@ -331,16 +333,38 @@ def test_a_forged_challenge_tag_is_unknown(vc: dict[str, Any], vehicle: LocalAcc
 
 
 def test_spent_challenges_are_bounded_and_forgotten_after_expiry(
+    issuer: LocalAccount, vehicle: LocalAccount, stranger: LocalAccount
+) -> None:
+    clock = Clock()
+    verifier = make_verifier(clock=clock, challenge_ttl_s=60, max_spent=3, max_spent_per_holder=2)
+    for holder in (vehicle, vehicle, stranger):
+        verifier.verify(answer(verifier, holder, make_vc(issuer, holder)))
+    third = Account.from_key(b"\x44" * 32)
+    with pytest.raises(VerifierBusy):
+        verifier.verify(answer(verifier, third, make_vc(issuer, third)))
+    clock.now += 61
+    verifier.verify(answer(verifier, third, make_vc(issuer, third)))  # the spent ones expired, and were forgotten
+    assert len(verifier._spent) == 1
+
+
+def test_forged_answers_to_fresh_challenges_never_make_the_verifier_busy(
     vc: dict[str, Any], vehicle: LocalAccount, stranger: LocalAccount
 ) -> None:
-
-    clock = Clock()
-    verifier = make_verifier(clock=clock, challenge_ttl_s=60, max_spent=3)
+    """Redteam: anyone may ask for challenges; answering each with junk once spent them, so max_spent junk answers
+    (10,000 HTTP calls every 5 minutes, no credential needed) refused every genuine meeting."""
+    verifier = make_verifier(max_spent=3)
     for _ in range(3):
         with pytest.raises(ForgedPresentation):
             verifier.verify(answer(verifier, stranger, vc))
-    with pytest.raises(VerifierBusy):
-        verifier.verify(answer(verifier, vehicle, vc))
-    clock.now += 61
-    verifier.verify(answer(verifier, vehicle, vc))  # the spent ones expired, and were forgotten
-    assert len(verifier._spent) == 1
+    verifier.verify(answer(verifier, vehicle, vc))
+
+
+def test_one_vehicle_cannot_fill_the_spent_challenges_alone(issuer: LocalAccount, vehicle: LocalAccount) -> None:
+    verifier = make_verifier(max_spent=10, max_spent_per_holder=2)
+    own = make_vc(issuer, vehicle)
+    for _ in range(2):
+        verifier.verify(answer(verifier, vehicle, own))
+    with pytest.raises(VerifierBusy, match="answered 2 challenges"):
+        verifier.verify(answer(verifier, vehicle, own))
+    other = Account.from_key(b"\x44" * 32)
+    verifier.verify(answer(verifier, other, make_vc(issuer, other)))

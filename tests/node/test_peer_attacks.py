@@ -29,7 +29,13 @@ from tests.support.peers import (
     signed_bid,
     vc_of,
 )
-from tests.support.tls_peers import ListingPeer, RecordingRelay, serve_listing_peer, serve_tls
+from tests.support.tls_peers import (
+    ListingPeer,
+    RecordingRelay,
+    serve_answering_peer,
+    serve_listing_peer,
+    serve_tls,
+)
 from v2vchain.identity.credentials import issue_vc
 from v2vchain.identity.did import did_for
 from v2vchain.identity.registration import ROLE_SELLER
@@ -313,6 +319,54 @@ def test_item9_a_peer_answering_discovery_with_an_object_is_skipped_and_the_othe
         assert b"skipped" in node.log.read_bytes()
     finally:
         node.process.kill()
+
+
+def test_a_peer_answering_discovery_with_json_nested_200000_deep_is_skipped_and_the_node_lives(fleet: Fleet) -> None:
+    """Redteam: json's recursion ran past the C stack (py_ecc raises Python's recursion limit to 100,000) and the
+    seller's node died with SIGSEGV on one listed peer's 400 kB answer."""
+    deep = serve_answering_peer(b"[" * 200_000 + b"]" * 200_000)
+    spec = provision(
+        fleet.system,
+        fleet.issuer,
+        fleet.workdir,
+        "seller-5",
+        ROLE_SELLER,
+        position=_position(random.Random(11)),
+        peers=[deep.url, fleet.address("buyer")],
+        degradation=10,
+        env=fleet.env,
+    )
+    node = start_node(spec, fleet.env, fleet.workdir)
+    try:
+        wait_ready(node)
+        request = open_request(fleet)
+        placed = Owner(node, fleet.env[TOKEN_ENV]).post("/bids/auto", {"region": ""})
+        assert request["request_id"] in {p["request_id"] for p in placed}
+        assert node.process.poll() is None
+        assert b"nested more than 64 deep" in node.log.read_bytes()
+    finally:
+        node.process.kill()
+        deep.shutdown()
+
+
+def test_a_winner_whose_node_answers_a_list_for_its_challenge_gets_the_buyer_a_502_not_a_server_error(
+    fleet: Fleet,
+) -> None:
+    """Redteam: the buyer's meet indexed the winner node's answer as an object; `[]` made it a 500 (TypeError)."""
+    hostile = serve_answering_peer(b"[]")
+    try:
+        request = open_request(fleet)
+        assert post_bid(fleet, signed_bid(fleet, request), seller_url=hostile.url).status_code == 200
+        fleet.chain.advance_time(request["deadline_ts"] - fleet.chain.now())
+        buyer = fleet.owner("buyer")
+        assert buyer.post(f"/requests/{request['request_id']}/close")["seller"] == fleet.specs["seller-1"]["address"]
+        met = fleet.http.post(
+            f"{fleet.url('buyer')}/requests/{request['request_id']}/meet", json={}, headers=buyer.headers, timeout=60
+        )
+        assert met.status_code == 502, met.text
+        assert "/p2p/challenge without 'challenge'" in met.json()["detail"]
+    finally:
+        hostile.shutdown()
 
 
 # ---------------------------------------------------------------- 5: confirm never waits on the seller's node

@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from node.config import NodeConfig
 from node.errors import NodeError, UnpinnedPeer
-from node.peers import peer_request
+from node.peers import MAX_ANSWER_BYTES, peer_request
 from node.transport import ensure_certificate, pinned_url, split_url
-from tests.support.tls_peers import serve_listing_peer
+from tests.support.tls_peers import serve_answering_peer, serve_listing_peer
 from v2vchain.errors import ConfigError
 
 
@@ -89,3 +89,26 @@ def test_a_server_with_another_certificate_is_refused_before_any_request_byte() 
         assert peer_request("GET", impostor.url, "/p2p/requests") == []  # the same server, its own pin: reached
     finally:
         impostor.shutdown()
+
+
+def test_a_peer_answer_over_a_mebibyte_is_refused_while_it_streams() -> None:
+    """Redteam: a peer's answer was read whole into memory, however large (any listed peer, operator or seller)."""
+    flood = serve_answering_peer(b'"' + b"a" * (8 * MAX_ANSWER_BYTES) + b'"')
+    try:
+        with pytest.raises(NodeError, match=f"more than {MAX_ANSWER_BYTES} bytes") as refused:
+            peer_request("GET", flood.url, "/p2p/requests")
+        assert refused.value.status == 502
+    finally:
+        flood.shutdown()
+
+
+def test_a_peer_answer_nested_deeper_than_the_bound_is_refused_unparsed() -> None:
+    """Redteam: 200 kB of '[' from a peer overflowed the C stack in json (the chain libraries raise Python's
+    recursion limit to 100,000), killing the whole node process with SIGSEGV."""
+    deep = serve_answering_peer(b"[" * 100_000 + b"]" * 100_000)
+    try:
+        with pytest.raises(NodeError, match="nested more than 64 deep") as refused:
+            peer_request("GET", deep.url, "/p2p/challenge")
+        assert refused.value.status == 502
+    finally:
+        deep.shutdown()

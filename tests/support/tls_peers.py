@@ -71,6 +71,44 @@ def serve_listing_peer() -> ListingPeer:
     return server
 
 
+class AnsweringPeer(HTTPServer):
+    """A hostile peer: every GET and POST is answered 200 with the same `answer`, written in 64 kB chunks without a
+    Content-Length (so a client learns its size only by reading it)."""
+
+    answer: bytes
+    url: str
+
+
+class _AnsweringHandler(BaseHTTPRequestHandler):
+    server: AnsweringPeer
+    protocol_version = "HTTP/1.0"  # the body ends when the connection closes
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._answer()
+
+    def _answer(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        with contextlib.suppress(OSError):  # the client may stop reading: that is what is tested
+            for start in range(0, len(self.server.answer), 65536):
+                self.wfile.write(self.server.answer[start : start + 65536])
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def serve_answering_peer(answer: bytes) -> AnsweringPeer:
+    server, url = serve_tls(_AnsweringHandler, AnsweringPeer)
+    server.answer, server.url = answer, url
+    assert isinstance(server, AnsweringPeer)
+    return server
+
+
 class RecordingRelay:
     """A TCP relay on a loopback port to `target` (host, port) that keeps every byte each way: what anyone on the
     path between two nodes would see."""

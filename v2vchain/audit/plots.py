@@ -23,6 +23,12 @@ def _scaled(units_amount: int, units: TokenUnits) -> float:
     return float(units_amount / 10 ** (units.decimals or 0))
 
 
+def _plain(text: str) -> str:
+    """`text` drawn as it is: matplotlib reads what lies between two '$' as math markup, and a token's symbol (what
+    the token answers) such as `$^$` or `$\\x$` made the whole report fail with ValueError."""
+    return text.replace("$", r"\$")
+
+
 def _utc(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
@@ -55,9 +61,9 @@ def price_over_time(
         prices = [_scaled(t.price_per_wh * WH_PER_KWH, units) for t in group]
         ax.scatter([_date(t.awarded_at) for t in group], prices, label=mechanism, zorder=3)
     for price, color, name in ((grid_import, "tab:red", "import"), (grid_export, "tab:green", "export")):
-        label = f"grid {name} ({units.price_per_kwh(price)})"
+        label = _plain(f"grid {name} ({units.price_per_kwh(price)})")
         ax.axhline(_scaled(price * WH_PER_KWH, units), color=color, linestyle="--", label=label)
-    ax.set_ylabel(f"price ({units.symbol} per kWh)")
+    ax.set_ylabel(_plain(f"price ({units.symbol} per kWh)"))
     ax.set_title("V2V price over time (UTC)")
     locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]  # matplotlib.dates has no annotations
     ax.xaxis.set_major_locator(locator)
@@ -111,6 +117,6 @@ def savings_per_vehicle(
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.4 * len(per) + 1)))
     ax.barh([f"{a[:6]}..{a[-4:]}" for a, _ in per], [_scaled(v, units) for _, v in per], color="tab:blue")
     ax.invert_yaxis()
-    ax.set_xlabel(f"saving against the grid ({units.symbol})")
+    ax.set_xlabel(_plain(f"saving against the grid ({units.symbol})"))
     ax.set_title("Savings per vehicle")
     return _png(fig)

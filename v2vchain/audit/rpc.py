@@ -16,6 +16,7 @@ import requests
 from web3 import HTTPProvider, Web3
 from web3.exceptions import Web3Exception
 
+from v2vchain import boundedjson
 from v2vchain.chain.errors import ChainUnavailable
 
 from .decode import checksum
@@ -124,7 +125,7 @@ class HttpNode:
         if response.status_code != 200:
             raise classify(what, f"HTTP {response.status_code} {response.text[:200]}")
         try:
-            return response.json()
+            return boundedjson.loads(response.content)
         except ValueError:
             raise ChainUnavailable(
                 f"{what}: {self.url} answered with something that is not JSON "

@@ -73,9 +73,17 @@ class ChainClock:
         if head.timestamp >= ts:
             return
         self.out(f"waiting for {what} at {utc(ts)} chain time ({ts - head.timestamp} s from the chain's head)")
-        last_report = self.monotonic()
+        last_report = moved = self.monotonic()
+        latest = head.timestamp  # the chain's time moves only when a block is later than every one seen
         while head.timestamp < ts:
             head = self._next_block(head)
+            if head.timestamp > latest:
+                latest, moved = head.timestamp, self.monotonic()
+            elif self.monotonic() - moved > self.patience_s:
+                raise ClockStopped(
+                    f"blocks keep coming (#{head.number}) but the chain's time has not passed {utc(latest)} for "
+                    f"{self.monotonic() - moved:.0f} s: its clock does not move, so {what} never comes"
+                )
             if self.monotonic() - last_report >= PROGRESS_EVERY_S and head.timestamp < ts:
                 self.out(f"  still waiting for {what}: chain time {utc(head.timestamp)}, {ts - head.timestamp} s to go")
                 last_report = self.monotonic()

@@ -8,9 +8,11 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from web3 import EthereumTesterProvider, Web3
+from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.providers.base import BaseProvider
+from web3.types import RPCResponse
 
+from v2vchain import boundedjson
 from v2vchain.errors import ConfigError
 
 from .anvil import ANVIL_DEV_KEY, AnvilProcess, start_anvil
@@ -110,6 +112,16 @@ class Chain:
         self.close()
 
 
+class BoundedHTTPProvider(HTTPProvider):
+    """web3's HTTP provider, parsing each answer only once it is nested at most boundedjson.MAX_DEPTH deep: a hostile
+    or broken JSON-RPC server's 400 kB of '[' otherwise overflowed the C stack and killed the process (SIGSEGV)."""
+
+    @staticmethod
+    def decode_rpc_response(raw_response: bytes) -> RPCResponse:
+        answer: RPCResponse = boundedjson.loads(raw_response)
+        return answer
+
+
 def connect(
     target: str = "embedded", *, anvil_args: tuple[str, ...] = (), account: LocalAccount | None = None
 ) -> Chain:
@@ -119,11 +131,11 @@ def connect(
         return Chain(w3=w3, kind="embedded", funder=Account.from_key(EMBEDDED_DEV_KEY))
     if target == "anvil":
         anvil = start_anvil(extra_args=anvil_args)
-        w3 = _web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
+        w3 = _web3(BoundedHTTPProvider(anvil.url, request_kwargs={"timeout": 30}))
         return Chain(w3=w3, kind="anvil", funder=Account.from_key(ANVIL_DEV_KEY), anvil=anvil)
     if target.startswith(("http://", "https://")):
         funder = account or _key_from_env(target)
-        w3 = _web3(Web3.HTTPProvider(target, request_kwargs={"timeout": 30}))
+        w3 = _web3(BoundedHTTPProvider(target, request_kwargs={"timeout": 30}))
         _probe(w3, target)
         return Chain(w3=w3, kind="rpc", funder=funder)
     raise ConfigError(f"unknown chain {target!r}: use embedded, anvil, or an http(s) JSON-RPC URL")

@@ -17,12 +17,14 @@ import json
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
+from v2vchain import boundedjson
 from v2vchain.errors import InvalidInput
 from v2vchain.protocol import eip712
 
@@ -113,7 +115,7 @@ def open_envelope(value: Any) -> Any:
     ):
         raise MalformedPresentation(f"verifiableCredential must be one {ENVELOPE_TYPE} with a {ENVELOPE_PREFIX} id")
     try:
-        return json.loads(base64.b64decode(url.removeprefix(ENVELOPE_PREFIX), validate=True))
+        return boundedjson.loads(base64.b64decode(url.removeprefix(ENVELOPE_PREFIX), validate=True))
     except (binascii.Error, ValueError):
         raise MalformedPresentation(f"the {ENVELOPE_TYPE} does not hold a credential's JSON") from None
 
@@ -122,11 +124,15 @@ class Verifier:
     """One party's side of the meeting handshake: issues single-use challenges and verifies presentations.
 
     Challenges are stateless, so handing them out costs no memory however many are asked for: 5 bytes of issue
-    time, 11 random bytes, and 16 bytes of HMAC-SHA256 under a key only this verifier holds. Only challenges
-    actually answered are remembered (as spent), until they would have expired anyway, and at most `max_spent`.
+    time, 11 random bytes, and 16 bytes of HMAC-SHA256 under a key only this verifier holds. A challenge is spent
+    only by a presentation that passed every check, so nobody without a registered credential can fill the spent
+    set (junk answers to fresh challenges once made the verifier busy for everyone); it is kept until it would have
+    expired anyway, at most `max_spent` in all and `max_spent_per_holder` for one vehicle, so one registered
+    vehicle cannot fill it either.
     """
 
     MAX_SPENT = 10_000
+    MAX_SPENT_PER_HOLDER = 100  # a vehicle meets or asks one node far fewer times within one challenge lifetime
 
     def __init__(
         self,
@@ -138,6 +144,7 @@ class Verifier:
         challenge_ttl_s: int = 300,
         clock: Callable[[], float] = time.time,
         max_spent: int = MAX_SPENT,
+        max_spent_per_holder: int = MAX_SPENT_PER_HOLDER,
     ) -> None:
         self.did = canonical_did(did)  # InvalidDid now, not at the first presentation
         self.chain_id = chain_id
@@ -147,7 +154,9 @@ class Verifier:
         self._clock = clock
         self._key = secrets.token_bytes(32)
         self._max_spent = max_spent
-        self._spent: dict[str, int] = {}  # challenge -> issued at; kept until it would have expired anyway
+        self._max_per_holder = max_spent_per_holder
+        self._spent: dict[str, tuple[int, str]] = {}  # challenge -> (issued at, holder); kept until it would expire
+        self._per_holder: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def challenge(self) -> str:
@@ -166,11 +175,14 @@ class Verifier:
         return int.from_bytes(body[:5], "big")
 
     def verify(self, vp: Any) -> VerifiedPresentation:
-        """Verify once: the challenge is spent on the first attempt, so even a failed one cannot be retried."""
+        """Verify once: a challenge already spent, unknown or expired is refused before any signature is checked,
+        and the challenge is spent when every check has passed (atomically, so of two copies only one passes)."""
         now = int(self._clock())
         self._forget_expired(now)
         proof = _proof_of(vp)
-        self._spend(proof["challenge"].lower(), now)
+        challenge = proof["challenge"].lower()
+        with self._lock:
+            self._check_unspent(challenge, now)
         signer_did, signed_domain, _ = verify_document(
             vp, primary=PRIMARY_TYPE, purpose="authentication", bad=MalformedPresentation, forged=ForgedPresentation
         )
@@ -209,13 +221,24 @@ class Verifier:
             now=now,
             presented_expiry=credential.valid_until,
         )
+        self._spend(challenge, credential.vehicle, now)
         return VerifiedPresentation(holder=credential.vehicle, credential=credential, seal_key=seal_key)
 
-    def _spend(self, challenge: str, now: int) -> None:
+    def _spend(self, challenge: str, holder: str, now: int) -> None:
         with self._lock:
-            self._spend_locked(challenge, now)
+            issued_at = self._check_unspent(challenge, now)  # again: a copy may have been verified meanwhile
+            if self._per_holder[holder] >= self._max_per_holder:
+                raise VerifierBusy(
+                    f"{holder} answered {self._max_per_holder} challenges within {self._ttl} s; try again later"
+                )
+            if len(self._spent) >= self._max_spent:
+                raise VerifierBusy(f"{self._max_spent} challenges answered within {self._ttl} s; try again later")
+            self._spent[challenge] = (issued_at, holder)
+            self._per_holder[holder] += 1
 
-    def _spend_locked(self, challenge: str, now: int) -> None:
+    def _check_unspent(self, challenge: str, now: int) -> int:
+        """When `challenge` was issued; ReplayedChallenge, UnknownChallenge or ChallengeExpired unless it is one to
+        answer now."""
         if challenge in self._spent:
             raise ReplayedChallenge(f"challenge {challenge} was already used", challenge=challenge)
         issued_at = self._issued_at(challenge)
@@ -227,14 +250,15 @@ class Verifier:
                 challenge=challenge,
                 age_s=now - issued_at,
             )
-        if len(self._spent) >= self._max_spent:
-            raise VerifierBusy(f"{self._max_spent} challenges answered within {self._ttl} s; try again later")
-        self._spent[challenge] = issued_at
+        return issued_at
 
     def _forget_expired(self, now: int) -> None:
         with self._lock:
-            for challenge in [c for c, issued in self._spent.items() if now - issued > self._ttl]:
-                del self._spent[challenge]
+            for challenge in [c for c, (issued, _) in self._spent.items() if now - issued > self._ttl]:
+                _, holder = self._spent.pop(challenge)
+                self._per_holder[holder] -= 1
+                if not self._per_holder[holder]:
+                    del self._per_holder[holder]
 
 
 def _proof_of(vp: Any) -> dict[str, Any]:
