@@ -7,7 +7,7 @@ import dataclasses
 from tests.support.desk import BUY, SELL, Desk
 from v2vchain.audit.clearing_audit import audit_clearing, matching_order, rule_violations
 from v2vchain.matching import MECHANISMS, ClearingParams
-from v2vchain.protocol.clearing import MECHANISM_IDS, TradeInput, params_hash
+from v2vchain.protocol.clearing import MECHANISM_IDS, params_hash, trade_inputs
 
 
 def test_an_honest_committed_clearing_passes_every_check(desk: Desk) -> None:
@@ -24,17 +24,7 @@ def test_a_trade_reduction_clearing_with_its_marginal_pair_is_recomputed_identic
     params = ClearingParams()
     result = MECHANISMS["mcafee-trade-reduction"]([matching_order(o) for o in orders], params)
     assert result.trades and result.trades[0].price_per_wh != result.trades[0].seller_price_per_wh
-    index = {(o.order.owner.lower(), o.order.nonce): k for k, o in enumerate(orders)}
-    trades = [
-        TradeInput(
-            index[(t.buyer.owner.lower(), t.buyer.nonce)],
-            index[(t.seller.owner.lower(), t.seller.nonce)],
-            t.energy_wh,
-            t.price_per_wh,
-            t.seller_price_per_wh,
-        )
-        for t in result.trades
-    ]
+    trades = trade_inputs(orders, result.trades)
     limits = {o.order.limit_price_per_wh: k for k, o in enumerate(orders)}
     marginal = (limits[result.trades[0].price_per_wh], limits[result.trades[0].seller_price_per_wh])
     prepared = desk.commit(
@@ -66,17 +56,7 @@ def test_a_double_auction_clearing_is_recomputed_identically_from_the_published_
     orders, _ = desk.pairs(2)
     params = ClearingParams()
     result = MECHANISMS["double-auction-k"]([matching_order(o) for o in orders], params)
-    index = {(o.order.owner.lower(), o.order.nonce): k for k, o in enumerate(orders)}
-    trades = [
-        TradeInput(
-            buyer_order=index[(t.buyer.owner.lower(), t.buyer.nonce)],
-            seller_order=index[(t.seller.owner.lower(), t.seller.nonce)],
-            energy_wh=t.energy_wh,
-            price_per_wh=t.price_per_wh,
-            seller_price_per_wh=t.seller_price_per_wh,
-        )
-        for t in result.trades
-    ]
+    trades = trade_inputs(orders, result.trades)
     prepared = desk.prepare(
         orders, trades, mechanism_id=MECHANISM_IDS["double-auction-k"], params_hash=params_hash(params)
     )
@@ -91,17 +71,7 @@ def test_a_welfare_assignment_clearing_is_recomputed_from_the_cells_published_on
     params = ClearingParams()
     result = MECHANISMS["max-welfare-assignment"]([matching_order(o) for o in orders], params)
     assert result.trades
-    index = {(o.order.owner.lower(), o.order.nonce): k for k, o in enumerate(orders)}
-    trades = [
-        TradeInput(
-            index[(t.buyer.owner.lower(), t.buyer.nonce)],
-            index[(t.seller.owner.lower(), t.seller.nonce)],
-            t.energy_wh,
-            t.price_per_wh,
-            t.seller_price_per_wh,
-        )
-        for t in result.trades
-    ]
+    trades = trade_inputs(orders, result.trades)
     prepared = desk.commit(
         orders, trades, mechanism_id=MECHANISM_IDS["max-welfare-assignment"], params_hash=params_hash(params)
     )

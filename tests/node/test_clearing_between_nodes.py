@@ -251,32 +251,11 @@ def test_a_forged_order_is_refused_and_the_victims_watch_shows_nothing(clearing_
     victim = fleet.nodes["buyer"].address
     before = len(_watched(fleet, "buyer")["uses"])
     now = fleet.chain.now()
-    forged = ChainOrder(
-        owner=victim,
-        side=1,
-        energy_wh=9_000,
-        limit_price_per_wh=1_000,
-        area_id=areas.area_id("u33db"),
-        window_start_ts=now + 300,
-        window_end_ts=now + 3_900,
-        nonce=10**6,
-        expiry_ts=now + 3_900,
-    )
+    forged = replace(_sell_order(fleet, now), owner=victim, side=1, limit_price_per_wh=1_000)
     clearing = fleet.system.clearing
     assert clearing is not None
     signed = clearing.sign_order(Account.create(), forged)  # the wrong key
-    body = {
-        "owner": victim,
-        "side": 1,
-        "energy_wh": 9_000,
-        "limit_price_per_wh": 1_000,
-        "area_id": "0x" + forged.area_id.hex(),
-        "window_start_ts": forged.window_start_ts,
-        "window_end_ts": forged.window_end_ts,
-        "nonce": forged.nonce,
-        "expiry_ts": forged.expiry_ts,
-        "signature": "0x" + signed.signature.hex(),
-    }
+    body = {**_json(forged), "signature": "0x" + signed.signature.hex()}
     refused = fleet.http.post(f"{fleet.url('operator')}/p2p/orders", json=body, timeout=30)
     assert refused.status_code == 401 and "signature" in refused.json()["detail"]
     # The victim's own order resent by someone else with their node URL: the URL is not the owner's to claim.

@@ -15,7 +15,7 @@ from v2vchain.audit.ledger.clearing import ClearingBooks
 from v2vchain.audit.store import Event, Store
 from v2vchain.chain.compiler import Build
 from v2vchain.matching import MECHANISMS, ClearingParams
-from v2vchain.protocol.clearing import MECHANISM_IDS, PreparedClearing, TradeInput, params_hash
+from v2vchain.protocol.clearing import MECHANISM_IDS, PreparedClearing, TradeInput, params_hash, trade_inputs
 
 PENALTY = ENERGY * PRICE * 2_000 // 10_000  # the desk's penaltyBps
 PAYMENT = ENERGY * PRICE
@@ -80,17 +80,7 @@ def trade_reduction(desk: Desk, nonce: int = 2) -> PreparedClearing:
     ]
     params = ClearingParams()
     result = MECHANISMS["mcafee-trade-reduction"]([matching_order(o) for o in orders], params)
-    index = {(o.order.owner.lower(), o.order.nonce): k for k, o in enumerate(orders)}
-    trades = [
-        TradeInput(
-            index[(t.buyer.owner.lower(), t.buyer.nonce)],
-            index[(t.seller.owner.lower(), t.seller.nonce)],
-            t.energy_wh,
-            t.price_per_wh,
-            t.seller_price_per_wh,
-        )
-        for t in result.trades
-    ]
+    trades = trade_inputs(orders, result.trades)
     assert [(t.price_per_wh, t.seller_price_per_wh) for t in trades] == [(REDUCED_PRICE, REDUCED_SELLER_PRICE)] * 2
     return desk.commit(
         orders,
