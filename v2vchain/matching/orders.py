@@ -9,6 +9,8 @@ from enum import IntEnum
 
 from v2vchain.privacy.geohash import BASE32
 from v2vchain.protocol.areas import area_id
+from v2vchain.protocol.errors import InvalidRoute
+from v2vchain.protocol.routes import Route
 
 from .errors import (
     EnergyOutOfRange,
@@ -43,7 +45,8 @@ class Order:
     """One side's offer for a clearing period.
 
     The area is a cloaked region (e.g. a geohash cell), never an exact position; its centre is public (it can be
-    recomputed from the cell id), so it is not part of the signed message.
+    recomputed from the cell id), so it is not part of the signed message. A route (cloaked cells with times, inside
+    the window) says where a moving vehicle will be; the order signs its hash (v2vchain.protocol.routes).
     """
 
     owner: str
@@ -57,6 +60,7 @@ class Order:
     window_end_ts: int
     nonce: int
     expiry_ts: int
+    route: Route | None = None  # None: parked in its area for its whole window
     owner_key: int = field(init=False, repr=False, compare=False)  # first 64 bits of owner: a fast sort key
 
     def __post_init__(self) -> None:
@@ -80,6 +84,14 @@ class Order:
             raise InvalidWindow(start, end, MAX_WINDOW_S)
         if not _int_in(self.expiry_ts, 1, end):
             raise InvalidExpiry(self.expiry_ts, end)
+        if self.route is not None:
+            if not isinstance(self.route, Route):
+                raise InvalidRoute(f"expected a Route or None, got {type(self.route).__name__}")
+            if not start <= self.route.start_ts <= self.route.end_ts <= end:
+                raise InvalidRoute(
+                    f"the route runs {self.route.start_ts}..{self.route.end_ts}, "
+                    f"outside the order's window {start}..{end}"
+                )
 
     @property
     def key(self) -> tuple[str, int]:

@@ -7,3 +7,12 @@ from v2vchain.errors import InvalidInput
 
 class BadSignature(InvalidInput):
     """A signature outside the strict rule, or one that does not recover to the expected signer."""
+
+
+class InvalidRoute(InvalidInput):
+    """A route that no order may carry: its waypoints, times or encoding are wrong, or it does not match the hash
+    its order signed."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"invalid route: {reason}")
