@@ -314,14 +314,22 @@ def _valid_cells(cols: OrderColumns) -> np.ndarray:
 
 
 class ColumnSide:
-    """One side in canonical order, with SideBook's column names, so the object path's functions run on it."""
+    """One side in canonical order, with SideBook's column names, so the object path's functions run on it. `order`:
+    each order's index in the commit's order list (what a trade names); its file row is looked up when asked."""
 
-    def __init__(self, cols: OrderColumns, rows: np.ndarray, price: np.ndarray, energy: np.ndarray) -> None:
-        self.cols, self.rows = cols, rows  # rows: the file rows in canonical order
+    def __init__(
+        self, cols: OrderColumns, commit_order: np.ndarray, order: np.ndarray, price: np.ndarray, energy: np.ndarray
+    ) -> None:
+        self.cols, self.commit_order, self.order = cols, commit_order, order
         self.price, self.energy = price, energy  # cols.price_per_wh[rows], cols.energy_wh[rows]
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.order)
+
+    @cached_property
+    def rows(self) -> np.ndarray:
+        """The file rows in canonical order."""
+        return np.asarray(self.commit_order[self.order])
 
     @cached_property
     def nonce(self) -> np.ndarray:
@@ -357,9 +365,10 @@ class ColumnBook:
 
 def make_book(cols: OrderColumns) -> ColumnBook:
     """book.make_book on columns: check the set, sort each side by (price, nonce, owner), buyers' price descending.
-    Both sides in one sort of all rows: the primary key is -price for a buyer and price for a seller (a price is at
-    least 1), so buyers come first, by price descending, and the sorted positions are file rows (no gathers from
-    per-side copies)."""
+    First the commit's order list (rows by owner, then nonce), which the set checks need anyway; then both sides in
+    one sort of the orders in that list by (-price for a buyer and price for a seller, nonce, index in the list): a
+    price is at least 1, so buyers come first, by price descending, and within one price and nonce the list's order
+    is the owners' order. The sorted indices are the commit's own (no inverse permutation to build for the trades)."""
 
     def owner(rows: np.ndarray) -> tuple[np.ndarray, ...]:  # the full address, as lexsort keys (last primary)
         return _word(cols.owner[rows], 16, 20), _word(cols.owner[rows], 8, 16), cols.owner_key[rows]
@@ -370,7 +379,62 @@ def make_book(cols: OrderColumns) -> ColumnBook:
     key *= 2
     key -= 3
     key *= cols.price_per_wh
-    rows = sorted_rows(packed_prefix(key, cols.nonce, cols.owner_key), lambda at: (*owner(at), cols.nonce[at], key[at]))
+    order, price, energy = _book_order_packed(cols, commit_order, key) or _book_order(cols, commit_order, key)
+    nb = int(np.count_nonzero(cols.side == Side.BUY))
+    buys, sells = slice(0, nb), slice(nb, None)
+    return ColumnBook(
+        ColumnSide(cols, commit_order, order[buys], price[buys], energy[buys]),
+        ColumnSide(cols, commit_order, order[sells], price[sells], energy[sells]),
+        commit_order,
+    )
+
+
+def _book_order_packed(
+    cols: OrderColumns, commit_order: np.ndarray, key: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(list indices, prices, energies) in book order when (key, nonce, list index, energy) pack into 64 bits (at 1M
+    orders: a key and a nonce of 24 bits between them): one numpy.sort of one word per order, every column read back
+    from the sorted words, no gather after the sort. The energy rides in the low bits, below the unique index, so it
+    never decides the order. None when they do not fit."""
+    n = len(key)
+    if not n:
+        return None
+    low = int(key.min())
+    packed = np.subtract(key, low).view(np.uint64)  # >= 0: a fresh array, shifted and or-ed in place
+    key_bits, nonce_bits = int(packed.max()).bit_length(), int(cols.nonce.max()).bit_length()
+    index_bits, energy_bits = max(1, (n - 1).bit_length()), int(cols.energy_wh.max()).bit_length()
+    below_key = nonce_bits + index_bits + energy_bits
+    if key_bits + below_key > 64:
+        return None
+    if key_bits:
+        packed <<= np.uint64(below_key)
+    scratch = np.left_shift(cols.nonce, np.uint64(index_bits + energy_bits))
+    packed |= scratch
+    packed |= cols.energy_wh.view(np.uint64)
+    packed = packed[commit_order]  # by list index, which goes in between
+    index = np.arange(n, dtype=np.uint64)
+    index <<= np.uint64(energy_bits)
+    packed |= index
+    packed.sort()
+    energy_mask, index_mask = np.uint64((1 << energy_bits) - 1), np.uint64((1 << index_bits) - 1)
+    energy = np.bitwise_and(packed, energy_mask, out=scratch).view(np.int64)
+    order = np.right_shift(packed, np.uint64(energy_bits), out=index)
+    order &= index_mask
+    packed >>= np.uint64(below_key)
+    price = packed.view(np.int64)
+    price += low
+    return order.view(np.int64), np.abs(price, out=price), energy
+
+
+def _book_order(
+    cols: OrderColumns, commit_order: np.ndarray, key: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_book_order_packed for any book: the sort of a packed prefix of (key, nonce, owner), then an exact lexsort of
+    only the orders whose kept bits tie (huge prices and nonces only make more of them tie), then one gather of the
+    prices and energies."""
+    prefix = packed_prefix(key, cols.nonce, cols.owner_key)[commit_order]  # monotone in (key, nonce, list index)
+    order = sorted_rows(prefix, lambda at: (at, cols.nonce[commit_order[at]], key[commit_order[at]]), overwrite=True)
+    rows = commit_order[order]
     # price and energy in book order with one random gather, not two: packed into one word per row (a price is
     # < 2**30 and an energy < 2**20: validate checked), then split in sequential passes
     packed = np.left_shift(cols.price_per_wh, _ENERGY_BITS)
@@ -378,9 +442,7 @@ def make_book(cols: OrderColumns) -> ColumnBook:
     packed = packed[rows]
     energy = packed & ((1 << _ENERGY_BITS) - 1)
     packed >>= _ENERGY_BITS
-    nb = int(np.count_nonzero(cols.side == Side.BUY))
-    side = [ColumnSide(cols, rows[s], packed[s], energy[s]) for s in (slice(0, nb), slice(nb, None))]
-    return ColumnBook(side[0], side[1], commit_order)
+    return order, packed, energy
 
 
 def _check_set(cols: OrderColumns, commit_order: np.ndarray, pair: np.ndarray) -> None:
@@ -475,20 +537,14 @@ def cleared(
 ) -> ClearedColumns:
     """The result columns from flows between book positions (prices: one for all, or one per flow; marginal_at:
     the book position, on both sides, of trade reduction's dropped pair)."""
-    n = len(book.commit_order)
-    # each row's index in the commit's list, as int32 below 2**31 rows: a random scatter and gathers over half the
-    # bytes (~40% faster at 1M)
-    dtype = np.int32 if n < 2**31 else np.int64
-    position = np.empty(n, dtype=dtype)
-    position[book.commit_order] = np.arange(n, dtype=dtype)
     marginal = None
     if marginal_at is not None:
-        marginal = int(position[book.buys.rows[marginal_at]]), int(position[book.sells.rows[marginal_at]])
+        marginal = int(book.buys.order[marginal_at]), int(book.sells.order[marginal_at])
     return ClearedColumns(
         mechanism=mechanism,
         order_rows=book.commit_order,
-        buyer_order=position[book.buys.rows[buy_idx]].astype(np.int64),
-        seller_order=position[book.sells.rows[sell_idx]].astype(np.int64),
+        buyer_order=book.buys.order[buy_idx],
+        seller_order=book.sells.order[sell_idx],
         energy_wh=energy,
         price_per_wh=np.broadcast_to(np.asarray(price, dtype=np.int64), energy.shape),  # read-only: one price,
         seller_price_per_wh=np.broadcast_to(np.asarray(seller_price, dtype=np.int64), energy.shape),  # no copies
