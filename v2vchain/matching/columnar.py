@@ -331,13 +331,10 @@ class ColumnSide:
         """The file rows in canonical order."""
         return np.asarray(self.commit_order[self.order])
 
-    @cached_property
-    def nonce(self) -> np.ndarray:
-        return np.asarray(self.cols.nonce[self.rows])
-
-    @cached_property
-    def owner_key(self) -> np.ndarray:
-        return np.asarray(self.cols.owner_key[self.rows])
+    def tie_keys(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """SideBook.tie_keys, gathered for these positions only (a rationing asks for a few hundred of 1M)."""
+        rows = self.commit_order[self.order[at]]
+        return self.cols.nonce[rows], self.cols.owner_key[rows]
 
     @cached_property
     def lat(self) -> np.ndarray:
@@ -375,9 +372,8 @@ def make_book(cols: OrderColumns) -> ColumnBook:
 
     commit_order, pair = sorted_rows_and_ties(cols.owner_key, lambda at: (cols.nonce[at], *owner(at)))
     _check_set(cols, commit_order, pair)
-    key = cols.side.astype(np.int64)  # 1 (buy) or 2 (sell): validate checked; 2 * side - 3 is -1 or 1
-    key *= 2
-    key -= 3
+    key = np.multiply(cols.side, 2, dtype=np.int64)  # side 1 (buy) or 2 (sell): validate checked
+    key -= 3  # -1 or 1
     key *= cols.price_per_wh
     order, price, energy = _book_order_packed(cols, commit_order, key) or _book_order(cols, commit_order, key)
     nb = int(np.count_nonzero(cols.side == Side.BUY))
@@ -395,17 +391,17 @@ def _book_order_packed(
     """(list indices, prices, energies) in book order when (key, nonce, list index, energy) pack into 64 bits (at 1M
     orders: a key and a nonce of 24 bits between them): one numpy.sort of one word per order, every column read back
     from the sorted words, no gather after the sort. The energy rides in the low bits, below the unique index, so it
-    never decides the order. None when they do not fit."""
+    never decides the order. None when they do not fit; else the key's buffer is the words'."""
     n = len(key)
     if not n:
         return None
     low = int(key.min())
-    packed = np.subtract(key, low).view(np.uint64)  # >= 0: a fresh array, shifted and or-ed in place
-    key_bits, nonce_bits = int(packed.max()).bit_length(), int(cols.nonce.max()).bit_length()
+    key_bits, nonce_bits = (int(key.max()) - low).bit_length(), int(cols.nonce.max()).bit_length()
     index_bits, energy_bits = max(1, (n - 1).bit_length()), int(cols.energy_wh.max()).bit_length()
     below_key = nonce_bits + index_bits + energy_bits
     if key_bits + below_key > 64:
         return None
+    packed = np.subtract(key, low, out=key).view(np.uint64)  # >= 0
     if key_bits:
         packed <<= np.uint64(below_key)
     scratch = np.left_shift(cols.nonce, np.uint64(index_bits + energy_bits))

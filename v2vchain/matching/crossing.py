@@ -56,8 +56,12 @@ def segments_of_curves(
 
 
 def filled(cum: np.ndarray, energy_wh: np.ndarray, volume: int) -> np.ndarray:
-    """How much of each order (in book order) the first `volume` Wh of the curve cover, computed in the buffer of
-    the curve's running sums `cum`, which it overwrites (no fresh array, no second sum)."""
-    cum -= energy_wh  # the Wh before each order
-    np.subtract(volume, cum, out=cum)
-    return np.asarray(np.clip(cum, 0, energy_wh, out=cum))
+    """How much of each order (in book order) the first `volume` Wh of the curve cover, written over the buffer of
+    the curve's running sums `cum` (no fresh array, no second sum): the orders whose running sum is within the volume
+    whole, the next one the rest of the volume, the others nothing (three slices, not a pass of clipping)."""
+    whole = int(np.searchsorted(cum, volume, "right"))
+    if whole < len(cum):
+        cum[whole] = volume - (int(cum[whole - 1]) if whole else 0)
+        cum[whole + 1 :] = 0
+    cum[:whole] = energy_wh[:whole]
+    return cum

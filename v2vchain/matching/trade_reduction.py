@@ -24,7 +24,6 @@ from .crossing import segments
 from .orders import Order
 from .params import ClearingParams
 from .result import ClearingResult, Trade, assemble
-from .sorting import packed_prefix, sorted_rows
 
 MECHANISM = "mcafee-trade-reduction"
 
@@ -92,17 +91,24 @@ def _ration(side: SideBook, alloc: np.ndarray, volume: int) -> np.ndarray:
         scaled = alloc * volume
     else:  # Python ints beyond int64
         scaled = alloc.astype(object) * volume
-    share = np.array(scaled // total, dtype=np.int64)
-    remainder = np.array(scaled % total, dtype=np.int64)  # < total, which fits
+    share, remainder = (np.asarray(column, dtype=np.int64) for column in np.divmod(scaled, total))  # < total: fits
     leftover = volume - int(share.sum())
-    if leftover:  # leftover < the number of orders with a remainder: only they can get a Wh
-        owed = np.flatnonzero(remainder)  # the others (most of a long side, at remainder 0) would all tie
-        owed_remainder, nonce, owner_key = remainder[owed], side.nonce[owed], side.owner_key[owed]
-        # lexsort((position, owner_key, nonce, -remainder)), in one sort unless remainders tie
-        rank = sorted_rows(
-            packed_prefix(-owed_remainder, nonce, owner_key),
-            lambda at: (owed[at], owner_key[at], nonce[at], -owed_remainder[at]),
-            overwrite=True,
-        )
-        share[owed[rank[:leftover]]] += 1
+    if leftover:
+        share[_largest_remainders(side, remainder, leftover)] += 1
     return share
+
+
+def _largest_remainders(side: SideBook, remainder: np.ndarray, count: int) -> np.ndarray:
+    """The positions of the first `count` orders by (remainder descending, nonce, owner key, position): only the
+    membership matters, so every order above the count-th largest remainder, and those at it ordered by the rest of
+    the rule. One numpy.sort of the remainders and a lexsort of the one tied group (a lexsort of every order with a
+    remainder took ~24 ms of a 1M-order clearing: its remainders take few values). count < the number of orders with
+    a remainder, the only ones that can get a Wh."""
+    owed = np.flatnonzero(remainder)  # the others (most of a long side, at remainder 0) would all tie
+    owed_remainder = remainder[owed]
+    threshold = np.sort(owed_remainder)[-count]
+    above = owed[owed_remainder > threshold]
+    tied = owed[owed_remainder == threshold]
+    nonce, owner_key = side.tie_keys(tied)
+    first = np.lexsort((tied, owner_key, nonce))[: count - len(above)]
+    return np.concatenate((above, tied[first]))
