@@ -372,9 +372,7 @@ def make_book(cols: OrderColumns) -> ColumnBook:
 
     commit_order, pair = sorted_rows_and_ties(cols.owner_key, lambda at: (cols.nonce[at], *owner(at)))
     _check_set(cols, commit_order, pair)
-    key = np.multiply(cols.side, 2, dtype=np.int64)  # side 1 (buy) or 2 (sell): validate checked
-    key -= 3  # -1 or 1
-    key *= cols.price_per_wh
+    key = book_key(cols)
     order, price, energy = _book_order_packed(cols, commit_order, key) or _book_order(cols, commit_order, key)
     nb = int(np.count_nonzero(cols.side == Side.BUY))
     buys, sells = slice(0, nb), slice(nb, None)
@@ -383,6 +381,14 @@ def make_book(cols: OrderColumns) -> ColumnBook:
         ColumnSide(cols, commit_order, order[sells], price[sells], energy[sells]),
         commit_order,
     )
+
+
+def book_key(cols: OrderColumns) -> np.ndarray:
+    """The book's primary sort key: -price for a buyer, price for a seller."""
+    key = np.multiply(cols.side, 2, dtype=np.int64)  # side 1 (buy) or 2 (sell): validate checked
+    key -= 3  # -1 or 1
+    key *= cols.price_per_wh
+    return key
 
 
 def _book_order_packed(
