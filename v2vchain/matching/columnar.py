@@ -509,14 +509,13 @@ def trade_reduction(cols: OrderColumns, params: ClearingParams) -> ClearedColumn
     """trade_reduction.clear_trade_reduction on columns (params unused there too: McAfee's prices are its own)."""
     book = make_book(cols)
     buy_alloc, sell_alloc, buyer_price, seller_price = allocate(book)  # type: ignore[arg-type]  # SideBook's columns
-    buy_idx, sell_idx, energy = segments(buy_alloc, sell_alloc)
-    keep = energy > 0
+    buy_idx, sell_idx, energy = segments(buy_alloc, sell_alloc)  # every flow > 0 Wh
     return cleared(
         TRADE_REDUCTION,
         book,
-        buy_idx[keep],
-        sell_idx[keep],
-        energy[keep],
+        buy_idx,
+        sell_idx,
+        energy,
         buyer_price,
         seller_price,
         buy_alloc,

@@ -34,12 +34,11 @@ def trade_reduction(orders: Iterable[Order], params: ClearingParams) -> Clearing
 
 def clear_trade_reduction(book: Book, params: ClearingParams) -> ClearingResult:
     buy_alloc, sell_alloc, buyer_price, seller_price = allocate(book)
-    buy_idx, sell_idx, energy = segments(buy_alloc, sell_alloc)
-    keep = energy > 0
+    buy_idx, sell_idx, energy = segments(buy_alloc, sell_alloc)  # every flow > 0 Wh: an order rationed to 0 ends none
     buys, sells = book.buys.orders, book.sells.orders
     trades = [
         Trade(buys[i], sells[j], q, buyer_price, seller_price)
-        for i, j, q in zip(buy_idx[keep].tolist(), sell_idx[keep].tolist(), energy[keep].tolist())
+        for i, j, q in zip(buy_idx.tolist(), sell_idx.tolist(), energy.tolist())
     ]
     at = marginal_position(book.buys.price, book.sells.price)
     marginal = None if at is None else (buys[at], sells[at])
@@ -47,11 +46,13 @@ def clear_trade_reduction(book: Book, params: ClearingParams) -> ClearingResult:
 
 
 def allocate(book: Book) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Each order's traded Wh (aligned with the book) and the buyers' and sellers' prices."""
+    """Each order's traded Wh (aligned with the book) and the buyers' and sellers' prices: the first `traders` orders
+    of each side trade, the longer side rationed (only those orders are scaled; the others trade nothing)."""
     traders, buyer_price, seller_price = mcafee_prices(book.buys.price, book.sells.price)
-    buy_alloc, sell_alloc = _first(book.buys, traders), _first(book.sells, traders)
-    volume = min(int(buy_alloc.sum()), int(sell_alloc.sum()))
-    return _ration(book.buys, buy_alloc, volume), _ration(book.sells, sell_alloc, volume), buyer_price, seller_price
+    buy_first, sell_first = book.buys.energy[:traders], book.sells.energy[:traders]
+    volume = min(int(buy_first.sum()), int(sell_first.sum()))
+    buy_alloc = _padded(_ration(book.buys, buy_first, volume), len(book.buys))
+    return buy_alloc, _padded(_ration(book.sells, sell_first, volume), len(book.sells)), buyer_price, seller_price
 
 
 def mcafee_prices(bid: np.ndarray, ask: np.ndarray) -> tuple[int, int, int]:
@@ -76,10 +77,11 @@ def marginal_position(bid: np.ndarray, ask: np.ndarray) -> int | None:
     return traders if buyer_price != seller_price else None
 
 
-def _first(side: SideBook, traders: int) -> np.ndarray:
-    alloc = np.zeros(len(side), dtype=np.int64)
-    alloc[:traders] = side.energy[:traders]
-    return alloc
+def _padded(alloc: np.ndarray, n: int) -> np.ndarray:
+    """alloc for the first orders of a side, nothing for the other n - len(alloc)."""
+    padded = np.zeros(n, dtype=np.int64)
+    padded[: len(alloc)] = alloc
+    return padded
 
 
 def _ration(side: SideBook, alloc: np.ndarray, volume: int) -> np.ndarray:
