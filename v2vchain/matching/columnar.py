@@ -385,7 +385,7 @@ def make_book(cols: OrderColumns) -> ColumnBook:
 
 def book_key(cols: OrderColumns) -> np.ndarray:
     """The book's primary sort key: -price for a buyer, price for a seller."""
-    key = np.multiply(cols.side, 2, dtype=np.int64)  # side 1 (buy) or 2 (sell): validate checked
+    key: np.ndarray = np.multiply(cols.side, 2, dtype=np.int64)  # side 1 (buy) or 2 (sell): validate checked
     key -= 3  # -1 or 1
     key *= cols.price_per_wh
     return key
