@@ -17,12 +17,12 @@ one array per column; row i of every order column is order i, and `cell` indexes
     cell_lat      float64        and the centres the cost model sees
     cell_lon      float64
 
-`write` aligns each member's data to 64 bytes in the file and `read` maps the columns in place (numpy's reader for a
-compressed file), checks
-every rule Order checks, vectorised, and raises the error Order raises for the first bad row. The book and the
-crossing run the object path's own functions (crossing.py, double_auction.cross, trade_reduction.allocate) on columns
-sorted by the same canonical rule, so the trades are the same, in the same sequence. They come out as columns
-indexing the orders sorted by (owner, nonce): the order list Clearing.commit publishes.
+`write` places each member's data at a multiple of 64 bytes in the file, so `read` maps the columns in place, read-only
+(it copies a column np.savez left unaligned; numpy's reader for a compressed file), then checks every rule Order
+checks, vectorised, and raises the error Order raises for the first bad row. The book and the crossing run the object
+path's own functions (crossing.py, double_auction.cross, trade_reduction.allocate) on columns sorted by the same
+canonical rule, so the trades are the same, in the same sequence. They come out as columns indexing the orders sorted
+by (owner, nonce): the order list Clearing.commit publishes, which the book is sorted from.
 """
 
 from __future__ import annotations
