@@ -33,7 +33,8 @@ def segments_of_curves(
     tagged[-1] = total << 1
     tagged[nb + 1 :] |= 1
     tagged.sort(kind="stable")
-    sells_ended = np.cumsum(tagged.view(np.uint8)[::8] & 1, dtype=np.int64)  # the low byte holds the tag
+    sells_ended = np.bitwise_and(tagged, 1)  # the tags, summed in place
+    np.cumsum(sells_ended, out=sells_ended)
     ends = np.right_shift(tagged, 1, out=tagged)
     last = np.ones(len(ends), dtype=bool)  # the last of each run of equal boundaries, past 0 Wh
     np.not_equal(ends[1:], ends[:-1], out=last[:-1])
