@@ -414,8 +414,7 @@ def _book_order_packed(
     packed |= scratch
     packed |= cols.energy_wh.view(np.uint64)
     packed = packed[commit_order]  # by list index, which goes in between
-    index = np.arange(n, dtype=np.uint64)
-    index <<= np.uint64(energy_bits)
+    index = np.arange(0, ((n - 1) << energy_bits) + 1, 1 << energy_bits, dtype=np.uint64)  # i << energy_bits
     packed |= index
     packed.sort()
     energy_mask, index_mask = np.uint64((1 << energy_bits) - 1), np.uint64((1 << index_bits) - 1)
