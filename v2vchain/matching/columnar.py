@@ -334,7 +334,7 @@ class ColumnSide:
     def tie_keys(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """SideBook.tie_keys, gathered for these positions only (a rationing asks for a few hundred of 1M)."""
         rows = self.commit_order[self.order[at]]
-        return self.cols.nonce[rows], self.cols.owner_key[rows]
+        return self.cols.nonce[rows], _word(self.cols.owner[rows], 0, 8)
 
     @cached_property
     def lat(self) -> np.ndarray:
@@ -368,9 +368,13 @@ def make_book(cols: OrderColumns) -> ColumnBook:
     is the owners' order. The sorted indices are the commit's own (no inverse permutation to build for the trades)."""
 
     def owner(rows: np.ndarray) -> tuple[np.ndarray, ...]:  # the full address, as lexsort keys (last primary)
-        return _word(cols.owner[rows], 16, 20), _word(cols.owner[rows], 8, 16), cols.owner_key[rows]
+        picked = cols.owner[rows]
+        return _word(picked, 16, 20), _word(picked, 8, 16), _word(picked, 0, 8)
 
-    commit_order, pair = sorted_rows_and_ties(cols.owner_key, lambda at: (cols.nonce[at], *owner(at)))
+    # the owners' first 8 bytes in a throwaway buffer, which the sort packs in place
+    commit_order, pair = sorted_rows_and_ties(
+        _word(cols.owner, 0, 8), lambda at: (cols.nonce[at], *owner(at)), overwrite=True
+    )
     _check_set(cols, commit_order, pair)
     key = book_key(cols)
     order, price, energy = _book_order_packed(cols, commit_order, key) or _book_order(cols, commit_order, key)
