@@ -33,6 +33,10 @@ class SideBook:
     def __len__(self) -> int:
         return len(self.orders)
 
+    def tie_keys(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(nonce, owner key) of the orders at these positions: the keys a rationing's ties are broken by."""
+        return self.nonce[at], self.owner_key[at]
+
     def _column(self, name: str, dtype: type) -> np.ndarray:
         return np.fromiter((getattr(o, name) for o in self.orders), dtype, len(self.orders))
 
