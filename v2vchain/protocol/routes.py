@@ -105,7 +105,8 @@ def routes_blob(routes: Sequence[Route | None]) -> bytes:
 def split_routes(blob: bytes, hashes: Sequence[bytes]) -> list[Route | None]:
     """Each order's route out of a commit's `routes` argument, given the orders' signed routeHash values, checked
     as the Clearing checks them (InvalidRoute naming the first order whose route is missing, wrong or extra)."""
-    data, at, out = bytes(blob), 0, []
+    data, at = bytes(blob), 0
+    out: list[Route | None] = []
     for k, h in enumerate(hashes):
         if bytes(h) == NO_ROUTE:
             out.append(None)
