@@ -55,7 +55,7 @@ def welfare_against_outside(result: ClearingResult, params: ClearingParams) -> i
 
 @pytest.mark.parametrize("name", sorted(MECHANISMS))
 @FAST
-@given(orders=order_sets(), stations=st.one_of(st.just(()), city_stations()))
+@given(orders=order_sets(routed=True), stations=st.one_of(st.just(()), city_stations()))
 def test_net_surpluses_and_the_operators_spread_sum_to_welfare_minus_costs(
     name: str, orders: list[Order], stations: tuple[Station, ...]
 ) -> None:
@@ -66,7 +66,7 @@ def test_net_surpluses_and_the_operators_spread_sum_to_welfare_minus_costs(
 
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
-@given(orders=order_sets(prices=(40, 700)), stations=city_stations())
+@given(orders=order_sets(prices=(40, 700), routed=True), stations=city_stations())
 def test_station_aware_mechanisms_leave_no_side_below_its_outside_option(
     name: str, orders: list[Order], stations: tuple[Station, ...]
 ) -> None:
