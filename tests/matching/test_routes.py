@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.meetings import fits
-from tests.support.strategies import CELLS, FAST, T0, ask, bid, order_sets
+from tests.support.strategies import CELLS, FAST, T0, ask, bid, order_sets, routes
 from v2vchain.matching import ClearingParams, Order, make_book, pair_terms
+from v2vchain.matching.costs import PairCosts, pair_costs
+from v2vchain.matching.legs import order_legs
 from v2vchain.matching.pairs import candidate_pairs
 from v2vchain.protocol.routes import Route, Waypoint
 
@@ -90,3 +93,14 @@ def test_a_routed_buyers_candidates_include_sellers_near_any_of_its_waypoints() 
     route = Route((Waypoint(CELLS[0], T0, T0 + 60), Waypoint(far, T0 + 900, T0 + 960)))
     assert candidate_cells(None) == {CELLS[1]}
     assert candidate_cells(route) == {CELLS[1], far}
+
+
+@FAST
+@given(orders=parked_pairs, data=st.data())
+def test_a_parked_pair_costs_the_same_alone_as_beside_a_routed_one(orders: list[Order], data: st.DataObject) -> None:
+    buyer, seller = split(orders)
+    routed = replace(buyer, route=data.draw(routes(buyer.window_start_ts, buyer.window_end_ts)))
+    sellers, q = order_legs([seller]), np.array([buyer.energy_wh, buyer.energy_wh])
+    alone = pair_costs(order_legs([buyer]), sellers, np.array([0]), np.array([0]), q[:1], PARAMS.costs)
+    beside = pair_costs(order_legs([buyer, routed]), sellers, np.array([0, 1]), np.array([0, 0]), q, PARAMS.costs)
+    assert all(getattr(beside, f.name)[0] == getattr(alone, f.name)[0] for f in fields(PairCosts))

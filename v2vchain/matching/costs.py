@@ -148,7 +148,9 @@ def pair_costs(
     b_rows = buyer_legs.first[buyer][pair] + within // n_seller_legs
     s_rows = seller_legs.first[seller][pair] + within % n_seller_legs
     b, s = buyer_legs.ends(b_rows), seller_legs.ends(s_rows)
-    m_lat, m_lon = candidates(s, b, (len(pair), 1))
+    stays = bool(np.array_equal(b.a_lat, b.b_lat) and np.array_equal(b.a_lon, b.b_lon))
+    stays = stays and bool(np.array_equal(s.a_lat, s.b_lat) and np.array_equal(s.a_lon, s.b_lon))
+    m_lat, m_lon = candidates(s, b, (len(pair), 1), stays)  # all parked (city scale): 3 points, not 7
 
     def drive(d: np.ndarray) -> np.ndarray:
         return drive_s(d, params)

@@ -51,20 +51,26 @@ class LegEnds:
     t1: np.ndarray
 
 
-def candidates(p: LegEnds, c: LegEnds, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def candidates(p: LegEnds, c: LegEnds, shape: tuple[int, ...], stays: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The N_CANDIDATES meeting points of legs p and c (broadcast to `shape`, whose last axis is 1), stacked on
-    the last axis in a fixed order: (lat, lon)."""
+    the last axis in a fixed order: (lat, lon). stays: every leg of both is a stay (a == b, so its middle is a too):
+    only the three distinct points, in the same order (p's place, c's place, halfway), so the first cheapest is the
+    same point."""
     mp_lat, mp_lon = (p.a_lat + p.b_lat) / 2, (p.a_lon + p.b_lon) / 2
     mc_lat, mc_lon = (c.a_lat + c.b_lat) / 2, (c.a_lon + c.b_lon) / 2
-    points = [
-        (p.a_lat, p.a_lon),
-        (p.b_lat, p.b_lon),
-        (mp_lat, mp_lon),
-        (c.a_lat, c.a_lon),
-        (c.b_lat, c.b_lon),
-        (mc_lat, mc_lon),
-        ((mp_lat + mc_lat) / 2, (mp_lon + mc_lon) / 2),
-    ]
+    halfway = ((mp_lat + mc_lat) / 2, (mp_lon + mc_lon) / 2)
+    if stays:
+        points = [(p.a_lat, p.a_lon), (c.a_lat, c.a_lon), halfway]
+    else:
+        points = [
+            (p.a_lat, p.a_lon),
+            (p.b_lat, p.b_lon),
+            (mp_lat, mp_lon),
+            (c.a_lat, c.a_lon),
+            (c.b_lat, c.b_lon),
+            (mc_lat, mc_lon),
+            halfway,
+        ]
     lat = np.concatenate([np.broadcast_to(x, shape) for x, _ in points], axis=-1)
     lon = np.concatenate([np.broadcast_to(y, shape) for _, y in points], axis=-1)
     return lat, lon
