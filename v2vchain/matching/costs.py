@@ -155,8 +155,8 @@ def pair_costs(
     def drive(d: np.ndarray) -> np.ndarray:
         return drive_s(d, params)
 
-    at_s = insert(s, m_lat, m_lon, whole_metres, drive)
-    at_b = insert(b, m_lat, m_lon, whole_metres, drive)
+    at_s = insert(s, m_lat, m_lon, whole_metres, drive, stays=stays)
+    at_b = insert(b, m_lat, m_lon, whole_metres, drive, stays=stays)
     meets, together_s = together(at_s, at_b)
     b_cost, s_cost = travel_cost(at_b.detour, params), travel_cost(at_s.detour, params)
     ok = together_s >= transfer_s[pair][:, None]

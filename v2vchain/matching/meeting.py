@@ -94,11 +94,17 @@ def insert(
     metres: Metres,
     drive: Drive,
     leg_length: np.ndarray | None = None,
+    stays: bool = False,
 ) -> Insertion:
-    """Insert m into the leg (arrays broadcast); leg_length, a -> b in the caller's unit, when already known."""
+    """Insert m into the leg (arrays broadcast); leg_length, a -> b in the caller's unit, when already known.
+    stays: every leg is a stay (a == b), so the way back is the way there and the leg has no length (a third of
+    the trigonometry, for the clearing's parked pairs)."""
     to_m = metres(haversine_m(leg.a_lat, leg.a_lon, m_lat, m_lon))
-    from_m = metres(haversine_m(m_lat, m_lon, leg.b_lat, leg.b_lon))
-    length = metres(haversine_m(leg.a_lat, leg.a_lon, leg.b_lat, leg.b_lon)) if leg_length is None else leg_length
+    if stays:
+        from_m, length = to_m, np.zeros_like(to_m)
+    else:
+        from_m = metres(haversine_m(m_lat, m_lon, leg.b_lat, leg.b_lon))
+        length = metres(haversine_m(leg.a_lat, leg.a_lon, leg.b_lat, leg.b_lon)) if leg_length is None else leg_length
     detour = np.maximum(0, to_m + from_m - length)
     return Insertion(to_m, from_m, detour, leg.t0 + drive(to_m), leg.t1 - drive(from_m))
 

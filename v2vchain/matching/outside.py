@@ -54,10 +54,10 @@ def station_detours(legs: OrderLegs, orders: np.ndarray, stations: tuple[Station
     """(orders x stations) whole metres: each order's cheapest detour to each station, the station inserted into
     the best of its legs (meeting.insert, as a V2V meeting is): there and back for a parked vehicle."""
     position, rows = legs.expand(np.asarray(orders, dtype=np.int64))
-    s_lat, s_lon = _col(stations, "lat", np.float64)[None, :], _col(stations, "lon", np.float64)[None, :]
-    detour = insert(legs.ends(rows), s_lat, s_lon, whole_metres, _no_drive).detour
     if not len(rows):
         return np.zeros((0, len(stations)), dtype=np.int64)
+    s_lat, s_lon = _col(stations, "lat", np.float64)[None, :], _col(stations, "lon", np.float64)[None, :]
+    detour = insert(legs.ends(rows), s_lat, s_lon, whole_metres, _no_drive).detour
     return np.asarray(np.minimum.reduceat(detour, np.flatnonzero(np.diff(position, prepend=-1)), axis=0))
 
 
