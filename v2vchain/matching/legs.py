@@ -22,7 +22,7 @@ from .areas import geohash_centre
 from .meeting import LegEnds
 from .orders import Order
 
-Leg = tuple[str, str, int, int]  # (from cell, to cell, leaves at, due at); a parked order's cell is its area
+Leg = tuple[str, str, int, int]  # a route's leg: (from cell, to cell, leaves at, due at)
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,6 @@ class OrderLegs:
     b_lon: np.ndarray
     t0: np.ndarray
     t1: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.first) - 1
 
     @property
     def count(self) -> np.ndarray:

@@ -6,9 +6,8 @@ seller's transfer losses and battery wear are its own too. The pair price first 
 splits what is left by k: price = k_price(ask + ceil(seller share / q), bid - ceil(buyer share / q)); so an
 acceptable pair (feasible: both can stay at the meeting point for the transfer and reach their next waypoints on
 time; that interval non-empty; welfare > 0) leaves neither side worse off than its own limit, and the price always
-lies in [ask, bid]. With stations in the parameters (outside.py) the
-limits are capped by each side's outside option (trade_values), so no acceptable pair leaves a side worse off than
-its station or the grid export.
+lies in [ask, bid]. With stations in the parameters (outside.py) the limits are capped by each side's outside option
+(trade_values), so no acceptable pair leaves a side worse off than its station or the grid export.
 """
 
 from __future__ import annotations
