@@ -4,10 +4,10 @@ A buyer that does not trade makes a detour to a station (the station inserted in
 V2V meeting is: there and back for a parked vehicle), queues, charges and pays the station's price; the station's
 times are not checked against the plan (the buyer charges somewhere in any case). Its station is the one cheapest for
 its whole need; energy a trade leaves unserved is bought there too, so a V2V trade of q Wh is worth cost(need) -
-cost(need - q): the trip is saved only when the whole need is served. Without stations the outside option is the grid import price at the buyer's door.
-A seller's outside option is the grid export price. With stations, each side's time during a V2V transfer is costed
-(`waiting_cost`), as the buyer's charging time at the station is. Integer arithmetic after the rounded Haversine
-distances, rounded up as in costs.py.
+cost(need - q): the trip is saved only when the whole need is served. Without stations the outside option is the
+grid import price at the buyer's door. A seller's outside option is the grid export price. With stations, each side's
+time during a V2V transfer is costed (`waiting_cost`), as the buyer's charging time at the station is. Integer
+arithmetic after the rounded Haversine distances, rounded up as in costs.py.
 """
 
 from __future__ import annotations
