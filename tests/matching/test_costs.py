@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from tests.support.strategies import T0, ask, bid
 from v2vchain.matching import ClearingParams, pair_terms
 from v2vchain.matching.areas import geohash_centre
-from v2vchain.matching.costs import CostParams, distance_m, drive_s, transfer_terms, travel_cost
+from v2vchain.matching.costs import CostParams, drive_s, transfer_terms, travel_cost
 from v2vchain.matching.errors import InvalidClearingParameter
+from v2vchain.matching.meeting import haversine_m, whole_metres
 from v2vchain.protocol.routes import Route, Waypoint
 
 P = CostParams()
@@ -27,6 +28,10 @@ def one(x: int) -> np.ndarray:
 
 def travel(dist_m: int) -> int:
     return int(travel_cost(one(dist_m), P)[0])
+
+
+def distance_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    return whole_metres(haversine_m(lat1, lon1, lat2, lon2))
 
 
 def between(a: str, b: str) -> int:

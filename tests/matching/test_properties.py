@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.strategies import FAST, order_sets
 from v2vchain.matching import MECHANISMS, ClearingParams, ClearingResult, Order, pair_terms
-from v2vchain.matching.costs import distance_m
+from v2vchain.matching.meeting import haversine_m, whole_metres
 
 PARAMS = ClearingParams(nearest_areas=3)
 ALL = sorted(MECHANISMS)
@@ -160,4 +159,4 @@ def test_cost_aware_trades_of_parked_orders_stay_within_the_buyers_nearest_selle
 
 
 def apart(a: Order, b: Order) -> int:
-    return int(distance_m(*(np.array([x]) for x in (a.area_lat, a.area_lon, b.area_lat, b.area_lon)))[0])
+    return int(whole_metres(haversine_m(a.area_lat, a.area_lon, b.area_lat, b.area_lon)))

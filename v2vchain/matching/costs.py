@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import InvalidClearingParameter
 from .legs import OrderLegs
-from .meeting import candidates, haversine_m, insert, together, whole_metres
+from .meeting import candidates, insert, together, whole_metres
 from .units import GRID_IMPORT_PER_WH, TOKEN
 
 # (low, high) of each parameter: wide enough for any vehicle, narrow enough that no product below leaves int64
@@ -95,11 +95,6 @@ class PairCosts:
 
     def select(self, mask: np.ndarray) -> PairCosts:
         return PairCosts(*(getattr(self, f.name)[mask] for f in fields(PairCosts)))
-
-
-def distance_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """Haversine great-circle distance between cell centres, in whole metres."""
-    return whole_metres(haversine_m(lat1, lon1, lat2, lon2))
 
 
 def drive_s(dist_m: np.ndarray, params: CostParams) -> np.ndarray:
