@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from .errors import DuplicateOrder, OwnerOnBothSides
+from .legs import OrderLegs, order_legs
 from .orders import MAX_PRICE_PER_WH, Order, Side
 
 
@@ -59,6 +60,10 @@ class SideBook:
     @cached_property
     def end(self) -> np.ndarray:
         return self._column("window_end_ts", np.int64)
+
+    @cached_property
+    def legs(self) -> OrderLegs:
+        return order_legs(self.orders)
 
 
 @dataclass(frozen=True)

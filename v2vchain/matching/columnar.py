@@ -46,6 +46,7 @@ from .crossing import segments
 from .double_auction import MECHANISM as DOUBLE_AUCTION
 from .double_auction import cross
 from .errors import DuplicateOrder, InvalidArea, OwnerOnBothSides
+from .legs import OrderLegs, parked_legs
 from .orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH, MAX_TS, MAX_WINDOW_S, Order, Side
 from .params import ClearingParams
 from .result import Trade
@@ -351,6 +352,11 @@ class ColumnSide:
     @cached_property
     def end(self) -> np.ndarray:
         return np.asarray(self.cols.window_end[self.rows])
+
+    @cached_property
+    def legs(self) -> OrderLegs:
+        """Column files carry no routes: every order is parked in its cell."""
+        return parked_legs(self.lat, self.lon, self.start, self.end)
 
 
 @dataclass(frozen=True)
