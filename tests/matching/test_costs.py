@@ -82,11 +82,21 @@ def test_transfer_time_costs_nothing_when_time_is_free() -> None:
 
 
 def test_the_slowest_longest_dearest_transfer_is_costed_exactly() -> None:
-    # 1 MWh at 50 % efficiency and 1 kW: 2 MWh discharged over 7.2 million s, at 10**11 an hour (beyond int64 if
-    # the power could go below 1 kW)
-    slowest = CostParams(transfer_power_w=1_000, efficiency_bps=5_000, time_cost_per_h=10**11)
+    # 1 MWh at 50 % efficiency and 1 kW: 2 MWh discharged over 7.2 million s, at 10**10 an hour
+    slowest = CostParams(transfer_power_w=1_000, efficiency_bps=5_000, time_cost_per_h=10**10)
     transfer_s, _ = transfer_terms(one(1_000_000), slowest)
-    assert int(transfer_time_cost(transfer_s, slowest)[0]) == 7_200_000 * 10**11 // 3_600
+    assert int(transfer_time_cost(transfer_s, slowest)[0]) == 7_200_000 * 10**10 // 3_600
+
+
+def test_the_slowest_dearest_detour_round_the_world_is_costed_exactly() -> None:
+    # there and back to the antipode (2 x 20,015 km) at 1 km/h, 10 kWh/km, 10**9 a Wh and 10**10 an hour: the drive
+    # alone takes 144 million s; time x its price stays inside int64 (10**11 an hour would not)
+    worst = CostParams(speed_km_per_h=1, consumption_wh_per_km=10**4, energy_price_per_wh=10**9, time_cost_per_h=10**10)
+    d = 40_030_174
+    seconds = -(-d * 3_600 // 1_000)
+    assert int(travel_cost(one(d), worst)[0]) == -(-d * 10**4 // 1_000) * 10**9 + -(-seconds * 10**10 // 3_600)
+    with pytest.raises(InvalidClearingParameter):
+        CostParams(time_cost_per_h=10**10 + 1)
 
 
 def test_three_km_drive_costs_its_energy_and_drivers_time() -> None:

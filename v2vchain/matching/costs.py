@@ -30,7 +30,7 @@ from .units import GRID_IMPORT_PER_WH, TOKEN
 _BOUNDS = {
     "consumption_wh_per_km": (0, 10**4),
     "speed_km_per_h": (1, 10**4),
-    "time_cost_per_h": (0, 10**11),
+    "time_cost_per_h": (0, 10**10),  # 10,000 tokens an hour: x the slowest antipodal detour fits int64
     "transfer_power_w": (1_000, 10**9),  # 1 kW: 1 MWh at 50 % efficiency is 7.2 million s, x time_cost fits
     "efficiency_bps": (5_000, 10_000),
     "degradation_per_kwh": (0, 10**9),
