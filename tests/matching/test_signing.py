@@ -22,7 +22,7 @@ DOMAIN = clearing_domain(31337, "0x" + "cc" * 20)
 def test_order_type_string_is_the_one_the_contracts_hash() -> None:
     assert type_string(ORDER_TYPES) == (
         "Order(address owner,uint8 side,uint64 energyWh,uint96 limitPricePerWh,bytes32 areaId,uint40 windowStart,"
-        "uint40 windowEnd,uint64 nonce,uint40 expiry)"
+        "uint40 windowEnd,bytes32 routeHash,uint64 nonce,uint40 expiry)"
     )
 
 
