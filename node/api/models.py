@@ -8,7 +8,7 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from node.peers import route_from_json
-from node.route_cloak import cloak_route
+from node.route_cloak import PlannedStop, cloak_route
 from node.store import INT64
 from v2vchain.protocol.errors import InvalidRoute
 from v2vchain.protocol.routes import MAX_TS
@@ -145,7 +145,7 @@ class SignedOrderIn(Strict):
         return route
 
 
-class PlannedStop(Strict):
+class StopIn(Strict):
     """A stop of the vehicle's trip: its exact position stays on the node (the order signs its geohash cell at the
     node's `cloak.route_precision`), and when the vehicle is there (absolute Unix seconds)."""
 
@@ -153,6 +153,9 @@ class PlannedStop(Strict):
     lon: float = Field(ge=-180, le=180)
     arrive_ts: int = Field(gt=0, le=MAX_TS)
     depart_ts: int = Field(gt=0, le=MAX_TS)
+
+    def planned(self) -> PlannedStop:
+        return (self.lat, self.lon, self.arrive_ts, self.depart_ts)
 
 
 class PlaceOrder(Strict):
@@ -166,14 +169,14 @@ class PlaceOrder(Strict):
     window_s: int = Field(default=3_600, gt=0, le=2 * 86_400)
     expiry_s: int | None = Field(default=None, gt=0, le=9 * 86_400)
     operator_url: str = Field(default="", max_length=200, pattern=r"^(https?://.+)?$")
-    route: list[PlannedStop] | None = None
+    route: list[StopIn] | None = None
 
     @field_validator("route")
     @classmethod
-    def _route(cls, route: list[PlannedStop] | None) -> list[PlannedStop] | None:
+    def _route(cls, route: list[StopIn] | None) -> list[StopIn] | None:
         if route is not None:
             try:
-                cloak_route([(p.lat, p.lon, p.arrive_ts, p.depart_ts) for p in route], precision=1)
+                cloak_route([stop.planned() for stop in route], precision=1)  # validity does not depend on it
             except InvalidRoute as exc:
                 raise ValueError(exc.reason) from None
         return route

@@ -153,6 +153,18 @@ def test_the_operator_s_status_shows_the_routed_order_s_cells(clearing_fleet: Fl
     assert held["route"] == cells(routed["stops"])
 
 
+def test_no_stop_s_position_appears_in_the_commit_s_calldata_or_the_public_listing(
+    clearing_fleet: Fleet, routed: dict[str, Any]
+) -> None:
+    """Only cells leave the node: neither the chain nor anyone asking the operator sees a stop's coordinates."""
+    fleet = clearing_fleet
+    calldata = bytes(fleet.chain.w3.eth.get_transaction(routed["run"]["tx_hash"])["input"]).decode("latin-1")
+    listing = fleet.http.get(f"{fleet.url('operator')}/p2p/clearings", timeout=30).text
+    published = calldata + listing + str(fleet.owner("operator").get("/clearings"))
+    renderings = {f"{x:.{d}f}" for point in (HOME, WORK) for x in point for d in range(3, 9)}
+    assert routed["run"]["opened"] == 1 and not {r for r in renderings if r in published}
+
+
 def _peer_order(fleet: Fleet, route: Route, window: tuple[int, int]) -> dict[str, Any]:
     """The buyer's order carrying `route`, signed outside its node, as POST /p2p/orders carries it."""
     clearing = fleet.system.clearing

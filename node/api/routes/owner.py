@@ -194,7 +194,7 @@ def place_order(body: PlaceOrder, node: NodeDep) -> dict[str, Any]:
         window_s=body.window_s,
         expiry_s=body.expiry_s,
         operator_url=body.operator_url,
-        route=None if body.route is None else [(p.lat, p.lon, p.arrive_ts, p.depart_ts) for p in body.route],
+        route=None if body.route is None else [stop.planned() for stop in body.route],
     )
 
 
