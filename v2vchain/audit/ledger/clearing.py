@@ -32,7 +32,15 @@ MAX_MECHANISM = 5
 RESOLUTIONS = ("Confirmed", "Receipt", "Finalized", "Reclaimed")
 UNPUBLISHED = "(parties of unpublished clearings)"
 BPS = 10_000
-SHORTFALLS = ("None", "BuyerFree", "SellerCover", "BuyerOrderSpent", "SellerOrderSpent")
+SHORTFALLS = (
+    "None",
+    "BuyerFree",
+    "SellerCover",
+    "BuyerOrderSpent",
+    "SellerOrderSpent",
+    "BuyerInactive",
+    "SellerInactive",
+)
 
 
 @dataclass
