@@ -20,6 +20,9 @@ contract Clearing is TradeSettlement {
     uint256 private constant MAX_BATCH = 2048;
     uint256 private constant FLOOR_CLEAR = (1 << 192) - 1; // an Account word without its nonceFloor
     uint256 private constant TRADED = 1 << 255; // in an order's commit state, beside its Wh filled
+    uint256 private constant CHECKED = 1 << 254; // its owner's registration was read in this commit
+    uint256 private constant INACTIVE = 1 << 253; // ... and was not active in the order's role
+    uint256 private constant FILLED = INACTIVE - 1; // the Wh filled, below the flags
 
     bytes32 public constant ORDER_TYPEHASH = ClearingHashing.ORDER_TYPEHASH;
     bytes32 public constant TRADE_LEAF_TAG = ClearingHashing.TRADE_LEAF_TAG;
@@ -166,7 +169,9 @@ contract Clearing is TradeSettlement {
         _derive(t, i, x, orders, c.state);
         _checkPrice(c, i, t.pricePerWh, t.sellerPricePerWh);
         c.leaves[i] = ClearingHashing.bufferLeaf(buf, i);
-        (Shortfall why, uint256 payment) = _fund(t);
+        Shortfall why = _inactiveParty(c.state, t);
+        uint256 payment = 0;
+        if (why == Shortfall.None) (why, payment) = _fund(t);
         if (why != Shortfall.None) {
             emit TradeUnfunded(c.clearingId, i, why);
             return 0;
@@ -231,7 +236,7 @@ contract Clearing is TradeSettlement {
         pure
     {
         uint256 st = state[orderIndex];
-        uint256 total = (st & ~TRADED) + energyWh;
+        uint256 total = (st & FILLED) + energyWh;
         if (total > cap) revert OrderOverfilled(tradeIndex, orderIndex, total, cap);
         state[orderIndex] = st + energyWh;
     }
@@ -262,6 +267,24 @@ contract Clearing is TradeSettlement {
         }
     }
 
+    /// @dev A party whose registration lapsed between the operator's plan and the mined commit (revoked by its
+    /// issuer, expired, its role or issuer withdrawn) skips its trade rather than reverting the commit: nobody can
+    /// void a clearing by having one vehicle revoked. Each order's owner is read from the Registry once per commit.
+    function _inactiveParty(uint256[] memory state, Trade memory t) private view returns (Shortfall) {
+        if (!_active(state, t.buyerOrder, t.buyer, ROLE_BUYER)) return Shortfall.BuyerInactive;
+        if (!_active(state, t.sellerOrder, t.seller, ROLE_SELLER)) return Shortfall.SellerInactive;
+        return Shortfall.None;
+    }
+
+    function _active(uint256[] memory state, uint256 k, address owner, uint8 role) private view returns (bool) {
+        uint256 st = state[k];
+        if (st & CHECKED == 0) {
+            st |= registry.isActive(owner, role) ? CHECKED : CHECKED | INACTIVE;
+            state[k] = st;
+        }
+        return st & INACTIVE == 0;
+    }
+
     /// @dev The hot path: each party's packed Account word (free bits 0-95, locked 96-191, nonceFloor 192-255) read
     /// once and written once. Nothing is written unless both sides are covered. free >= the amount taken, so
     /// subtracting from the whole word never borrows from the fields above it.
@@ -288,8 +311,8 @@ contract Clearing is TradeSettlement {
         }
     }
 
-    /// @dev Every order some trade used: unexpired, of an active vehicle; every order a funded trade used: its
-    /// owner's floor raised past it.
+    /// @dev Every order some trade used: unexpired; every order a funded trade used: its owner's floor raised past
+    /// it (its owner's registration was checked by _inactiveParty before the trade was funded).
     function _closeOrders(SignedOrder[] calldata orders, uint256[] memory state) private {
         uint256 m = orders.length;
         for (uint256 k = 0; k < m; ++k) {
@@ -298,7 +321,6 @@ contract Clearing is TradeSettlement {
             Order calldata o = orders[k].order;
             if (block.timestamp > o.expiry) revert OrderExpired(k, o.expiry, block.timestamp);
             if (o.nonce == type(uint64).max) revert NonceExhausted(k);
-            registry.requireActive(o.owner, o.side == SIDE_BUY ? ROLE_BUYER : ROLE_SELLER);
             if (st & TRADED != 0) _raiseFloor(o.owner, o.nonce);
         }
     }

@@ -105,7 +105,7 @@ def chain_refusal(
     if not registry.is_active(o.owner, role):
         return f"{o.owner} is not an active registered {'buyer' if role == ROLE_BUYER else 'seller'}"
     expiry = registry.vehicle(o.owner).expiry
-    if expiry <= now + margin_s:  # the commit checks it when mined: expired by then, the whole clearing reverts
+    if expiry <= now + margin_s:  # expired when mined: its trade would be skipped
         return f"{o.owner}'s credential expires at {expiry}, before a commit sent now is surely mined"
     return None
 

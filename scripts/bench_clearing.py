@@ -1,10 +1,12 @@
 """Clearing time against book size for each mechanism, and one rush-hour clearing compared across mechanisms.
 
-    .venv/bin/python scripts/bench_clearing.py [--quick] [--seed N] [--rush-hour-only]
+    .venv/bin/python scripts/bench_clearing.py [--quick] [--seed N] [--rush-hour-only] [--routed-share 0.5]
 
 The city: vehicles uniformly within 15 km of central Berlin (52.52 N, 13.405 E), each revealing only its geohash-6
 cell (~1.2 x 0.6 km); delivery windows of 20-90 min starting 07:00-08:30; buyers want 5-30 kWh, sellers offer
-5-40 kWh; limit prices uniform between grid export and import (5-15 p/kWh = 50-150 token units per Wh).
+5-40 kWh; limit prices uniform between grid export and import (5-15 p/kWh = 50-150 token units per Wh). In the
+rush-hour table a share of the vehicles (--routed-share) commute: a route from home (the order's area) to work 1-8
+km away, sometimes by way of a stop, inside the window.
 Double-auction timings are split: ingest (orders -> sorted book), clear (the numpy crossing on the book's
 columns) and result (trades and grid fallbacks as Python objects). Times are this process's CPU seconds, best of
 `repeat` (a shared machine inflates wall-clock); the last column of each timing table is the wall-clock total.
@@ -33,6 +35,7 @@ from v2vchain.matching.report import ranked, summarise
 from v2vchain.matching.stable import clear_stable_matching
 from v2vchain.matching.trade_reduction import allocate, clear_trade_reduction
 from v2vchain.matching.venues import clear_by_venue, geohash_parent
+from v2vchain.protocol.routes import Route, Waypoint
 
 BERLIN = (52.52, 13.405)
 RADIUS_KM = 15.0
@@ -65,6 +68,38 @@ def city(n: int, rng: random.Random, cells: int | None = None) -> list[Order]:
             )
         )
     return orders
+
+
+def commute(order: Order, rng: random.Random) -> Order:
+    """The order with a commuter's route inside its window: from home (its area) to work, sometimes by way of a
+    stop (a school, a shop); precision-6 cells, 30 km/h, stays of 0-5 minutes; at work until the window ends."""
+    start, end = order.window_start_ts, order.window_end_ts
+    home, leave = order.area_id, start + rng.randrange(0, 301)
+    stops = [_cell_near(order.area_lat, order.area_lon, rng) for _ in range(rng.choice((1, 2)))]
+    waypoints, at, here = [Waypoint(home, start, leave)], leave, (order.area_lat, order.area_lon)
+    for k, (cell, place) in enumerate(stops):
+        at += math.ceil(_km(here, place) / 30 * 3_600)
+        stay = end if k == len(stops) - 1 else at + rng.randrange(0, 301)
+        if stay > end or at > end:
+            break
+        waypoints.append(Waypoint(cell, at, stay))
+        at, here = stay, place
+    return order if len(waypoints) < 2 else replace(order, route=Route(tuple(waypoints)))
+
+
+def _cell_near(lat: float, lon: float, rng: random.Random) -> tuple[str, tuple[float, float]]:
+    """A precision-6 cell 1-8 km from (lat, lon), in a random direction."""
+    r, theta = rng.uniform(1.0, 8.0), rng.uniform(0, 2 * math.pi)
+    lat2 = lat + r * math.cos(theta) / KM_PER_DEG_LAT
+    lon2 = lon + r * math.sin(theta) / (KM_PER_DEG_LAT * math.cos(math.radians(lat)))
+    cell = geohash(lat2, lon2, 6)
+    return cell, geohash_centre(cell)
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    dy = (b[0] - a[0]) * KM_PER_DEG_LAT
+    dx = (b[1] - a[1]) * KM_PER_DEG_LAT * math.cos(math.radians(a[0]))
+    return math.hypot(dx, dy) * 1.02  # a little above the great circle, so the planned times are never too short
 
 
 def _random_cell(rng: random.Random) -> tuple[str, tuple[float, float]]:
@@ -165,16 +200,25 @@ def limit_from_station(order: Order, params: ClearingParams) -> Order:
     if order.side is Side.SELL:
         return order
     limit = reservation_limit(
-        order.area_lat, order.area_lon, order.energy_wh, params.stations, params.costs, params.grid.import_per_wh
+        order.area_lat,
+        order.area_lon,
+        order.energy_wh,
+        params.stations,
+        params.costs,
+        params.grid.import_per_wh,
+        route=order.route,
     )
     return replace(order, limit_price_per_wh=limit)
 
 
-def rush_hour(n: int, params: ClearingParams, rng: random.Random, station_price: int) -> None:
+def rush_hour(n: int, params: ClearingParams, rng: random.Random, station_price: int, routed_share: float) -> None:
     with_stations = replace(params, stations=city_stations(RUSH_HOUR_STATIONS, rng, station_price))
-    orders = [limit_from_station(o, with_stations) for o in city(n, rng)]
+    parked = city(n, rng)
+    commuters = [commute(o, rng) if rng.random() < routed_share else o for o in parked]
+    orders = [limit_from_station(o, with_stations) for o in commuters]
     print(
         f"\n## One rush-hour clearing: {n:,} vehicles, {sum(o.side is Side.BUY for o in orders):,} buyers, "
+        f"{sum(o.route is not None for o in orders):,} on a commuter's route, "
         f"{RUSH_HOUR_STATIONS} stations at {station_price} units/Wh (tokens; net surplus against each side's "
         "outside option: the buyer's cheapest station, which is also its limit price; the seller's grid export; "
         "ranked by welfare = buyers + sellers + operator)"
@@ -223,6 +267,12 @@ def main() -> None:
         help="one rush-hour table per station price, units per Wh (150 = the grid import price, the cheapest "
         "conceivable charger; 500 = 50 p/kWh, our assumption for a public one)",
     )
+    parser.add_argument(
+        "--routed-share",
+        type=float,
+        default=0.5,
+        help="share of the rush-hour vehicles on a commuter's route (home -> work, sometimes by way of a stop)",
+    )
     args = parser.parse_args()
     params = ClearingParams()
     rng = random.Random(args.seed)
@@ -234,7 +284,7 @@ def main() -> None:
         auction_rows([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000], params, rng)
         matching_rows([100, 1_000] if args.quick else [100, 1_000, 5_000, 10_000], params, rng)
     for price in args.station_prices:  # the same city and stations each time: only the price changes
-        rush_hour(1_000 if args.quick else 2_000, params, random.Random(args.seed), price)
+        rush_hour(1_000 if args.quick else 2_000, params, random.Random(args.seed), price, args.routed_share)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,11 @@
 
 The book: N orders (default 1M) drawn as in bench_clearing.py (half buyers; buyers 5-30 kWh, sellers 5-40 kWh;
 limit prices 50-150 token units per Wh; nonces 0-9; 2,000 geohash-6 cells around Berlin), written once to an
-uncompressed .npz in the format of v2vchain/matching/columnar.py. End to end = read the file (with every Order
-check) -> set checks and canonical sort -> crossing (McAfee: allocation and the dropped marginal pair) -> trade
-columns indexing the orders sorted by (owner, nonce), ready to commit.
+uncompressed .npz in the format of v2vchain/matching/columnar.py. End to end = columnar.read of the file (mapped
+afresh each time, so every page fault of the map is timed; the pages themselves are in the page cache after the
+write, as for an operator that has just written its book) with every Order check -> set checks and canonical sort ->
+crossing (McAfee: allocation and the dropped marginal pair) -> trade columns indexing the orders sorted by (owner,
+nonce), ready to commit: columnar.read then columnar.double_auction / trade_reduction, nothing kept between runs.
 
 Timing: --repeat rounds, each timing the sort (best of 3) then each mechanism once, so the sort and the clearings
 see the same load; best of the rounds. Two clocks: the process's CPU time (user + system, page faults included),

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from v2vchain.fleet.costs import haversine_m
 from v2vchain.fleet.generate import DAY0
+from v2vchain.matching.meeting import haversine_m
 
 # node: (lon, lat, earliest h, latest h) -- task points 1..21; 22..25 are stations; 26 the distribution centre
 NODES = {

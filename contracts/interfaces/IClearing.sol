@@ -70,7 +70,9 @@ interface IClearing {
         BuyerFree, // the buyer's free balance is below the payment
         SellerCover, // the seller's free balance is below the penalty
         BuyerOrderSpent, // the buyer's order is below its floor: used by an earlier clearing, or cancelled
-        SellerOrderSpent
+        SellerOrderSpent,
+        BuyerInactive, // the buyer's registration is revoked, expired or lacks the role when the commit is mined
+        SellerInactive
     }
 
     enum Resolution {

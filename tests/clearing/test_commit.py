@@ -241,12 +241,40 @@ def test_orders_committed_first_by_someone_else_skip_their_trades_in_the_later_c
     assert desk.free(desk.buyers[0]) == DEPOSIT - ENERGY * PRICE  # paid once, in the front-runner's clearing
 
 
-def test_a_revoked_vehicles_order_is_refused(desk: Desk) -> None:
-    orders, trades = desk.pairs(1)
+def test_a_seller_revoked_before_the_commit_skips_its_trade_and_the_rest_opens(desk: Desk) -> None:
+    """An issuer revoking one vehicle between the operator's plan and the mined commit cannot void the clearing."""
+    orders, trades = desk.pairs(2)
     desk.chain.fund(desk.issuer.address, 10**17)
     desk.system.registry.connect(desk.chain.sender(desk.issuer)).revoke(desk.sellers[0].address)
-    with desk.reverts("CredentialRevoked", vehicle=desk.sellers[0].address):
-        desk.commit(orders, trades)
+    op = desk.as_(desk.operator)
+    before = {v.name: desk.clearing.account(v.address) for v in (desk.buyers[0], desk.sellers[0])}
+    prepared = desk.prepare(orders, trades)
+    receipt = op.commit(prepared)
+    (skipped,) = op.events(receipt, "TradeUnfunded")
+    assert (skipped["args"]["tradeIndex"], skipped["args"]["reason"]) == (0, Shortfall.SELLER_INACTIVE)
+    assert {v.name: desk.clearing.account(v.address) for v in (desk.buyers[0], desk.sellers[0])} == before
+    assert not desk.clearing.is_trade_open(prepared.clearing_id, 0)
+    assert desk.clearing.is_trade_open(prepared.clearing_id, 1)
+    assert desk.clearing.escrowed() == ENERGY * PRICE
+
+
+def test_a_buyer_revoked_before_the_commit_skips_every_trade_of_its_order(desk: Desk) -> None:
+    b = desk.sign(desk.buyers[0], desk.order(desk.buyers[0], BUY))
+    s0 = desk.sign(desk.sellers[0], desk.order(desk.sellers[0], SELL, energy_wh=ENERGY // 2))
+    s1 = desk.sign(desk.sellers[1], desk.order(desk.sellers[1], SELL, energy_wh=ENERGY // 2))
+    orders, trades = (
+        [b, s0, s1],
+        [TradeInput(0, 1, ENERGY // 2, PRICE, PRICE), TradeInput(0, 2, ENERGY // 2, PRICE, PRICE)],
+    )
+    desk.chain.fund(desk.issuer.address, 10**17)
+    desk.system.registry.connect(desk.chain.sender(desk.issuer)).revoke(desk.buyers[0].address)
+    op = desk.as_(desk.operator)
+    receipt = op.commit(desk.prepare(orders, trades))
+    reasons = [(e["args"]["tradeIndex"], e["args"]["reason"]) for e in op.events(receipt, "TradeUnfunded")]
+    assert reasons == [(0, Shortfall.BUYER_INACTIVE), (1, Shortfall.BUYER_INACTIVE)]
+    assert desk.free(desk.buyers[0]) == DEPOSIT
+    assert desk.clearing.escrowed() == 0
+    assert desk.clearing.account(desk.sellers[0].address).nonce_floor == 0  # the sellers' orders stay usable
 
 
 def test_a_trade_whose_penalty_rounds_to_zero_is_refused(desk: Desk) -> None:

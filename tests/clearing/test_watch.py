@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -11,7 +12,7 @@ from node.config import NodeConfig
 from node.service import VehicleNode
 from node.store import Store
 from tests.support.desk import DEPOSIT, ENERGY, Desk
-from v2vchain.audit.order_watch import watch
+from v2vchain.audit.order_watch import OrderUse, use_text, watch
 
 
 def test_the_watch_reports_each_commit_that_used_the_vehicles_orders(desk: Desk) -> None:
@@ -59,3 +60,22 @@ def test_the_vehicle_node_runs_the_watch_for_its_owner(desk: Desk, tmp_path: Pat
     answer = client.post("/clearings/watch", headers={"Authorization": "Bearer " + "t" * 32})
     assert answer.status_code == 200, answer.text
     assert [(u["clearing_id"], u["side"], u["filled_wh"]) for u in answer.json()] == [(prepared.clearing_id, 2, ENERGY)]
+
+
+def test_the_watch_prints_energies_in_kwh_with_the_unfunded_part() -> None:
+    use = OrderUse(
+        clearing_id=0x2A,
+        operator="0x" + "ab" * 20,
+        order_index=3,
+        nonce=7,
+        side=2,
+        energy_wh=20_000,
+        filled_wh=19_500,
+        unfunded_wh=500,
+        trades=(0, 2),
+    )
+    assert use_text(use) == (
+        f"clearing 0x2a by 0x{'ab' * 20}: sell order nonce 7 filled 19.5 kWh of 20 kWh in trades [0, 2], "
+        "0.5 kWh listed in unfunded trades"
+    )
+    assert use_text(dataclasses.replace(use, unfunded_wh=0)).endswith("in trades [0, 2]")

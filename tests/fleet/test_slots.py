@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from tests.support.fleets import T, check_plan, fleet, van, wp
 from v2vchain.fleet import OutOfRange, parse_fleet, plan_fleet
-from v2vchain.fleet.costs import Legs, drive_s, haversine_m, slot_legs
+from v2vchain.fleet.costs import Legs, drive_s, slot_legs
 from v2vchain.fleet.generate import random_fleet
+from v2vchain.matching.meeting import haversine_m
 
 
 def parked_provider_and_two_passers_by() -> dict:

@@ -73,7 +73,7 @@ def brute_force_welfare(orders: list[Order]) -> int:
 
 
 @settings(max_examples=80, deadline=None)
-@given(order_sets(max_buyers=6, max_sellers=6, max_energy_wh=20_000))
+@given(order_sets(max_buyers=6, max_sellers=6, max_energy_wh=20_000, routed=True))
 def test_total_welfare_equals_brute_force_on_small_instances(orders: list[Order]) -> None:
     result = welfare_assignment(orders, ALL_PAIRS)
     assert sum(pair_terms(t.buyer, t.seller, ALL_PAIRS).welfare for t in result.trades) == brute_force_welfare(orders)

@@ -21,10 +21,12 @@ from v2vchain.matching.errors import (
     InvalidWindow,
     OwnerOnBothSides,
     PriceOutOfRange,
+    RoutedOrderInColumns,
 )
 from v2vchain.matching.orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH, MAX_TS, MAX_WINDOW_S
 from v2vchain.protocol.clearing import TradeInput, trade_inputs
 from v2vchain.protocol.orders import ChainOrder, SignedOrder
+from v2vchain.protocol.routes import Route, Waypoint
 
 PARAMS = ClearingParams()
 
@@ -80,6 +82,23 @@ def test_tie_breaks_on_shared_owner_prefixes_and_wide_nonces_equal_the_object_pa
     cols = columnar.from_orders(orders)
     assert columnar_keys(orders, columnar.double_auction(cols, PARAMS)) == as_keys(double_auction(orders, PARAMS))
     assert columnar_keys(orders, columnar.trade_reduction(cols, PARAMS)) == as_keys(trade_reduction(orders, PARAMS))
+
+
+@FAST
+@given(st.one_of(order_sets(prices=(1, MAX_PRICE_PER_WH)), hard_books()))
+def test_the_packed_sort_word_orders_a_book_as_the_general_sort_does(orders: list[Order]) -> None:
+    cols = columnar.from_orders(orders)
+    commit_order = columnar.make_book(cols).commit_order
+    packed = columnar._book_order_packed(cols, commit_order, columnar.book_key(cols))
+    general = columnar._book_order(cols, commit_order, columnar.book_key(cols))
+    assert packed is None or [c.tolist() for c in packed] == [c.tolist() for c in general]
+
+
+def test_a_book_whose_sort_word_would_pass_64_bits_takes_the_general_sort() -> None:
+    orders = [order(1, Side.BUY, price=MAX_PRICE_PER_WH, nonce=2**64 - 1), order(2, Side.SELL, price=1)]
+    cols = columnar.from_orders(orders)
+    commit_order = columnar.make_book(cols).commit_order
+    assert columnar._book_order_packed(cols, commit_order, columnar.book_key(cols)) is None
 
 
 @FAST
@@ -174,6 +193,21 @@ def test_a_bad_row_past_the_first_chunk_of_checks_is_refused() -> None:
         columnar.validate(cols)
 
 
+def test_read_maps_a_written_files_columns_in_place(tmp_path) -> None:
+    cols = columnar.read(_written(tmp_path, [order(1, Side.BUY), order(2, Side.SELL)]))
+    columns = [getattr(cols, name) for name in (*columnar.ORDER_COLUMNS, *columnar.CELL_COLUMNS)]
+    assert [(c.flags.writeable, c.ctypes.data % 64) for c in columns] == [(False, 0)] * len(columns)
+
+
+def test_a_file_numpy_saved_with_unaligned_columns_reads_as_a_written_one(tmp_path) -> None:
+    orders = [order(1, Side.BUY), order(2, Side.SELL, nonce=5)]
+    saved = tmp_path / "saved.npz"
+    with np.load(_written(tmp_path, orders)) as archive:
+        np.savez(saved, **{name: archive[name] for name in archive.files})
+    cols = columnar.read(saved)
+    assert [columnar.to_order(cols, i) for i in range(len(cols))] == orders
+
+
 def test_read_refuses_a_file_of_another_format(tmp_path) -> None:
     path = tmp_path / "other.npz"
     np.savez(path, format=np.array("something/1"))
@@ -204,6 +238,13 @@ def test_clearing_refuses_an_order_listed_twice() -> None:
     cols = columnar.from_orders([order(1, Side.BUY, nonce=3), order(1, Side.BUY, price=90, nonce=3)])
     with pytest.raises(DuplicateOrder):
         columnar.double_auction(cols, PARAMS)
+
+
+def test_order_columns_refuse_a_routed_order_by_name() -> None:
+    """A v2v-orders/1 file has no route column: a routed order put into columns would be signed and cleared parked."""
+    route = Route((Waypoint("u33dc0", T0, T0 + 600), Waypoint("u33dc1", T0 + 900, T0 + 1_800)))
+    with pytest.raises(RoutedOrderInColumns):
+        columnar.from_orders([order(1, Side.BUY), order(2, Side.BUY, nonce=1, route=route)])
 
 
 def test_clearing_refuses_an_owner_on_both_sides() -> None:

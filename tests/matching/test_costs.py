@@ -1,4 +1,4 @@
-"""The pair cost model: the published van-fleet numbers, integer results, rounding up."""
+"""The pair cost model: the published van-fleet numbers, integer results, rounding up; meetings along plans."""
 
 from __future__ import annotations
 
@@ -7,27 +7,40 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from v2vchain.matching.costs import CostParams, distance_m, pair_costs, window_overlap_s
+from tests.support.strategies import T0, ask, bid
+from v2vchain.matching import ClearingParams, pair_terms
+from v2vchain.matching.areas import geohash_centre
+from v2vchain.matching.costs import CostParams, drive_s, transfer_terms, travel_cost
 from v2vchain.matching.errors import InvalidClearingParameter
+from v2vchain.matching.meeting import haversine_m, whole_metres
+from v2vchain.protocol.routes import Route, Waypoint
 
 P = CostParams()
 
 
-def costs(dist: int, q: int, params: CostParams = P) -> dict[str, int]:
-    c = pair_costs(np.array([dist]), np.array([q]), params)
-    return {
-        name: int(getattr(c, name)[0])
-        for name in (
-            "travel_s",
-            "transfer_s",
-            "travel_cost",
-            "seller_cost",
-            "total",
-            "required_s",
-            "buyer_share",
-            "seller_share",
-        )
-    }
+ALL_PAIRS = ClearingParams(nearest_areas=10)
+HERE, THERE = "u33dc0", "u33dc2"  # cell centres 743 m apart
+
+
+def one(x: int) -> np.ndarray:
+    return np.array([x], dtype=np.int64)
+
+
+def travel(dist_m: int) -> int:
+    return int(travel_cost(one(dist_m), P)[0])
+
+
+def distance_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    return whole_metres(haversine_m(lat1, lon1, lat2, lon2))
+
+
+def between(a: str, b: str) -> int:
+    (lat1, lon1), (lat2, lon2) = geohash_centre(a), geohash_centre(b)
+    return int(distance_m(np.array([lat1]), np.array([lon1]), np.array([lat2]), np.array([lon2]))[0])
+
+
+def trip(*stops: tuple[str, int, int]) -> Route:
+    return Route(tuple(Waypoint(cell, arrive, depart) for cell, arrive, depart in stops))
 
 
 def test_defaults_are_domain_numbers() -> None:
@@ -51,40 +64,75 @@ def test_berlin_to_paris_is_about_878_km() -> None:
 
 def test_transfer_in_one_cell_costs_losses_and_degradation_only() -> None:
     # 10 kWh delivered: ceil(10000 / 0.97) = 10310 Wh discharged; 310 Wh lost at 150; 10.31 kWh x 20000 cycled
-    c = costs(0, 10_000)
-    assert (c["travel_cost"], c["seller_cost"], c["transfer_s"]) == (0, 310 * 150 + 206_200, 1_238)
+    t = pair_terms(bid(1, 150, 10_000), ask(2, 50, 10_000), ALL_PAIRS)
+    assert (t.distance_m, t.cost, t.transfer_s) == (0, 310 * 150 + 206_200, 1_238)
 
 
 def test_three_km_drive_costs_its_energy_and_drivers_time() -> None:
     # 540 Wh at 150, plus 360 s at 5 tokens an hour = 500000 units
-    c = costs(3_000, 1)
-    assert (c["travel_s"], c["travel_cost"]) == (360, 540 * 150 + 500_000)
+    assert (int(drive_s(one(3_000), P)[0]), travel(3_000)) == (360, 540 * 150 + 500_000)
 
 
-def test_drive_is_shared_and_losses_are_the_sellers() -> None:
-    c = costs(3_000, 10_000)
-    assert c["buyer_share"] == c["travel_cost"] // 2
-    assert c["buyer_share"] + c["seller_share"] == c["total"]
+def test_a_parked_pair_pays_the_drive_there_and_back() -> None:
+    t = pair_terms(bid(1, 150, 10_000, cell=HERE), ask(2, 50, 10_000, cell=THERE), ALL_PAIRS)
+    assert between(HERE, THERE) == 743
+    assert (t.distance_m, t.cost) == (2 * 743, travel(2 * 743) + 310 * 150 + 206_200)
 
 
-def test_windows_must_overlap_for_the_drive_plus_the_transfer() -> None:
-    c = costs(3_000, 10_000)
-    assert c["required_s"] == 360 + 1_238
+def test_a_parked_buyer_comes_to_a_parked_seller() -> None:
+    t = pair_terms(bid(1, 150, 10_000, cell=HERE), ask(2, 50, 10_000, cell=THERE), ALL_PAIRS)
+    assert (t.meeting_lat, t.meeting_lon) == geohash_centre(THERE)
+    assert (t.buyer_detour_m, t.seller_detour_m) == (2 * 743, 0)
 
 
-@given(st.integers(0, 50_000), st.integers(0, 50_000), st.integers(1, 1_000_000))
-def test_cost_never_falls_as_the_distance_grows(d1: int, d2: int, q: int) -> None:
+def test_each_side_pays_its_own_detour_and_the_seller_its_losses() -> None:
+    t = pair_terms(bid(1, 150, 10_000, cell=HERE), ask(2, 50, 10_000, cell=THERE), ALL_PAIRS)
+    assert (t.buyer_share, t.seller_share) == (travel(2 * 743), 310 * 150 + 206_200)
+
+
+def test_a_buyer_whose_route_stops_in_the_sellers_cell_meets_there_without_detour() -> None:
+    route = trip((HERE, T0, T0 + 600), (THERE, T0 + 1_200, T0 + 3_600), ("u33db8", T0 + 4_200, T0 + 4_800))
+    t = pair_terms(bid(1, 150, 10_000, route=route), ask(2, 50, 10_000, cell=THERE), ALL_PAIRS)
+    assert (t.distance_m, t.feasible, t.meeting_ts) == (0, True, T0 + 1_200)
+
+
+def test_a_meeting_on_a_route_costs_the_detour_from_its_leg_and_back_onto_it() -> None:
+    # the buyer drives HERE -> u33db8 with time to spare; the seller waits in THERE: the cheapest meeting is the
+    # detour HERE -> THERE -> u33db8 minus HERE -> u33db8
+    route = trip((HERE, T0, T0), ("u33db8", T0 + 3_600, T0 + 3_600))
+    t = pair_terms(bid(1, 150, 10_000, route=route), ask(2, 50, 10_000, cell=THERE), ALL_PAIRS)
+    detour = between(HERE, THERE) + between(THERE, "u33db8") - between(HERE, "u33db8")
+    assert (t.buyer_detour_m, t.seller_detour_m, t.feasible) == (detour, 0, True)
+
+
+def test_a_meeting_that_would_make_the_buyer_late_for_its_next_waypoint_is_infeasible() -> None:
+    # halfway (372 m, 45 s each way) plus the transfer (1,238 s) needs 1,328 s between the buyer's waypoints; the
+    # seller's 1,400 s window is too short for it to come the whole way and back (90 + 1,238 + 90 s)
+    late = trip((HERE, T0, T0), (HERE, T0 + 1_327, T0 + 1_327))
+    in_time = trip((HERE, T0, T0), (HERE, T0 + 1_328, T0 + 1_328))
+    seller = ask(2, 50, 10_000, cell=THERE, end=T0 + 1_400)
+    assert not pair_terms(bid(1, 150, 10_000, route=late), seller, ALL_PAIRS).feasible
+    assert pair_terms(bid(1, 150, 10_000, route=in_time), seller, ALL_PAIRS).feasible
+
+
+def test_no_meeting_outside_a_routed_vehicles_route_span() -> None:
+    # the buyer's window is two hours, but its route runs only in the first ten minutes: the seller comes later
+    route = trip((HERE, T0, T0 + 300), (HERE, T0 + 600, T0 + 600))
+    seller = ask(2, 50, 10_000, start=T0 + 1_800)
+    assert not pair_terms(bid(1, 150, 10_000, route=route), seller, ALL_PAIRS).feasible
+
+
+@given(st.integers(0, 50_000), st.integers(0, 50_000))
+def test_travel_cost_never_falls_as_the_distance_grows(d1: int, d2: int) -> None:
     near, far = sorted((d1, d2))
-    assert costs(near, q)["total"] <= costs(far, q)["total"]
+    assert travel(near) <= travel(far)
 
 
 @given(st.integers(0, 50_000), st.integers(1, 1_000_000))
 def test_every_cost_is_a_non_negative_integer(d: int, q: int) -> None:
-    assert all(isinstance(v, int) and v >= 0 for v in costs(d, q).values())
-
-
-def test_overlap_of_disjoint_windows_is_negative() -> None:
-    assert window_overlap_s(np.array([0]), np.array([10]), np.array([20]), np.array([30]))[0] == -10
+    transfer_s, seller_cost = transfer_terms(one(q), P)
+    values = (travel(d), int(drive_s(one(d), P)[0]), int(transfer_s[0]), int(seller_cost[0]))
+    assert all(isinstance(v, int) and v >= 0 for v in values)
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from tests.support.strategies import FAST, T0, ask, bid, city_stations, order_sets
 from v2vchain.matching import MECHANISMS, ClearingParams, ClearingResult, Order
 from v2vchain.matching.areas import geohash_centre
-from v2vchain.matching.costs import distance_m, pair_costs
+from v2vchain.matching.costs import pair_costs, travel_cost
 from v2vchain.matching.double_auction import double_auction
+from v2vchain.matching.legs import order_legs
 from v2vchain.matching.outside import Station, buyer_saving
 from v2vchain.matching.report import net_surpluses, ranked, summarise
 
@@ -29,46 +30,32 @@ def one(values: list[float | int], dtype: type = np.int64) -> np.ndarray:
 
 def welfare_against_outside(result: ClearingResult, params: ClearingParams) -> int:
     """Trade by trade, payments cancelling: what buyers' stations would have charged for the energy delivered, minus
-    the export it forwent, every pair's costs and both sides' waiting; a trade that cannot fit its windows costs
-    its drive only."""
+    the export it forwent, every pair's costs and both sides' waiting; a trade with no meeting that fits both plans
+    costs its detours only."""
     total, served, buyers = 0, {}, {}
-    c, export = params.costs, params.grid.export_per_wh
+    c, export, zero = params.costs, params.grid.export_per_wh, one([0])
     for t in result.trades:
         b, s, q = t.buyer, t.seller, t.energy_wh
-        d = distance_m(
-            one([b.area_lat], np.float64),
-            one([b.area_lon], np.float64),
-            one([s.area_lat], np.float64),
-            one([s.area_lon], np.float64),
-        )
-        pc = pair_costs(d, one([q]), c)
-        overlap = min(b.window_end_ts, s.window_end_ts) - max(b.window_start_ts, s.window_start_ts)
-        if overlap >= int(pc.required_s[0]):
+        pc = pair_costs(order_legs([b]), order_legs([s]), zero, zero, one([q]), c)
+        if pc.feasible[0]:
             wait = -(-int(pc.transfer_s[0]) * c.time_cost_per_h // 3_600) if params.stations else 0
             total -= q * export + int(pc.total[0]) + 2 * wait
             served[b.key] = served.get(b.key, 0) + q
         else:
-            total -= int(pc.travel_cost[0])
+            total -= int(pc.buyer_travel_cost[0] + pc.seller_travel_cost[0])
         buyers[b.key] = b
     for key, q in served.items():
         b = buyers[key]
+        legs = order_legs([b])
         total += int(
-            buyer_saving(
-                one([b.area_lat], np.float64),
-                one([b.area_lon], np.float64),
-                one([b.energy_wh]),
-                one([q]),
-                params.stations,
-                c,
-                params.grid.import_per_wh,
-            )[0]
+            buyer_saving(legs, zero, one([b.energy_wh]), one([q]), params.stations, c, params.grid.import_per_wh)[0]
         )
     return total
 
 
 @pytest.mark.parametrize("name", sorted(MECHANISMS))
 @FAST
-@given(orders=order_sets(), stations=st.one_of(st.just(()), city_stations()))
+@given(orders=order_sets(routed=True), stations=st.one_of(st.just(()), city_stations()))
 def test_net_surpluses_and_the_operators_spread_sum_to_welfare_minus_costs(
     name: str, orders: list[Order], stations: tuple[Station, ...]
 ) -> None:
@@ -79,7 +66,7 @@ def test_net_surpluses_and_the_operators_spread_sum_to_welfare_minus_costs(
 
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
-@given(orders=order_sets(prices=(40, 700)), stations=city_stations())
+@given(orders=order_sets(prices=(40, 700), routed=True), stations=city_stations())
 def test_station_aware_mechanisms_leave_no_side_below_its_outside_option(
     name: str, orders: list[Order], stations: tuple[Station, ...]
 ) -> None:
@@ -88,18 +75,12 @@ def test_station_aware_mechanisms_leave_no_side_below_its_outside_option(
     assert all(v >= 0 for v in net.buyers.values()) and all(v >= 0 for v in net.sellers.values())
 
 
-def test_a_window_infeasible_trade_delivers_nothing_and_costs_both_sides_their_drive() -> None:
+def test_a_window_infeasible_trade_delivers_nothing_and_costs_its_cheapest_meetings_detours() -> None:
     buyer = bid(1, 150, 10_000, cell="u33dc0", end=T0 + 600)
     seller = ask(2, 50, 10_000, cell="u33d8x", start=T0 + 7_200, end=T0 + 9_000)
     result = double_auction([buyer, seller], PARAMS)  # price-only: blind to the windows
     net = net_surpluses(result, PARAMS)
-    d = distance_m(
-        one([buyer.area_lat], np.float64),
-        one([buyer.area_lon], np.float64),
-        one([seller.area_lat], np.float64),
-        one([seller.area_lon], np.float64),
-    )
-    drive = int(pair_costs(d, one([10_000]), PARAMS.costs).travel_cost[0])
+    drive = int(travel_cost(one([2 * 1_607]), PARAMS.costs)[0])  # the buyer to the seller's cell and back
     assert (net.delivered_wh, net.infeasible_trades, net.operator) == (0, 1, 0)
     assert net.buyers[buyer.key] + net.sellers[seller.key] == -drive < 0
 
@@ -120,7 +101,8 @@ def test_summary_counts_the_sides_left_below_their_outside_option() -> None:
     buyer = bid(1, 150, 10_000, cell="u33dc0", end=T0 + 600)
     seller = ask(2, 50, 10_000, cell="u33d8x", start=T0 + 7_200, end=T0 + 9_000)
     s = summarise(double_auction([buyer, seller], PARAMS), PARAMS)
-    assert (s.buyers_worse_off, s.sellers_worse_off) == (1, 1) and s.welfare < 0
+    # the cheapest meeting is at the seller's place: the buyer drives there and back, the seller loses nothing
+    assert (s.buyers_worse_off, s.sellers_worse_off) == (1, 0) and s.welfare < 0
 
 
 def test_a_clearing_with_negative_welfare_ranks_below_one_that_trades_nothing() -> None:

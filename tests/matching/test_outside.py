@@ -8,12 +8,14 @@ import pytest
 from hypothesis import given
 
 from tests.support.columnar import as_keys, columnar_keys
-from tests.support.strategies import FAST, ask, bid, city_stations, order_sets
+from tests.support.strategies import FAST, T0, ask, bid, city_stations, order_sets
 from v2vchain.matching import ClearingParams, Order, city_assignment, columnar, pair_terms, welfare_assignment
 from v2vchain.matching.areas import geohash_centre
 from v2vchain.matching.costs import CostParams
 from v2vchain.matching.errors import InvalidClearingParameter
-from v2vchain.matching.outside import Station, buyer_saving, reservation_limit, station_cost
+from v2vchain.matching.legs import OrderLegs, parked_legs
+from v2vchain.matching.outside import Station, buyer_saving, reservation_limit, station_cost, station_detours
+from v2vchain.protocol.routes import Route, Waypoint
 
 COSTS = CostParams()
 HERE = geohash_centre("u33dc0")
@@ -24,14 +26,19 @@ def at(place: tuple[float, float], price: int, **kw: int) -> Station:
     return Station("s", place[0], place[1], price_per_wh=price, **kw)
 
 
-def cost(station: Station, energy_wh: int, place: tuple[float, float] = HERE) -> int:
+def parked_here() -> OrderLegs:
+    return parked_legs(np.array([HERE[0]]), np.array([HERE[1]]), np.array([T0]), np.array([T0 + 7_200]))
+
+
+def cost(station: Station, energy_wh: int) -> int:
     one = np.zeros(1, dtype=np.int64)
-    return int(station_cost(one, np.array([place[0]]), np.array([place[1]]), [energy_wh], (station,), COSTS)[0])
+    detour = station_detours(parked_here(), one, (station,))[:, 0]
+    return int(station_cost(one, detour, [energy_wh], (station,), COSTS)[0])
 
 
 def saving(stations: tuple[Station, ...], need: int, served: int) -> int:
-    lat, lon = np.array([HERE[0]]), np.array([HERE[1]])
-    return int(buyer_saving(lat, lon, np.array([need]), np.array([served]), stations, COSTS, 150)[0])
+    one = np.zeros(1, dtype=np.int64)
+    return int(buyer_saving(parked_here(), one, np.array([need]), np.array([served]), stations, COSTS, 150)[0])
 
 
 def test_station_cost_is_queue_and_charging_time_plus_the_energy() -> None:
@@ -39,8 +46,17 @@ def test_station_cost_is_queue_and_charging_time_plus_the_energy() -> None:
     assert cost(at(HERE, 150, queue_s=600), 10_000) == 1_833_334 + 1_500_000
 
 
-def test_a_farther_station_costs_its_drive_too() -> None:
-    assert cost(at(FAR, 150), 10_000) > cost(at(HERE, 150), 10_000)
+def test_a_parked_buyer_drives_to_a_farther_station_and_back() -> None:
+    # 1,607 m each way: 3,214 m is 579 Wh (at 150) and 386 s, with the 720 s charge at 5 tokens/h
+    assert cost(at(FAR, 150), 10_000) == 579 * 150 + -(-(386 + 720) * 5_000_000 // 3_600) + 10_000 * 150
+
+
+def test_a_routed_buyer_charges_at_a_station_on_its_way_without_detour() -> None:
+    station = at(FAR, 150, queue_s=600)
+    via = Route((Waypoint("u33dc0", T0, T0 + 60), Waypoint("u33d8x", T0 + 900, T0 + 960)))
+    parked = reservation_limit(*HERE, 10_000, (station,), COSTS, 150)
+    routed = reservation_limit(*HERE, 10_000, (station,), COSTS, 150, route=via)
+    assert routed == (1_833_334 + 1_500_000) // 10_000 < parked
 
 
 def test_no_energy_needs_no_trip() -> None:
@@ -84,7 +100,7 @@ def test_with_stations_each_sides_utility_is_net_of_its_waiting_during_the_trans
     buyer, seller = bid(1, 600, 10_000), ask(2, 50, 10_000)
     limits_only = pair_terms(buyer, seller, ClearingParams())
     with_station = pair_terms(buyer, seller, ClearingParams(stations=(at(FAR, 600),)))
-    waiting = 2 * -(-limits_only.required_s * COSTS.time_cost_per_h // 3_600)  # same cell: no drive, only transfer
+    waiting = 2 * -(-limits_only.transfer_s * COSTS.time_cost_per_h // 3_600)  # same cell: no drive, only transfer
     assert limits_only.welfare - with_station.welfare == waiting
 
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from tests.support.strategies import FAST, order_sets
 from v2vchain.matching import MECHANISMS, ClearingParams, ClearingResult, Order, pair_terms
+from v2vchain.matching.meeting import haversine_m, whole_metres
 
 PARAMS = ClearingParams(nearest_areas=3)
 ALL = sorted(MECHANISMS)
@@ -98,16 +99,16 @@ def test_any_permutation_of_the_orders_gives_the_same_result(
 
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
-@given(orders=order_sets())
-def test_every_trade_fits_both_windows_with_the_drive_and_the_transfer(name: str, orders: list[Order]) -> None:
+@given(orders=order_sets(routed=True))
+def test_every_trade_meets_where_both_plans_fit_the_transfer(name: str, orders: list[Order]) -> None:
     for t in run(name, orders).trades:
         terms = pair_terms(t.buyer, t.seller, PARAMS)
-        assert terms.feasible and terms.overlap_s >= terms.required_s
+        assert terms.feasible and terms.together_s >= terms.transfer_s
 
 
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
-@given(orders=order_sets())
+@given(orders=order_sets(routed=True))
 def test_every_cost_aware_trade_has_positive_welfare_after_costs(name: str, orders: list[Order]) -> None:
     for t in run(name, orders).trades:
         assert pair_terms(t.buyer, t.seller, PARAMS).welfare > 0
@@ -115,7 +116,7 @@ def test_every_cost_aware_trade_has_positive_welfare_after_costs(name: str, orde
 
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
-@given(orders=order_sets())
+@given(orders=order_sets(routed=True))
 def test_no_side_of_a_cost_aware_trade_ends_below_zero_after_its_cost_share(name: str, orders: list[Order]) -> None:
     for t in run(name, orders).trades:
         terms = pair_terms(t.buyer, t.seller, PARAMS)
@@ -124,7 +125,7 @@ def test_no_side_of_a_cost_aware_trade_ends_below_zero_after_its_cost_share(name
 
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
-@given(orders=order_sets())
+@given(orders=order_sets(routed=True))
 def test_cost_aware_mechanisms_match_each_vehicle_at_most_once(name: str, orders: list[Order]) -> None:
     trades = run(name, orders).trades
     assert len({t.buyer.key for t in trades}) == len({t.seller.key for t in trades}) == len(trades)
@@ -132,12 +133,30 @@ def test_cost_aware_mechanisms_match_each_vehicle_at_most_once(name: str, orders
 
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
+@given(orders=order_sets(routed=True))
+def test_cost_aware_trades_conserve_each_orders_energy_with_routed_books(name: str, orders: list[Order]) -> None:
+    result = run(name, orders)
+    accounted: Counter = Counter()
+    for t in result.trades:
+        accounted[t.buyer.key] += t.energy_wh
+        accounted[t.seller.key] += t.energy_wh
+    for u in result.unmatched_buyers + result.unmatched_sellers:
+        accounted[u.order.key] += u.energy_wh
+    assert accounted == Counter({o.key: o.energy_wh for o in orders})
+
+
+@pytest.mark.parametrize("name", COST_AWARE)
+@FAST
 @given(orders=order_sets(), nearest=st.integers(1, 3))
-def test_cost_aware_trades_stay_within_the_buyers_nearest_seller_areas(
+def test_cost_aware_trades_of_parked_orders_stay_within_the_buyers_nearest_seller_areas(
     name: str, orders: list[Order], nearest: int
 ) -> None:
     params = ClearingParams(nearest_areas=nearest)
     for t in run(name, orders, params).trades:
-        areas = {o.area_id: pair_terms(t.buyer, o, params).distance_m for o in orders if o.side == 2}
+        areas = {o.area_id: apart(t.buyer, o) for o in orders if o.side == 2}
         closer = {a for a, d in areas.items() if d < areas[t.seller.area_id]}
         assert len(closer) < nearest
+
+
+def apart(a: Order, b: Order) -> int:
+    return int(whole_metres(haversine_m(a.area_lat, a.area_lon, b.area_lat, b.area_lon)))

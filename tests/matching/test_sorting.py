@@ -1,4 +1,5 @@
-"""sorting.sorted_rows is np.lexsort, whatever the prefix leaves tied, and so is McAfee's rationing built on it."""
+"""sorting.sorted_rows is np.lexsort, whatever the prefix leaves tied; McAfee's rationing hands out its leftover Wh
+in the lexsort order it always used."""
 
 from __future__ import annotations
 
@@ -34,9 +35,9 @@ def test_rationing_gives_leftover_wh_in_the_lexsort_order_it_always_used(
     rows: list[tuple[int, int, int]], fraction: float
 ) -> None:
     alloc = np.array([r[0] for r in rows], dtype=np.int64)
-    side = SimpleNamespace(
-        nonce=np.array([r[1] for r in rows], dtype=np.uint64), owner_key=np.array([r[2] for r in rows], dtype=np.uint64)
-    )
+    nonce = np.array([r[1] for r in rows], dtype=np.uint64)
+    owner_key = np.array([r[2] for r in rows], dtype=np.uint64)
+    side = SimpleNamespace(nonce=nonce, owner_key=owner_key, tie_keys=lambda at: (nonce[at], owner_key[at]))
     volume = int(alloc.sum() * fraction)
     expected = alloc * volume // max(int(alloc.sum()), 1)
     if int(alloc.sum()) > volume:

@@ -7,18 +7,35 @@ With divisible orders the rationing of the long side breaks it, and a test below
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
-from hypothesis import given, settings
+import numpy as np
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tests.support.strategies import ask, bid, order_sets
+from tests.support.strategies import FAST, ask, bid, order_sets
 from v2vchain.matching import ClearingParams, Order, Side, trade_reduction
+from v2vchain.matching.trade_reduction import _largest_remainders
 
 PARAMS = ClearingParams()
 
 
 def prices(orders: list[Order]) -> list[tuple[int, int, int]]:
     return [(t.energy_wh, t.price_per_wh, t.seller_price_per_wh) for t in trade_reduction(orders, PARAMS).trades]
+
+
+@FAST
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 2), st.integers(0, 2)), min_size=2, max_size=40), st.data())
+def test_leftover_wh_go_to_the_first_orders_by_remainder_nonce_owner_then_position(
+    rows: list[tuple[int, int, int]], data: st.DataObject
+) -> None:
+    remainder, nonce, owner_key = (np.array(column, dtype=np.int64) for column in zip(*rows))
+    owed = int(np.count_nonzero(remainder))
+    assume(owed >= 2)
+    count = data.draw(st.integers(1, owed - 1))  # always fewer than the orders with a remainder
+    side = SimpleNamespace(tie_keys=lambda at: (nonce[at], owner_key[at]))
+    expected = np.lexsort((owner_key, nonce, -remainder))[:count]
+    assert sorted(_largest_remainders(side, remainder, count).tolist()) == sorted(expected.tolist())
 
 
 def test_p0_inside_the_marginal_pair_lets_all_k_pairs_trade_at_p0() -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 
-from v2vchain.fleet.costs import drive_s, haversine_m
+from v2vchain.fleet.costs import drive_s
 from v2vchain.fleet.plan import Plan
 from v2vchain.fleet.schema import Fleet
+from v2vchain.matching.meeting import haversine_m
 
 T = 1_767_600_000
 

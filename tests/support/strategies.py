@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 from v2vchain.matching import Order, Side
 from v2vchain.matching.areas import geohash_centre
 from v2vchain.matching.outside import Station
+from v2vchain.privacy.geohash import BASE32
+from v2vchain.protocol.routes import MAX_TS as MAX_ROUTE_TS
+from v2vchain.protocol.routes import MAX_WAYPOINTS, Route, Waypoint
 
 T0 = 1_750_000_000  # a morning in 2025
 # ~20 ms an example goes to drawing the orders, so properties run fewer examples than Hypothesis's 100
@@ -65,14 +68,17 @@ def order_sets(
     prices: tuple[int, int] = (40, 160),
     min_buyers: int = 0,
     min_sellers: int = 0,
+    routed: bool = False,
 ) -> list[Order]:
-    """Buyers and sellers with distinct owners; small ranges for nonces and prices, so tie-breaks are exercised."""
+    """Buyers and sellers with distinct owners; small ranges for nonces and prices, so tie-breaks are exercised.
+    routed: some orders carry a route (routes()) inside their window, the others are parked."""
     n_buy = draw(st.integers(min_buyers, max_buyers))
     n_sell = draw(st.integers(min_sellers, max_sellers))
     owners = draw(st.lists(st.integers(1, 2**160 - 1), min_size=n_buy + n_sell, max_size=n_buy + n_sell, unique=True))
     orders = []
     for k, owner in enumerate(owners):
         start = T0 + draw(st.integers(0, 3 * 3_600))
+        end = start + draw(st.integers(600, 3 * 3_600))
         orders.append(
             order(
                 owner,
@@ -81,11 +87,22 @@ def order_sets(
                 draw(st.integers(*prices)),
                 draw(st.sampled_from(CELLS)),
                 start,
-                start + draw(st.integers(600, 3 * 3_600)),
+                end,
                 draw(st.integers(0, 2)),
+                route=draw(st.one_of(st.none(), routes(start, end))) if routed else None,
             )
         )
     return orders
+
+
+@st.composite
+def routes(draw: st.DrawFn, start: int, end: int, max_waypoints: int = 4) -> Route:
+    """A commuter's or a van's trip within [start, end]: 2..max_waypoints of the test cells (repeats allowed, so
+    stays that span several waypoints are drawn too), with stays of zero or more seconds."""
+    n = draw(st.integers(2, max_waypoints))
+    times = sorted(draw(st.lists(st.integers(start, end), min_size=2 * n, max_size=2 * n)))
+    cells = draw(st.lists(st.sampled_from(CELLS), min_size=n, max_size=n))
+    return Route(tuple(Waypoint(cell, times[2 * k], times[2 * k + 1]) for k, cell in enumerate(cells)))
 
 
 @cache
@@ -111,3 +128,12 @@ def city_stations(draw: st.DrawFn, max_stations: int = 3) -> tuple[Station, ...]
             )
         )
     return tuple(out)
+
+
+@st.composite
+def any_routes(draw: st.DrawFn) -> Route:
+    """Any route the protocol allows: 2..8 geohash cells of any precision, times in order anywhere in uint40."""
+    n = draw(st.integers(2, MAX_WAYPOINTS))
+    cells = draw(st.lists(st.text(BASE32, min_size=1, max_size=12), min_size=n, max_size=n))
+    times = sorted(draw(st.lists(st.integers(1, MAX_ROUTE_TS), min_size=2 * n, max_size=2 * n)))
+    return Route(tuple(Waypoint(c, times[2 * k], times[2 * k + 1]) for k, c in enumerate(cells)))

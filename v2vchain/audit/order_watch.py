@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from v2vchain.contracts.clearing import ClearingClient
 from v2vchain.contracts.errors import ClearingDataUnavailable
 
+from .units import energy
+
 
 @dataclass(frozen=True)
 class OrderUse:
@@ -65,3 +67,13 @@ def watch(client: ClearingClient, owner: str, *, from_block: int = 0) -> list[Or
                 )
             )
     return found
+
+
+def use_text(use: OrderUse) -> str:
+    """One line per use, energies in kWh: what `v2v audit watch` prints."""
+    side = "buy" if use.side == 1 else "sell"
+    unfunded = f", {energy(use.unfunded_wh)} listed in unfunded trades" if use.unfunded_wh else ""
+    return (
+        f"clearing {use.clearing_id:#x} by {use.operator}: {side} order nonce {use.nonce} filled "
+        f"{energy(use.filled_wh)} of {energy(use.energy_wh)} in trades {list(use.trades)}{unfunded}"
+    )

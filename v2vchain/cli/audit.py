@@ -20,7 +20,7 @@ from v2vchain.audit.errors import IncompleteIndex
 from v2vchain.audit.htmlreport import write_report
 from v2vchain.audit.indexer import DEFAULT_BATCH_BLOCKS, DEFAULT_CONFIRMATIONS, Indexer, IndexReport
 from v2vchain.audit.ledger.market import Ledger
-from v2vchain.audit.order_watch import watch
+from v2vchain.audit.order_watch import use_text, watch
 from v2vchain.audit.reconcile import reconcile as run_reconcile
 from v2vchain.audit.reconcile import reconciliation_text
 from v2vchain.audit.render import render
@@ -335,10 +335,5 @@ def watch_cmd(
             raise ConfigError(f"no Clearing deployment recorded for chain {connected.chain_id}")
         findings = watch(client, account.address, from_block=system.deployment.block)
     for f in findings:
-        side = "buy" if f.side == 1 else "sell"
-        typer.echo(
-            f"clearing {f.clearing_id:#x} by {f.operator}: {side} order nonce {f.nonce} filled {f.filled_wh} "
-            f"of {f.energy_wh} Wh in trades {list(f.trades)}"
-            + (f", {f.unfunded_wh} Wh listed in unfunded trades" if f.unfunded_wh else "")
-        )
+        typer.echo(use_text(f))
     typer.echo(f"{len(findings)} order(s) of {account.address} used in committed clearings")

@@ -11,21 +11,14 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
+from v2vchain.matching.meeting import LegEnds, candidates, haversine_m, insert, together
+
 from .errors import InvalidFleet
 from .schema import Fleet, Prices, Station, Van
 
-EARTH_RADIUS_M = 6_371_008.8
-N_CANDIDATES = 7  # provider leg start/end/middle, consumer leg start/end/middle, middle of the two middles
 MIN_CHUNK_WH = 500  # a split meeting delivers at least this much of the consumer's need
 
 IntOrArray = int | np.ndarray  # an integer rate or divisor, alone or one per grid cell
-
-
-def haversine_m(lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike, lon2: npt.ArrayLike) -> np.ndarray:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0))))
 
 
 def ceil_div(a: npt.ArrayLike, b: IntOrArray) -> np.ndarray:
@@ -159,11 +152,9 @@ def station_option(c: VanState, stations: tuple[Station, ...], prices: Prices, r
     v, L = c.van, c.legs
     s_lat = np.array([s.lat for s in stations])[None, :]
     s_lon = np.array([s.lon for s in stations])[None, :]
-    da = haversine_m(L.a_lat[:, None], L.a_lon[:, None], s_lat, s_lon) * road_factor
-    db = haversine_m(s_lat, s_lon, L.b_lat[:, None], L.b_lon[:, None]) * road_factor
-    dab = haversine_m(L.a_lat, L.a_lon, L.b_lat, L.b_lon)[:, None] * road_factor
-    det = np.maximum(0.0, da + db - dab)
-    det_wh, det_s = energy_wh(det, v.consumption_wh_per_km), drive_s(det, v.speed_kmh)
+    leg = LegEnds(L.a_lat[:, None], L.a_lon[:, None], L.b_lat[:, None], L.b_lon[:, None], L.t0[:, None], L.t1[:, None])
+    at = insert(leg, s_lat, s_lon, lambda d: d * road_factor, lambda d: drive_s(d, v.speed_kmh))
+    det_wh, det_s = energy_wh(at.detour, v.consumption_wh_per_km), drive_s(at.detour, v.speed_kmh)
     q_in = c.need_wh + det_wh
     eff = np.array([s.efficiency_bps for s in stations])[None, :]
     power = np.array([s.power_w for s in stations])[None, :]
@@ -171,9 +162,9 @@ def station_option(c: VanState, stations: tuple[Station, ...], prices: Prices, r
     price = np.array([s.price_per_kwh for s in stations])[None, :]
     bought = ceil_div(q_in * 10_000, eff)
     charge_s = ceil_div(bought * 3_600, power)
-    arrive = L.t0[:, None] + drive_s(da, v.speed_kmh)
-    ok_time = arrive + queue_s + charge_s + drive_s(db, v.speed_kmh) <= L.t1[:, None]
-    ok_range = v.soc_wh - L.before_wh[:, None] - energy_wh(da, v.consumption_wh_per_km) >= 0
+    arrive = at.arrive_ts
+    ok_time = arrive + queue_s + charge_s <= at.leave_ts
+    ok_range = v.soc_wh - L.before_wh[:, None] - energy_wh(at.to_m, v.consumption_wh_per_km) >= 0
     cost = ceil_div(bought * price, 1_000) + time_money(det_s + queue_s + charge_s, prices.time_cost_per_h)
     feasible = ok_time & ok_range
     late = not feasible.any()
@@ -338,40 +329,20 @@ def pair_options(
 
     valid = pool.valid[ids]
     # axes: (consumer leg k, provider n, provider leg l, candidate m)
-    ap_lat, ap_lon, bp_lat, bp_lon = g(pool.a_lat), g(pool.a_lon), g(pool.b_lat), g(pool.b_lon)
-    t0p, t1p = g(pool.t0), g(pool.t1)
+    p_leg = LegEnds(g(pool.a_lat), g(pool.a_lon), g(pool.b_lat), g(pool.b_lon), g(pool.t0), g(pool.t1))
     L = c.legs
-    ac_lat, ac_lon = L.a_lat[:, None, None, None], L.a_lon[:, None, None, None]
-    bc_lat, bc_lon = L.b_lat[:, None, None, None], L.b_lon[:, None, None, None]
-    t0c, t1c = L.t0[:, None, None, None], L.t1[:, None, None, None]
-    shape = (len(L.t0), n, nl, 1)
-    mp_lat, mp_lon = (ap_lat + bp_lat) / 2, (ap_lon + bp_lon) / 2
-    mc_lat, mc_lon = (ac_lat + bc_lat) / 2, (ac_lon + bc_lon) / 2
-    cands = [
-        (ap_lat, ap_lon),
-        (bp_lat, bp_lon),
-        (mp_lat, mp_lon),
-        (ac_lat, ac_lon),
-        (bc_lat, bc_lon),
-        (mc_lat, mc_lon),
-        ((mp_lat + mc_lat) / 2, (mp_lon + mc_lon) / 2),
-    ]
-    m_lat = np.concatenate([np.broadcast_to(x, shape) for x, _ in cands], axis=3)
-    m_lon = np.concatenate([np.broadcast_to(y, shape) for _, y in cands], axis=3)
-    dpa = haversine_m(ap_lat, ap_lon, m_lat, m_lon) * road
-    dpb = haversine_m(m_lat, m_lon, bp_lat, bp_lon) * road
-    dca = haversine_m(ac_lat, ac_lon, m_lat, m_lon) * road
-    dcb = haversine_m(m_lat, m_lon, bc_lat, bc_lon) * road
-    det_p = np.maximum(0.0, dpa + dpb - g(pool.dab))
-    det_c = np.maximum(0.0, dca + dcb - haversine_m(ac_lat, ac_lon, bc_lat, bc_lon) * road)
+    c_leg = LegEnds(*(x[:, None, None, None] for x in (L.a_lat, L.a_lon, L.b_lat, L.b_lon, L.t0, L.t1)))
+    m_lat, m_lon = candidates(p_leg, c_leg, (len(L.t0), n, nl, 1))
     sp_p, cons_p = pv(pool.speed), pv(pool.consumption)
+    at_p = insert(p_leg, m_lat, m_lon, lambda d: d * road, lambda d: drive_s(d, sp_p), g(pool.dab))
+    at_c = insert(c_leg, m_lat, m_lon, lambda d: d * road, lambda d: drive_s(d, c.van.speed_kmh))
+    det_p, det_c = at_p.detour, at_c.detour
     eff, power = pv(pool.eff), np.minimum(pv(pool.power), c.van.v2v_power_w)
     spare = pv(pool.spare)
     det_p_wh, det_p_s = energy_wh(det_p, cons_p), drive_s(det_p, sp_p)
     det_c_wh, det_c_s = energy_wh(det_c, c.van.consumption_wh_per_km), drive_s(det_c, c.van.speed_kmh)
-    start = np.maximum(t0p + drive_s(dpa, sp_p), t0c + drive_s(dca, c.van.speed_kmh))
-    tau = np.minimum(t1p - drive_s(dpb, sp_p), t1c - drive_s(dcb, c.van.speed_kmh)) - start
-    reach = c.van.soc_wh - L.before_wh[:, None, None, None] - energy_wh(dca, c.van.consumption_wh_per_km) >= 0
+    start, tau = together(at_p, at_c)
+    reach = c.van.soc_wh - L.before_wh[:, None, None, None] - energy_wh(at_c.to_m, c.van.consumption_wh_per_km) >= 0
     ok = valid[None, :, :, None] & reach & (tau >= 0)
     # most Wh into the consumer the time allows, and the provider's spare allows (1 Wh rounding margin)
     out_max = np.minimum(np.maximum(tau, 0) * power // 3_600, spare - det_p_wh - 1)

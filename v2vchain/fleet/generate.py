@@ -7,7 +7,7 @@ import math
 import random
 from typing import Any
 
-from .costs import haversine_m
+from v2vchain.matching.meeting import haversine_m
 
 CITIES = {"beijing": (39.93, 116.40), "london": (51.507, -0.128), "shanghai": (31.23, 121.47)}
 DAY0 = 1_767_571_200  # 2026-01-05 00:00 UTC, the generated fleets' day

@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from .errors import DuplicateOrder, OwnerOnBothSides
+from .legs import OrderLegs, order_legs
 from .orders import MAX_PRICE_PER_WH, Order, Side
 
 
@@ -32,6 +33,10 @@ class SideBook:
 
     def __len__(self) -> int:
         return len(self.orders)
+
+    def tie_keys(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(nonce, owner key) of the orders at these positions: the keys a rationing's ties are broken by."""
+        return self.nonce[at], self.owner_key[at]
 
     def _column(self, name: str, dtype: type) -> np.ndarray:
         return np.fromiter((getattr(o, name) for o in self.orders), dtype, len(self.orders))
@@ -55,6 +60,10 @@ class SideBook:
     @cached_property
     def end(self) -> np.ndarray:
         return self._column("window_end_ts", np.int64)
+
+    @cached_property
+    def legs(self) -> OrderLegs:
+        return order_legs(self.orders)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from .columnar import ClearedColumns, ColumnSide, OrderColumns, cleared, make_bo
 from .pairs import edge_terms
 from .params import ClearingParams
 
-CHUNK_PAIRS = 2_000_000  # candidate pairs whose terms are computed at once: ~1 GiB of temporaries at most
+CHUNK_PAIRS = 1_000_000  # candidate pairs whose terms are computed at once (3 meeting points each): < 1 GiB
 
 
 def welfare_assignment(cols: OrderColumns, params: ClearingParams) -> ClearedColumns:

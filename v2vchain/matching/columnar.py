@@ -18,16 +18,18 @@ is a parked order (no route: its signed routeHash is zero; from_orders refuses a
     cell_lat      float64        and the centres the cost model sees
     cell_lon      float64
 
-`read` takes each stored member with one readinto from its offset (numpy's reader for a compressed file), checks
-every rule Order checks, vectorised, and raises the error Order raises for the first bad row. The book and the
-crossing run the object path's own functions (crossing.py, double_auction.cross, trade_reduction.allocate) on columns
-sorted by the same canonical rule, so the trades are the same, in the same sequence. They come out as columns
-indexing the orders sorted by (owner, nonce): the order list Clearing.commit publishes.
+`write` places each member's data at a multiple of 64 bytes in the file, so `read` maps the columns in place, read-only
+(it copies a column np.savez left unaligned; numpy's reader for a compressed file), then checks every rule Order
+checks, vectorised, and raises the error Order raises for the first bad row. The book and the crossing run the object
+path's own functions (crossing.py, double_auction.cross, trade_reduction.allocate) on columns sorted by the same
+canonical rule, so the trades are the same, in the same sequence. They come out as columns indexing the orders sorted
+by (owner, nonce): the order list Clearing.commit publishes, which the book is sorted from.
 """
 
 from __future__ import annotations
 
 import math
+import mmap
 import struct
 import zipfile
 from collections.abc import Sequence
@@ -45,6 +47,7 @@ from .crossing import segments
 from .double_auction import MECHANISM as DOUBLE_AUCTION
 from .double_auction import cross
 from .errors import DuplicateOrder, InvalidArea, OwnerOnBothSides, RoutedOrderInColumns
+from .legs import OrderLegs, parked_legs
 from .orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH, MAX_TS, MAX_WINDOW_S, Order, Side
 from .params import ClearingParams
 from .result import Trade
@@ -69,6 +72,8 @@ CELL_COLUMNS: dict[str, np.dtype[Any]] = {
     "cell_lat": np.dtype(np.float64),
     "cell_lon": np.dtype(np.float64),
 }
+_ALIGN = 64  # write places every member's data at a multiple of 64 bytes in the file
+_PAD_ID, _PAD_HEADER, _ZIP64_EXTRA = 0xD935, 4, 20  # the padding extra field (zipalign's id) and its header
 _CHECK_CHUNK = 1 << 17  # rows per chunk of the range checks: ~1 MiB per int64 column, within the L2 cache
 _ENERGY_BITS = MAX_ENERGY_WH.bit_length()  # 20: a price (< 2**30) and an energy pack into one int64
 _GEOHASH_BYTE = np.zeros(256, dtype=bool)
@@ -155,14 +160,24 @@ def to_order(cols: OrderColumns, row: int) -> Order:
 
 
 def write(path: str | Path, cols: OrderColumns) -> None:
-    arrays = {name: getattr(cols, name) for name in (*ORDER_COLUMNS, *CELL_COLUMNS)}
-    with open(path, "wb") as f:  # a file object, so numpy does not append ".npz" to the name
-        np.savez(f, format=np.array(FORMAT), **arrays)
+    """np.savez's file (an uncompressed .npz that np.load reads), with every member's data 64-byte aligned in the
+    file by a padding extra field, so that read maps each column in place."""
+    arrays = {"format": np.array(FORMAT), **{name: getattr(cols, name) for name in (*ORDER_COLUMNS, *CELL_COLUMNS)}}
+    with open(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            # the member's .npy starts after the local header (30 bytes), its name, this padding and the zip64
+            # extra (20 bytes, forced below); the .npy header itself is a multiple of 64 bytes
+            before = f.tell() + 30 + len(info.filename) + _PAD_HEADER + _ZIP64_EXTRA
+            info.extra = struct.pack("<HH", _PAD_ID, -before % _ALIGN) + bytes(-before % _ALIGN)
+            with archive.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
 
 
 def read(path: str | Path) -> OrderColumns:
-    """The orders in a file, checked as Order checks them (InvalidInput for a file that is not this format)."""
-    arrays = _stored_arrays(path)
+    """The orders in a file, checked as Order checks them (InvalidInput for a file that is not this format). The
+    columns of a stored file are read-only views of one private read-only map of it (see _mapped_arrays)."""
+    arrays = _mapped_arrays(path)
     if arrays is None:  # compressed or otherwise unusual members: numpy's own reader
         with np.load(path, allow_pickle=False) as archive:
             arrays = {
@@ -179,17 +194,18 @@ def read(path: str | Path) -> OrderColumns:
     return cols
 
 
-def _stored_arrays(path: str | Path) -> dict[str, np.ndarray] | None:
-    """The columns of an .npz whose members are stored (np.savez), read with one readinto each from their offsets
-    into one buffer that they share (one large allocation: the kernel maps it in huge pages, where an array per
-    column costs ~18,000 page faults at 1M orders). No zip stream, no CRC pass (~20 ms at 1M orders; the Order
-    checks still run on every row). None when a member is compressed, Fortran-ordered, of an object dtype or not
-    where its headers say."""
+def _mapped_arrays(path: str | Path) -> dict[str, np.ndarray] | None:
+    """The columns of an .npz whose members are stored (np.savez, write), as views of one read-only private map of
+    the file: no copy (a 70 MiB read into memory cost ~7 ms of the ~40 ms a 1M-order clearing took; mapped, the
+    checks that read every row fault the pages in from the page cache, 16 at a time). A column whose data is not
+    aligned to its type (np.savez places members anywhere; write aligns them) is copied out. None when a member is
+    compressed, Fortran-ordered, of an object dtype or not where its headers say.
+    The map shows the file as it is: the file must not change while its orders are cleared (write a new file and
+    rename it into place; a mapped file that is replaced keeps its old contents for this map)."""
     wanted = {f"{name}.npy": name for name in ("format", *ORDER_COLUMNS, *CELL_COLUMNS)}
     try:
         with zipfile.ZipFile(path) as archive, open(path, "rb", buffering=0) as f:
-            members = []  # (name, shape, dtype, data offset in the file, offset in the buffer)
-            size = 0
+            members = []  # (name, shape, dtype, data offset in the file)
             for info in archive.infolist():
                 name = wanted.get(info.filename)
                 if name is None:
@@ -210,25 +226,19 @@ def _stored_arrays(path: str | Path) -> dict[str, np.ndarray] | None:
                     shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
                 else:
                     return None
-                nbytes = math.prod(shape) * dtype.itemsize
-                if fortran or dtype.hasobject or f.tell() - start + nbytes != info.file_size:
+                if fortran or dtype.hasobject or f.tell() - start + math.prod(shape) * dtype.itemsize != info.file_size:
                     return None
-                members.append((name, shape, dtype, f.tell(), size))
-                size += -(-nbytes // 64) * 64  # every column 64-byte aligned
-            buffer = np.empty(size, dtype=np.uint8)
-            arrays: dict[str, np.ndarray] = {}
-            for name, shape, dtype, at, offset in members:
-                nbytes = math.prod(shape) * dtype.itemsize
-                view, done = buffer[offset : offset + nbytes], 0
-                f.seek(at)
-                while done < nbytes:
-                    got = f.readinto(view[done:].data)
-                    if not got:
-                        return None
-                    done += got
-                arrays[name] = view.view(dtype).reshape(shape)
+                members.append((name, shape, dtype, f.tell()))
+            data = np.frombuffer(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), np.uint8)
     except (OSError, ValueError, zipfile.BadZipFile, struct.error) as error:
         raise InvalidInput(f"{path} is not a {FORMAT} order file: {error}") from error
+    arrays: dict[str, np.ndarray] = {}
+    for name, shape, dtype, at in members:
+        end = at + math.prod(shape) * dtype.itemsize
+        if end > len(data):
+            return None
+        column = data[at:end]
+        arrays[name] = (column if at % dtype.alignment == 0 else column.copy()).view(dtype).reshape(shape)
     return arrays
 
 
@@ -310,22 +320,27 @@ def _valid_cells(cols: OrderColumns) -> np.ndarray:
 
 
 class ColumnSide:
-    """One side in canonical order, with SideBook's column names, so the object path's functions run on it."""
+    """One side in canonical order, with SideBook's column names, so the object path's functions run on it. `order`:
+    each order's index in the commit's order list (what a trade names); its file row is looked up when asked."""
 
-    def __init__(self, cols: OrderColumns, rows: np.ndarray, price: np.ndarray, energy: np.ndarray) -> None:
-        self.cols, self.rows = cols, rows  # rows: the file rows in canonical order
+    def __init__(
+        self, cols: OrderColumns, commit_order: np.ndarray, order: np.ndarray, price: np.ndarray, energy: np.ndarray
+    ) -> None:
+        self.cols, self.commit_order, self.order = cols, commit_order, order
         self.price, self.energy = price, energy  # cols.price_per_wh[rows], cols.energy_wh[rows]
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.order)
 
     @cached_property
-    def nonce(self) -> np.ndarray:
-        return np.asarray(self.cols.nonce[self.rows])
+    def rows(self) -> np.ndarray:
+        """The file rows in canonical order."""
+        return np.asarray(self.commit_order[self.order])
 
-    @cached_property
-    def owner_key(self) -> np.ndarray:
-        return np.asarray(self.cols.owner_key[self.rows])
+    def tie_keys(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """SideBook.tie_keys, gathered for these positions only (a rationing asks for a few hundred of 1M)."""
+        rows = self.commit_order[self.order[at]]
+        return self.cols.nonce[rows], _word(self.cols.owner[rows], 0, 8)
 
     @cached_property
     def lat(self) -> np.ndarray:
@@ -343,6 +358,11 @@ class ColumnSide:
     def end(self) -> np.ndarray:
         return np.asarray(self.cols.window_end[self.rows])
 
+    @cached_property
+    def legs(self) -> OrderLegs:
+        """Column files carry no routes: every order is parked in its cell."""
+        return parked_legs(self.lat, self.lon, self.start, self.end)
+
 
 @dataclass(frozen=True)
 class ColumnBook:
@@ -353,20 +373,84 @@ class ColumnBook:
 
 def make_book(cols: OrderColumns) -> ColumnBook:
     """book.make_book on columns: check the set, sort each side by (price, nonce, owner), buyers' price descending.
-    Both sides in one sort of all rows: the primary key is -price for a buyer and price for a seller (a price is at
-    least 1), so buyers come first, by price descending, and the sorted positions are file rows (no gathers from
-    per-side copies)."""
+    First the commit's order list (rows by owner, then nonce), which the set checks need anyway; then both sides in
+    one sort of the orders in that list by (-price for a buyer and price for a seller, nonce, index in the list): a
+    price is at least 1, so buyers come first, by price descending, and within one price and nonce the list's order
+    is the owners' order. The sorted indices are the commit's own (no inverse permutation to build for the trades)."""
 
     def owner(rows: np.ndarray) -> tuple[np.ndarray, ...]:  # the full address, as lexsort keys (last primary)
-        return _word(cols.owner[rows], 16, 20), _word(cols.owner[rows], 8, 16), cols.owner_key[rows]
+        picked = cols.owner[rows]
+        return _word(picked, 16, 20), _word(picked, 8, 16), _word(picked, 0, 8)
 
-    commit_order, pair = sorted_rows_and_ties(cols.owner_key, lambda at: (cols.nonce[at], *owner(at)))
+    # the owners' first 8 bytes in a throwaway buffer, which the sort packs in place
+    commit_order, pair = sorted_rows_and_ties(
+        _word(cols.owner, 0, 8), lambda at: (cols.nonce[at], *owner(at)), overwrite=True
+    )
     _check_set(cols, commit_order, pair)
-    key = cols.side.astype(np.int64)  # 1 (buy) or 2 (sell): validate checked; 2 * side - 3 is -1 or 1
-    key *= 2
-    key -= 3
+    key = book_key(cols)
+    order, price, energy = _book_order_packed(cols, commit_order, key) or _book_order(cols, commit_order, key)
+    nb = int(np.count_nonzero(cols.side == Side.BUY))
+    buys, sells = slice(0, nb), slice(nb, None)
+    return ColumnBook(
+        ColumnSide(cols, commit_order, order[buys], price[buys], energy[buys]),
+        ColumnSide(cols, commit_order, order[sells], price[sells], energy[sells]),
+        commit_order,
+    )
+
+
+def book_key(cols: OrderColumns) -> np.ndarray:
+    """The book's primary sort key: -price for a buyer, price for a seller."""
+    key: np.ndarray = np.multiply(cols.side, 2, dtype=np.int64)  # side 1 (buy) or 2 (sell): validate checked
+    key -= 3  # -1 or 1
     key *= cols.price_per_wh
-    rows = sorted_rows(packed_prefix(key, cols.nonce, cols.owner_key), lambda at: (*owner(at), cols.nonce[at], key[at]))
+    return key
+
+
+def _book_order_packed(
+    cols: OrderColumns, commit_order: np.ndarray, key: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(list indices, prices, energies) in book order when (key, nonce, list index, energy) pack into 64 bits (at 1M
+    orders: a key and a nonce of 24 bits between them): one numpy.sort of one word per order, every column read back
+    from the sorted words, no gather after the sort. The energy rides in the low bits, below the unique index, so it
+    never decides the order. None when they do not fit; else the key's buffer is the words'."""
+    n = len(key)
+    if not n:
+        return None
+    low = int(key.min())
+    key_bits, nonce_bits = (int(key.max()) - low).bit_length(), int(cols.nonce.max()).bit_length()
+    index_bits, energy_bits = max(1, (n - 1).bit_length()), int(cols.energy_wh.max()).bit_length()
+    below_key = nonce_bits + index_bits + energy_bits
+    if key_bits + below_key > 64:
+        return None
+    packed = np.subtract(key, low, out=key).view(np.uint64)  # >= 0
+    if key_bits:
+        packed <<= np.uint64(below_key)
+    scratch = np.left_shift(cols.nonce, np.uint64(index_bits + energy_bits))
+    packed |= scratch
+    packed |= cols.energy_wh.view(np.uint64)
+    packed = packed[commit_order]  # by list index, which goes in between
+    index = np.arange(0, ((n - 1) << energy_bits) + 1, 1 << energy_bits, dtype=np.uint64)  # i << energy_bits
+    packed |= index
+    packed.sort()
+    energy_mask, index_mask = np.uint64((1 << energy_bits) - 1), np.uint64((1 << index_bits) - 1)
+    energy = np.bitwise_and(packed, energy_mask, out=scratch).view(np.int64)
+    order = np.right_shift(packed, np.uint64(energy_bits), out=index)
+    order &= index_mask
+    packed >>= np.uint64(below_key)
+    price = packed.view(np.int64)
+    price += low
+    return order.view(np.int64), np.abs(price, out=price), energy
+
+
+def _book_order(
+    cols: OrderColumns, commit_order: np.ndarray, key: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_book_order_packed for any book: the sort of a packed prefix of (key, nonce, owner), then an exact lexsort of
+    only the orders whose kept bits tie (huge prices and nonces only make more of them tie), then one gather of the
+    prices and energies."""
+    prefix = packed_prefix(key, cols.nonce, cols.owner_key)[commit_order]  # monotone in (key, nonce, list index)
+    order = sorted_rows(prefix, lambda at: (at, cols.nonce[commit_order[at]], key[commit_order[at]]), overwrite=True)
+    rows = commit_order[order]
     # price and energy in book order with one random gather, not two: packed into one word per row (a price is
     # < 2**30 and an energy < 2**20: validate checked), then split in sequential passes
     packed = np.left_shift(cols.price_per_wh, _ENERGY_BITS)
@@ -374,9 +458,7 @@ def make_book(cols: OrderColumns) -> ColumnBook:
     packed = packed[rows]
     energy = packed & ((1 << _ENERGY_BITS) - 1)
     packed >>= _ENERGY_BITS
-    nb = int(np.count_nonzero(cols.side == Side.BUY))
-    side = [ColumnSide(cols, rows[s], packed[s], energy[s]) for s in (slice(0, nb), slice(nb, None))]
-    return ColumnBook(side[0], side[1], commit_order)
+    return order, packed, energy
 
 
 def _check_set(cols: OrderColumns, commit_order: np.ndarray, pair: np.ndarray) -> None:
@@ -441,14 +523,13 @@ def trade_reduction(cols: OrderColumns, params: ClearingParams) -> ClearedColumn
     """trade_reduction.clear_trade_reduction on columns (params unused there too: McAfee's prices are its own)."""
     book = make_book(cols)
     buy_alloc, sell_alloc, buyer_price, seller_price = allocate(book)  # type: ignore[arg-type]  # SideBook's columns
-    buy_idx, sell_idx, energy = segments(buy_alloc, sell_alloc)
-    keep = energy > 0
+    buy_idx, sell_idx, energy = segments(buy_alloc, sell_alloc)  # every flow > 0 Wh
     return cleared(
         TRADE_REDUCTION,
         book,
-        buy_idx[keep],
-        sell_idx[keep],
-        energy[keep],
+        buy_idx,
+        sell_idx,
+        energy,
         buyer_price,
         seller_price,
         buy_alloc,
@@ -471,20 +552,14 @@ def cleared(
 ) -> ClearedColumns:
     """The result columns from flows between book positions (prices: one for all, or one per flow; marginal_at:
     the book position, on both sides, of trade reduction's dropped pair)."""
-    n = len(book.commit_order)
-    # each row's index in the commit's list, as int32 below 2**31 rows: a random scatter and gathers over half the
-    # bytes (~40% faster at 1M)
-    dtype = np.int32 if n < 2**31 else np.int64
-    position = np.empty(n, dtype=dtype)
-    position[book.commit_order] = np.arange(n, dtype=dtype)
     marginal = None
     if marginal_at is not None:
-        marginal = int(position[book.buys.rows[marginal_at]]), int(position[book.sells.rows[marginal_at]])
+        marginal = int(book.buys.order[marginal_at]), int(book.sells.order[marginal_at])
     return ClearedColumns(
         mechanism=mechanism,
         order_rows=book.commit_order,
-        buyer_order=position[book.buys.rows[buy_idx]].astype(np.int64),
-        seller_order=position[book.sells.rows[sell_idx]].astype(np.int64),
+        buyer_order=book.buys.order[buy_idx],
+        seller_order=book.sells.order[sell_idx],
         energy_wh=energy,
         price_per_wh=np.broadcast_to(np.asarray(price, dtype=np.int64), energy.shape),  # read-only: one price,
         seller_price_per_wh=np.broadcast_to(np.asarray(seller_price, dtype=np.int64), energy.shape),  # no copies

@@ -33,7 +33,8 @@ def segments_of_curves(
     tagged[-1] = total << 1
     tagged[nb + 1 :] |= 1
     tagged.sort(kind="stable")
-    sells_ended = np.cumsum(tagged.view(np.uint8)[::8] & 1, dtype=np.int64)  # the low byte holds the tag
+    sells_ended = np.bitwise_and(tagged, 1)  # the tags, summed in place
+    np.cumsum(sells_ended, out=sells_ended)
     ends = np.right_shift(tagged, 1, out=tagged)
     last = np.ones(len(ends), dtype=bool)  # the last of each run of equal boundaries, past 0 Wh
     np.not_equal(ends[1:], ends[:-1], out=last[:-1])
@@ -56,8 +57,12 @@ def segments_of_curves(
 
 
 def filled(cum: np.ndarray, energy_wh: np.ndarray, volume: int) -> np.ndarray:
-    """How much of each order (in book order) the first `volume` Wh of the curve cover, computed in the buffer of
-    the curve's running sums `cum`, which it overwrites (no fresh array, no second sum)."""
-    cum -= energy_wh  # the Wh before each order
-    np.subtract(volume, cum, out=cum)
-    return np.asarray(np.clip(cum, 0, energy_wh, out=cum))
+    """How much of each order (in book order) the first `volume` Wh of the curve cover, written over the buffer of
+    the curve's running sums `cum` (no fresh array, no second sum): the orders whose running sum is within the volume
+    whole, the next one the rest of the volume, the others nothing (three slices, not a pass of clipping)."""
+    whole = int(np.searchsorted(cum, volume, "right"))
+    if whole < len(cum):
+        cum[whole] = volume - (int(cum[whole - 1]) if whole else 0)
+        cum[whole + 1 :] = 0
+    cum[:whole] = energy_wh[:whole]
+    return cum

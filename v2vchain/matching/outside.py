@@ -1,12 +1,13 @@
 """Each side's outside option: what a buyer pays at a charging station, what a seller gets from the grid.
 
-A buyer that does not trade drives from its area's centre to a station (one way, like the pair model's drive),
-queues, charges and pays the station's price. Its station is the one cheapest for its whole need; energy a trade
-leaves unserved is bought there too, so a V2V trade of q Wh is worth cost(need) - cost(need - q): the trip is saved
-only when the whole need is served. Without stations the outside option is the grid import price at the buyer's door.
-A seller's outside option is the grid export price. With stations, each side's time during a V2V transfer is costed
-(`waiting_cost`), as the buyer's charging time at the station is. Integer arithmetic after the rounded Haversine
-distance, rounded up as in costs.py.
+A buyer that does not trade makes a detour to a station (the station inserted into the best leg of its plan, as a
+V2V meeting is: there and back for a parked vehicle), queues, charges and pays the station's price; the station's
+times are not checked against the plan (the buyer charges somewhere in any case). Its station is the one cheapest for
+its whole need; energy a trade leaves unserved is bought there too, so a V2V trade of q Wh is worth cost(need) -
+cost(need - q): the trip is saved only when the whole need is served. Without stations the outside option is the
+grid import price at the buyer's door. A seller's outside option is the grid export price. With stations, each side's
+time during a V2V transfer is costed (`waiting_cost`), as the buyer's charging time at the station is. Integer
+arithmetic after the rounded Haversine distances, rounded up as in costs.py.
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .costs import CostParams, distance_m
+from v2vchain.protocol.routes import Route
+
+from .costs import CostParams, drive_s
 from .errors import InvalidClearingParameter
+from .legs import OrderLegs, parked_legs, route_legs_of
+from .meeting import insert, whole_metres
 
 
 @dataclass(frozen=True)
@@ -45,22 +50,35 @@ class Station:
                 raise InvalidClearingParameter(f"station.{name}", v, f"must be an int in {low}..{high}")
 
 
+def station_detours(legs: OrderLegs, orders: np.ndarray, stations: tuple[Station, ...]) -> np.ndarray:
+    """(orders x stations) whole metres: each order's cheapest detour to each station, the station inserted into
+    the best of its legs (meeting.insert, as a V2V meeting is): there and back for a parked vehicle."""
+    position, rows = legs.expand(np.asarray(orders, dtype=np.int64))
+    if not len(rows):
+        return np.zeros((0, len(stations)), dtype=np.int64)
+    s_lat, s_lon = _col(stations, "lat", np.float64)[None, :], _col(stations, "lon", np.float64)[None, :]
+    detour = insert(legs.ends(rows), s_lat, s_lon, whole_metres, _no_drive).detour
+    return np.asarray(np.minimum.reduceat(detour, np.flatnonzero(np.diff(position, prepend=-1)), axis=0))
+
+
+def _no_drive(d: np.ndarray) -> np.ndarray:
+    return np.zeros_like(d)  # a station's times are not checked: the buyer charges somewhere in any case
+
+
 def station_cost(
     station: np.ndarray,
-    lat: np.ndarray,
-    lon: np.ndarray,
+    detour_m: np.ndarray,
     energy_wh: npt.ArrayLike,
     stations: tuple[Station, ...],
     costs: CostParams,
 ) -> np.ndarray:
-    """Cost of buying energy_wh at the given station (index per element; broadcasts): drive there, queue, charge,
-    pay. Zero for zero Wh: no trip."""
+    """Cost of buying energy_wh at the given station (index per element; broadcasts) detour_m away: drive there and
+    on, queue, charge, pay. Zero for zero Wh: no trip."""
     q = np.asarray(energy_wh, dtype=np.int64)
-    d = distance_m(lat, lon, _col(stations, "lat", np.float64)[station], _col(stations, "lon", np.float64)[station])
+    d = np.asarray(detour_m, dtype=np.int64)
     travel_wh = _ceil_div(d * costs.consumption_wh_per_km, 1_000)
-    travel_s = _ceil_div(d * 3_600, costs.speed_km_per_h * 1_000)
     charge_s = _ceil_div(q * 3_600, _col(stations, "power_w", np.int64)[station])
-    wait_s = travel_s + _col(stations, "queue_s", np.int64)[station] + charge_s
+    wait_s = drive_s(d, costs) + _col(stations, "queue_s", np.int64)[station] + charge_s
     cost = (
         travel_wh * costs.energy_price_per_wh
         + _ceil_div(wait_s * costs.time_cost_per_h, 3_600)
@@ -70,33 +88,37 @@ def station_cost(
 
 
 def cheapest_station(
-    lat: np.ndarray, lon: np.ndarray, need_wh: np.ndarray, stations: tuple[Station, ...], costs: CostParams
+    detours: np.ndarray, need_wh: np.ndarray, stations: tuple[Station, ...], costs: CostParams
 ) -> np.ndarray:
-    """Each buyer's station: the cheapest for its whole need (ties to the first station in the tuple)."""
+    """Each buyer's station (detours: buyers x stations): the cheapest for its whole need (ties to the first)."""
     every = np.arange(len(stations))[None, :]
-    table = station_cost(every, lat[:, None], lon[:, None], need_wh[:, None], stations, costs)
+    table = station_cost(every, detours, need_wh[:, None], stations, costs)
     return np.asarray(np.argmin(table, axis=1))
 
 
 def buyer_saving(
-    lat: np.ndarray,
-    lon: np.ndarray,
+    legs: OrderLegs,
+    buyer: np.ndarray,
     need_wh: np.ndarray,
     served_wh: np.ndarray,
     stations: tuple[Station, ...],
     costs: CostParams,
     grid_import_per_wh: int,
 ) -> np.ndarray:
-    """What serving served_wh of each buyer's need by V2V saves it against its outside option (aligned arrays)."""
+    """What serving served_wh of each buyer's need by V2V saves it against its outside option (aligned arrays;
+    buyer indexes legs, need_wh is that buyer's whole need)."""
     need, served = np.asarray(need_wh, dtype=np.int64), np.asarray(served_wh, dtype=np.int64)
     if not stations:
         return np.asarray(served * grid_import_per_wh)
     if not len(need):
         return np.zeros(0, dtype=np.int64)
-    where, key = np.unique(np.stack([lat, lon, need.astype(np.float64)]), axis=1, return_inverse=True)
-    station = cheapest_station(where[0], where[1], where[2].astype(np.int64), stations, costs)[key.ravel()]
-    full = station_cost(station, lat, lon, need, stations, costs)
-    return np.asarray(full - station_cost(station, lat, lon, need - served, stations, costs))
+    orders, first, key = np.unique(np.asarray(buyer), return_index=True, return_inverse=True)
+    detours = station_detours(legs, orders, stations)
+    station = cheapest_station(detours, need[first], stations, costs)
+    detour = detours[np.arange(len(orders)), station][key.ravel()]
+    station = station[key.ravel()]
+    full = station_cost(station, detour, need, stations, costs)
+    return np.asarray(full - station_cost(station, detour, need - served, stations, costs))
 
 
 def waiting_cost(transfer_s: np.ndarray, stations: tuple[Station, ...], costs: CostParams) -> np.ndarray:
@@ -115,12 +137,23 @@ def _ceil_div(a: np.ndarray, b: int | np.ndarray) -> np.ndarray:
 
 
 def reservation_limit(
-    lat: float, lon: float, need_wh: int, stations: tuple[Station, ...], costs: CostParams, grid_import_per_wh: int
+    lat: float,
+    lon: float,
+    need_wh: int,
+    stations: tuple[Station, ...],
+    costs: CostParams,
+    grid_import_per_wh: int,
+    route: Route | None = None,
 ) -> int:
     """A buyer's limit price derived from its outside option: its station's cost for the whole need, per Wh
-    (rounded down, so a fill at the limit never costs more than the station). For a vehicle signing its order."""
-    lat_a, lon_a, need = np.array([lat]), np.array([lon]), np.array([need_wh], dtype=np.int64)
+    (rounded down, so a fill at the limit never costs more than the station). For a vehicle signing its order:
+    parked at (lat, lon), or on `route` (its cheapest station detour along it)."""
     if need_wh <= 0:
         raise InvalidClearingParameter("need_wh", need_wh, "must be a positive int")
-    full = buyer_saving(lat_a, lon_a, need, need, stations, costs, grid_import_per_wh)
+    if route is None:
+        legs = parked_legs(np.array([lat]), np.array([lon]), np.zeros(1, np.int64), np.ones(1, np.int64))
+    else:
+        legs = route_legs_of(route)
+    need, one = np.array([need_wh], dtype=np.int64), np.zeros(1, dtype=np.int64)
+    full = buyer_saving(legs, one, need, need, stations, costs, grid_import_per_wh)
     return int(full[0]) // need_wh

@@ -1,13 +1,13 @@
 """Buyer-seller pairs for the cost-aware mechanisms: which pairs are candidates, and what each is worth.
 
-A pair trades q = min(buyer's Wh, seller's Wh) once (one meeting). Its welfare is q x (bid - ask) minus the pair's
-costs: the drive is shared (they meet halfway: the buyer carries floor(half)), the seller's transfer losses and
-battery wear are its own. The pair price first covers each side's cost share, then splits what is left by k:
-price = k_price(ask + ceil(seller share / q), bid - ceil(buyer share / q)); so an acceptable pair (feasible: the
-windows overlap for the drive plus the transfer; that interval non-empty; welfare > 0) leaves neither side worse
-off than its own limit, and the price always lies in [ask, bid]. With stations in the parameters (outside.py) the
-limits are capped by each side's outside option (trade_values), so no acceptable pair leaves a side worse off than
-its station or the grid export.
+A pair trades q = min(buyer's Wh, seller's Wh) once, at its cheapest meeting along both plans (costs.py). Its
+welfare is q x (bid - ask) minus the pair's costs; each side's share is its own detour's energy and time, and the
+seller's transfer losses and battery wear are its own too. The pair price first covers each side's cost share, then
+splits what is left by k: price = k_price(ask + ceil(seller share / q), bid - ceil(buyer share / q)); so an
+acceptable pair (feasible: both can stay at the meeting point for the transfer and reach their next waypoints on
+time; that interval non-empty; welfare > 0) leaves neither side worse off than its own limit, and the price always
+lies in [ask, bid]. With stations in the parameters (outside.py) the limits are capped by each side's outside option
+(trade_values), so no acceptable pair leaves a side worse off than its station or the grid export.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from scipy.spatial import cKDTree
 
 from .areas import unit_vectors
 from .book import Book, SideBook
-from .costs import PairCosts, distance_m, pair_costs, window_overlap_s
+from .costs import PairCosts, pair_costs
+from .legs import cell_centre, route_cells
 from .orders import Order, Side
 from .outside import buyer_saving, waiting_cost
 from .params import ClearingParams, GridPrices
@@ -39,7 +40,6 @@ class Edges:
     net_high: np.ndarray  # bid - the buyer's cost share per Wh (rounded up)
     gain: np.ndarray  # buyer's value - seller's value (q x (bid - ask) without stations), before the pair's costs
     costs: PairCosts
-    overlap_s: np.ndarray
     buyer_utility: np.ndarray
     seller_utility: np.ndarray
 
@@ -52,7 +52,7 @@ class Edges:
 
     @property
     def feasible(self) -> np.ndarray:
-        return self.overlap_s >= self.costs.required_s
+        return self.costs.feasible
 
     @property
     def acceptable(self) -> np.ndarray:
@@ -61,45 +61,62 @@ class Edges:
 
 
 def candidate_pairs(book: Book, nearest_areas: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every (buyer, seller) whose seller stands in one of the buyer's `nearest_areas` nearest seller areas."""
+    """Every (buyer, seller) whose seller is in one of the `nearest_areas` seller areas nearest one of the buyer's
+    cells. A vehicle's cells are its area and, for a routed order, every waypoint cell (legs.route_cells); a seller
+    area is a cell, placed where its first seller (book order) names it."""
     buys, sells = book.buys, book.sells
     if not len(buys) or not len(sells):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
     seller_areas: dict[str, list[int]] = {}
+    seller_place: dict[str, tuple[float, float]] = {}
     for j, order in enumerate(sells.orders):  # book order, so each area's list and the area order are canonical
-        seller_areas.setdefault(order.area_id, []).append(j)
+        for cell, place in _places(order):
+            area = seller_areas.setdefault(cell, [])
+            if not area or area[-1] != j:
+                area.append(j)
+            seller_place.setdefault(cell, place)
     area_ids = sorted(seller_areas)
-    first = [seller_areas[a][0] for a in area_ids]
-    tree = cKDTree(unit_vectors(sells.lat[first], sells.lon[first]))
+    lat, lon = (np.array([seller_place[a][x] for a in area_ids]) for x in (0, 1))
+    tree = cKDTree(unit_vectors(lat, lon))
     members = [np.array(seller_areas[a], dtype=np.int64) for a in area_ids]
     k = min(nearest_areas, len(area_ids))
     buyer_areas: dict[str, list[int]] = {}
+    buyer_place: dict[str, tuple[float, float]] = {}
     for i, order in enumerate(buys.orders):
-        buyer_areas.setdefault(order.area_id, []).append(i)
-    queries = [group[0] for group in buyer_areas.values()]
-    _, near = tree.query(unit_vectors(buys.lat[queries], buys.lon[queries]), k=k)
-    near = np.asarray(near).reshape(len(queries), k)
+        for cell, place in _places(order):
+            group = buyer_areas.setdefault(cell, [])
+            if not group or group[-1] != i:
+                group.append(i)
+            buyer_place.setdefault(cell, place)
+    cells = list(buyer_areas)
+    q_lat, q_lon = (np.array([buyer_place[c][x] for c in cells]) for x in (0, 1))
+    _, near = tree.query(unit_vectors(q_lat, q_lon), k=k)
+    near = np.asarray(near).reshape(len(cells), k)
     buyer_parts, seller_parts = [], []
-    for group, areas in zip(buyer_areas.values(), near.tolist()):
+    for cell, areas in zip(cells, near.tolist()):
+        group = buyer_areas[cell]
         sellers = np.concatenate([members[a] for a in sorted(areas)])
         buyer_parts.append(np.repeat(np.array(group, dtype=np.int64), len(sellers)))
         seller_parts.append(np.tile(sellers, len(group)))
-    buyer, seller = np.concatenate(buyer_parts), np.concatenate(seller_parts)
-    by_pair = np.lexsort((seller, buyer))
-    return buyer[by_pair], seller[by_pair]
+    pairs = np.unique(np.concatenate(buyer_parts) * len(sells) + np.concatenate(seller_parts))  # sorted, once each
+    return pairs // len(sells), pairs % len(sells)
+
+
+def _places(order: Order) -> list[tuple[str, tuple[float, float]]]:
+    """(cell, centre) of each cell an order's vehicle is in; its area at the centre the order names."""
+    cells = route_cells(order)
+    return [(cells[0], (order.area_lat, order.area_lon))] + [(c, cell_centre(c)) for c in cells[1:]]
 
 
 def edge_terms(buys: SideBook, sells: SideBook, buyer: np.ndarray, seller: np.ndarray, params: ClearingParams) -> Edges:
     bid, ask = buys.price[buyer], sells.price[seller]
     energy = np.minimum(buys.energy[buyer], sells.energy[seller])
-    dist = distance_m(buys.lat[buyer], buys.lon[buyer], sells.lat[seller], sells.lon[seller])
-    costs = pair_costs(dist, energy, params.costs)
+    costs = pair_costs(buys.legs, sells.legs, buyer, seller, energy, params.costs)
     buyer_value, seller_value = trade_values(buys, buyer, energy, bid, ask, costs, params)
     low = -(-(seller_value + costs.seller_share) // energy)
     high = (buyer_value - costs.buyer_share) // energy
     price = k_price(low, np.maximum(low, high), params.k)  # an empty interval is never acceptable anyway
-    overlap = window_overlap_s(buys.start[buyer], buys.end[buyer], sells.start[seller], sells.end[seller])
     return Edges(
         buyer=buyer,
         seller=seller,
@@ -109,7 +126,6 @@ def edge_terms(buys: SideBook, sells: SideBook, buyer: np.ndarray, seller: np.nd
         net_high=high,
         gain=buyer_value - seller_value,
         costs=costs,
-        overlap_s=overlap,
         buyer_utility=buyer_value - energy * price - costs.buyer_share,
         seller_utility=energy * price - seller_value - costs.seller_share,
     )
@@ -133,7 +149,7 @@ def trade_values(
     if not stations:
         return energy * bid, energy * ask
     saving = buyer_saving(
-        buys.lat[buyer], buys.lon[buyer], buys.energy[buyer], energy, stations, params.costs, params.grid.import_per_wh
+        buys.legs, buyer, buys.energy[buyer], energy, stations, params.costs, params.grid.import_per_wh
     )
     wait = waiting_cost(costs.transfer_s, stations, params.costs)
     return np.minimum(energy * bid, saving) - wait, np.maximum(energy * ask, energy * params.grid.export_per_wh) + wait
@@ -145,15 +161,6 @@ def candidate_edges(book: Book, params: ClearingParams) -> Edges:
 
 
 def select(edges: Edges, mask: np.ndarray) -> Edges:
-    c = edges.costs
-    costs = PairCosts(
-        distance_m=c.distance_m[mask],
-        travel_s=c.travel_s[mask],
-        transfer_s=c.transfer_s[mask],
-        travel_cost=c.travel_cost[mask],
-        seller_cost=c.seller_cost[mask],
-        total=c.total[mask],
-    )
     return Edges(
         buyer=edges.buyer[mask],
         seller=edges.seller[mask],
@@ -162,8 +169,7 @@ def select(edges: Edges, mask: np.ndarray) -> Edges:
         net_low=edges.net_low[mask],
         net_high=edges.net_high[mask],
         gain=edges.gain[mask],
-        costs=costs,
-        overlap_s=edges.overlap_s[mask],
+        costs=edges.costs.select(mask),
         buyer_utility=edges.buyer_utility[mask],
         seller_utility=edges.seller_utility[mask],
     )
@@ -193,30 +199,45 @@ class PairTerms:
 
     energy_wh: int
     price_per_wh: int
-    distance_m: int
+    distance_m: int  # both detours
+    buyer_detour_m: int
+    seller_detour_m: int
+    meeting_lat: float
+    meeting_lon: float
+    meeting_ts: int
+    together_s: int  # how long both can stay at the meeting point
+    transfer_s: int
+    buyer_share: int
+    seller_share: int
     cost: int
     welfare: int
     buyer_utility: int
     seller_utility: int
     feasible: bool
     acceptable: bool
-    required_s: int
-    overlap_s: int
 
 
 def pair_terms(buyer: Order, seller: Order, params: ClearingParams) -> PairTerms:
     one = np.zeros(1, dtype=np.int64)
     e = edge_terms(SideBook(Side.BUY, [buyer]), SideBook(Side.SELL, [seller]), one, one, params)
+    c = e.costs
     return PairTerms(
         energy_wh=int(e.energy_wh[0]),
         price_per_wh=int(e.price_per_wh[0]),
-        distance_m=int(e.costs.distance_m[0]),
-        cost=int(e.costs.total[0]),
+        distance_m=int(c.distance_m[0]),
+        buyer_detour_m=int(c.buyer_detour_m[0]),
+        seller_detour_m=int(c.seller_detour_m[0]),
+        meeting_lat=float(c.meeting_lat[0]),
+        meeting_lon=float(c.meeting_lon[0]),
+        meeting_ts=int(c.meeting_ts[0]),
+        together_s=int(c.together_s[0]),
+        transfer_s=int(c.transfer_s[0]),
+        buyer_share=int(c.buyer_share[0]),
+        seller_share=int(c.seller_share[0]),
+        cost=int(c.total[0]),
         welfare=int(e.welfare[0]),
         buyer_utility=int(e.buyer_utility[0]),
         seller_utility=int(e.seller_utility[0]),
         feasible=bool(e.feasible[0]),
         acceptable=bool(e.acceptable[0]),
-        required_s=int(e.costs.required_s[0]),
-        overlap_s=int(e.overlap_s[0]),
     )

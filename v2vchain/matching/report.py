@@ -2,11 +2,12 @@
 comparing clearings.
 
 A buyer's net surplus is what its station (outside.py; the grid import price without stations) would have charged
-for the energy it received, minus what it paid, its share of the drives and its time waiting; a seller's is what it
-received minus the grid export it forwent, its share of the drives, its losses, wear and waiting. A trade whose
-windows cannot fit the drive and the transfer (mechanisms blind to windows) delivers nothing and moves no money, but
-both sides still drive and the buyer still buys at its station. Welfare is the sum of the net surpluses and the
-operator's spread, so a clearing that leaves its users worse off than their outside options scores below zero.
+for the energy it received, minus what it paid, its detour to the pair's cheapest meeting (costs.py) and its time
+waiting; a seller's is what it received minus the grid export it forwent, its detour, its losses, wear and waiting.
+A trade with no meeting that fits both plans (mechanisms blind to routes and windows) delivers nothing and moves no
+money, but both sides still make their detours to its cheapest meeting point and the buyer still buys at its
+station. Welfare is the sum of the net surpluses and the operator's spread, so a clearing that leaves its users
+worse off than their outside options scores below zero.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .costs import distance_m, pair_costs, window_overlap_s
+from .costs import pair_costs
+from .legs import order_legs
 from .outside import buyer_saving, waiting_cost
 from .params import ClearingParams
 from .result import ClearingResult
@@ -45,7 +47,7 @@ class Summary:
     mechanism: str
     trades: int
     delivered_wh: int
-    infeasible_trades: int  # windows too short for drive + transfer: nothing delivered
+    infeasible_trades: int  # no meeting fits both plans with the transfer: nothing delivered
     mean_detour_km: float
     buyers_net: int
     sellers_net: int
@@ -61,29 +63,19 @@ class Summary:
 def net_surpluses(result: ClearingResult, params: ClearingParams) -> NetSurplus:
     t = result.trades
     q = _column([x.energy_wh for x in t])
-    dist = distance_m(
-        _column([x.buyer.area_lat for x in t], np.float64),
-        _column([x.buyer.area_lon for x in t], np.float64),
-        _column([x.seller.area_lat for x in t], np.float64),
-        _column([x.seller.area_lon for x in t], np.float64),
-    )
-    costs = pair_costs(dist, q, params.costs)
-    ok = window_overlap_s(
-        _column([x.buyer.window_start_ts for x in t]),
-        _column([x.buyer.window_end_ts for x in t]),
-        _column([x.seller.window_start_ts for x in t]),
-        _column([x.seller.window_end_ts for x in t]),
-    ) >= np.asarray(costs.required_s)
+    each = np.arange(len(t))
+    legs = order_legs([x.buyer for x in t]), order_legs([x.seller for x in t])
+    costs = pair_costs(*legs, each, each, q, params.costs)
+    ok = costs.feasible
     delivered = np.where(ok, q, 0)
     wait = waiting_cost(costs.transfer_s, params.stations, params.costs)
     payment = np.where(ok, q * _column([x.price_per_wh for x in t]), 0)
     receipt = np.where(ok, q * _column([x.seller_price_per_wh for x in t]), 0)
-    buyer_drive = costs.buyer_share
-    buyer_net = -payment - buyer_drive - np.where(ok, wait, 0)
+    buyer_net = -payment - costs.buyer_share - np.where(ok, wait, 0)
     seller_net = np.where(
         ok,
         receipt - q * params.grid.export_per_wh - costs.seller_share - wait,
-        -(costs.travel_cost - buyer_drive),  # no transfer: no losses, no wear, only its drive
+        -costs.seller_travel_cost,  # no transfer: no losses, no wear, only its detour
     )
     buyers = _by_order([x.buyer.key for x in t], buyer_net)
     sellers = _by_order([x.seller.key for x in t], seller_net)
@@ -91,8 +83,8 @@ def net_surpluses(result: ClearingResult, params: ClearingParams) -> NetSurplus:
     first = {x.buyer.key: x.buyer for x in reversed(t)}
     keys = list(served)
     saving = buyer_saving(
-        _column([first[k].area_lat for k in keys], np.float64),
-        _column([first[k].area_lon for k in keys], np.float64),
+        order_legs([first[k] for k in keys]),
+        np.arange(len(keys)),
         _column([first[k].energy_wh for k in keys]),
         _column([served[k] for k in keys]),
         params.stations,
@@ -107,7 +99,7 @@ def net_surpluses(result: ClearingResult, params: ClearingParams) -> NetSurplus:
         operator=int((payment - receipt).sum()),
         delivered_wh=int(delivered.sum()),
         infeasible_trades=int((~ok).sum()),
-        mean_detour_km=float(dist.mean()) / 1000 if len(t) else 0.0,
+        mean_detour_km=float(costs.distance_m.mean()) / 1000 if len(t) else 0.0,
     )
 
 

@@ -24,7 +24,6 @@ from .crossing import segments
 from .orders import Order
 from .params import ClearingParams
 from .result import ClearingResult, Trade, assemble
-from .sorting import packed_prefix, sorted_rows
 
 MECHANISM = "mcafee-trade-reduction"
 
@@ -35,12 +34,11 @@ def trade_reduction(orders: Iterable[Order], params: ClearingParams) -> Clearing
 
 def clear_trade_reduction(book: Book, params: ClearingParams) -> ClearingResult:
     buy_alloc, sell_alloc, buyer_price, seller_price = allocate(book)
-    buy_idx, sell_idx, energy = segments(buy_alloc, sell_alloc)
-    keep = energy > 0
+    buy_idx, sell_idx, energy = segments(buy_alloc, sell_alloc)  # every flow > 0 Wh: an order rationed to 0 ends none
     buys, sells = book.buys.orders, book.sells.orders
     trades = [
         Trade(buys[i], sells[j], q, buyer_price, seller_price)
-        for i, j, q in zip(buy_idx[keep].tolist(), sell_idx[keep].tolist(), energy[keep].tolist())
+        for i, j, q in zip(buy_idx.tolist(), sell_idx.tolist(), energy.tolist())
     ]
     at = marginal_position(book.buys.price, book.sells.price)
     marginal = None if at is None else (buys[at], sells[at])
@@ -48,11 +46,13 @@ def clear_trade_reduction(book: Book, params: ClearingParams) -> ClearingResult:
 
 
 def allocate(book: Book) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Each order's traded Wh (aligned with the book) and the buyers' and sellers' prices."""
+    """Each order's traded Wh (aligned with the book) and the buyers' and sellers' prices: the first `traders` orders
+    of each side trade, the longer side rationed (only those orders are scaled; the others trade nothing)."""
     traders, buyer_price, seller_price = mcafee_prices(book.buys.price, book.sells.price)
-    buy_alloc, sell_alloc = _first(book.buys, traders), _first(book.sells, traders)
-    volume = min(int(buy_alloc.sum()), int(sell_alloc.sum()))
-    return _ration(book.buys, buy_alloc, volume), _ration(book.sells, sell_alloc, volume), buyer_price, seller_price
+    buy_first, sell_first = book.buys.energy[:traders], book.sells.energy[:traders]
+    volume = min(int(buy_first.sum()), int(sell_first.sum()))
+    buy_alloc = _padded(_ration(book.buys, buy_first, volume), len(book.buys))
+    return buy_alloc, _padded(_ration(book.sells, sell_first, volume), len(book.sells)), buyer_price, seller_price
 
 
 def mcafee_prices(bid: np.ndarray, ask: np.ndarray) -> tuple[int, int, int]:
@@ -77,10 +77,11 @@ def marginal_position(bid: np.ndarray, ask: np.ndarray) -> int | None:
     return traders if buyer_price != seller_price else None
 
 
-def _first(side: SideBook, traders: int) -> np.ndarray:
-    alloc = np.zeros(len(side), dtype=np.int64)
-    alloc[:traders] = side.energy[:traders]
-    return alloc
+def _padded(alloc: np.ndarray, n: int) -> np.ndarray:
+    """alloc for the first orders of a side, nothing for the other n - len(alloc)."""
+    padded = np.zeros(n, dtype=np.int64)
+    padded[: len(alloc)] = alloc
+    return padded
 
 
 def _ration(side: SideBook, alloc: np.ndarray, volume: int) -> np.ndarray:
@@ -92,17 +93,24 @@ def _ration(side: SideBook, alloc: np.ndarray, volume: int) -> np.ndarray:
         scaled = alloc * volume
     else:  # Python ints beyond int64
         scaled = alloc.astype(object) * volume
-    share = np.array(scaled // total, dtype=np.int64)
-    remainder = np.array(scaled % total, dtype=np.int64)  # < total, which fits
+    share, remainder = (np.asarray(column, dtype=np.int64) for column in np.divmod(scaled, total))  # < total: fits
     leftover = volume - int(share.sum())
-    if leftover:  # leftover < the number of orders with a remainder: only they can get a Wh
-        owed = np.flatnonzero(remainder)  # the others (most of a long side, at remainder 0) would all tie
-        owed_remainder, nonce, owner_key = remainder[owed], side.nonce[owed], side.owner_key[owed]
-        # lexsort((position, owner_key, nonce, -remainder)), in one sort unless remainders tie
-        rank = sorted_rows(
-            packed_prefix(-owed_remainder, nonce, owner_key),
-            lambda at: (owed[at], owner_key[at], nonce[at], -owed_remainder[at]),
-            overwrite=True,
-        )
-        share[owed[rank[:leftover]]] += 1
+    if leftover:
+        share[_largest_remainders(side, remainder, leftover)] += 1
     return share
+
+
+def _largest_remainders(side: SideBook, remainder: np.ndarray, count: int) -> np.ndarray:
+    """The positions of the first `count` orders by (remainder descending, nonce, owner key, position): only the
+    membership matters, so every order above the count-th largest remainder, and those at it ordered by the rest of
+    the rule. One numpy.sort of the remainders and a lexsort of the one tied group (a lexsort of every order with a
+    remainder took ~24 ms of a 1M-order clearing: its remainders take few values). count < the number of orders with
+    a remainder, the only ones that can get a Wh."""
+    owed = np.flatnonzero(remainder)  # the others (most of a long side, at remainder 0) would all tie
+    owed_remainder = remainder[owed]
+    threshold = np.sort(owed_remainder)[-count]
+    above = owed[owed_remainder > threshold]
+    tied = owed[owed_remainder == threshold]
+    nonce, owner_key = side.tie_keys(tied)
+    first = np.lexsort((tied, owner_key, nonce))[: count - len(above)]
+    return np.concatenate((above, tied[first]))

@@ -58,6 +58,8 @@ class Shortfall(IntEnum):
     SELLER_COVER = 2
     BUYER_ORDER_SPENT = 3
     SELLER_ORDER_SPENT = 4
+    BUYER_INACTIVE = 5  # registration revoked, expired or without the role when the commit was mined
+    SELLER_INACTIVE = 6
 
 
 class Resolution(IntEnum):
