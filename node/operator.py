@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -74,11 +74,6 @@ def route_refusal(signed: SignedOrder) -> str | None:
             f"{o.window_start_ts}..{o.window_end_ts}"
         )
     return None
-
-
-def planned_order(signed: SignedOrder) -> Order:
-    """A signed order as the mechanisms read it, its route included."""
-    return replace(matching_order(signed), route=signed.order.route)
 
 
 def chain_refusal(
@@ -166,7 +161,7 @@ def plan_clearing(
     if not candidates:
         return Plan(None, candidates, dropped)
     params = clearing_params(settings)
-    result = MECHANISMS[settings.mechanism]([planned_order(o) for o in candidates], params)
+    result = MECHANISMS[settings.mechanism]([matching_order(o) for o in candidates], params)
     penalty_bps = client.penalty_bps()
     kept = []
     for t in result.trades:

@@ -16,13 +16,14 @@ from v2vchain.protocol.routes import Route, Waypoint
 
 
 def _routed_buy(desk: Desk, *, inside: bool = True) -> tuple[SignedOrder, Route]:
-    """buyer 0's order carrying a two-stop trip, inside its window (or ending a minute after it)."""
+    """buyer 0's order carrying a trip from the sellers' cell (the desk's u33dc0) to the next one, inside its window
+    (or ending a minute after it): a meeting on its way costs no detour, so every mechanism can take it."""
     order = desk.order(desk.buyers[0], BUY, limit=150, nonce=5)
     end = order.window_end_ts if inside else order.window_end_ts + 60
     route = Route(
         (
-            Waypoint("u33dc", order.window_start_ts, order.window_start_ts + 600),
-            Waypoint("u336x", order.window_start_ts + 2_400, end),
+            Waypoint("u33dc0", order.window_start_ts, order.window_start_ts + 600),
+            Waypoint("u33dc2", order.window_start_ts + 2_400, end),
         )
     )
     return desk.sign(desk.buyers[0], replace(order, route=route, route_hash=b"")), route
