@@ -3,13 +3,11 @@ commit publishes it; a route its window does not hold is dropped with the reason
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from node.config import OperatorSettings
 from node.operator import plan_clearing
-from tests.support.desk import BUY, SELL, Desk
+from tests.support.desk import BUY, LEAD_S, SELL, WINDOW_S, Desk
 from v2vchain.protocol.clearing import MECHANISM_IDS
 from v2vchain.protocol.orders import SignedOrder
 from v2vchain.protocol.routes import Route, Waypoint
@@ -18,15 +16,13 @@ from v2vchain.protocol.routes import Route, Waypoint
 def _routed_buy(desk: Desk, *, inside: bool = True) -> tuple[SignedOrder, Route]:
     """buyer 0's order carrying a trip from the sellers' cell (the desk's u33dc0) to the next one, inside its window
     (or ending a minute after it): a meeting on its way costs no detour, so every mechanism can take it."""
-    order = desk.order(desk.buyers[0], BUY, limit=150, nonce=5)
-    end = order.window_end_ts if inside else order.window_end_ts + 60
+    start = desk.chain.now() + LEAD_S
+    end = start + WINDOW_S
     route = Route(
-        (
-            Waypoint("u33dc0", order.window_start_ts, order.window_start_ts + 600),
-            Waypoint("u33dc2", order.window_start_ts + 2_400, end),
-        )
+        (Waypoint("u33dc0", start, start + 600), Waypoint("u33dc2", start + 2_400, end + (0 if inside else 60)))
     )
-    return desk.sign(desk.buyers[0], replace(order, route=route, route_hash=b"")), route
+    order = desk.order(desk.buyers[0], BUY, limit=150, nonce=5, start=start, route=route)
+    return desk.sign(desk.buyers[0], order), route
 
 
 @pytest.mark.parametrize("mechanism", sorted(MECHANISM_IDS))
