@@ -20,7 +20,7 @@ from tests.support.routes import CELLS, packed
 from tests.support.strategies import order
 from v2vchain.audit.clearing_audit import audit_clearing
 from v2vchain.audit.ledger.clearing import ClearingBooks
-from v2vchain.audit.published import PUBLISHED
+from v2vchain.audit.published import PUBLISHED, UNSPLIT, order_routes
 from v2vchain.audit.store import Event, Store
 from v2vchain.chain.compiler import Build
 from v2vchain.matching import MECHANISMS, ClearingParams, Side
@@ -167,3 +167,16 @@ def test_a_routed_clearing_is_recomputed_identically_with_its_published_routes(
     audit = audit_clearing(_desk.clearing, history.clean.clearing_id, params=PARAMS)
     assert audit.recomputed.startswith("identical"), audit.recomputed
     assert audit.ok
+
+
+def test_routes_that_do_not_split_mark_each_routed_order_unsplit() -> None:
+    """What the Clearing refuses cannot be committed, but the indexer reads any input without raising."""
+    call = {"orders": [{"order": {"routeHash": "0x" + "11" * 32}}, {"order": {"routeHash": "0x" + "00" * 32}}]}
+    assert order_routes({**call, "routes": "0x02"}) == [UNSPLIT, None]
+
+
+def test_a_published_route_marked_unsplit_is_found(history: RoutedHistory) -> None:
+    tx = history.commit_tx["clean"]
+    row = next(e for e in published_rows(history, tx) if e.args["buyerRoute"])
+    events = edited(history.events, lambda e: e is row, buyerRoute=UNSPLIT)
+    assert findings(books_of(history.clearing, events), tx) == {"route-malformed"}
