@@ -193,7 +193,7 @@ def lifecycle(n: int, r: dict[str, int], period: int = PERIOD) -> int:
     return r["commit"] // n + r["settle"] // n + r["withdraw"] // period
 
 
-def report(name: str, rows: dict[int, dict[str, int]]) -> None:
+def report(name: str, rows: dict[int, dict[str, int]], fit: bool = True) -> None:
     print(f"[{name}] commit (signatures + rules + escrow), settleReceipts (batch), seller's withdraw; gas per trade")
     print(
         f"{'trades':>7} {'commit':>12} {'settle':>12} {'commit/trade':>13} {'settle/trade':>13} {'withdraw':>9} "
@@ -204,7 +204,7 @@ def report(name: str, rows: dict[int, dict[str, int]]) -> None:
             f"{n:>7} {r['commit']:>12,} {r['settle']:>12,} {r['commit'] // n:>13,} {r['settle'] // n:>13,} "
             f"{r['withdraw']:>9,} {lifecycle(n, r):>16,} {lifecycle(n, r, 1):>20,}"
         )
-    if len(rows) >= 3:
+    if fit and len(rows) >= 3:
         commit_fit = largest_fitting({n: r["commit"] for n, r in rows.items()})
         settle_fit = largest_fitting({n: r["settle"] for n, r in rows.items()})
         binding = "commit" if commit_fit <= settle_fit else "settleReceipts"
@@ -229,7 +229,8 @@ def main() -> None:
         with connect(name) as chain:
             rows, routed = measure(chain, build, sizes, routed_sizes)
         report(name, rows)
-        report(f"{name}, every order with a 4-waypoint route", routed)
+        # no block fit: the routed batches run after the parked ones, on warm accounts, so their sizes do not line up
+        report(f"{name}, every order with a 4-waypoint route", routed, fit=False)
         print(f"[{name}] measured in {time.monotonic() - started:.0f} s")
         first = first or (rows, routed)
     assert first is not None

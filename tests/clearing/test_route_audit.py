@@ -16,13 +16,14 @@ from eth_utils import keccak
 from tests.support.audit import index, specs_of
 from tests.support.clearing_books import books_of, edited
 from tests.support.desk import BUY, ENERGY, LEAD_S, PRICE, SELL, WINDOW_S, Desk
-from tests.support.routes import CELLS, packed, trip
-from v2vchain.audit.clearing_audit import audit_clearing, matching_order
+from tests.support.routes import CELLS, packed
+from tests.support.strategies import order
+from v2vchain.audit.clearing_audit import audit_clearing
 from v2vchain.audit.ledger.clearing import ClearingBooks
-from v2vchain.audit.published import PUBLISHED
+from v2vchain.audit.published import PUBLISHED, UNSPLIT, order_routes
 from v2vchain.audit.store import Event, Store
 from v2vchain.chain.compiler import Build
-from v2vchain.matching import MECHANISMS, ClearingParams
+from v2vchain.matching import MECHANISMS, ClearingParams, Side
 from v2vchain.protocol.areas import area_id
 from v2vchain.protocol.clearing import MECHANISM_IDS, PreparedClearing, TradeInput, params_hash, trade_inputs
 from v2vchain.protocol.routes import Route, Waypoint
@@ -32,7 +33,7 @@ PARAMS = ClearingParams()
 
 @dataclass
 class RoutedHistory:
-    clean: PreparedClearing  # max-welfare assignment over two pairs, three of the four orders routed
+    clean: PreparedClearing  # max-welfare assignment: buyer 0 and seller 1 share a trip, seller 0 is parked and cheaper
     malformed: PreparedClearing  # buyer 2 signed the hash of a route whose first cell is not a geohash cell
     outside: PreparedClearing  # buyer 0 (nonce 1) signed a route that starts before its window
     commit_tx: dict[str, str]  # each clearing's commit transaction, by name
@@ -48,13 +49,16 @@ def _commit(desk: Desk, prepared: PreparedClearing) -> str:
 def play(desk: Desk, build: Build, db: Path) -> RoutedHistory:
     start = desk.chain.now() + LEAD_S
     end = start + WINDOW_S
-    routes: list[Route | None] = [trip(start, end, 4), None, trip(start, end, 2, 3), trip(start, end, 8, 1)]
-    orders = []
-    for i in range(2):
-        for k, (vehicle, side) in enumerate(((desk.buyers[i], BUY), (desk.sellers[i], SELL))):
-            orders.append(desk.sign(vehicle, desk.order(vehicle, side, start=start, end=end, route=routes[2 * i + k])))
-    result = MECHANISMS["max-welfare-assignment"]([matching_order(o) for o in orders], PARAMS)
-    assert len(result.trades) == 2
+    far = Route((Waypoint("u33d8x", start, start + 600), Waypoint("u33d9r", start + 5_400, start + 6_000)))
+    plans = [  # the operator's own matching orders: buyer 0 and seller 1 share a trip, seller 0 is parked
+        (desk.buyers[0], order(0, Side.BUY, price=150, start=start, end=end, route=far)),
+        (desk.sellers[0], order(0, Side.SELL, price=49, start=start, end=end)),
+        (desk.sellers[1], order(0, Side.SELL, price=50, start=start, end=end, route=far)),
+    ]
+    matching = [dataclasses.replace(o, owner=v.address.lower()) for v, o in plans]
+    result = MECHANISMS["max-welfare-assignment"](matching, PARAMS)
+    assert [t.seller.owner for t in result.trades] == [desk.sellers[1].address.lower()]  # parked, seller 0 would win
+    orders = [desk.clearing.sign_order(v.account, o) for (v, _), o in zip(plans, matching)]
     clean = desk.prepare(
         orders,
         trade_inputs(orders, result.trades),
@@ -103,13 +107,12 @@ def published_rows(h: RoutedHistory, tx: str) -> list[Event]:
 
 
 def test_the_index_publishes_each_traded_orders_route_as_committed(history: RoutedHistory) -> None:
-    clean = history.clean
-    rows = published_rows(history, history.commit_tx["clean"])
-    assert len(rows) == 2
-    for row in rows:
+    for prepared, name in ((history.clean, "clean"), (history.outside, "outside")):
+        rows = published_rows(history, history.commit_tx[name])
+        assert len(rows) == 1
         for side in ("buyer", "seller"):
-            route = clean.orders[int(row.args[f"{side}Order"])].order.route
-            assert row.args[f"{side}Route"] == (None if route is None else "0x" + route.encode().hex())
+            route = prepared.orders[int(rows[0].args[f"{side}Order"])].order.route
+            assert rows[0].args[f"{side}Route"] == (None if route is None else "0x" + route.encode().hex())
 
 
 def test_a_routed_clearing_whose_routes_hold_breaks_no_rule(history: RoutedHistory) -> None:
@@ -164,3 +167,16 @@ def test_a_routed_clearing_is_recomputed_identically_with_its_published_routes(
     audit = audit_clearing(_desk.clearing, history.clean.clearing_id, params=PARAMS)
     assert audit.recomputed.startswith("identical"), audit.recomputed
     assert audit.ok
+
+
+def test_routes_that_do_not_split_mark_each_routed_order_unsplit() -> None:
+    """What the Clearing refuses cannot be committed, but the indexer reads any input without raising."""
+    call = {"orders": [{"order": {"routeHash": "0x" + "11" * 32}}, {"order": {"routeHash": "0x" + "00" * 32}}]}
+    assert order_routes({**call, "routes": "0x02"}) == [UNSPLIT, None]
+
+
+def test_a_published_route_marked_unsplit_is_found(history: RoutedHistory) -> None:
+    tx = history.commit_tx["clean"]
+    row = next(e for e in published_rows(history, tx) if e.args["buyerRoute"])
+    events = edited(history.events, lambda e: e is row, buyerRoute=UNSPLIT)
+    assert findings(books_of(history.clearing, events), tx) == {"route-malformed"}

@@ -9,10 +9,11 @@ CELLS = ("u33dc0", "u33dc1", "u33dc4", "u33dc5", "u33dch", "u33dcj", "u33dcn", "
 
 
 def trip(start: int, end: int, waypoints: int = 4, first: int = 0) -> Route:
-    """`waypoints` consecutive CELLS from `first`, the window [start, end] shared out evenly between them."""
+    """`waypoints` consecutive CELLS from `first`, the window [start, end] shared out evenly: the vehicle stays a
+    quarter of each share in its cell and drives on to the next for the rest (where it can meet another)."""
     step = (end - start) // waypoints
     cells = CELLS[first : first + waypoints]
-    return Route(tuple(Waypoint(c, start + k * step, start + (k + 1) * step) for k, c in enumerate(cells)))
+    return Route(tuple(Waypoint(c, start + k * step, start + k * step + step // 4) for k, c in enumerate(cells)))
 
 
 def packed(cells: list[bytes], start: int, step: int = 60) -> bytes:
