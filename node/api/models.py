@@ -176,9 +176,11 @@ class PlaceOrder(Strict):
     def _route(cls, route: list[StopIn] | None) -> list[StopIn] | None:
         if route is not None:
             try:
-                cloak_route([stop.planned() for stop in route], precision=1)  # validity does not depend on it
+                planned = cloak_route([stop.planned() for stop in route], precision=1)  # valid at any precision
             except InvalidRoute as exc:
                 raise ValueError(exc.reason) from None
+            if planned.start_ts == planned.end_ts:  # the order's window would be empty: the Clearing refuses it
+                raise ValueError(f"the route arrives and departs at {planned.start_ts} only: its window is empty")
         return route
 
     @model_validator(mode="after")

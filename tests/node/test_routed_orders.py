@@ -73,6 +73,10 @@ def _malformed(now: int) -> dict[str, tuple[dict[str, Any], str]]:
             {"route": [trip[0], stop(WORK, now + 600, now + 3_600)]},
             "waypoint 1 arrives (",
         ),
+        "no time between first arrival and last departure": (
+            {"route": [stop(HOME, now + 300, now + 300), stop(WORK, now + 300, now + 300)]},
+            "its window is empty",
+        ),
         "a latitude off the globe": ({"route": [trip[0], stop((91.0, 13.4), now + 2_400, now + 3_600)]}, "route.1.lat"),
         "a window given as well": ({"route": trip, "window_s": 3_600}, "route conflicts with window_s"),
     }
