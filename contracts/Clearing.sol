@@ -66,7 +66,13 @@ contract Clearing is TradeSettlement {
     // ---------------------------------------------------------------- commit
 
     /// @notice Publish, check and fund a clearing (see the contract notes); the calldata is the publication.
-    function commitClearing(Header calldata header, SignedOrder[] calldata orders, TradeInput[] calldata trades)
+    /// `routes` is the concatenation, in order-list order, of the routes of the orders with a non-zero routeHash.
+    function commitClearing(
+        Header calldata header,
+        SignedOrder[] calldata orders,
+        TradeInput[] calldata trades,
+        bytes calldata routes
+    )
         external
         whenNotPaused
         nonReentrant
@@ -91,7 +97,7 @@ contract Clearing is TradeSettlement {
             price: 0,
             sellerPrice: 0
         });
-        bytes32 orderSetHash = _verifyOrders(orders);
+        bytes32 orderSetHash = _verifyOrders(orders, routes);
         _applyTrades(c, orders, trades);
         _closeOrders(orders, c.state);
         if (c.mechanismId == TRADE_REDUCTION && c.price != c.sellerPrice) _checkMarginalPair(header, orders, c);
@@ -110,24 +116,31 @@ contract Clearing is TradeSettlement {
         nextSeq[msg.sender] = seq + 1;
     }
 
-    /// @dev Each order once: clean words, strictly increasing (owner, nonce), signed by its owner.
-    function _verifyOrders(SignedOrder[] calldata orders) private view returns (bytes32) {
+    /// @dev Each order once: clean words, strictly increasing (owner, nonce), signed by its owner, its route (if it
+    /// signed one) the next in `routes`; every byte of `routes` some order's.
+    function _verifyOrders(SignedOrder[] calldata orders, bytes calldata routes) private view returns (bytes32) {
         uint256 m = orders.length;
         bytes32[] memory digests = new bytes32[](m);
         bytes32 separator = _domainSeparatorV4();
         uint256 previous = 0;
+        uint256 at = 0; // where the next route starts in `routes`
         for (uint256 k = 0; k < m; ++k) {
             SignedOrder calldata o = orders[k];
             ClearingHashing.requireClean(k, o);
-            address owner = o.order.owner;
-            uint256 key = (uint256(uint160(owner)) << 64) | o.order.nonce;
-            if (key <= previous) revert OrdersNotSorted(k);
-            previous = key;
-            bytes32 digest = ClearingHashing.orderDigest(o.order, separator);
-            address signer = _signer(digest, o.v, o.r, o.s);
-            if (signer != owner) revert InvalidOrderSignature(k, owner, signer);
-            digests[k] = digest;
+            {
+                address owner = o.order.owner;
+                uint256 key = (uint256(uint160(owner)) << 64) | o.order.nonce;
+                if (key <= previous) revert OrdersNotSorted(k);
+                previous = key;
+                bytes32 digest = ClearingHashing.orderDigest(o.order, separator);
+                address signer = _signer(digest, o.v, o.r, o.s);
+                if (signer != owner) revert InvalidOrderSignature(k, owner, signer);
+                digests[k] = digest;
+            }
+            bytes32 routeHash = o.order.routeHash;
+            if (routeHash != 0) at = ClearingHashing.consumeRoute(k, routes, at, routeHash);
         }
+        if (at != routes.length) revert UnusedRouteBytes(routes.length - at);
         return keccak256(abi.encodePacked(digests));
     }
 

@@ -12,6 +12,7 @@ interface IClearing {
         bytes32 areaId;
         uint40 windowStart;
         uint40 windowEnd;
+        bytes32 routeHash; // keccak of the route's packed encoding (v2vchain.protocol.routes), zero for none
         uint64 nonce;
         uint40 expiry;
     }
@@ -107,6 +108,11 @@ interface IClearing {
     error OrderExpired(uint256 orderIndex, uint256 expiry, uint256 nowTs);
     error NonceExhausted(uint256 orderIndex);
     error TradesRootMismatch(bytes32 computed, bytes32 expected);
+    /// @dev The routes argument: each order with a routeHash takes the next route of the blob, in order-list order.
+    error RouteLength(uint256 orderIndex, uint256 waypoints); // the route's first byte is not 2..8
+    error RouteTruncated(uint256 orderIndex, uint256 needed, uint256 left); // fewer bytes left than the route needs
+    error RouteMismatch(uint256 orderIndex); // the published route does not hash to the routeHash its owner signed
+    error UnusedRouteBytes(uint256 count); // bytes left after the last routed order's route
 
     // ------------------------------------------------------------ delivery
     error UnknownClearing(uint256 clearingId);

@@ -11,10 +11,13 @@ import {IClearing} from "../interfaces/IClearing.sol";
 library ClearingHashing {
     bytes32 internal constant ORDER_TYPEHASH = keccak256(
         "Order(address owner,uint8 side,uint64 energyWh,uint96 limitPricePerWh,bytes32 areaId,"
-        "uint40 windowStart,uint40 windowEnd,uint64 nonce,uint40 expiry)"
+        "uint40 windowStart,uint40 windowEnd,bytes32 routeHash,uint64 nonce,uint40 expiry)"
     );
     bytes32 internal constant TRADE_LEAF_TAG = keccak256("v2vchain.Clearing.TradeLeaf.v1");
-    uint256 internal constant ORDER_BYTES = 0x120; // an Order's 9 words
+    uint256 internal constant ORDER_BYTES = 0x140; // an Order's 10 words
+    uint256 internal constant MIN_WAYPOINTS = 2;
+    uint256 internal constant MAX_WAYPOINTS = 8; // v2vchain.protocol.routes.MAX_WAYPOINTS
+    uint256 internal constant WAYPOINT_BYTES = 42; // bytes32 area id, uint40 arrive, uint40 depart
     uint256 internal constant TRADE_BYTES = 0x160; // a Trade's 11 words
     uint256 internal constant LEAF_HEADER = 0x80; // tag, contract, clearing id, index
 
@@ -31,8 +34,8 @@ library ClearingHashing {
                 or(
                     or(shr(96, calldataload(add(o, 0x60))), shr(40, calldataload(add(o, 0xa0)))),
                     or(
-                        or(shr(40, calldataload(add(o, 0xc0))), shr(64, calldataload(add(o, 0xe0)))),
-                        or(shr(40, calldataload(add(o, 0x100))), shr(8, calldataload(add(o, 0x120))))
+                        or(shr(40, calldataload(add(o, 0xc0))), shr(64, calldataload(add(o, 0x100)))),
+                        or(shr(40, calldataload(add(o, 0x120))), shr(8, calldataload(add(o, 0x140))))
                     )
                 )
             )
@@ -53,6 +56,30 @@ library ClearingHashing {
             mstore(add(p, 0x22), structHash)
             digest := keccak256(p, 0x42)
         }
+    }
+
+    /// @dev The route an order with a routeHash takes from `routes` at `at`: one byte n (2..8), then n waypoints of
+    /// 42 bytes, the whole hashing to routeHash. Returns where the next route starts. The contract reads neither
+    /// cells nor times (the audit does); it only makes the published route the one the owner signed.
+    function consumeRoute(uint256 k, bytes calldata routes, uint256 at, bytes32 routeHash)
+        internal
+        pure
+        returns (uint256 end)
+    {
+        uint256 left = routes.length - at; // at <= routes.length: each route ends inside the blob
+        if (left == 0) revert IClearing.RouteTruncated(k, 1, 0);
+        uint256 n = uint8(routes[at]);
+        if (n < MIN_WAYPOINTS || n > MAX_WAYPOINTS) revert IClearing.RouteLength(k, n);
+        uint256 size = 1 + n * WAYPOINT_BYTES;
+        if (size > left) revert IClearing.RouteTruncated(k, size, left);
+        bytes32 h;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, add(routes.offset, at), size)
+            h := keccak256(p, size)
+        }
+        if (h != routeHash) revert IClearing.RouteMismatch(k);
+        end = at + size;
     }
 
     /// @dev The leaf of a trade given as calldata, hashed from its words as they are: only the clean encoding

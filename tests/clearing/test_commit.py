@@ -194,7 +194,7 @@ def test_a_delivery_window_must_end_after_the_commit_block(desk: Desk, offset: i
     ]
     op = desk.as_(desk.operator)
     prepared = desk.prepare(orders, [TradeInput(0, 1, ENERGY, PRICE, PRICE)])
-    args = (prepared.header(), [o.as_tuple() for o in prepared.orders], [x.as_tuple() for x in prepared.inputs])
+    args = prepared.commit_args()
     if ok:
         desk.at(end + offset, op, "commitClearing", *args)
     else:
@@ -208,7 +208,7 @@ def test_an_order_is_usable_up_to_its_expiry_second(desk: Desk, offset: int, ok:
     expiry = orders[0].order.expiry_ts
     op = desk.as_(desk.operator)
     prepared = desk.prepare(orders, trades)
-    args = (prepared.header(), [o.as_tuple() for o in prepared.orders], [x.as_tuple() for x in prepared.inputs])
+    args = prepared.commit_args()
     if ok:
         desk.at(expiry + offset, op, "commitClearing", *args)
     else:

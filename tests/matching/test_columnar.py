@@ -21,10 +21,12 @@ from v2vchain.matching.errors import (
     InvalidWindow,
     OwnerOnBothSides,
     PriceOutOfRange,
+    RoutedOrderInColumns,
 )
 from v2vchain.matching.orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH, MAX_TS, MAX_WINDOW_S
 from v2vchain.protocol.clearing import TradeInput, trade_inputs
 from v2vchain.protocol.orders import ChainOrder, SignedOrder
+from v2vchain.protocol.routes import Route, Waypoint
 
 PARAMS = ClearingParams()
 
@@ -236,6 +238,13 @@ def test_clearing_refuses_an_order_listed_twice() -> None:
     cols = columnar.from_orders([order(1, Side.BUY, nonce=3), order(1, Side.BUY, price=90, nonce=3)])
     with pytest.raises(DuplicateOrder):
         columnar.double_auction(cols, PARAMS)
+
+
+def test_order_columns_refuse_a_routed_order_by_name() -> None:
+    """A v2v-orders/1 file has no route column: a routed order put into columns would be signed and cleared parked."""
+    route = Route((Waypoint("u33dc0", T0, T0 + 600), Waypoint("u33dc1", T0 + 900, T0 + 1_800)))
+    with pytest.raises(RoutedOrderInColumns):
+        columnar.from_orders([order(1, Side.BUY), order(2, Side.BUY, nonce=1, route=route)])
 
 
 def test_clearing_refuses_an_owner_on_both_sides() -> None:

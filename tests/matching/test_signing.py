@@ -7,11 +7,12 @@ import dataclasses
 import pytest
 from eth_account import Account
 
-from tests.support.strategies import order
+from tests.support.strategies import T0, order
 from v2vchain.matching.errors import OrderSignatureMismatch
 from v2vchain.matching.signing import ORDER_TYPES, clearing_domain, order_signer, sign_order, verify_order
 from v2vchain.protocol.areas import area_id
 from v2vchain.protocol.eip712 import type_string
+from v2vchain.protocol.routes import Route, Waypoint
 from v2vchain.protocol.signatures import malleate
 
 ACCOUNT = Account.from_key(b"\x01" * 32)
@@ -22,7 +23,7 @@ DOMAIN = clearing_domain(31337, "0x" + "cc" * 20)
 def test_order_type_string_is_the_one_the_contracts_hash() -> None:
     assert type_string(ORDER_TYPES) == (
         "Order(address owner,uint8 side,uint64 energyWh,uint96 limitPricePerWh,bytes32 areaId,uint40 windowStart,"
-        "uint40 windowEnd,uint64 nonce,uint40 expiry)"
+        "uint40 windowEnd,bytes32 routeHash,uint64 nonce,uint40 expiry)"
     )
 
 
@@ -47,6 +48,16 @@ def test_changing_the_price_after_signing_breaks_the_signature() -> None:
     signature = sign_order(ACCOUNT, DOMAIN, o)
     with pytest.raises(OrderSignatureMismatch):
         verify_order(DOMAIN, dataclasses.replace(o, limit_price_per_wh=o.limit_price_per_wh + 1), signature)
+
+
+def test_changing_the_route_after_signing_breaks_the_signature() -> None:
+    o = order(
+        owner=ACCOUNT.address, route=Route((Waypoint("u33dc0", T0, T0 + 600), Waypoint("u33dc1", T0 + 900, T0 + 1_800)))
+    )
+    signature = sign_order(ACCOUNT, DOMAIN, o)
+    later = Route((Waypoint("u33dc0", T0, T0 + 600), Waypoint("u33dc1", T0 + 900, T0 + 1_801)))
+    with pytest.raises(OrderSignatureMismatch):
+        verify_order(DOMAIN, dataclasses.replace(o, route=later), signature)
 
 
 def test_signature_for_another_chain_does_not_verify() -> None:

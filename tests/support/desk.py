@@ -21,6 +21,7 @@ from v2vchain.identity.registration import ROLE_BOTH, ROLE_BUYER, ROLE_SELLER
 from v2vchain.protocol.areas import area_id
 from v2vchain.protocol.clearing import PreparedClearing, Receipt, TradeInput
 from v2vchain.protocol.orders import ChainOrder, SignedOrder
+from v2vchain.protocol.routes import Route
 
 TOKENS = 1_000_000_000  # 1,000 tokens each
 
@@ -109,6 +110,7 @@ class Desk:
         start: int | None = None,
         end: int | None = None,
         expiry: int | None = None,
+        route: Route | None = None,
     ) -> ChainOrder:
         start = self.chain.now() + LEAD_S if start is None else start
         end = start + WINDOW_S if end is None else end
@@ -122,6 +124,7 @@ class Desk:
             window_end_ts=end,
             nonce=nonce,
             expiry_ts=start if expiry is None else expiry,
+            route=route,
         )
 
     def sign(self, vehicle: Vehicle, order: ChainOrder) -> SignedOrder:

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from v2vchain.matching import Order, Side
 from v2vchain.matching.areas import geohash_centre
 from v2vchain.matching.outside import Station
-from v2vchain.protocol.routes import Route, Waypoint
+from v2vchain.privacy.geohash import BASE32
+from v2vchain.protocol.routes import MAX_TS as MAX_ROUTE_TS
+from v2vchain.protocol.routes import MAX_WAYPOINTS, Route, Waypoint
 
 T0 = 1_750_000_000  # a morning in 2025
 # ~20 ms an example goes to drawing the orders, so properties run fewer examples than Hypothesis's 100
@@ -129,3 +131,12 @@ def city_stations(draw: st.DrawFn, max_stations: int = 3) -> tuple[Station, ...]
             )
         )
     return tuple(out)
+
+
+@st.composite
+def any_routes(draw: st.DrawFn) -> Route:
+    """Any route the protocol allows: 2..8 geohash cells of any precision, times in order anywhere in uint40."""
+    n = draw(st.integers(2, MAX_WAYPOINTS))
+    cells = draw(st.lists(st.text(BASE32, min_size=1, max_size=12), min_size=n, max_size=n))
+    times = sorted(draw(st.lists(st.integers(1, MAX_ROUTE_TS), min_size=2 * n, max_size=2 * n)))
+    return Route(tuple(Waypoint(c, times[2 * k], times[2 * k + 1]) for k, c in enumerate(cells)))

@@ -6,7 +6,10 @@ contract has already enforced these and every owner's signature, so a violation 
 disagree); and, for the price-only mechanisms, is the trade list exactly what the named mechanism computes from the
 published orders: what the contract cannot check is the operator's choice of orders and of the double auction's k.
 Orders carry their cloaked area as a readable geohash cell (v2vchain.areas), so the cost-aware mechanisms, which
-weigh the distances between the cells' centres, are recomputed from chain data too.
+weigh the distances between the cells' centres, are recomputed from chain data too. A routed order's route is read
+from the commit's `routes` argument (the contract checked it against the hash its owner signed, not its contents):
+one that does not decode or leaves the order's window is a violation (audit/routes.py), and a clearing whose
+routes all hold is recomputed with them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from v2vchain.matching.errors import InvalidArea
 from v2vchain.matching.orders import Side
 from v2vchain.protocol.areas import cell_of
 from v2vchain.protocol.clearing import MECHANISM_IDS, PreparedClearing, params_hash
+from v2vchain.protocol.routes import route_segments
+
+from .routes import RouteProblem, judge_route
 
 NAMES = {v: k for k, v in MECHANISM_IDS.items()}
 
@@ -31,7 +37,7 @@ class ClearingAudit:
     clearing_id: int
     mechanism: str
     roots_match: bool
-    violations: list[str] = field(default_factory=list)  # "trade i: the rule it breaks"
+    violations: list[str] = field(default_factory=list)  # "trade i: the rule it breaks", "order k: route-..."
     recomputed: str = ""  # "identical", "differs: ...", or why it could not be recomputed
 
     @property
@@ -43,7 +49,7 @@ class ClearingAudit:
             f"clearing {self.clearing_id}: mechanism {self.mechanism}",
             f"  committed roots match the published orders and trades: {'yes' if self.roots_match else 'NO'}",
         ]
-        lines += [f"  VIOLATION {v}" for v in self.violations] or ["  every trade keeps its orders' rules"]
+        lines += [f"  VIOLATION {v}" for v in self.violations] or ["  every trade and route keeps its orders' rules"]
         lines.append(f"  recomputation: {self.recomputed}")
         return "\n".join(lines)
 
@@ -76,8 +82,25 @@ def rule_violations(p: PreparedClearing) -> list[str]:
     return found
 
 
+def route_problems(p: PreparedClearing) -> dict[int, RouteProblem]:
+    """Each routed order's route judged from the published bytes, by order index."""
+    segments = route_segments(p.routes, [o.order.route_hash for o in p.orders])
+    found = {}
+    for k, (signed, segment) in enumerate(zip(p.orders, segments)):
+        problem = (
+            None if segment is None else judge_route(segment, signed.order.window_start_ts, signed.order.window_end_ts)
+        )
+        if problem is not None:
+            found[k] = problem
+    return found
+
+
+def route_violations(p: PreparedClearing) -> list[str]:
+    return [f"order {k}: {problem.rule}: {problem.why}" for k, problem in route_problems(p).items()]
+
+
 def matching_order(signed: Any) -> Order:
-    """A published order as the mechanisms read it: its area's geohash cell and that cell's centre."""
+    """A published order as the mechanisms read it: its area's geohash cell and that cell's centre, its route."""
     o = signed.order
     cell = cell_of(o.area_id)
     if not cell:
@@ -95,6 +118,7 @@ def matching_order(signed: Any) -> Order:
         window_end_ts=o.window_end_ts,
         nonce=o.nonce,
         expiry_ts=o.expiry_ts,
+        route=o.route,
     )
 
 
@@ -106,6 +130,10 @@ def recompute(p: PreparedClearing, mechanism: str, params: ClearingParams) -> st
     unreadable = [k for k, o in enumerate(p.orders) if not cell_of(o.order.area_id)]
     if unreadable:
         return f"not possible: order {unreadable[0]}'s area is not a readable geohash cell"
+    bad_routes = route_problems(p)
+    if bad_routes:
+        k, problem = next(iter(bad_routes.items()))
+        return f"not possible: order {k}'s route breaks {problem.rule}"
     result = MECHANISMS[mechanism]([matching_order(o) for o in p.orders], params)
     expected = sorted(
         (
@@ -147,6 +175,7 @@ def audit_clearing(
     prepared = client.published(clearing_id, from_block=from_block)
     mechanism = NAMES.get(prepared.mechanism_id, f"unknown id {prepared.mechanism_id}")
     roots_match = prepared.trades_root == client.trades_root(clearing_id)
-    audit = ClearingAudit(clearing_id, mechanism, roots_match, violations=rule_violations(prepared))
+    violations = rule_violations(prepared) + route_violations(prepared)
+    audit = ClearingAudit(clearing_id, mechanism, roots_match, violations=violations)
     audit.recomputed = recompute(prepared, mechanism, params or ClearingParams())
     return audit

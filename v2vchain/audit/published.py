@@ -6,8 +6,10 @@ input when it meets a ClearingCommitted event and stores one `TradePublished` ro
 contract "Clearing", the commit's block and transaction, a log index past every real one (PUBLISHED_BASE + the
 commit's log index x 4096 + the trade's index), empty topics and data "0x" (what tells them apart from logs). The
 seller's penalty (energy x seller price x penaltyBps / 10000, the rate from the Clearing's ClearingConfigured event,
-emitted once by its constructor) rides along, so the ledger knows what each trade locked. A commit made through
-another contract has no readable input: it gets no rows, and the ledger warns that its trades are unpublished.
+emitted once by its constructor) rides along, so the ledger knows what each trade locked, and so do each order's
+window and its route as published (`buyerRoute`/`sellerRoute`: the packed bytes as 0x-hex, null for a parked
+order), for the ledger to judge (audit/routes.py). A commit made through another contract has no readable input: it
+gets no rows, and the ledger warns that its trades are unpublished.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import function_abi_to_4byte_selector
 
+from v2vchain.protocol.errors import InvalidRoute
+from v2vchain.protocol.routes import route_segments
+
 from .decode import _type, plain
 from .rpc import Log
 from .store import EventRow
@@ -27,6 +32,7 @@ PUBLISHED = "TradePublished"
 PUBLISHED_BASE = 1 << 40
 BPS = 10_000
 COMMIT = "commitClearing"
+UNSPLIT = "unsplit"  # a routed order's route that could not be cut out of the commit's routes
 
 
 def _named(param: dict[str, Any], value: Any) -> Any:
@@ -41,7 +47,8 @@ def _named(param: dict[str, Any], value: Any) -> Any:
 
 
 def decode_commit(abi: Sequence[dict[str, Any]], tx_input: str) -> dict[str, Any] | None:
-    """commitClearing's arguments (header, orders, trades) by name, or None if the input is not such a call."""
+    """commitClearing's arguments (header, orders, trades, routes) by name, or None if the input is not such a
+    call."""
     fn = next((f for f in abi if f.get("type") == "function" and f.get("name") == COMMIT), None)
     raw = bytes.fromhex(tx_input[2:] if tx_input.startswith("0x") else tx_input)
     if fn is None or raw[:4] != function_abi_to_4byte_selector(fn):  # type: ignore[arg-type]  # an ABI entry read from JSON
@@ -58,6 +65,7 @@ def trade_args(
 ) -> list[dict[str, Any]]:
     """One TradePublished argument set per trade of the call, derived as the contract derives its Trade."""
     orders = [o["order"] for o in call["orders"]]
+    routes = order_routes(call)
     out = []
     for i, x in enumerate(call["trades"]):
         b, s = orders[x["buyerOrder"]], orders[x["sellerOrder"]]
@@ -87,10 +95,26 @@ def trade_args(
                 "sellerPricePerWh": seller_price,
                 "deliveryStart": max(int(b["windowStart"]), int(s["windowStart"])),
                 "deliveryEnd": min(int(b["windowEnd"]), int(s["windowEnd"])),
+                "buyerWindow": [int(b["windowStart"]), int(b["windowEnd"])],
+                "sellerWindow": [int(s["windowStart"]), int(s["windowEnd"])],
+                "buyerRoute": routes[int(x["buyerOrder"])],
+                "sellerRoute": routes[int(x["sellerOrder"])],
                 "penalty": None if penalty_bps is None else energy * seller_price * penalty_bps // BPS,
             }
         )
     return out
+
+
+def order_routes(call: dict[str, Any]) -> list[str | None]:
+    """Each order's published route as 0x-hex (None: parked), split from the call's `routes` as the contract splits
+    it. A blob the contract would have refused (so no commit of this contract) marks every routed order with
+    UNSPLIT, which the ledger reports."""
+    hashes = [bytes.fromhex(str(o["order"]["routeHash"])[2:]) for o in call["orders"]]
+    try:
+        segments = route_segments(bytes.fromhex(str(call.get("routes", "0x"))[2:]), hashes)
+    except InvalidRoute:
+        return [None if h == bytes(32) else UNSPLIT for h in hashes]
+    return [None if seg is None else "0x" + seg.hex() for seg in segments]
 
 
 CONFIGURED = "ClearingConfigured"  # the constructor's event: the penalty rate and grace period

@@ -1,5 +1,6 @@
 """The Clearing's typed client: commit, per-trade delivery, batch settlement with buyer-signed receipts, and the
-published clearing rebuilt by anyone from the calldata of its commit transaction (`ClearingClient.published`).
+published clearing rebuilt by anyone from the calldata of its commit transaction (`ClearingClient.published`),
+routes included.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from v2vchain.protocol import eip712
 from v2vchain.protocol.abi_values import uint
 from v2vchain.protocol.clearing import ZERO32, PreparedClearing, Receipt, Trade, TradeInput, prepare_clearing
 from v2vchain.protocol.eip712 import CLEARING_DOMAIN, ORDER_TYPES, TRADE_RECEIPT_TYPES
+from v2vchain.protocol.errors import InvalidRoute
 from v2vchain.protocol.orders import ChainOrder, SignedOrder
+from v2vchain.protocol.routes import Route, route_segments
 
 from .errors import ClearingDataUnavailable
 from .vault import VaultClient
@@ -57,8 +60,10 @@ class ClearingClient(VaultClient):
         clearing_id: int | None = None,
         marginal: tuple[int, int] | None = None,
         sort_orders: bool = True,
+        routes: bytes | None = None,
     ) -> PreparedClearing:
-        """A clearing for this sender's next id (nobody else can take it; leaves are bound to it)."""
+        """A clearing for this sender's next id (nobody else can take it; leaves are bound to it); `routes` defaults
+        to the orders' own (protocol.clearing.prepare_clearing)."""
         return prepare_clearing(
             contract=self.address,
             chain_id=self.chain_id,
@@ -69,15 +74,11 @@ class ClearingClient(VaultClient):
             params_hash=params_hash,
             marginal=marginal,
             sort_orders=sort_orders,
+            routes=routes,
         )
 
     def commit(self, prepared: PreparedClearing) -> TxReceipt:
-        return self._transact(
-            "commitClearing",
-            prepared.header(),
-            [o.as_tuple() for o in prepared.orders],
-            [x.as_tuple() for x in prepared.inputs],
-        )
+        return self._transact("commitClearing", *prepared.commit_args())
 
     # ------------------------------------------------------------ delivery
     def confirm_delivery(
@@ -200,22 +201,14 @@ class ClearingClient(VaultClient):
                 f"commit call ({exc})"
             ) from exc
         header, raw_orders, raw_trades = args["header"], args["orders"], args["trades"]
+        blob = bytes(args["routes"])
+        try:
+            segments = route_segments(blob, [bytes(o["order"]["routeHash"]) for o in raw_orders])
+        except InvalidRoute as exc:  # the contract refuses such a commit: this transaction is not one it accepted
+            raise ClearingDataUnavailable(f"clearing {clearing_id}: {exc}") from exc
         orders = [
-            SignedOrder(
-                ChainOrder(
-                    owner=to_checksum_address(o["order"]["owner"]),
-                    side=o["order"]["side"],
-                    energy_wh=o["order"]["energyWh"],
-                    limit_price_per_wh=o["order"]["limitPricePerWh"],
-                    area_id=bytes(o["order"]["areaId"]),
-                    window_start_ts=o["order"]["windowStart"],
-                    window_end_ts=o["order"]["windowEnd"],
-                    nonce=o["order"]["nonce"],
-                    expiry_ts=o["order"]["expiry"],
-                ),
-                bytes(o["r"]) + bytes(o["s"]) + bytes([o["v"]]),
-            )
-            for o in raw_orders
+            SignedOrder(_chain_order(o["order"], segment), bytes(o["r"]) + bytes(o["s"]) + bytes([o["v"]]))
+            for o, segment in zip(raw_orders, segments)
         ]
         inputs = [
             TradeInput(t["buyerOrder"], t["sellerOrder"], t["energyWh"], t["pricePerWh"], t["sellerPricePerWh"])
@@ -231,6 +224,7 @@ class ClearingClient(VaultClient):
             params_hash=bytes(header["paramsHash"]),
             marginal=(header["marginalBuy"], header["marginalSell"]),
             sort_orders=False,
+            routes=blob,
         )
         args_ev = event["args"]
         if prepared.trades_root != bytes(args_ev["tradesRoot"]) or prepared.order_set_hash != bytes(
@@ -238,3 +232,25 @@ class ClearingClient(VaultClient):
         ):
             raise ClearingDataUnavailable(f"clearing {clearing_id}: the calldata does not hash to the committed roots")
         return prepared
+
+
+def _chain_order(o: dict[str, Any], segment: bytes | None) -> ChainOrder:
+    """A published order with its route decoded; a route that does not decode (its owner signed it, the contract
+    does not read cells or times) leaves the order with its signed hash and no route, for the audit to report."""
+    try:
+        route = None if segment is None else Route.decode(segment)
+    except InvalidRoute:
+        route = None
+    return ChainOrder(
+        owner=to_checksum_address(o["owner"]),
+        side=o["side"],
+        energy_wh=o["energyWh"],
+        limit_price_per_wh=o["limitPricePerWh"],
+        area_id=bytes(o["areaId"]),
+        window_start_ts=o["windowStart"],
+        window_end_ts=o["windowEnd"],
+        nonce=o["nonce"],
+        expiry_ts=o["expiry"],
+        route=route,
+        route_hash=bytes(o["routeHash"]),
+    )

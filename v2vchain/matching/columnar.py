@@ -2,7 +2,8 @@
 reduction over a million orders without a Python object per order (Order objects alone cost ~9 s at 1M).
 
 On disk (`write`, `read`): one uncompressed .npz (numpy's zip of .npy arrays) holding `format` = "v2v-orders/1" and
-one array per column; row i of every order column is order i, and `cell` indexes a table of cloaked areas:
+one array per column; row i of every order column is order i, and `cell` indexes a table of cloaked areas. Every row
+is a parked order (no route: its signed routeHash is zero; from_orders refuses a routed one):
 
     owner         uint8 (n, 20)  the owner's address, 20 bytes
     side          uint8          1 buy, 2 sell (Side)
@@ -45,7 +46,7 @@ from v2vchain.privacy.geohash import BASE32
 from .crossing import segments
 from .double_auction import MECHANISM as DOUBLE_AUCTION
 from .double_auction import cross
-from .errors import DuplicateOrder, InvalidArea, OwnerOnBothSides
+from .errors import DuplicateOrder, InvalidArea, OwnerOnBothSides, RoutedOrderInColumns
 from .legs import OrderLegs, parked_legs
 from .orders import MAX_ENERGY_WH, MAX_PRICE_PER_WH, MAX_TS, MAX_WINDOW_S, Order, Side
 from .params import ClearingParams
@@ -116,7 +117,11 @@ def _word(owner: np.ndarray, start: int, stop: int) -> np.ndarray:
 
 
 def from_orders(orders: Sequence[Order]) -> OrderColumns:
-    """The edge in: Order objects as columns, one cell-table row per distinct (area id, centre)."""
+    """The edge in: Order objects as columns, one cell-table row per distinct (area id, centre); parked orders only
+    (RoutedOrderInColumns)."""
+    routed = next((o for o in orders if o.route is not None), None)
+    if routed is not None:
+        raise RoutedOrderInColumns(routed.owner, routed.nonce)
     cells: dict[tuple[str, float, float], int] = {}
     cell = [cells.setdefault((o.area_id, o.area_lat, o.area_lon), len(cells)) for o in orders]
     owner = np.frombuffer(b"".join(bytes.fromhex(o.owner[2:]) for o in orders), np.uint8).reshape(len(orders), 20)

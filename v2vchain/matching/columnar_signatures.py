@@ -1,8 +1,9 @@
 """Order signatures checked on columns (columnar.py), without an Order or a message dict per row.
 
-Every row's EIP-712 Order struct is encoded at once with NumPy (ten 32-byte words: typeHash, then the fields of
-eip712.ORDER_TYPES in order); then each row costs two keccaks and one libsecp256k1 recovery (protocol.recover),
-compared with the row's owner bytes. The strict signature rule is protocol.recover's, which is signatures.split.
+Every row's EIP-712 Order struct is encoded at once with NumPy (eleven 32-byte words: typeHash, then the fields of
+eip712.ORDER_TYPES in order; routeHash is zero, as a v2v-orders/1 file holds parked orders only); then each row costs
+two keccaks and one libsecp256k1 recovery (protocol.recover), compared with the row's owner bytes. The strict
+signature rule is protocol.recover's, which is signatures.split.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ _NUMBERS = {
 
 
 def order_structs(cols: OrderColumns) -> np.ndarray:
-    """(n, 320) uint8: the encodeData of each row's Order, typeHash first; its keccak is the struct hash."""
+    """(n, 352) uint8: the encodeData of each row's Order, typeHash first; its keccak is the struct hash."""
     n = len(cols)
     words = np.zeros((n, 1 + len(_FIELDS), 32), dtype=np.uint8)
     words[:, 0] = _TYPE_HASH
@@ -46,6 +47,8 @@ def order_structs(cols: OrderColumns) -> np.ndarray:
             words[:, k, 31] = cols.side
         elif name == "areaId":
             words[:, k] = areas[cols.cell]
+        elif name == "routeHash":
+            continue  # no route: the zero word
         else:
             words[:, k, 24:] = getattr(cols, _NUMBERS[name]).astype(">u8").view(np.uint8).reshape(n, 8)
     return words.reshape(n, 32 * (1 + len(_FIELDS)))

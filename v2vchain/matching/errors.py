@@ -41,6 +41,15 @@ class NonceOutOfRange(InvalidOrder):
         super().__init__(f"nonce must be an int in 0..2**64-1, got {nonce!r}")
 
 
+class RoutedOrderInColumns(InvalidOrder):
+    """Order columns (a v2v-orders/1 file) hold parked orders only: a route has no column, and dropping it would
+    sign and clear a different order."""
+
+    def __init__(self, owner: str, nonce: int) -> None:
+        self.owner, self.nonce = owner, nonce
+        super().__init__(f"order ({owner}, {nonce}) carries a route; order columns hold parked orders only")
+
+
 class InvalidArea(InvalidOrder):
     def __init__(self, area_id: Any, lat: Any, lon: Any, reason: str) -> None:
         self.area_id, self.lat, self.lon = area_id, lat, lon

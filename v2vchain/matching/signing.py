@@ -9,6 +9,7 @@ from eth_account.signers.local import LocalAccount
 
 from v2vchain.protocol.eip712 import CLEARING_DOMAIN, ORDER_TYPES
 from v2vchain.protocol.errors import BadSignature
+from v2vchain.protocol.routes import route_hash
 from v2vchain.protocol.signatures import recover_typed
 
 from .errors import OrderSignatureMismatch
@@ -21,7 +22,7 @@ def clearing_domain(chain_id: int, verifying_contract: str) -> dict[str, Any]:
 
 
 def order_message(order: Order) -> dict[str, Any]:
-    """The signed fields; the area's centre is derived from areaId, so it is not signed."""
+    """The signed fields; the area's centre is derived from areaId, so it is not signed; the route by its hash."""
     return {
         "owner": order.owner,
         "side": int(order.side),
@@ -30,6 +31,7 @@ def order_message(order: Order) -> dict[str, Any]:
         "areaId": order.area_word,
         "windowStart": order.window_start_ts,
         "windowEnd": order.window_end_ts,
+        "routeHash": route_hash(order.route),
         "nonce": order.nonce,
         "expiry": order.expiry_ts,
     }

@@ -1,8 +1,9 @@
 """The batch Clearing's data exactly as Clearing.sol hashes and checks it: orders, trades, leaves, commitments.
 
 A clearing goes through the contract in the shape `prepare_clearing` builds here: the signed orders (each an EIP-712
-`Order` under the "V2V Clearing" domain) sorted by (owner, nonce), the trades as order indices + Wh + prices, and the
-trade Merkle root, computed the way Clearing.sol computes it (protocol/merkle.py). Clearing ids are per operator:
+`Order` under the "V2V Clearing" domain) sorted by (owner, nonce), the trades as order indices + Wh + prices, the
+routes of the orders that signed one (protocol/routes.py, in order-list order), and the trade Merkle root, computed
+the way Clearing.sol computes it (protocol/merkle.py). Clearing ids are per operator:
 (operator << 96) | the operator's own sequence number.
 """
 
@@ -23,6 +24,7 @@ from v2vchain.errors import InvalidInput
 from .abi_values import bytes32, uint
 from .merkle import MerkleTree, tagged_leaf
 from .orders import SignedOrder, order_digest, order_set_hash
+from .routes import NO_ROUTE, routes_blob
 
 ZERO32 = b"\x00" * 32
 TRADE_LEAF_TAG = keccak(text="v2vchain.Clearing.TradeLeaf.v1")
@@ -187,6 +189,7 @@ class PreparedClearing:
     trades: tuple[Trade, ...]
     marginal_buy: int = 0
     marginal_sell: int = 0
+    routes: bytes = b""  # commitClearing's `routes`: the routed orders' encodings, in order-list order
     order_digests: tuple[bytes, ...] = field(default=(), repr=False)
     trade_tree: MerkleTree | None = field(default=None, repr=False)
 
@@ -211,6 +214,15 @@ class PreparedClearing:
             self.trades_root,
             self.marginal_buy,
             self.marginal_sell,
+        )
+
+    def commit_args(self) -> tuple[Any, ...]:
+        """commitClearing's arguments: header, signed orders, trades, routes."""
+        return (
+            self.header(),
+            [o.as_tuple() for o in self.orders],
+            [x.as_tuple() for x in self.inputs],
+            self.routes,
         )
 
     def trade_proof(self, index: int) -> list[bytes]:
@@ -270,11 +282,13 @@ def prepare_clearing(
     params_hash: bytes = ZERO32,
     marginal: tuple[int, int] | None = None,
     sort_orders: bool = True,
+    routes: bytes | None = None,
 ) -> PreparedClearing:
     """The orders sorted by (owner, nonce) as the contract requires, trade and marginal indices remapped to match.
 
     `marginal` names the dropped marginal (buy, sell) orders of trade reduction, as indices into `orders`.
-    sort_orders=False sends the list as given (for tests of what the contract refuses).
+    `routes` defaults to the blob of the sorted orders' own routes; given, it is sent as it is (a commit read back
+    from calldata, or a test of what the contract refuses). sort_orders=False sends the list as given.
     """
     if not trades:
         raise InvalidInput("a clearing needs at least one trade")
@@ -302,6 +316,11 @@ def prepare_clearing(
         o.order.as_tuple()  # every field in range of its Solidity type, before anything is hashed
     for x in trades:
         x.as_tuple()
+    if routes is None:
+        bare = [k for k, o in enumerate(orders) if o.order.route is None and o.order.route_hash != NO_ROUTE]
+        if bare:
+            raise InvalidInput(f"order {bare[0]} signed a route hash but carries no route to publish")
+        routes = routes_blob([o.order.route for o in orders])
     digests = tuple(order_digest(o.order, chain_id, contract) for o in orders)
     derived = tuple(derive_trade(orders, x) for x in trades)
     return PreparedClearing(
@@ -315,6 +334,7 @@ def prepare_clearing(
         trades=derived,
         marginal_buy=uint("marginal_buy", marginal_buy, 32),
         marginal_sell=uint("marginal_sell", marginal_sell, 32),
+        routes=bytes(routes),
         order_digests=digests,
         trade_tree=MerkleTree([trade_leaf(contract, clearing_id, i, t) for i, t in enumerate(derived)]),
     )

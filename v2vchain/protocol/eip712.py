@@ -49,6 +49,7 @@ ORDER_TYPES = {
         {"name": "areaId", "type": "bytes32"},
         {"name": "windowStart", "type": "uint40"},
         {"name": "windowEnd", "type": "uint40"},
+        {"name": "routeHash", "type": "bytes32"},
         {"name": "nonce", "type": "uint64"},
         {"name": "expiry", "type": "uint40"},
     ]

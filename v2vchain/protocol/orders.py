@@ -4,7 +4,7 @@ digest, and the hash over a clearing's order set."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account.messages import encode_typed_data
@@ -15,11 +15,17 @@ from v2vchain.matching.orders import Order as MatchingOrder
 from . import eip712
 from .abi_values import bytes32, uint
 from .eip712 import CLEARING_DOMAIN, ORDER_TYPES
+from .errors import InvalidRoute
+from .routes import Route, route_hash
 
 
 @dataclass(frozen=True)
 class ChainOrder:
-    """An order in the exact fields its owner signs and the contract reads (the area as its bytes32 hash)."""
+    """An order in the exact fields its owner signs and the contract reads (the area as its bytes32 hash).
+
+    The owner signs its route's hash (`route_hash`, derived from `route`; zero for none). An order read back from
+    a commit whose published route does not decode (v2vchain.audit judges it) keeps the signed hash with no route.
+    """
 
     owner: str
     side: int
@@ -30,6 +36,17 @@ class ChainOrder:
     window_end_ts: int
     nonce: int
     expiry_ts: int
+    route: Route | None = None
+    route_hash: bytes = field(default=b"")  # b"": the hash of `route`
+
+    def __post_init__(self) -> None:
+        if self.route is not None and not isinstance(self.route, Route):
+            raise InvalidRoute(f"expected a Route or None, got {type(self.route).__name__}")
+        derived = route_hash(self.route)
+        if self.route_hash == b"":
+            object.__setattr__(self, "route_hash", derived)
+        elif self.route is not None and bytes(self.route_hash) != derived:
+            raise InvalidRoute("the route does not hash to the order's route_hash")
 
     @classmethod
     def of(cls, order: MatchingOrder) -> ChainOrder:
@@ -43,6 +60,7 @@ class ChainOrder:
             window_end_ts=order.window_end_ts,
             nonce=order.nonce,
             expiry_ts=order.expiry_ts,
+            route=order.route,
         )
 
     @property
@@ -59,6 +77,7 @@ class ChainOrder:
             "areaId": self.area_id,
             "windowStart": self.window_start_ts,
             "windowEnd": self.window_end_ts,
+            "routeHash": self.route_hash,
             "nonce": self.nonce,
             "expiry": self.expiry_ts,
         }
@@ -72,6 +91,7 @@ class ChainOrder:
             bytes32("area_id", self.area_id),
             uint("window_start_ts", self.window_start_ts, 40),
             uint("window_end_ts", self.window_end_ts, 40),
+            bytes32("route_hash", self.route_hash),
             uint("nonce", self.nonce, 64),
             uint("expiry_ts", self.expiry_ts, 40),
         )

@@ -104,20 +104,38 @@ def routes_blob(routes: Sequence[Route | None]) -> bytes:
 
 def split_routes(blob: bytes, hashes: Sequence[bytes]) -> list[Route | None]:
     """Each order's route out of a commit's `routes` argument, given the orders' signed routeHash values, checked
-    as the Clearing checks them (InvalidRoute naming the first order whose route is missing, wrong or extra)."""
-    data, at = bytes(blob), 0
+    as the Clearing checks them and decoded (InvalidRoute naming the first order whose route is missing, wrong,
+    extra or not a route)."""
     out: list[Route | None] = []
+    for k, segment in enumerate(route_segments(blob, hashes)):
+        try:
+            out.append(None if segment is None else Route.decode(segment))
+        except InvalidRoute as exc:
+            raise InvalidRoute(f"order {k}: {exc.reason}") from None
+    return out
+
+
+def route_segments(blob: bytes, hashes: Sequence[bytes]) -> list[bytes | None]:
+    """Each order's route bytes, checked exactly as the Clearing checks them and no further: n in 2..MAX_WAYPOINTS,
+    the 1 + 42 n bytes present and hashing to the routeHash, nothing left over. The cells and times are not read
+    (an audit judges a committed route that does not decode instead of failing on it)."""
+    data, at = bytes(blob), 0
+    out: list[bytes | None] = []
     for k, h in enumerate(hashes):
         if bytes(h) == NO_ROUTE:
             out.append(None)
             continue
-        try:
-            route, end = _read(data, at)
-        except InvalidRoute as exc:
-            raise InvalidRoute(f"order {k}: {exc.reason}") from None
+        if at >= len(data):
+            raise InvalidRoute(f"order {k}: no route where one was expected")
+        n = data[at]
+        if not 2 <= n <= MAX_WAYPOINTS:
+            raise InvalidRoute(f"order {k}: a route has 2..{MAX_WAYPOINTS} waypoints, its first byte says {n}")
+        end = at + 1 + n * WAYPOINT_BYTES
+        if end > len(data):
+            raise InvalidRoute(f"order {k}: a route of {n} waypoints needs {end - at} bytes, {len(data) - at} are left")
         if keccak(data[at:end]) != bytes(h):
             raise InvalidRoute(f"order {k}: the published route does not hash to the routeHash its owner signed")
-        out.append(route)
+        out.append(data[at:end])
         at = end
     if at != len(data):
         raise InvalidRoute(f"{len(data) - at} bytes of routes left after the last order's")

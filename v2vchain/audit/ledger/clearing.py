@@ -9,7 +9,8 @@ price) to the operator, the rest back to the buyer; a reclaim returns the whole 
 (Forfeited, ref = the clearing id). None of these moves emits Credited: a Credited from the Clearing is unexplained.
 The contract's constructor emits ClearingConfigured (penaltyBps, gracePeriod): each trade's penalty and every
 settlement that must wait for a window's end plus grace (a reclaim, a finalize, a receipt above a pending
-confirmation only before it) is judged against them.
+confirmation only before it) is judged against them. A traded order's route, as its commit published it, is judged
+once per order (audit/routes.py: route-malformed, route-outside-window): the contract checks only its hash.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from v2vchain.audit.published import UNSPLIT
+from v2vchain.audit.routes import MALFORMED, judge_route
 from v2vchain.audit.store import Event, Store
 
 from .vault import VaultBooks
@@ -251,6 +254,7 @@ class ClearingBooks(VaultBooks):
     def _check_trades(self, e: Event, c: Clearing) -> None:
         """What the contract checks of every trade, funded or not, before it funds any."""
         filled: Counter[int] = Counter()
+        judged: set[int] = set()  # order indices whose route was judged
         first: ClearingTrade | None = None
         for t in sorted(c.trades.values(), key=lambda t: t.index):
             a, where = t.a, f"clearing {c.clearing_id:#x} trade {t.index}"
@@ -296,10 +300,34 @@ class ClearingBooks(VaultBooks):
                         e,
                         f"{where}: order {order} of {a[side]} filled {filled[order]} Wh of its {a[f'{side}OrderWh']}",
                     )
+            for side in ("buyer", "seller"):
+                order = int(a[f"{side}Order"])
+                if order not in judged:
+                    judged.add(order)
+                    self._check_route(
+                        e, f"clearing {c.clearing_id:#x} order {order} ({side} of trade {t.index})", a, side
+                    )
             roles = ((t.buyer, ROLE_BUYER, "buyer"), (t.seller, ROLE_SELLER, "seller"))
             for who, role, name in roles:
                 if reason := self.not_active(who, role, e.timestamp):
                     self._violate("trader-not-active", e, f"{where}: {name} {who} is {reason}")
+
+    def _check_route(self, e: Event, where: str, a: dict[str, Any], side: str) -> None:
+        """A published route no honest operator would clear; rows indexed before routes existed carry none."""
+        route, window = a.get(f"{side}Route"), a.get(f"{side}Window")
+        if not route or window is None:
+            return
+        if route == UNSPLIT:
+            self._violate(MALFORMED, e, f"{where}: the commit's routes do not split against the signed route hashes")
+            return
+        try:
+            segment = bytes.fromhex(str(route).removeprefix("0x"))
+        except ValueError:
+            self._violate(MALFORMED, e, f"{where}: its published route {str(route)[:20]!r} is not hex")
+            return
+        problem = judge_route(segment, int(window[0]), int(window[1]))
+        if problem is not None:
+            self._violate(problem.rule, e, f"{where}: {problem.why}")
 
     def _open(self, e: Event, c: Clearing, t: ClearingTrade, floors: dict[str, int]) -> None:
         where = f"clearing {c.clearing_id:#x} trade {t.index}"
