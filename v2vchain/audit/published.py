@@ -18,13 +18,11 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import function_abi_to_4byte_selector
-
+from v2vchain.protocol.calldata import decode_call
 from v2vchain.protocol.errors import InvalidRoute
 from v2vchain.protocol.routes import route_segments
 
-from .decode import _type, plain
+from .decode import plain
 from .rpc import Log
 from .store import EventRow
 
@@ -35,29 +33,23 @@ COMMIT = "commitClearing"
 UNSPLIT = "unsplit"  # a routed order's route that could not be cut out of the commit's routes
 
 
-def _named(param: dict[str, Any], value: Any) -> Any:
-    """An ABI-decoded value with its tuples as dicts by component name."""
-    t = str(param["type"])
-    if t.startswith("tuple"):
-        if t.endswith("[]"):
-            inner = dict(param, type=t[:-2])
-            return [_named(inner, v) for v in value]
-        return {c["name"]: _named(c, v) for c, v in zip(param["components"], value)}
+def _json(value: Any) -> Any:
+    """A decoded call's value as JSON: dicts and lists kept, every leaf made plain."""
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
     return plain(value)
 
 
 def decode_commit(abi: Sequence[dict[str, Any]], tx_input: str) -> dict[str, Any] | None:
-    """commitClearing's arguments (header, orders, trades, routes) by name, or None if the input is not such a
-    call."""
+    """commitClearing's arguments (header, orders, trades, routes) by name, read as the contract read them
+    (protocol/calldata.py: whatever encoding it accepted is its publication), or None if the input is not such a
+    call (a truncated or foreign input: unpublished)."""
     fn = next((f for f in abi if f.get("type") == "function" and f.get("name") == COMMIT), None)
     raw = bytes.fromhex(tx_input[2:] if tx_input.startswith("0x") else tx_input)
-    if fn is None or raw[:4] != function_abi_to_4byte_selector(fn):  # type: ignore[arg-type]  # an ABI entry read from JSON
-        return None
-    try:
-        values = abi_decode([_type(p) for p in fn["inputs"]], raw[4:])
-    except Exception:  # a truncated or foreign input: unpublished
-        return None
-    return {p["name"]: _named(p, v) for p, v in zip(fn["inputs"], values)}
+    call = None if fn is None else decode_call(fn, raw)
+    return None if call is None else _json(call)
 
 
 def trade_args(

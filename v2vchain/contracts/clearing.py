@@ -16,6 +16,7 @@ from web3.types import TxReceipt
 from v2vchain.matching.orders import Order as MatchingOrder
 from v2vchain.protocol import eip712
 from v2vchain.protocol.abi_values import uint
+from v2vchain.protocol.calldata import decode_call
 from v2vchain.protocol.clearing import ZERO32, PreparedClearing, Receipt, Trade, TradeInput, prepare_clearing
 from v2vchain.protocol.eip712 import CLEARING_DOMAIN, ORDER_TYPES, TRADE_RECEIPT_TYPES
 from v2vchain.protocol.errors import InvalidRoute
@@ -193,13 +194,12 @@ class ClearingClient(VaultClient):
             raise ClearingDataUnavailable(f"no ClearingCommitted event for clearing {clearing_id}")
         event = logs[-1]
         tx = self.contract.w3.eth.get_transaction(event["transactionHash"])
-        try:
-            fn, args = self.contract.decode_function_input(tx["input"])
-        except Exception as exc:
+        args = decode_call(self.contract.get_function_by_name("commitClearing").abi, bytes(tx["input"]))
+        if args is None:
             raise ClearingDataUnavailable(
                 f"clearing {clearing_id}: transaction 0x{bytes(event['transactionHash']).hex()} is not a direct "
-                f"commit call ({exc})"
-            ) from exc
+                "commit call"
+            )
         header, raw_orders, raw_trades = args["header"], args["orders"], args["trades"]
         blob = bytes(args["routes"])
         try:

@@ -16,3 +16,7 @@ class InvalidRoute(InvalidInput):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"invalid route: {reason}")
+
+
+class UndecodableCall(InvalidInput):
+    """Calldata that the called contract's own decoder would refuse: no contract accepted this call."""
