@@ -31,7 +31,9 @@ from __future__ import annotations
 import math
 import mmap
 import struct
+import tokenize
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -179,10 +181,7 @@ def read(path: str | Path) -> OrderColumns:
     columns of a stored file are read-only views of one private read-only map of it (see _mapped_arrays)."""
     arrays = _mapped_arrays(path)
     if arrays is None:  # compressed or otherwise unusual members: numpy's own reader
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {
-                name: archive[name] for name in ("format", *ORDER_COLUMNS, *CELL_COLUMNS) if name in archive.files
-            }
+        arrays = _loaded_arrays(path)
     if "format" not in arrays or arrays["format"].dtype.kind != "U" or str(arrays["format"]) != FORMAT:
         raise InvalidInput(f"{path} is not a {FORMAT} order file")
     for name, dtype in {**ORDER_COLUMNS, **CELL_COLUMNS}.items():
@@ -192,6 +191,38 @@ def read(path: str | Path) -> OrderColumns:
     cols = OrderColumns(**arrays)
     validate(cols)
     return cols
+
+
+# what numpy and zipfile raise for a file that is not what it claims: a bad CRC or header, a compression method it
+# lacks, an .npy header that does not parse (tokenize), a member cut short (EOFError), corrupt deflate data (zlib)
+_UNREADABLE = (
+    OSError,
+    ValueError,
+    EOFError,
+    NotImplementedError,
+    zipfile.BadZipFile,
+    struct.error,
+    tokenize.TokenError,
+    SyntaxError,
+    zlib.error,
+    RuntimeError,  # zipfile: an encrypted member
+)
+
+
+def _loaded_arrays(path: str | Path) -> dict[str, np.ndarray]:
+    """The columns by numpy's own reader (every member read into memory); InvalidInput for a file it cannot read."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in ("format", *ORDER_COLUMNS, *CELL_COLUMNS) if name in archive.files}
+    except (*_UNREADABLE, MemoryError) as error:  # MemoryError: a member whose header claims more than exists
+        raise InvalidInput(f"{path} is not a {FORMAT} order file: {type(error).__name__}: {error}") from None
+
+
+def _expected_dtype(name: str, dtype: np.dtype[Any]) -> bool:
+    """The member's dtype is the one its column must have (format: a non-empty unicode string)."""
+    if name == "format":
+        return dtype.kind == "U" and dtype.itemsize > 0
+    return dtype == {**ORDER_COLUMNS, **CELL_COLUMNS}[name]
 
 
 def _mapped_arrays(path: str | Path) -> dict[str, np.ndarray] | None:
@@ -226,11 +257,13 @@ def _mapped_arrays(path: str | Path) -> dict[str, np.ndarray] | None:
                     shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
                 else:
                     return None
-                if fortran or dtype.hasobject or f.tell() - start + math.prod(shape) * dtype.itemsize != info.file_size:
+                if not _expected_dtype(name, dtype):  # a subarray or empty dtype would not even view as one
+                    raise InvalidInput(f"{path}: column {name} is not {ORDER_COLUMNS.get(name, 'its type')}: {dtype}")
+                if fortran or f.tell() - start + math.prod(shape) * dtype.itemsize != info.file_size:
                     return None
                 members.append((name, shape, dtype, f.tell()))
             data = np.frombuffer(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), np.uint8)
-    except (OSError, ValueError, zipfile.BadZipFile, struct.error) as error:
+    except _UNREADABLE as error:
         raise InvalidInput(f"{path} is not a {FORMAT} order file: {error}") from error
     arrays: dict[str, np.ndarray] = {}
     for name, shape, dtype, at in members:
@@ -244,14 +277,12 @@ def _mapped_arrays(path: str | Path) -> dict[str, np.ndarray] | None:
 
 def validate(cols: OrderColumns) -> None:
     """Raise what Order would raise for the first row that breaks one of its rules."""
-    n, cells = len(cols), len(cols.cell_id)
-    lengths = {name: len(getattr(cols, name)) for name in ORDER_COLUMNS}
-    if (
-        set(lengths.values()) != {n}
-        or cols.owner.shape != (n, 20)
-        or {len(cols.cell_lat), len(cols.cell_lon)} != {cells}
-    ):
-        raise InvalidInput(f"columns of unequal lengths: {lengths}, {cells} cells")
+    shapes = {name: getattr(cols, name).shape for name in (*ORDER_COLUMNS, *CELL_COLUMNS)}
+    n = shapes["side"][0] if len(shapes["side"]) == 1 else -1  # a file's column may have any shape
+    cells = shapes["cell_id"][0] if len(shapes["cell_id"]) == 1 else -1
+    want = {name: (n,) for name in ORDER_COLUMNS} | {"owner": (n, 20)} | {name: (cells,) for name in CELL_COLUMNS}
+    if n < 0 or cells < 0 or shapes != want:
+        raise InvalidInput(f"columns of unequal lengths or of the wrong shapes: {shapes}")
     if n and int(cols.cell.max()) >= cells:
         row = int(np.argmax(cols.cell >= cells))
         raise InvalidArea(int(cols.cell[row]), None, None, f"row {row} names a cell beyond the {cells}-row table")
