@@ -130,7 +130,36 @@ def transfer_time_cost(transfer_s: np.ndarray, params: CostParams) -> np.ndarray
     return _ceil_div(np.asarray(transfer_s, dtype=np.int64) * params.time_cost_per_h, 3_600)
 
 
+CHUNK_LEG_PAIRS = 1 << 15  # (buyer leg, seller leg) rows costed at once: ~2 MiB per candidate array
+
+
 def pair_costs(
+    buyer_legs: OrderLegs,
+    seller_legs: OrderLegs,
+    buyer: np.ndarray,
+    seller: np.ndarray,
+    energy_wh: np.ndarray,
+    params: CostParams,
+    chunk_leg_pairs: int = CHUNK_LEG_PAIRS,
+) -> PairCosts:
+    """_pair_costs over whole pairs at most ~chunk_leg_pairs leg rows at a time: a pair of 8-waypoint routes has
+    15 x 15 leg rows of 7 candidates, so a book of routed orders all in a few cells (every buyer a candidate of
+    every seller) would otherwise hold pairs x 1,575 entries per array at once (11 GB for 200 x 200)."""
+    buyer, seller = np.asarray(buyer, dtype=np.int64), np.asarray(seller, dtype=np.int64)
+    energy = np.asarray(energy_wh, dtype=np.int64)
+    ends = np.cumsum(buyer_legs.count[buyer] * seller_legs.count[seller])
+    if not len(ends) or ends[-1] <= chunk_leg_pairs:
+        return _pair_costs(buyer_legs, seller_legs, buyer, seller, energy, params)
+    chunk = (ends - 1) // chunk_leg_pairs  # a pair belongs to the chunk its last row falls in
+    splits = [0, *(np.flatnonzero(np.diff(chunk)) + 1).tolist(), len(ends)]
+    parts = [
+        _pair_costs(buyer_legs, seller_legs, buyer[a:b], seller[a:b], energy[a:b], params)
+        for a, b in zip(splits, splits[1:])
+    ]
+    return PairCosts(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(PairCosts)))
+
+
+def _pair_costs(
     buyer_legs: OrderLegs,
     seller_legs: OrderLegs,
     buyer: np.ndarray,
