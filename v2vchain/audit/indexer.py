@@ -305,7 +305,8 @@ class Indexer:
                 rows += closer_rows(log, name, args, self.node.tx_parties)
             if event == "ClearingCommitted":
                 bps = self._bps(log.address, name)
-                rows += publication_rows(log, name, args, self._abis[log.address], self.node.tx_input, bps)
+                node = self.node
+                rows += publication_rows(log, name, args, self._abis[log.address], node.tx_input, node.tx_parties, bps)
         return rows
 
     def _bps(self, address: str, name: str) -> int | None:

@@ -118,9 +118,15 @@ def publication_rows(
     args: dict[str, Any],
     abi: Sequence[dict[str, Any]],
     tx_input: Callable[[str], str],
+    tx_parties: Callable[[str], tuple[str, str]],
     penalty_bps: int | None,
 ) -> list[EventRow]:
-    """The TradePublished rows of one ClearingCommitted log (none if its transaction is not a direct commit)."""
+    """The TradePublished rows of one ClearingCommitted log (none if its transaction is not a direct commit). Only a
+    transaction sent to the Clearing itself has the Clearing's calldata as its input: one sent to another contract
+    (or to an EOA delegating to code) may carry a commitClearing-shaped input of the same clearing id while it calls
+    the Clearing with other arguments."""
+    if tx_parties(log.tx_hash)[1].lower() != log.address.lower():
+        return []
     call = decode_commit(abi, tx_input(log.tx_hash))
     if call is None or int(call["header"]["clearingId"]) != int(args["clearingId"]):
         return []
