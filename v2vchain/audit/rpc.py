@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import requests
 from web3 import HTTPProvider, Web3
@@ -23,6 +23,7 @@ from .decode import checksum
 from .errors import RangeTooLarge, RpcError, RpcTimeout
 
 HEADER_BATCH = 500
+_T = TypeVar("_T")
 # How nodes word "your eth_getLogs asked for too much" (geth, erigon, Infura -32005, Alchemy, anvil, public RPCs).
 _TOO_LARGE = re.compile(
     r"too many|more than \d+ (results|logs)|limit exceeded|response size|exceeds? .*(limit|max)"
@@ -63,10 +64,16 @@ class Node(Protocol):
     def eth_call(self, address: str, data: str, block: int) -> str: ...
 
 
+_HEX = re.compile(r"0x(?:[0-9a-f]{2})*")  # whole bytes: hashes, addresses, data, inputs
+
+
 def _hex(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return "0x" + bytes(value).hex()
-    return str(value).lower() if str(value).startswith("0x") else "0x" + str(value).lower()
+    text = str(value).lower() if str(value).startswith("0x") else "0x" + str(value).lower()
+    if not isinstance(value, str) or not _HEX.fullmatch(text):
+        raise ValueError(f"not a hex string: {str(value)[:80]!r}")
+    return text
 
 
 def _int(value: Any) -> int:
@@ -94,6 +101,15 @@ def _parties(tx: Any) -> tuple[str, str]:
     """(sender, recipient) of a transaction, checksummed; the recipient empty for a contract creation."""
     to = tx.get("to")
     return checksum(_hex(tx["from"])), checksum(_hex(to)) if to else ""
+
+
+def _shaped(method: str, parse: Callable[[Any], _T], raw: Any) -> _T:
+    """A node's answer parsed, or RpcError: a node that answers JSON of the wrong shape (a field missing, a number or
+    hex string that is not one) is as unusable as one that answers an error, never a crash of the indexer."""
+    try:
+        return parse(raw)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise RpcError(f"{method}: a malformed answer ({type(exc).__name__}: {exc})"[:300]) from None
 
 
 def classify(method: str, message: str) -> Exception:
@@ -163,10 +179,10 @@ class HttpNode:
         ]
 
     def chain_id(self) -> int:
-        return _int(self.call("eth_chainId", []))
+        return _shaped("eth_chainId", _int, self.call("eth_chainId", []))
 
     def head(self) -> int:
-        return _int(self.call("eth_blockNumber", []))
+        return _shaped("eth_blockNumber", _int, self.call("eth_blockNumber", []))
 
     def headers(self, first: int, last: int) -> list[Header]:
         out: list[Header] = []
@@ -182,27 +198,27 @@ class HttpNode:
             for raw in answers:
                 if raw is None:
                     raise RpcError(f"eth_getBlockByNumber: block in {first}..{last} not found (chain shorter?)")
-                out.append(_header(raw))
+                out.append(_shaped("eth_getBlockByNumber", _header, raw))
         return out
 
     def logs(self, first: int, last: int, addresses: Sequence[str]) -> list[Log]:
         raw = self.call("eth_getLogs", [{"fromBlock": hex(first), "toBlock": hex(last), "address": list(addresses)}])
-        return [_log(r) for r in raw if not r.get("removed")]
+        return _shaped("eth_getLogs", lambda rs: [_log(r) for r in rs if not r.get("removed")], raw)
 
     def has_code(self, address: str, block: int) -> bool:
-        return len(self.call("eth_getCode", [address, hex(block)])) > 2
+        return len(_shaped("eth_getCode", _hex, self.call("eth_getCode", [address, hex(block)]))) > 2
 
     def tx_input(self, tx_hash: str) -> str:
         tx = self.call("eth_getTransactionByHash", [tx_hash])
         if tx is None:
             raise RpcError(f"eth_getTransactionByHash: {tx_hash} not found")
-        return str(tx.get("input") or tx.get("data") or "0x")
+        return _shaped("eth_getTransactionByHash", lambda t: _hex(t.get("input") or t.get("data") or "0x"), tx)
 
     def tx_parties(self, tx_hash: str) -> tuple[str, str]:
         tx = self.call("eth_getTransactionByHash", [tx_hash])
         if tx is None:
             raise RpcError(f"eth_getTransactionByHash: {tx_hash} not found")
-        return _parties(tx)
+        return _shaped("eth_getTransactionByHash", _parties, tx)
 
     def eth_call(self, address: str, data: str, block: int) -> str:
         return str(self.call("eth_call", [{"to": address, "data": data}, hex(block)]))
