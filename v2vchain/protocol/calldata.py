@@ -5,7 +5,8 @@ Solidity's decoder is laxer than eth_abi's strict one: it ignores the padding af
 top-level offset wherever it points inside the data (into the head included). eth_abi refuses both, so an operator
 who set one padding byte, or pointed an empty `routes` at a zero word of the header, would have committed a
 clearing that no audit, order watch or trader could read. Each top-level argument is decoded here on its own: a
-static one from its place in the head, a dynamic one from where its offset points, non-strictly.
+static one from its place in the head, a dynamic one from where its offset points, non-strictly (a top-level `bytes` or
+`string` must still fit in the data, as Solidity checks; nested ones are not checked: the Clearing's calls have none).
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ def decode_arguments(types: Sequence[str], data: bytes) -> tuple[Any, ...]:
                 offset = int.from_bytes(_take(data, head, WORD), "big")
                 if offset + WORD > len(data):
                     raise UndecodableCall(f"argument {len(values)} ({t}): offset {offset} is beyond the data")
+                if t in ("bytes", "string") and offset + WORD + int.from_bytes(_take(data, offset, WORD), "big") > len(
+                    data
+                ):
+                    raise UndecodableCall(f"argument {len(values)} ({t}): its length runs beyond the data")
                 rebased = WORD.to_bytes(WORD, "big") + data[offset:]  # the value, one word after its own offset
                 (value,) = abi_decode([t], rebased, strict=False)
                 head += WORD
