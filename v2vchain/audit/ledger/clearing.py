@@ -307,10 +307,19 @@ class ClearingBooks(VaultBooks):
                     self._check_route(
                         e, f"clearing {c.clearing_id:#x} order {order} ({side} of trade {t.index})", a, side
                     )
-            roles = ((t.buyer, ROLE_BUYER, "buyer"), (t.seller, ROLE_SELLER, "seller"))
-            for who, role, name in roles:
-                if reason := self.not_active(who, role, e.timestamp):
+            self._check_parties(e, t, where)
+
+    def _check_parties(self, e: Event, t: ClearingTrade, where: str) -> None:
+        """A lapsed party's trade must be skipped for that reason: the contract reads the buyer's registration,
+        then the seller's, and skips the trade as BuyerInactive or SellerInactive (it does not revert)."""
+        for who, role, name, skip in (
+            (t.buyer, ROLE_BUYER, "buyer", "BuyerInactive"),
+            (t.seller, ROLE_SELLER, "seller", "SellerInactive"),
+        ):
+            if reason := self.not_active(who, role, e.timestamp):
+                if t.unfunded != skip:
                     self._violate("trader-not-active", e, f"{where}: {name} {who} is {reason}")
+                return
 
     def _check_route(self, e: Event, where: str, a: dict[str, Any], side: str) -> None:
         """A published route no honest operator would clear; rows indexed before routes existed carry none."""
