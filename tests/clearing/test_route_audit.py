@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from eth_utils import keccak
 
 from tests.support.audit import index, specs_of
 from tests.support.clearing_books import books_of, edited
@@ -68,12 +67,12 @@ def play(desk: Desk, build: Build, db: Path) -> RoutedHistory:
     txs = {"clean": _commit(desk, clean)}
 
     not_cells = packed([b"\xff" * 32, area_id(CELLS[0])], start)
-    buyer = dataclasses.replace(desk.order(desk.buyers[2], BUY, start=start, end=end), route_hash=keccak(not_cells))
+    buyer = dataclasses.replace(desk.order(desk.buyers[2], BUY, start=start, end=end), raw_route=not_cells)
     pair = [
         desk.sign(desk.buyers[2], buyer),
         desk.sign(desk.sellers[2], desk.order(desk.sellers[2], SELL, start=start)),
     ]
-    malformed = desk.prepare(pair, [TradeInput(0, 1, ENERGY, PRICE, PRICE)], routes=not_cells)
+    malformed = desk.prepare(pair, [TradeInput(0, 1, ENERGY, PRICE, PRICE)])
     txs["malformed"] = _commit(desk, malformed)
 
     early = Route((Waypoint(CELLS[0], start - 600, start), Waypoint(CELLS[1], start + 60, start + 120)))
