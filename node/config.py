@@ -41,6 +41,8 @@ class CloakSettings(Strict):
     method: Literal["k-anonymity", "planar-laplace"] = "planar-laplace"
     k: int = Field(default=5, ge=1, le=1000)
     epsilon_per_m: float = Field(default=DEFAULT_EPSILON_PER_M, gt=0)  # mean displacement 2/epsilon ~ 289 m
+    # an order's route signs each stop's geohash cell at this precision (5: ~4.9 km x 4.9 km), never the position
+    route_precision: int = Field(default=5, ge=1, le=8)
 
 
 class PricingSettings(Strict):

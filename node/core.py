@@ -91,7 +91,8 @@ class NodeCore:
         """
         position = (self.config.position.lat, self.config.position.lon)
         cloak = self.config.cloak
-        key = keccak(text=json.dumps([position, cloak.model_dump()])).hex()
+        # the route precision does not move this cell: changing it must not draw (and so reveal) a fresh one
+        key = keccak(text=json.dumps([position, cloak.model_dump(exclude={"route_precision"})])).hex()
         kept = self.store.get_meta(f"cloak:{key}")
         if kept:
             return kept

@@ -87,6 +87,24 @@ def provision_clearing_fleet(
     return specs
 
 
+def commute(now: int) -> list[dict[str, Any]]:
+    """A commuter's morning: at home by Alexanderplatz from 10 to 20 min from now, then 25 min to work at Potsdamer
+    Platz (4.6 km), parked there 40 min. The positions stay on its node; the order signs their cells."""
+    return [
+        {"lat": 52.5219, "lon": 13.4132, "arrive_ts": now + 600, "depart_ts": now + 1_200},
+        {"lat": 52.4990, "lon": 13.3550, "arrive_ts": now + 2_700, "depart_ts": now + 5_100},
+    ]
+
+
+def route_text(route: list[dict[str, Any]]) -> str:
+    """A signed route as the chain will publish it: each cell and when the vehicle is there."""
+    return " -> ".join(
+        f"{w['cell']} {time.strftime('%H:%M', time.gmtime(w['arrive_ts']))}-"
+        f"{time.strftime('%H:%M', time.gmtime(w['depart_ts']))}"
+        for w in route
+    )
+
+
 def run_clearing_demo(chain: Chain, n_vehicles: int, out: Callable[[str], None] = print) -> dict[str, Any]:
     if n_vehicles < 2:
         raise ValueError("a clearing needs at least one buyer and one seller")
@@ -123,16 +141,23 @@ def run_clearing_demo(chain: Chain, n_vehicles: int, out: Callable[[str], None] 
         for n in nodes:
             out(f"  node {n.name:<9} {n.url}  {n.address}")
 
-        out("\ninterval 1: signed orders sent to the operator (each in its node's cloaked cell)")
+        out(
+            "\ninterval 1: signed orders sent to the operator (each in its node's cloaked cell; buyer-1 drives to "
+            "work and signs its route instead)"
+        )
         for name, _ in names:
             side = "buy" if name.startswith("buyer") else "sell"
             limit = rng.randint(120, 160) if side == "buy" else rng.randint(60, 100)
             energy = rng.choice([4_000, 6_000, 8_000, 10_000])
+            when: dict[str, Any] = {"window_lead_s": 600}
+            if name == "buyer-1":
+                when = {"route": commute(chain.now())}
             sent = owners[name].post(
-                "/orders",
-                {"side": side, "energy_wh": energy, "limit_price_per_wh": limit, "window_lead_s": 600},
+                "/orders", {"side": side, "energy_wh": energy, "limit_price_per_wh": limit, **when}
             )
             out(f"  {name:<9} {side:<4} {energy:>6} Wh limit {limit}/Wh nonce {sent['nonce']}: {sent['status']}")
+            if sent["route"]:
+                out(f"  {'':<9} its route (UTC, the cells the chain will publish): {route_text(sent['route'])}")
         run = owners["operator"].post("/clearings/run")
         clearing_id = run["clearing_id"]
         if clearing_id is None:

@@ -33,7 +33,14 @@ from v2vchain.protocol.orders import SignedOrder
 from .config import OperatorSettings
 from .core import NodeCore
 from .errors import NodeError
-from .peers import ENDPOINT_DOMAIN, ORDER_ENDPOINT_TYPES, order_endpoint_message, order_from_json, order_to_json
+from .peers import (
+    ENDPOINT_DOMAIN,
+    ORDER_ENDPOINT_TYPES,
+    order_endpoint_message,
+    order_from_json,
+    order_to_json,
+    route_to_json,
+)
 
 log = logging.getLogger("v2vchain.node")
 
@@ -54,6 +61,18 @@ def signature_refusal(client: ClearingClient, signed: SignedOrder) -> str | None
         return f"the order's signature is refused: {exc}"
     except Exception:  # a malformed signature or field, whatever the library calls it
         return "the order's signature is malformed"
+    return None
+
+
+def route_refusal(signed: SignedOrder) -> str | None:
+    """Why the mechanisms could not plan with this order's route: one outside its window (the contract checks only
+    that the published route is the one signed)."""
+    o, route = signed.order, signed.order.route
+    if route is not None and not o.window_start_ts <= route.start_ts <= route.end_ts <= o.window_end_ts:
+        return (
+            f"the route runs {route.start_ts}..{route.end_ts}, outside the order's window "
+            f"{o.window_start_ts}..{o.window_end_ts}"
+        )
     return None
 
 
@@ -129,7 +148,11 @@ def plan_clearing(
         if key in seen:
             continue
         seen.add(key)
-        reason = signature_refusal(client, signed) or chain_refusal(client, registry, signed, now, settings.margin_s)
+        reason = (
+            signature_refusal(client, signed)
+            or route_refusal(signed)
+            or chain_refusal(client, registry, signed, now, settings.margin_s)
+        )
         if reason:
             dropped[key] = reason
         else:
@@ -202,7 +225,7 @@ class OperatorRole(NodeCore):
             )
             if signer.lower() != signed.order.owner.lower():
                 raise NodeError(f"the node URL {node_url} is not signed by the order's owner", 401)
-        reason = chain_refusal(client, self.system.registry, signed, self.chain.now())
+        reason = route_refusal(signed) or chain_refusal(client, self.system.registry, signed, self.chain.now())
         if reason:
             status = 403 if "registered" in reason else 409 if "nonce" in reason else 400
             raise NodeError(reason, status)
@@ -314,6 +337,8 @@ class OperatorRole(NodeCore):
                     "seller_price_per_wh": t.seller_price_per_wh,
                     "delivery_start_ts": t.delivery_start_ts,
                     "delivery_end_ts": t.delivery_end_ts,
+                    "buyer_route": route_to_json(published.orders[t.buyer_order].order.route),  # public in calldata
+                    "seller_route": route_to_json(published.orders[t.seller_order].order.route),
                     "opened": i not in record["unfunded"],
                 }
                 for i, t in enumerate(published.trades)
@@ -352,6 +377,7 @@ class OperatorRole(NodeCore):
     def collected(self) -> list[dict[str, Any]]:
         self._settings()
         return [
-            {k: v for k, v in r.items() if k != "payload"} | {"side": r["payload"]["side"]}
+            {k: v for k, v in r.items() if k != "payload"}
+            | {"side": r["payload"]["side"], "route": r["payload"].get("route")}
             for r in self.store.collected_orders()
         ]

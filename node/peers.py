@@ -14,8 +14,9 @@ from eth_utils import keccak, to_checksum_address
 from v2vchain import boundedjson
 from v2vchain.contracts.market import SignedBid
 from v2vchain.protocol import eip712, signatures
-from v2vchain.protocol.errors import BadSignature
+from v2vchain.protocol.errors import BadSignature, InvalidRoute
 from v2vchain.protocol.orders import ChainOrder, SignedOrder, order_digest
+from v2vchain.protocol.routes import Route, Waypoint
 
 from .errors import NodeError
 from .transport import client_for
@@ -220,6 +221,7 @@ def order_to_json(signed: SignedOrder) -> dict[str, Any]:
         "nonce": o.nonce,
         "expiry_ts": o.expiry_ts,
         "signature": "0x" + signed.signature.hex(),
+        "route": route_to_json(o.route),
     }
 
 
@@ -235,9 +237,31 @@ def order_from_json(data: dict[str, Any]) -> SignedOrder:
             window_end_ts=int(data["window_end_ts"]),
             nonce=int(data["nonce"]),
             expiry_ts=int(data["expiry_ts"]),
+            route=route_from_json(data.get("route")),  # an order stored before routes has none
         ),
         bytes.fromhex(str(data["signature"])[2:]),
     )
+
+
+def route_to_json(route: Route | None) -> list[dict[str, Any]] | None:
+    """A route as the peer protocol carries it: its cells and times (what the owner's signature covers the hash of)."""
+    if route is None:
+        return None
+    return [{"cell": w.cell, "arrive_ts": w.arrive_ts, "depart_ts": w.depart_ts} for w in route.waypoints]
+
+
+def route_from_json(data: Any) -> Route | None:
+    """The route in a peer's order JSON (None for a parked vehicle), InvalidRoute for one no order may carry."""
+    if data is None:
+        return None
+    if not isinstance(data, list):
+        raise InvalidRoute(f"expected a list of waypoints, got {type(data).__name__}")
+    waypoints = []
+    for k, w in enumerate(data):
+        if not isinstance(w, dict) or not isinstance(w.get("cell"), str):
+            raise InvalidRoute(f"waypoint {k} is not a {{cell, arrive_ts, depart_ts}} object")
+        waypoints.append(Waypoint(w["cell"], w.get("arrive_ts", 0), w.get("depart_ts", 0)))  # Route checks the times
+    return Route(tuple(waypoints))
 
 
 def order_endpoint_message(signed: SignedOrder, chain_id: int, clearing: str, node_url: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -32,8 +32,10 @@ from .peers import (
     order_endpoint_message,
     order_from_json,
     order_to_json,
+    route_to_json,
     sign_order_endpoint,
 )
+from .route_cloak import PlannedStop, cloak_route
 
 log = logging.getLogger("v2vchain.node")
 
@@ -61,27 +63,37 @@ class TraderRole(NodeCore):
         window_s: int,
         expiry_s: int | None = None,
         operator_url: str = "",
+        route: Sequence[PlannedStop] | None = None,
     ) -> dict[str, Any]:
-        """Sign an order for the Clearing (this vehicle's cloaked cell, a fresh nonce never below its floor), record
-        it, and send it to the operator. The record is kept whatever the operator answers: the signed order can be
-        resent to another operator (`resend_orders`)."""
+        """Sign an order for the Clearing (a fresh nonce never below its floor), record it, and send it to the
+        operator. A parked vehicle's order is at its cloaked cell for the window from now + window_lead_s; a
+        moving one's carries its route (each stop's cell at the route precision) and runs from its first arrival
+        to its last departure, in its first stop's cell. The record is kept whatever the operator answers: the
+        signed order can be resent to another operator (`resend_orders`)."""
         client = self._clearing_client()
         url = (operator_url or self.config.operator_url).rstrip("/")
         if not url:
             raise NodeError("no operator URL: set operator_url in the config or give one", 409)
         now = self.chain.now()
-        start = now + window_lead_s
+        planned = None if route is None else cloak_route(route, self.config.cloak.route_precision)
+        if planned is None:
+            cell, start, end = self.cloak(), now + window_lead_s, now + window_lead_s + window_s
+        elif planned.end_ts <= now:
+            raise NodeError(f"the route's last departure {planned.end_ts} is not after the chain's time {now}", 400)
+        else:
+            cell, start, end = planned.waypoints[0].cell, planned.start_ts, planned.end_ts
         nonce = self.store.next_order_nonce(client.nonce_floor(self.address))
         order = ChainOrder(
             owner=self.address,
             side=SIDES[side],
             energy_wh=energy_wh,
             limit_price_per_wh=limit_price_per_wh,
-            area_id=areas.area_id(self.cloak()),
+            area_id=areas.area_id(cell),
             window_start_ts=start,
-            window_end_ts=start + window_s,
+            window_end_ts=end,
             nonce=nonce,
-            expiry_ts=min(start + window_s, now + expiry_s) if expiry_s else start + window_s,
+            expiry_ts=min(end, now + expiry_s) if expiry_s else end,
+            route=planned,
         )
         signed = client.sign_order(self.account, order)
         payload = order_to_json(signed)
@@ -151,8 +163,10 @@ class TraderRole(NodeCore):
                     published[use.clearing_id] = client.published(
                         use.clearing_id, from_block=self.system.deployment.block
                     )
-                t = published[use.clearing_id].trades[index]
+                p = published[use.clearing_id]
+                t = p.trades[index]
                 role = "buyer" if t.buyer.lower() == self.address.lower() else "seller"
+                own, other = (t.buyer_order, t.seller_order) if role == "buyer" else (t.seller_order, t.buyer_order)
                 self.store.put_clearing_trade(
                     use.clearing_id,
                     index,
@@ -165,6 +179,9 @@ class TraderRole(NodeCore):
                         "price_per_wh": t.price_per_wh if role == "buyer" else t.seller_price_per_wh,
                         "delivery_start_ts": t.delivery_start_ts,
                         "delivery_end_ts": t.delivery_end_ts,
+                        # both routes as the commit's calldata published them (cells and times, never positions)
+                        "route": route_to_json(p.orders[own].order.route),
+                        "counterparty_route": route_to_json(p.orders[other].order.route),
                     },
                 )
         return {"new": new, "uses": len(self.store.order_uses())}

@@ -3,12 +3,14 @@
 
     .venv/bin/python scripts/bench_city_assignment.py [--vehicles N] [--nearest 1,2,3] [--seed N]
 
-Vehicles as in bench_columnar.py (half buyers, within 15 km of central Berlin, each in its geohash-6 cell: ~1,600
-cells, so ~30 sellers a cell at 100,000 vehicles); candidates are each buyer's `nearest` nearest seller areas. Phases
-(wall seconds, one run each): the book (set checks and sorts), the acceptable edges (candidates and their terms;
-also in process CPU seconds, which a busy machine inflates less),
-the exact matching (scipy's sparse LAPJV, as assignment.py). First a 10,000-vehicle check against the object path
-(Order objects, assignment.welfare_assignment, default 8 nearest areas): same trades, and both times.
+Vehicles as in bench_columnar.py (half buyers, within 15 km of central Berlin, each in its geohash-6 cell: ~1,600 cells,
+so ~30 sellers a cell at 100,000 vehicles), except the buyers' limits: 150-650 token units per Wh, up to what a public
+charger (50 p/kWh, and ~100 units per Wh of its driver's time at 50 kW) would cost, since between grid prices (50-150)
+no pair's spread pays both drivers' time during the transfer (~344 per Wh); candidates are each buyer's `nearest`
+nearest seller areas. Phases (wall seconds, one run each): the book (set checks and sorts), the acceptable edges
+(candidates and their terms; also in process CPU seconds, which a busy machine inflates less), the exact matching
+(scipy's sparse LAPJV, as assignment.py). First a 10,000-vehicle check against the object path (Order objects,
+assignment.welfare_assignment, default 8 nearest areas): same trades, and both times.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import resource
 import time
+from dataclasses import replace
 
 import numpy as np
 from bench_columnar import city_columns
@@ -26,8 +29,14 @@ from v2vchain.matching.assignment import max_weight_matching
 CELL_DRAWS = 20_000  # random points whose geohash-6 cells make the city: every cell of the disk, ~1,600
 
 
-def check_against_objects(vehicles: int, rng: np.random.Generator) -> None:
+def city(vehicles: int, rng: np.random.Generator) -> columnar.OrderColumns:
     cols = city_columns(vehicles, rng, cells=CELL_DRAWS)
+    buyer = cols.side == 1
+    return replace(cols, price_per_wh=np.where(buyer, rng.integers(150, 651, len(cols)), cols.price_per_wh))
+
+
+def check_against_objects(vehicles: int, rng: np.random.Generator) -> None:
+    cols = city(vehicles, rng)
     orders = [columnar.to_order(cols, i) for i in range(len(cols))]
     params = ClearingParams()
     t = time.perf_counter()
@@ -54,7 +63,7 @@ def main() -> None:
     sort_s = min(_timed(lambda: np.sort(floats))[0] for _ in range(9))
     print(f"numpy.sort of 1,000,000 float64: {sort_s * 1e3:.1f} ms")
     check_against_objects(10_000, rng)
-    cols = city_columns(args.vehicles, rng, cells=CELL_DRAWS)
+    cols = city(args.vehicles, rng)
     book_s, book = _timed(lambda: columnar.make_book(cols))
     print(
         f"{args.vehicles:,} vehicles ({len(book.buys):,} buyers x {len(book.sells):,} sellers, "

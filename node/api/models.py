@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from node.peers import route_from_json
+from node.route_cloak import PlannedStop, cloak_route
 from node.store import INT64
+from v2vchain.protocol.errors import InvalidRoute
+from v2vchain.protocol.routes import MAX_TS
 
 UINT64 = 2**64 - 1
 # The node's store keeps request ids, bid nonces, energies and prices as SQLite INTEGER, a signed 64-bit number: larger
@@ -105,6 +109,14 @@ ClearingIdPath = Annotated[str, Path(pattern=r"^[0-9]{1,78}$")]  # operator << 9
 TradeIndexPath = Annotated[int, Path(ge=0, le=2**32 - 1)]
 
 
+class WaypointIn(Strict):
+    """A route's waypoint as an order signs it: a geohash cell, never a position."""
+
+    cell: str = Field(min_length=1, max_length=12, pattern=r"^[0-9bcdefghjkmnpqrstuvwxyz]+$")
+    arrive_ts: int = Field(gt=0, le=MAX_TS)
+    depart_ts: int = Field(gt=0, le=MAX_TS)
+
+
 class SignedOrderIn(Strict):
     """A vehicle's order for the batch Clearing, signed under the Clearing's EIP-712 domain (POST /p2p/orders)."""
 
@@ -120,9 +132,36 @@ class SignedOrderIn(Strict):
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
     node_url: str = Field(default="", max_length=200, pattern=r"^(https?://.+)?$")  # where its trades' receipts go
     endpoint_signature: str = Field(default="", pattern=r"^(0x[0-9a-fA-F]{130})?$")  # the owner's, over order + URL
+    route: list[WaypointIn] | None = None  # 2..8 waypoints; its hash is what the signature covers
+
+    @field_validator("route")
+    @classmethod
+    def _route(cls, route: list[WaypointIn] | None) -> list[WaypointIn] | None:
+        if route is not None:
+            try:
+                route_from_json([w.model_dump() for w in route])
+            except InvalidRoute as exc:
+                raise ValueError(exc.reason) from None
+        return route
+
+
+class StopIn(Strict):
+    """A stop of the vehicle's trip: its exact position stays on the node (the order signs its geohash cell at the
+    node's `cloak.route_precision`), and when the vehicle is there (absolute Unix seconds)."""
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    arrive_ts: int = Field(gt=0, le=MAX_TS)
+    depart_ts: int = Field(gt=0, le=MAX_TS)
+
+    def planned(self) -> PlannedStop:
+        return (self.lat, self.lon, self.arrive_ts, self.depart_ts)
 
 
 class PlaceOrder(Strict):
+    """A parked vehicle's order (its cloaked cell, the window from window_lead_s for window_s), or a moving one's:
+    `route`, 2..8 stops, sets the window to [first arrive, last depart] and the area to the first stop's cell."""
+
     side: Literal["buy", "sell"]
     energy_wh: int = Field(gt=0, le=MAX_ENERGY_WH)
     limit_price_per_wh: int = Field(gt=0, le=10**9)
@@ -130,6 +169,29 @@ class PlaceOrder(Strict):
     window_s: int = Field(default=3_600, gt=0, le=2 * 86_400)
     expiry_s: int | None = Field(default=None, gt=0, le=9 * 86_400)
     operator_url: str = Field(default="", max_length=200, pattern=r"^(https?://.+)?$")
+    route: list[StopIn] | None = None
+
+    @field_validator("route")
+    @classmethod
+    def _route(cls, route: list[StopIn] | None) -> list[StopIn] | None:
+        if route is not None:
+            try:
+                planned = cloak_route([stop.planned() for stop in route], precision=1)  # valid at any precision
+            except InvalidRoute as exc:
+                raise ValueError(exc.reason) from None
+            if planned.start_ts == planned.end_ts:  # the order's window would be empty: the Clearing refuses it
+                raise ValueError(f"the route arrives and departs at {planned.start_ts} only: its window is empty")
+        return route
+
+    @model_validator(mode="after")
+    def _one_window(self) -> PlaceOrder:
+        given = sorted({"window_lead_s", "window_s"} & self.model_fields_set)
+        if self.route is not None and given:
+            raise ValueError(
+                f"route conflicts with {' and '.join(given)}: a routed order's window is its first stop's arrive_ts "
+                "to its last stop's depart_ts"
+            )
+        return self
 
 
 class ResendOrders(Strict):

@@ -67,7 +67,9 @@ def test_a_double_auction_clearing_is_recomputed_identically_from_the_published_
 
 
 def test_a_welfare_assignment_clearing_is_recomputed_from_the_cells_published_on_chain(desk: Desk) -> None:
-    orders, _ = desk.pairs(2)
+    # limits whose spread pays both drivers' time during each 10 kWh transfer (~344 token units per Wh)
+    orders = [desk.sign(desk.buyers[i], desk.order(desk.buyers[i], BUY, limit=1_000)) for i in range(2)]
+    orders += [desk.sign(desk.sellers[i], desk.order(desk.sellers[i], SELL, limit=100)) for i in range(2)]
     params = ClearingParams()
     result = MECHANISMS["max-welfare-assignment"]([matching_order(o) for o in orders], params)
     assert result.trades

@@ -15,11 +15,12 @@ from v2vchain.protocol.clearing import MECHANISM_IDS
 
 
 def _book(desk: Desk) -> list:
-    """Three buyers and three sellers at spread limits, every one honest."""
+    """Three buyers and three sellers at spread limits, every one honest; the spread pays both drivers' time during
+    each 10 kWh transfer (~344 token units per Wh), so the cost-aware mechanisms trade too."""
     orders = []
     for i in range(3):
-        orders.append(desk.sign(desk.buyers[i], desk.order(desk.buyers[i], BUY, limit=150 - 10 * i, nonce=5)))
-        orders.append(desk.sign(desk.sellers[i], desk.order(desk.sellers[i], SELL, limit=50 + 10 * i, nonce=5)))
+        orders.append(desk.sign(desk.buyers[i], desk.order(desk.buyers[i], BUY, limit=1_000 - 10 * i, nonce=5)))
+        orders.append(desk.sign(desk.sellers[i], desk.order(desk.sellers[i], SELL, limit=100 + 10 * i, nonce=5)))
     return orders
 
 

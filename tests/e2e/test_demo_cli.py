@@ -117,6 +117,7 @@ def test_the_clearing_demo_clears_delivers_conserves_and_refuses_a_forged_order(
     assert result.returncode == 0, result.stderr + result.stdout
     out = result.stdout
     assert "1 of 1 trades opened" in out
+    assert "its route (UTC, the cells the chain will publish): u33dc " in out  # buyer-1's commute, cloaked
     assert "buyer-1 met seller-1: seller verified True, sealed point sent True" in out
     assert "buyer-1 confirmed" in out and "receipt delivered" in out
     assert ": conserved" in out

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from tests.support.strategies import T0, ask, bid, order_sets
+from tests.support.strategies import PAIR_PRICES, T0, ask, bid, order_sets
 from v2vchain.matching import ClearingParams, Order, pair_terms, welfare_assignment
 
 ALL_PAIRS = ClearingParams(nearest_areas=10)  # more than the test cells: every pair is a candidate
 
-# one cell, 10 kWh each, so every pair costs the same 252700 (losses + degradation); B2 and S2 never overlap.
-# B1-S1 is the heaviest edge (747300), yet B1-S2 (347300) + B2-S1 (447300) = 794600 is the optimum.
-B1, B2 = bid(1, 150, 10_000), bid(2, 120, 10_000, start=T0, end=T0 + 3_000)
-S1, S2 = ask(3, 50, 10_000), ask(4, 90, 10_000, start=T0 + 3_600, end=T0 + 7_200)
+# one cell, 10 kWh each, so every pair costs the same: no detour; each driver's 1,238 s transfer (10,310 Wh at
+# 30 kW) at 5 tokens an hour, 1,719,445 rounded up; the seller's losses and wear, 310 x 150 + 10.31 x 20,000.
+# B2 and S2 never overlap. B1-S1 is the heaviest edge (9,000,000 - cost), yet B1-S2 (5,000,000 - cost) + B2-S1
+# (8,000,000 - cost) is the optimum.
+WAITING = -(-1_238 * 5_000_000 // 3_600)
+SELLER_SHARE = WAITING + 310 * 150 + 206_200
+COST = WAITING + SELLER_SHARE  # 3,691,590
+B1, B2 = bid(1, 1_000, 10_000), bid(2, 900, 10_000, start=T0, end=T0 + 3_000)
+S1, S2 = ask(3, 100, 10_000), ask(4, 500, 10_000, start=T0 + 3_600, end=T0 + 7_200)
 
 
 def pairs(orders: list[Order], params: ClearingParams = ALL_PAIRS) -> set[tuple[int, int]]:
@@ -20,34 +25,41 @@ def pairs(orders: list[Order], params: ClearingParams = ALL_PAIRS) -> set[tuple[
 
 
 def test_hand_worked_pair_welfare() -> None:
-    assert [pair_terms(b, s, ALL_PAIRS).welfare for b, s in ((B1, S1), (B1, S2), (B2, S1))] == [
-        747_300,
-        347_300,
-        447_300,
-    ]
+    assert (
+        [pair_terms(b, s, ALL_PAIRS).welfare for b, s in ((B1, S1), (B1, S2), (B2, S1))]
+        == [
+            5_308_410,
+            1_308_410,
+            4_308_410,
+        ]
+        == [9_000_000 - COST, 5_000_000 - COST, 8_000_000 - COST]
+    )
 
 
 def test_optimum_beats_taking_the_heaviest_edge_first() -> None:
     assert pairs([B1, B2, S1, S2]) == {(1, 4), (2, 3)}
 
 
-def test_pair_price_covers_the_sellers_costs_then_splits_the_rest() -> None:
-    # seller's share 252700 over 10000 Wh: 26 per Wh (rounded up); k = 1/2 of [50 + 26, 150] = 76 + 37
+def test_pair_price_covers_both_sides_costs_then_splits_the_rest() -> None:
+    # the seller's share 1,972,145 over 10,000 Wh: 198 per Wh (rounded up), so at least 100 + 198; the buyer's
+    # 1,719,445: 172 per Wh (rounded up), so at most 1,000 - 172; k = 1/2 of [298, 828] = 298 + 265
+    assert (-(-SELLER_SHARE // 10_000), -(-WAITING // 10_000)) == (198, 172)
     (trade,) = welfare_assignment([B1, S1], ALL_PAIRS).trades
-    assert (trade.energy_wh, trade.price_per_wh) == (10_000, 113)
+    assert (trade.energy_wh, trade.price_per_wh) == (10_000, 563)
 
 
-def test_pair_whose_costs_exceed_its_gains_is_not_matched() -> None:
-    assert pairs([bid(1, 60, 10_000), ask(2, 50, 10_000)]) == set()  # gains 100000 < costs 252700
+def test_pair_whose_gains_cover_losses_but_not_both_drivers_transfer_time_is_not_matched() -> None:
+    # gains 10,000 x (150 - 50) = 1,000,000: above the losses and wear (252,700), below the whole cost
+    assert pairs([bid(1, 150, 10_000), ask(2, 50, 10_000)]) == set()
 
 
 def test_pair_with_windows_too_short_for_the_transfer_is_not_matched() -> None:
-    short = bid(1, 150, 10_000, start=T0, end=T0 + 1_200)  # 10 kWh takes 1238 s at 30 kW
-    assert pairs([short, ask(2, 50, 10_000)]) == set()
+    short = bid(1, 1_000, 10_000, start=T0, end=T0 + 1_200)  # 10 kWh takes 1238 s at 30 kW
+    assert pairs([short, ask(2, 100, 10_000)]) == set()
 
 
 def test_the_smaller_order_sets_the_energy_and_the_rest_goes_to_the_grid() -> None:
-    result = welfare_assignment([bid(1, 150, 10_000), ask(2, 50, 25_000)], ALL_PAIRS)
+    result = welfare_assignment([bid(1, 1_000, 10_000), ask(2, 100, 25_000)], ALL_PAIRS)
     assert (result.energy_wh, result.unmatched_sellers[0].energy_wh) == (10_000, 15_000)
 
 
@@ -73,7 +85,7 @@ def brute_force_welfare(orders: list[Order]) -> int:
 
 
 @settings(max_examples=80, deadline=None)
-@given(order_sets(max_buyers=6, max_sellers=6, max_energy_wh=20_000, routed=True))
+@given(order_sets(max_buyers=6, max_sellers=6, max_energy_wh=20_000, prices=PAIR_PRICES, routed=True))
 def test_total_welfare_equals_brute_force_on_small_instances(orders: list[Order]) -> None:
     result = welfare_assignment(orders, ALL_PAIRS)
     assert sum(pair_terms(t.buyer, t.seller, ALL_PAIRS).welfare for t in result.trades) == brute_force_welfare(orders)

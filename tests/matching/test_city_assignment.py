@@ -7,13 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.columnar import as_keys, columnar_keys
-from tests.support.strategies import FAST, order_sets
+from tests.support.strategies import FAST, PAIR_PRICES, order_sets
 from v2vchain.matching import ClearingParams, Order, city_assignment, columnar, make_book, welfare_assignment
 from v2vchain.matching.pairs import candidate_pairs
 
 
 @FAST
-@given(order_sets(max_buyers=10, max_sellers=10), st.integers(1, 4))
+@given(order_sets(max_buyers=10, max_sellers=10, prices=PAIR_PRICES), st.integers(1, 4))
 def test_candidates_are_the_object_paths(orders: list[Order], nearest_areas: int) -> None:
     book = columnar.make_book(columnar.from_orders(orders))
     starts, sellers = city_assignment.candidate_sellers(book.buys, book.sells, nearest_areas)
@@ -23,7 +23,7 @@ def test_candidates_are_the_object_paths(orders: list[Order], nearest_areas: int
 
 
 @FAST
-@given(order_sets(max_buyers=10, max_sellers=10), st.integers(1, 4))
+@given(order_sets(max_buyers=10, max_sellers=10, prices=PAIR_PRICES), st.integers(1, 4))
 def test_trades_equal_the_object_paths(orders: list[Order], nearest_areas: int) -> None:
     params = ClearingParams(nearest_areas=nearest_areas)
     cleared = city_assignment.welfare_assignment(columnar.from_orders(orders), params)
@@ -31,7 +31,7 @@ def test_trades_equal_the_object_paths(orders: list[Order], nearest_areas: int) 
 
 
 @FAST
-@given(order_sets(max_buyers=10, max_sellers=10))
+@given(order_sets(max_buyers=10, max_sellers=10, prices=PAIR_PRICES))
 def test_chunking_does_not_change_the_edges(orders: list[Order]) -> None:
     book = columnar.make_book(columnar.from_orders(orders))
     params = ClearingParams()

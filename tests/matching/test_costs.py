@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from tests.support.strategies import T0, ask, bid
 from v2vchain.matching import ClearingParams, pair_terms
 from v2vchain.matching.areas import geohash_centre
-from v2vchain.matching.costs import CostParams, drive_s, transfer_terms, travel_cost
+from v2vchain.matching.costs import CostParams, drive_s, transfer_terms, transfer_time_cost, travel_cost
 from v2vchain.matching.errors import InvalidClearingParameter
 from v2vchain.matching.meeting import haversine_m, whole_metres
 from v2vchain.protocol.routes import Route, Waypoint
@@ -20,6 +20,9 @@ P = CostParams()
 
 ALL_PAIRS = ClearingParams(nearest_areas=10)
 HERE, THERE = "u33dc0", "u33dc2"  # cell centres 743 m apart
+# 10 kWh delivered: ceil(10000 / 0.97) = 10310 Wh discharged, ceil(10310 x 3600 / 30000) = 1238 s at 30 kW
+LOSSES = 310 * 150 + 206_200  # 310 Wh lost at 150; 10.31 kWh cycled at 20000 per kWh
+WAITING = -(-1_238 * 5_000_000 // 3_600)  # one driver's 1238 s at 5 tokens an hour: 1,719,445 (rounded up)
 
 
 def one(x: int) -> np.ndarray:
@@ -62,10 +65,38 @@ def test_berlin_to_paris_is_about_878_km() -> None:
     assert 877_000 < d < 879_000
 
 
-def test_transfer_in_one_cell_costs_losses_and_degradation_only() -> None:
-    # 10 kWh delivered: ceil(10000 / 0.97) = 10310 Wh discharged; 310 Wh lost at 150; 10.31 kWh x 20000 cycled
+def test_transfer_in_one_cell_costs_both_drivers_time_losses_and_degradation() -> None:
     t = pair_terms(bid(1, 150, 10_000), ask(2, 50, 10_000), ALL_PAIRS)
-    assert (t.distance_m, t.cost, t.transfer_s) == (0, 310 * 150 + 206_200, 1_238)
+    assert (t.distance_m, t.cost, t.transfer_s) == (0, 2 * WAITING + LOSSES, 1_238)
+
+
+def test_each_driver_pays_its_own_time_during_the_transfer() -> None:
+    t = pair_terms(bid(1, 150, 10_000), ask(2, 50, 10_000), ALL_PAIRS)
+    assert (t.buyer_transfer_time_cost, t.seller_transfer_time_cost) == (1_719_445, 1_719_445) == (WAITING, WAITING)
+
+
+def test_transfer_time_costs_nothing_when_time_is_free() -> None:
+    free = ClearingParams(nearest_areas=10, costs=CostParams(time_cost_per_h=0))
+    t = pair_terms(bid(1, 150, 10_000), ask(2, 50, 10_000), free)
+    assert (t.buyer_share, t.seller_share, t.cost) == (0, LOSSES, LOSSES)
+
+
+def test_the_slowest_longest_dearest_transfer_is_costed_exactly() -> None:
+    # 1 MWh at 50 % efficiency and 1 kW: 2 MWh discharged over 7.2 million s, at 10**10 an hour
+    slowest = CostParams(transfer_power_w=1_000, efficiency_bps=5_000, time_cost_per_h=10**10)
+    transfer_s, _ = transfer_terms(one(1_000_000), slowest)
+    assert int(transfer_time_cost(transfer_s, slowest)[0]) == 7_200_000 * 10**10 // 3_600
+
+
+def test_the_slowest_dearest_detour_round_the_world_is_costed_exactly() -> None:
+    # there and back to the antipode (2 x 20,015 km) at 1 km/h, 10 kWh/km, 10**9 a Wh and 10**10 an hour: the drive
+    # alone takes 144 million s; time x its price stays inside int64 (10**11 an hour would not)
+    worst = CostParams(speed_km_per_h=1, consumption_wh_per_km=10**4, energy_price_per_wh=10**9, time_cost_per_h=10**10)
+    d = 40_030_174
+    seconds = -(-d * 3_600 // 1_000)
+    assert int(travel_cost(one(d), worst)[0]) == -(-d * 10**4 // 1_000) * 10**9 + -(-seconds * 10**10 // 3_600)
+    with pytest.raises(InvalidClearingParameter):
+        CostParams(time_cost_per_h=10**10 + 1)
 
 
 def test_three_km_drive_costs_its_energy_and_drivers_time() -> None:
@@ -76,7 +107,7 @@ def test_three_km_drive_costs_its_energy_and_drivers_time() -> None:
 def test_a_parked_pair_pays_the_drive_there_and_back() -> None:
     t = pair_terms(bid(1, 150, 10_000, cell=HERE), ask(2, 50, 10_000, cell=THERE), ALL_PAIRS)
     assert between(HERE, THERE) == 743
-    assert (t.distance_m, t.cost) == (2 * 743, travel(2 * 743) + 310 * 150 + 206_200)
+    assert (t.distance_m, t.cost) == (2 * 743, travel(2 * 743) + 2 * WAITING + LOSSES)
 
 
 def test_a_parked_buyer_comes_to_a_parked_seller() -> None:
@@ -85,9 +116,9 @@ def test_a_parked_buyer_comes_to_a_parked_seller() -> None:
     assert (t.buyer_detour_m, t.seller_detour_m) == (2 * 743, 0)
 
 
-def test_each_side_pays_its_own_detour_and_the_seller_its_losses() -> None:
+def test_each_side_pays_its_own_detour_and_transfer_time_and_the_seller_its_losses() -> None:
     t = pair_terms(bid(1, 150, 10_000, cell=HERE), ask(2, 50, 10_000, cell=THERE), ALL_PAIRS)
-    assert (t.buyer_share, t.seller_share) == (travel(2 * 743), 310 * 150 + 206_200)
+    assert (t.buyer_share, t.seller_share) == (travel(2 * 743) + WAITING, WAITING + LOSSES)
 
 
 def test_a_buyer_whose_route_stops_in_the_sellers_cell_meets_there_without_detour() -> None:
@@ -142,6 +173,7 @@ def test_every_cost_is_a_non_negative_integer(d: int, q: int) -> None:
         ("efficiency_bps", 4_999),
         ("efficiency_bps", 10_001),
         ("transfer_power_w", -1),
+        ("transfer_power_w", 999),
         ("consumption_wh_per_km", 1.5),
         ("degradation_per_kwh", 10**10),
     ],

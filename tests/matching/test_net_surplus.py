@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.support.strategies import FAST, T0, ask, bid, city_stations, order_sets
+from tests.support.strategies import FAST, PAIR_PRICES, T0, ask, bid, city_stations, order_sets
 from v2vchain.matching import MECHANISMS, ClearingParams, ClearingResult, Order
 from v2vchain.matching.areas import geohash_centre
 from v2vchain.matching.costs import pair_costs, travel_cost
@@ -30,16 +30,18 @@ def one(values: list[float | int], dtype: type = np.int64) -> np.ndarray:
 
 def welfare_against_outside(result: ClearingResult, params: ClearingParams) -> int:
     """Trade by trade, payments cancelling: what buyers' stations would have charged for the energy delivered, minus
-    the export it forwent, every pair's costs and both sides' waiting; a trade with no meeting that fits both plans
-    costs its detours only."""
+    the export it forwent and both sides' detours, transfer time, losses and wear; a trade with no meeting that fits
+    both plans costs its detours only."""
     total, served, buyers = 0, {}, {}
     c, export, zero = params.costs, params.grid.export_per_wh, one([0])
     for t in result.trades:
         b, s, q = t.buyer, t.seller, t.energy_wh
         pc = pair_costs(order_legs([b]), order_legs([s]), zero, zero, one([q]), c)
         if pc.feasible[0]:
-            wait = -(-int(pc.transfer_s[0]) * c.time_cost_per_h // 3_600) if params.stations else 0
-            total -= q * export + int(pc.total[0]) + 2 * wait
+            wait = -(-int(pc.transfer_s[0]) * c.time_cost_per_h // 3_600)  # each driver's, recomputed here
+            travel = int(pc.buyer_travel_cost[0] + pc.seller_travel_cost[0])
+            losses_and_wear = int(pc.seller_cost[0])
+            total -= q * export + travel + 2 * wait + losses_and_wear
             served[b.key] = served.get(b.key, 0) + q
         else:
             total -= int(pc.buyer_travel_cost[0] + pc.seller_travel_cost[0])
@@ -55,7 +57,7 @@ def welfare_against_outside(result: ClearingResult, params: ClearingParams) -> i
 
 @pytest.mark.parametrize("name", sorted(MECHANISMS))
 @FAST
-@given(orders=order_sets(routed=True), stations=st.one_of(st.just(()), city_stations()))
+@given(orders=order_sets(prices=PAIR_PRICES, routed=True), stations=st.one_of(st.just(()), city_stations()))
 def test_net_surpluses_and_the_operators_spread_sum_to_welfare_minus_costs(
     name: str, orders: list[Order], stations: tuple[Station, ...]
 ) -> None:
@@ -66,7 +68,7 @@ def test_net_surpluses_and_the_operators_spread_sum_to_welfare_minus_costs(
 
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
-@given(orders=order_sets(prices=(40, 700), routed=True), stations=city_stations())
+@given(orders=order_sets(prices=PAIR_PRICES, routed=True), stations=city_stations())
 def test_station_aware_mechanisms_leave_no_side_below_its_outside_option(
     name: str, orders: list[Order], stations: tuple[Station, ...]
 ) -> None:
@@ -85,7 +87,7 @@ def test_a_window_infeasible_trade_delivers_nothing_and_costs_its_cheapest_meeti
     assert net.buyers[buyer.key] + net.sellers[seller.key] == -drive < 0
 
 
-def test_a_buyer_next_to_its_seller_gains_its_station_bill_minus_payment_and_waiting() -> None:
+def test_a_buyer_next_to_its_seller_gains_its_station_bill_minus_payment_and_transfer_time() -> None:
     station = Station("s", *HERE, price_per_wh=600)
     params = replace(PARAMS, stations=(station,))
     buyer, seller = bid(1, 600, 10_000), ask(2, 100, 10_000)
@@ -95,6 +97,16 @@ def test_a_buyer_next_to_its_seller_gains_its_station_bill_minus_payment_and_wai
     station_bill = 10_000 * 600 + -(-720 * 5_000_000 // 3_600)
     waiting = -(-1_238 * 5_000_000 // 3_600)
     assert net_surpluses(result, params).buyers[buyer.key] == station_bill - trade.payment - waiting
+
+
+def test_without_stations_a_delivered_trade_costs_both_drivers_transfer_time() -> None:
+    # one cell, no detour: 10 kWh saves the buyer 10,000 x 150 at the grid and the seller forgoes 10,000 x 50 of
+    # export; each driver waits 1,238 s at 5 tokens an hour; 310 Wh lost at 150 and 10.31 kWh of wear at 20,000
+    result = double_auction([bid(1, 150, 10_000), ask(2, 50, 10_000)], PARAMS)
+    waiting = -(-1_238 * 5_000_000 // 3_600)
+    net = net_surpluses(result, PARAMS)
+    assert net.delivered_wh == 10_000
+    assert net.welfare == 10_000 * (150 - 50) - 2 * waiting - (310 * 150 + 206_200) < 0
 
 
 def test_summary_counts_the_sides_left_below_their_outside_option() -> None:

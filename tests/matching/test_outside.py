@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 
 from tests.support.columnar import as_keys, columnar_keys
-from tests.support.strategies import FAST, T0, ask, bid, city_stations, order_sets
+from tests.support.strategies import FAST, PAIR_PRICES, T0, ask, bid, city_stations, order_sets
 from v2vchain.matching import ClearingParams, Order, city_assignment, columnar, pair_terms, welfare_assignment
 from v2vchain.matching.areas import geohash_centre
 from v2vchain.matching.costs import CostParams
@@ -84,7 +84,9 @@ def test_reservation_limit_is_the_station_cost_per_wh_rounded_down() -> None:
 
 
 def test_a_pair_dearer_than_the_buyers_station_is_not_acceptable() -> None:
-    buyer, seller = bid(1, 150, 10_000, cell="u33dc0"), ask(2, 50, 10_000, cell="u33d8x")
+    # worth 5.5 million above the ask against the grid, costing ~4.3 million (drive, both drivers' 1,238 s, losses);
+    # the station next door sells the 10 kWh for 1.6 million (600,000 + 720 s charging)
+    buyer, seller = bid(1, 600, 10_000, cell="u33dc0"), ask(2, 50, 10_000, cell="u33d8x")
     assert pair_terms(buyer, seller, ClearingParams()).acceptable
     cheap_next_door = ClearingParams(stations=(at(HERE, 60),))
     assert not pair_terms(buyer, seller, cheap_next_door).acceptable
@@ -96,12 +98,15 @@ def test_a_seller_asking_below_the_grid_export_is_paid_at_least_the_export_price
     assert terms.acceptable and terms.price_per_wh >= ClearingParams().grid.export_per_wh
 
 
-def test_with_stations_each_sides_utility_is_net_of_its_waiting_during_the_transfer() -> None:
+def test_both_drivers_transfer_time_is_costed_once_with_or_without_stations() -> None:
+    # same cell: no drive; 10,310 Wh at 30 kW is 1,238 s for each driver, plus the seller's losses and wear
     buyer, seller = bid(1, 600, 10_000), ask(2, 50, 10_000)
     limits_only = pair_terms(buyer, seller, ClearingParams())
     with_station = pair_terms(buyer, seller, ClearingParams(stations=(at(FAR, 600),)))
-    waiting = 2 * -(-limits_only.transfer_s * COSTS.time_cost_per_h // 3_600)  # same cell: no drive, only transfer
-    assert limits_only.welfare - with_station.welfare == waiting
+    cost = 2 * -(-1_238 * COSTS.time_cost_per_h // 3_600) + 310 * 150 + 206_200
+    assert limits_only.cost == with_station.cost == cost
+    # the station 3 km away charges more than the bid for the 10 kWh, so it leaves the pair's value as it was
+    assert limits_only.welfare == with_station.welfare == 10_000 * (600 - 50) - cost
 
 
 @pytest.mark.parametrize(
@@ -133,7 +138,7 @@ def test_reservation_limit_of_no_need_raises_InvalidClearingParameter() -> None:
 
 
 @FAST
-@given(order_sets(max_buyers=10, max_sellers=10, prices=(40, 700)), city_stations())
+@given(order_sets(max_buyers=10, max_sellers=10, prices=PAIR_PRICES), city_stations())
 def test_the_city_scale_assignment_honours_stations_as_the_object_path_does(
     orders: list[Order], stations: tuple[Station, ...]
 ) -> None:

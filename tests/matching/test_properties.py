@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.support.strategies import FAST, order_sets
+from tests.support.strategies import FAST, PAIR_PRICES, order_sets
 from v2vchain.matching import MECHANISMS, ClearingParams, ClearingResult, Order, pair_terms
 from v2vchain.matching.meeting import haversine_m, whole_metres
 
@@ -24,7 +24,7 @@ def run(name: str, orders: list[Order], params: ClearingParams = PARAMS) -> Clea
 
 @pytest.mark.parametrize("name", ALL)
 @FAST
-@given(orders=order_sets())
+@given(orders=order_sets(prices=PAIR_PRICES))
 def test_no_buyer_pays_above_its_limit(name: str, orders: list[Order]) -> None:
     for t in run(name, orders).trades:
         assert t.price_per_wh <= t.buyer.limit_price_per_wh
@@ -32,7 +32,7 @@ def test_no_buyer_pays_above_its_limit(name: str, orders: list[Order]) -> None:
 
 @pytest.mark.parametrize("name", ALL)
 @FAST
-@given(orders=order_sets())
+@given(orders=order_sets(prices=PAIR_PRICES))
 def test_no_seller_receives_below_its_ask(name: str, orders: list[Order]) -> None:
     for t in run(name, orders).trades:
         assert t.seller_price_per_wh >= t.seller.limit_price_per_wh
@@ -40,7 +40,7 @@ def test_no_seller_receives_below_its_ask(name: str, orders: list[Order]) -> Non
 
 @pytest.mark.parametrize("name", ALL)
 @FAST
-@given(orders=order_sets())
+@given(orders=order_sets(prices=PAIR_PRICES))
 def test_buyers_pay_at_least_what_sellers_receive(name: str, orders: list[Order]) -> None:
     result = run(name, orders)
     assert result.buyers_paid >= result.sellers_received and result.operator_surplus >= 0
@@ -48,14 +48,14 @@ def test_buyers_pay_at_least_what_sellers_receive(name: str, orders: list[Order]
 
 @pytest.mark.parametrize("name", EXACT_PRICE)
 @FAST
-@given(orders=order_sets())
+@given(orders=order_sets(prices=PAIR_PRICES))
 def test_buyers_pay_exactly_what_sellers_receive(name: str, orders: list[Order]) -> None:
     assert run(name, orders).operator_surplus == 0
 
 
 @pytest.mark.parametrize("name", ALL)
 @FAST
-@given(orders=order_sets())
+@given(orders=order_sets(prices=PAIR_PRICES))
 def test_each_order_trades_plus_falls_back_to_the_grid_exactly_its_energy(name: str, orders: list[Order]) -> None:
     result = run(name, orders)
     accounted: Counter = Counter()
@@ -71,7 +71,7 @@ def test_each_order_trades_plus_falls_back_to_the_grid_exactly_its_energy(name: 
 
 @pytest.mark.parametrize("name", ALL)
 @FAST
-@given(orders=order_sets())
+@given(orders=order_sets(prices=PAIR_PRICES))
 def test_traded_energy_total_is_the_same_on_both_sides(name: str, orders: list[Order]) -> None:
     result = run(name, orders)
     bought = sum(o.energy_wh for o in orders if o.side == 1) - sum(u.energy_wh for u in result.unmatched_buyers)
@@ -81,7 +81,7 @@ def test_traded_energy_total_is_the_same_on_both_sides(name: str, orders: list[O
 
 @pytest.mark.parametrize("name", ALL)
 @FAST
-@given(orders=order_sets())
+@given(orders=order_sets(prices=PAIR_PRICES))
 def test_unmatched_parties_get_the_grid_price_of_their_side(name: str, orders: list[Order]) -> None:
     result = run(name, orders)
     assert {u.grid_price_per_wh for u in result.unmatched_buyers} <= {PARAMS.grid.import_per_wh}
@@ -90,7 +90,7 @@ def test_unmatched_parties_get_the_grid_price_of_their_side(name: str, orders: l
 
 @pytest.mark.parametrize("name", ALL)
 @FAST
-@given(orders=order_sets(), data=st.data())
+@given(orders=order_sets(prices=PAIR_PRICES), data=st.data())
 def test_any_permutation_of_the_orders_gives_the_same_result(
     name: str, orders: list[Order], data: st.DataObject
 ) -> None:
@@ -99,7 +99,7 @@ def test_any_permutation_of_the_orders_gives_the_same_result(
 
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
-@given(orders=order_sets(routed=True))
+@given(orders=order_sets(prices=PAIR_PRICES, routed=True))
 def test_every_trade_meets_where_both_plans_fit_the_transfer(name: str, orders: list[Order]) -> None:
     for t in run(name, orders).trades:
         terms = pair_terms(t.buyer, t.seller, PARAMS)
@@ -108,7 +108,7 @@ def test_every_trade_meets_where_both_plans_fit_the_transfer(name: str, orders: 
 
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
-@given(orders=order_sets(routed=True))
+@given(orders=order_sets(prices=PAIR_PRICES, routed=True))
 def test_every_cost_aware_trade_has_positive_welfare_after_costs(name: str, orders: list[Order]) -> None:
     for t in run(name, orders).trades:
         assert pair_terms(t.buyer, t.seller, PARAMS).welfare > 0
@@ -116,7 +116,7 @@ def test_every_cost_aware_trade_has_positive_welfare_after_costs(name: str, orde
 
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
-@given(orders=order_sets(routed=True))
+@given(orders=order_sets(prices=PAIR_PRICES, routed=True))
 def test_no_side_of_a_cost_aware_trade_ends_below_zero_after_its_cost_share(name: str, orders: list[Order]) -> None:
     for t in run(name, orders).trades:
         terms = pair_terms(t.buyer, t.seller, PARAMS)
@@ -125,7 +125,7 @@ def test_no_side_of_a_cost_aware_trade_ends_below_zero_after_its_cost_share(name
 
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
-@given(orders=order_sets(routed=True))
+@given(orders=order_sets(prices=PAIR_PRICES, routed=True))
 def test_cost_aware_mechanisms_match_each_vehicle_at_most_once(name: str, orders: list[Order]) -> None:
     trades = run(name, orders).trades
     assert len({t.buyer.key for t in trades}) == len({t.seller.key for t in trades}) == len(trades)
@@ -133,7 +133,7 @@ def test_cost_aware_mechanisms_match_each_vehicle_at_most_once(name: str, orders
 
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
-@given(orders=order_sets(routed=True))
+@given(orders=order_sets(prices=PAIR_PRICES, routed=True))
 def test_cost_aware_trades_conserve_each_orders_energy_with_routed_books(name: str, orders: list[Order]) -> None:
     result = run(name, orders)
     accounted: Counter = Counter()
@@ -147,7 +147,7 @@ def test_cost_aware_trades_conserve_each_orders_energy_with_routed_books(name: s
 
 @pytest.mark.parametrize("name", COST_AWARE)
 @FAST
-@given(orders=order_sets(), nearest=st.integers(1, 3))
+@given(orders=order_sets(prices=PAIR_PRICES), nearest=st.integers(1, 3))
 def test_cost_aware_trades_of_parked_orders_stay_within_the_buyers_nearest_seller_areas(
     name: str, orders: list[Order], nearest: int
 ) -> None:

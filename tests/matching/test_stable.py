@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from tests.support.strategies import FAST, T0, ask, bid, order_sets
+from tests.support.strategies import FAST, PAIR_PRICES, T0, ask, bid, order_sets
 from v2vchain.matching import ClearingParams, ClearingResult, Order, Side, pair_terms, stable_matching
 
 ALL_PAIRS = ClearingParams(nearest_areas=10)
-B1, B2 = bid(1, 150, 10_000), bid(2, 120, 10_000, start=T0, end=T0 + 3_000)
-S1, S2 = ask(3, 50, 10_000), ask(4, 90, 10_000, start=T0 + 3_600, end=T0 + 7_200)
+B1, B2 = bid(1, 1_000, 10_000), bid(2, 900, 10_000, start=T0, end=T0 + 3_000)
+S1, S2 = ask(3, 100, 10_000), ask(4, 500, 10_000, start=T0 + 3_600, end=T0 + 7_200)
+# one cell: every pair's buyer pays its driver's 1,238 s transfer (1,719,445 at 5 tokens an hour, rounded up),
+# the seller that and its losses and wear (310 x 150 + 10.31 x 20,000): 1,972,145
+BUYER_SHARE, SELLER_SHARE = 1_719_445, 1_972_145
 
 
 def pairs(result: ClearingResult) -> set[tuple[int, int]]:
@@ -17,8 +20,14 @@ def pairs(result: ClearingResult) -> set[tuple[int, int]]:
 
 
 def test_hand_worked_case_matches_the_mutual_first_choices() -> None:
-    # B1 and S1 rank each other first (at 113: B1 gains 370000, S1 377300); B2's only option, S1, prefers B1
-    # (B2-S1 at 98 leaves S1 227300); B2-S2 is infeasible
+    # pair price: k = 1/2 between ask + ceil(seller share / 10,000) and bid - ceil(buyer share / 10,000)
+    # B1-S1 at 298 + (828 - 298) // 2 = 563; B1-S2 at 698 + (828 - 698) // 2 = 763; B2-S1 at 298 + (728 - 298) // 2
+    # = 513. B1 prefers S1 (10,000 x 437 against 10,000 x 237, less its share); S1 prefers B1 (10,000 x 463 against
+    # 10,000 x 413, less its share); B2's only option is S1 (B2-S2 never overlap): B2 stays unmatched
+    b1_s1, b1_s2, b2_s1 = (pair_terms(b, s, ALL_PAIRS) for b, s in ((B1, S1), (B1, S2), (B2, S1)))
+    assert (b1_s1.price_per_wh, b1_s2.price_per_wh, b2_s1.price_per_wh) == (563, 763, 513)
+    assert (b1_s1.buyer_utility, b1_s2.buyer_utility) == (4_370_000 - BUYER_SHARE, 2_370_000 - BUYER_SHARE)
+    assert (b1_s1.seller_utility, b2_s1.seller_utility) == (4_630_000 - SELLER_SHARE, 4_130_000 - SELLER_SHARE)
     assert pairs(stable_matching([B1, B2, S1, S2], ALL_PAIRS)) == {(1, 3)}
 
 
@@ -30,8 +39,8 @@ def test_satisfaction_reports_each_partners_rank() -> None:
 
 def test_second_choice_shows_as_rank_two() -> None:
     # both buyers prefer the cheaper S1; S1 prefers the higher bidder, so B2 ends with its second choice
-    b1, b2 = bid(1, 150, 10_000), bid(2, 140, 10_000)
-    s1, s2 = ask(3, 40, 10_000), ask(4, 50, 10_000)
+    b1, b2 = bid(1, 1_000, 10_000), bid(2, 950, 10_000)
+    s1, s2 = ask(3, 100, 10_000), ask(4, 150, 10_000)
     result = stable_matching([b1, b2, s1, s2], ALL_PAIRS)
     ranks = {int(t.buyer.owner, 16): r for t, r in zip(result.trades, result.satisfaction.buyer_ranks)}
     assert ranks == {1: 1, 2: 2}
@@ -51,13 +60,13 @@ def utilities(result: ClearingResult) -> dict[tuple[str, int], int]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(order_sets(max_buyers=7, max_sellers=7, max_energy_wh=20_000))
+@given(order_sets(max_buyers=7, max_sellers=7, max_energy_wh=20_000, prices=PAIR_PRICES))
 def test_buyer_proposing_leaves_no_blocking_pair(orders: list[Order]) -> None:
     assert_no_blocking_pair(orders, stable_matching(orders, ALL_PAIRS, Side.BUY))
 
 
 @settings(max_examples=60, deadline=None)
-@given(order_sets(max_buyers=7, max_sellers=7, max_energy_wh=20_000))
+@given(order_sets(max_buyers=7, max_sellers=7, max_energy_wh=20_000, prices=PAIR_PRICES))
 def test_seller_proposing_leaves_no_blocking_pair(orders: list[Order]) -> None:
     assert_no_blocking_pair(orders, stable_matching(orders, ALL_PAIRS, Side.SELL))
 
@@ -76,7 +85,7 @@ def assert_no_blocking_pair(orders: list[Order], result: ClearingResult) -> None
 
 
 @FAST
-@given(order_sets(max_buyers=7, max_sellers=7, max_energy_wh=20_000))
+@given(order_sets(max_buyers=7, max_sellers=7, max_energy_wh=20_000, prices=PAIR_PRICES))
 def test_every_buyer_does_at_least_as_well_when_buyers_propose(orders: list[Order]) -> None:
     by_buyers = utilities(stable_matching(orders, ALL_PAIRS, Side.BUY))
     by_sellers = utilities(stable_matching(orders, ALL_PAIRS, Side.SELL))
@@ -85,7 +94,7 @@ def test_every_buyer_does_at_least_as_well_when_buyers_propose(orders: list[Orde
 
 
 @FAST
-@given(order_sets(max_buyers=7, max_sellers=7, max_energy_wh=20_000))
+@given(order_sets(max_buyers=7, max_sellers=7, max_energy_wh=20_000, prices=PAIR_PRICES))
 def test_every_seller_does_at_least_as_well_when_sellers_propose(orders: list[Order]) -> None:
     by_buyers = utilities(stable_matching(orders, ALL_PAIRS, Side.BUY))
     by_sellers = utilities(stable_matching(orders, ALL_PAIRS, Side.SELL))
@@ -94,7 +103,7 @@ def test_every_seller_does_at_least_as_well_when_sellers_propose(orders: list[Or
 
 
 @FAST
-@given(order_sets(max_buyers=7, max_sellers=7, max_energy_wh=20_000))
+@given(order_sets(max_buyers=7, max_sellers=7, max_energy_wh=20_000, prices=PAIR_PRICES))
 def test_satisfaction_ranks_are_positions_in_each_sides_list(orders: list[Order]) -> None:
     result = stable_matching(orders, ALL_PAIRS)
     sat = result.satisfaction

@@ -19,6 +19,9 @@ T0 = 1_750_000_000  # a morning in 2025
 # ~20 ms an example goes to drawing the orders, so properties run fewer examples than Hypothesis's 100
 FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CELLS = ("u33dc0", "u33dc2", "u33db8", "u33d9r", "u33d8x", "u33dc6")  # geohash-6 cells within ~2 km
+# limits whose spread can pay a pair's costs, so the cost-aware mechanisms trade on some books: both drivers' time
+# during the transfer alone is ~344 token units per Wh at the default cost model (30 kW, 97 %, 5 tokens an hour)
+PAIR_PRICES = (40, 1_000)
 
 
 def order(

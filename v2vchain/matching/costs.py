@@ -2,7 +2,9 @@
 
 A pair's cost is its cheapest meeting along both plans (legs.py; meeting.py's candidate points and insertion, the
 fleet planner's model): each vehicle's extra distance and drive time of inserting the meeting into its leg, the way
-back included, costed as driving energy plus its driver's time; and the seller's transfer losses and battery wear.
+back included, costed as driving energy plus its driver's time; both drivers' time during the transfer at V2V power
+(each side's own, as a station charge costs the buyer its charging time); and the seller's transfer losses and
+battery wear.
 A parked pair therefore pays the drive there and back (one of them comes to the other, or both meet between): twice
 the one-way drive the model charged before routes. Infeasible when no meeting lets both stay for the transfer at V2V
 power and still reach their next waypoints on time (a parked vehicle's end of window).
@@ -28,8 +30,8 @@ from .units import GRID_IMPORT_PER_WH, TOKEN
 _BOUNDS = {
     "consumption_wh_per_km": (0, 10**4),
     "speed_km_per_h": (1, 10**4),
-    "time_cost_per_h": (0, 10**11),
-    "transfer_power_w": (1, 10**9),
+    "time_cost_per_h": (0, 10**10),  # 10,000 tokens an hour: x the slowest antipodal detour fits int64
+    "transfer_power_w": (1_000, 10**9),  # 1 kW: 1 MWh at 50 % efficiency is 7.2 million s, x time_cost fits
     "efficiency_bps": (5_000, 10_000),
     "degradation_per_kwh": (0, 10**9),
     "energy_price_per_wh": (0, 10**9),
@@ -68,6 +70,8 @@ class PairCosts:
     transfer_s: np.ndarray  # the transfer at V2V power
     buyer_travel_cost: np.ndarray  # the buyer's detour: driving energy and its driver's time
     seller_travel_cost: np.ndarray
+    buyer_transfer_time_cost: np.ndarray  # the buyer's driver's time during the transfer
+    seller_transfer_time_cost: np.ndarray
     seller_cost: np.ndarray  # transfer losses and battery degradation: the seller's alone
     total: np.ndarray
 
@@ -87,11 +91,11 @@ class PairCosts:
 
     @property
     def buyer_share(self) -> np.ndarray:
-        return self.buyer_travel_cost
+        return np.asarray(self.buyer_travel_cost + self.buyer_transfer_time_cost)
 
     @property
     def seller_share(self) -> np.ndarray:
-        return np.asarray(self.seller_travel_cost + self.seller_cost)
+        return np.asarray(self.seller_travel_cost + self.seller_transfer_time_cost + self.seller_cost)
 
     def select(self, mask: np.ndarray) -> PairCosts:
         return PairCosts(*(getattr(self, f.name)[mask] for f in fields(PairCosts)))
@@ -119,6 +123,11 @@ def transfer_terms(energy_wh: np.ndarray, params: CostParams) -> tuple[np.ndarra
         discharged_wh * params.degradation_per_kwh, 1_000
     )
     return transfer_s, np.asarray(seller_cost)
+
+
+def transfer_time_cost(transfer_s: np.ndarray, params: CostParams) -> np.ndarray:
+    """One driver's time while its vehicle transfers for transfer_s seconds."""
+    return _ceil_div(np.asarray(transfer_s, dtype=np.int64) * params.time_cost_per_h, 3_600)
 
 
 def pair_costs(
@@ -161,6 +170,7 @@ def pair_costs(
         return np.asarray(x.ravel()[best])
 
     travel_b, travel_s = pick(b_cost), pick(s_cost)
+    waiting = transfer_time_cost(transfer_s, params)  # each driver's own; CostParams has one time cost for both
     return PairCosts(
         buyer_detour_m=pick(at_b.detour),
         seller_detour_m=pick(at_s.detour),
@@ -171,8 +181,10 @@ def pair_costs(
         transfer_s=transfer_s,
         buyer_travel_cost=travel_b,
         seller_travel_cost=travel_s,
+        buyer_transfer_time_cost=waiting,
+        seller_transfer_time_cost=waiting,
         seller_cost=seller_cost,
-        total=np.asarray(travel_b + travel_s + seller_cost),
+        total=np.asarray(travel_b + travel_s + 2 * waiting + seller_cost),
     )
 
 

@@ -5,9 +5,10 @@ V2V meeting is: there and back for a parked vehicle), queues, charges and pays t
 times are not checked against the plan (the buyer charges somewhere in any case). Its station is the one cheapest for
 its whole need; energy a trade leaves unserved is bought there too, so a V2V trade of q Wh is worth cost(need) -
 cost(need - q): the trip is saved only when the whole need is served. Without stations the outside option is the
-grid import price at the buyer's door. A seller's outside option is the grid export price. With stations, each side's
-time during a V2V transfer is costed (`waiting_cost`), as the buyer's charging time at the station is. Integer
-arithmetic after the rounded Haversine distances, rounded up as in costs.py.
+grid import price at the buyer's door. A seller's outside option is the grid export price. The buyer's charging time
+at the station is costed here, as both drivers' time during a V2V transfer is in every pair's cost (costs.py), so the
+two options compare like for like. Integer arithmetic after the rounded Haversine distances, rounded up as in
+costs.py.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class Station:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or abs(v) > limit:
                 raise InvalidClearingParameter(f"station.{name}", v, f"must be finite degrees within +-{limit}")
-        for name, low, high in (("price_per_wh", 0, 10**9), ("power_w", 1, 10**9), ("queue_s", 0, 86_400)):
+        for name, low, high in (("price_per_wh", 0, 10**9), ("power_w", 1_000, 10**9), ("queue_s", 0, 86_400)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
                 raise InvalidClearingParameter(f"station.{name}", v, f"must be an int in {low}..{high}")
@@ -119,13 +120,6 @@ def buyer_saving(
     station = station[key.ravel()]
     full = station_cost(station, detour, need, stations, costs)
     return np.asarray(full - station_cost(station, detour, need - served, stations, costs))
-
-
-def waiting_cost(transfer_s: np.ndarray, stations: tuple[Station, ...], costs: CostParams) -> np.ndarray:
-    """One side's time during a V2V transfer: costed when stations (whose charging time is costed) are the outside
-    option, zero against the abstract grid."""
-    t = np.asarray(transfer_s, dtype=np.int64)
-    return _ceil_div(t * costs.time_cost_per_h, 3_600) if stations else np.zeros_like(t)
 
 
 def _col(stations: tuple[Station, ...], name: str, dtype: type) -> np.ndarray:

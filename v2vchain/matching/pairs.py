@@ -1,11 +1,11 @@
 """Buyer-seller pairs for the cost-aware mechanisms: which pairs are candidates, and what each is worth.
 
-A pair trades q = min(buyer's Wh, seller's Wh) once, at its cheapest meeting along both plans (costs.py). Its
-welfare is q x (bid - ask) minus the pair's costs; each side's share is its own detour's energy and time, and the
-seller's transfer losses and battery wear are its own too. The pair price first covers each side's cost share, then
-splits what is left by k: price = k_price(ask + ceil(seller share / q), bid - ceil(buyer share / q)); so an
-acceptable pair (feasible: both can stay at the meeting point for the transfer and reach their next waypoints on
-time; that interval non-empty; welfare > 0) leaves neither side worse off than its own limit, and the price always
+A pair trades q = min(buyer's Wh, seller's Wh) once, at its cheapest meeting along both plans (costs.py). Its welfare is
+q x (bid - ask) minus the pair's costs; each side's share is its own detour's energy and time and its driver's time
+during the transfer, and the seller's transfer losses and battery wear are its own too. The pair price first covers each
+side's cost share, then splits what is left by k: price = k_price(ask + ceil(seller share / q), bid - ceil(buyer share /
+q)); so an acceptable pair (feasible: both can stay at the meeting point for the transfer and reach their next waypoints
+on time; that interval non-empty; welfare > 0) leaves neither side worse off than its own limit, and the price always
 lies in [ask, bid]. With stations in the parameters (outside.py) the limits are capped by each side's outside option
 (trade_values), so no acceptable pair leaves a side worse off than its station or the grid export.
 """
@@ -22,7 +22,7 @@ from .book import Book, SideBook
 from .costs import PairCosts, pair_costs
 from .legs import cell_centre, route_cells
 from .orders import Order, Side
-from .outside import buyer_saving, waiting_cost
+from .outside import buyer_saving
 from .params import ClearingParams, GridPrices
 from .pricing import k_price
 from .result import ClearingResult, Satisfaction, Trade, assemble
@@ -113,7 +113,7 @@ def edge_terms(buys: SideBook, sells: SideBook, buyer: np.ndarray, seller: np.nd
     bid, ask = buys.price[buyer], sells.price[seller]
     energy = np.minimum(buys.energy[buyer], sells.energy[seller])
     costs = pair_costs(buys.legs, sells.legs, buyer, seller, energy, params.costs)
-    buyer_value, seller_value = trade_values(buys, buyer, energy, bid, ask, costs, params)
+    buyer_value, seller_value = trade_values(buys, buyer, energy, bid, ask, params)
     low = -(-(seller_value + costs.seller_share) // energy)
     high = (buyer_value - costs.buyer_share) // energy
     price = k_price(low, np.maximum(low, high), params.k)  # an empty interval is never acceptable anyway
@@ -137,22 +137,21 @@ def trade_values(
     energy: np.ndarray,
     bid: np.ndarray,
     ask: np.ndarray,
-    costs: PairCosts,
     params: ClearingParams,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """What q Wh by V2V is worth to the buyer, and costs the seller, before the pair's travel and losses.
+    """What q Wh by V2V is worth to the buyer, and costs the seller, before the pair's costs (travel, both drivers'
+    time during the transfer, losses and wear: costs.py).
 
     Without stations, the limits: q x bid and q x ask. With stations (outside.py), each side's outside option binds
-    too: the buyer never values the energy above what its station would charge for it (the saving), the seller never
-    below the grid export it forgoes, and each side's time during the transfer is costed."""
+    too: the buyer never values the energy above what its station would charge for it (the saving, its charging
+    time included), the seller never below the grid export it forgoes."""
     stations = params.stations
     if not stations:
         return energy * bid, energy * ask
     saving = buyer_saving(
         buys.legs, buyer, buys.energy[buyer], energy, stations, params.costs, params.grid.import_per_wh
     )
-    wait = waiting_cost(costs.transfer_s, stations, params.costs)
-    return np.minimum(energy * bid, saving) - wait, np.maximum(energy * ask, energy * params.grid.export_per_wh) + wait
+    return np.minimum(energy * bid, saving), np.maximum(energy * ask, energy * params.grid.export_per_wh)
 
 
 def candidate_edges(book: Book, params: ClearingParams) -> Edges:
@@ -207,6 +206,8 @@ class PairTerms:
     meeting_ts: int
     together_s: int  # how long both can stay at the meeting point
     transfer_s: int
+    buyer_transfer_time_cost: int  # each driver's time during the transfer, part of its share
+    seller_transfer_time_cost: int
     buyer_share: int
     seller_share: int
     cost: int
@@ -232,6 +233,8 @@ def pair_terms(buyer: Order, seller: Order, params: ClearingParams) -> PairTerms
         meeting_ts=int(c.meeting_ts[0]),
         together_s=int(c.together_s[0]),
         transfer_s=int(c.transfer_s[0]),
+        buyer_transfer_time_cost=int(c.buyer_transfer_time_cost[0]),
+        seller_transfer_time_cost=int(c.seller_transfer_time_cost[0]),
         buyer_share=int(c.buyer_share[0]),
         seller_share=int(c.seller_share[0]),
         cost=int(c.total[0]),

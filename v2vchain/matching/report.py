@@ -2,12 +2,12 @@
 comparing clearings.
 
 A buyer's net surplus is what its station (outside.py; the grid import price without stations) would have charged
-for the energy it received, minus what it paid, its detour to the pair's cheapest meeting (costs.py) and its time
-waiting; a seller's is what it received minus the grid export it forwent, its detour, its losses, wear and waiting.
-A trade with no meeting that fits both plans (mechanisms blind to routes and windows) delivers nothing and moves no
-money, but both sides still make their detours to its cheapest meeting point and the buyer still buys at its
-station. Welfare is the sum of the net surpluses and the operator's spread, so a clearing that leaves its users
-worse off than their outside options scores below zero.
+for the energy it received, minus what it paid and its share of the pair's cheapest meeting (costs.py: its detour
+and its time during the transfer); a seller's is what it received minus the grid export it forwent and its share
+(detour, time during the transfer, losses and wear). A trade with no meeting that fits both plans (mechanisms blind
+to routes and windows) delivers nothing and moves no money, but both sides still make their detours to its cheapest
+meeting point and the buyer still buys at its station. Welfare is the sum of the net surpluses and the operator's
+spread, so a clearing that leaves its users worse off than their outside options scores below zero.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from .costs import pair_costs
 from .legs import order_legs
-from .outside import buyer_saving, waiting_cost
+from .outside import buyer_saving
 from .params import ClearingParams
 from .result import ClearingResult
 
@@ -68,15 +68,11 @@ def net_surpluses(result: ClearingResult, params: ClearingParams) -> NetSurplus:
     costs = pair_costs(*legs, each, each, q, params.costs)
     ok = costs.feasible
     delivered = np.where(ok, q, 0)
-    wait = waiting_cost(costs.transfer_s, params.stations, params.costs)
     payment = np.where(ok, q * _column([x.price_per_wh for x in t]), 0)
     receipt = np.where(ok, q * _column([x.seller_price_per_wh for x in t]), 0)
-    buyer_net = -payment - costs.buyer_share - np.where(ok, wait, 0)
-    seller_net = np.where(
-        ok,
-        receipt - q * params.grid.export_per_wh - costs.seller_share - wait,
-        -costs.seller_travel_cost,  # no transfer: no losses, no wear, only its detour
-    )
+    # no transfer: no time transferring, no losses, no wear; only the detours
+    buyer_net = np.where(ok, -payment - costs.buyer_share, -costs.buyer_travel_cost)
+    seller_net = np.where(ok, receipt - q * params.grid.export_per_wh - costs.seller_share, -costs.seller_travel_cost)
     buyers = _by_order([x.buyer.key for x in t], buyer_net)
     sellers = _by_order([x.seller.key for x in t], seller_net)
     served = _by_order([x.buyer.key for x in t], delivered)

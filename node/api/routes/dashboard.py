@@ -26,14 +26,17 @@ from v2vchain.audit.decode import specs_from_deployment
 from v2vchain.audit.indexer import Indexer
 from v2vchain.audit.ledger.market import Ledger
 from v2vchain.audit.ledger.market import Request as AuctionRequest
+from v2vchain.audit.published import UNSPLIT
 from v2vchain.audit.reconcile import reconcile
 from v2vchain.audit.rpc import HttpNode
 from v2vchain.audit.statement import shown, statement
 from v2vchain.audit.store import Store
-from v2vchain.audit.trades import Trade, trade_shown, trades
+from v2vchain.audit.trades import Trade, clearing_trade, trade_shown, trades
 from v2vchain.audit.units import WH_PER_KWH, TokenUnits, energy, index_units, roles, when
 from v2vchain.errors import V2VError
 from v2vchain.protocol.areas import cell_of
+from v2vchain.protocol.errors import InvalidRoute
+from v2vchain.protocol.routes import Route
 
 MAX_BLOCKS_PER_REFRESH = 5_000  # one data request never indexes more than this; the next one goes on
 LADDERS_SHOWN = 6
@@ -141,6 +144,7 @@ def dashboard_data(store: Store, held: Mapping[int, list[dict[str, Any]]] | None
     last = store.last_block()
     now = store.timestamp(last) if last is not None else None
     result = reconcile(ledger, store)
+    routes = published_routes(ledger)
     requests = sorted(ledger.requests.values(), key=lambda r: r.request_id)
     open_requests = [r for r in requests if r.status == "open"]
     energy_wh = sum(t.energy_wh for t in all_trades)
@@ -176,7 +180,7 @@ def dashboard_data(store: Store, held: Mapping[int, list[dict[str, Any]]] | None
             "shown": {"timestamp": when(now)},
         },
         "totals": {**totals, "shown": _shown_totals(totals, units)},
-        "trades": [_trade(x, units) for x in all_trades],
+        "trades": [_trade(x, units, routes.get(x.trade_id)) for x in all_trades],
         "auctions": [_auction(r, now, units, (held or {}).get(r.request_id)) for r in open_requests],
         "ladders": [_ladder(r, units) for r in _ladder_requests(requests)],
         "clearings": [_clearing(c, units) for c in clearing_curves(ledger.clearing)],
@@ -199,7 +203,28 @@ def _shown_totals(totals: dict[str, Any], units: TokenUnits) -> dict[str, str]:
     }
 
 
-def _trade(t: Trade, units: TokenUnits) -> dict[str, Any]:
+def published_routes(ledger: Ledger) -> dict[str, dict[str, list[str] | None]]:
+    """Each funded clearing trade's two routes as its commit's calldata published them, by trade id: their cells
+    only; None for a parked order, or a route the audit names malformed (its violations say so)."""
+    if ledger.clearing is None:
+        return {}
+    return {
+        clearing_trade(t).trade_id: {side: _route_cells(t.a.get(f"{side}Route")) for side in ("buyer", "seller")}
+        for t in ledger.clearing.all_trades()
+        if t.funded
+    }
+
+
+def _route_cells(packed: Any) -> list[str] | None:
+    if not packed or packed == UNSPLIT:
+        return None
+    try:
+        return [w.cell for w in Route.decode(bytes.fromhex(str(packed).removeprefix("0x"))).waypoints]
+    except (ValueError, InvalidRoute):
+        return None
+
+
+def _trade(t: Trade, units: TokenUnits, routes: dict[str, list[str] | None] | None = None) -> dict[str, Any]:
     return {
         "trade_id": t.trade_id,  # auction-<request> or clearing-<id>-<index>
         "mechanism": t.mechanism,  # auction, or clearing/<mechanism>
@@ -207,6 +232,7 @@ def _trade(t: Trade, units: TokenUnits) -> dict[str, Any]:
         "buyer": t.buyer,
         "seller": t.seller,
         "area": t.area,
+        "routes": routes,  # a clearing trade's {"buyer": cells | None, "seller": ...}; None for an auction's
         "energy_wh": t.energy_wh,
         "delivered_wh": t.delivered_wh,
         "price_per_wh": t.price_per_wh,

@@ -182,7 +182,8 @@ def withdraw(node: NodeDep, body: Withdraw | None = None) -> dict[str, Any]:
     "/orders",
     responses=errors(400, 401, 404, 409, 413, 422, 502),
     dependencies=OwnerOnly,
-    summary="Sign a batch-clearing order with this vehicle's key and send it to the operator",
+    summary="Sign a batch-clearing order with this vehicle's key and send it to the operator (a route's stops "
+    "become their cloaked cells)",
 )
 def place_order(body: PlaceOrder, node: NodeDep) -> dict[str, Any]:
     return node.place_order(
@@ -193,6 +194,7 @@ def place_order(body: PlaceOrder, node: NodeDep) -> dict[str, Any]:
         window_s=body.window_s,
         expiry_s=body.expiry_s,
         operator_url=body.operator_url,
+        route=None if body.route is None else [stop.planned() for stop in body.route],
     )
 
 
