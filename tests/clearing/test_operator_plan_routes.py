@@ -21,16 +21,17 @@ def _routed_buy(desk: Desk, *, inside: bool = True) -> tuple[SignedOrder, Route]
     route = Route(
         (Waypoint("u33dc0", start, start + 600), Waypoint("u33dc2", start + 2_400, end + (0 if inside else 60)))
     )
-    order = desk.order(desk.buyers[0], BUY, limit=150, nonce=5, start=start, route=route)
+    order = desk.order(desk.buyers[0], BUY, limit=1_000, nonce=5, start=start, route=route)
     return desk.sign(desk.buyers[0], order), route
 
 
 @pytest.mark.parametrize("mechanism", sorted(MECHANISM_IDS))
 def test_every_mechanism_plans_a_routed_order_and_its_commit_publishes_the_route(desk: Desk, mechanism: str) -> None:
-    """The routed buyer bids highest beside two parked pairs, so it trades under trade reduction too."""
+    """The routed buyer bids highest beside two parked pairs, so it trades under trade reduction too; the spreads
+    pay both drivers' time during each 10 kWh transfer (~344 token units per Wh), so the cost-aware mechanisms trade."""
     buy, route = _routed_buy(desk)
-    parked = [desk.sign(desk.buyers[i], desk.order(desk.buyers[i], BUY, limit=150 - 10 * i, nonce=5)) for i in (1, 2)]
-    sells = [desk.sign(s, desk.order(s, SELL, limit=50 + 10 * i, nonce=5)) for i, s in enumerate(desk.sellers[:3])]
+    parked = [desk.sign(desk.buyers[i], desk.order(desk.buyers[i], BUY, limit=990 - 10 * i, nonce=5)) for i in (1, 2)]
+    sells = [desk.sign(s, desk.order(s, SELL, limit=100 + 10 * i, nonce=5)) for i, s in enumerate(desk.sellers[:3])]
     client = desk.as_(desk.operator)
     settings = OperatorSettings.model_validate({"mechanism": mechanism})
     plan = plan_clearing(client, desk.system.registry, [buy, *parked, *sells], settings, desk.chain.now())
