@@ -49,10 +49,11 @@ def play(desk: Desk, build: Build, db: Path) -> RoutedHistory:
     start = desk.chain.now() + LEAD_S
     end = start + WINDOW_S
     far = Route((Waypoint("u33d8x", start, start + 600), Waypoint("u33d9r", start + 5_400, start + 6_000)))
-    plans = [  # the operator's own matching orders: buyer 0 and seller 1 share a trip, seller 0 is parked
-        (desk.buyers[0], order(0, Side.BUY, price=150, start=start, end=end, route=far)),
-        (desk.sellers[0], order(0, Side.SELL, price=49, start=start, end=end)),
-        (desk.sellers[1], order(0, Side.SELL, price=50, start=start, end=end, route=far)),
+    plans = [  # the operator's own matching orders: buyer 0 and seller 1 share a trip, seller 0 is parked; the
+        # spreads pay both drivers' time during the 10 kWh transfer, so the cost-aware assignment trades
+        (desk.buyers[0], order(0, Side.BUY, price=1_000, start=start, end=end, route=far)),
+        (desk.sellers[0], order(0, Side.SELL, price=99, start=start, end=end)),
+        (desk.sellers[1], order(0, Side.SELL, price=100, start=start, end=end, route=far)),
     ]
     matching = [dataclasses.replace(o, owner=v.address.lower()) for v, o in plans]
     result = MECHANISMS["max-welfare-assignment"](matching, PARAMS)
