@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from eth_utils import keccak
 
 from tests.support.audit import index, specs_of
 from tests.support.clearing_books import books_of, edited
@@ -50,10 +49,11 @@ def play(desk: Desk, build: Build, db: Path) -> RoutedHistory:
     start = desk.chain.now() + LEAD_S
     end = start + WINDOW_S
     far = Route((Waypoint("u33d8x", start, start + 600), Waypoint("u33d9r", start + 5_400, start + 6_000)))
-    plans = [  # the operator's own matching orders: buyer 0 and seller 1 share a trip, seller 0 is parked
-        (desk.buyers[0], order(0, Side.BUY, price=150, start=start, end=end, route=far)),
-        (desk.sellers[0], order(0, Side.SELL, price=49, start=start, end=end)),
-        (desk.sellers[1], order(0, Side.SELL, price=50, start=start, end=end, route=far)),
+    plans = [  # the operator's own matching orders: buyer 0 and seller 1 share a trip, seller 0 is parked; the
+        # spreads pay both drivers' time during the 10 kWh transfer, so the cost-aware assignment trades
+        (desk.buyers[0], order(0, Side.BUY, price=1_000, start=start, end=end, route=far)),
+        (desk.sellers[0], order(0, Side.SELL, price=99, start=start, end=end)),
+        (desk.sellers[1], order(0, Side.SELL, price=100, start=start, end=end, route=far)),
     ]
     matching = [dataclasses.replace(o, owner=v.address.lower()) for v, o in plans]
     result = MECHANISMS["max-welfare-assignment"](matching, PARAMS)
@@ -68,12 +68,12 @@ def play(desk: Desk, build: Build, db: Path) -> RoutedHistory:
     txs = {"clean": _commit(desk, clean)}
 
     not_cells = packed([b"\xff" * 32, area_id(CELLS[0])], start)
-    buyer = dataclasses.replace(desk.order(desk.buyers[2], BUY, start=start, end=end), route_hash=keccak(not_cells))
+    buyer = dataclasses.replace(desk.order(desk.buyers[2], BUY, start=start, end=end), raw_route=not_cells)
     pair = [
         desk.sign(desk.buyers[2], buyer),
         desk.sign(desk.sellers[2], desk.order(desk.sellers[2], SELL, start=start)),
     ]
-    malformed = desk.prepare(pair, [TradeInput(0, 1, ENERGY, PRICE, PRICE)], routes=not_cells)
+    malformed = desk.prepare(pair, [TradeInput(0, 1, ENERGY, PRICE, PRICE)])
     txs["malformed"] = _commit(desk, malformed)
 
     early = Route((Waypoint(CELLS[0], start - 600, start), Waypoint(CELLS[1], start + 60, start + 120)))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from eth_utils import keccak
 
 from tests.support.desk import BUY, ENERGY, LEAD_S, PRICE, SELL, WINDOW_S, Desk
 from tests.support.routes import packed_trip, trip
@@ -120,10 +119,10 @@ def test_route_bytes_in_a_clearing_of_parked_orders_are_refused(desk: Desk) -> N
 def test_a_signed_route_of_fewer_than_2_or_more_than_8_waypoints_is_refused(desk: Desk, waypoints: int) -> None:
     start, end = window(desk)
     raw = packed_trip(waypoints, start)
-    order = dataclasses.replace(desk.order(desk.buyers[0], BUY, start=start, end=end), route_hash=keccak(raw))
+    order = dataclasses.replace(desk.order(desk.buyers[0], BUY, start=start, end=end), raw_route=raw)
     seller = desk.order(desk.sellers[0], SELL, start=start, end=end)
     orders = [desk.sign(desk.buyers[0], order), desk.sign(desk.sellers[0], seller)]
-    prepared = desk.prepare(orders, [TradeInput(0, 1, ENERGY, PRICE, PRICE)], routes=raw)
+    prepared = desk.prepare(orders, [TradeInput(0, 1, ENERGY, PRICE, PRICE)])
     k = next(k for k, o in enumerate(prepared.orders) if o.order.owner == desk.buyers[0].address)
     with desk.reverts("RouteLength", orderIndex=k, waypoints=waypoints):
         desk.as_(desk.operator).commit(prepared)

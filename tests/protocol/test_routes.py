@@ -6,16 +6,14 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from eth_utils import keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.strategies import T0, any_routes, order
-from v2vchain.errors import InvalidInput
-from v2vchain.matching import Side
 from v2vchain.matching.signing import order_message
-from v2vchain.protocol.clearing import TradeInput, prepare_clearing
 from v2vchain.protocol.errors import InvalidRoute
-from v2vchain.protocol.orders import ChainOrder, SignedOrder
+from v2vchain.protocol.orders import ChainOrder
 from v2vchain.protocol.routes import NO_ROUTE, Route, Waypoint, route_hash, routes_blob, split_routes
 
 ROUTE_LISTS = st.lists(st.one_of(st.none(), any_routes()), min_size=1, max_size=6)
@@ -51,22 +49,13 @@ def test_a_parked_order_signs_the_zero_route_hash() -> None:
     assert ChainOrder.of(order()).message()["routeHash"] == NO_ROUTE
 
 
-def test_a_chain_order_refuses_a_route_hash_that_is_not_its_any_routes() -> None:
+def test_a_chain_order_carries_a_route_or_raw_route_bytes_not_both() -> None:
     route = Route((Waypoint("u33dc0", T0, T0 + 600), Waypoint("u33dc1", T0 + 900, T0 + 1_800)))
     with pytest.raises(InvalidRoute):
-        dataclasses.replace(ChainOrder.of(order(route=route)), route_hash=bytes(31) + b"\x01")
+        dataclasses.replace(ChainOrder.of(order(route=route)), raw_route=route.encode())
 
 
-def test_prepare_refuses_an_order_that_signed_a_route_it_does_not_carry() -> None:
-    """Its route could only be published by hand (`routes=`): the default blob would leave the commit to revert."""
-    bare = dataclasses.replace(ChainOrder.of(order()), route_hash=b"\x11" * 32)
-    seller = ChainOrder.of(order(2, Side.SELL))
-    with pytest.raises(InvalidInput, match="signed a route hash"):
-        prepare_clearing(
-            contract="0x" + "cc" * 20,
-            chain_id=31337,
-            clearing_id=1,
-            orders=[SignedOrder(bare, b""), SignedOrder(seller, b"")],
-            trades=[TradeInput(0, 1, 1_000, 100, 100)],
-            mechanism_id=1,
-        )
+def test_an_order_with_raw_route_bytes_signs_their_hash_and_publishes_them() -> None:
+    raw = b"\x02" + b"\xff" * 84  # two waypoints whose cells are not geohash cells
+    bare = dataclasses.replace(ChainOrder.of(order()), raw_route=raw)
+    assert bare.message()["routeHash"] == keccak(raw) and bare.route_bytes == raw

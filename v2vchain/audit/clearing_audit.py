@@ -25,7 +25,6 @@ from v2vchain.matching.errors import InvalidArea
 from v2vchain.matching.orders import Side
 from v2vchain.protocol.areas import cell_of
 from v2vchain.protocol.clearing import MECHANISM_IDS, PreparedClearing, params_hash
-from v2vchain.protocol.routes import route_segments
 
 from .routes import RouteProblem, judge_route
 
@@ -84,15 +83,12 @@ def rule_violations(p: PreparedClearing) -> list[str]:
 
 def route_problems(p: PreparedClearing) -> dict[int, RouteProblem]:
     """Each routed order's route judged from the published bytes, by order index."""
-    segments = route_segments(p.routes, [o.order.route_hash for o in p.orders])
-    found = {}
-    for k, (signed, segment) in enumerate(zip(p.orders, segments)):
-        problem = (
-            None if segment is None else judge_route(segment, signed.order.window_start_ts, signed.order.window_end_ts)
-        )
-        if problem is not None:
-            found[k] = problem
-    return found
+    judged = {
+        k: judge_route(o.order.route_bytes, o.order.window_start_ts, o.order.window_end_ts)
+        for k, o in enumerate(p.orders)
+        if o.order.route_bytes
+    }
+    return {k: problem for k, problem in judged.items() if problem is not None}
 
 
 def route_violations(p: PreparedClearing) -> list[str]:

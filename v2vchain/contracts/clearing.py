@@ -224,7 +224,6 @@ class ClearingClient(VaultClient):
             params_hash=bytes(header["paramsHash"]),
             marginal=(header["marginalBuy"], header["marginalSell"]),
             sort_orders=False,
-            routes=blob,
         )
         args_ev = event["args"]
         if prepared.trades_root != bytes(args_ev["tradesRoot"]) or prepared.order_set_hash != bytes(
@@ -236,11 +235,11 @@ class ClearingClient(VaultClient):
 
 def _chain_order(o: dict[str, Any], segment: bytes | None) -> ChainOrder:
     """A published order with its route decoded; a route that does not decode (its owner signed it, the contract
-    does not read cells or times) leaves the order with its signed hash and no route, for the audit to report."""
+    does not read cells or times) stays raw bytes, for the audit to report."""
     try:
-        route = None if segment is None else Route.decode(segment)
+        route, raw = (None if segment is None else Route.decode(segment)), None
     except InvalidRoute:
-        route = None
+        route, raw = None, segment
     return ChainOrder(
         owner=to_checksum_address(o["owner"]),
         side=o["side"],
@@ -252,5 +251,5 @@ def _chain_order(o: dict[str, Any], segment: bytes | None) -> ChainOrder:
         nonce=o["nonce"],
         expiry_ts=o["expiry"],
         route=route,
-        route_hash=bytes(o["routeHash"]),
+        raw_route=raw,
     )

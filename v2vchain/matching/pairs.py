@@ -12,6 +12,7 @@ lies in [ask, bid]. With stations in the parameters (outside.py) the limits are 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,27 +69,13 @@ def candidate_pairs(book: Book, nearest_areas: int) -> tuple[np.ndarray, np.ndar
     if not len(buys) or not len(sells):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    seller_areas: dict[str, list[int]] = {}
-    seller_place: dict[str, tuple[float, float]] = {}
-    for j, order in enumerate(sells.orders):  # book order, so each area's list and the area order are canonical
-        for cell, place in _places(order):
-            area = seller_areas.setdefault(cell, [])
-            if not area or area[-1] != j:
-                area.append(j)
-            seller_place.setdefault(cell, place)
+    seller_areas, seller_place = _areas(sells.orders)
     area_ids = sorted(seller_areas)
     lat, lon = (np.array([seller_place[a][x] for a in area_ids]) for x in (0, 1))
     tree = cKDTree(unit_vectors(lat, lon))
     members = [np.array(seller_areas[a], dtype=np.int64) for a in area_ids]
     k = min(nearest_areas, len(area_ids))
-    buyer_areas: dict[str, list[int]] = {}
-    buyer_place: dict[str, tuple[float, float]] = {}
-    for i, order in enumerate(buys.orders):
-        for cell, place in _places(order):
-            group = buyer_areas.setdefault(cell, [])
-            if not group or group[-1] != i:
-                group.append(i)
-            buyer_place.setdefault(cell, place)
+    buyer_areas, buyer_place = _areas(buys.orders)
     cells = list(buyer_areas)
     q_lat, q_lon = (np.array([buyer_place[c][x] for c in cells]) for x in (0, 1))
     _, near = tree.query(unit_vectors(q_lat, q_lon), k=k)
@@ -101,6 +88,20 @@ def candidate_pairs(book: Book, nearest_areas: int) -> tuple[np.ndarray, np.ndar
         seller_parts.append(np.tile(sellers, len(group)))
     pairs = np.unique(np.concatenate(buyer_parts) * len(sells) + np.concatenate(seller_parts))  # sorted, once each
     return pairs // len(sells), pairs % len(sells)
+
+
+def _areas(orders: Sequence[Order]) -> tuple[dict[str, list[int]], dict[str, tuple[float, float]]]:
+    """Each cell a side's orders stand in (areas and route cells) with the orders in it, in book order (so each
+    cell's list and the cell order are canonical), and the cell's centre."""
+    groups: dict[str, list[int]] = {}
+    places: dict[str, tuple[float, float]] = {}
+    for i, order in enumerate(orders):
+        for cell, place in _places(order):
+            group = groups.setdefault(cell, [])
+            if not group or group[-1] != i:
+                group.append(i)
+            places.setdefault(cell, place)
+    return groups, places
 
 
 def _places(order: Order) -> list[tuple[str, tuple[float, float]]]:

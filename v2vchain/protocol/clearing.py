@@ -24,7 +24,6 @@ from v2vchain.errors import InvalidInput
 from .abi_values import bytes32, uint
 from .merkle import MerkleTree, tagged_leaf
 from .orders import SignedOrder, order_digest, order_set_hash
-from .routes import NO_ROUTE, routes_blob
 
 ZERO32 = b"\x00" * 32
 TRADE_LEAF_TAG = keccak(text="v2vchain.Clearing.TradeLeaf.v1")
@@ -287,8 +286,8 @@ def prepare_clearing(
     """The orders sorted by (owner, nonce) as the contract requires, trade and marginal indices remapped to match.
 
     `marginal` names the dropped marginal (buy, sell) orders of trade reduction, as indices into `orders`.
-    `routes` defaults to the blob of the sorted orders' own routes; given, it is sent as it is (a commit read back
-    from calldata, or a test of what the contract refuses). sort_orders=False sends the list as given.
+    `routes` defaults to the sorted orders' own routes, concatenated; given, it is sent as it is (a test of what the
+    contract refuses). sort_orders=False sends the list as given.
     """
     if not trades:
         raise InvalidInput("a clearing needs at least one trade")
@@ -317,10 +316,7 @@ def prepare_clearing(
     for x in trades:
         x.as_tuple()
     if routes is None:
-        bare = [k for k, o in enumerate(orders) if o.order.route is None and o.order.route_hash != NO_ROUTE]
-        if bare:
-            raise InvalidInput(f"order {bare[0]} signed a route hash but carries no route to publish")
-        routes = routes_blob([o.order.route for o in orders])
+        routes = b"".join(o.order.route_bytes for o in orders)
     digests = tuple(order_digest(o.order, chain_id, contract) for o in orders)
     derived = tuple(derive_trade(orders, x) for x in trades)
     return PreparedClearing(

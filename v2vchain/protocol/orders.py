@@ -4,7 +4,7 @@ digest, and the hash over a clearing's order set."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from eth_account.messages import encode_typed_data
@@ -23,8 +23,9 @@ from .routes import Route, route_hash
 class ChainOrder:
     """An order in the exact fields its owner signs and the contract reads (the area as its bytes32 hash).
 
-    The owner signs its route's hash (`route_hash`, derived from `route`; zero for none). An order read back from
-    a commit whose published route does not decode (v2vchain.audit judges it) keeps the signed hash with no route.
+    The owner signs its route's hash (`route_hash`: keccak of the route's packed encoding, zero for none). An order
+    read back from a commit whose published route does not decode (the audit names it) keeps those bytes as
+    `raw_route`, so its signed hash is still its own.
     """
 
     owner: str
@@ -37,16 +38,24 @@ class ChainOrder:
     nonce: int
     expiry_ts: int
     route: Route | None = None
-    route_hash: bytes = field(default=b"")  # b"": the hash of `route`
+    raw_route: bytes | None = None  # published route bytes no Route decodes; never beside a route
 
     def __post_init__(self) -> None:
         if self.route is not None and not isinstance(self.route, Route):
             raise InvalidRoute(f"expected a Route or None, got {type(self.route).__name__}")
-        derived = route_hash(self.route)
-        if self.route_hash == b"":
-            object.__setattr__(self, "route_hash", derived)
-        elif self.route is not None and bytes(self.route_hash) != derived:
-            raise InvalidRoute("the route does not hash to the order's route_hash")
+        if self.route is not None and self.raw_route is not None:
+            raise InvalidRoute("an order carries its route or the raw bytes of one, not both")
+
+    @property
+    def route_bytes(self) -> bytes:
+        """What the order adds to a commit's `routes`: its route's packed encoding, b"" when parked."""
+        if self.raw_route is not None:
+            return bytes(self.raw_route)
+        return b"" if self.route is None else self.route.encode()
+
+    @property
+    def route_hash(self) -> bytes:
+        return route_hash(self.route) if self.raw_route is None else keccak(bytes(self.raw_route))
 
     @classmethod
     def of(cls, order: MatchingOrder) -> ChainOrder:
