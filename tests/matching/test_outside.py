@@ -145,3 +145,9 @@ def test_the_city_scale_assignment_honours_stations_as_the_object_path_does(
     params = ClearingParams(nearest_areas=3, stations=stations)
     cleared = city_assignment.welfare_assignment(columnar.from_orders(orders), params)
     assert columnar_keys(orders, cleared) == as_keys(welfare_assignment(orders, params))
+
+
+@pytest.mark.parametrize("need_wh", [0, -1, 1_000_001, 2**62, True, 10.5])
+def test_a_reservation_limit_is_only_for_an_orders_energy(need_wh: object) -> None:
+    with pytest.raises(InvalidClearingParameter, match="need_wh"):
+        reservation_limit(*HERE, need_wh, (at(HERE, 150),), COSTS, 150)  # type: ignore[arg-type]  # hostile on purpose

@@ -25,6 +25,7 @@ from .costs import CostParams, drive_s
 from .errors import InvalidClearingParameter
 from .legs import OrderLegs, parked_legs, route_legs_of
 from .meeting import insert, whole_metres
+from .orders import MAX_ENERGY_WH
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,8 @@ def reservation_limit(
     """A buyer's limit price derived from its outside option: its station's cost for the whole need, per Wh
     (rounded down, so a fill at the limit never costs more than the station). For a vehicle signing its order:
     parked at (lat, lon), or on `route` (its cheapest station detour along it)."""
-    if need_wh <= 0:
-        raise InvalidClearingParameter("need_wh", need_wh, "must be a positive int")
+    if not isinstance(need_wh, int) or isinstance(need_wh, bool) or not 0 < need_wh <= MAX_ENERGY_WH:
+        raise InvalidClearingParameter("need_wh", need_wh, f"must be an int in 1..{MAX_ENERGY_WH} (an order's energy)")
     if route is None:
         legs = parked_legs(np.array([lat]), np.array([lon]), np.zeros(1, np.int64), np.ones(1, np.int64))
     else:
