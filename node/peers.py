@@ -245,9 +245,7 @@ def order_from_json(data: dict[str, Any]) -> SignedOrder:
 
 def route_to_json(route: Route | None) -> list[dict[str, Any]] | None:
     """A route as the peer protocol carries it: its cells and times (what the owner's signature covers the hash of)."""
-    if route is None:
-        return None
-    return [{"cell": w.cell, "arrive_ts": w.arrive_ts, "depart_ts": w.depart_ts} for w in route.waypoints]
+    return None if route is None else list(route.as_json())
 
 
 def route_from_json(data: Any) -> Route | None:

@@ -5,12 +5,16 @@ calldata, read back by both vehicles and shown by the operator."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from node.peers import order_to_json
 from tests.support.fleet_nodes import Fleet, key_of
+from v2vchain.audit.units import when
+from v2vchain.cli.main import app
 from v2vchain.privacy import geohash
 from v2vchain.protocol import areas
 from v2vchain.protocol.orders import ChainOrder
@@ -223,3 +227,18 @@ def test_a_malformed_route_in_a_peer_s_order_is_refused_with_422_naming_the_rout
     answer = _send(fleet, body)
     assert answer.status_code == 422 and "route" in answer.json()["detail"]
     assert "a route has 2..8 waypoints" in answer.json()["detail"]
+
+
+def test_v2v_clearing_status_prints_the_routed_trade_s_route(clearing_fleet: Fleet, routed: dict[str, Any]) -> None:
+    fleet = clearing_fleet
+    assert fleet.chain.anvil is not None
+    args = ["clearing", "status", "--operator", fleet.nodes["operator"].address, "--chain", fleet.chain.anvil.url]
+    args += ["--deployment", str(fleet.workdir / "operator.deployment.json")]
+    report = json.loads(CliRunner().invoke(app, [*args, "--json"]).output)
+    [listed] = [c for c in report if c["clearing_id"] == routed["run"]["clearing_id"]]
+    [trade] = listed["trades"]
+    assert (trade["buyer_route"], trade["seller_route"]) == (cells(routed["stops"]), None)
+    text = CliRunner().invoke(app, args).output
+    first = cells(routed["stops"])[0]
+    assert f"buyer's route: {first['cell']} {when(first['arrive_ts'])}..{when(first['depart_ts'])} -> " in text
+    assert "seller's route" not in text

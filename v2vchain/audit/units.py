@@ -19,6 +19,7 @@ from eth_utils import function_signature_to_4byte_selector
 from v2vchain.audit.store import Store
 from v2vchain.chain.clock import utc
 from v2vchain.identity.registration import ROLE_BUYER, ROLE_SELLER
+from v2vchain.protocol.routes import Route
 
 MAX_DECIMALS = 36  # no real token has more; a larger answer is hostile or broken
 MAX_SYMBOL = 16
@@ -89,6 +90,13 @@ def energy(wh: int | None) -> str:
 def when(timestamp: int | None) -> str:
     """Unix seconds as ISO 8601 UTC: '2026-11-30T10:20:14Z'; '-' for none; out of range said so, not raised."""
     return "-" if timestamp is None else utc(timestamp)
+
+
+def route_text(route: Route | None) -> str:
+    """A published route's cells and times: 'u33dc 2026-11-30T07:10:00Z..2026-11-30T07:20:00Z -> u336x ...'."""
+    if route is None:
+        return "parked"
+    return " -> ".join(f"{w.cell} {when(w.arrive_ts)}..{when(w.depart_ts)}" for w in route.waypoints)
 
 
 def roles(flags: int) -> str:

@@ -16,7 +16,7 @@ from node.operator import plan_clearing
 from node.peers import order_from_json
 from node.service import VehicleNode
 from v2vchain.audit.trades import MECHANISM_NAMES
-from v2vchain.audit.units import energy
+from v2vchain.audit.units import energy, route_text
 from v2vchain.chain.connect import connect
 from v2vchain.chain.errors import ContractRevert
 from v2vchain.contracts.clearing import ClearingClient
@@ -24,6 +24,7 @@ from v2vchain.deploy import Deployment, System, attach, load_recorded
 from v2vchain.errors import ConfigError, InvalidInput
 from v2vchain.identity.keystore import load_keystore
 from v2vchain.protocol.clearing import Receipt
+from v2vchain.protocol.routes import Route, Waypoint
 
 from .common import address, token_units
 from .errors import Typer
@@ -88,11 +89,14 @@ def status_cmd(
             if commit.operator.lower() != who.lower():
                 continue
             published = client.published(commit.clearing_id, from_block=system.deployment.block)
+            routes = [o.order.route for o in published.orders]
             trades = [
                 {
                     "trade_index": i,
                     "buyer": t.buyer,
                     "seller": t.seller,
+                    "buyer_route": _route(routes[x.buyer_order]),
+                    "seller_route": _route(routes[x.seller_order]),
                     "energy_wh": t.energy_wh,
                     "price_per_wh": t.price_per_wh,
                     "delivery_end_ts": t.delivery_end_ts,
@@ -102,7 +106,7 @@ def status_cmd(
                     if client.is_trade_open(commit.clearing_id, i)
                     else "closed",
                 }
-                for i, t in enumerate(published.trades)
+                for i, (t, x) in enumerate(zip(published.trades, published.inputs))
             ]
             report.append(
                 {
@@ -131,6 +135,15 @@ def status_cmd(
                 f"  trade {t['trade_index']}: {t['seller']} -> {t['buyer']} {energy(t['energy_wh'])} at "
                 f"{units.price_per_kwh(t['price_per_wh'])}, {t['state']}"
             )
+            for side in ("buyer", "seller"):
+                if t[f"{side}_route"] is not None:
+                    typer.echo(
+                        f"    {side}'s route: {route_text(Route(tuple(Waypoint(**w) for w in t[f'{side}_route'])))}"
+                    )
+
+
+def _route(route: Route | None) -> list[dict[str, str | int]] | None:
+    return None if route is None else route.as_json()
 
 
 @clearing_app.command("commit")

@@ -75,6 +75,10 @@ class Route:
     def end_ts(self) -> int:
         return self.waypoints[-1].depart_ts
 
+    def as_json(self) -> list[dict[str, str | int]]:
+        """Its cells and times as the peer protocol and the CLI write them."""
+        return [{"cell": w.cell, "arrive_ts": w.arrive_ts, "depart_ts": w.depart_ts} for w in self.waypoints]
+
     def encode(self) -> bytes:
         return bytes([len(self.waypoints)]) + b"".join(
             area_id(w.cell) + w.arrive_ts.to_bytes(5, "big") + w.depart_ts.to_bytes(5, "big") for w in self.waypoints
