@@ -61,6 +61,7 @@ def test_a_parked_buyer_drives_to_a_farther_station_and_back() -> None:
 
 
 def test_a_routed_buyer_charges_at_a_station_on_its_way_without_detour() -> None:
+    # 1,320 s of queue and charge fit none of its legs, so it charges late at the cheapest: on its way
     station = at(FAR, 150, queue_s=600)
     via = Route((Waypoint("u33dc0", T0, T0 + 60), Waypoint("u33d8x", T0 + 900, T0 + 960)))
     parked = reservation_limit(*HERE, 10_000, (station,), COSTS, 150)
