@@ -8,13 +8,15 @@ import pytest
 from hypothesis import given
 
 from tests.support.columnar import as_keys, columnar_keys
-from tests.support.strategies import FAST, PAIR_PRICES, T0, ask, bid, city_stations, order_sets
+from tests.support.routes import trip
+from tests.support.strategies import FAST, PAIR_PRICES, T0, ask, bid, city_stations, order, order_sets
 from v2vchain.matching import ClearingParams, Order, city_assignment, columnar, pair_terms, welfare_assignment
 from v2vchain.matching.areas import geohash_centre
 from v2vchain.matching.costs import CostParams
 from v2vchain.matching.errors import InvalidClearingParameter
-from v2vchain.matching.legs import OrderLegs, parked_legs
-from v2vchain.matching.outside import Station, buyer_saving, reservation_limit, station_cost, station_detours
+from v2vchain.matching.legs import OrderLegs, order_legs, parked_legs
+from v2vchain.matching.orders import Side
+from v2vchain.matching.outside import Station, buyer_saving, reservation_limit, station_choice, station_cost
 from v2vchain.protocol.routes import Route, Waypoint
 
 COSTS = CostParams()
@@ -26,19 +28,26 @@ def at(place: tuple[float, float], price: int, **kw: int) -> Station:
     return Station("s", place[0], place[1], price_per_wh=price, **kw)
 
 
-def parked_here() -> OrderLegs:
-    return parked_legs(np.array([HERE[0]]), np.array([HERE[1]]), np.array([T0]), np.array([T0 + 7_200]))
+def parked_here(window_s: int = 7_200) -> OrderLegs:
+    return parked_legs(np.array([HERE[0]]), np.array([HERE[1]]), np.array([T0]), np.array([T0 + window_s]))
 
 
 def cost(station: Station, energy_wh: int) -> int:
     one = np.zeros(1, dtype=np.int64)
-    detour = station_detours(parked_here(), one, (station,))[:, 0]
+    _, detour = station_choice(parked_here(), one, np.array([energy_wh]), (station,), COSTS)
     return int(station_cost(one, detour, [energy_wh], (station,), COSTS)[0])
 
 
-def saving(stations: tuple[Station, ...], need: int, served: int) -> int:
+def saving(stations: tuple[Station, ...], need: int, served: int, window_s: int = 7_200) -> int:
     one = np.zeros(1, dtype=np.int64)
-    return int(buyer_saving(parked_here(), one, np.array([need]), np.array([served]), stations, COSTS, 150)[0])
+    legs = parked_here(window_s)
+    return int(buyer_saving(legs, one, np.array([need]), np.array([served]), stations, COSTS, 150)[0])
+
+
+def commute(slack_s: int) -> Route:
+    """A minute at HERE, the 193 s drive to FAR with slack_s to spare, an hour at FAR."""
+    arrive = T0 + 60 + 193 + slack_s
+    return Route((Waypoint("u33dc0", T0, T0 + 60), Waypoint("u33d8x", arrive, arrive + 3_600)))
 
 
 def test_station_cost_is_queue_and_charging_time_plus_the_energy() -> None:
@@ -52,6 +61,7 @@ def test_a_parked_buyer_drives_to_a_farther_station_and_back() -> None:
 
 
 def test_a_routed_buyer_charges_at_a_station_on_its_way_without_detour() -> None:
+    # 1,320 s of queue and charge fit none of its legs, so it charges late at the cheapest: on its way
     station = at(FAR, 150, queue_s=600)
     via = Route((Waypoint("u33dc0", T0, T0 + 60), Waypoint("u33d8x", T0 + 900, T0 + 960)))
     parked = reservation_limit(*HERE, 10_000, (station,), COSTS, 150)
@@ -72,6 +82,49 @@ def test_a_partial_fill_saves_the_energy_but_not_the_trip() -> None:
     station = at(FAR, 150, queue_s=600)
     assert saving((station,), 20_000, 5_000) == cost(station, 20_000) - cost(station, 15_000)
     assert saving((station,), 20_000, 5_000) < cost(station, 5_000)
+
+
+# 10 kWh: next door with a 420 s queue, 1,140 s (420 + 720 charging) and 3,083,334; 3 km away with none, 1,106 s
+# (193 s each way + 720 s) and 3,122,962 (579 Wh driving at 150 + 1,536,112 time + 1,500,000 energy)
+NEAR_QUEUED, FAR_FREE = at(HERE, 150, queue_s=420), at(FAR, 150)
+
+
+def test_a_near_station_whose_queue_and_charge_miss_the_window_loses_to_a_farther_one_that_fits() -> None:
+    assert saving((NEAR_QUEUED, FAR_FREE), 10_000, 10_000, window_s=1_120) == 3_122_962
+
+
+def test_a_near_station_that_fits_the_window_wins_on_cost() -> None:
+    assert saving((NEAR_QUEUED, FAR_FREE), 10_000, 10_000, window_s=1_140) == 1_583_334 + 1_500_000
+
+
+def test_when_no_station_fits_the_window_the_cheapest_is_taken() -> None:
+    assert saving((NEAR_QUEUED, FAR_FREE), 10_000, 10_000, window_s=1_105) == 1_583_334 + 1_500_000
+
+
+# a station at its start (150) and one at its end (160): charging at the start fits only in the drive's slack (720 s
+# for 10 kWh; the minute's stay is too short); at the end, in the hour there (2,600,000); the start station from
+# there, 3 km back and forth, is 3,122,962
+START, END = Station("start", *HERE, price_per_wh=150), Station("end", *FAR, price_per_wh=160)
+
+
+def test_a_routed_buyer_charges_in_a_drives_slack_when_the_charge_fits_it() -> None:
+    assert reservation_limit(*HERE, 10_000, (START, END), COSTS, 150, route=commute(720)) == 2_500_000 // 10_000
+
+
+def test_a_routed_buyer_whose_drive_lacks_the_slack_charges_where_it_stays() -> None:
+    assert reservation_limit(*HERE, 10_000, (START, END), COSTS, 150, route=commute(719)) == 2_600_000 // 10_000
+
+
+def test_station_choice_in_chunks_equals_station_choice_at_once() -> None:
+    """Chunks of one (leg, station) entry (every order alone) against one chunk, parked and routed orders mixed."""
+    end = T0 + 7_200
+    book = [order(i, Side.BUY, route=trip(T0, end, 8, i % 2)) for i in range(1, 4)] + [order(4, Side.BUY)]
+    legs, orders = order_legs(book), np.arange(len(book))
+    need = np.array([o.energy_wh for o in book])
+    stations = (NEAR_QUEUED, FAR_FREE, START, END)
+    alone = station_choice(legs, orders, need, stations, COSTS, chunk_leg_stations=1)
+    together = station_choice(legs, orders, need, stations, COSTS, chunk_leg_stations=10**9)
+    assert [a.tolist() for a in alone] == [a.tolist() for a in together]
 
 
 def test_without_stations_the_outside_option_is_the_grid_import_at_the_door() -> None:

@@ -1,14 +1,15 @@
 """Each side's outside option: what a buyer pays at a charging station, what a seller gets from the grid.
 
-A buyer that does not trade makes a detour to a station (the station inserted into the best leg of its plan, as a
-V2V meeting is: there and back for a parked vehicle), queues, charges and pays the station's price; the station's
-times are not checked against the plan (the buyer charges somewhere in any case). Its station is the one cheapest for
-its whole need; energy a trade leaves unserved is bought there too, so a V2V trade of q Wh is worth cost(need) -
-cost(need - q): the trip is saved only when the whole need is served. Without stations the outside option is the
-grid import price at the buyer's door. A seller's outside option is the grid export price. The buyer's charging time
-at the station is costed here, as both drivers' time during a V2V transfer is in every pair's cost (costs.py), so the
-two options compare like for like. Integer arithmetic after the rounded Haversine distances, rounded up as in
-costs.py.
+A buyer that does not trade makes a detour to a station (the station inserted into a leg of its plan, as a V2V
+meeting is: there and back for a parked vehicle), queues, charges and pays the station's price. Its station is the
+cheapest for its whole need among the (station, leg)s whose detour, queue and charging fit the leg's time (it is
+back on its plan by the leg's end: its next waypoint, a parked vehicle's window end), as the fleet planner's is
+(fleet/costs.station_option); when none fits, the cheapest of all (the buyer charges late rather than not at all).
+Energy a trade leaves unserved is bought there too, so a V2V trade of q Wh is worth cost(need) - cost(need - q):
+the trip is saved only when the whole need is served. Without stations the outside option is the grid import price
+at the buyer's door. A seller's outside option is the grid export price. The buyer's charging time at the station is
+costed here, as both drivers' time during a V2V transfer is in every pair's cost (costs.py), so the two options
+compare like for like. Integer arithmetic after the rounded Haversine distances, rounded up as in costs.py.
 """
 
 from __future__ import annotations
@@ -52,19 +53,53 @@ class Station:
                 raise InvalidClearingParameter(f"station.{name}", v, f"must be an int in {low}..{high}")
 
 
-def station_detours(legs: OrderLegs, orders: np.ndarray, stations: tuple[Station, ...]) -> np.ndarray:
-    """(orders x stations) whole metres: each order's cheapest detour to each station, the station inserted into
-    the best of its legs (meeting.insert, as a V2V meeting is): there and back for a parked vehicle."""
-    position, rows = legs.expand(np.asarray(orders, dtype=np.int64))
+CHUNK_LEG_STATIONS = 1 << 20  # (leg row, station) entries placed at once: ~8 MiB per array
+
+
+def station_choice(
+    legs: OrderLegs,
+    orders: np.ndarray,
+    need_wh: np.ndarray,
+    stations: tuple[Station, ...],
+    costs: CostParams,
+    chunk_leg_stations: int = CHUNK_LEG_STATIONS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(station index, whole-metre detour) of each order's outside option for its whole need (aligned with orders),
+    over whole orders at most ~chunk_leg_stations (leg row x station) entries at a time: a book of routed buyers
+    has up to 15 legs each, so all at once would hold buyers x 15 x stations entries per array."""
+    orders, need = np.asarray(orders, dtype=np.int64), np.asarray(need_wh, dtype=np.int64)
+    ends = np.cumsum(legs.count[orders]) * len(stations)
+    if not len(ends) or ends[-1] <= chunk_leg_stations:
+        return _station_choice(legs, orders, need, stations, costs)
+    chunk = (ends - 1) // chunk_leg_stations  # an order belongs to the chunk its last leg falls in
+    splits = [0, *(np.flatnonzero(np.diff(chunk)) + 1).tolist(), len(ends)]
+    parts = [_station_choice(legs, orders[a:b], need[a:b], stations, costs) for a, b in zip(splits, splits[1:])]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _station_choice(
+    legs: OrderLegs, orders: np.ndarray, need: np.ndarray, stations: tuple[Station, ...], costs: CostParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each station inserted into each of an order's legs (meeting.insert, as a V2V meeting is: there and back for
+    a parked vehicle). A (leg, station) fits when the buyer arrives (t0 + drive there), queues, charges its whole
+    need at the station's power and still reaches the leg's end on time (t1 - drive on). Its station is the
+    cheapest over the (leg, station)s that fit; when none fits, the cheapest over all (it charges late rather than
+    not at all). Ties: the first station, at its shortest detour."""
+    position, rows = legs.expand(orders)
     if not len(rows):
-        return np.zeros((0, len(stations)), dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     s_lat, s_lon = _col(stations, "lat", np.float64)[None, :], _col(stations, "lon", np.float64)[None, :]
-    detour = insert(legs.ends(rows), s_lat, s_lon, whole_metres, _no_drive).detour
-    return np.asarray(np.minimum.reduceat(detour, np.flatnonzero(np.diff(position, prepend=-1)), axis=0))
-
-
-def _no_drive(d: np.ndarray) -> np.ndarray:
-    return np.zeros_like(d)  # a station's times are not checked: the buyer charges somewhere in any case
+    at = insert(legs.ends(rows), s_lat, s_lon, whole_metres, lambda d: drive_s(d, costs))
+    charge_s = _ceil_div(need[position][:, None] * 3_600, _col(stations, "power_w", np.int64)[None, :])
+    fits = at.arrive_ts + _col(stations, "queue_s", np.int64)[None, :] + charge_s <= at.leave_ts
+    first = np.flatnonzero(np.diff(position, prepend=-1))
+    late = ~np.logical_or.reduceat(fits.any(axis=1), first)
+    unset = np.iinfo(np.int64).max
+    detour = np.minimum.reduceat(np.where(fits | late[position][:, None], at.detour, unset), first, axis=0)
+    every = np.arange(len(stations))[None, :]
+    table = station_cost(every, np.where(detour < unset, detour, 0), need[:, None], stations, costs)
+    station = np.argmin(np.where(detour < unset, table, unset), axis=1)
+    return np.asarray(station), np.asarray(detour[np.arange(len(orders)), station])
 
 
 def station_cost(
@@ -89,15 +124,6 @@ def station_cost(
     return np.asarray(np.where(q > 0, cost, 0))
 
 
-def cheapest_station(
-    detours: np.ndarray, need_wh: np.ndarray, stations: tuple[Station, ...], costs: CostParams
-) -> np.ndarray:
-    """Each buyer's station (detours: buyers x stations): the cheapest for its whole need (ties to the first)."""
-    every = np.arange(len(stations))[None, :]
-    table = station_cost(every, detours, need_wh[:, None], stations, costs)
-    return np.asarray(np.argmin(table, axis=1))
-
-
 def buyer_saving(
     legs: OrderLegs,
     buyer: np.ndarray,
@@ -115,10 +141,8 @@ def buyer_saving(
     if not len(need):
         return np.zeros(0, dtype=np.int64)
     orders, first, key = np.unique(np.asarray(buyer), return_index=True, return_inverse=True)
-    detours = station_detours(legs, orders, stations)
-    station = cheapest_station(detours, need[first], stations, costs)
-    detour = detours[np.arange(len(orders)), station][key.ravel()]
-    station = station[key.ravel()]
+    station, detour = station_choice(legs, orders, need[first], stations, costs)
+    station, detour = station[key.ravel()], detour[key.ravel()]
     full = station_cost(station, detour, need, stations, costs)
     return np.asarray(full - station_cost(station, detour, need - served, stations, costs))
 
