@@ -9,13 +9,14 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.audit import chain_logs, index, rows, specs_of
+from tests.support.json_handler import JsonHandler
 from tests.support.world import World, make_world
 from v2vchain.audit.errors import RpcTimeout
 from v2vchain.audit.ledger.market import Ledger
@@ -107,7 +108,7 @@ class Proxy:
         proxy = self
         self.seen: list[Any] = []
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 call = json.loads(body)
@@ -121,14 +122,7 @@ class Proxy:
                     answer = urllib.request.urlopen(request, timeout=10).read()
                 else:
                     answer = json.dumps(action).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args: object) -> None:
-                pass
+                self.send_json(answer)
 
             def handle(self) -> None:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):

@@ -15,28 +15,21 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.support.json_handler import JsonHandler
 from v2vchain.cli.errors import EXIT_ERROR
 from v2vchain.cli.main import app
 
 
-class _NotJsonRpc(BaseHTTPRequestHandler):
+class _NotJsonRpc(JsonHandler):
     """Answers every request with JSON that is no JSON-RPC response (a web app on the port the user typed)."""
 
     body = json.dumps({"hello": "world"}).encode()
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
-        body = self.body
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_json(self.body)
 
     do_GET = do_POST
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 class _DeepJson(_NotJsonRpc):

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import random
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from node.peers import bid_to_json, sign_endpoint, sign_listing
 from node.store import Store
 from node.transport import pinned_url, split_url
 from tests.support.fleet_nodes import Fleet, key_of
+from tests.support.json_handler import JsonHandler
 from tests.support.peers import (
     REQUEST,
     awarded_to_seller_1,
@@ -271,17 +271,9 @@ def test_item13_trades_and_balances_need_the_bearer_token(fleet: Fleet, path: st
 # ---------------------------------------------------------------- 9: one malformed peer never stops the others
 
 
-class _ObjectPeer(BaseHTTPRequestHandler):
+class _ObjectPeer(JsonHandler):
     def do_GET(self) -> None:
-        body = json.dumps({"requests": [{"request_id": 1}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.send_json(json.dumps({"requests": [{"request_id": 1}]}).encode())
 
 
 @pytest.fixture

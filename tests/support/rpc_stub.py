@@ -6,15 +6,17 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from .json_handler import JsonHandler
 
 
 @contextmanager
 def rpc_stub(results: dict[str, Any]) -> Iterator[str]:
     """Its URL while open; every call of a method in `results` answers that result, any other an error."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             call = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             calls = call if isinstance(call, list) else [call]
@@ -24,15 +26,7 @@ def rpc_stub(results: dict[str, Any]) -> Iterator[str]:
                 else {"jsonrpc": "2.0", "id": c["id"], "error": {"code": -32601, "message": "no such method"}}
                 for c in calls
             ]
-            body = json.dumps(answers if isinstance(call, list) else answers[0]).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
+            self.send_json(json.dumps(answers if isinstance(call, list) else answers[0]).encode())
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

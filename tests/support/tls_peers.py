@@ -15,6 +15,8 @@ from typing import Any
 
 from node.transport import ensure_certificate, pinned_url
 
+from .json_handler import JsonHandler
+
 
 def serve_tls(handler: type[BaseHTTPRequestHandler], server_class: type[HTTPServer] = HTTPServer) -> tuple[Any, str]:
     """The running server and its pinned URL (stop it with `server.shutdown()`)."""
@@ -41,27 +43,17 @@ class ListingPeer(HTTPServer):
         return [(path, body) for method, path, body in self.seen if method == "POST"]
 
 
-class _ListingHandler(BaseHTTPRequestHandler):
+class _ListingHandler(JsonHandler):
     server: ListingPeer
 
     def do_GET(self) -> None:
         self.server.seen.append(("GET", self.path, b""))
-        self._answer(json.dumps(self.server.listing).encode())
+        self.send_json(json.dumps(self.server.listing).encode())
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.server.seen.append(("POST", self.path, self.rfile.read(length)))
-        self._answer(b'{"accepted": true}')
-
-    def _answer(self, body: bytes) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.send_json(b'{"accepted": true}')
 
 
 def serve_listing_peer() -> ListingPeer:
@@ -79,7 +71,7 @@ class AnsweringPeer(HTTPServer):
     url: str
 
 
-class _AnsweringHandler(BaseHTTPRequestHandler):
+class _AnsweringHandler(JsonHandler):
     server: AnsweringPeer
     protocol_version = "HTTP/1.0"  # the body ends when the connection closes
 
@@ -97,9 +89,6 @@ class _AnsweringHandler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):  # the client may stop reading: that is what is tested
             for start in range(0, len(self.server.answer), 65536):
                 self.wfile.write(self.server.answer[start : start + 65536])
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 def serve_answering_peer(answer: bytes) -> AnsweringPeer:
