@@ -130,6 +130,17 @@ def transfer_time_cost(transfer_s: np.ndarray, params: CostParams) -> np.ndarray
     return _ceil_div(np.asarray(transfer_s, dtype=np.int64) * params.time_cost_per_h, 3_600)
 
 
+def whole_chunks(rows: np.ndarray, limit: int) -> list[tuple[int, int]]:
+    """[a, b) slices of consecutive items, each item `rows[i]` rows, at most ~limit rows a slice (an item is never
+    cut: it belongs to the slice its last row falls in); one slice when all fit."""
+    ends = np.cumsum(rows)
+    if not len(ends) or ends[-1] <= limit:
+        return [(0, len(ends))]
+    chunk = (ends - 1) // limit
+    splits = [0, *(np.flatnonzero(np.diff(chunk)) + 1).tolist(), len(ends)]
+    return list(zip(splits, splits[1:]))
+
+
 CHUNK_LEG_PAIRS = 1 << 15  # (buyer leg, seller leg) rows costed at once: ~2 MiB per candidate array
 
 
@@ -147,15 +158,10 @@ def pair_costs(
     every seller) would otherwise hold pairs x 1,575 entries per array at once (11 GB for 200 x 200)."""
     buyer, seller = np.asarray(buyer, dtype=np.int64), np.asarray(seller, dtype=np.int64)
     energy = np.asarray(energy_wh, dtype=np.int64)
-    ends = np.cumsum(buyer_legs.count[buyer] * seller_legs.count[seller])
-    if not len(ends) or ends[-1] <= chunk_leg_pairs:
+    slices = whole_chunks(buyer_legs.count[buyer] * seller_legs.count[seller], chunk_leg_pairs)
+    if len(slices) == 1:
         return _pair_costs(buyer_legs, seller_legs, buyer, seller, energy, params)
-    chunk = (ends - 1) // chunk_leg_pairs  # a pair belongs to the chunk its last row falls in
-    splits = [0, *(np.flatnonzero(np.diff(chunk)) + 1).tolist(), len(ends)]
-    parts = [
-        _pair_costs(buyer_legs, seller_legs, buyer[a:b], seller[a:b], energy[a:b], params)
-        for a, b in zip(splits, splits[1:])
-    ]
+    parts = [_pair_costs(buyer_legs, seller_legs, buyer[a:b], seller[a:b], energy[a:b], params) for a, b in slices]
     return PairCosts(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(PairCosts)))
 
 

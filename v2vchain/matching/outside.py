@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from v2vchain.protocol.routes import Route
 
-from .costs import CostParams, drive_s
+from .costs import CostParams, drive_s, whole_chunks
 from .errors import InvalidClearingParameter
 from .legs import OrderLegs, parked_legs, route_legs_of
 from .meeting import insert, whole_metres
@@ -68,12 +68,10 @@ def station_choice(
     over whole orders at most ~chunk_leg_stations (leg row x station) entries at a time: a book of routed buyers
     has up to 15 legs each, so all at once would hold buyers x 15 x stations entries per array."""
     orders, need = np.asarray(orders, dtype=np.int64), np.asarray(need_wh, dtype=np.int64)
-    ends = np.cumsum(legs.count[orders]) * len(stations)
-    if not len(ends) or ends[-1] <= chunk_leg_stations:
+    slices = whole_chunks(legs.count[orders] * len(stations), chunk_leg_stations)
+    if len(slices) == 1:
         return _station_choice(legs, orders, need, stations, costs)
-    chunk = (ends - 1) // chunk_leg_stations  # an order belongs to the chunk its last leg falls in
-    splits = [0, *(np.flatnonzero(np.diff(chunk)) + 1).tolist(), len(ends)]
-    parts = [_station_choice(legs, orders[a:b], need[a:b], stations, costs) for a, b in zip(splits, splits[1:])]
+    parts = [_station_choice(legs, orders[a:b], need[a:b], stations, costs) for a, b in slices]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
