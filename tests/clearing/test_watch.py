@@ -8,9 +8,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from node.api.app import create_app
-from node.config import NodeConfig
 from node.service import VehicleNode
 from node.store import Store
+from tests.support.builders import offline_node_config
 from tests.support.desk import DEPOSIT, ENERGY, Desk
 from v2vchain.audit.order_watch import OrderUse, use_text, watch
 
@@ -38,15 +38,7 @@ def test_the_vehicle_node_runs_the_watch_for_its_owner(desk: Desk, tmp_path: Pat
 
     prepared = desk.committed(2)
     vehicle = desk.sellers[0]
-    config = NodeConfig(
-        name="seller",
-        chain="http://127.0.0.1:1",
-        deployment=tmp_path / "d.json",
-        keystore=tmp_path / "k.json",
-        credential=tmp_path / "vc.json",
-        db=tmp_path / "node.sqlite",
-        position={"lat": 52.5, "lon": 13.4},
-    )
+    config = offline_node_config(tmp_path, "seller")
     node = VehicleNode(
         config=config,
         account=vehicle.account,

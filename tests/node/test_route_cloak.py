@@ -11,11 +11,12 @@ from eth_account import Account
 from pydantic import ValidationError
 
 from node import core
-from node.config import CloakSettings, NodeConfig
+from node.config import CloakSettings
 from node.core import NodeCore
 from node.peers import order_from_json, order_to_json
 from node.route_cloak import cloak_route
 from node.store import Store
+from tests.support.builders import offline_node_config
 from v2vchain.privacy import laplace_cloak
 from v2vchain.protocol import areas
 from v2vchain.protocol.errors import InvalidRoute
@@ -75,16 +76,7 @@ def test_a_route_precision_outside_1_to_8_is_refused(precision: int) -> None:
 
 
 def _node(tmp_path: Path, cloak: dict[str, Any]) -> NodeCore:
-    config = NodeConfig(
-        name="v",
-        chain="http://127.0.0.1:1",
-        deployment=tmp_path / "d.json",
-        keystore=tmp_path / "k.json",
-        credential=tmp_path / "vc.json",
-        db=tmp_path / "node.sqlite",
-        position={"lat": 52.5, "lon": 13.4},
-        cloak=cloak,
-    )
+    config = offline_node_config(tmp_path, "v", cloak=cloak)
     return NodeCore(config, Account.create(), None, None, Store(config.db), {})  # type: ignore[arg-type]  # cloak() reads only the config and the store
 
 

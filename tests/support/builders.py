@@ -3,11 +3,13 @@ and a request opened with the usual defaults."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 from eth_utils import keccak
 
+from node.config import NodeConfig
 from v2vchain.chain.compiler import Build
 from v2vchain.chain.connect import Chain
 from v2vchain.contracts.market import MarketClient
@@ -61,4 +63,19 @@ def open_request(
         area_id=AREA,
         access_hash=access,
         relayer=relayer,
+    )
+
+
+def offline_node_config(folder: Path, name: str, **extra: Any) -> NodeConfig:
+    """A node's config whose files sit in `folder` and whose chain URL answers nothing: for node parts a test drives
+    in-process (the chain given to them directly, or not needed)."""
+    return NodeConfig(
+        name=name,
+        chain="http://127.0.0.1:1",
+        deployment=folder / "d.json",
+        keystore=folder / "k.json",
+        credential=folder / "vc.json",
+        db=folder / "node.sqlite",
+        position={"lat": 52.5, "lon": 13.4},
+        **extra,
     )
